@@ -1,0 +1,5 @@
+.PHONY: run test
+run:
+	./dev run
+test:
+	./dev test

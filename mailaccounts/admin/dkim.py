@@ -1,0 +1,3 @@
+"""Admin for dkim."""
+
+from django.contrib import admin  # noqa: F401

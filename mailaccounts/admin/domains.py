@@ -1,0 +1,3 @@
+"""Admin for domains."""
+
+from django.contrib import admin  # noqa: F401

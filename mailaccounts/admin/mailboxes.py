@@ -1,0 +1,3 @@
+"""Admin for mailboxes."""
+
+from django.contrib import admin  # noqa: F401

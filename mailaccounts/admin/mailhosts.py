@@ -1,0 +1,3 @@
+"""Admin for mailhosts."""
+
+from django.contrib import admin  # noqa: F401

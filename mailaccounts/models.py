@@ -1,0 +1,295 @@
+"""Mail hosts, domains, mailboxes, aliases, autoresponders and DKIM keys.
+
+Every object the mail hosts need carries `revision`: the host's desired revision at its last change.
+It is live when the host's applied revision has reached it (see `LiveState`).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from panel.models import Customer
+
+
+class LiveState(models.TextChoices):
+    LIVE = "live", _("Live")
+    PENDING = "pending", _("Pending")
+    FAILED = "failed", _("Failed")
+
+
+class MailHostQuerySet(models.QuerySet):
+    def default(self) -> "MailHost":
+        """The host new domains go to: the one named in settings, created on first use."""
+        host, _created = self.get_or_create(
+            name=settings.MAILHOST_DEFAULT_NAME,
+            defaults={
+                "hostname": settings.MAILHOST_DEFAULT_HOSTNAME,
+                "queue": f"mailhost.{settings.MAILHOST_DEFAULT_NAME}",
+                "config_dir": settings.MAILHOST_DEFAULT_CONFIG_DIR,
+            },
+        )
+        return host
+
+
+class MailHost(models.Model):
+    """A server running Postfix, Dovecot and the DKIM signer, fed with files rendered from the database."""
+
+    name = models.SlugField(_("name"), max_length=60, unique=True)
+    hostname = models.CharField(_("host name (MX)"), max_length=253)
+    queue = models.CharField(_("Celery queue"), max_length=60)
+    config_dir = models.CharField(_("configuration directory"), max_length=500)
+    mail_dir = models.CharField(_("mail directory"), max_length=500, blank=True)
+    reload_commands = models.JSONField(
+        _("reload steps"),
+        default=list,
+        blank=True,
+        help_text=_("Commands run after files change, as lists of arguments."),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    desired_revision = models.BigIntegerField(_("desired revision"), default=0)
+    applied_revision = models.BigIntegerField(_("applied revision"), default=0)
+    applied_at = models.DateTimeField(_("last applied at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+
+    objects = MailHostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("mail host")
+        verbose_name_plural = _("mail hosts")
+
+    def __str__(self):
+        return self.name
+
+    def state_of(self, revision: int) -> str:
+        if revision <= self.applied_revision:
+            return LiveState.LIVE
+        return LiveState.FAILED if self.last_error else LiveState.PENDING
+
+
+class DomainQuerySet(models.QuerySet):
+    def for_customer(self, customer):
+        return self.filter(customer=customer)
+
+    def verified(self):
+        return self.filter(verified_at__isnull=False)
+
+
+class Domain(models.Model):
+    """A customer's mail domain, stored as punycode (ASCII) and shown in Unicode."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="domains")
+    name = models.CharField(_("domain name"), max_length=253, unique=True)
+    mailhost = models.ForeignKey(MailHost, on_delete=models.PROTECT, related_name="domains")
+    verification_token = models.CharField(max_length=64)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    verification_checked_at = models.DateTimeField(_("last verification check"), null=True, blank=True)
+    catch_all_to = models.ForeignKey(
+        "Mailbox",
+        verbose_name=_("catch-all delivers to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    postmaster_to = models.ForeignKey(
+        "Mailbox",
+        verbose_name=_("postmaster@ delivers to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    abuse_to = models.ForeignKey(
+        "Mailbox",
+        verbose_name=_("abuse@ delivers to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revision = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = DomainQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("domain")
+        verbose_name_plural = _("domains")
+
+    def __str__(self):
+        return self.unicode_name
+
+    @property
+    def unicode_name(self) -> str:
+        try:
+            return self.name.encode("ascii").decode("idna")
+        except UnicodeError:
+            return self.name
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+    @property
+    def live_state(self) -> str:
+        return self.mailhost.state_of(self.revision)
+
+
+class MailboxQuerySet(models.QuerySet):
+    def for_customer(self, customer):
+        return self.filter(customer=customer)
+
+    def active(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self):
+        return self.filter(deleted_at__isnull=False)
+
+
+class Mailbox(models.Model):
+    """A mailbox: an address that stores mail and signs in over IMAP, POP3 and submission."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="mailboxes")
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="mailboxes")
+    local_part = models.CharField(_("local part"), max_length=64)
+    display_name = models.CharField(_("display name"), max_length=120, blank=True)
+    password_hash = models.CharField(max_length=255)
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    quota_bytes = models.BigIntegerField(_("quota (bytes)"))
+    forward_to = models.JSONField(_("forward to"), default=list, blank=True)
+    forward_keep_copy = models.BooleanField(_("keep a copy when forwarding"), default=True)
+    used_bytes = models.BigIntegerField(_("used (bytes)"), default=0)
+    usage_measured_at = models.DateTimeField(_("usage measured at"), null=True, blank=True)
+    quota_warning_level = models.PositiveSmallIntegerField(default=0)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    revision = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = MailboxQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["domain__name", "local_part"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "local_part"], name="unique_mailbox_address")
+        ]
+        indexes = [models.Index(fields=["customer", "local_part"])]
+        verbose_name = _("mailbox")
+        verbose_name_plural = _("mailboxes")
+
+    def __str__(self):
+        return self.address
+
+    @property
+    def address(self) -> str:
+        return f"{self.local_part}@{self.domain.name}"
+
+    @property
+    def unicode_address(self) -> str:
+        return f"{self.local_part}@{self.domain.unicode_name}"
+
+    @property
+    def live_state(self) -> str:
+        return self.domain.mailhost.state_of(self.revision)
+
+
+class AliasQuerySet(models.QuerySet):
+    def for_customer(self, customer):
+        return self.filter(customer=customer)
+
+
+class Alias(models.Model):
+    """An address that delivers to one or more destinations: the customer's mailboxes or external addresses."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="aliases")
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="aliases")
+    local_part = models.CharField(_("local part"), max_length=64)
+    destinations = models.JSONField(_("destinations"), default=list)
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    revision = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = AliasQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["domain__name", "local_part"]
+        constraints = [models.UniqueConstraint(fields=["domain", "local_part"], name="unique_alias_address")]
+        indexes = [models.Index(fields=["customer", "local_part"])]
+        verbose_name = _("alias")
+        verbose_name_plural = _("aliases")
+
+    def __str__(self):
+        return self.address
+
+    @property
+    def address(self) -> str:
+        return f"{self.local_part}@{self.domain.name}"
+
+    @property
+    def live_state(self) -> str:
+        return self.domain.mailhost.state_of(self.revision)
+
+
+class Autoresponder(models.Model):
+    """A mailbox's out-of-office reply, rendered to a Sieve vacation script."""
+
+    mailbox = models.OneToOneField(Mailbox, on_delete=models.CASCADE, related_name="autoresponder")
+    is_enabled = models.BooleanField(_("enabled"), default=False)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"), max_length=10_000)
+    starts_at = models.DateTimeField(_("from"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("until"), null=True, blank=True)
+    interval_days = models.PositiveSmallIntegerField(_("days between replies to the same sender"), default=1)
+    revision = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("autoresponder")
+        verbose_name_plural = _("autoresponders")
+
+    def __str__(self):
+        return f"{self.mailbox}: {self.subject}"
+
+    @property
+    def live_state(self) -> str:
+        return self.mailbox.domain.mailhost.state_of(self.revision)
+
+
+class DkimKey(models.Model):
+    """A DKIM key of a domain. The private key is stored encrypted (see mailaccounts.crypto)."""
+
+    class Algorithm(models.TextChoices):
+        RSA = "rsa", _("RSA 2048")
+        ED25519 = "ed25519", _("Ed25519")
+
+    class State(models.TextChoices):
+        PUBLISH = "publish", _("To publish")
+        ACTIVE = "active", _("Signing")
+        RETIRING = "retiring", _("Retiring")
+        RETIRED = "retired", _("Retired")
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="dkim_keys")
+    selector = models.CharField(_("selector"), max_length=63)
+    algorithm = models.CharField(
+        _("algorithm"), max_length=10, choices=Algorithm.choices, default=Algorithm.RSA
+    )
+    private_key_encrypted = models.TextField()
+    public_key = models.TextField(_("public key (base64)"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PUBLISH)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    activated_at = models.DateTimeField(_("signing since"), null=True, blank=True)
+    retiring_at = models.DateTimeField(_("retiring since"), null=True, blank=True)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+    revision = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["domain__name", "-created_at"]
+        constraints = [models.UniqueConstraint(fields=["domain", "selector"], name="unique_dkim_selector")]
+        verbose_name = _("DKIM key")
+        verbose_name_plural = _("DKIM keys")
+
+    def __str__(self):
+        return f"{self.selector}._domainkey.{self.domain.name}"

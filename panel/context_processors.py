@@ -1,0 +1,10 @@
+from django.conf import settings
+
+
+def panel(request):
+    membership = getattr(request, "membership", None)
+    return {
+        "site_name": settings.SITE_NAME,
+        "membership": membership if membership else None,
+        "customer": membership.customer if membership else None,
+    }

@@ -1,0 +1,245 @@
+"""Customers (tenants), their users and roles, plans, subscriptions and the audit log."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+GB = 1024**3
+CENT = Decimal("0.01")
+
+
+def vat_rate() -> Decimal:
+    return Decimal(settings.VAT_RATE)
+
+
+def with_vat(amount: Decimal) -> Decimal:
+    return (amount * (1 + vat_rate())).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An e-mail address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person who signs in with an e-mail address. Belongs to at most one customer (see Membership)."""
+
+    username = None
+    email = models.EmailField(_("e-mail address"), unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.email
+
+
+class PlanQuerySet(models.QuerySet):
+    def available(self):
+        return self.filter(is_active=True).order_by("sort_order", "price_monthly")
+
+
+class Plan(models.Model):
+    """A mail plan as sold. Prices exclude VAT; storage is a pool shared out as mailbox quotas."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=80)
+    price_monthly = models.DecimalField(_("price per month (excl. VAT)"), max_digits=8, decimal_places=2)
+    storage_bytes = models.BigIntegerField(_("storage (bytes)"))
+    hourly_send_limit = models.PositiveIntegerField(_("messages per hour per sender"), default=500)
+    is_active = models.BooleanField(_("available for new subscriptions"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+
+    objects = PlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sort_order", "price_monthly"]
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def price_monthly_incl_vat(self) -> Decimal:
+        return with_vat(self.price_monthly)
+
+    @property
+    def storage_gb(self) -> Decimal:
+        return (Decimal(self.storage_bytes) / GB).quantize(Decimal("0.1"))
+
+
+class CustomerQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=Customer.Status.ACTIVE)
+
+
+class Customer(models.Model):
+    """The tenant. Everything a customer owns hangs off this row."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+
+    name = models.CharField(_("name"), max_length=200)
+    billing_email = models.EmailField(_("billing e-mail"))
+    address = models.CharField(_("address"), max_length=200)
+    postal_code = models.CharField(_("postal code"), max_length=20)
+    city = models.CharField(_("city"), max_length=100)
+    country = models.CharField(_("country"), max_length=2, default="NL")
+    vat_number = models.CharField(_("VAT number"), max_length=20, blank=True)
+    plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="customers")
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    suspended_reason = models.CharField(_("reason for suspension"), max_length=200, blank=True)
+    suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
+    require_two_factor = models.BooleanField(_("require two-factor authentication"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status == self.Status.SUSPENDED
+
+
+class Subscription(models.Model):
+    """One period on one plan; the open row (ended_at is null) is the current one. Kept as history."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="subscriptions")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=models.Q(ended_at__isnull=True), name="one_open_subscription"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer} – {self.plan}"
+
+
+class Membership(models.Model):
+    """A user's place in a customer, with a role. A user belongs to one customer."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        MEMBER = "member", _("Member")
+        BILLING = "billing", _("Billing")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self):
+        return f"{self.user} @ {self.customer} ({self.role})"
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == self.Role.OWNER
+
+
+class Invitation(models.Model):
+    """An owner's invitation of a colleague by e-mail. Only the token's hash is stored."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail address"))
+    role = models.CharField(
+        _("role"), max_length=20, choices=Membership.Role.choices, default=Membership.Role.MEMBER
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self):
+        return self.email
+
+
+class AuditEntry(models.Model):
+    """Who changed what, when, from where. Written by service functions only; never edited."""
+
+    class ActorKind(models.TextChoices):
+        USER = "user", _("Customer user")
+        STAFF = "staff", _("Staff")
+        SYSTEM = "system", _("System")
+
+    at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_kind = models.CharField(_("actor kind"), max_length=10, choices=ActorKind.choices)
+    actor_label = models.CharField(_("actor"), max_length=254, blank=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
+    )
+    action = models.CharField(_("action"), max_length=60, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=60, blank=True)
+    object_id = models.CharField(_("object id"), max_length=40, blank=True)
+    object_repr = models.CharField(_("object"), max_length=254, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["customer", "-at"])]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"

@@ -1,0 +1,60 @@
+"""Template helpers shared by all panel pages."""
+
+from django import template
+from django.template.defaultfilters import filesizeformat
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+# (url name, label, roles that see it; None = everyone)
+NAV = [
+    ("dashboard", _("Dashboard"), None),
+    ("mailaccounts:domain_list", _("Domains"), None),
+    ("mailaccounts:mailbox_list", _("Mailboxes"), None),
+    ("mailaccounts:alias_list", _("Aliases"), None),
+    ("relay:credential_list", _("SMTP relay"), None),
+    ("relay:message_list", _("Relay log"), None),
+    ("plan", _("Plan"), None),
+    ("billing:invoice_list", _("Invoices"), {"owner", "billing"}),
+    ("team", _("Team"), None),
+    ("audit_log", _("Activity"), None),
+    ("account_settings", _("Security"), None),
+]
+
+
+@register.simple_tag(takes_context=True)
+def panel_nav(context):
+    request = context["request"]
+    role = request.membership.role if getattr(request, "membership", None) else None
+    items = []
+    for name, label, roles in NAV:
+        if roles is not None and role not in roles:
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        current = request.path == url or (url != "/" and request.path.startswith(url))
+        items.append((url, "current" if current else "", label))
+    return format_html(
+        '<ul class="nav">{}</ul>', format_html_join("", '<li><a href="{}" class="{}">{}</a></li>', items)
+    )
+
+
+@register.filter
+def bytes_human(value):
+    return filesizeformat(value or 0)
+
+
+@register.filter
+def percent_of(part, whole):
+    if not whole:
+        return 0
+    return min(100, round(100 * (part or 0) / whole))
+
+
+@register.inclusion_tag("partials/live_state.html")
+def live_state(state):
+    return {"state": state}

@@ -1,0 +1,166 @@
+"""The shared cast: an owner and a member of one customer, an outsider of another; plus real-service helpers."""
+
+import os
+
+import pytest
+from django.utils import timezone
+
+from panel.models import Customer, Membership, Plan, Subscription, User
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+def require_service(available: bool, what: str) -> None:
+    """A test whose real dependency is missing fails under CI=true, and is skipped on a developer's machine."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI=true but is not available")
+    pytest.skip(f"{what} is not available on this machine")
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MAILHOST_DEFAULT_CONFIG_DIR = str(tmp_path / "mailhost")
+    settings.LANGUAGE_CODE = "en"
+
+
+def make_user(email: str, *, password: str = PASSWORD, verified: bool = True) -> User:
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.create_user(email=email, password=password)
+    EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
+    return user
+
+
+def make_customer(name: str, owner: User, *, plan_code: str = "basis") -> Customer:
+    plan = Plan.objects.get(code=plan_code)
+    customer = Customer.objects.create(
+        name=name,
+        billing_email=owner.email,
+        address="Damrak 1",
+        postal_code="1012 LG",
+        city="Amsterdam",
+        plan=plan,
+    )
+    Subscription.objects.create(customer=customer, plan=plan, started_at=timezone.now())
+    Membership.objects.create(user=owner, customer=customer, role=Membership.Role.OWNER)
+    return customer
+
+
+@pytest.fixture
+def owner(db):
+    return make_user("owner@example.com")
+
+
+@pytest.fixture
+def customer(owner):
+    return make_customer("Bakkerij de Vries", owner)
+
+
+@pytest.fixture
+def member(customer):
+    user = make_user("member@example.com")
+    Membership.objects.create(user=user, customer=customer, role=Membership.Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    user = make_user("outsider@example.org")
+    make_customer("Concurrent B.V.", user)
+    return user
+
+
+@pytest.fixture
+def other_customer(outsider):
+    return outsider.membership.customer
+
+
+@pytest.fixture
+def staff(db):
+    return User.objects.create_superuser(email="staff@postbode.test", password=PASSWORD)
+
+
+def _client_for(client_class, user):
+    client = client_class()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(client, owner, customer):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def member_client(member):
+    from django.test import Client
+
+    return _client_for(Client, member)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    from django.test import Client
+
+    return _client_for(Client, outsider)
+
+
+@pytest.fixture
+def staff_client(staff):
+    from django.test import Client
+
+    return _client_for(Client, staff)
+
+
+@pytest.fixture
+def domain(customer):
+    """A verified domain of the customer on the default mail host."""
+    from mailaccounts.models import Domain, MailHost
+
+    return Domain.objects.create(
+        customer=customer,
+        name="bakkerij.example",
+        mailhost=MailHost.objects.default(),
+        verification_token="token-bakkerij",
+        verified_at=timezone.now(),
+    )
+
+
+@pytest.fixture
+def other_domain(other_customer):
+    from mailaccounts.models import Domain, MailHost
+
+    return Domain.objects.create(
+        customer=other_customer,
+        name="concurrent.example",
+        mailhost=MailHost.objects.default(),
+        verification_token="token-concurrent",
+        verified_at=timezone.now(),
+    )
+
+
+@pytest.fixture(scope="session")
+def _dns_server_process():
+    from tests.dns_server import TestDnsServer
+
+    server = TestDnsServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dns_server(_dns_server_process, settings):
+    """The local authoritative DNS server; the panel's checks are pointed at it. Each test sets its zone."""
+    server = _dns_server_process
+    server.set_zone("")
+    server.resolver.silent.clear()
+    settings.DNS_RESOLVERS = ["127.0.0.1"]
+    settings.DNS_PORT = server.port
+    settings.DNS_TIMEOUT = 1.0
+    return server

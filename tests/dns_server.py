@@ -1,0 +1,67 @@
+"""A small authoritative DNS server on 127.0.0.1 for tests, serving zones the test writes.
+
+It answers real UDP and TCP queries from dnspython, like a server on the internet would. Names listed in
+`silent` get no answer at all (a timeout); names not in any zone get NXDOMAIN.
+"""
+
+import threading
+
+from dnslib import QTYPE, RCODE, RR, DNSRecord
+from dnslib.server import BaseResolver, DNSServer
+
+
+class ZoneResolver(BaseResolver):
+    def __init__(self):
+        self.records: list[RR] = []
+        self.silent: set[str] = set()
+        self.lock = threading.Lock()
+
+    def set_zone(self, text: str) -> None:
+        with self.lock:
+            self.records = list(RR.fromZone(text))
+
+    def add_zone(self, text: str) -> None:
+        with self.lock:
+            self.records.extend(RR.fromZone(text))
+
+    def resolve(self, request: DNSRecord, handler):
+        qname = request.q.qname
+        qtype = QTYPE[request.q.qtype]
+        reply = request.reply()
+        name = str(qname).rstrip(".").lower()
+        with self.lock:
+            if name in self.silent:
+                return None
+            matching = [rr for rr in self.records if str(rr.rname).rstrip(".").lower() == name]
+        for rr in matching:
+            if qtype == "ANY" or QTYPE[rr.rtype] == qtype or QTYPE[rr.rtype] == "CNAME":
+                reply.add_answer(rr)
+        if not matching:
+            reply.header.rcode = RCODE.NXDOMAIN
+        return reply
+
+
+class TestDnsServer:
+    def __init__(self):
+        self.resolver = ZoneResolver()
+        self.udp = DNSServer(self.resolver, address="127.0.0.1", port=0, tcp=False)
+        self.port = self.udp.server.server_address[1]
+        self.tcp = DNSServer(self.resolver, address="127.0.0.1", port=self.port, tcp=True)
+
+    def start(self) -> "TestDnsServer":
+        self.udp.start_thread()
+        self.tcp.start_thread()
+        return self
+
+    def stop(self) -> None:
+        self.udp.stop()
+        self.tcp.stop()
+
+    def set_zone(self, text: str) -> None:
+        self.resolver.set_zone(text)
+
+    def add_zone(self, text: str) -> None:
+        self.resolver.add_zone(text)
+
+    def silence(self, name: str) -> None:
+        self.resolver.silent.add(name.rstrip(".").lower())
