@@ -5,6 +5,7 @@ between two files leaves each file whole, and the next apply finishes the job.
 """
 
 import os
+import pwd
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -15,7 +16,14 @@ from django.conf import settings
 from .render import RenderedFile
 
 
-def write_atomic(path: Path, content: bytes, mode: int) -> None:
+def owner_uid(owner: str) -> int | None:
+    """The uid to give a file to, or None when it stays with the writer (not root, or no owner wanted)."""
+    if not owner or os.geteuid() != 0:
+        return None
+    return pwd.getpwnam(owner).pw_uid
+
+
+def write_atomic(path: Path, content: bytes, mode: int, owner: str = "") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -23,6 +31,8 @@ def write_atomic(path: Path, content: bytes, mode: int) -> None:
             temp.write(content)
             temp.flush()
             os.fchmod(temp.fileno(), mode)
+            if (uid := owner_uid(owner)) is not None:
+                os.fchown(temp.fileno(), uid, -1)
             os.fsync(temp.fileno())
         os.replace(temp_name, path)
     except BaseException:
@@ -41,7 +51,10 @@ def fsync_directory(directory: Path) -> None:
 
 def is_current(path: Path, wanted: RenderedFile) -> bool:
     try:
-        if (path.stat().st_mode & 0o777) != wanted.mode:
+        status = path.stat()
+        if (status.st_mode & 0o777) != wanted.mode:
+            return False
+        if (uid := owner_uid(wanted.owner)) is not None and status.st_uid != uid:
             return False
         return path.read_bytes() == wanted.content
     except FileNotFoundError:
@@ -61,7 +74,7 @@ def plan_changes(root: Path, files: dict[str, RenderedFile], managed_dirs: Itera
 def sync_files(root: Path, files: dict[str, RenderedFile], changes: Iterable[str]) -> None:
     for rel in changes:
         if rel in files:
-            write_atomic(root / rel, files[rel].content, files[rel].mode)
+            write_atomic(root / rel, files[rel].content, files[rel].mode, files[rel].owner)
         else:
             (root / rel).unlink(missing_ok=True)
 

@@ -50,6 +50,7 @@ def is_safe_address(address: str) -> bool:
 class RenderedFile:
     content: bytes
     mode: int = MODE_PUBLIC
+    owner: str = ""  # a user name to give the file to (when the apply runs as root), e.g. "opendkim"
 
 
 @dataclass
@@ -340,7 +341,9 @@ def render_opendkim(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
         signing_domains.add(domain)
         name = f"{key.selector}._domainkey.{domain}"
         key_file = f"{domain}.{key.selector}.private"
-        files[f"opendkim/keys/{key_file}"] = RenderedFile(decrypt_private_key(key), MODE_SECRET)
+        files[f"opendkim/keys/{key_file}"] = RenderedFile(
+            decrypt_private_key(key), MODE_SECRET, settings.MAILHOST_DKIM_KEY_OWNER
+        )
         key_table.append(f"{name} {domain}:{key.selector}:{key_dir / key_file}\n")
         signing_table.append(f"*@{domain} {name}\n")
     files["opendkim/KeyTable"] = RenderedFile("".join(sorted(key_table)).encode())
