@@ -241,11 +241,17 @@ class MailStack:
             raise StackError(f"not listening after {timeout}s: {waiting}; see {self.path('log')}")
 
     def stop(self) -> None:
+        """Stop every daemon at once (each takes a second or more on its own) and wait until all are gone."""
         quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        subprocess.run(["postfix", "-c", str(self.postfix_etc), "stop"], **quiet)
-        subprocess.run(["doveadm", "-c", str(self.dovecot_conf), "stop"], **quiet)
-        for pidfile in [self.opendkim_pidfile, self.path("sink.pid")]:
-            stop_pid(pidfile)
+        stopping = [
+            subprocess.Popen(["postfix", "-c", str(self.postfix_etc), "stop"], **quiet),
+            subprocess.Popen(["doveadm", "-c", str(self.dovecot_conf), "stop"], **quiet),
+        ]
+        pids = [signal_pidfile(pidfile) for pidfile in [self.opendkim_pidfile, self.path("sink.pid")]]
+        for process in stopping:
+            process.wait()
+        for pid in pids:
+            wait_for_exit(pid)
         deadline = time.monotonic() + 10
         while any(port_open(port) for port in self.ports.values()) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -293,29 +299,33 @@ def run(command: list[str], log: Path) -> None:
         raise StackError(f"{' '.join(command)} failed with status {completed.returncode}:\n{tail}")
 
 
-def stop_pid(pidfile: Path, timeout: float = 10) -> None:
-    """SIGTERM the process of a pid file and wait until it is gone (OpenDKIM is slow to free its port)."""
+def signal_pidfile(pidfile: Path) -> int | None:
+    """SIGTERM the process named in a pid file; its pid, or None when there was none."""
     try:
         pid = int(pidfile.read_text().strip())
     except (FileNotFoundError, ValueError):
-        return
+        return None
+    pidfile.unlink(missing_ok=True)
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
-        pidfile.unlink(missing_ok=True)
-        return
+        return None
+    return pid
+
+
+def wait_for_exit(pid: int | None, timeout: float = 10) -> None:
+    """Wait until a process is gone (OpenDKIM takes a while to free its port)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
+    while pid is not None and time.monotonic() < deadline:
         try:  # reap it when it is our child (the sink started by this process)
             os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:
             pass
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
         time.sleep(0.05)
-    pidfile.unlink(missing_ok=True)
 
 
 def port_open(port: int) -> bool:

@@ -16,6 +16,7 @@
 import logging
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -125,9 +126,12 @@ def write_host(host: MailHost, *, force: bool) -> ApplyResult:
     root = Path(host.config_dir)
     marker = root / RELOAD_MARKER
     result = ApplyResult(changed_files=plan_changes(root, config.files, MANAGED_DIRS))
+    settle_at = None
     if result.changed_files:
         write_atomic(marker, b"", 0o644)  # before the first file, so a crash after it still reloads
         sync_files(root, config.files, result.changed_files)
+        if any(config.files[rel].bump_mtime for rel in result.changed_files if rel in config.files):
+            settle_at = int(time.time()) + 1
     result.created_folders, result.removed_folders = sync_mail_folders(host, config)
     if marker.exists() or force:
         run_postmap(host, root)
@@ -135,7 +139,19 @@ def write_host(host: MailHost, *, force: bool) -> ApplyResult:
             run_command(command)
         marker.unlink(missing_ok=True)
         result.reloaded = True
+    if settle_at is not None:
+        wait_for_dovecot_resync(settle_at)
     return result
+
+
+def wait_for_dovecot_resync(settle_at: int) -> None:
+    """Dovecot stats a passwd-file at most once per second of its event loop: a lookup in the same second
+    as one before our write still uses the old file. Only from the next whole second on is the change
+    certain to be seen, so "live" is recorded no earlier (at most a second's wait).
+    """
+    remaining = settle_at - time.time()
+    if remaining > 0:
+        time.sleep(remaining)
 
 
 def sync_mail_folders(host: MailHost, config) -> tuple[int, int]:

@@ -4,10 +4,13 @@ A reader (Postfix, Dovecot, OpenDKIM) sees either the old file or the new one, n
 between two files leaves each file whole, and the next apply finishes the job.
 """
 
+import functools
+import grp
 import os
 import pwd
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -16,23 +19,52 @@ from django.conf import settings
 from .render import RenderedFile
 
 
-def owner_uid(owner: str) -> int | None:
-    """The uid to give a file to, or None when it stays with the writer (not root, or no owner wanted)."""
-    if not owner or os.geteuid() != 0:
+def ownership(wanted: RenderedFile) -> tuple[int, int]:
+    return ids_of(wanted.owner, wanted.group)
+
+
+@functools.lru_cache(maxsize=16)
+def ids_of(owner: str, group: str) -> tuple[int, int]:
+    """(uid, gid) to give a file, -1 where it stays with the writer.
+
+    The owner is only changed when running as root; the group whenever asked for and the group exists
+    (a non-root worker must then be a member of it, else the apply fails and says so).
+    """
+    uid = pwd.getpwnam(owner).pw_uid if owner and os.geteuid() == 0 else -1
+    try:
+        gid = grp.getgrnam(group).gr_gid if group else -1
+    except KeyError:
+        gid = -1
+    return uid, gid
+
+
+def later_mtime_ns(path: Path) -> int | None:
+    """An mtime at least one whole second past the current file's, or None when now already is."""
+    try:
+        previous = path.stat().st_mtime_ns
+    except FileNotFoundError:
         return None
-    return pwd.getpwnam(owner).pw_uid
+    now = time.time_ns()
+    if now // 10**9 > previous // 10**9:
+        return None
+    return (previous // 10**9 + 1) * 10**9
 
 
-def write_atomic(path: Path, content: bytes, mode: int, owner: str = "") -> None:
+def write_atomic(
+    path: Path, content: bytes, mode: int, ids: tuple[int, int] = (-1, -1), *, bump_mtime: bool = False
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    mtime_ns = later_mtime_ns(path) if bump_mtime else None
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as temp:
             temp.write(content)
             temp.flush()
+            if ids != (-1, -1):
+                os.fchown(temp.fileno(), *ids)
             os.fchmod(temp.fileno(), mode)
-            if (uid := owner_uid(owner)) is not None:
-                os.fchown(temp.fileno(), uid, -1)
+            if mtime_ns is not None:
+                os.utime(temp.fileno(), ns=(mtime_ns, mtime_ns))
             os.fsync(temp.fileno())
         os.replace(temp_name, path)
     except BaseException:
@@ -54,7 +86,8 @@ def is_current(path: Path, wanted: RenderedFile) -> bool:
         status = path.stat()
         if (status.st_mode & 0o777) != wanted.mode:
             return False
-        if (uid := owner_uid(wanted.owner)) is not None and status.st_uid != uid:
+        uid, gid = ownership(wanted)
+        if uid not in (-1, status.st_uid) or gid not in (-1, status.st_gid):
             return False
         return path.read_bytes() == wanted.content
     except FileNotFoundError:
@@ -74,7 +107,10 @@ def plan_changes(root: Path, files: dict[str, RenderedFile], managed_dirs: Itera
 def sync_files(root: Path, files: dict[str, RenderedFile], changes: Iterable[str]) -> None:
     for rel in changes:
         if rel in files:
-            write_atomic(root / rel, files[rel].content, files[rel].mode, files[rel].owner)
+            wanted = files[rel]
+            write_atomic(
+                root / rel, wanted.content, wanted.mode, ownership(wanted), bump_mtime=wanted.bump_mtime
+            )
         else:
             (root / rel).unlink(missing_ok=True)
 

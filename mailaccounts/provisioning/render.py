@@ -28,7 +28,9 @@ HASH_MAPS = (
     "postfix/virtual_mailbox_maps",
     "postfix/virtual_alias_maps",
     "postfix/sender_login_maps",
+    "postfix/recipient_access",
 )
+DISABLED_REPLY = "550 5.2.1 This mailbox is disabled"
 MODE_PUBLIC = 0o644
 MODE_SECRET = 0o600
 MODE_AUTH = 0o640
@@ -51,6 +53,10 @@ class RenderedFile:
     content: bytes
     mode: int = MODE_PUBLIC
     owner: str = ""  # a user name to give the file to (when the apply runs as root), e.g. "opendkim"
+    group: str = ""  # a group to give the file to, e.g. "dovecot" for the passwd-files (mode 0640)
+    # Dovecot notices a changed passwd-file by its mtime in whole seconds (and size): such a file gets an
+    # mtime at least a second past the one it replaces, or a same-length change within a second is missed.
+    bump_mtime: bool = False
 
 
 @dataclass
@@ -199,7 +205,10 @@ def add_unique(values: list[str], *new: str) -> None:
 
 
 def render_postfix(data: HostData) -> dict[str, RenderedFile]:
-    """The four hash maps Postfix reads (see deploy/postfix/main.cf)."""
+    """The hash maps Postfix reads (see deploy/postfix/main.cf).
+
+    A disabled mailbox is refused at RCPT time through `recipient_access` ("550 5.2.1").
+    """
     mailboxes = [box for box in data.mailboxes if not box.deleted and is_safe_address(box.address)]
     domains = {row["name"] for row in data.domains.values() if is_safe_token(row["name"])}
     aliases = virtual_aliases(data, mailboxes)
@@ -210,6 +219,9 @@ def render_postfix(data: HostData) -> dict[str, RenderedFile]:
         ),
         "postfix/virtual_alias_maps": map_file(aliases),
         "postfix/sender_login_maps": map_file(sender_logins(data, mailboxes, aliases)),
+        "postfix/recipient_access": map_file(
+            {box.address: DISABLED_REPLY for box in mailboxes if not box.is_enabled}
+        ),
     }
 
 
@@ -281,6 +293,7 @@ def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
     """
     root = host.mail_root
     uid, gid = settings.MAIL_UID, settings.MAIL_GID
+    auth_group = settings.MAILHOST_AUTH_GROUP
     users = []
     for box in data.mailboxes:
         if box.deleted or not box.is_enabled or not is_safe_address(box.address):
@@ -296,8 +309,12 @@ def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
         if is_safe_token(username.replace("@", "")) and is_password_hash(secret_hash):
             relay.append(f"{username}:{secret_hash}::::::\n")
     return {
-        "dovecot/users": RenderedFile("".join(sorted(users)).encode(), MODE_AUTH),
-        "dovecot/relay-users": RenderedFile("".join(sorted(relay)).encode(), MODE_AUTH),
+        "dovecot/users": RenderedFile(
+            "".join(sorted(users)).encode(), MODE_AUTH, group=auth_group, bump_mtime=True
+        ),
+        "dovecot/relay-users": RenderedFile(
+            "".join(sorted(relay)).encode(), MODE_AUTH, group=auth_group, bump_mtime=True
+        ),
     }
 
 

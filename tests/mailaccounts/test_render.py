@@ -77,6 +77,10 @@ def test_disabled_mailbox_cannot_log_in_nor_receive_and_is_not_caught_by_the_cat
     aliases = text(config, "postfix/virtual_alias_maps").splitlines()
     assert "off@bakkerij.example off@bakkerij.example" in aliases
     assert "@bakkerij.example info@bakkerij.example" in aliases
+    assert (
+        text(config, "postfix/recipient_access")
+        == "off@bakkerij.example 550 5.2.1 This mailbox is disabled\n"
+    )
 
 
 def test_deleted_mailbox_is_gone_from_every_map_but_its_folder_is_kept(domain):
@@ -294,7 +298,7 @@ def test_postmap_runs_for_hash_maps_whose_db_is_stale(domain, tmp_path):
     host.save()
     mark_changed(make_mailbox(domain, "jan"), host=host)
     apply_host(host.pk)
-    assert log.read_text().count("hash:") == 4
+    assert log.read_text().count("hash:") == 5
     mark_changed(make_mailbox(domain, "piet"), host=host)
     apply_host(host.pk)
     second = log.read_text().splitlines()[-1]
