@@ -100,7 +100,12 @@ class CustomerAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(domain_count=Count("domains", distinct=True))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(domain_count=Count("domains", distinct=True))
+            .order_by("name")
+        )
 
     @admin.display(description=_("domains"), ordering="domain_count")
     def domain_count(self, customer):
