@@ -13,7 +13,7 @@ from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
@@ -293,3 +293,13 @@ def user_has_two_factor(user: User) -> bool:
     return Authenticator.objects.filter(
         user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
     ).exists()
+
+
+def members_without_two_factor(customer: Customer) -> list[Membership]:
+    """The customer's users who have neither an authenticator app nor a security key."""
+    from allauth.mfa.models import Authenticator
+
+    has_authenticator = Authenticator.objects.filter(
+        user=OuterRef("user"), type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+    )
+    return list(customer.memberships.select_related("user").filter(~Exists(has_authenticator)))

@@ -45,13 +45,13 @@ def dashboard(request):
         .select_related("domain")
         .order_by("-used_bytes")[:NEAR_QUOTA_SHOWN]
     )
-    two_factor_missing = customer.require_two_factor and not services.user_has_two_factor(request.user)
+    without_two_factor = services.members_without_two_factor(customer) if customer.require_two_factor else []
     context = {
         "storage": services.storage_use(customer),
         "domains": domains,
         "unverified_domains": [domain for domain in domains if not domain.is_verified],
         "near_quota": near_quota,
-        "two_factor_missing": two_factor_missing,
+        "without_two_factor": without_two_factor,
     }
     return render(request, "panel/dashboard.html", context)
 

@@ -55,3 +55,14 @@ def test_dashboard_queries_do_not_grow_with_domains(
     with django_assert_max_num_queries(9):
         response = owner_client.get("/")
     assert response.content.decode().count("d0.example") >= 1
+
+
+def test_needs_attention_names_users_without_required_two_factor(owner_client, owner, member, customer):
+    from allauth.mfa.models import Authenticator
+
+    Authenticator.objects.create(user=owner, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    customer.require_two_factor = True
+    customer.save()
+    attention = owner_client.get("/").content.decode().split('id="attention"')[1].split('id="domains"')[0]
+    assert "member@example.com has not set up two-factor" in attention
+    assert "owner@example.com" not in attention
