@@ -80,3 +80,56 @@ def test_newcomer_signs_up_onboards_and_adds_a_domain(page, shot, live_server):
     assert page.locator("h1").inner_text() == "Dashboard"
     assert page.get_by_text("Needs attention").count() == 1
     shot("09-dashboard-english")
+
+
+def test_security_key_registration_works_with_a_virtual_authenticator(page, shot, live_server):
+    """allauth's WebAuthn (passkeys) in our layout, with Chromium's virtual authenticator standing in for a key."""
+    from allauth.mfa.models import Authenticator
+
+    from tests.conftest import make_customer, make_user
+
+    user = make_user("sleutel@winkel.example")
+    make_customer("Sleutelwinkel", user)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+            }
+        },
+    )
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(f"{live_server.url}/")
+
+    page.goto("/accounts/2fa/webauthn/add/")
+    if "/reauthenticate/" in page.url:
+        page.fill("input[name=password]", PASSWORD)
+        page.press("input[name=password]", "Enter")
+    page.wait_for_url("**/2fa/webauthn/add/")
+    page.fill("input[name=name]", "Test key")
+    page.check("input[name=passwordless]")  # a passkey: it can sign in without a password
+    shot("10-security-key-add")
+    page.click("#mfa_webauthn_add")
+    page.wait_for_url(lambda url: "/webauthn/add/" not in url)
+    shot("11-security-key-added")
+    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.WEBAUTHN).count() == 1
+    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.RECOVERY_CODES).exists()
+
+    # sign out, then sign in with the passkey alone
+    page.locator("header form button[type=submit]").last.click()
+    page.wait_for_load_state()
+    page.goto("/accounts/login/")
+    assert "/accounts/login/" in page.url  # signed out: the login page does not bounce to the panel
+    page.click("#passkey_login")
+    page.wait_for_url(f"{live_server.url}/")
+    assert page.locator("header").get_by_text(user.email).count() == 1
+    shot("12-signed-in-with-passkey")
