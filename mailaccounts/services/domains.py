@@ -96,15 +96,19 @@ def verification_record(domain: Domain) -> tuple[str, str]:
     )
 
 
-def _taken_error(ascii_name: str) -> ValidationError:
-    return ValidationError(_("The domain %(name)s is already in use.") % {"name": idna.decode(ascii_name)})
+def _taken_error(ascii_name: str, customer: Customer) -> ValidationError:
+    """Say so plainly when it is the customer's own domain (a double submit); else only that it is taken."""
+    name = idna.decode(ascii_name)
+    if Domain.objects.filter(name=ascii_name, customer=customer).exists():
+        return ValidationError(_("You have already added %(name)s.") % {"name": name})
+    return ValidationError(_("The domain %(name)s is already in use.") % {"name": name})
 
 
 @transaction.atomic
 def add_domain(*, customer: Customer, name: str, actor: Actor) -> Domain:
     ascii_name = normalize_domain_name(name)
     if Domain.objects.filter(name=ascii_name).exists():
-        raise _taken_error(ascii_name)
+        raise _taken_error(ascii_name, customer)
     host = MailHost.objects.default()
     try:
         with transaction.atomic():
@@ -115,7 +119,7 @@ def add_domain(*, customer: Customer, name: str, actor: Actor) -> Domain:
                 verification_token=secrets.token_hex(16),
             )
     except IntegrityError as error:  # taken between the check and the insert
-        raise _taken_error(ascii_name) from error
+        raise _taken_error(ascii_name, customer) from error
     mark_changed(domain, host=domain.mailhost)
     record(actor, "domain.added", customer=customer, obj=domain, changes={"name": ascii_name})
     return domain

@@ -76,11 +76,18 @@ def test_adding_a_domain_enqueues_the_apply_after_commit(owner_client, django_ca
     assert callbacks  # the host's apply task is sent after commit
 
 
-@pytest.mark.parametrize("name", ["bakkerij.example", "BAKKERIJ.example", "concurrent.example"])
-def test_names_taken_by_any_customer_are_refused(owner_client, domain, other_domain, name):
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("bakkerij.example", "You have already added bakkerij.example"),
+        ("BAKKERIJ.example.", "You have already added bakkerij.example"),
+        ("concurrent.example", "The domain concurrent.example is already in use"),
+    ],
+)
+def test_names_taken_by_any_customer_are_refused(owner_client, domain, other_domain, name, error):
     response = add(owner_client, name)
     assert response.status_code == 200
-    assert "already in use" in response.content.decode()
+    assert error in response.content.decode()
     assert Domain.objects.count() == 2
 
 
@@ -226,3 +233,10 @@ def test_outsider_gets_404_for_another_customers_domain(outsider_client, domain,
     )
     assert response.status_code == 404
     assert Domain.objects.filter(pk=domain.pk).exists()
+
+
+def test_double_submit_adds_the_domain_once(owner_client):
+    add(owner_client, "dubbel.example")
+    second = add(owner_client, "dubbel.example")
+    assert "You have already added dubbel.example" in second.content.decode()
+    assert Domain.objects.filter(name="dubbel.example").count() == 1

@@ -143,3 +143,14 @@ def test_outsider_cannot_cancel_another_customers_invitation(outsider_client, cu
     invitation = Invitation.objects.create(customer=customer, email="x@example.com", token_hash="h" * 64)
     assert outsider_client.post(f"/team/invitations/{invitation.pk}/cancel/").status_code == 404
     assert Invitation.objects.filter(pk=invitation.pk).exists()
+
+
+def test_expired_invitation_is_refused(owner_client, client, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    invite(owner_client, capture=django_capture_on_commit_callbacks)
+    token = sent_token()
+    Invitation.objects.update(created_at=timezone.now() - timedelta(days=8))
+    assert client.get(f"/invitation/{token}/").status_code == 404
