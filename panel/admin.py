@@ -1,14 +1,21 @@
 """Staff screens: customers (with suspend/reactivate), users, plans, subscriptions and the audit log."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.db.models import Count
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
-from .audit import Actor
+from .audit import Actor, record
 from .models import AuditEntry, Customer, Invitation, Membership, Plan, Subscription, User
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (shown to staff, recorded in the audit log)"), max_length=200)
 
 
 @admin.register(User)
@@ -111,11 +118,31 @@ class CustomerAdmin(admin.ModelAdmin):
     def domain_count(self, customer):
         return customer.domain_count
 
+    def save_model(self, request, obj, form, change):
+        """Staff edits of a customer's details are audited like any other change."""
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and form.changed_data:
+                changes = {field: str(form.cleaned_data.get(field)) for field in form.changed_data}
+                record(Actor.from_request(request), "customer.edited", customer=obj, obj=obj, changes=changes)
+
     @admin.action(description=_("Suspend selected customers"))
     def suspend(self, request, queryset):
+        """Asks for a reason first (an intermediate page), then suspends through the service."""
+        form = SuspendForm(request.POST if "reason" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Suspend customers"),
+                "customers": queryset,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/panel/customer/suspend.html", context)
         actor = Actor.from_request(request)
         for customer in queryset:
-            services.suspend_customer(customer=customer, reason=str(_("Suspended by support")), actor=actor)
+            services.suspend_customer(customer=customer, reason=form.cleaned_data["reason"], actor=actor)
         count = queryset.count()
         self.message_user(
             request,

@@ -23,6 +23,7 @@ from .audit import Actor, record
 from .models import Customer, Invitation, Membership, Plan, Subscription, User, with_vat
 
 INVITATION_VALID_FOR = timedelta(days=7)
+INVITATIONS_PER_DAY = 20  # per customer: enough for a team, too few to use us for spam
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,9 @@ def invite_member(*, customer: Customer, email: str, role: str, actor: Actor, ba
         raise ValidationError(_("Invite as member or billing contact."))
     if Membership.objects.filter(user__email__iexact=email).exists():
         raise ValidationError(_("This address already belongs to a user of a customer account."))
+    since = timezone.now() - timedelta(days=1)
+    if Invitation.objects.filter(customer=customer, created_at__gte=since).count() >= INVITATIONS_PER_DAY:
+        raise ValidationError(_("You have sent many invitations today. Please try again tomorrow."))
     Invitation.objects.filter(customer=customer, email=email, accepted_at__isnull=True).delete()
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(

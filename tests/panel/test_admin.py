@@ -38,10 +38,18 @@ def test_customer_autocomplete_for_domains(staff_client, customer):
     assert [r["text"] for r in response.json()["results"]] == ["Bakkerij de Vries"]
 
 
-def test_suspend_and_reactivate_actions_audit_as_staff(staff_client, staff, customer):
-    staff_client.post("/admin/panel/customer/", {"action": "suspend", "_selected_action": [customer.pk]})
+def test_suspend_asks_a_reason_then_suspends_and_audits_as_staff(staff_client, staff, customer):
+    confirm = staff_client.post(
+        "/admin/panel/customer/", {"action": "suspend", "_selected_action": [customer.pk]}
+    )
+    assert b'name="reason"' in confirm.content and b"Bakkerij de Vries" in confirm.content
+    assert not Customer.objects.get(pk=customer.pk).is_suspended
+    staff_client.post(
+        "/admin/panel/customer/",
+        {"action": "suspend", "_selected_action": [customer.pk], "reason": "Invoice 2026-0012 unpaid"},
+    )
     customer.refresh_from_db()
-    assert customer.is_suspended
+    assert customer.is_suspended and customer.suspended_reason == "Invoice 2026-0012 unpaid"
     entry = AuditEntry.objects.get(action="customer.suspended")
     assert entry.actor == staff and entry.actor_kind == "staff"
     staff_client.post("/admin/panel/customer/", {"action": "reactivate", "_selected_action": [customer.pk]})
@@ -79,3 +87,22 @@ def test_domain_filters(staff_client, domain, customer):
 
 def test_customers_cannot_open_the_admin(owner_client):
     assert owner_client.get("/admin/panel/customer/")["Location"].startswith("/admin/login/")
+
+
+def test_staff_edit_of_a_customer_is_audited(staff_client, customer):
+    from django.forms.models import model_to_dict
+
+    url = f"/admin/panel/customer/{customer.pk}/change/"
+    data = {
+        k: v
+        for k, v in model_to_dict(customer).items()
+        if v is not None and k not in {"id", "plan", "status"}
+    }
+    data.update({"city": "Haarlem", "suspended_at": ""})
+    for prefix in ["memberships", "subscriptions", "invitations"]:
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    response = staff_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Customer.objects.get(pk=customer.pk).city == "Haarlem"
+    entry = AuditEntry.objects.get(action="customer.edited")
+    assert entry.changes == {"city": "Haarlem"} and entry.actor_kind == "staff"

@@ -154,3 +154,15 @@ def test_expired_invitation_is_refused(owner_client, client, django_capture_on_c
     token = sent_token()
     Invitation.objects.update(created_at=timezone.now() - timedelta(days=8))
     assert client.get(f"/invitation/{token}/").status_code == 404
+
+
+def test_invitations_per_day_are_limited(owner_client, customer, django_capture_on_commit_callbacks):
+    from panel.services import INVITATIONS_PER_DAY
+
+    for number in range(INVITATIONS_PER_DAY):
+        Invitation.objects.create(
+            customer=customer, email=f"p{number}@example.com", token_hash=f"{number:064d}"
+        )
+    response = invite(owner_client, capture=django_capture_on_commit_callbacks)
+    assert "many invitations today" in response.content.decode()
+    assert not mail.outbox
