@@ -150,3 +150,25 @@ def test_unverified_user_cannot_log_in(client, db):
     make_user("half@example.com", verified=False)
     client.post("/accounts/login/", {"login": "half@example.com", "password": PASSWORD})
     assert "_auth_user_id" not in client.session
+
+
+def test_password_change(client, owner, customer):
+    client.post("/accounts/login/", {"login": owner.email, "password": PASSWORD})
+    new_password = "Brand-New-Passw0rd-42"
+    response = client.post(
+        "/accounts/password/change/",
+        {"oldpassword": PASSWORD, "password1": new_password, "password2": new_password},
+    )
+    assert response.status_code == 302
+    owner.refresh_from_db()
+    assert owner.check_password(new_password)
+
+
+def test_password_change_refuses_a_weak_password(client, owner, customer):
+    client.post("/accounts/login/", {"login": owner.email, "password": PASSWORD})
+    response = client.post(
+        "/accounts/password/change/", {"oldpassword": PASSWORD, "password1": "12345678", "password2": "12345678"}
+    )
+    assert response.status_code == 200
+    owner.refresh_from_db()
+    assert owner.check_password(PASSWORD)
