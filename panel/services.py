@@ -191,6 +191,16 @@ def invite_member(*, customer: Customer, email: str, role: str, actor: Actor, ba
     return invitation
 
 
+def pending_invitations_for(user: User) -> list[Invitation]:
+    """Open invitations addressed to the user's e-mail, to remind a newcomer before they create a customer."""
+    since = timezone.now() - INVITATION_VALID_FOR
+    return list(
+        Invitation.objects.filter(
+            email__iexact=user.email, accepted_at__isnull=True, created_at__gte=since
+        ).select_related("customer")
+    )
+
+
 def find_invitation(token: str) -> Invitation | None:
     """The open, unexpired invitation for `token`, or None."""
     invitation = (

@@ -70,7 +70,8 @@ def onboarding(request):
             return redirect("dashboard")
         messages.success(request, _("Welcome to Postbode. Add your first domain to get started."))
         return redirect("dashboard")
-    return render(request, "panel/onboarding.html", {"form": form})
+    invitations = services.pending_invitations_for(request.user)
+    return render(request, "panel/onboarding.html", {"form": form, "invitations": invitations})
 
 
 @customer_required

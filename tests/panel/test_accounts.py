@@ -167,7 +167,8 @@ def test_password_change(client, owner, customer):
 def test_password_change_refuses_a_weak_password(client, owner, customer):
     client.post("/accounts/login/", {"login": owner.email, "password": PASSWORD})
     response = client.post(
-        "/accounts/password/change/", {"oldpassword": PASSWORD, "password1": "12345678", "password2": "12345678"}
+        "/accounts/password/change/",
+        {"oldpassword": PASSWORD, "password1": "12345678", "password2": "12345678"},
     )
     assert response.status_code == 200
     owner.refresh_from_db()

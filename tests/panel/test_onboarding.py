@@ -89,3 +89,11 @@ def test_member_of_a_customer_skips_onboarding(owner_client):
 
 def test_anonymous_onboarding_goes_to_login(client, db):
     assert client.get("/onboarding/")["Location"].startswith("/accounts/login/")
+
+
+def test_onboarding_reminds_of_a_pending_invitation(client, customer):
+    from panel.models import Invitation
+
+    Invitation.objects.create(customer=customer, email="new@jansen.example", token_hash="a" * 64)
+    client, _user = newcomer_client(client)
+    assert "invited to join Bakkerij de Vries" in client.get("/onboarding/").content.decode()
