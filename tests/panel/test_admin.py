@@ -106,3 +106,19 @@ def test_staff_edit_of_a_customer_is_audited(staff_client, customer):
     assert Customer.objects.get(pk=customer.pk).city == "Haarlem"
     entry = AuditEntry.objects.get(action="customer.edited")
     assert entry.changes == {"city": "Haarlem"} and entry.actor_kind == "staff"
+
+
+def test_staff_moving_a_domain_marks_it_changed_and_audits(staff_client, domain, other_customer):
+    host = domain.mailhost
+    before = host.desired_revision
+    response = staff_client.post(
+        f"/admin/mailaccounts/domain/{domain.pk}/change/",
+        {"customer": other_customer.pk, "mailhost": host.pk},
+    )
+    assert response.status_code == 302
+    domain.refresh_from_db()
+    host.refresh_from_db()
+    assert domain.customer == other_customer
+    assert host.desired_revision == before + 1 == domain.revision
+    entry = AuditEntry.objects.get(action="domain.changed_by_staff")
+    assert entry.actor_kind == "staff" and "customer" in entry.changes

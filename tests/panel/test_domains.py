@@ -240,3 +240,15 @@ def test_double_submit_adds_the_domain_once(owner_client):
     second = add(owner_client, "dubbel.example")
     assert "You have already added dubbel.example" in second.content.decode()
     assert Domain.objects.filter(name="dubbel.example").count() == 1
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_domain_list_queries_do_not_grow(owner_client, customer, count, django_assert_max_num_queries):
+    host = MailHost.objects.default()
+    for number in range(count):
+        Domain.objects.create(
+            customer=customer, name=f"n{number}.example", mailhost=host, verification_token="t"
+        )
+    with django_assert_max_num_queries(6):
+        page = owner_client.get("/domains/").content.decode()
+    assert page.count("/domains/") >= count

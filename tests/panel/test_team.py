@@ -166,3 +166,15 @@ def test_invitations_per_day_are_limited(owner_client, customer, django_capture_
     response = invite(owner_client, capture=django_capture_on_commit_callbacks)
     assert "many invitations today" in response.content.decode()
     assert not mail.outbox
+
+
+def test_team_page_queries_do_not_grow(owner_client, customer, django_assert_max_num_queries):
+    for number in range(15):
+        user = make_user(f"m{number}@example.com")
+        Membership.objects.create(user=user, customer=customer, role="member")
+        Invitation.objects.create(
+            customer=customer, email=f"i{number}@example.com", token_hash=f"{number:064d}"
+        )
+    with django_assert_max_num_queries(9):
+        page = owner_client.get("/team/").content.decode()
+    assert "m14@example.com" in page and "i14@example.com" in page
