@@ -209,10 +209,18 @@ class AmsterdamDateTimeField(forms.DateTimeField):
         return value
 
 
+class MessageTextField(forms.CharField):
+    """Multi-line text with line breaks as LF: browsers send CRLF, which would count twice toward the limit."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
 class AutoresponderForm(forms.Form):
     is_enabled = forms.BooleanField(label=_("Send automatic replies"), required=False)
     subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
-    body = forms.CharField(
+    body = MessageTextField(
         label=_("Message"),
         max_length=services.AUTORESPONDER_MAX_BODY,
         required=False,

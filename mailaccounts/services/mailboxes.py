@@ -351,7 +351,7 @@ def check_quota_fits(customer: Customer, quota_bytes: int, *, replacing: int = 0
 def check_mailbox_password(password: str, *, local_part: str, address: str, display_name: str = "") -> None:
     """Django's password validators, and not the address or the part before the @."""
     lowered = password.lower()
-    if local_part and (local_part in lowered or address in lowered):
+    if address in lowered or (len(local_part) >= 3 and local_part in lowered):
         raise ValidationError(
             {"password1": _("The password must not contain the mailbox's address.")}, code="contains_address"
         )
