@@ -108,6 +108,16 @@ class MailboxCreateForm(PasswordChoiceMixin):
     def clean_local_part(self):
         return services.normalize_local_part(self.cleaned_data["local_part"], for_mailbox=True)
 
+    def clean_quota_mb(self):
+        """Early word on the pool (the service checks again, under a lock, when saving)."""
+        quota_mb = self.cleaned_data["quota_mb"]
+        if quota_mb * MB > self.pool.remaining_bytes:
+            raise ValidationError(
+                _("That does not fit in your plan's storage: at most %(available)d MB is left.")
+                % {"available": self.pool.remaining_bytes // MB}
+            )
+        return quota_mb
+
 
 class MailboxEditForm(forms.Form):
     display_name = forms.CharField(label=_("Display name"), max_length=120, required=False)

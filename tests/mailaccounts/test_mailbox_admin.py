@@ -26,9 +26,15 @@ def test_mailbox_search_by_address_customer_and_domain(staff_client, mailbox, ot
 
 def test_alias_search_across_customers(staff_client, customer, domain, mailbox):
     services.create_alias(
-        actor=Actor.system(), customer=customer, domain=domain, local_part="info", destinations=[mailbox.address]
+        actor=Actor.system(),
+        customer=customer,
+        domain=domain,
+        local_part="info",
+        destinations=[mailbox.address],
     )
-    response = staff_client.get(reverse("admin:mailaccounts_alias_changelist"), {"q": "info@bakkerij.example"})
+    response = staff_client.get(
+        reverse("admin:mailaccounts_alias_changelist"), {"q": "info@bakkerij.example"}
+    )
     assert [a.local_part for a in response.context["cl"].result_list] == ["info"]
 
 
@@ -63,10 +69,15 @@ def test_staff_reset_password_shows_the_new_one_once(staff_client, mailbox):
 
 def test_staff_disable_alias(staff_client, customer, domain, mailbox):
     alias = services.create_alias(
-        actor=Actor.system(), customer=customer, domain=domain, local_part="info", destinations=[mailbox.address]
+        actor=Actor.system(),
+        customer=customer,
+        domain=domain,
+        local_part="info",
+        destinations=[mailbox.address],
     )
     staff_client.post(
-        reverse("admin:mailaccounts_alias_changelist"), {"action": "disable_aliases", "_selected_action": [alias.pk]}
+        reverse("admin:mailaccounts_alias_changelist"),
+        {"action": "disable_aliases", "_selected_action": [alias.pk]},
     )
     assert not Alias.objects.get().is_enabled
 
