@@ -351,6 +351,9 @@ def test_alias_create_edit_delete(owner_client, domain, mailbox):
     )
     assert response.status_code == 302
     alias = Alias.objects.get()
+    listed = owner_client.get(reverse("mailaccounts:alias_list")).content.decode()
+    assert f'href="{reverse("mailaccounts:alias_edit", args=[alias.pk])}"' in listed
+    assert f'href="{reverse("mailaccounts:alias_delete", args=[alias.pk])}"' in listed
     assert alias.address == "verkoop@bakkerij.example"
     assert alias.destinations == ["jan@bakkerij.example", "boekhouder@example.org"]
     edit = owner_client.post(
@@ -510,6 +513,7 @@ def test_list_shows_live_state_and_usage(owner_client, mailbox):
     MailHost.objects.update(applied_revision=10**6)
     content = owner_client.get(reverse("mailaccounts:mailbox_list")).content.decode().replace("\xa0", " ")
     assert "Live" in content and "50.0 MB" in content and "(50%)" in content
+    assert f'href="{reverse("mailaccounts:mailbox_detail", args=[mailbox.pk])}"' in content
     detail = (
         owner_client.get(reverse("mailaccounts:mailbox_detail", args=[mailbox.pk]))
         .content.decode()
