@@ -1,41 +1,11 @@
-"""The autoresponder's Sieve script: whatever the customer types, it stays valid and only replies.
+"""The autoresponder's Sieve script: escaping, header safety and Amsterdam date bounds.
 
-The real Pigeonhole tools check it: `sievec` compiles every hostile script and `sieve-test` runs it
-against a message, listing the actions it would take.
+The real Pigeonhole tools (sievec, sieve-test) check hostile scripts in tests/integration/test_mailbox_tools.py.
 """
 
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
+from datetime import UTC, datetime
 
 from mailaccounts.sieve import header_text, quote, render_vacation
-from tests.conftest import require_service
-
-HOSTILE = {
-    "quotes": 'He said "hi"',
-    "backslashes": "C:\\mail\\ \\\\ \\",
-    "injection": '"; discard; #',
-    "injection_keep": '";\r\nredirect "evil@example.org";\r\nkeep; #',
-    "crlf": "line one\r\nline two\rline three\nline four",
-    "nul": "be\x00fore\x00",
-    "rtl": "\u202eevil\u202c \u200fmark\u200e",
-    "emoji": "Op vakantie 🏖️ tot maandag 😀",
-    "braces_and_comments": "} else { discard; } /* */ # hash",
-    "multiline_syntax": "text:\n.\ndiscard;\n.\n",
-    "variables": "${hex:41} ${unicode:263A} ${1}",
-    "trailing_backslash": "ends with \\",
-    "long": ("Lorem ipsum dolor sit amet. " * 400)[:10_000],
-}
-
-
-def expected_body(text: str) -> str:
-    return text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def test_quote_escapes_backslash_and_quote_and_nothing_else():
@@ -66,84 +36,21 @@ def test_start_and_end_are_amsterdam_wall_clock_with_their_own_offset():
     assert 'currentdate :zone "+0200" :value "lt" "iso8601" "2027-07-01T17:00:00"' in script
 
 
-# The real Pigeonhole tools --------------------------------------------------------------------------
+def test_an_autoresponder_row_renders_with_its_own_values(mailbox):
+    from mailaccounts.services import mailboxes as services
+    from mailaccounts.sieve import render_autoresponder
+    from panel.audit import Actor
 
-
-@pytest.fixture
-def sieve_dir():
-    """A directory the unprivileged mail user can read (pytest's tmp_path is private to root)."""
-    require_service(shutil.which("sievec") is not None, "sievec (Debian package dovecot-sieve)")
-    path = Path(tempfile.mkdtemp(prefix="postbode-sieve-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def compile_script(directory: Path, script: str) -> subprocess.CompletedProcess:
-    path = directory / "script.sieve"
-    path.write_text(script, encoding="utf-8")
-    return subprocess.run(
-        ["sievec", str(path), str(directory / "script.svbin")], capture_output=True, text=True
+    starts = datetime(2026, 12, 20, 8, 0, tzinfo=UTC)
+    autoresponder = services.save_autoresponder(
+        actor=Actor.system(),
+        mailbox=mailbox,
+        is_enabled=True,
+        subject="Afwezig",
+        body='Tot "maandag"',
+        starts_at=starts,
+        interval_days=4,
     )
-
-
-def run_script(directory: Path, script: str) -> str:
-    """`sieve-test`'s report of what the script does with one ordinary message to me@example.com."""
-    require_service(shutil.which("sieve-test") is not None, "sieve-test (Debian package dovecot-sieve)")
-    user = pwd.getpwnam("nobody") if os.getuid() == 0 else pwd.getpwuid(os.getuid())
-    (directory / "run").mkdir(exist_ok=True)
-    config = directory / "dovecot.conf"
-    config.write_text(
-        f"mail_uid = {user.pw_uid}\nmail_gid = {user.pw_gid}\n"
-        f"mail_location = maildir:{directory}/Maildir\nbase_dir = {directory}/run\n"
-        f"state_dir = {directory}/run\nlog_path = /dev/stderr\n"
-    )
-    message = directory / "message.eml"
-    message.write_text("From: klant@example.org\nTo: me@example.com\nSubject: vraag\n\nHallo\n")
-    script_path = directory / "test.sieve"
-    script_path.write_text(script, encoding="utf-8")
-    for path in directory.iterdir():
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    result = subprocess.run(
-        [
-            "sieve-test",
-            "-c",
-            str(config),
-            "-a",
-            "me@example.com",
-            "-r",
-            "me@example.com",
-            str(script_path),
-            str(message),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
-@pytest.mark.parametrize("name", sorted(HOSTILE))
-def test_hostile_text_compiles_and_only_replies(sieve_dir, name):
-    text = HOSTILE[name]
-    script = render_vacation(subject=text[:200], body=text, days=2)
-    compiled = compile_script(sieve_dir, script)
-    assert compiled.returncode == 0, compiled.stderr
-    report = run_script(sieve_dir, script)
-    actions = report.split("Performed actions:")[1].split("Implicit keep:")[0]
-    assert actions.count(" * ") == 1 and "send vacation message" in actions
-    assert "store message in folder: INBOX" in report.split("Implicit keep:")[1]
-    body = report.split("START MESSAGE\n", 1)[1].rsplit("\nEND MESSAGE", 1)[0]
-    assert body == expected_body(text)
-    assert f"=> subject : {header_text(text[:200])}\n" in report
-
-
-def test_date_window_decides_whether_to_reply(sieve_dir):
-    now = datetime.now(UTC)
-    hour = timedelta(hours=1)
-    inside = render_vacation(subject="s", body="b", days=1, starts_at=now - hour, ends_at=now + hour)
-    before = render_vacation(subject="s", body="b", days=1, starts_at=now + hour)
-    after = render_vacation(subject="s", body="b", days=1, ends_at=now - hour)
-    assert "send vacation message" in run_script(sieve_dir, inside)
-    assert "send vacation message" not in run_script(sieve_dir, before)
-    assert "send vacation message" not in run_script(sieve_dir, after)
+    script = render_autoresponder(autoresponder)
+    assert script == render_vacation(subject="Afwezig", body='Tot "maandag"', days=4, starts_at=starts)
+    assert 'vacation :days 4 :subject "Afwezig" "Tot \\"maandag\\"";' in script
