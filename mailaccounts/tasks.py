@@ -5,7 +5,7 @@ import random
 from celery import shared_task
 from django.db.models import F, Q
 
-from .models import MailHost
+from .models import Mailbox, MailHost
 
 RETRY_BASE_SECONDS = 2
 RETRY_MAX_SECONDS = 300
@@ -59,10 +59,27 @@ def reconcile_mailhosts() -> list[str]:
 
 @shared_task
 def measure_usage() -> int:
-    """Measure every mailbox's usage and send quota warnings (see services.mailboxes.record_usage)."""
+    """Measure every mailbox's usage and send quota warnings (see services.mailboxes.record_usage).
+
+    A host with a doveadm command reports its mailboxes itself, on its own queue (Dovecot's count is what
+    the quota enforces); the others are measured from the files on disk here.
+    """
     from .services.mailboxes import measure_usage as measure
 
-    return measure()
+    for host_id, queue in (
+        MailHost.objects.filter(enabled=True).exclude(doveadm_command=[]).values_list("pk", "queue")
+    ):
+        measure_mailhost_usage.apply_async(args=[host_id], queue=queue)
+    on_disk = Mailbox.objects.filter(deleted_at__isnull=True, domain__mailhost__doveadm_command=[])
+    return measure(mailboxes=on_disk)
+
+
+@shared_task
+def measure_mailhost_usage(host_id: int) -> int:
+    """Record the usage Dovecot reports for every mailbox of one host (runs on the host's queue)."""
+    from .services.mailhosts import record_host_usage
+
+    return record_host_usage(host=MailHost.objects.get(pk=host_id))
 
 
 @shared_task
