@@ -79,6 +79,12 @@ def render_templates(values: dict[str, str], out: Path) -> list[Path]:
     return written
 
 
+def is_traversable_by_all(path: Path) -> bool:
+    """Dovecot's mail processes (uid 5000) and Postfix (user postfix) must reach the stack's files."""
+    path = path.resolve()
+    return all(part.stat().st_mode & 0o001 for part in [*reversed(path.parents), path] if part.exists())
+
+
 def has_world_writable_parent(path: Path) -> bool:
     """OpenDKIM refuses keys below a world-writable directory such as /tmp (MAILSTACK-NOTES.md)."""
     return any(parent.stat().st_mode & 0o002 for parent in path.resolve().parents)
@@ -188,6 +194,11 @@ class MailStack:
 
     def prepare(self, config_dir: Path) -> None:
         """Directories, certificates and configuration files (idempotent)."""
+        if not is_traversable_by_all(self.directory) or not is_traversable_by_all(Path(config_dir)):
+            raise StackError(
+                f"{self.directory} or {config_dir} is below a directory other users cannot enter; the mail "
+                "daemons drop privileges and need to. Set MAILSTACK_DIR (and the host's config directory) elsewhere."
+            )
         for sub in ["log", "sink", "mail", "dovecot/run", "dovecot/state", "opendkim", "postfix/spool"]:
             self.path(sub).mkdir(parents=True, exist_ok=True)
         data_dir = self.path("postfix", "data")

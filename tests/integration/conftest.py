@@ -79,12 +79,14 @@ def wait_until(
 
 @pytest.fixture(scope="session")
 def mailstack():
-    from mailaccounts.mailstack import MailStack
+    from mailaccounts.mailstack import MailStack, is_traversable_by_all
 
     for program in ["postfix", "postmap", "dovecot", "doveadm", "opendkim"]:
         require_service(shutil.which(program) is not None, f"{program} (mail stack)")
     base = int(os.environ.get("MAILSTACK_PORT_BASE", "20000"))
     directory = Path(settings.VAR_DIR) / f"test-mailstack-{base}"
+    if not is_traversable_by_all(directory.parent):  # e.g. a checkout inside a private temporary directory
+        directory = Path("/var/tmp") / f"postbode-test-mailstack-{base}"
     stack = MailStack(directory, base)
     stack.stop()  # a stack left over from an interrupted run
     shutil.rmtree(directory, ignore_errors=True)
