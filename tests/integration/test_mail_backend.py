@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from mailaccounts.models import MailHost
@@ -194,8 +195,6 @@ def test_over_quota_mail_bounces_with_5_2_2_and_usage_matches_dovecot(
 
     wait_until(measured, what="the usage to be measured")
     assert mailbox.used_bytes == reported
-    from django.urls import reverse
-
     from panel.templatetags.postbode import bytes_human
 
     page = owner_client.get(reverse("mailaccounts:mailbox_detail", args=[mailbox.pk]))
@@ -308,7 +307,7 @@ def test_a_relay_credential_sends_as_its_domains_but_cannot_read_mail(stack_doma
 
 
 def test_a_failing_reload_step_leaves_the_change_failed_and_visible_until_it_is_fixed(
-    stack_domain, mail, fresh, staff_client
+    stack_domain, mail, fresh, staff_client, owner_client
 ):
     from mailaccounts.tasks import reconcile_mailhosts
 
@@ -331,6 +330,10 @@ def test_a_failing_reload_step_leaves_the_change_failed_and_visible_until_it_is_
     assert "opendkim is not running" in host.last_error
     admin_page = staff_client.get("/admin/mailaccounts/mailhost/").content.decode()
     assert "opendkim is not running" in admin_page
+    customer_page = owner_client.get(
+        reverse("mailaccounts:mailbox_detail", args=[mailbox.pk])
+    ).content.decode()
+    assert "Failed" in customer_page
 
     MailHost.objects.filter(pk=host.pk).update(reload_commands=working_steps)
     reconcile_mailhosts.apply()
@@ -338,6 +341,10 @@ def test_a_failing_reload_step_leaves_the_change_failed_and_visible_until_it_is_
     host.refresh_from_db()
     assert host.last_error == ""
     assert mail.imap_login_works(mailbox.address, "Na-De-Storing-88")
+    customer_page = owner_client.get(
+        reverse("mailaccounts:mailbox_detail", args=[mailbox.pk])
+    ).content.decode()
+    assert "Live" in customer_page and "Failed" not in customer_page
 
 
 def test_a_worker_killed_during_an_apply_loses_nothing(stack_domain, mail, fresh, celery_worker, mailstack):
