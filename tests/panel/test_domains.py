@@ -252,3 +252,11 @@ def test_domain_list_queries_do_not_grow(owner_client, customer, count, django_a
     with django_assert_max_num_queries(6):
         page = owner_client.get("/domains/").content.decode()
     assert page.count("/domains/") >= count
+
+
+def test_idna_2008_names_are_shown_in_unicode(owner_client):
+    add(owner_client, "straße.example")
+    domain = Domain.objects.get()
+    assert domain.name == "xn--strae-oqa.example"
+    assert domain.unicode_name == "straße.example"
+    assert "straße.example" in owner_client.get("/domains/").content.decode()
