@@ -68,7 +68,9 @@ def test_hostile_values_get_form_errors(client, db):
     client, _user = newcomer_client(client)
     response = client.post(
         "/onboarding/",
-        form_data(name="x" * 500, billing_email="not-an-email", country="ZZ", plan="999", city="Ams\x00terdam"),
+        form_data(
+            name="x" * 500, billing_email="not-an-email", country="ZZ", plan="999", city="Ams\x00terdam"
+        ),
     )
     assert response.status_code == 200
     form = response.context["form"]
