@@ -69,9 +69,6 @@ def _seeded_plans(transactional_db):
     serialized_rollback would do this but is unreliable here: Playwright's event loop makes Django's
     connection context-local, so the serialized copy is not found.
     """
-    from importlib import import_module
+    from tests.conftest import ensure_seeded_plans
 
-    from panel.models import Plan
-
-    for plan in import_module("panel.migrations.0002_seed_plans").PLANS:
-        Plan.objects.update_or_create(code=plan["code"], defaults=plan)
+    ensure_seeded_plans()
