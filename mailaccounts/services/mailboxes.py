@@ -325,13 +325,18 @@ def pool_summary(customer: Customer) -> PoolSummary:
     )
 
 
+def lock_customer(customer: Customer) -> None:
+    """Serialise a customer's address and pool changes (a row lock on PostgreSQL; SQLite locks the file)."""
+    Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True).first()
+
+
 def check_quota_fits(customer: Customer, quota_bytes: int, *, replacing: int = 0) -> None:
     """Refuse a quota below the minimum or beyond what is left of the pool, saying what does fit."""
     if quota_bytes < MIN_QUOTA_BYTES:
         raise ValidationError(
             {"quota_mb": _("The quota must be at least %(min)d MB.") % {"min": MIN_QUOTA_BYTES // MB}}
         )
-    Customer.objects.select_for_update().filter(pk=customer.pk).first()  # serialise pool changes
+    lock_customer(customer)
     available = pool_summary(customer).remaining_bytes + replacing
     if quota_bytes > available:
         raise ValidationError(
@@ -377,6 +382,7 @@ def create_mailbox(
     password: str | None = None,
 ) -> tuple[Mailbox, str | None]:
     """Create a mailbox; returns it and the generated password when none was chosen (shown once)."""
+    lock_customer(customer)
     check_domain_usable(customer, domain)
     local = normalize_local_part(local_part, for_mailbox=True)
     check_address_free(domain, local)
@@ -500,6 +506,15 @@ def set_forwarding(*, actor: Actor, mailbox: Mailbox, forward_to: list[str], kee
     return mailbox
 
 
+def domains_routed_to(mailbox: Mailbox) -> list[Domain]:
+    """Domains whose postmaster@, abuse@ or catch-all delivers to this mailbox."""
+    return list(
+        Domain.objects.filter(
+            Q(postmaster_to=mailbox) | Q(abuse_to=mailbox) | Q(catch_all_to=mailbox)
+        ).order_by("name")
+    )
+
+
 def restore_deadline(mailbox: Mailbox) -> datetime | None:
     if mailbox.deleted_at is None:
         return None
@@ -559,7 +574,8 @@ def purge_deleted_mailboxes(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def purge_mailbox(*, mailbox: Mailbox) -> None:
-    """1. drop the address from the customer's aliases (an alias left without destinations goes too);
+    """1. drop the address from the customer's aliases (an alias left without destinations goes too)
+       and from other mailboxes' forwards;
     2. delete the row and bump the host's revision so it renders without the mailbox;
     3. after commit, remove the mail folder."""
     address = mailbox.address
@@ -574,6 +590,14 @@ def purge_mailbox(*, mailbox: Mailbox) -> None:
             record(Actor.system(), "alias.delete", customer=alias.customer, obj=alias)
             alias.delete()
             bump_revision(alias.domain.mailhost)
+    forwarding = (
+        Mailbox.objects.filter(customer=mailbox.customer).exclude(pk=mailbox.pk).exclude(forward_to=[])
+    )
+    for forwarder in forwarding.select_related("domain__mailhost"):
+        if address in forwarder.forward_to:
+            forwarder.forward_to = [d for d in forwarder.forward_to if d != address]
+            mark_changed(forwarder, host=forwarder.domain.mailhost)
+            forwarder.save(update_fields=["forward_to", "revision"])
     record(Actor.system(), "mailbox.purge", customer=mailbox.customer, obj=mailbox)
     host = mailbox.domain.mailhost
     Mailbox.objects.filter(pk=mailbox.pk).delete()
@@ -605,6 +629,7 @@ def create_alias(
     destinations: list[str],
     is_enabled: bool = True,
 ) -> Alias:
+    lock_customer(customer)
     check_domain_usable(customer, domain)
     local = normalize_local_part(local_part, for_mailbox=False)
     check_address_free(domain, local)

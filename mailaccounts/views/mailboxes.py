@@ -238,11 +238,23 @@ def mailbox_delete(request, pk):
                 "date": services.restore_deadline(mailbox).strftime("%Y-%m-%d"),
             },
         )
+        for domain in services.domains_routed_to(mailbox):
+            messages.warning(
+                request,
+                _(
+                    "Mail for postmaster@, abuse@ or the catch-all of %(domain)s went to this mailbox; choose another."
+                )
+                % {"domain": domain.unicode_name},
+            )
         return redirect("mailaccounts:mailbox_list")
     return render(
         request,
         "mailaccounts/mailbox_confirm_delete.html",
-        {"mailbox": mailbox, "retention_days": settings.MAILBOX_RETENTION_DAYS},
+        {
+            "mailbox": mailbox,
+            "retention_days": settings.MAILBOX_RETENTION_DAYS,
+            "routed_domains": services.domains_routed_to(mailbox),
+        },
     )
 
 

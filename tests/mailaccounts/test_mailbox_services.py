@@ -230,6 +230,9 @@ def test_purge_removes_only_expired_mailboxes_and_their_folders(
         local_part="all",
         destinations=[old.address, live.address],
     )
+    services.set_forwarding(
+        actor=Actor.system(), mailbox=live, forward_to=[old.address, "x@example.org"], keep_copy=True
+    )
     for mailbox in (old, recent):
         services.delete_mailbox(actor=Actor.system(), mailbox=mailbox)
     Mailbox.objects.filter(pk=old.pk).update(deleted_at=timezone.now() - timedelta(days=31))
@@ -239,6 +242,7 @@ def test_purge_removes_only_expired_mailboxes_and_their_folders(
     assert not (tmp_path / "mail" / domain.name / "old").exists()
     assert not Alias.objects.filter(local_part="team").exists()
     assert Alias.objects.get(local_part="all").destinations == [live.address]
+    assert Mailbox.objects.get(pk=live.pk).forward_to == ["x@example.org"]
     assert services.purge_deleted_mailboxes() == 0
 
 

@@ -254,8 +254,10 @@ def test_forwarding_form(owner_client, mailbox, other_domain):
 
 def test_delete_asks_then_disables_and_restore_brings_back(owner_client, mailbox):
     url = reverse("mailaccounts:mailbox_delete", args=[mailbox.pk])
-    assert b"30 days" in owner_client.get(url).content
-    assert owner_client.post(url).status_code == 302
+    confirm = owner_client.get(url).content.decode()
+    assert "30 days" in confirm and "receives postmaster@, abuse@ or catch-all mail" in confirm
+    deleted = owner_client.post(url, follow=True).content.decode()
+    assert "choose another" in deleted
     mailbox.refresh_from_db()
     assert mailbox.deleted_at and not mailbox.is_enabled
     listed = owner_client.get(reverse("mailaccounts:mailbox_list") + "?show=deleted")
