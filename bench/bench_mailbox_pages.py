@@ -40,9 +40,12 @@ MB = 1024**2
 
 
 def create_database(keep: bool) -> str:
+    """A database of its own (never the test suite's `test_<name>`, which it would clobber)."""
     if connection.vendor == "sqlite":
         test_name = str(settings.VAR_DIR / "bench_mailbox_pages.sqlite3")
-        connection.settings_dict.setdefault("TEST", {})["NAME"] = test_name
+    else:
+        test_name = f"bench_mailbox_pages_{connection.settings_dict['NAME']}"
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = test_name
     return connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
 
 

@@ -159,6 +159,7 @@ HOSTILE_MAILBOX_INPUT = [
     ({"quota_mb": "5121"}, "quota_mb"),
     ({"quota_mb": "99999999999999999999"}, "quota_mb"),
     ({"quota_mb": "1e3"}, "quota_mb"),
+    ({"quota_mb": "５００"}, "quota_mb"),  # full-width digits
     ({"display_name": "x" * 121}, "display_name"),
     (
         {
@@ -530,3 +531,82 @@ def test_unverified_domain_is_not_offered(owner_client, customer, domain):
     )
     form = owner_client.get(reverse("mailaccounts:mailbox_add")).context["form"]
     assert [d.name for d in form.fields["domain"].queryset] == ["bakkerij.example"]
+
+
+JUNK = [
+    "",
+    "\x00",
+    "x" * 100_000,
+    "<script>alert(1)</script>",
+    "'; DROP TABLE mailaccounts_mailbox; --",
+    "１２３",
+    "-1",
+    "🏖️" * 300,
+]
+
+
+@pytest.mark.parametrize("junk", JUNK)
+def test_junk_in_every_field_of_every_form_never_breaks(owner_client, objects, junk):
+    """Every field of every form gets the same junk: a page with errors (or a refusal), never a 500."""
+    mailbox, alias, domain = objects["mailbox"], objects["alias"], objects["domain"]
+    forms = {
+        reverse("mailaccounts:mailbox_add"): [
+            "local_part",
+            "domain",
+            "display_name",
+            "quota_mb",
+            "password_mode",
+            "password1",
+            "password2",
+        ],
+        reverse("mailaccounts:mailbox_edit", args=[mailbox.pk]): ["display_name", "quota_mb", "is_enabled"],
+        reverse("mailaccounts:mailbox_password", args=[mailbox.pk]): [
+            "password_mode",
+            "password1",
+            "password2",
+        ],
+        reverse("mailaccounts:mailbox_forwarding", args=[mailbox.pk]): ["forward_to", "keep_copy"],
+        reverse("mailaccounts:autoresponder", args=[mailbox.pk]): [
+            "is_enabled",
+            "subject",
+            "body",
+            "starts_at",
+            "ends_at",
+            "interval_days",
+        ],
+        reverse("mailaccounts:alias_add"): ["local_part", "domain", "destinations", "is_enabled"],
+        reverse("mailaccounts:alias_edit", args=[alias.pk]): ["destinations", "is_enabled"],
+        reverse("mailaccounts:domain_routing", args=[domain.pk]): [
+            "postmaster_to",
+            "abuse_to",
+            "catch_all_enabled",
+            "catch_all_to",
+        ],
+        reverse("mailaccounts:mailbox_list"): ["q", "sort", "page", "show"],
+        reverse("mailaccounts:alias_list"): ["q", "sort", "page"],
+    }
+    before = (
+        list(Mailbox.objects.values()),
+        list(Alias.objects.values()),
+        list(Domain.objects.values()),
+        Autoresponder.objects.count(),
+    )
+    if junk == "":
+        del forms[
+            reverse("mailaccounts:mailbox_forwarding", args=[mailbox.pk])
+        ]  # empty means "stop forwarding"
+    for url, fields in forms.items():
+        data = dict.fromkeys(fields, junk)
+        response = (
+            owner_client.get(url, data)
+            if url.endswith(("/mailboxes/", "/aliases/"))
+            else owner_client.post(url, data)
+        )
+        assert response.status_code == 200, (url, response.status_code)
+    after = (
+        list(Mailbox.objects.values()),
+        list(Alias.objects.values()),
+        list(Domain.objects.values()),
+        Autoresponder.objects.count(),
+    )
+    assert after == before
