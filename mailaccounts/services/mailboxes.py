@@ -869,7 +869,7 @@ ALIAS_SORTS = {
 
 def address_search(queryset, query: str):
     """Filter by address: "jan" matches local parts and domains, "jan@bak" the two halves."""
-    query = query.strip().lower()
+    query = query.replace("\x00", "").strip().lower()  # PostgreSQL text cannot hold NUL
     if not query:
         return queryset
     if "@" in query:
