@@ -610,3 +610,13 @@ def test_junk_in_every_field_of_every_form_never_breaks(owner_client, objects, j
         Autoresponder.objects.count(),
     )
     assert after == before
+
+
+def test_suspended_customer_can_look_but_not_change(owner_client, customer, domain, mailbox):
+    from panel.models import Customer
+
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
+    assert owner_client.get(reverse("mailaccounts:mailbox_list")).status_code == 200
+    add_mailbox(owner_client, domain)
+    owner_client.post(reverse("mailaccounts:mailbox_delete", args=[mailbox.pk]))
+    assert list(Mailbox.objects.values_list("local_part", "deleted_at")) == [("jan", None)]
