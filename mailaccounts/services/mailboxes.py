@@ -842,14 +842,30 @@ def send_quota_warning(mailbox: Mailbox, level: int) -> None:
     )
 
 
-def measure_usage(*, mailboxes=None) -> int:
-    """Measure every live mailbox's Maildir on disk and record it. Returns how many were measured."""
+def measure_usage(*, mailboxes=None, batch_size: int = 1000) -> int:
+    """Measure every live mailbox's Maildir on disk and record it. Returns how many were measured.
+
+    Plain measurements are written in batches; a mailbox whose warning level changes goes through
+    `record_usage`, which claims the level and sends the e-mail.
+    """
     if mailboxes is None:
         mailboxes = Mailbox.objects.filter(deleted_at__isnull=True)
+    measured_at = timezone.now()
+    batch: list[Mailbox] = []
     count = 0
-    for mailbox in mailboxes.select_related("domain__mailhost", "customer").iterator(chunk_size=1000):
-        record_usage(mailbox=mailbox, used_bytes=usage.measure_mailbox(mailbox))
+    for mailbox in mailboxes.select_related("domain__mailhost").iterator(chunk_size=batch_size):
+        used_bytes = usage.measure_mailbox(mailbox)
         count += 1
+        if warning_level(used_bytes, mailbox.quota_bytes) != mailbox.quota_warning_level:
+            record_usage(mailbox=mailbox, used_bytes=used_bytes, measured_at=measured_at)
+            continue
+        mailbox.used_bytes, mailbox.usage_measured_at = used_bytes, measured_at
+        batch.append(mailbox)
+        if len(batch) >= batch_size:
+            Mailbox.objects.bulk_update(batch, ["used_bytes", "usage_measured_at"])
+            batch = []
+    if batch:
+        Mailbox.objects.bulk_update(batch, ["used_bytes", "usage_measured_at"])
     return count
 
 
