@@ -54,6 +54,10 @@ def get_domain_or_404(request, pk: int) -> Domain:
     return get_object_or_404(Domain.objects.for_customer(request.customer).select_related("mailhost"), pk=pk)
 
 
+def alias_address(alias: Alias) -> str:
+    return f"{alias.local_part}@{alias.domain.unicode_name}"
+
+
 def attach_errors(form, error: ValidationError) -> None:
     """Put a service's ValidationError on the form: on its field when the form has it, else on top."""
     if not hasattr(error, "error_dict"):
@@ -343,7 +347,7 @@ def alias_add(request):
         except ValidationError as error:
             attach_errors(form, error)
         else:
-            messages.success(request, _("Alias %(address)s created.") % {"address": alias.address})
+            messages.success(request, _("Alias %(address)s created.") % {"address": alias_address(alias)})
             return redirect("mailaccounts:alias_list")
     return render(request, "mailaccounts/alias_form.html", {"form": form, "alias": None})
 
@@ -363,7 +367,7 @@ def alias_edit(request, pk):
         except ValidationError as error:
             attach_errors(form, error)
         else:
-            messages.success(request, _("Alias %(address)s saved.") % {"address": alias.address})
+            messages.success(request, _("Alias %(address)s saved.") % {"address": alias_address(alias)})
             return redirect("mailaccounts:alias_list")
     return render(request, "mailaccounts/alias_form.html", {"form": form, "alias": alias})
 
@@ -372,7 +376,7 @@ def alias_edit(request, pk):
 def alias_delete(request, pk):
     alias = get_alias_or_404(request, pk)
     if request.method == "POST":
-        address = alias.address
+        address = alias_address(alias)
         services.delete_alias(actor=Actor.from_request(request), alias=alias)
         messages.success(request, _("Alias %(address)s deleted.") % {"address": address})
         return redirect("mailaccounts:alias_list")
