@@ -99,10 +99,12 @@ def normalize_local_part(value: str, *, for_mailbox: bool) -> str:
         )
     reserved = RESERVED_LOCAL_PARTS if for_mailbox else ROUTED_LOCAL_PARTS
     if local in reserved:
-        if local in ROUTED_LOCAL_PARTS:
+        if local in {"postmaster", "abuse"}:
             message = _("%(name)s@ is set per domain under “Routing”, not as a mailbox or alias.")
-        else:
+        elif for_mailbox and local not in ROUTED_LOCAL_PARTS:
             message = _("%(name)s is a reserved name for a mailbox; create it as an alias instead.")
+        else:
+            message = _("%(name)s is reserved for the mail system.")
         raise ValidationError(message % {"name": local}, code="reserved")
     return local
 

@@ -420,3 +420,23 @@ def test_measure_usage_reads_the_maildir_on_disk(mailbox, tmp_path):
     assert services.measure_usage() == 1
     mailbox.refresh_from_db()
     assert mailbox.used_bytes == 1500 and mailbox.usage_measured_at is not None
+
+
+@pytest.mark.parametrize(
+    "local_part, for_mailbox, message",
+    [
+        ("postmaster", True, "Routing"),
+        ("abuse", False, "Routing"),
+        ("webmaster", True, "as an alias instead"),
+        ("mailer-daemon", True, "mail system"),
+        ("mailer-daemon", False, "mail system"),
+    ],
+)
+def test_reserved_names_say_what_to_do(local_part, for_mailbox, message):
+    with pytest.raises(ValidationError, match=message):
+        services.normalize_local_part(local_part, for_mailbox=for_mailbox)
+
+
+def test_role_names_other_than_postmaster_and_abuse_can_be_aliases(customer, domain, mailbox):
+    created = alias(customer, domain, "webmaster", [mailbox.address])
+    assert created.address == "webmaster@bakkerij.example"
