@@ -109,6 +109,13 @@ def normalize_local_part(value: str, *, for_mailbox: bool) -> str:
     return local
 
 
+def local_part_for_field(value: str, *, for_mailbox: bool) -> str:
+    try:
+        return normalize_local_part(value, for_mailbox=for_mailbox)
+    except ValidationError as error:
+        raise ValidationError({"local_part": error.messages}) from None
+
+
 def normalize_external_address(value: str) -> str:
     """A destination address: ASCII local part, domain as lower-case punycode; else ValidationError."""
     address = (value or "").strip()
@@ -386,7 +393,7 @@ def create_mailbox(
     """Create a mailbox; returns it and the generated password when none was chosen (shown once)."""
     lock_customer(customer)
     check_domain_usable(customer, domain)
-    local = normalize_local_part(local_part, for_mailbox=True)
+    local = local_part_for_field(local_part, for_mailbox=True)
     check_address_free(domain, local)
     address = f"{local}@{domain.name}"
     if password is not None:
@@ -633,7 +640,7 @@ def create_alias(
 ) -> Alias:
     lock_customer(customer)
     check_domain_usable(customer, domain)
-    local = normalize_local_part(local_part, for_mailbox=False)
+    local = local_part_for_field(local_part, for_mailbox=False)
     check_address_free(domain, local)
     address = f"{local}@{domain.name}"
     cleaned = clean_alias_destinations(customer, destinations, own_address=address)
