@@ -33,6 +33,7 @@ from .services.dns import dns_settings_for, make_resolver
 logger = logging.getLogger(__name__)
 
 SPF_LOOKUP_LIMIT = 10
+SPF_WALK_CAP = 20  # stop following includes here: the record is broken anyway, and hostile chains are long
 SPF_LOOKUP_TERMS = {"a", "mx", "ptr", "exists", "include", "redirect"}
 BROKEN = {DnsCheckStatus.MISSING, DnsCheckStatus.WRONG, DnsCheckStatus.CONFLICTING}
 DMARC_POLICIES = {"none", "quarantine", "reject"}
@@ -116,9 +117,15 @@ def lookup(resolver: dns.resolver.Resolver, name: str, rtype: str) -> list:
 
 def txt_values(resolver, name: str) -> list[str]:
     """TXT records as text, each one's strings joined (RFC 7208 §3.3); undecodable bytes replaced."""
-    return [
-        b"".join(rdata.strings).decode("utf-8", errors="replace") for rdata in lookup(resolver, name, "TXT")
-    ]
+    return [printable(b"".join(rdata.strings)) for rdata in lookup(resolver, name, "TXT")]
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def printable(data: bytes) -> str:
+    """Text safe to show and store (PostgreSQL refuses NUL): bad UTF-8 and control bytes become U+FFFD."""
+    return CONTROL_CHARACTERS.sub("\ufffd", data.decode("utf-8", errors="replace"))
 
 
 def parse_tags(text: str) -> tuple[dict[str, str], list[str]]:
@@ -232,7 +239,7 @@ class SpfWalk:
             if mechanism not in SPF_LOOKUP_TERMS or (mechanism == "redirect" and has_all):
                 continue
             self.lookups += 1
-            if self.lookups > SPF_LOOKUP_LIMIT:
+            if self.lookups > SPF_WALK_CAP:
                 self.over_budget = True
                 return
             if mechanism in {"include", "redirect"}:
