@@ -115,6 +115,16 @@ def lookup(resolver: dns.resolver.Resolver, name: str, rtype: str) -> list:
     return list(answer)
 
 
+def txt_values_named(resolver, name: str, what: str) -> list[str]:
+    """As txt_values, but "no record" names the kind of record (SPF, DMARC) instead of TXT."""
+    try:
+        return txt_values(resolver, name)
+    except Missing as missing:
+        if missing.problem["code"] == "no_record":
+            raise Missing(problem("no_record", rtype=what)) from None
+        raise
+
+
 def txt_values(resolver, name: str) -> list[str]:
     """TXT records as text, each one's strings joined (RFC 7208 §3.3); undecodable bytes replaced."""
     return [printable(b"".join(rdata.strings)) for rdata in lookup(resolver, name, "TXT")]
@@ -172,7 +182,7 @@ def check_mx(resolver, record: DnsRecord, domain: Domain) -> Outcome:
 
 
 def check_spf(resolver, record: DnsRecord, domain: Domain) -> Outcome:
-    spf_records = records_starting(txt_values(resolver, record.name), "v=spf1")
+    spf_records = records_starting(txt_values_named(resolver, record.name, "SPF"), "v=spf1")
     if not spf_records:
         raise Missing(problem("no_record", rtype="SPF"))
     if len(spf_records) > 1:
@@ -292,7 +302,7 @@ def check_dkim(resolver, record: DnsRecord, domain: Domain) -> Outcome:
 
 
 def check_dmarc(resolver, record: DnsRecord, domain: Domain) -> Outcome:
-    values = txt_values(resolver, record.name)
+    values = txt_values_named(resolver, record.name, "DMARC")
     dmarc_records = records_starting(values, "v=DMARC1")
     lookalikes = [v for v in values if "dmarc" in v.lower() and v not in dmarc_records]
     if not dmarc_records and not lookalikes:
