@@ -61,14 +61,27 @@ PROBLEM_MESSAGES = {
         "The published key (p=) is not this selector's key: found %(found)s, expected %(expected)s."
     ),
     "dkim_revoked": _("The key (p=) is empty, which means revoked."),
-    "syntax": _("Syntax error: %(detail)s"),
+    "syntax": _("Syntax error: “%(found)s” is not of the form tag=value."),
+    "tag_twice": _("Syntax error: the tag %(tag)s= appears twice."),
+    "not_first": _("Syntax error: a %(what)s record must start with “%(prefix)s”: found “%(found)s”."),
+    "tag_required": _("Syntax error: the required tag %(tag)s= is missing."),
+    "tag_value": _("Syntax error: %(tag)s=%(found)s is not allowed; allowed: %(allowed)s."),
+    "tag_uri": _("Syntax error: the address %(found)s in %(tag)s= does not start with mailto:."),
     "check_error": _("The answer could not be understood, so this record could not be checked."),
 }
 
 
+PART_LABELS = {"port": _("The port"), "target": _("The target")}
+
+
 def describe_problem(problem: dict) -> str:
+    """The problem in the reader's language (stored results hold codes and values, not sentences)."""
     template = PROBLEM_MESSAGES.get(problem.get("code"), PROBLEM_MESSAGES["check_error"])
     params = {k: v for k, v in problem.items() if k != "code"}
+    if params.get("part") in PART_LABELS:
+        params["part"] = PART_LABELS[params["part"]]
+    if params.get("found") == "":
+        params["found"] = _("(nothing)")
     try:
         return str(template) % params
     except (KeyError, TypeError, ValueError):
@@ -138,8 +151,8 @@ def printable(data: bytes) -> str:
     return CONTROL_CHARACTERS.sub("\ufffd", data.decode("utf-8", errors="replace"))
 
 
-def parse_tags(text: str) -> tuple[dict[str, str], list[str]]:
-    """`tag=value; ...` (DKIM, DMARC, MTA-STS, TLS-RPT) into a dict and a list of syntax errors."""
+def parse_tags(text: str) -> tuple[dict[str, str], list[dict]]:
+    """`tag=value; ...` (DKIM, DMARC, MTA-STS, TLS-RPT) into a dict and a list of syntax problems."""
     tags, errors = {}, []
     for part in text.split(";"):
         part = part.strip()
@@ -148,10 +161,10 @@ def parse_tags(text: str) -> tuple[dict[str, str], list[str]]:
         tag, sep, value = part.partition("=")
         tag = tag.strip().lower()
         if not sep or not re.fullmatch(r"[a-z][a-z0-9_]*", tag):
-            errors.append(shorten(part, 60))
+            errors.append(problem("syntax", found=shorten(part, 60)))
             continue
         if tag in tags:
-            errors.append(shorten(f"{tag}= twice", 60))
+            errors.append(problem("tag_twice", tag=tag))
         tags[tag] = value.strip()
     return tags, errors
 
@@ -220,7 +233,7 @@ def spf_term_problems(spf: str, domain_name: str) -> list[dict]:
         problems.append(problem("spf_no_mx"))
     all_terms = [t for t in lowered if t.lstrip("+-~?") == "all"]
     if not all_terms and not any(t.startswith("redirect=") for t in lowered):
-        problems.append(problem("spf_all", found=_("(nothing)")))
+        problems.append(problem("spf_all", found=""))
     elif all_terms and all_terms[-1] not in {"-all", "~all"}:
         problems.append(problem("spf_all", found=all_terms[-1]))
     return problems
@@ -280,7 +293,7 @@ def check_dkim(resolver, record: DnsRecord, domain: Domain) -> Outcome:
     tags, errors = parse_tags(values[0])
     expected, _errors = parse_tags(record.value)
     if errors:
-        return Outcome(DnsCheckStatus.CONFLICTING, values, [problem("syntax", detail=e) for e in errors])
+        return Outcome(DnsCheckStatus.CONFLICTING, values, errors)
     found_key = re.sub(r"\s+", "", tags.get("p", ""))
     problems = []
     if tags.get("v", "DKIM1") != "DKIM1":
@@ -288,9 +301,7 @@ def check_dkim(resolver, record: DnsRecord, domain: Domain) -> Outcome:
     if tags.get("k", "rsa").lower() != expected["k"]:
         problems.append(problem("differs", part="k=", found=tags.get("k", "rsa"), expected=expected["k"]))
     if "p" not in tags:
-        problems.append(
-            problem("differs", part="p=", found=_("(nothing)"), expected=shorten(expected["p"], 24))
-        )
+        problems.append(problem("differs", part="p=", found="", expected=shorten(expected["p"], 24)))
     elif not found_key:
         problems.append(problem("dkim_revoked"))
     elif found_key != expected["p"]:
@@ -308,13 +319,7 @@ def check_dmarc(resolver, record: DnsRecord, domain: Domain) -> Outcome:
     if not dmarc_records and not lookalikes:
         raise Missing(problem("no_record", rtype="DMARC"))
     if lookalikes:
-        details = [
-            problem(
-                "syntax",
-                detail=_("a DMARC record must start with “v=DMARC1;”: %(found)s") % {"found": shorten(v, 60)},
-            )
-            for v in lookalikes
-        ]
+        details = [problem("not_first", what="DMARC", prefix="v=DMARC1;", found=v) for v in lookalikes]
         return Outcome(DnsCheckStatus.CONFLICTING, values, details)
     if len(dmarc_records) > 1:
         return Outcome(
@@ -325,9 +330,7 @@ def check_dmarc(resolver, record: DnsRecord, domain: Domain) -> Outcome:
     tags, errors = parse_tags(dmarc_records[0])
     errors += dmarc_syntax_errors(tags)
     if errors:
-        return Outcome(
-            DnsCheckStatus.CONFLICTING, dmarc_records, [problem("syntax", detail=e) for e in errors]
-        )
+        return Outcome(DnsCheckStatus.CONFLICTING, dmarc_records, errors)
     policy = dns_settings_for(domain).dmarc_policy
     wanted_rua = f"mailto:{report_address(domain)}".lower()
     problems = []
@@ -335,39 +338,31 @@ def check_dmarc(resolver, record: DnsRecord, domain: Domain) -> Outcome:
         problems.append(problem("differs", part="p=", found=tags["p"], expected=policy))
     reporting = [uri.strip().lower().split("!")[0] for uri in tags.get("rua", "").split(",") if uri.strip()]
     if wanted_rua not in reporting:
-        problems.append(
-            problem("differs", part="rua=", found=tags.get("rua", "") or _("(nothing)"), expected=wanted_rua)
-        )
+        problems.append(problem("differs", part="rua=", found=tags.get("rua", ""), expected=wanted_rua))
     if tags.get("pct", "100") != "100":
         problems.append(problem("differs", part="pct=", found=tags["pct"], expected="100"))
     return Outcome(DnsCheckStatus.WRONG if problems else DnsCheckStatus.OK, dmarc_records, problems)
 
 
-def dmarc_syntax_errors(tags: dict[str, str]) -> list[str]:
+def dmarc_syntax_errors(tags: dict[str, str]) -> list[dict]:
     """RFC 7489 §6.3 rules a receiver would reject the record for."""
+    policies = "none, quarantine, reject"
     errors = []
     if "p" not in tags:
-        errors.append(str(_("the required p= tag is missing")))
+        errors.append(problem("tag_required", tag="p"))
     elif tags["p"].lower() not in DMARC_POLICIES:
-        errors.append(
-            str(_("p=%(value)s is not none, quarantine or reject")) % {"value": shorten(tags["p"], 40)}
-        )
+        errors.append(problem("tag_value", tag="p", found=tags["p"], allowed=policies))
     if tags.get("sp", "none").lower() not in DMARC_POLICIES:
-        errors.append(
-            str(_("sp=%(value)s is not none, quarantine or reject")) % {"value": shorten(tags["sp"], 40)}
-        )
+        errors.append(problem("tag_value", tag="sp", found=tags["sp"], allowed=policies))
     for tag in ("adkim", "aspf"):
         if tags.get(tag, "r").lower() not in {"r", "s"}:
-            errors.append(str(_("%(tag)s= must be r or s")) % {"tag": tag})
+            errors.append(problem("tag_value", tag=tag, found=tags[tag], allowed="r, s"))
     if not re.fullmatch(r"\d{1,3}", tags.get("pct", "100")) or int(tags.get("pct", "100")) > 100:
-        errors.append(str(_("pct= must be a number from 0 to 100")))
+        errors.append(problem("tag_value", tag="pct", found=tags["pct"], allowed="0-100"))
     for tag in ("rua", "ruf"):
         for uri in filter(None, (u.strip() for u in tags.get(tag, "").split(","))):
             if not uri.lower().startswith("mailto:"):
-                errors.append(
-                    str(_("%(tag)s= address %(uri)s does not start with mailto:"))
-                    % {"tag": tag, "uri": shorten(uri, 40)}
-                )
+                errors.append(problem("tag_uri", tag=tag, found=uri))
     return errors
 
 
@@ -384,10 +379,10 @@ def check_tagged_txt(prefix: str, compare: tuple[str, ...]):
             )
         tags, errors = parse_tags(values[0])
         if errors:
-            return Outcome(DnsCheckStatus.CONFLICTING, values, [problem("syntax", detail=e) for e in errors])
+            return Outcome(DnsCheckStatus.CONFLICTING, values, errors)
         expected, _errors = parse_tags(record.value)
         problems = [
-            problem("differs", part=f"{tag}=", found=tags.get(tag) or _("(nothing)"), expected=expected[tag])
+            problem("differs", part=f"{tag}=", found=tags.get(tag, ""), expected=expected[tag])
             for tag in compare
             if tags.get(tag, "").lower() != expected[tag].lower()
         ]
@@ -403,7 +398,7 @@ def check_cname(resolver, record: DnsRecord, domain: Domain) -> Outcome:
         return Outcome(
             DnsCheckStatus.WRONG,
             found,
-            [problem("differs", part=_("The target"), found=", ".join(found), expected=record.value)],
+            [problem("differs", part="target", found=", ".join(found), expected=record.value)],
         )
     return Outcome(DnsCheckStatus.OK, found)
 
@@ -421,10 +416,10 @@ def check_srv(resolver, record: DnsRecord, domain: Domain) -> Outcome:
     for r in answers:
         if str(r.target).rstrip(".").lower() != target.lower():
             problems.append(
-                problem("differs", part=_("The target"), found=str(r.target).rstrip("."), expected=target)
+                problem("differs", part="target", found=str(r.target).rstrip("."), expected=target)
             )
         if r.port != int(port):
-            problems.append(problem("differs", part=_("The port"), found=r.port, expected=port))
+            problems.append(problem("differs", part="port", found=r.port, expected=port))
     return Outcome(DnsCheckStatus.WRONG, found, problems)
 
 

@@ -3,6 +3,7 @@ from django.urls import path
 from ..views import dkim as views
 
 urlpatterns = [
+    path("dns/", views.dns_overview, name="dns_overview"),
     path("domains/<int:pk>/dns/", views.dns_records, name="dns_records"),
     path("domains/<int:pk>/dns/check/", views.dns_check, name="dns_check"),
     path("domains/<int:pk>/dns/zone/", views.dns_zone_download, name="dns_zone_download"),

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from panel.access import customer_required
 from panel.audit import Actor
 
-from ..dnscheck import check_domain, domain_health
+from ..dnscheck import check_domain, domain_health, with_dns_health
 from ..dnsrecords import mta_sts_policy, records_for, zone_fragment
 from ..models import DkimKey, DmarcPolicy, DnsCheckResult, Domain, MtaStsMode
 from ..services import dkim as dkim_service
@@ -58,6 +58,18 @@ class DnsSettingsForm(forms.Form):
         help_text=_("DMARC and TLS reports are sent here. Empty: postmaster@ of the domain."),
     )
     mta_sts_mode = forms.ChoiceField(label=_("MTA-STS mode"), choices=MtaStsMode.choices)
+
+
+@customer_required
+def dns_overview(request):
+    """Every domain of the customer with its DNS health and signing key, linking to its records page."""
+    domains = with_dns_health(Domain.objects.for_customer(request.customer)).prefetch_related("dkim_keys")
+    rows = [(domain, domain_health(domain), _signing_selectors(domain)) for domain in domains]
+    return render(request, "mailaccounts/dns_overview.html", {"rows": rows})
+
+
+def _signing_selectors(domain: Domain) -> list[str]:
+    return [key.selector for key in domain.dkim_keys.all() if key.state == DkimKey.State.ACTIVE]
 
 
 @customer_required

@@ -19,7 +19,9 @@
     var source = document.querySelector(button.getAttribute("data-copy"));
     if (!source) { return; }
     var text = source.textContent.trim();
-    var done = navigator.clipboard && window.isSecureContext ? navigator.clipboard.writeText(text) : fallbackCopy(text);
+    var done = navigator.clipboard && window.isSecureContext
+      ? navigator.clipboard.writeText(text).catch(function () { return fallbackCopy(text); })
+      : fallbackCopy(text);
     done.then(function () {
       var label = button.textContent;
       button.textContent = button.getAttribute("data-copied") || "Copied";

@@ -232,3 +232,33 @@ def test_health_include_for_the_dashboard(owner_client, domain, rsa_key, publish
     annotated = with_dns_health(Domain.objects.all()).get(pk=domain.pk)
     html = render_to_string("mailaccounts/_dns_health.html", {"domain": annotated})
     assert "DNS problems (1)" in html and "badge-danger" in html
+
+
+def test_dns_overview_lists_only_my_domains_with_health(
+    owner_client, domain, other_domain, signing_key, django_assert_max_num_queries
+):
+    from mailaccounts.models import Domain, MailHost
+
+    for n in range(5):
+        Domain.objects.create(
+            customer=domain.customer,
+            name=f"extra{n}.example",
+            mailhost=MailHost.objects.default(),
+            verification_token="t",
+        )
+    url = reverse("mailaccounts:dns_overview")
+    with django_assert_max_num_queries(8):
+        response = owner_client.get(url)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "bakkerij.example" in html and "extra4.example" in html
+    assert "concurrent.example" not in html
+    assert "pb202611" in html
+    assert "DNS not checked yet" in html
+    assert f'href="{url}"' in html  # in the side navigation
+
+
+def test_dns_overview_sends_anonymous_visitors_to_login(client, db):
+    response = client.get(reverse("mailaccounts:dns_overview"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
