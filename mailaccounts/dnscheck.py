@@ -8,6 +8,7 @@ not know, so never ok). Nothing in a DNS answer can make a check crash or report
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -33,6 +34,7 @@ from .services.dns import dns_settings_for, make_resolver
 logger = logging.getLogger(__name__)
 
 SPF_LOOKUP_LIMIT = 10
+CHECK_THREADS = 8
 SPF_WALK_CAP = 20  # stop following includes here: the record is broken anyway, and hostile chains are long
 SPF_LOOKUP_TERMS = {"a", "mx", "ptr", "exists", "include", "redirect"}
 BROKEN = {DnsCheckStatus.MISSING, DnsCheckStatus.WRONG, DnsCheckStatus.CONFLICTING}
@@ -452,14 +454,18 @@ def check_domain(
 ) -> list[tuple[DnsRecord, DnsCheckResult]]:
     """Check every record of a domain and store the results.
 
-    1. Query DNS for each record (no transaction is held during network waits).
+    1. Query DNS for each record, in parallel so that a dead name server costs one timeout, not thirteen
+       (the checks only use data loaded beforehand; no transaction is held during network waits).
     2. Store each result; a record that was ok and now is broken is remembered for the owner's e-mail.
     3. DKIM keys waiting to be published whose record is now ok start signing.
     4. E-mail the customer's owners about records that broke.
     """
     actor = actor or Actor.system()
     resolver = make_resolver()
-    outcomes = [(record, check_record(resolver, record, domain)) for record in records_for(domain)]
+    records = records_for(domain)  # also loads the domain's mail host and DNS settings the checks read
+    with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
+        checked = pool.map(lambda record: check_record(resolver, record, domain), records)
+        outcomes = list(zip(records, checked, strict=True))
     results, newly_broken = store_results(domain, outcomes)
     live = {
         r.key.split(":", 1)[1]

@@ -262,3 +262,15 @@ def test_dns_overview_sends_anonymous_visitors_to_login(client, db):
     response = client.get(reverse("mailaccounts:dns_overview"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_suspended_customer_cannot_create_keys_or_change_settings(owner_client, domain, customer):
+    customer.status = customer.Status.SUSPENDED
+    customer.save(update_fields=["status"])
+    owner_client.post(reverse("mailaccounts:dkim_generate", args=[domain.pk]), {"algorithm": "rsa"})
+    owner_client.post(
+        reverse("mailaccounts:dmarc_settings", args=[domain.pk]),
+        {"dmarc_policy": "reject", "dmarc_report_email": "", "mta_sts_mode": "testing"},
+    )
+    assert not domain.dkim_keys.exists()
+    assert not DomainDnsSettings.objects.filter(domain=domain, dmarc_policy="reject").exists()
