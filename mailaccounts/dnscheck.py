@@ -17,7 +17,8 @@ import dns.resolver
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models.functions import Mod
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -537,22 +538,22 @@ def notify_broken(domain: Domain, result_ids: list[int]) -> None:
     )
 
 
-def domains_due(now=None):
+def domains_due(now=None) -> list[Domain]:
     """Verified domains whose turn it is: each domain has a 5-minute slot in the hour (id modulo 12).
 
-    A domain not checked for over an hour (new, or its slot was missed) is due at once.
+    Due at once as well: a domain not checked for over an hour (new, or its slot was missed), and one with a
+    DKIM key waiting to be published, so that a rotation completes minutes after the record appears.
     """
     now = now or timezone.now()
-    slot = now.minute // 5
     stale = now - timedelta(minutes=65)
-    candidates = Domain.objects.verified().select_related("dns_settings")
-    return [
-        d
-        for d in candidates
-        if d.pk % 12 == slot
-        or getattr(getattr(d, "dns_settings", None), "dns_checked_at", None) is None
-        or d.dns_settings.dns_checked_at < stale
-    ]
+    waiting_key = DkimKey.objects.filter(domain=OuterRef("pk"), state=DkimKey.State.PUBLISH)
+    due = (
+        Q(slot=now.minute // 5)
+        | Q(dns_settings__dns_checked_at__isnull=True)
+        | Q(dns_settings__dns_checked_at__lt=stale)
+        | Q(Exists(waiting_key))
+    )
+    return list(Domain.objects.verified().alias(slot=Mod("id", 12)).filter(due).order_by("pk"))
 
 
 def with_dns_health(queryset):

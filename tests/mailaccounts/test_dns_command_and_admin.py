@@ -103,3 +103,20 @@ def test_admin_shows_check_results_per_domain(staff_client, domain, rsa_key, pub
     assert detail.status_code == 200
     assert "There is no SPF record" in detail.content.decode()
     assert staff_client.get(reverse("admin:mailaccounts_domaindnssettings_changelist")).status_code == 200
+
+
+def test_domain_with_a_key_waiting_to_be_published_is_due_every_run(domain, rsa_key):
+    checked = dns_settings_for(domain)
+    other_slot = datetime(2026, 11, 30, 10, ((domain.pk % 12 + 6) % 12) * 5, tzinfo=UTC)
+    checked.dns_checked_at = other_slot - timedelta(minutes=5)
+    checked.save()
+    assert domains_due(other_slot) == [domain]
+    rsa_key.state = DkimKey.State.ACTIVE
+    rsa_key.save(update_fields=["state"])
+    assert domains_due(other_slot) == []
+
+
+def test_unverified_domains_are_not_checked(domain):
+    domain.verified_at = None
+    domain.save(update_fields=["verified_at"])
+    assert domains_due() == []
