@@ -170,3 +170,17 @@ def test_retiring_key_is_retired_after_the_grace_period(signing_key, domain, set
     signing_key.refresh_from_db()
     assert signing_key.state == DkimKey.State.RETIRED
     assert signing_key.retired_at is not None
+
+
+def test_private_key_pem_is_what_openssl_reads_for_both_types(rsa_key, domain):
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    from mailaccounts.crypto import private_key_pem
+
+    assert private_key_pem(rsa_key) == decrypt_private_key(rsa_key)
+    ed_key = dkim_service.generate_dkim_key(domain=domain, actor=SYSTEM, algorithm="ed25519")
+    loaded = serialization.load_pem_private_key(private_key_pem(ed_key), password=None)
+    public = loaded.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert base64.b64encode(public).decode() == ed_key.public_key
