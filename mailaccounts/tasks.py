@@ -19,6 +19,22 @@ def apply_mailhost(self, host_id: int) -> None:
 
 
 @shared_task
+def measure_usage() -> int:
+    """Measure every mailbox's usage and send quota warnings (see services.mailboxes.record_usage)."""
+    from .services.mailboxes import measure_usage as measure
+
+    return measure()
+
+
+@shared_task
+def purge_deleted_mailboxes() -> int:
+    """Remove mailboxes whose restore period has ended, with their mail folders."""
+    from .services.mailboxes import purge_deleted_mailboxes as purge
+
+    return purge()
+
+
+@shared_task
 def check_dns_due() -> int:
     """Every 5 minutes: check the domains whose slot in the hour it is, and retire keys past their grace."""
     from panel.audit import Actor

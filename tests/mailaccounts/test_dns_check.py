@@ -349,8 +349,9 @@ def test_garbage_txt_never_crashes_and_is_never_ok(domain, rsa_key, publish, dns
 
 
 def test_a_record_that_breaks_emails_the_owner_once(
-    domain, rsa_key, publish, mailoutbox, django_capture_on_commit_callbacks
+    domain, rsa_key, publish, mailoutbox, django_capture_on_commit_callbacks, settings
 ):
+    settings.SITE_URL = "https://panel.postbode.test"
     publish()
     with django_capture_on_commit_callbacks(execute=True):
         check_domain(domain)
