@@ -274,3 +274,15 @@ def test_suspended_customer_cannot_create_keys_or_change_settings(owner_client, 
     )
     assert not domain.dkim_keys.exists()
     assert not DomainDnsSettings.objects.filter(domain=domain, dmarc_policy="reject").exists()
+
+
+def test_dashboard_and_domain_page_show_dns_health(owner_client, domain, rsa_key, publish):
+    from mailaccounts.dnscheck import check_domain
+
+    publish(skip=("dmarc", "spf"))
+    check_domain(domain)
+    dashboard = owner_client.get(reverse("dashboard")).content.decode()
+    assert "DNS problems (2)" in dashboard
+    assert reverse("mailaccounts:dns_records", args=[domain.pk]) in dashboard
+    detail = owner_client.get(reverse("mailaccounts:domain_detail", args=[domain.pk])).content.decode()
+    assert "DNS problems (2)" in detail
