@@ -232,6 +232,12 @@ DOMAIN_VERIFICATION_PREFIX = env("DOMAIN_VERIFICATION_PREFIX", "_postbode")
 
 # DKIM private keys are encrypted at rest with this key (any string; a Fernet key is derived from it).
 DKIM_ENCRYPTION_KEY = env("DKIM_ENCRYPTION_KEY", SECRET_KEY)
+# After rotation the old key's DNS record must stay published this long before it may be removed.
+DKIM_RETIRE_GRACE_DAYS = env_int("DKIM_RETIRE_GRACE_DAYS", 7)
+# TTL of the records customers are told to publish, and where mta-sts.<domain> should point (this panel).
+DNS_RECORD_TTL = env_int("DNS_RECORD_TTL", 3600)
+MTA_STS_POLICY_HOST = env("MTA_STS_POLICY_HOST", SITE_URL.split("://")[-1].split("/")[0].split(":")[0])
+MTA_STS_MAX_AGE = env_int("MTA_STS_MAX_AGE", 604800)
 
 # Relay log
 RELAY_LOG_RETENTION_DAYS = env_int("RELAY_LOG_RETENTION_DAYS", 30)
