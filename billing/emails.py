@@ -19,6 +19,7 @@ def send_invoice_email(*, invoice: Invoice, name: str) -> None:
         "lines": list(invoice.lines.all()),
         "site_name": settings.SITE_NAME,
         "company_name": settings.COMPANY_NAME,
+        "company_iban": getattr(settings, "COMPANY_IBAN", ""),
         "invoice_url": settings.SITE_URL.rstrip("/") + invoice.get_absolute_url(),
     }
     with translation.override(settings.LANGUAGE_CODE):

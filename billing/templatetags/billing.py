@@ -5,11 +5,10 @@ from decimal import Decimal
 from django import template
 from django.utils.formats import number_format
 
+from billing.access import may_see_invoices as _may_see_invoices
 from billing.services import expected_next_invoice as estimate_next_invoice
 
 register = template.Library()
-
-BILLING_ROLES = {"owner", "billing"}
 
 
 @register.filter
@@ -25,11 +24,11 @@ def expected_next_invoice(context):
     """The estimate of the customer's next invoice, for owners and billing members; None for others."""
     request = context.get("request")
     membership = getattr(request, "membership", None) if request is not None else None
-    if not membership or membership.role not in BILLING_ROLES:
+    if not _may_see_invoices(membership):
         return None
     return estimate_next_invoice(membership.customer)
 
 
-@register.simple_tag
+@register.filter
 def may_see_invoices(membership) -> bool:
-    return bool(membership) and membership.role in BILLING_ROLES
+    return _may_see_invoices(membership)
