@@ -6,4 +6,5 @@ app_name = "billing"
 urlpatterns = [
     path("invoices/", views.invoice_list, name="invoice_list"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
+    path("invoices/<int:pk>/pdf/", views.invoice_pdf, name="invoice_pdf"),
 ]

@@ -1,13 +1,14 @@
 """Customer screens: the invoice list and a printable invoice."""
 
-from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Sum
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from .access import billing_role_required, get_invoice_or_404
 from .forms import InvoiceFilterForm
 from .models import Invoice
+from .pdf import company_details, render_invoice_pdf
 
 PAGE_SIZE = 25
 
@@ -48,12 +49,14 @@ def invoice_detail(request, pk: int):
         "invoice": invoice,
         "lines": invoice.lines.all(),
         "credits": invoice.credit_invoices.issued(),
-        "company": {
-            "name": settings.COMPANY_NAME,
-            "address": settings.COMPANY_ADDRESS,
-            "vat_number": settings.COMPANY_VAT_NUMBER,
-            "coc_number": getattr(settings, "COMPANY_COC_NUMBER", ""),
-            "iban": getattr(settings, "COMPANY_IBAN", ""),
-        },
+        "company": company_details(),
     }
     return render(request, "billing/invoice_detail.html", context)
+
+
+@billing_role_required
+def invoice_pdf(request, pk: int):
+    invoice = get_invoice_or_404(request, pk)
+    response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    return response

@@ -142,3 +142,49 @@ def test_the_invoice_page_speaks_dutch(owner_client, invoice):
 def test_invoices_appear_in_the_navigation_for_owners_only(owner_client, member_client, invoice):
     assert LIST_URL in owner_client.get(reverse("dashboard")).text
     assert LIST_URL not in member_client.get(reverse("dashboard")).text
+
+
+def pdf_url(invoice) -> str:
+    return reverse("billing:invoice_pdf", args=[invoice.pk])
+
+
+def test_the_owner_downloads_the_invoice_as_pdf(owner_client, invoice):
+    response = owner_client.get(pdf_url(invoice))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert f'filename="{invoice.number}.pdf"' in response["Content-Disposition"]
+    assert response.content.startswith(b"%PDF-")
+    assert invoice.number.encode() in response.content  # in the document title
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_pdfs_of_credits_and_reverse_charge_invoices_with_any_name_render(
+    owner_client, invoice, customer, history, language
+):
+    credit = issue_credit_invoice(original=invoice, actor=Actor.system(), reason="Ærgerlijk – fout 🙂")
+    customer.name = "Łódź Café «Zoë» & Søn 🙂"
+    customer.country = "PL"
+    customer.vat_number = "PL1234567890"
+    customer.save()
+    generate_invoices(month=date(2026, 9, 1))
+    foreign = Invoice.objects.get(period_start=date(2026, 9, 1))
+    for each in (credit, foreign):
+        response = owner_client.get(pdf_url(each), HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        assert response.content.startswith(b"%PDF-")
+
+
+def test_the_pdf_is_guarded_like_the_invoice(client, member_client, outsider_client, invoice):
+    assert "/accounts/login/" in client.get(pdf_url(invoice))["Location"]
+    assert member_client.get(pdf_url(invoice)).status_code == 403
+    assert outsider_client.get(pdf_url(invoice)).status_code == 404
+
+
+def test_the_pdf_falls_back_to_a_built_in_font_without_dejavu(owner_client, invoice, customer, monkeypatch):
+    from billing import pdf
+
+    monkeypatch.setattr(pdf, "FONT_DIRS", [])
+    Invoice.objects.filter(pk=invoice.pk).update(billed_name="Łódź Café 🙂")
+    response = owner_client.get(pdf_url(invoice))
+    assert response.status_code == 200
+    assert response.content.startswith(b"%PDF-")
