@@ -274,3 +274,22 @@ def test_the_next_invoice_is_estimated_from_the_current_plan(customer, history):
     assert estimate.issue_date == date(2026, 12, 1)
     assert [line.amount for line in estimate.lines] == [Decimal("2.25"), Decimal("3.00")]
     assert estimate.totals.incl_vat == Decimal("6.35")  # 5.25 + 1.10 VAT (1.1025)
+
+
+def test_numbering_starts_again_each_year(customer, outsider, history, monkeypatch):
+    """December is invoiced on 1 January: its number belongs to the new year."""
+    other = outsider.membership.customer
+    for each in (customer, other):
+        history(each, [("basis", date(2026, 9, 1))])
+    generate_invoices(month=OCTOBER)
+    real_localdate = timezone.localdate
+
+    def new_years_day(value=None, timezone=None):
+        return date(2027, 1, 1) if value is None else real_localdate(value, timezone)
+
+    monkeypatch.setattr(timezone, "localdate", new_years_day)
+    generate_invoices(month=date(2026, 12, 1))
+    december = Invoice.objects.filter(period_start=date(2026, 12, 1)).order_by("number")
+    assert [i.number for i in december] == ["2027-000001", "2027-000002"]
+    assert {i.year for i in december} == {2027}
+    assert InvoiceNumberSequence.objects.get(year=2026).last_number == 2
