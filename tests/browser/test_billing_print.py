@@ -28,7 +28,11 @@ def test_the_invoice_prints_cleanly(page, live_server, shot, owner, customer):
     invoice = Invoice.objects.get()
     sign_in(page, live_server, owner)
 
-    page.goto(f"/billing/invoices/{invoice.pk}/")
+    page.goto("/billing/invoices/")
+    assert invoice.number in page.locator("table").inner_text()
+    shot("billing-invoice-list")
+    page.click(f"text={invoice.number}")
+    page.wait_for_url(f"**/billing/invoices/{invoice.pk}/")
     assert page.locator(".sidenav").is_visible()
     assert page.locator("#print-invoice").is_visible()
     assert "€\xa06,67" in page.locator(".invoice-doc").inner_text()  # Dutch amounts (nl-NL browser)
