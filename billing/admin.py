@@ -70,6 +70,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     search_fields = ["number", "customer__name", "billed_name"]
     date_hierarchy = "period_start"
     inlines = [InvoiceLineInline]
+    view_on_site = False  # the customer page is scoped to the customer's own users
     actions = ["mark_paid_action", "issue_credit_action"]
     fieldsets = [
         (
@@ -83,6 +84,7 @@ class InvoiceAdmin(admin.ModelAdmin):
                     "period_end",
                     "credit_for",
                     "credit_reason",
+                    "credited_by",
                 ]
             },
         ),
@@ -116,6 +118,10 @@ class InvoiceAdmin(admin.ModelAdmin):
     @admin.display(description=_("overdue"), boolean=True)
     def overdue(self, invoice):
         return invoice.is_overdue()
+
+    @admin.display(description=_("credited by"))
+    def credited_by(self, invoice):
+        return ", ".join(str(credit) for credit in invoice.credit_invoices.all()) or "-"
 
     def get_readonly_fields(self, request, obj=None):
         return [f for fieldset in self.fieldsets for f in fieldset[1]["fields"]]

@@ -106,6 +106,8 @@ def test_staff_issue_a_credit_invoice_with_a_reason(staff_client, invoice, custo
     # A second credit is refused with a message, and nothing is created.
     action_post(staff_client, "issue_credit_action", invoice, apply="1", reason="again")
     assert Invoice.objects.filter(credit_for=invoice).count() == 1
+    original_page = staff_client.get(reverse("admin:billing_invoice_change", args=[invoice.pk])).text
+    assert credit.number in original_page
 
 
 def test_customers_cannot_reach_the_admin(owner_client, invoice):
