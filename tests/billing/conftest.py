@@ -49,3 +49,18 @@ def billing_client(billing_member):
     client = Client()
     client.force_login(billing_member)
     return client
+
+
+@pytest.fixture
+def travel(monkeypatch):
+    """travel(day): from now on the panel's 'today' is that day (issued invoices cannot be back-dated)."""
+    real_localdate = timezone.localdate
+
+    def to(day: date) -> None:
+        monkeypatch.setattr(
+            timezone,
+            "localdate",
+            lambda value=None, timezone=None: day if value is None else real_localdate(value, timezone),
+        )
+
+    return to

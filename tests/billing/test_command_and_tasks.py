@@ -35,10 +35,10 @@ def test_the_command_refuses_a_month_that_is_not_over(customer):
         run("generate", "--month", timezone.localdate().strftime("%Y-%m"))
 
 
-def test_the_command_sends_reminders(customer, history):
+def test_the_command_sends_reminders(customer, history, travel):
     history(customer, [("basis", date(2026, 9, 1))])
     run("generate", "--month", "2026-10")
-    Invoice.objects.update(due_date=timezone.localdate() - timedelta(days=1))
+    travel(Invoice.objects.get().due_date + timedelta(days=1))
     assert "Sent 1 overdue reminder(s)." in run("remind")
     assert "Sent 0 overdue reminder(s)." in run("remind")
 
@@ -53,10 +53,12 @@ def test_the_monthly_task_invoices_last_month(customer, history, django_capture_
     assert [m.to for m in mail.outbox] == [[customer.billing_email]]
 
 
-def test_the_reminder_task_sends_each_reminder_once(customer, history, django_capture_on_commit_callbacks):
+def test_the_reminder_task_sends_each_reminder_once(
+    customer, history, travel, django_capture_on_commit_callbacks
+):
     history(customer, [("basis", date(2025, 1, 1))])
     tasks.generate_monthly_invoices()
-    Invoice.objects.update(due_date=timezone.localdate() - timedelta(days=1))
+    travel(Invoice.objects.get().due_date + timedelta(days=1))
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.remind_overdue_invoices() == 1
         assert tasks.remind_overdue_invoices() == 0

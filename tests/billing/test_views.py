@@ -2,7 +2,6 @@ from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from billing.models import Invoice
 from billing.services import create_invoice_draft, generate_invoices, issue_credit_invoice, issue_invoice
@@ -44,9 +43,8 @@ def test_owner_sees_the_invoice_list_with_status_and_total(owner_client, invoice
     assert "Open" in response.text
 
 
-def test_the_list_is_filtered_by_status(owner_client, invoice, other_invoice):
-    invoice.due_date = timezone.localdate() - timedelta(days=1)
-    Invoice.objects.filter(pk=invoice.pk).update(due_date=invoice.due_date)
+def test_the_list_is_filtered_by_status(owner_client, invoice, other_invoice, travel):
+    travel(invoice.due_date + timedelta(days=1))
     assert invoice.number in owner_client.get(LIST_URL, {"status": "overdue"}).text
     assert "Overdue" in owner_client.get(LIST_URL).text
     assert invoice.number not in owner_client.get(LIST_URL, {"status": "paid"}).text
@@ -180,11 +178,15 @@ def test_the_pdf_is_guarded_like_the_invoice(client, member_client, outsider_cli
     assert outsider_client.get(pdf_url(invoice)).status_code == 404
 
 
-def test_the_pdf_falls_back_to_a_built_in_font_without_dejavu(owner_client, invoice, customer, monkeypatch):
+def test_the_pdf_falls_back_to_a_built_in_font_without_dejavu(owner_client, customer, history, monkeypatch):
     from billing import pdf
 
     monkeypatch.setattr(pdf, "FONT_DIRS", [])
-    Invoice.objects.filter(pk=invoice.pk).update(billed_name="Łódź Café 🙂")
+    customer.name = "Łódź Café 🙂"
+    customer.save()
+    history(customer, [("basis", date(2026, 9, 1))])
+    generate_invoices(month=date(2026, 10, 1))
+    invoice = Invoice.objects.get()
     response = owner_client.get(pdf_url(invoice))
     assert response.status_code == 200
     assert response.content.startswith(b"%PDF-")

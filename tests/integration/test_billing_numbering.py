@@ -111,3 +111,31 @@ def test_concurrent_issuers_never_share_or_skip_a_number_even_when_one_rolls_bac
     assert not Invoice.objects.get(pk=rolled_back.pk).is_issued
     issue_invoice(invoice=rolled_back, actor=Actor.system())
     assert Invoice.objects.get(pk=rolled_back.pk).number == expected_numbers(CUSTOMERS)[-1]
+
+
+def test_postgresql_itself_refuses_changes_to_issued_invoices(customers):
+    from django.db import IntegrityError
+
+    from billing.models import InvoiceLine
+
+    issued = create_invoice_draft(customer=customers[0], month=MONTH)
+    issue_invoice(invoice=issued, actor=Actor.system())
+    draft = create_invoice_draft(customer=customers[1], month=MONTH)
+    attempts = [
+        lambda: Invoice.objects.filter(pk=issued.pk).update(total_incl_vat=0),
+        lambda: Invoice.objects.filter(pk=issued.pk).update(status="draft"),
+        lambda: Invoice.objects.filter(pk=issued.pk)._raw_delete(Invoice.objects.db),
+        lambda: InvoiceLine.objects.filter(invoice=issued).update(amount=0),
+        lambda: InvoiceLine.objects.filter(invoice=issued)._raw_delete(InvoiceLine.objects.db),
+        lambda: InvoiceLine.objects.filter(invoice=draft).update(invoice=issued),
+    ]
+    for attempt in attempts:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            attempt()
+    # Payment fields stay writable, and drafts stay editable.
+    assert (
+        Invoice.objects.filter(pk=issued.pk).update(status="paid", paid_at=MONTH, payment_reference="x") == 1
+    )
+    assert InvoiceLine.objects.filter(invoice=draft).update(amount=1) == 1
+    issued.refresh_from_db()
+    assert issued.total_incl_vat > 0 and issued.lines.count() == 1
