@@ -60,3 +60,15 @@ def shot(page):
         return path
 
     return take
+
+
+@pytest.fixture(autouse=True)
+def _seeded_plans(transactional_db):
+    """Put the seeded plans back before every browser test. A live-server test flushes the database when it
+    ends, and serialized_rollback cannot restore it here: once Playwright's event loop runs in this thread,
+    Django hands the thread other connection objects, without the serialized contents."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("panel.migrations.0002_seed_plans").seed(apps, None)

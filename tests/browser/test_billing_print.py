@@ -13,17 +13,6 @@ from tests.billing.conftest import set_history
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-@pytest.fixture(autouse=True)
-def _seeded_plans(transactional_db):
-    """Seed the plans again: once Playwright's event loop runs in this thread, Django hands the thread other
-    connection objects, without the serialized contents that serialized_rollback restores from."""
-    from importlib import import_module
-
-    from django.apps import apps
-
-    import_module("panel.migrations.0002_seed_plans").seed(apps, None)
-
-
 def sign_in(page, live_server, user) -> None:
     client = Client()
     client.force_login(user)
