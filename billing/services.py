@@ -53,6 +53,10 @@ class Totals:
     incl_vat: Decimal
     reverse_charge: bool
 
+    @property
+    def vat_percent(self) -> Decimal:
+        return (self.vat_rate * 100).normalize()
+
 
 @dataclass(frozen=True)
 class InvoiceEstimate:

@@ -47,3 +47,12 @@ def test_the_invoice_prints_cleanly(page, live_server, shot, owner, customer):
     assert invoice.number in document.inner_text()
     shot("billing-invoice-print")
     assert page.pdf(format="A4")[:5] == b"%PDF-"
+
+
+def test_the_plan_screen_shows_the_next_invoice(page, live_server, shot, owner, customer):
+    set_history(customer, [("basis", date(2025, 1, 1))])
+    sign_in(page, live_server, owner)
+    page.goto("/plan/")
+    estimate = page.locator("#next-invoice")
+    assert "€\xa05,45" in estimate.inner_text()
+    shot("billing-plan-next-invoice")
