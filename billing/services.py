@@ -140,7 +140,7 @@ def compute_lines(*, customer: Customer, first: date, last: date) -> list[LineDr
 
 def is_reverse_charged(customer: Customer) -> bool:
     """A business (it has a VAT number) in another EU country than ours pays the VAT itself."""
-    country = customer.country.upper()
+    country = str(customer.country).upper()
     return (
         bool(customer.vat_number.strip()) and country != settings.COMPANY_COUNTRY and country in EU_COUNTRIES
     )
@@ -176,8 +176,8 @@ def _snapshot(customer: Customer) -> dict:
         "billed_address": customer.address,
         "billed_postal_code": customer.postal_code,
         "billed_city": customer.city,
-        "billed_country": customer.country.upper(),
-        "billed_vat_number": customer.vat_number.strip(),
+        "billed_country": str(customer.country).upper(),
+        "billed_vat_number": (customer.vat_number or "").strip(),
     }
 
 
