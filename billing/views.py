@@ -1,4 +1,4 @@
-"""Customer screens: the invoice list and a printable invoice."""
+"""Customer screens: the invoice list, the printable invoice page and its PDF download."""
 
 from django.core.paginator import Paginator
 from django.db.models import Sum
