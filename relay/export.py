@@ -88,19 +88,20 @@ def records(
     since: datetime | None = None,
     until: datetime | None = None,
     messages=None,
+    rejects=None,
 ) -> Iterator[dict]:
     """Messages and rejected attempts in time order, as export records.
 
-    `messages` may be a pre-filtered RelayMessage queryset (the panel's filters); rejects then follow the
-    same customer and time range only.
+    `messages` and `rejects` may be pre-filtered querysets (the panel's filters).
     """
     if messages is None:
         messages = RelayMessage.objects.all()
         if customer_id is not None:
             messages = messages.filter(customer_id=customer_id)
-    rejects = RejectedAttempt.objects.all()
-    if customer_id is not None:
-        rejects = rejects.filter(customer_id=customer_id)
+    if rejects is None:
+        rejects = RejectedAttempt.objects.all()
+        if customer_id is not None:
+            rejects = rejects.filter(customer_id=customer_id)
     if since is not None:
         messages, rejects = messages.filter(received_at__gte=since), rejects.filter(at__gte=since)
     if until is not None:
