@@ -18,7 +18,9 @@ from .models import FINAL_STATUSES, Direction, RelayEvent, Status, worst_status
 from .parser import Event, Kind
 
 LOCAL_CLIENT_IPS = {"127.0.0.1", "::1"}
-WHOLE_MESSAGE_STAGES = {"END-OF-MESSAGE", "DATA", "BDAT", "header", "body", "CONNECT", "MAIL"}
+# Lines that begin a message: smtpd's client=, pickup's uid=, and cleanup's message-id= (for mail Postfix
+# makes itself, such as bounce notifications).
+START_KINDS = (Kind.CLIENT, Kind.PICKUP, Kind.MESSAGE_ID)
 
 
 @dataclass(slots=True)
@@ -69,6 +71,7 @@ class MessageDraft:
     queue_id: str
     first_at: datetime
     starts_here: bool  # the batch holds the message's first line (client= or pickup), so first_at is receipt
+    first_kind: str = ""
     client: str = ""
     client_ip: str | None = None
     sasl_username: str = ""
@@ -131,17 +134,23 @@ def assemble(events: Iterable[Event]) -> Assembly:
             continue
         key = (event.host, event.queue_id)
         draft = open_drafts.get(key)
-        if draft is None or draft.removed_at is not None:  # nothing follows `removed`: a reused queue id
+        if draft is None or _starts_anew(draft, event):
             draft = MessageDraft(
                 host=event.host,
                 queue_id=event.queue_id,
                 first_at=event.at,
                 starts_here=event.kind in (Kind.CLIENT, Kind.PICKUP),
+                first_kind=event.kind,
             )
             open_drafts[key] = draft
             messages.append(draft)
         _apply(draft, event)
     return Assembly(messages=messages, rejects=rejects)
+
+
+def _starts_anew(draft: MessageDraft, event: Event) -> bool:
+    """A queue id reused after `removed`: only a line that begins a message starts a new one."""
+    return draft.removed_at is not None and event.kind in START_KINDS and event.at != draft.first_at
 
 
 def _apply(draft: MessageDraft, event: Event) -> None:

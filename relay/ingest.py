@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from .assembler import Assembly, Directory, MessageDraft, RecipientDraft, assemble
+from .bulk import copy_rows, create_with_ids, update_rows
 from .models import (
     FINAL_STATUSES,
     IngestState,
@@ -39,7 +39,7 @@ from .models import (
     Status,
     worst_status,
 )
-from .parser import SyslogClock, parse_lines
+from .parser import Kind, SyslogClock, parse_lines
 
 BATCH_LINES = 20_000
 BULK_SIZE = 2_000
@@ -195,11 +195,9 @@ def store_assembly(assembly: Assembly, *, directory: Directory) -> IngestResult:
         else:
             changed_rows.append((draft, row))
         _merge_message(row, draft, recipients, directory)
-    RelayMessage.objects.bulk_create([row for _d, row in new_rows], batch_size=BULK_SIZE)
+    create_with_ids([row for _d, row in new_rows])
     if changed_rows:
-        RelayMessage.objects.bulk_update(
-            [row for _d, row in changed_rows], fields=MERGED_FIELDS, batch_size=BULK_SIZE
-        )
+        update_rows([row for _d, row in changed_rows], MERGED_FIELDS)
     _store_recipients(new_rows + changed_rows, existing_recipients)
     _store_events(new_rows + changed_rows)
     _link_bounces(new_rows + changed_rows)
@@ -209,8 +207,8 @@ def store_assembly(assembly: Assembly, *, directory: Directory) -> IngestResult:
 
 
 MERGED_FIELDS = [
-    "customer",
-    "credential",
+    "customer_id",
+    "credential_id",
     "direction",
     "sender",
     "sasl_username",
@@ -247,15 +245,21 @@ def _match_existing(drafts: list[MessageDraft]) -> list[tuple[MessageDraft, Rela
 
 
 def _pick(draft: MessageDraft, rows: list[RelayMessage]) -> RelayMessage | None:
+    """The stored message a draft belongs to: the same receipt, or else the latest earlier one with the id.
+
+    A draft beginning with cleanup's message-id= after that message left the queue is a new message that
+    reuses the queue id; any other line continues (or repeats) the latest one.
+    """
     earlier = [row for row in rows if row.received_at <= draft.first_at]
     if draft.starts_here:
         return next((row for row in earlier if row.received_at == draft.first_at), None)
     if not earlier:
         return None
     previous = earlier[-1]
-    if previous.removed_at is None or previous.removed_at >= draft.first_at:
-        return previous
-    return None
+    removed_before = previous.removed_at is not None and previous.removed_at < draft.first_at
+    if removed_before and draft.first_kind == Kind.MESSAGE_ID:
+        return None
+    return previous
 
 
 def _existing_recipients(rows: list[RelayMessage]) -> dict[int, dict[tuple[str, str], RelayRecipient]]:
@@ -326,96 +330,98 @@ def _fold(existing: RelayRecipient, draft: RecipientDraft) -> None:
     existing._changed = True
 
 
+RECIPIENT_COLUMNS = ["message_id", "address", "orig_to", "status", "dsn", "relay", "delay", "response", "at"]
+
+
 def _store_recipients(pairs, stored: dict) -> None:
     new, changed = [], []
     for draft, row in pairs:
         known = stored.get(row.pk, {})
-        for key, recipient in draft.recipients.items():
+        for key, r in draft.recipients.items():
             if key not in known:
                 new.append(
-                    RelayRecipient(
-                        message_id=row.pk,
-                        address=recipient.address,
-                        orig_to=recipient.orig_to,
-                        status=recipient.status,
-                        dsn=recipient.dsn,
-                        relay=recipient.relay,
-                        delay=recipient.delay,
-                        response=recipient.response,
-                        at=recipient.at,
-                    )
+                    (row.pk, r.address, r.orig_to, r.status, r.dsn, r.relay, r.delay, r.response, r.at)
                 )
         changed.extend(r for r in known.values() if getattr(r, "_changed", False))
-    RelayRecipient.objects.bulk_create(new, batch_size=BULK_SIZE)
+    copy_rows(RelayRecipient, RECIPIENT_COLUMNS, new, ignore_conflicts=True)
     if changed:
-        RelayRecipient.objects.bulk_update(
-            changed, fields=["status", "dsn", "relay", "delay", "response", "at"], batch_size=BULK_SIZE
-        )
+        update_rows(changed, ["status", "dsn", "relay", "delay", "response", "at"])
+
+
+EVENT_COLUMNS = [
+    "message_id",
+    "at",
+    "kind",
+    "recipient",
+    "status",
+    "dsn",
+    "relay",
+    "delay",
+    "response",
+    "line_key",
+]
 
 
 def _store_events(pairs) -> None:
-    events = [
-        RelayEvent(
-            message_id=row.pk,
-            at=event.at,
-            kind=event.kind,
-            recipient=event.recipient,
-            status=event.status,
-            dsn=event.dsn,
-            relay=event.relay,
-            delay=event.delay,
-            response=event.response,
-            line_key=event.line_key,
-        )
+    rows = [
+        (row.pk, e.at, e.kind, e.recipient, e.status, e.dsn, e.relay, e.delay, e.response, e.line_key)
         for draft, row in pairs
-        for event in draft.events
+        for e in draft.events
     ]
-    RelayEvent.objects.bulk_create(events, batch_size=BULK_SIZE, ignore_conflicts=True)
+    copy_rows(RelayEvent, EVENT_COLUMNS, rows, ignore_conflicts=True)
 
 
 def _link_bounces(pairs) -> None:
     """Link bounce notifications (`sender non-delivery notification: NEWID`) to the message that caused them.
 
     Either side may be in this batch: the original with its notice, or the notification message (null sender).
+    Two queries at most, however many bounces the batch holds.
     """
-    notices = [(row, draft) for draft, row in pairs if draft.bounce_queue_id]
     null_senders = {row.pk: row for _d, row in pairs if row.sender == "" and row.bounce_of_id is None}
     changed: dict[int, RelayMessage] = {}
-    for original, draft in notices:
-        notice_at = next(
-            (e.at for e in draft.events if e.kind == RelayEvent.Kind.BOUNCE_NOTICE), draft.first_at
-        )
-        candidate = (
-            RelayMessage.objects.filter(
-                host=original.host,
-                queue_id=draft.bounce_queue_id,
-                received_at__gte=notice_at - BOUNCE_WINDOW,
-                received_at__lte=notice_at + BOUNCE_WINDOW,
-            )
-            .order_by("received_at")
-            .first()
-        )
-        if candidate is not None and candidate.bounce_of_id is None:
-            candidate = null_senders.get(candidate.pk, candidate)
-            _set_bounce_of(candidate, original)
-            changed[candidate.pk] = candidate
+    notices = []
+    for draft, row in pairs:
+        if draft.bounce_queue_id:
+            at = next((e.at for e in draft.events if e.kind == RelayEvent.Kind.BOUNCE_NOTICE), draft.first_at)
+            notices.append((row, draft.bounce_queue_id, at))
+    if notices:
+        candidates = defaultdict(list)
+        rows = RelayMessage.objects.filter(
+            host__in={row.host for row, _q, _at in notices},
+            queue_id__in={qid for _row, qid, _at in notices},
+            received_at__gte=min(at for _r, _q, at in notices) - BOUNCE_WINDOW,
+            received_at__lte=max(at for _r, _q, at in notices) + BOUNCE_WINDOW,
+            bounce_of__isnull=True,
+        ).order_by("received_at")
+        for candidate in rows:
+            candidates[(candidate.host, candidate.queue_id)].append(candidate)
+        for original, qid, at in notices:
+            near = [c for c in candidates[(original.host, qid)] if abs(c.received_at - at) <= BOUNCE_WINDOW]
+            if near:
+                notification = null_senders.get(near[0].pk, near[0])
+                _set_bounce_of(notification, original)
+                changed[notification.pk] = notification
     orphans = [row for pk, row in null_senders.items() if pk not in changed]
     if orphans:
-        originals = RelayMessage.objects.filter(
+        originals = defaultdict(list)
+        rows = RelayMessage.objects.filter(
             host__in={r.host for r in orphans},
             bounce_queue_id__in={r.queue_id for r in orphans},
             received_at__gte=min(r.received_at for r in orphans) - QUEUE_LIFETIME,
         ).order_by("received_at")
+        for original in rows:
+            originals[(original.host, original.bounce_queue_id)].append(original)
         for row in orphans:
-            match = [o for o in originals if o.host == row.host and o.bounce_queue_id == row.queue_id]
-            match = [o for o in match if o.received_at <= row.received_at + BOUNCE_WINDOW]
+            match = [
+                o
+                for o in originals[(row.host, row.queue_id)]
+                if o.received_at <= row.received_at + BOUNCE_WINDOW
+            ]
             if match:
                 _set_bounce_of(row, match[-1])
                 changed[row.pk] = row
     if changed:
-        RelayMessage.objects.bulk_update(
-            list(changed.values()), fields=["bounce_of", "customer", "direction"]
-        )
+        update_rows(list(changed.values()), ["bounce_of_id", "customer_id", "direction"])
 
 
 def _set_bounce_of(notification: RelayMessage, original: RelayMessage) -> None:
@@ -426,16 +432,20 @@ def _set_bounce_of(notification: RelayMessage, original: RelayMessage) -> None:
 
 
 def _touch_credentials(pairs) -> None:
+    """Move each used credential's `last_used_at` forward (two queries however many were used)."""
     latest: dict[int, object] = {}
     for _draft, row in pairs:
         if row.credential_id and (
             row.credential_id not in latest or row.received_at > latest[row.credential_id]
         ):
             latest[row.credential_id] = row.received_at
-    for credential_id, at in latest.items():
-        RelayCredential.objects.filter(pk=credential_id).filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=at)
-        ).update(last_used_at=at)
+    if not latest:
+        return
+    credentials = list(RelayCredential.objects.filter(pk__in=latest).only("pk", "last_used_at"))
+    moved = [c for c in credentials if c.last_used_at is None or c.last_used_at < latest[c.pk]]
+    for credential in moved:
+        credential.last_used_at = latest[credential.pk]
+    RelayCredential.objects.bulk_update(moved, fields=["last_used_at"])
 
 
 def _store_rejects(assembly: Assembly, directory: Directory) -> int:

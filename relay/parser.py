@@ -19,19 +19,22 @@ from zoneinfo import ZoneInfo
 
 MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
 
-_SYSLOG_PREFIX = re.compile(
-    r"(?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)(?:\.(?P<frac>\d{1,6}))? "
-    r"(?P<host>\S+) (?P<prog>[\w.+-]+(?:/[\w.+-]+)*)(?:\[\d+\])?: (?P<text>.*)"
-)
-_RFC3339_PREFIX = re.compile(
-    r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?) "
-    r"(?P<host>\S+) (?P<prog>[\w.+-]+(?:/[\w.+-]+)*)(?:\[\d+\])?: (?P<text>.*)"
-)
 _SHORT_QID = r"[0-9A-F]{6,20}"
 _LONG_QID = r"[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,}z[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]+"
-_QUEUE_LINE = re.compile(rf"(?P<qid>{_SHORT_QID}|{_LONG_QID}|NOQUEUE): (?P<rest>.*)")
+# One expression per timestamp shape, matching through the queue id, so the many lines without one
+# (connect, TLS, warnings, other programs) are dropped by a single failed match.
+_TAIL = (
+    r" (?P<host>\S+) (?P<prog>postfix[\w.+-]*(?:/[\w.+-]+)*)(?:\[\d+\])?: "
+    rf"(?P<qid>{_SHORT_QID}|{_LONG_QID}|NOQUEUE): (?P<rest>.*)"
+)
+_SYSLOG_LINE = re.compile(r"(?P<ts>[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,6})?)" + _TAIL)
+_SYSLOG_TS = re.compile(
+    r"(?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) (?P<h>\d\d):(?P<m>\d\d):(?P<s>\d\d)(?:\.(?P<frac>\d{1,6}))?"
+)
+_RFC3339_LINE = re.compile(
+    r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)" + _TAIL
+)
 _ATTR = re.compile(r"(\w+)=(<[^>]*>|\[[^\]]*\]|[^,\s]*)")
-_STATUS = re.compile(r"status=(?P<status>\w+)(?: \((?P<response>.*)\))?")
 _TO_ATTRS = re.compile(
     r"to=<(?P<to>[^>]*)>(?:, orig_to=<(?P<orig_to>[^>]*)>)?, relay=(?P<relay>[^,]*)(?:, conn_use=\d+)?"
     r", delay=(?P<delay>[\d.]+)(?:, delays=(?P<delays>[\d./]+))?, dsn=(?P<dsn>[\d.]+), status=(?P<status>\w+)"
@@ -114,24 +117,60 @@ def parse_lines(
     `host` overrides the host name found in the lines (as `relaylog ingest --host` does).
     """
     tz = ZoneInfo(tz) if isinstance(tz, str) else tz
-    clock = clock or SyslogClock(tz=tz)
+    parser = LineParser(host=host, clock=clock or SyslogClock(tz=tz))
     for raw in lines:
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", "replace")
-        line = raw.rstrip("\r\n").replace("\x00", "")
         try:
-            event = parse_line(line, host=host, clock=clock)
-        except (ValueError, OverflowError, IndexError):
+            event = parser.parse(raw.rstrip("\r\n").replace("\x00", ""))
+        except (ValueError, OverflowError, IndexError, KeyError):
             continue  # a broken line (truncated, impossible date, garbage): skip it, never stop
         if event is not None:
             yield event
 
 
-def parse_line(line: str, *, host: str | None, clock: SyslogClock) -> Event | None:
-    match = _SYSLOG_PREFIX.match(line)
-    if match is not None:
+class LineParser:
+    """Parses one line at a time; remembers the last timestamp text, since many lines share a second."""
+
+    def __init__(self, *, host: str | None, clock: SyslogClock):
+        self.host = host
+        self.clock = clock
+        self._last_stamp = ""
+        self._last_at: datetime | None = None
+
+    def parse(self, line: str) -> Event | None:
+        match = _SYSLOG_LINE.match(line) or _RFC3339_LINE.match(line)
+        if match is None:
+            return None
+        at = self._time(match["ts"])
+        prog = match["prog"]
+        kind, data = _classify(prog.rsplit("/", 1)[-1], match["rest"])
+        if kind is None:
+            return None
+        host = self.host or match["host"]
+        qid = match["qid"]
+        data["service"] = prog
+        return Event(
+            at=at,
+            host=host,
+            kind=kind,
+            queue_id=None if qid == "NOQUEUE" else qid,
+            line_key=line_key(host, line),
+            data=data,
+        )
+
+    def _time(self, stamp: str) -> datetime:
+        if stamp != self._last_stamp:
+            self._last_at = self._convert(stamp)
+            self._last_stamp = stamp
+        return self._last_at
+
+    def _convert(self, stamp: str) -> datetime:
+        if stamp[0].isdigit():
+            return _parse_rfc3339(stamp, self.clock.tz)
+        match = _SYSLOG_TS.match(stamp)
         frac = match["frac"]
-        at = clock.stamp(
+        return self.clock.stamp(
             MONTHS[match["mon"]],
             int(match["day"]),
             int(match["h"]),
@@ -139,32 +178,6 @@ def parse_line(line: str, *, host: str | None, clock: SyslogClock) -> Event | No
             int(match["s"]),
             int(frac.ljust(6, "0")) if frac else 0,
         )
-    else:
-        match = _RFC3339_PREFIX.match(line)
-        if match is None:
-            return None
-        at = _parse_rfc3339(match["ts"], clock.tz)
-    prog = match["prog"]
-    if not prog.startswith("postfix"):
-        return None
-    queue_line = _QUEUE_LINE.match(match["text"])
-    if queue_line is None:
-        return None
-    host = host or match["host"]
-    service = prog.rsplit("/", 1)[-1]
-    qid, rest = queue_line["qid"], queue_line["rest"]
-    kind, data = _classify(service, rest)
-    if kind is None:
-        return None
-    data["service"] = prog
-    return Event(
-        at=at,
-        host=host,
-        kind=kind,
-        queue_id=None if qid == "NOQUEUE" else qid,
-        line_key=line_key(host, line),
-        data=data,
-    )
 
 
 def _parse_rfc3339(text: str, tz: tzinfo) -> datetime:
