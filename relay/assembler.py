@@ -56,7 +56,7 @@ class RecipientDraft:
 class EventDraft:
     at: datetime
     kind: str
-    line_key: str
+    line_key: int
     recipient: str = ""
     status: str = ""
     dsn: str = ""
@@ -104,7 +104,7 @@ class MessageDraft:
 class RejectDraft:
     host: str
     at: datetime
-    line_key: str
+    line_key: int
     stage: str
     client: str
     client_ip: str | None

@@ -17,13 +17,15 @@ rows go in with bulk inserts, events and rejects are deduplicated by the hash of
 
 import glob
 import os
+import queue
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .assembler import Assembly, Directory, MessageDraft, RecipientDraft, assemble
@@ -109,18 +111,92 @@ def _move_state(state: IngestState, *, inode: int, offset: int) -> None:
 
 
 def _ingest_from(state, path, offset, host, directory, clock, batch_lines) -> IngestResult:
-    result = IngestResult()
-    with open(path, "rb") as log:
+    """Read, parse and assemble batches here while a writer stores the previous one (see `BatchWriter`)."""
+    with open(path, "rb") as log, BatchWriter(state, directory) as writer:
         log.seek(offset)
-        while True:
+        while not writer.stopped:
             lines, consumed = _read_batch(log, batch_lines)
             if not lines:
-                return result
-            batch = _store_batch(state, lines, offset, offset + consumed, host, directory, clock)
-            if batch is None:
-                return result  # someone else ingested this file meanwhile
-            result.add(batch)
+                break
+            writer.put(
+                Batch(
+                    assemble(parse_lines(lines, host=host, clock=clock)),
+                    offset,
+                    offset + consumed,
+                    len(lines),
+                )
+            )
             offset += consumed
+    return writer.result
+
+
+@dataclass
+class Batch:
+    assembly: Assembly
+    start: int
+    end: int
+    lines: int
+
+
+class BatchWriter:
+    """Stores batches in order, each in its own transaction with the new offset.
+
+    Outside a transaction (the Celery task, the command) it writes from a second thread with its own
+    database connection, so parsing the next batch overlaps with PostgreSQL storing this one; at most two
+    batches are held, so memory stays flat. Inside a transaction (tests) it writes inline.
+    """
+
+    def __init__(self, state: IngestState, directory: Directory):
+        self.state, self.directory = state, directory
+        self.result = IngestResult()
+        self.stopped = False  # someone else moved the offset: stop reading
+        self.error: BaseException | None = None
+        self.threaded = not transaction.get_connection().in_atomic_block
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.thread = threading.Thread(target=self._run, name="relay-ingest-writer", daemon=True)
+
+    def __enter__(self):
+        if self.threaded:
+            self.thread.start()
+        return self
+
+    def put(self, batch: Batch) -> None:
+        if not self.threaded:
+            self._store(batch)
+            return
+        self.queue.put(batch)
+        self._raise()
+
+    def __exit__(self, *exc_info):
+        if self.threaded:
+            self.queue.put(None)
+            self.thread.join()
+        if exc_info[0] is None:
+            self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        try:
+            while (batch := self.queue.get()) is not None:
+                if not self.stopped and self.error is None:
+                    self._store(batch)
+        except BaseException as error:  # handed to the reading thread, which raises it
+            self.error = error
+            self.stopped = True
+            while self.queue.get() is not None:
+                pass
+        finally:
+            connection.close()
+
+    def _store(self, batch: Batch) -> None:
+        stored = _store_batch(self.state, batch, self.directory)
+        if stored is None:
+            self.stopped = True
+        else:
+            self.result.add(stored)
 
 
 def _read_batch(log, batch_lines: int) -> tuple[list[bytes], int]:
@@ -139,17 +215,17 @@ def _read_batch(log, batch_lines: int) -> tuple[list[bytes], int]:
     return lines, consumed
 
 
-def _store_batch(state, lines, start, end, host, directory, clock) -> IngestResult | None:
-    """Parse, assemble and store one batch and move the offset, atomically; None if the offset moved."""
+def _store_batch(state: IngestState, batch: Batch, directory: Directory) -> IngestResult | None:
+    """Store one batch and move the offset, atomically; None if someone else moved the offset meanwhile."""
     with transaction.atomic():
         locked = IngestState.objects.select_for_update().get(pk=state.pk)
-        if locked.offset != start:
+        if locked.offset != batch.start:
             return None
-        stored = store_assembly(assemble(parse_lines(lines, host=host, clock=clock)), directory=directory)
-        locked.offset, locked.lines, locked.updated_at = end, locked.lines + len(lines), timezone.now()
+        stored = store_assembly(batch.assembly, directory=directory)
+        locked.offset, locked.lines, locked.updated_at = batch.end, locked.lines + batch.lines, timezone.now()
         locked.save(update_fields=["offset", "lines", "updated_at"])
-        state.offset = end
-    stored.lines = len(lines)
+        state.offset = batch.end
+    stored.lines = batch.lines
     return stored
 
 

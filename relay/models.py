@@ -150,8 +150,12 @@ class RelayMessage(models.Model):
         return f"{self.host}/{self.queue_id}"
 
 
+# Recipients and events are written only by the ingester, right after the message rows they belong to, and
+# deleted with them (Django cascades); a database-level foreign key would only add a check per row at commit.
 class RelayRecipient(models.Model):
-    message = models.ForeignKey(RelayMessage, on_delete=models.CASCADE, related_name="recipients")
+    message = models.ForeignKey(
+        RelayMessage, on_delete=models.CASCADE, related_name="recipients", db_constraint=False
+    )
     address = models.CharField(_("recipient"), max_length=320)
     orig_to = models.CharField(_("original recipient"), max_length=320, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
@@ -183,7 +187,9 @@ class RelayEvent(models.Model):
         BOUNCE_NOTICE = "bounce_notice", _("Bounce notification sent")
         REJECTED = "rejected", _("Rejected")
 
-    message = models.ForeignKey(RelayMessage, on_delete=models.CASCADE, related_name="events")
+    message = models.ForeignKey(
+        RelayMessage, on_delete=models.CASCADE, related_name="events", db_constraint=False
+    )
     at = models.DateTimeField(_("at"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     recipient = models.CharField(_("recipient"), max_length=320, blank=True)
@@ -192,7 +198,7 @@ class RelayEvent(models.Model):
     relay = models.CharField(_("relay"), max_length=300, blank=True)
     delay = models.FloatField(_("delay (s)"), null=True, blank=True)
     response = models.TextField(_("answer"), blank=True)
-    line_key = models.CharField(max_length=32, unique=True)
+    line_key = models.BigIntegerField(unique=True)
 
     class Meta:
         ordering = ["at", "id"]
@@ -226,7 +232,7 @@ class RejectedAttempt(models.Model):
     recipient = models.CharField(_("recipient"), max_length=320, blank=True)
     dsn = models.CharField(_("DSN code"), max_length=12, blank=True)
     response = models.TextField(_("answer"), blank=True)
-    line_key = models.CharField(max_length=32, unique=True)
+    line_key = models.BigIntegerField(unique=True)
 
     objects = RejectedAttemptQuerySet.as_manager()
 

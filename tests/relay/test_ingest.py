@@ -3,6 +3,7 @@ import os
 from datetime import timedelta
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -231,3 +232,41 @@ def test_relaylog_export_csv_and_time_range(db, credential):
     rows = out.getvalue().splitlines()
     assert rows[0].startswith("received_at,queue_id,host")
     assert sum("4F3A21C0ABC" in row for row in rows) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path):
+    from tests.conftest import make_customer, make_user
+
+    owner = make_user("thread-owner@example.com")
+    customer = make_customer("Thread B.V.", owner)
+    from mailaccounts.models import Domain, MailHost
+    from relay.models import RelayCredential
+
+    domain = Domain.objects.create(
+        customer=customer,
+        name="bakkerij.example",
+        mailhost=MailHost.objects.default(),
+        verification_token="t",
+    )
+    credential = RelayCredential.objects.create(
+        customer=customer, name="shop", username="relay-7k2m9q", secret_hash="x"
+    )
+    credential.domains.add(domain)
+    path = tmp_path / "maillog"
+    write(path, MIXED + EXPIRED)
+    result = ingest_file(str(path), batch_lines=4)
+    assert result.lines == len((MIXED + EXPIRED).splitlines())
+    assert RelayMessage.objects.get(queue_id="4F3A21C0ABC").status == "bounced"
+    assert RelayMessage.objects.get(queue_id="8EAF61C0CCC").bounce_of.queue_id == "7D9E51C0BBB"
+    assert IngestState.objects.get().offset == os.path.getsize(path)
+    assert RelayMessage.objects.filter(customer=customer).count() == 5
+
+
+def test_a_bounce_notice_logged_after_removed_joins_its_message(db, credential):
+    lines = MIXED.splitlines()
+    removed = lines.pop()
+    lines.insert(lines.index(next(line for line in lines if "sender non-delivery" in line)), removed)
+    ingest_lines(lines)
+    assert RelayMessage.objects.filter(queue_id="4F3A21C0ABC").count() == 1
+    assert RelayMessage.objects.get(queue_id="5B7C31C0DEF").bounce_of.queue_id == "4F3A21C0ABC"
