@@ -406,7 +406,23 @@ WHERE m.id BETWEEN %(first)s AND %(last)s
 """
 
 
+def _secondary_indexes(cursor, table: str) -> tuple[list, list]:
+    """The table's unique/foreign-key constraints and plain indexes (not the primary key), to rebuild later."""
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype IN ('u', 'f')",
+        [table],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT LIKE '%%_pkey' "
+        "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
+        [table, table],
+    )
+    return constraints, cursor.fetchall()
+
+
 def fill(rows: int) -> None:
+    """Fill the relay log with `rows` recipient rows quickly: drop secondary indexes, INSERT ... SELECT, rebuild."""
     from django.db import connection
 
     from relay.models import RelayRecipient
@@ -420,8 +436,17 @@ def fill(rows: int) -> None:
     per_message = 2
     messages = rows // per_message
     started = time.perf_counter()
-    step = 500_000
+    step = 1_000_000
+    tables = ["relay_relaymessage", "relay_relayrecipient"]
     with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        saved = {table: _secondary_indexes(cursor, table) for table in tables}
+        for table, (constraints, indexes) in saved.items():
+            for name, _definition in constraints:
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            for name, _definition in indexes:
+                cursor.execute(f'DROP INDEX "{name}"')
         for first in range(0, messages, step):
             last = min(messages, first + step) - 1
             params = {
@@ -439,10 +464,17 @@ def fill(rows: int) -> None:
             cursor.execute(
                 FILL_RECIPIENTS_SQL, {"first": first, "last": first + step - 1, "per_message": per_message}
             )
+        filled = time.perf_counter()
+        for table, (constraints, indexes) in saved.items():
+            for _name, definition in indexes:
+                cursor.execute(definition)
+            for name, definition in constraints:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
         cursor.execute("ANALYZE relay_relaymessage")
         cursor.execute("ANALYZE relay_relayrecipient")
     print(
-        f"filled {messages:,} messages and {RelayRecipient.objects.count():,} recipients in {time.perf_counter() - started:.0f} s"
+        f"filled {messages:,} messages and {RelayRecipient.objects.count():,} recipients in "
+        f"{filled - started:.0f} s, indexes rebuilt in {time.perf_counter() - filled:.0f} s"
     )
 
 

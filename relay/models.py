@@ -170,7 +170,10 @@ class RelayRecipient(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["message", "address", "orig_to"], name="unique_relay_recipient")
         ]
-        indexes = [models.Index(fields=["address"], name="relayrcpt_address")]
+        indexes = [
+            models.Index(fields=["address"], name="relayrcpt_address"),
+            models.Index(fields=["orig_to"], name="relayrcpt_orig_to", condition=~models.Q(orig_to="")),
+        ]
         verbose_name = _("recipient")
         verbose_name_plural = _("recipients")
 

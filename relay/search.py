@@ -24,7 +24,7 @@ def _day_start(day: date) -> datetime:
 
 def _address_q(field: str, value: str) -> Q:
     """Exact address match that can use the index: as typed, or in lower case."""
-    return Q(**{field: value}) | Q(**{field: value.lower()})
+    return Q(**{f"{field}__in": sorted({value, value.lower()})})
 
 
 def filter_messages(messages: QuerySet, filters: dict) -> QuerySet:
