@@ -16,3 +16,19 @@ def apply_mailhost(self, host_id: int) -> None:
     from .provisioning import apply_host
 
     apply_host(host_id)
+
+
+@shared_task
+def measure_usage() -> int:
+    """Measure every mailbox's usage and send quota warnings (see services.mailboxes.record_usage)."""
+    from .services.mailboxes import measure_usage as measure
+
+    return measure()
+
+
+@shared_task
+def purge_deleted_mailboxes() -> int:
+    """Remove mailboxes whose restore period has ended, with their mail folders."""
+    from .services.mailboxes import purge_deleted_mailboxes as purge
+
+    return purge()

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.usersessions",
     "panel",
     "mailaccounts",
     "relay",
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "panel.middleware.CustomerMiddleware",
+    "panel.middleware.SuspendedCustomerMiddleware",
+    "panel.middleware.TwoFactorRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "panel.urls"

@@ -1,3 +1,80 @@
 """Admin for domains."""
 
-from django.contrib import admin  # noqa: F401
+from django.contrib import admin
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from panel.audit import Actor, record
+
+from ..changes import bump_revision, mark_changed
+from ..models import Domain, MailHost
+
+
+class VerifiedFilter(admin.SimpleListFilter):
+    title = _("verified")
+    parameter_name = "verified"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Verified")), ("no", _("Unverified"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(verified_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(verified_at__isnull=True)
+        return queryset
+
+
+@admin.register(Domain)
+class DomainAdmin(admin.ModelAdmin):
+    list_display = ["name", "unicode_name", "customer", "mailhost", "is_verified", "live_state", "created_at"]
+    list_filter = [VerifiedFilter, "mailhost", "created_at"]
+    search_fields = ["name", "customer__name", "customer__billing_email"]
+    list_select_related = ["customer", "mailhost"]
+    autocomplete_fields = ["customer"]
+    readonly_fields = [
+        "name",
+        "verification_token",
+        "verified_at",
+        "verification_checked_at",
+        "revision",
+        "created_at",
+    ]
+    fields = [
+        "name",
+        "customer",
+        "mailhost",
+        "verification_token",
+        "verified_at",
+        "verification_checked_at",
+        "revision",
+        "created_at",
+    ]
+    date_hierarchy = "created_at"
+
+    @admin.display(boolean=True, description=_("verified"), ordering="verified_at")
+    def is_verified(self, domain):
+        return domain.is_verified
+
+    @admin.display(description=_("mail servers"))
+    def live_state(self, domain):
+        return domain.live_state
+
+    def has_add_permission(self, request):
+        return False  # domains are added through the panel's service (validation, verification token)
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        """Staff may move a domain to another customer or mail host; both hosts must see the change."""
+        super().save_model(request, obj, form, change)
+        if "mailhost" in form.changed_data and form.initial.get("mailhost"):
+            bump_revision(MailHost.objects.get(pk=form.initial["mailhost"]))
+        mark_changed(obj, host=obj.mailhost)
+        changes = {field: str(form.cleaned_data.get(field)) for field in form.changed_data}
+        record(
+            Actor.from_request(request),
+            "domain.changed_by_staff",
+            customer=obj.customer,
+            obj=obj,
+            changes=changes,
+        )

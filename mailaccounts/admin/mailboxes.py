@@ -1,3 +1,104 @@
-"""Admin for mailboxes."""
+"""Admin for mailboxes and aliases: search by address across all customers; changes go through services.
 
-from django.contrib import admin  # noqa: F401
+Staff do not edit these rows directly (a direct edit would skip the audit log and the mail backend);
+they use the actions, which call the same service functions as the panel, with the staff member as actor.
+"""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from panel.audit import Actor
+
+from ..models import Alias, Autoresponder, Mailbox
+from ..services import mailboxes as services
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.display(description=_("mail servers"))
+def live_state_badge(obj):
+    return format_html('<span class="live-state {}">{}</span>', obj.live_state, obj.live_state)
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(ReadOnlyAdmin):
+    list_display = [
+        "address",
+        "customer",
+        "display_name",
+        "quota_bytes",
+        "used_bytes",
+        "is_enabled",
+        "deleted_at",
+        live_state_badge,
+        "created_at",
+    ]
+    list_filter = ["is_enabled", ("deleted_at", admin.EmptyFieldListFilter), "domain__mailhost"]
+    search_fields = ["local_part", "domain__name", "customer__name"]
+    list_select_related = ["domain__mailhost", "customer"]
+    show_full_result_count = False
+    exclude = ["password_hash"]
+    actions = ["disable_mailboxes", "reset_passwords"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """A full address (jan@bakkerij.example) matches its mailbox too."""
+        if "@" in search_term:
+            local, _at, domain = search_term.strip().lower().rpartition("@")
+            return queryset.filter(local_part=local, domain__name=domain), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.action(description=_("Disable the selected mailboxes"))
+    def disable_mailboxes(self, request, queryset):
+        actor = Actor.from_request(request)
+        for mailbox in queryset.select_related("domain__mailhost", "customer"):
+            services.disable_mailbox(actor=actor, mailbox=mailbox)
+        self.message_user(request, _("Disabled %(count)d mailboxes.") % {"count": queryset.count()})
+
+    @admin.action(description=_("Reset the password (a new one is shown once)"))
+    def reset_passwords(self, request, queryset):
+        actor = Actor.from_request(request)
+        for mailbox in queryset.select_related("domain__mailhost", "customer"):
+            password = services.set_mailbox_password(actor=actor, mailbox=mailbox)
+            self.message_user(
+                request,
+                _("New password for %(address)s (shown only now): %(password)s")
+                % {"address": mailbox.address, "password": password},
+                level=messages.WARNING,
+            )
+
+
+@admin.register(Alias)
+class AliasAdmin(ReadOnlyAdmin):
+    list_display = ["address", "customer", "destinations", "is_enabled", live_state_badge, "created_at"]
+    list_filter = ["is_enabled"]
+    search_fields = ["local_part", "domain__name", "customer__name"]
+    list_select_related = ["domain__mailhost", "customer"]
+    show_full_result_count = False
+    actions = ["disable_aliases"]
+
+    def get_search_results(self, request, queryset, search_term):
+        if "@" in search_term:
+            local, _at, domain = search_term.strip().lower().rpartition("@")
+            return queryset.filter(local_part=local, domain__name=domain), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.action(description=_("Disable the selected aliases"))
+    def disable_aliases(self, request, queryset):
+        actor = Actor.from_request(request)
+        for alias in queryset.select_related("domain__mailhost", "customer"):
+            services.disable_alias(actor=actor, alias=alias)
+        self.message_user(request, _("Disabled the selected aliases."))
+
+
+@admin.register(Autoresponder)
+class AutoresponderAdmin(ReadOnlyAdmin):
+    list_display = ["mailbox", "is_enabled", "subject", "starts_at", "ends_at", "updated_at"]
+    search_fields = ["mailbox__local_part", "mailbox__domain__name", "mailbox__customer__name"]
+    list_select_related = ["mailbox__domain"]

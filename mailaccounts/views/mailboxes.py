@@ -1,0 +1,394 @@
+"""Customer pages for mailboxes, aliases, forwarding, autoresponders and per-domain routing.
+
+Thin views: look the object up through its access function (another customer's object is a 404),
+validate with a form, call the service, redirect. Service `ValidationError`s go back onto the form.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from panel.access import customer_required, owner_required
+from panel.audit import Actor
+
+from ..forms import (
+    AliasForm,
+    AutoresponderForm,
+    DomainRoutingForm,
+    ForwardingForm,
+    MailboxCreateForm,
+    MailboxEditForm,
+    MailboxPasswordForm,
+)
+from ..models import Alias, Autoresponder, Domain, Mailbox
+from ..services import mailboxes as services
+
+PAGE_SIZE = 50
+NEW_PASSWORD_KEY = "mailaccounts.new_password"
+
+
+# Access: one function per type, scoped to the request's customer -----------------------------------
+
+
+def get_mailbox_or_404(request, pk: int, *, include_deleted: bool = False) -> Mailbox:
+    mailboxes = Mailbox.objects.for_customer(request.customer).select_related(
+        "domain__mailhost", "customer__plan"
+    )
+    if not include_deleted:
+        mailboxes = mailboxes.active()
+    return get_object_or_404(mailboxes, pk=pk)
+
+
+def get_alias_or_404(request, pk: int) -> Alias:
+    return get_object_or_404(
+        Alias.objects.for_customer(request.customer).select_related("domain__mailhost"), pk=pk
+    )
+
+
+def get_domain_or_404(request, pk: int) -> Domain:
+    return get_object_or_404(Domain.objects.for_customer(request.customer).select_related("mailhost"), pk=pk)
+
+
+def attach_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError on the form: on its field when the form has it, else on top."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def remember_new_password(request, mailbox: Mailbox, password: str | None) -> None:
+    """Keep a generated password for the next page only; `pop_new_password` forgets it when shown."""
+    if password:
+        request.session[NEW_PASSWORD_KEY] = {"mailbox": mailbox.pk, "password": password}
+
+
+def pop_new_password(request, mailbox: Mailbox) -> str | None:
+    shown = request.session.get(NEW_PASSWORD_KEY)
+    if not shown or shown.get("mailbox") != mailbox.pk:
+        return None
+    del request.session[NEW_PASSWORD_KEY]
+    return shown["password"]
+
+
+def paginate(request, queryset):
+    paginator = Paginator(queryset, PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+# Mailboxes ------------------------------------------------------------------------------------------
+
+
+@customer_required
+def mailbox_list(request):
+    query = request.GET.get("q", "")[:254]
+    deleted = request.GET.get("show") == "deleted"
+    mailboxes, sort = services.mailbox_list(
+        request.customer, query=query, sort=request.GET.get("sort", "address"), deleted=deleted
+    )
+    return render(
+        request,
+        "mailaccounts/mailbox_list.html",
+        {
+            "page": paginate(request, mailboxes),
+            "query": query,
+            "sort": sort,
+            "show_deleted": deleted,
+            "pool": services.pool_summary(request.customer),
+            "domains": Domain.objects.for_customer(request.customer).order_by("name").only("pk", "name")[:50],
+        },
+    )
+
+
+@customer_required
+def mailbox_add(request):
+    form = MailboxCreateForm(request.POST or None, customer=request.customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            mailbox, generated = services.create_mailbox(
+                actor=Actor.from_request(request),
+                customer=request.customer,
+                domain=form.cleaned_data["domain"],
+                local_part=form.cleaned_data["local_part"],
+                display_name=form.cleaned_data["display_name"],
+                quota_bytes=form.cleaned_data["quota_mb"] * services.MB,
+                password=form.chosen_password,
+            )
+        except ValidationError as error:
+            attach_errors(form, error)
+        else:
+            remember_new_password(request, mailbox, generated)
+            messages.success(
+                request, _("Mailbox %(address)s created.") % {"address": mailbox.unicode_address}
+            )
+            return redirect("mailaccounts:mailbox_detail", pk=mailbox.pk)
+    has_domains = form.fields["domain"].queryset.exists()
+    return render(
+        request,
+        "mailaccounts/mailbox_form.html",
+        {"form": form, "pool": form.pool, "has_domains": has_domains},
+    )
+
+
+@customer_required
+def mailbox_detail(request, pk):
+    mailbox = get_mailbox_or_404(request, pk, include_deleted=True)
+    forwarding = ForwardingForm(
+        initial={"forward_to": "\n".join(mailbox.forward_to), "keep_copy": mailbox.forward_keep_copy}
+    )
+    return render_detail(request, mailbox, forwarding, new_password=pop_new_password(request, mailbox))
+
+
+def render_detail(request, mailbox: Mailbox, forwarding_form, *, new_password: str | None = None):
+    autoresponder = Autoresponder.objects.filter(mailbox=mailbox).first()
+    if autoresponder is not None:
+        autoresponder.mailbox = mailbox  # its live state reads the host already loaded
+    return render(
+        request,
+        "mailaccounts/mailbox_detail.html",
+        {
+            "mailbox": mailbox,
+            "autoresponder": autoresponder,
+            "forwarding_form": forwarding_form,
+            "new_password": new_password,
+            "restore_deadline": services.restore_deadline(mailbox),
+        },
+    )
+
+
+@customer_required
+def mailbox_edit(request, pk):
+    mailbox = get_mailbox_or_404(request, pk)
+    form = MailboxEditForm(request.POST or None, mailbox=mailbox)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_mailbox(
+                actor=Actor.from_request(request),
+                mailbox=mailbox,
+                display_name=form.cleaned_data["display_name"],
+                quota_bytes=form.cleaned_data["quota_mb"] * services.MB,
+                is_enabled=form.cleaned_data["is_enabled"],
+            )
+        except ValidationError as error:
+            attach_errors(form, error)
+        else:
+            messages.success(request, _("Mailbox %(address)s saved.") % {"address": mailbox.unicode_address})
+            return redirect("mailaccounts:mailbox_detail", pk=mailbox.pk)
+    return render(request, "mailaccounts/mailbox_edit.html", {"form": form, "mailbox": mailbox})
+
+
+@customer_required
+def mailbox_password(request, pk):
+    mailbox = get_mailbox_or_404(request, pk)
+    form = MailboxPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            generated = services.set_mailbox_password(
+                actor=Actor.from_request(request), mailbox=mailbox, password=form.chosen_password
+            )
+        except ValidationError as error:
+            attach_errors(form, error)
+        else:
+            remember_new_password(request, mailbox, generated)
+            messages.success(
+                request, _("The password of %(address)s was changed.") % {"address": mailbox.unicode_address}
+            )
+            return redirect("mailaccounts:mailbox_detail", pk=mailbox.pk)
+    return render(request, "mailaccounts/mailbox_password.html", {"form": form, "mailbox": mailbox})
+
+
+@customer_required
+@require_POST
+def mailbox_forwarding(request, pk):
+    mailbox = get_mailbox_or_404(request, pk)
+    form = ForwardingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_forwarding(
+                actor=Actor.from_request(request),
+                mailbox=mailbox,
+                forward_to=form.cleaned_data["forward_to"],
+                keep_copy=form.cleaned_data["keep_copy"],
+            )
+        except ValidationError as error:
+            attach_errors(form, error)
+        else:
+            messages.success(request, _("Forwarding saved."))
+            return redirect("mailaccounts:mailbox_detail", pk=mailbox.pk)
+    return render_detail(request, mailbox, form)
+
+
+@customer_required
+def mailbox_delete(request, pk):
+    """GET asks for confirmation; POST deletes (disables at once, restorable for the retention period)."""
+    mailbox = get_mailbox_or_404(request, pk)
+    if request.method == "POST":
+        services.delete_mailbox(actor=Actor.from_request(request), mailbox=mailbox)
+        messages.success(
+            request,
+            _("Mailbox %(address)s is deleted. You can restore it until %(date)s.")
+            % {
+                "address": mailbox.unicode_address,
+                "date": services.restore_deadline(mailbox).strftime("%Y-%m-%d"),
+            },
+        )
+        return redirect("mailaccounts:mailbox_list")
+    return render(
+        request,
+        "mailaccounts/mailbox_confirm_delete.html",
+        {"mailbox": mailbox, "retention_days": settings.MAILBOX_RETENTION_DAYS},
+    )
+
+
+@customer_required
+@require_POST
+def mailbox_restore(request, pk):
+    mailbox = get_mailbox_or_404(request, pk, include_deleted=True)
+    try:
+        services.restore_mailbox(actor=Actor.from_request(request), mailbox=mailbox)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect(reverse("mailaccounts:mailbox_list") + "?show=deleted")
+    messages.success(request, _("Mailbox %(address)s is restored.") % {"address": mailbox.unicode_address})
+    return redirect("mailaccounts:mailbox_detail", pk=mailbox.pk)
+
+
+# Autoresponder --------------------------------------------------------------------------------------
+
+
+@customer_required
+def autoresponder(request, pk):
+    mailbox = get_mailbox_or_404(request, pk)
+    current = Autoresponder.objects.filter(mailbox=mailbox).first()
+    initial = (
+        {
+            "is_enabled": current.is_enabled,
+            "subject": current.subject,
+            "body": current.body,
+            "starts_at": current.starts_at,
+            "ends_at": current.ends_at,
+            "interval_days": current.interval_days,
+        }
+        if current
+        else {"interval_days": 1, "subject": _("Out of office")}
+    )
+    form = AutoresponderForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_autoresponder(
+                actor=Actor.from_request(request), mailbox=mailbox, **form.cleaned_data
+            )
+        except ValidationError as error:
+            attach_errors(form, error)
+        else:
+            messages.success(request, _("Automatic reply saved."))
+            return redirect("mailaccounts:mailbox_detail", pk=mailbox.pk)
+    if current is not None:
+        current.mailbox = mailbox
+    return render(
+        request,
+        "mailaccounts/autoresponder_form.html",
+        {"form": form, "mailbox": mailbox, "autoresponder": current},
+    )
+
+
+# Aliases --------------------------------------------------------------------------------------------
+
+
+@customer_required
+def alias_list(request):
+    query = request.GET.get("q", "")[:254]
+    aliases, sort = services.alias_list(
+        request.customer, query=query, sort=request.GET.get("sort", "address")
+    )
+    return render(
+        request,
+        "mailaccounts/alias_list.html",
+        {"page": paginate(request, aliases), "query": query, "sort": sort},
+    )
+
+
+@customer_required
+def alias_add(request):
+    form = AliasForm(request.POST or None, customer=request.customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            alias = services.create_alias(
+                actor=Actor.from_request(request),
+                customer=request.customer,
+                domain=form.cleaned_data["domain"],
+                local_part=form.cleaned_data["local_part"],
+                destinations=form.cleaned_data["destinations"],
+                is_enabled=form.cleaned_data["is_enabled"],
+            )
+        except ValidationError as error:
+            attach_errors(form, error)
+        else:
+            messages.success(request, _("Alias %(address)s created.") % {"address": alias.address})
+            return redirect("mailaccounts:alias_list")
+    return render(request, "mailaccounts/alias_form.html", {"form": form, "alias": None})
+
+
+@customer_required
+def alias_edit(request, pk):
+    alias = get_alias_or_404(request, pk)
+    form = AliasForm(request.POST or None, customer=request.customer, alias=alias)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_alias(
+                actor=Actor.from_request(request),
+                alias=alias,
+                destinations=form.cleaned_data["destinations"],
+                is_enabled=form.cleaned_data["is_enabled"],
+            )
+        except ValidationError as error:
+            attach_errors(form, error)
+        else:
+            messages.success(request, _("Alias %(address)s saved.") % {"address": alias.address})
+            return redirect("mailaccounts:alias_list")
+    return render(request, "mailaccounts/alias_form.html", {"form": form, "alias": alias})
+
+
+@customer_required
+def alias_delete(request, pk):
+    alias = get_alias_or_404(request, pk)
+    if request.method == "POST":
+        address = alias.address
+        services.delete_alias(actor=Actor.from_request(request), alias=alias)
+        messages.success(request, _("Alias %(address)s deleted.") % {"address": address})
+        return redirect("mailaccounts:alias_list")
+    return render(request, "mailaccounts/alias_confirm_delete.html", {"alias": alias})
+
+
+# Domain routing: postmaster@, abuse@, catch-all -----------------------------------------------------
+
+
+@owner_required
+def domain_routing(request, pk):
+    domain = get_domain_or_404(request, pk)
+    if not domain.is_verified:
+        messages.error(request, _("Verify %(domain)s first.") % {"domain": domain.unicode_name})
+        return redirect("mailaccounts:mailbox_list")
+    form = DomainRoutingForm(request.POST or None, domain=domain)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_domain_routing(
+                actor=Actor.from_request(request),
+                domain=domain,
+                postmaster_to=form.cleaned_data["postmaster_to"],
+                abuse_to=form.cleaned_data["abuse_to"],
+                catch_all_to=form.cleaned_data["catch_all_to"],
+            )
+        except ValidationError as error:
+            attach_errors(form, error)
+        else:
+            messages.success(request, _("Routing for %(domain)s saved.") % {"domain": domain.unicode_name})
+            return redirect("mailaccounts:domain_routing", pk=domain.pk)
+    return render(request, "mailaccounts/domain_routing.html", {"form": form, "domain": domain})

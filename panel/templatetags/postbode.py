@@ -1,9 +1,13 @@
 """Template helpers shared by all panel pages."""
 
 from django import template
+from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
@@ -55,6 +59,13 @@ def percent_of(part, whole):
     return min(100, round(100 * (part or 0) / whole))
 
 
-@register.inclusion_tag("partials/live_state.html")
+_live_state_badges: dict[tuple[str, str | None], str] = {}
+
+
+@register.simple_tag
 def live_state(state):
-    return {"state": state}
+    """The badge of partials/live_state.html, rendered once per state and language (lists show hundreds)."""
+    key = (state, get_language())
+    if key not in _live_state_badges or settings.DEBUG:
+        _live_state_badges[key] = mark_safe(render_to_string("partials/live_state.html", {"state": state}))  # noqa: S308
+    return _live_state_badges[key]

@@ -1,0 +1,64 @@
+"""Mail folders on disk: where a mailbox's Maildir lives, how much it holds, and removing it for good.
+
+The layout is `<mail root>/<domain>/<local part>/` (Maildir++: messages in `cur/` and `new/`, sub-folders
+as `.Name/cur`). The mail root is the host's `mail_dir`, or `<config_dir>/mail` for the embedded default.
+These functions measure the files a host keeps on this machine; a remote host reports usage itself.
+"""
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_DIRS = {"cur", "new"}
+
+
+def mail_root(host) -> Path:
+    return Path(host.mail_dir) if host.mail_dir else Path(host.config_dir) / "mail"
+
+
+def mail_folder(mailbox) -> Path | None:
+    """The mailbox's Maildir, or None when its address could not be a safe path component."""
+    host = mailbox.domain.mailhost
+    root = mail_root(host).resolve()
+    domain, local = mailbox.domain.name, mailbox.local_part
+    for part in (domain, local):
+        if not part or part in {".", ".."} or "/" in part or "\x00" in part:
+            return None
+    folder = root / domain / local
+    if folder.resolve().parent.parent != root:
+        return None
+    return folder
+
+
+def measure_folder(folder: Path) -> int:
+    """Bytes of the messages in a Maildir (files in any `cur/` or `new/`); 0 when it does not exist."""
+    total = 0
+    for directory, _subdirs, files in os.walk(folder, followlinks=False):
+        if os.path.basename(directory) not in MESSAGE_DIRS:
+            continue
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except OSError:  # delivered or expunged while we looked
+                continue
+    return total
+
+
+def measure_mailbox(mailbox) -> int:
+    folder = mail_folder(mailbox)
+    return measure_folder(folder) if folder is not None else 0
+
+
+def remove_mail_folder(mailbox) -> bool:
+    """Delete the mailbox's Maildir for good. Refuses symlinks and anything outside the host's mail root."""
+    folder = mail_folder(mailbox)
+    if folder is None or not folder.exists():
+        return False
+    if folder.is_symlink():
+        logger.warning("not removing %s: it is a symbolic link", folder)
+        return False
+    shutil.rmtree(folder)
+    return True

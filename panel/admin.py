@@ -1,0 +1,206 @@
+"""Staff screens: customers (with suspend/reactivate), users, plans, subscriptions and the audit log."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
+from django.db.models import Count
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import services
+from .audit import Actor, record
+from .models import AuditEntry, Customer, Invitation, Membership, Plan, Subscription, User
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (shown to staff, recorded in the audit log)"), max_length=200)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = [
+        "email",
+        "first_name",
+        "last_name",
+        "customer_name",
+        "is_staff",
+        "is_active",
+        "last_login",
+    ]
+    list_filter = ["is_staff", "is_superuser", "is_active", "membership__role"]
+    search_fields = ["email", "first_name", "last_name", "membership__customer__name"]
+    list_select_related = ["membership__customer"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name")}),
+        (
+            _("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    @admin.display(description=_("customer"), ordering="membership__customer__name")
+    def customer_name(self, user):
+        membership = getattr(user, "membership", None)
+        return membership.customer.name if membership else "—"
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "code",
+        "price_monthly",
+        "price_monthly_incl_vat",
+        "storage_gb",
+        "is_active",
+        "sort_order",
+    ]
+    list_editable = ["is_active", "sort_order"]
+    search_fields = ["name", "code"]
+    prepopulated_fields = {"code": ("name",)}
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+class SubscriptionInline(admin.TabularInline):
+    model = Subscription
+    extra = 0
+    fields = ["plan", "started_at", "ended_at", "changed_by"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # plan changes go through the service (change_plan), which keeps the history
+
+
+class InvitationInline(admin.TabularInline):
+    model = Invitation
+    extra = 0
+    fields = ["email", "role", "invited_by", "created_at", "accepted_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "plan", "status", "created_at", "domain_count", "billing_email"]
+    list_filter = ["status", "plan", "require_two_factor", "country", "created_at"]
+    search_fields = ["name", "billing_email", "memberships__user__email", "domains__name", "vat_number"]
+    list_select_related = ["plan"]
+    readonly_fields = ["plan", "status", "suspended_reason", "suspended_at", "created_at"]
+    inlines = [MembershipInline, SubscriptionInline, InvitationInline]
+    actions = ["suspend", "reactivate"]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(domain_count=Count("domains", distinct=True))
+            .order_by("name")
+        )
+
+    @admin.display(description=_("domains"), ordering="domain_count")
+    def domain_count(self, customer):
+        return customer.domain_count
+
+    def save_model(self, request, obj, form, change):
+        """Staff edits of a customer's details are audited like any other change."""
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and form.changed_data:
+                changes = {field: str(form.cleaned_data.get(field)) for field in form.changed_data}
+                record(Actor.from_request(request), "customer.edited", customer=obj, obj=obj, changes=changes)
+
+    @admin.action(description=_("Suspend selected customers"))
+    def suspend(self, request, queryset):
+        """Asks for a reason first (an intermediate page), then suspends through the service."""
+        form = SuspendForm(request.POST if "reason" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Suspend customers"),
+                "customers": queryset,
+                "form": form,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/panel/customer/suspend.html", context)
+        actor = Actor.from_request(request)
+        for customer in queryset:
+            services.suspend_customer(customer=customer, reason=form.cleaned_data["reason"], actor=actor)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("%d customer suspended.", "%d customers suspended.", count) % count,
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Reactivate selected customers"))
+    def reactivate(self, request, queryset):
+        actor = Actor.from_request(request)
+        for customer in queryset:
+            services.reactivate_customer(customer=customer, actor=actor)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("%d customer reactivated.", "%d customers reactivated.", count) % count,
+            messages.SUCCESS,
+        )
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["customer", "plan", "started_at", "ended_at", "changed_by"]
+    list_filter = ["plan", ("ended_at", admin.EmptyFieldListFilter)]
+    search_fields = ["customer__name", "plan__name"]
+    list_select_related = ["customer", "plan", "changed_by"]
+    autocomplete_fields = ["customer", "plan", "changed_by"]
+    date_hierarchy = "started_at"
+
+    def has_change_permission(self, request, obj=None):
+        return False  # history: written by change_plan only
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "customer", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "customer__name"]
+    autocomplete_fields = ["user", "customer"]
+    list_select_related = ["user", "customer"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor_label", "actor_kind", "customer", "action", "object_repr", "ip_address"]
+    list_filter = ["actor_kind", "action", "object_type", "at"]
+    search_fields = ["actor_label", "action", "object_repr", "customer__name", "ip_address"]
+    list_select_related = ["customer"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,90 @@
+"""In the browser: create a mailbox (and see its password once), an alias, and an automatic reply."""
+
+import importlib
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+
+from mailaccounts.models import Alias, Autoresponder, Mailbox
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def _plans(transactional_db):
+    """The live server's tests flush the database, seeded plans included: put them back."""
+    from panel.models import Plan
+
+    seed = importlib.import_module("panel.migrations.0002_seed_plans")
+    for plan in seed.PLANS:
+        Plan.objects.update_or_create(code=plan["code"], defaults=plan)
+
+
+@pytest.fixture
+def signed_in_page(page, live_server, owner, customer, domain):
+    """The owner's session cookie, made by Django's test client, handed to the browser."""
+    client = Client()
+    client.force_login(owner)
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    return page
+
+
+def test_create_mailbox_alias_and_autoresponder(signed_in_page, shot):
+    page = signed_in_page
+    page.goto("/mailboxes/")
+    shot("mailboxes-empty")
+    page.click("a[href='/mailboxes/add/']")
+    page.fill("input[name=local_part]", "Jan")
+    page.fill("input[name=display_name]", "Jan de Vries")
+    assert page.input_value("input[name=quota_mb]") == "1024"
+    page.fill("input[name=quota_mb]", "2048")
+    page.check("input[name=password_mode][value=generate]")
+    shot("mailbox-add")
+    page.click("main form.card button[type=submit]")
+    page.wait_for_selector("[data-testid=new-password]")
+    password = page.inner_text("[data-testid=new-password]").strip()
+    assert len(password) == 23
+    assert page.locator(".badge-warn").count() >= 1  # pending until the mail host applies it
+    shot("mailbox-created-password-once")
+    mailbox = Mailbox.objects.get()
+    assert mailbox.address == "jan@bakkerij.example" and mailbox.quota_bytes == 2048 * 1024**2
+
+    page.reload()
+    assert page.locator("[data-testid=new-password]").count() == 0
+
+    page.click(f"a[href='/mailboxes/{mailbox.pk}/autoresponder/']")
+    page.check("input[name=is_enabled]")
+    page.fill("input[name=subject]", 'Afwezig "tot maandag"')
+    page.fill("textarea[name=body]", 'Ik ben er maandag weer.\n"; discard; # 😀')
+    page.fill("input[name=starts_at]", "2026-12-20T09:00")
+    page.fill("input[name=ends_at]", "2027-01-04T08:00")
+    page.fill("input[name=interval_days]", "3")
+    shot("autoresponder-form")
+    page.click("main form.card button[type=submit]")
+    page.wait_for_url(f"**/mailboxes/{mailbox.pk}/")
+    shot("mailbox-detail-with-autoresponder")
+    autoresponder = Autoresponder.objects.get()
+    assert autoresponder.is_enabled and autoresponder.body == 'Ik ben er maandag weer.\n"; discard; # 😀'
+
+    page.goto("/aliases/add/")
+    page.fill("input[name=local_part]", "info")
+    page.fill("textarea[name=destinations]", "jan@bakkerij.example\nboekhouder@example.org")
+    shot("alias-add")
+    page.click("main form.card button[type=submit]")
+    page.wait_for_url("**/aliases/")
+    shot("alias-list")
+    assert Alias.objects.get().destinations == ["jan@bakkerij.example", "boekhouder@example.org"]
+    assert page.locator("td a", has_text="info@bakkerij.example").count() == 1
+
+
+def test_bad_input_shows_errors_in_the_browser(signed_in_page, shot):
+    page = signed_in_page
+    page.goto("/mailboxes/add/")
+    page.fill("input[name=local_part]", "postmaster")
+    page.fill("input[name=quota_mb]", "999999")
+    page.click("main form.card button[type=submit]")
+    assert page.locator(".errorlist").count() >= 2
+    shot("mailbox-add-errors")
+    assert not Mailbox.objects.exists()

@@ -1,0 +1,30 @@
+from django.core.management import call_command
+
+from mailaccounts.models import Domain
+from panel.models import Customer, User
+
+
+def test_demo_is_idempotent_and_prints_logins(db, capsys):
+    call_command("demo")
+    call_command("demo")
+    out = capsys.readouterr().out
+    assert "demo@postbode.localhost" in out and "admin@postbode.localhost" in out and "http://" in out
+    admin = User.objects.get(email="admin@postbode.localhost")
+    assert admin.is_staff and admin.is_superuser
+    owner = User.objects.get(email="demo@postbode.localhost")
+    assert owner.emailaddress_set.get().verified
+    customer = Customer.objects.get(name="Demo B.V.")
+    assert customer.plan.code == "basis" and owner.membership.customer == customer
+    domain = Domain.objects.get(name="demo.postbode.localhost")
+    assert domain.customer == customer and domain.is_verified
+    assert Customer.objects.count() == 1 and Domain.objects.count() == 1
+
+
+def test_demo_owner_can_log_in(client, db):
+    from panel.management.commands.demo import OWNER_PASSWORD
+
+    call_command("demo")
+    response = client.post(
+        "/accounts/login/", {"login": "demo@postbode.localhost", "password": OWNER_PASSWORD}
+    )
+    assert response["Location"] == "/"
