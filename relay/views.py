@@ -34,13 +34,6 @@ def get_message_or_404(request, pk: int) -> RelayMessage:
     return get_object_or_404(queryset, pk=pk)
 
 
-def _refuse_if_suspended(request) -> bool:
-    if request.customer.is_suspended:
-        messages.error(request, _("This account is suspended; nothing can be changed."))
-        return True
-    return False
-
-
 def _secret_page(request, credential: RelayCredential, secret: str, *, new: bool):
     context = {"credential": credential, "secret": secret, "new": new, "smtp_host": settings.RELAY_SMTP_HOST}
     response = render(request, "relay/credential_secret.html", context)
@@ -76,7 +69,7 @@ def credential_list(request):
 @never_cache
 def credential_add(request):
     form = CredentialForm(request.POST or None, customer=request.customer)
-    if request.method == "POST" and not _refuse_if_suspended(request) and form.is_valid():
+    if request.method == "POST" and form.is_valid():
         try:
             credential, secret = services.create_credential(
                 customer=request.customer,
@@ -97,7 +90,7 @@ def credential_detail(request, pk: int):
     credential = get_credential_or_404(request, pk)
     initial = {"name": credential.name, "domains": list(credential.domains.all())}
     form = CredentialForm(request.POST or None, customer=request.customer, initial=initial)
-    if request.method == "POST" and not _refuse_if_suspended(request) and form.is_valid():
+    if request.method == "POST" and form.is_valid():
         try:
             services.update_credential(
                 credential=credential,
@@ -128,8 +121,6 @@ def credential_detail(request, pk: int):
 @never_cache
 def credential_secret(request, pk: int):
     credential = get_credential_or_404(request, pk)
-    if _refuse_if_suspended(request):
-        return redirect("relay:credential_detail", pk=credential.pk)
     secret = services.rotate_credential_secret(credential=credential, actor=Actor.from_request(request))
     return _secret_page(request, credential, secret, new=False)
 
@@ -138,14 +129,11 @@ def credential_secret(request, pk: int):
 @require_POST
 def credential_toggle(request, pk: int):
     credential = get_credential_or_404(request, pk)
-    if not _refuse_if_suspended(request):
-        enabled = not credential.is_enabled
-        services.set_credential_enabled(
-            credential=credential, enabled=enabled, actor=Actor.from_request(request)
-        )
-        messages.success(
-            request, _("The credential was enabled.") if enabled else _("The credential was disabled.")
-        )
+    enabled = not credential.is_enabled
+    services.set_credential_enabled(credential=credential, enabled=enabled, actor=Actor.from_request(request))
+    messages.success(
+        request, _("The credential was enabled.") if enabled else _("The credential was disabled.")
+    )
     return redirect("relay:credential_detail", pk=credential.pk)
 
 
@@ -153,8 +141,6 @@ def credential_toggle(request, pk: int):
 @require_POST
 def credential_delete(request, pk: int):
     credential = get_credential_or_404(request, pk)
-    if _refuse_if_suspended(request):
-        return redirect("relay:credential_detail", pk=credential.pk)
     services.delete_credential(credential=credential, actor=Actor.from_request(request))
     messages.success(request, _("The credential was deleted."))
     return redirect("relay:credential_list")

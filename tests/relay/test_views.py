@@ -258,3 +258,18 @@ def test_daily_chart_counts_each_status(owner_client, relay_log):
     today = response.context["chart"][-1]
     counts = {status: count for status, _label, count, _pct in today.segments}
     assert counts == {"sent": 2, "bounced": 1, "rejected": 1}
+
+
+def test_a_suspended_customer_cannot_create_credentials(owner_client, domain):
+    customer = domain.customer
+    customer.status = customer.Status.SUSPENDED
+    customer.save(update_fields=["status"])
+    response = owner_client.post(reverse("relay:credential_add"), {"name": "webshop", "domains": [domain.pk]})
+    assert response.status_code == 302
+    assert not RelayCredential.objects.exists()
+
+
+def test_owner_gets_404_for_the_outsiders_inbound_message(owner_client, relay_log):
+    foreign = RelayMessage.objects.get(queue_id="9C8D41C0998")
+    assert foreign.customer != relay_log.first().customer
+    assert owner_client.get(reverse("relay:message_detail", args=[foreign.pk])).status_code == 404
