@@ -63,6 +63,7 @@ def copy_rows(
         cursor.execute(create + " WITH NO DATA")
         cursor.execute(f"TRUNCATE {staging}")
         _copy(cursor, f"COPY {staging} ({columns}) FROM STDIN", rows)
+        cursor.execute(f"ANALYZE {staging}")  # temporary tables get no statistics otherwise
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} ON CONFLICT DO NOTHING"  # noqa: S608
         )
@@ -100,5 +101,6 @@ def update_rows(objects: list[models.Model], attnames: list[str]) -> None:
             f"COPY {staging} ({', '.join(quoted)}) FROM STDIN",
             [tuple(getattr(obj, name) for name in ["pk", *attnames]) for obj in objects],
         )
+        cursor.execute(f"ANALYZE {staging}")  # so the join below probes the primary key instead of scanning
         cursor.execute(f"UPDATE {table} t SET {assignments} FROM {staging} s WHERE t.id = s.id")  # noqa: S608
         cursor.execute(f"TRUNCATE {staging}")

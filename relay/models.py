@@ -95,8 +95,14 @@ class RelayMessage(models.Model):
     host = models.CharField(_("mail host"), max_length=100)
     queue_id = models.CharField(_("queue id"), max_length=32)
     received_at = models.DateTimeField(_("received at"))
+    # Both are indexed by the composite indexes in Meta (customer first; credential first), not on their own.
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="relay_messages"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="relay_messages",
+        db_index=False,
     )
     credential = models.ForeignKey(
         RelayCredential,
@@ -105,6 +111,7 @@ class RelayMessage(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="messages",
+        db_index=False,
     )
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, blank=True)
     sender = models.CharField(_("sender"), max_length=320, blank=True)
@@ -137,11 +144,16 @@ class RelayMessage(models.Model):
         indexes = [
             models.Index(fields=["customer", "-received_at", "-id"], name="relaymsg_customer_time"),
             models.Index(fields=["customer", "status", "-received_at"], name="relaymsg_customer_status"),
-            models.Index(fields=["customer", "credential", "-received_at"], name="relaymsg_customer_cred"),
+            models.Index(fields=["credential", "-received_at"], name="relaymsg_credential_time"),
             models.Index(fields=["queue_id"], name="relaymsg_queue_id"),
             models.Index(fields=["message_id"], name="relaymsg_message_id"),
             models.Index(fields=["sender", "-received_at"], name="relaymsg_sender"),
             models.Index(fields=["received_at"], name="relaymsg_received_at"),
+            models.Index(
+                fields=["host", "bounce_queue_id"],
+                name="relaymsg_bounce_qid",
+                condition=~models.Q(bounce_queue_id=""),
+            ),
         ]
         verbose_name = _("relayed message")
         verbose_name_plural = _("relay log")
@@ -152,9 +164,10 @@ class RelayMessage(models.Model):
 
 # Recipients and events are written only by the ingester, right after the message rows they belong to, and
 # deleted with them (Django cascades); a database-level foreign key would only add a check per row at commit.
+# Their `message` is indexed by the composite unique constraint / index that starts with it.
 class RelayRecipient(models.Model):
     message = models.ForeignKey(
-        RelayMessage, on_delete=models.CASCADE, related_name="recipients", db_constraint=False
+        RelayMessage, on_delete=models.CASCADE, related_name="recipients", db_constraint=False, db_index=False
     )
     address = models.CharField(_("recipient"), max_length=320)
     orig_to = models.CharField(_("original recipient"), max_length=320, blank=True)
