@@ -257,7 +257,7 @@ def bench_database_url() -> str:
     bench_name = name if name.endswith("_bench") else f"{name}_bench"
     import psycopg
 
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [bench_name]).fetchone():
             conn.execute(f'CREATE DATABASE "{bench_name}"')
     return f"{base}/{bench_name}"
