@@ -241,6 +241,12 @@ MTA_STS_MAX_AGE = env_int("MTA_STS_MAX_AGE", 604800)
 
 # Relay log
 RELAY_LOG_RETENTION_DAYS = env_int("RELAY_LOG_RETENTION_DAYS", 30)
+# Time zone of syslog-style timestamps in the Postfix logs (they carry none); RFC 3339 ones carry their own.
+RELAY_LOG_TIMEZONE = env("RELAY_LOG_TIMEZONE", "UTC")
+# The submission host name shown to customers with their relay credentials.
+RELAY_SMTP_HOST = env("RELAY_SMTP_HOST", MAILHOST_DEFAULT_HOSTNAME)
+# Redis for the relay policy service's hourly counters (database 0 of REDIS_URL's server by default).
+RELAY_POLICY_REDIS_URL = env("RELAY_POLICY_REDIS_URL", REDIS_URL or "redis://127.0.0.1:6379/0")
 
 # Billing
 VAT_RATE = env("VAT_RATE", "0.21")
