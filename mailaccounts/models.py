@@ -4,6 +4,8 @@ Every object the mail hosts need carries `revision`: the host's desired revision
 It is live when the host's applied revision has reached it (see `LiveState`).
 """
 
+from pathlib import Path
+
 import idna
 from django.conf import settings
 from django.db import models
@@ -47,6 +49,20 @@ class MailHost(models.Model):
         blank=True,
         help_text=_("Commands run after files change, as lists of arguments."),
     )
+    postmap_command = models.JSONField(
+        _("postmap command"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'How to run postmap on this host, e.g. ["postmap", "-c", "/etc/postfix"]; empty: no postmap.'
+        ),
+    )
+    doveadm_command = models.JSONField(
+        _("doveadm command"),
+        default=list,
+        blank=True,
+        help_text=_('How to run doveadm on this host, e.g. ["doveadm"]; empty: usage is measured from disk.'),
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     desired_revision = models.BigIntegerField(_("desired revision"), default=0)
     applied_revision = models.BigIntegerField(_("applied revision"), default=0)
@@ -63,6 +79,11 @@ class MailHost(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def mail_root(self) -> Path:
+        """Where the mailboxes' folders live: `mail_dir`, or `<config_dir>/mail` for the embedded default."""
+        return Path(self.mail_dir) if self.mail_dir else Path(self.config_dir) / "mail"
 
     def state_of(self, revision: int) -> str:
         if revision <= self.applied_revision:

@@ -223,6 +223,13 @@ MAILHOST_DEFAULT_CONFIG_DIR = env("MAILHOST_DEFAULT_CONFIG_DIR", str(VAR_DIR / "
 MAIL_UID = env_int("MAIL_UID", 5000)
 MAIL_GID = env_int("MAIL_GID", 5000)
 MAILBOX_RETENTION_DAYS = env_int("MAILBOX_RETENTION_DAYS", 30)
+# The user OpenDKIM runs as, given the DKIM key files when the apply runs as root (production: opendkim).
+MAILHOST_DKIM_KEY_OWNER = env("MAILHOST_DKIM_KEY_OWNER", "")
+# The group Dovecot's auth process runs as, given the rendered passwd-files (mode 0640).
+MAILHOST_AUTH_GROUP = env("MAILHOST_AUTH_GROUP", "dovecot")
+# The local mail stack (`manage.py mailstack`): its directory and the first of its 11 loopback ports.
+MAILSTACK_DIR = Path(env("MAILSTACK_DIR", str(VAR_DIR / "mailstack")))
+MAILSTACK_PORT_BASE = env_int("MAILSTACK_PORT_BASE", 20000)
 
 # DNS: checks use these resolvers (comma-separated IPs) and port; empty means the system resolver.
 DNS_RESOLVERS = env_list("DNS_RESOLVERS", "")
