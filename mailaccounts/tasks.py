@@ -88,3 +88,28 @@ def purge_deleted_mailboxes() -> int:
     from .services.mailboxes import purge_deleted_mailboxes as purge
 
     return purge()
+
+
+@shared_task
+def check_dns_due() -> int:
+    """Every 5 minutes: check the domains whose slot in the hour it is, and retire keys past their grace."""
+    from panel.audit import Actor
+
+    from .dnscheck import domains_due
+    from .services.dkim import retire_expired_keys
+
+    retire_expired_keys(actor=Actor.system())
+    due = domains_due()
+    for domain in due:
+        check_domain_dns.delay(domain.pk)
+    return len(due)
+
+
+@shared_task
+def check_domain_dns(domain_id: int) -> None:
+    from .dnscheck import check_domain
+    from .models import Domain
+
+    domain = Domain.objects.select_related("mailhost", "customer").filter(pk=domain_id).first()
+    if domain is not None:
+        check_domain(domain)
