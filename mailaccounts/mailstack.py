@@ -5,7 +5,7 @@ deploy/opendkim) with paths under `directory` and ports from `port_base`, makes 
 server certificate, and runs the daemons plus a small SMTP sink (mailaccounts/smtpsink.py) standing in
 for the internet: mail for any domain the stack does not host ends up as a file in `<directory>/sink/`.
 
-Ports are `port_base + offset` (see `PORT_OFFSETS`), so stacks with bases 11 or more apart can run side by
+Ports are `port_base + offset` (see `PORT_OFFSETS`), so stacks with bases 12 or more apart can run side by
 side. `manage.py mailstack start|stop|status` drives it for developers; tests/integration uses it directly.
 """
 
@@ -30,6 +30,7 @@ TEMPLATES = {
     "postfix/etc/master.cf": "postfix/master.cf",
     "dovecot/dovecot.conf": "dovecot/dovecot.conf",
     "opendkim/opendkim.conf": "opendkim/opendkim.conf",
+    "opendkim/opendkim-ed25519.conf": "opendkim/opendkim-ed25519.conf",
 }
 PORT_OFFSETS = {
     "smtp": 0,
@@ -43,6 +44,7 @@ PORT_OFFSETS = {
     "milter": 8,
     "reinject": 9,
     "sink": 10,
+    "milter_ed25519": 11,
 }
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 
@@ -121,6 +123,10 @@ class MailStack:
         return self.path("opendkim", "opendkim.pid")
 
     @property
+    def opendkim_ed25519_pidfile(self) -> Path:
+        return self.path("opendkim", "opendkim-ed25519.pid")
+
+    @property
     def sink_dir(self) -> Path:
         return self.path("sink")
 
@@ -167,6 +173,7 @@ class MailStack:
             "POP3S_PORT": str(ports["pop3s"]),
             "LMTP_PORT": str(ports["lmtp"]),
             "MILTER_PORT": str(ports["milter"]),
+            "MILTER_ED25519_PORT": str(ports["milter_ed25519"]),
             "DOVECOT_BASE_DIR": str(self.path("dovecot", "run")),
             "DOVECOT_STATE_DIR": str(self.path("dovecot", "state")),
             "DOVECOT_LOG": str(self.path("log", "dovecot.log")),
@@ -174,6 +181,7 @@ class MailStack:
             "SIEVE_VACATION_MIN_PERIOD": "0",
             "OPENDKIM_SYSLOG": "no",
             "OPENDKIM_PIDFILE": str(self.opendkim_pidfile),
+            "OPENDKIM_ED25519_PIDFILE": str(self.opendkim_ed25519_pidfile),
             "OPENDKIM_USER": "root",
             "OPENDKIM_REQUIRE_SAFE_KEYS": "no" if has_world_writable_parent(Path(config_dir)) else "yes",
             "MESSAGE_SIZE_LIMIT": str(10 * 1024 * 1024),
@@ -186,7 +194,10 @@ class MailStack:
         return {
             "mail_dir": str(self.mail_dir),
             "postmap_command": ["postmap", "-c", str(self.postfix_etc)],
-            "reload_commands": [["sh", "-c", f'kill -USR1 "$(cat {self.opendkim_pidfile})"']],
+            "reload_commands": [
+                ["sh", "-c", f'kill -USR1 "$(cat {pidfile})"']
+                for pidfile in [self.opendkim_pidfile, self.opendkim_ed25519_pidfile]
+            ],
             "doveadm_command": ["doveadm", "-c", str(self.dovecot_conf)],
         }
 
@@ -211,7 +222,8 @@ class MailStack:
             os.chown(self.mail_dir, settings.MAIL_UID, settings.MAIL_GID)
         make_certificates(self.path("tls"), self.hostname)
         render_templates(self.values(config_dir), self.directory)
-        for rel in ["opendkim/KeyTable", "opendkim/SigningTable", "dovecot/users", "dovecot/relay-users"]:
+        placeholders = ["dovecot/users", "dovecot/relay-users", "opendkim/KeyTable", "opendkim/SigningTable"]
+        for rel in [*placeholders, "opendkim/ed25519/KeyTable", "opendkim/ed25519/SigningTable"]:
             placeholder = Path(config_dir) / rel
             placeholder.parent.mkdir(parents=True, exist_ok=True)
             placeholder.touch(exist_ok=True)
@@ -225,6 +237,7 @@ class MailStack:
         self.start_sink()
         log = self.path("log", "start.log")
         run(["opendkim", "-x", str(self.path("opendkim", "opendkim.conf"))], log)
+        run(["opendkim", "-x", str(self.path("opendkim", "opendkim-ed25519.conf"))], log)
         run(["dovecot", "-c", str(self.dovecot_conf)], log)
         run(["postfix", "-c", str(self.postfix_etc), "start"], log)
         self.state_file.write_text(json.dumps({"config_dir": str(config_dir), "ports": self.ports}, indent=2))
@@ -258,7 +271,8 @@ class MailStack:
             subprocess.Popen(["postfix", "-c", str(self.postfix_etc), "stop"], **quiet),
             subprocess.Popen(["doveadm", "-c", str(self.dovecot_conf), "stop"], **quiet),
         ]
-        pids = [signal_pidfile(pidfile) for pidfile in [self.opendkim_pidfile, self.path("sink.pid")]]
+        pidfiles = [self.opendkim_pidfile, self.opendkim_ed25519_pidfile, self.path("sink.pid")]
+        pids = [signal_pidfile(pidfile) for pidfile in pidfiles]
         for process in stopping:
             process.wait()
         for pid in pids:

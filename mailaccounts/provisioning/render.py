@@ -357,24 +357,48 @@ def render_sieve(data: HostData) -> dict[str, RenderedFile]:
 
 
 def render_opendkim(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
-    """KeyTable, SigningTable and one private key file (0600) per domain's signing key."""
+    """Key and signing tables plus one private key file (0600) per signing key, for two OpenDKIMs.
+
+    A domain signs with its newest active key of each algorithm. OpenDKIM 2.11 has one signature algorithm
+    per instance, so RSA keys go to `opendkim/` and Ed25519 keys to `opendkim/ed25519/`, read by a second
+    OpenDKIM (deploy/opendkim/opendkim-ed25519.conf) that adds its signature after the first.
+    """
     if data.dkim_keys:
         from ..crypto import decrypt_private_key
-    key_dir = Path(host.config_dir) / "opendkim" / "keys"
-    files, key_table, signing_table = {}, [], []
-    signing_domains = set()
-    for key in data.dkim_keys:  # newest active key of each domain first
+    files = {}
+    tables: dict[str, tuple[list[str], list[str]]] = {"opendkim": ([], []), "opendkim/ed25519": ([], [])}
+    signing = set()
+    for key in data.dkim_keys:  # newest active key first, per domain
         domain = key.domain.name
-        if domain in signing_domains or not (is_safe_token(domain) and is_safe_token(key.selector)):
+        if (domain, key.algorithm) in signing or not (is_safe_token(domain) and is_safe_token(key.selector)):
             continue
-        signing_domains.add(domain)
+        signing.add((domain, key.algorithm))
+        directory = "opendkim/ed25519" if key.algorithm == DkimKey.Algorithm.ED25519 else "opendkim"
         name = f"{key.selector}._domainkey.{domain}"
-        key_file = f"{domain}.{key.selector}.private"
-        files[f"opendkim/keys/{key_file}"] = RenderedFile(
-            decrypt_private_key(key), MODE_SECRET, settings.MAILHOST_DKIM_KEY_OWNER
+        key_path = f"{directory}/keys/{domain}.{key.selector}.private"
+        files[key_path] = RenderedFile(
+            opendkim_key_file(key, decrypt_private_key(key)), MODE_SECRET, settings.MAILHOST_DKIM_KEY_OWNER
         )
-        key_table.append(f"{name} {domain}:{key.selector}:{key_dir / key_file}\n")
+        key_table, signing_table = tables[directory]
+        key_table.append(f"{name} {domain}:{key.selector}:{Path(host.config_dir) / key_path}\n")
         signing_table.append(f"*@{domain} {name}\n")
-    files["opendkim/KeyTable"] = RenderedFile("".join(sorted(key_table)).encode())
-    files["opendkim/SigningTable"] = RenderedFile("".join(sorted(signing_table)).encode())
+    for directory, (key_table, signing_table) in tables.items():
+        files[f"{directory}/KeyTable"] = RenderedFile("".join(sorted(key_table)).encode())
+        files[f"{directory}/SigningTable"] = RenderedFile("".join(sorted(signing_table)).encode())
     return files
+
+
+def opendkim_key_file(key: DkimKey, private_key: bytes) -> bytes:
+    """The key as OpenDKIM loads it: PEM. dkimpy stores an Ed25519 key as its base64 seed, which
+    OpenDKIM cannot read, so that one is written as PKCS#8 PEM."""
+    if key.algorithm != DkimKey.Algorithm.ED25519 or private_key.lstrip().startswith(b"-----"):
+        return private_key
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    seed = base64.b64decode(private_key.strip())
+    return Ed25519PrivateKey.from_private_bytes(seed).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
