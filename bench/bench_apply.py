@@ -177,11 +177,17 @@ def bench_save_to_live(changes: int) -> None:
     from panel.audit import Actor
     from panel.celery import app
     from panel.models import Customer, Plan
-    from tests.integration.conftest import CeleryWorker, MailClient, bootstrap_maps, database_url_of
+    from tests.integration.conftest import (
+        CeleryWorker,
+        MailClient,
+        bootstrap_maps,
+        database_url_of,
+        use_broker,
+    )
 
     broker = os.environ.get("POSTBODE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     redis.Redis.from_url(broker).flushdb()
-    app.conf.update(broker_url=broker, task_always_eager=False)
+    use_broker(app, broker_url=broker, task_always_eager=False)
     base = int(os.environ.get("MAILSTACK_PORT_BASE", "20000")) + 20
     stack = MailStack(Path(settings.VAR_DIR) / "bench-mailstack", base)
     stack.stop()

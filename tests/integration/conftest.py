@@ -180,6 +180,19 @@ class CeleryWorker:
                 self.kill()
 
 
+def use_broker(app, **conf) -> None:
+    """Point this process's Celery app at another broker (or back to eager mode).
+
+    Celery caches its connection pools, and an eager `delay()` earlier in the session (another test) has
+    already built them for the default broker URL: drop them so the new URL is used.
+    """
+    app.conf.update(**conf)
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 def database_url_of(settings_dict: dict) -> str:
     user = settings_dict.get("USER") or "postgres"
     password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
@@ -199,7 +212,7 @@ def celery_worker(django_db_setup, django_db_blocker, mailstack):
     require_service(redis_available(url), f"Redis at {url} (POSTBODE_TEST_REDIS_URL)")
     redis.Redis.from_url(url).flushdb()
     previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
-    app.conf.update(broker_url=url, task_always_eager=False)
+    use_broker(app, broker_url=url, task_always_eager=False)
     with django_db_blocker.unblock():
         database_url = database_url_of(connection.settings_dict)
     worker = CeleryWorker(
@@ -211,7 +224,7 @@ def celery_worker(django_db_setup, django_db_blocker, mailstack):
     worker.start()
     yield worker
     worker.stop()
-    app.conf.update(**previous)
+    use_broker(app, **previous)
     redis.Redis.from_url(url).flushdb()
 
 

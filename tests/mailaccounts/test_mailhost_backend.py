@@ -139,3 +139,30 @@ def test_the_stack_uses_consecutive_ports_from_its_base_and_tells_the_host_how_t
     settings = stack.host_settings()
     assert settings["postmap_command"] == ["postmap", "-c", str(stack.postfix_etc)]
     assert settings["doveadm_command"] == ["doveadm", "-c", str(stack.dovecot_conf)]
+
+
+@pytest.mark.parametrize("changelist", ["/admin/mailaccounts/domain/", "/admin/mailaccounts/mailbox/"])
+def test_staff_can_reapply_the_host_of_a_domain_or_mailbox(
+    changelist, domain, staff_client, tmp_path, django_capture_on_commit_callbacks
+):
+    from mailaccounts.models import Mailbox
+
+    mailbox = Mailbox.objects.create(
+        customer=domain.customer,
+        domain=domain,
+        local_part="jan",
+        password_hash="{SHA512-CRYPT}$6$x$y",
+        quota_bytes=1,
+    )
+    host = domain.mailhost
+    marker = tmp_path / "reloaded"
+    host.reload_commands = [["touch", str(marker)]]
+    host.save()
+    selected = domain.pk if "domain" in changelist else mailbox.pk
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            changelist, {"action": "reapply_mail_hosts", "_selected_action": [selected]}, follow=True
+        )
+    assert f"Re-applying mail hosts: {host.name}." in response.content.decode()
+    assert marker.exists()
