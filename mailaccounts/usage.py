@@ -16,7 +16,7 @@ MESSAGE_DIRS = {"cur", "new"}
 
 
 def mail_root(host) -> Path:
-    return Path(host.mail_dir) if host.mail_dir else Path(host.config_dir) / "mail"
+    return host.mail_root
 
 
 def mail_folder(mailbox) -> Path | None:
