@@ -55,10 +55,32 @@ def test_a_failing_apply_in_process_records_the_error_instead_of_retrying_foreve
 
 
 def test_an_apply_of_a_host_being_applied_elsewhere_waits_its_turn(host):
+    """Another worker (here: a thread with its own database connection) holds the host's lock."""
+    import threading
+
+    from django.db import connection
+
     host.desired_revision = 1
     host.save()
-    with host_lock(host.pk), pytest.raises(HostBusy):
-        apply_host(host.pk)
+    held, release = threading.Event(), threading.Event()
+
+    def other_worker():
+        try:
+            with host_lock(host.pk):
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    assert held.wait(10)
+    try:
+        with pytest.raises(HostBusy):
+            apply_host(host.pk)
+    finally:
+        release.set()
+        thread.join()
     assert apply_host(host.pk).revision == 1
 
 
