@@ -4,7 +4,9 @@ Shared fixtures (for every engineer's integration tests):
 
 - `mailstack` (session): Postfix, Dovecot, OpenDKIM and the SMTP sink from `mailaccounts.mailstack`, i.e.
   deploy/'s templates on loopback ports from `MAILSTACK_PORT_BASE` (default 20000), in
-  `var/test-mailstack-<base>/` (wiped at the start). `mailstack.ports["imaps"]`, `.sink_messages()`, ...
+  `var/test-mailstack-<base>/` (wiped at the start; `/var/tmp/postbode-test-mailstack-<base>/` when the
+  checkout is in a directory the daemons cannot enter). `mailstack.ports["imaps"]`, `.sink_messages()`,
+  `.ca_file`, logs at `mailstack.path("log", "postfix.log")` (Postfix's `maillog_file`), `"dovecot.log"`.
 - `celery_worker` (session): a real `celery -A panel worker` subprocess consuming the stack host's queue, on
   the Redis database named by `POSTBODE_TEST_REDIS_URL` (default redis://127.0.0.1:6379/15) and the very
   test database pytest-django created. `.kill()` and `.start()` for crash tests. While it runs, this
