@@ -188,3 +188,65 @@ def test_staff_can_reapply_the_host_of_a_domain_or_mailbox(
         )
     assert f"Re-applying mail hosts: {host.name}." in response.content.decode()
     assert marker.exists()
+
+
+def test_many_changes_coalesce_into_one_apply_and_later_tasks_find_nothing_to_do(domain):
+    from mailaccounts.changes import mark_changed
+
+    host = domain.mailhost
+    for _ in range(5):
+        mark_changed(domain, host=host)
+    first = apply_host(host.pk)
+    assert first.revision == 5 and not first.skipped
+    assert all(apply_host(host.pk).skipped for _ in range(4))  # the other queued tasks
+    domain.refresh_from_db()
+    assert domain.live_state == "live"
+
+
+def test_retries_back_off_exponentially_up_to_five_minutes():
+    from mailaccounts.tasks import backoff_seconds
+
+    delays = [backoff_seconds(retry) for retry in range(12)]
+    assert 1.6 <= delays[0] <= 2.4
+    assert 6.4 <= delays[2] <= 9.6
+    assert all(delay <= 360 for delay in delays)
+    assert delays[-1] >= 240
+
+
+def test_usage_of_hosts_with_doveadm_is_measured_on_their_own_queue(
+    domain, other_customer, monkeypatch, tmp_path
+):
+    from django.utils import timezone
+
+    from mailaccounts import tasks
+    from mailaccounts.models import Domain, Mailbox
+
+    remote = MailHost.objects.create(
+        name="mx9",
+        hostname="mx9",
+        queue="mailhost.mx9",
+        config_dir=str(tmp_path),
+        doveadm_command=["doveadm"],
+    )
+    remote_domain = Domain.objects.create(
+        customer=other_customer,
+        name="ver.example",
+        mailhost=remote,
+        verification_token="t",
+        verified_at=timezone.now(),
+    )
+    local_box = Mailbox.objects.create(
+        customer=domain.customer, domain=domain, local_part="jan", password_hash="{X}y", quota_bytes=10
+    )
+    Mailbox.objects.create(
+        customer=other_customer, domain=remote_domain, local_part="piet", password_hash="{X}y", quota_bytes=10
+    )
+    sent = []
+    monkeypatch.setattr(
+        tasks.measure_mailhost_usage, "apply_async", lambda args, queue: sent.append((args, queue))
+    )
+
+    assert tasks.measure_usage() == 1  # only the embedded default's mailbox, from disk
+    assert sent == [([remote.pk], "mailhost.mx9")]
+    local_box.refresh_from_db()
+    assert local_box.usage_measured_at is not None
