@@ -231,22 +231,25 @@ def bench_save_to_live(changes: int) -> None:
         )
         mail = MailClient(stack)
         wait_live(mailbox)
-        to_live, to_login = [], []
+        to_live, to_login, refused_logins = [], [], 0
         for number in range(changes):
             password = f"Wachtwoord-{number:03d}-Bench"
             started = time.perf_counter()
             set_mailbox_password(actor=Actor.system(), mailbox=mailbox, password=password)
             wait_live(mailbox)
             to_live.append(time.perf_counter() - started)
-            while not mail.imap_login_works(mailbox.address, password, source=f"127.0.1.{number % 250 + 1}"):
-                pass
+            source = f"127.0.1.{number % 250 + 1}"  # failed logins slow down their address only
+            while not mail.imap_login_works(mailbox.address, password, source=source):
+                refused_logins += 1
             to_login.append(time.perf_counter() - started)
         print(f"save -> live over {changes} password changes (real worker, real Dovecot):")
         for label, values in [("panel shows live", to_live), ("IMAP login works", to_login)]:
             p50 = statistics.median(values)
             p95 = statistics.quantiles(values, n=20)[18] if len(values) >= 20 else max(values)
             print(f"  {label:17} p50 {p50:5.2f} s   p95 {p95:5.2f} s   max {max(values):5.2f} s")
-        print("  target: p95 under 2 s")
+        print(
+            f"  logins refused because the change was not live yet: {refused_logins}; target: p95 under 2 s"
+        )
     finally:
         worker.stop()
         stack.stop()

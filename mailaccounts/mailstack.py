@@ -9,6 +9,7 @@ Ports are `port_base + offset` (see `PORT_OFFSETS`), so stacks with bases 12 or 
 side. `manage.py mailstack start|stop|status` drives it for developers; tests/integration uses it directly.
 """
 
+import contextlib
 import datetime
 import ipaddress
 import json
@@ -50,7 +51,7 @@ PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 
 
 class StackError(Exception):
-    pass
+    """The stack could not be prepared, started or reached; the message says why."""
 
 
 def read_vars(path: Path) -> dict[str, str]:
@@ -342,10 +343,8 @@ def wait_for_exit(pid: int | None, timeout: float = 10) -> None:
     """Wait until a process is gone (OpenDKIM takes a while to free its port)."""
     deadline = time.monotonic() + timeout
     while pid is not None and time.monotonic() < deadline:
-        try:  # reap it when it is our child (the sink started by this process)
+        with contextlib.suppress(ChildProcessError):  # reap it when it is our child (the sink)
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
