@@ -3,6 +3,7 @@
 Screenshots go to test-artifacts/browser/ (git-ignored). Under CI=true a missing Chromium fails the test.
 """
 
+import importlib
 import os
 import shutil
 from pathlib import Path
@@ -60,3 +61,18 @@ def shot(page):
         return path
 
     return take
+
+
+@pytest.fixture(autouse=True)
+def _seeded_plans(live_server):
+    """Put the seeded plans back before each browser test.
+
+    The live server's tests empty the database after each test. serialized_rollback should restore the
+    migrations' data, but once Playwright's event loop runs in this thread, Django's connection handler
+    (an asgiref Local) can hand out a connection without the serialized contents (seen when other tests
+    set up the database before the first browser test), and the plans stay gone.
+    """
+    from panel.models import Plan
+
+    for plan in importlib.import_module("panel.migrations.0002_seed_plans").PLANS:
+        Plan.objects.update_or_create(code=plan["code"], defaults=plan)

@@ -1,24 +1,13 @@
 """In the browser: create a mailbox (and see its password once), an alias, and an automatic reply."""
 
-import importlib
-
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
 from mailaccounts.models import Alias, Autoresponder, Mailbox
 
-pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(autouse=True)
-def _plans(transactional_db):
-    """The live server's tests flush the database, seeded plans included: put them back."""
-    from panel.models import Plan
-
-    seed = importlib.import_module("panel.migrations.0002_seed_plans")
-    for plan in seed.PLANS:
-        Plan.objects.update_or_create(code=plan["code"], defaults=plan)
+# serialized_rollback: the live server's tests empty the database afterwards; this puts the seeded plans back.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture
