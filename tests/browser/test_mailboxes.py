@@ -42,6 +42,11 @@ def test_create_mailbox_alias_and_autoresponder(signed_in_page, shot):
 
     page.reload()
     assert page.locator("[data-testid=new-password]").count() == 0
+    page.goto("/mailboxes/?q=jan")
+    assert page.locator("td a", has_text="jan@bakkerij.example").count() == 1
+    assert page.locator("td .badge-warn").count() == 1  # its live state: pending
+    shot("mailbox-list-search")
+    page.goto(f"/mailboxes/{mailbox.pk}/")
 
     page.click(f"a[href='/mailboxes/{mailbox.pk}/autoresponder/']")
     page.check("input[name=is_enabled]")
