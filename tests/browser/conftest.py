@@ -3,7 +3,6 @@
 Screenshots go to test-artifacts/browser/ (git-ignored). Under CI=true a missing Chromium fails the test.
 """
 
-import importlib
 import os
 import shutil
 from pathlib import Path
@@ -64,15 +63,12 @@ def shot(page):
 
 
 @pytest.fixture(autouse=True)
-def _seeded_plans(live_server):
-    """Put the seeded plans back before each browser test.
+def _seeded_plans(transactional_db):
+    """Browser tests run on a flushed database (live server, transactional): put the seeded plans back.
 
-    The live server's tests empty the database after each test. serialized_rollback should restore the
-    migrations' data, but once Playwright's event loop runs in this thread, Django's connection handler
-    (an asgiref Local) can hand out a connection without the serialized contents (seen when other tests
-    set up the database before the first browser test), and the plans stay gone.
+    serialized_rollback would do this but is unreliable here: Playwright's event loop makes Django's
+    connection context-local, so the serialized copy is not found.
     """
-    from panel.models import Plan
+    from tests.conftest import ensure_seeded_plans
 
-    for plan in importlib.import_module("panel.migrations.0002_seed_plans").PLANS:
-        Plan.objects.update_or_create(code=plan["code"], defaults=plan)
+    ensure_seeded_plans()
