@@ -18,7 +18,7 @@ MESSAGE_DIRS = {"cur", "new"}
 
 
 def mail_root(host) -> Path:
-    return host.mail_root  # the same root the provisioning renders Dovecot's homes under
+    return host.mail_root
 
 
 def mail_folder(mailbox) -> Path | None:
