@@ -161,7 +161,9 @@ def load_host_data(host: MailHost) -> HostData:
     dkim_keys = list(
         DkimKey.objects.filter(domain_id__in=names, state=DkimKey.State.ACTIVE)
         .select_related("domain")
-        .order_by("domain__name", "-activated_at", "-created_at")
+        # RSA first: OpenDKIM signs with one algorithm (SignatureAlgorithm) for all keys, so a domain's
+        # Ed25519 key is published beside its RSA key but this signer uses the RSA one.
+        .order_by("domain__name", "-algorithm", "-activated_at", "-created_at")
     )
     credentials: dict[int, tuple[str, str, list[str]]] = {}
     for pk, username, secret_hash, domain_id in (
@@ -351,7 +353,7 @@ def render_opendkim(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
     key_dir = Path(host.config_dir) / "opendkim" / "keys"
     files, key_table, signing_table = {}, [], []
     signing_domains = set()
-    for key in data.dkim_keys:  # newest active key of each domain first
+    for key in data.dkim_keys:  # the newest active RSA key of each domain first
         domain = key.domain.name
         if domain in signing_domains or not (is_safe_token(domain) and is_safe_token(key.selector)):
             continue

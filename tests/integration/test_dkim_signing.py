@@ -120,3 +120,30 @@ def test_a_tampered_message_does_not_verify(stack_domain, mail, fresh, dns_serve
     assert not dkim.verify(
         signed.replace(b"Uw bestelling is klaar.", b"Uw bestelling is weg."), dnsfunc=dns_txt
     )
+
+
+def test_an_ed25519_key_beside_the_rsa_key_never_stops_signing(
+    stack_domain, mail, fresh, dns_server, settings
+):
+    """OpenDKIM signs with one algorithm for all keys: with an Ed25519 key published beside the RSA key,
+    mail is still accepted and signed with the RSA key (an Ed25519-only signature, or a tempfail, would
+    lose mail at receivers)."""
+    settings.MTA_STS_POLICY_HOST = "panel.postbode.test"
+    mailbox = create_mailbox(stack_domain, fresh("ed"), PASSWORD)
+    rsa = dkim_service.generate_dkim_key(domain=stack_domain, actor=SYSTEM, selector="pb202609")
+    publish_and_check(dns_server, stack_domain)
+    ed = dkim_service.generate_dkim_key(
+        domain=stack_domain, actor=SYSTEM, algorithm="ed25519", selector="pb202609ed"
+    )
+    publish_and_check(dns_server, stack_domain)
+    rsa.refresh_from_db()
+    ed.refresh_from_db()
+    assert (rsa.state, ed.state) == (DkimKey.State.ACTIVE, DkimKey.State.ACTIVE)
+    mail.wait_live(ed)
+    mail.wait_live(mailbox)
+
+    signed = send_and_fetch(mail, mailbox, fresh, "Met een Ed25519-sleutel ernaast")
+
+    assert selector_of(signed) == "pb202609"
+    assert b"a=rsa-sha256" in signed.split(b"\r\n\r\n", 1)[0]
+    assert dkim.verify(signed, dnsfunc=dns_txt)
