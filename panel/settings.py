@@ -248,8 +248,9 @@ MTA_STS_MAX_AGE = env_int("MTA_STS_MAX_AGE", 604800)
 
 # Relay log
 RELAY_LOG_RETENTION_DAYS = env_int("RELAY_LOG_RETENTION_DAYS", 30)
-# Time zone of syslog-style timestamps in the Postfix logs (they carry none); RFC 3339 ones carry their own.
-RELAY_LOG_TIMEZONE = env("RELAY_LOG_TIMEZONE", "UTC")
+# Time zone of syslog-style timestamps in the Postfix logs (they carry none; RFC 3339 ones carry their own):
+# the mail host's local time, which is TIME_ZONE unless the host's system clock runs in another zone.
+RELAY_LOG_TIMEZONE = env("RELAY_LOG_TIMEZONE", TIME_ZONE)
 # The submission host name shown to customers with their relay credentials.
 RELAY_SMTP_HOST = env("RELAY_SMTP_HOST", MAILHOST_DEFAULT_HOSTNAME)
 # Redis for the relay policy service's hourly counters (database 0 of REDIS_URL's server by default).

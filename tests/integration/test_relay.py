@@ -7,10 +7,12 @@ real Celery task on the stack host's queue, triggered every 5 s as Celery beat w
 
 import smtplib
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from panel.audit import Actor
 from relay.models import RejectedAttempt, RelayLogSource, RelayMessage
@@ -86,6 +88,7 @@ def test_a_message_through_a_relay_credential_is_sent_and_in_the_relay_log_withi
 
     logged, elapsed = until_in_relay_log(sent, what="the sent message")
     assert elapsed <= VISIBLE_WITHIN
+    assert abs(logged.received_at - timezone.now()) < timedelta(minutes=2)  # the log's local time understood
     assert logged.customer == stack_domain.customer
     assert logged.credential == credential
     assert logged.sasl_username == credential.username

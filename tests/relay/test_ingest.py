@@ -270,3 +270,12 @@ def test_a_bounce_notice_logged_after_removed_joins_its_message(db, credential):
     ingest_lines(lines)
     assert RelayMessage.objects.filter(queue_id="4F3A21C0ABC").count() == 1
     assert RelayMessage.objects.get(queue_id="5B7C31C0DEF").bounce_of.queue_id == "4F3A21C0ABC"
+
+
+def test_syslog_times_are_read_in_the_mail_hosts_time_zone(db, settings):
+    settings.RELAY_LOG_TIMEZONE = "Europe/Amsterdam"
+    ingest_lines(RFC3339_LONG_IDS.splitlines() + MIXED.splitlines())
+    syslog = RelayMessage.objects.get(queue_id="4F3A21C0ABC").received_at
+    assert (syslog.month, syslog.day, syslog.hour, syslog.minute) == (11, 30, 19, 15)  # 20:15 CET
+    rfc3339 = RelayMessage.objects.get(queue_id="4dLh3V2XkLz1bQr").received_at
+    assert (rfc3339.hour, rfc3339.minute) == (20, 0)  # 21:00+01:00, whatever the setting
