@@ -4,6 +4,7 @@ Every object the mail hosts need carries `revision`: the host's desired revision
 It is live when the host's applied revision has reached it (see `LiveState`).
 """
 
+import idna
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -125,9 +126,10 @@ class Domain(models.Model):
 
     @property
     def unicode_name(self) -> str:
+        # the idna package (IDNA 2008), not Python's codec (IDNA 2003), which cannot decode e.g. "straße"
         try:
-            return self.name.encode("ascii").decode("idna")
-        except UnicodeError:
+            return idna.decode(self.name)
+        except (idna.IDNAError, UnicodeError):
             return self.name
 
     @property

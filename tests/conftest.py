@@ -36,7 +36,16 @@ def make_user(email: str, *, password: str = PASSWORD, verified: bool = True) ->
     return user
 
 
+def ensure_seeded_plans() -> None:
+    """Put the migration-seeded plans back after a transactional test flushed the database."""
+    from importlib import import_module
+
+    for plan in import_module("panel.migrations.0002_seed_plans").PLANS:
+        Plan.objects.get_or_create(code=plan["code"], defaults=plan)
+
+
 def make_customer(name: str, owner: User, *, plan_code: str = "basis") -> Customer:
+    ensure_seeded_plans()
     plan = Plan.objects.get(code=plan_code)
     customer = Customer.objects.create(
         name=name,

@@ -60,3 +60,15 @@ def shot(page):
         return path
 
     return take
+
+
+@pytest.fixture(autouse=True)
+def _seeded_plans(transactional_db):
+    """Browser tests run on a flushed database (live server, transactional): put the seeded plans back.
+
+    serialized_rollback would do this but is unreliable here: Playwright's event loop makes Django's
+    connection context-local, so the serialized copy is not found.
+    """
+    from tests.conftest import ensure_seeded_plans
+
+    ensure_seeded_plans()

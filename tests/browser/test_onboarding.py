@@ -10,7 +10,7 @@ from mailaccounts.models import Domain
 from panel.models import Customer
 from tests.conftest import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def wait_for_mail(count: int, timeout: float = 10.0):

@@ -92,7 +92,7 @@ def test_names_taken_by_any_customer_are_refused(owner_client, domain, other_dom
 
 
 def test_bad_and_overlong_input_is_a_form_error(owner_client):
-    for name in ["co.uk", "x" * 1000, "аpple.com"]:
+    for name in ["co.uk", "x" * 1000, "аpple.com", "nul\x00.example"]:
         response = add(owner_client, name)
         assert response.status_code == 200
         assert response.context["form"].errors["name"]
@@ -252,3 +252,11 @@ def test_domain_list_queries_do_not_grow(owner_client, customer, count, django_a
     with django_assert_max_num_queries(6):
         page = owner_client.get("/domains/").content.decode()
     assert page.count("/domains/") >= count
+
+
+def test_idna_2008_names_are_shown_in_unicode(owner_client):
+    add(owner_client, "straße.example")
+    domain = Domain.objects.get()
+    assert domain.name == "xn--strae-oqa.example"
+    assert domain.unicode_name == "straße.example"
+    assert "straße.example" in owner_client.get("/domains/").content.decode()

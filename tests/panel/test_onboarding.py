@@ -67,11 +67,14 @@ def test_invalid_vat_number_is_refused_and_nothing_saved(client, db):
 def test_hostile_values_get_form_errors(client, db):
     client, _user = newcomer_client(client)
     response = client.post(
-        "/onboarding/", form_data(name="x" * 500, billing_email="not-an-email", country="ZZ", plan="999")
+        "/onboarding/",
+        form_data(
+            name="x" * 500, billing_email="not-an-email", country="ZZ", plan="999", city="Ams\x00terdam"
+        ),
     )
     assert response.status_code == 200
     form = response.context["form"]
-    assert set(form.errors) == {"name", "billing_email", "country", "plan"}
+    assert set(form.errors) == {"name", "billing_email", "country", "plan", "city"}
     assert not Customer.objects.exists()
 
 
