@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from tests.conftest import require_service
 
@@ -221,11 +222,11 @@ def test_dutch_translations_keep_the_placeholders(dutch):
     wrong = []
     for e in entries:
         sources = [e.msgid] if e.msgid_plural is None else [e.msgid, e.msgid_plural]
-        for index, translation in enumerate(e.translations):
+        for index, text in enumerate(e.translations):
             source = sources[min(index, len(sources) - 1)]
-            expected, actual = placeholders(source, e.flags), placeholders(translation, e.flags)
+            expected, actual = placeholders(source, e.flags), placeholders(text, e.flags)
             if expected != actual:
-                wrong.append(f"{e}: expected {dict(expected)}, got {dict(actual)} in {translation!r}")
+                wrong.append(f"{e}: expected {dict(expected)}, got {dict(actual)} in {text!r}")
     assert not wrong, "placeholders differ:\n" + "\n".join(wrong)
 
 
@@ -340,3 +341,13 @@ def test_catalogue_has_every_message_makemessages_would_extract(tmp_path):
     committed_plurals = {e.key: e.msgid_plural for e in committed}
     changed = sorted(repr(e.msgid) for e in extracted if committed_plurals.get(e.key) != e.msgid_plural)
     assert not changed, "plural forms changed; run makemessages:\n" + "\n".join(changed)
+
+
+def test_allauth_pages_use_our_wording(client, db, settings):
+    """panel/allauth_messages.py: allauth's pages say "Inloggen" and "Tweestapsverificatie", like ours."""
+    settings.LANGUAGE_CODE = "nl"
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Inloggen" in page and "Aanmelden" not in page
+    with translation.override("nl"):
+        assert translation.gettext("Two-Factor Authentication") == "Tweestapsverificatie"
+        assert translation.gettext("Sign Out") == "Uitloggen"
