@@ -1,0 +1,62 @@
+"""Customer screens: the invoice list, the printable invoice page and its PDF download."""
+
+from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from .access import billing_role_required, get_invoice_or_404
+from .forms import InvoiceFilterForm
+from .models import Invoice
+from .pdf import company_details, render_invoice_pdf
+
+PAGE_SIZE = 25
+
+
+def filter_by_status(invoices, status: str):
+    if status == "overdue":
+        return invoices.overdue()
+    if status in {Invoice.Status.OPEN, Invoice.Status.PAID, Invoice.Status.CREDITED}:
+        return invoices.filter(status=status)
+    return invoices
+
+
+@billing_role_required
+def invoice_list(request):
+    invoices = Invoice.objects.for_customer(request.customer).issued().select_related("credit_for")
+    form = InvoiceFilterForm(request.GET or None)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    page = Paginator(filter_by_status(invoices, status).order_by("-issued_at", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    outstanding = invoices.filter(status=Invoice.Status.OPEN, total_incl_vat__gt=0).aggregate(
+        total=Sum("total_incl_vat")
+    )["total"]
+    context = {
+        "form": form,
+        "status": status,
+        "page": page,
+        "outstanding": outstanding,
+        "overdue_count": invoices.overdue().count(),
+    }
+    return render(request, "billing/invoice_list.html", context)
+
+
+@billing_role_required
+def invoice_detail(request, pk: int):
+    invoice = get_invoice_or_404(request, pk)
+    context = {
+        "invoice": invoice,
+        "lines": invoice.lines.all(),
+        "credits": invoice.credit_invoices.issued(),
+        "company": company_details(),
+    }
+    return render(request, "billing/invoice_detail.html", context)
+
+
+@billing_role_required
+def invoice_pdf(request, pk: int):
+    invoice = get_invoice_or_404(request, pk)
+    response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    return response

@@ -19,7 +19,16 @@ MB = services.MB
 MAX_QUOTA_MB = 10 * 1024 * 1024  # 10 TB: beyond any plan; the pool check gives the real limit
 
 
-class QuotaField(forms.IntegerField):
+class AsciiIntegerField(forms.IntegerField):
+    """A whole number in plain digits: Python would read full-width or Arabic-Indic digits as numbers too."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and not value.strip().isascii():
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class QuotaField(AsciiIntegerField):
     """A quota typed in MB, stored in bytes."""
 
     def __init__(self, **kwargs):
@@ -244,7 +253,7 @@ class AutoresponderForm(forms.Form):
     ends_at = AmsterdamDateTimeField(
         label=_("Until"), required=False, help_text=_("Optional; Amsterdam time.")
     )
-    interval_days = forms.IntegerField(
+    interval_days = AsciiIntegerField(
         label=_("Days between replies to the same sender"),
         min_value=1,
         max_value=services.AUTORESPONDER_MAX_DAYS,

@@ -4,6 +4,8 @@ Every object the mail hosts need carries `revision`: the host's desired revision
 It is live when the host's applied revision has reached it (see `LiveState`).
 """
 
+from pathlib import Path
+
 import idna
 from django.conf import settings
 from django.db import models
@@ -47,6 +49,20 @@ class MailHost(models.Model):
         blank=True,
         help_text=_("Commands run after files change, as lists of arguments."),
     )
+    postmap_command = models.JSONField(
+        _("postmap command"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'How to run postmap on this host, e.g. ["postmap", "-c", "/etc/postfix"]; empty: no postmap.'
+        ),
+    )
+    doveadm_command = models.JSONField(
+        _("doveadm command"),
+        default=list,
+        blank=True,
+        help_text=_('How to run doveadm on this host, e.g. ["doveadm"]; empty: usage is measured from disk.'),
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     desired_revision = models.BigIntegerField(_("desired revision"), default=0)
     applied_revision = models.BigIntegerField(_("applied revision"), default=0)
@@ -63,6 +79,11 @@ class MailHost(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def mail_root(self) -> Path:
+        """Where the mailboxes' folders live: `mail_dir`, or `<config_dir>/mail` for the embedded default."""
+        return Path(self.mail_dir) if self.mail_dir else Path(self.config_dir) / "mail"
 
     def state_of(self, revision: int) -> str:
         if revision <= self.applied_revision:
@@ -295,3 +316,87 @@ class DkimKey(models.Model):
 
     def __str__(self):
         return f"{self.selector}._domainkey.{self.domain.name}"
+
+
+class DmarcPolicy(models.TextChoices):
+    NONE = "none", _("none: only report")
+    QUARANTINE = "quarantine", _("quarantine: junk folder")
+    REJECT = "reject", _("reject: refuse the message")
+
+
+class MtaStsMode(models.TextChoices):
+    TESTING = "testing", _("testing: only report")
+    ENFORCE = "enforce", _("enforce: refuse delivery without valid TLS")
+
+
+class DomainDnsSettings(models.Model):
+    """The customer's choices for the DNS records we tell them to publish (DMARC, MTA-STS)."""
+
+    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="dns_settings")
+    dmarc_policy = models.CharField(
+        _("DMARC policy"), max_length=12, choices=DmarcPolicy.choices, default=DmarcPolicy.NONE
+    )
+    dmarc_report_email = models.EmailField(
+        _("reporting address"),
+        blank=True,
+        help_text=_("Aggregate DMARC and TLS reports go here. Empty: postmaster@ of the domain."),
+    )
+    mta_sts_mode = models.CharField(
+        _("MTA-STS mode"), max_length=10, choices=MtaStsMode.choices, default=MtaStsMode.TESTING
+    )
+    dns_checked_at = models.DateTimeField(_("DNS last checked at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("DNS settings")
+        verbose_name_plural = _("DNS settings")
+
+    def __str__(self):
+        return str(self.domain)
+
+
+class DnsCheckStatus(models.TextChoices):
+    OK = "ok", _("OK")
+    MISSING = "missing", _("Missing")
+    WRONG = "wrong", _("Wrong")
+    CONFLICTING = "conflicting", _("Conflicting")
+    UNREACHABLE = "unreachable", _("Could not check")
+
+
+class DnsCheckResultQuerySet(models.QuerySet):
+    def problems(self):
+        return self.exclude(status=DnsCheckStatus.OK)
+
+
+class DnsCheckResult(models.Model):
+    """The last live check of one record a domain should publish (see mailaccounts.dnscheck)."""
+
+    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="dns_results")
+    record_key = models.CharField(_("record"), max_length=100)
+    name = models.CharField(_("name"), max_length=300)
+    rtype = models.CharField(_("type"), max_length=10)
+    status = models.CharField(_("status"), max_length=12, choices=DnsCheckStatus.choices)
+    expected = models.TextField(_("expected"), blank=True)
+    found = models.JSONField(_("found"), default=list, blank=True)
+    problems = models.JSONField(_("problems"), default=list, blank=True)
+    checked_at = models.DateTimeField(_("checked at"), default=timezone.now)
+    ok_since = models.DateTimeField(_("ok since"), null=True, blank=True)
+
+    objects = DnsCheckResultQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["domain__name", "record_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["domain", "record_key"], name="unique_dns_result_per_record")
+        ]
+        verbose_name = _("DNS check result")
+        verbose_name_plural = _("DNS check results")
+
+    def __str__(self):
+        return f"{self.name} {self.rtype}: {self.status}"
+
+    @property
+    def problem_messages(self) -> list[str]:
+        from .dnscheck import describe_problem
+
+        return [describe_problem(problem) for problem in self.problems]

@@ -223,6 +223,13 @@ MAILHOST_DEFAULT_CONFIG_DIR = env("MAILHOST_DEFAULT_CONFIG_DIR", str(VAR_DIR / "
 MAIL_UID = env_int("MAIL_UID", 5000)
 MAIL_GID = env_int("MAIL_GID", 5000)
 MAILBOX_RETENTION_DAYS = env_int("MAILBOX_RETENTION_DAYS", 30)
+# The user OpenDKIM runs as, given the DKIM key files when the apply runs as root (production: opendkim).
+MAILHOST_DKIM_KEY_OWNER = env("MAILHOST_DKIM_KEY_OWNER", "")
+# The group Dovecot's auth process runs as, given the rendered passwd-files (mode 0640).
+MAILHOST_AUTH_GROUP = env("MAILHOST_AUTH_GROUP", "dovecot")
+# The local mail stack (`manage.py mailstack`): its directory and the first of its 11 loopback ports.
+MAILSTACK_DIR = Path(env("MAILSTACK_DIR", str(VAR_DIR / "mailstack")))
+MAILSTACK_PORT_BASE = env_int("MAILSTACK_PORT_BASE", 20000)
 
 # DNS: checks use these resolvers (comma-separated IPs) and port; empty means the system resolver.
 DNS_RESOLVERS = env_list("DNS_RESOLVERS", "")
@@ -232,9 +239,21 @@ DOMAIN_VERIFICATION_PREFIX = env("DOMAIN_VERIFICATION_PREFIX", "_postbode")
 
 # DKIM private keys are encrypted at rest with this key (any string; a Fernet key is derived from it).
 DKIM_ENCRYPTION_KEY = env("DKIM_ENCRYPTION_KEY", SECRET_KEY)
+# After rotation the old key's DNS record must stay published this long before it may be removed.
+DKIM_RETIRE_GRACE_DAYS = env_int("DKIM_RETIRE_GRACE_DAYS", 7)
+# TTL of the records customers are told to publish, and where mta-sts.<domain> should point (this panel).
+DNS_RECORD_TTL = env_int("DNS_RECORD_TTL", 3600)
+MTA_STS_POLICY_HOST = env("MTA_STS_POLICY_HOST", SITE_URL.split("://")[-1].split("/")[0].split(":")[0])
+MTA_STS_MAX_AGE = env_int("MTA_STS_MAX_AGE", 604800)
 
 # Relay log
 RELAY_LOG_RETENTION_DAYS = env_int("RELAY_LOG_RETENTION_DAYS", 30)
+# Time zone of syslog-style timestamps in the Postfix logs (they carry none); RFC 3339 ones carry their own.
+RELAY_LOG_TIMEZONE = env("RELAY_LOG_TIMEZONE", "UTC")
+# The submission host name shown to customers with their relay credentials.
+RELAY_SMTP_HOST = env("RELAY_SMTP_HOST", MAILHOST_DEFAULT_HOSTNAME)
+# Redis for the relay policy service's hourly counters (database 0 of REDIS_URL's server by default).
+RELAY_POLICY_REDIS_URL = env("RELAY_POLICY_REDIS_URL", REDIS_URL or "redis://127.0.0.1:6379/0")
 
 # Billing
 VAT_RATE = env("VAT_RATE", "0.21")
@@ -242,6 +261,8 @@ INVOICE_PAYMENT_TERM_DAYS = env_int("INVOICE_PAYMENT_TERM_DAYS", 14)
 COMPANY_NAME = env("COMPANY_NAME", "Postbode B.V.")
 COMPANY_ADDRESS = env("COMPANY_ADDRESS", "Keizersgracht 1, 1015 CJ Amsterdam")
 COMPANY_VAT_NUMBER = env("COMPANY_VAT_NUMBER", "NL000000000B01")
+COMPANY_COC_NUMBER = env("COMPANY_COC_NUMBER", "00000000")  # KvK number, required on Dutch invoices
+COMPANY_IBAN = env("COMPANY_IBAN", "NL00 BANK 0000 0000 00")  # where customers pay their invoices
 COMPANY_COUNTRY = "NL"
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)

@@ -34,10 +34,11 @@ def _error_text(error: ValidationError) -> str:
 
 @customer_required
 def dashboard(request):
+    from mailaccounts.dnscheck import with_dns_health
     from mailaccounts.models import Domain, Mailbox
 
     customer = request.customer
-    domains = list(Domain.objects.for_customer(customer).select_related("mailhost"))
+    domains = list(with_dns_health(Domain.objects.for_customer(customer)).select_related("mailhost"))
     near_quota = list(
         Mailbox.objects.for_customer(customer)
         .active()

@@ -1,1 +1,128 @@
-from django.contrib import admin  # noqa: F401
+"""Staff views of relay credentials (never their secrets) and the whole relay log."""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from panel.audit import Actor
+
+from . import services
+from .models import (
+    IngestState,
+    RejectedAttempt,
+    RelayCredential,
+    RelayEvent,
+    RelayLogSource,
+    RelayMessage,
+    RelayRecipient,
+)
+
+
+@admin.register(RelayCredential)
+class RelayCredentialAdmin(admin.ModelAdmin):
+    list_display = ["name", "username", "customer", "is_enabled", "last_used_at", "created_at"]
+    list_filter = ["is_enabled"]
+    search_fields = ["name", "username", "customer__name"]
+    list_select_related = ["customer"]
+    fields = [
+        "customer",
+        "name",
+        "username",
+        "domains",
+        "is_enabled",
+        "last_used_at",
+        "revision",
+        "created_at",
+    ]
+    readonly_fields = fields
+    actions = ["enable", "disable"]
+
+    def has_add_permission(self, request):
+        return False  # created by customers in the panel, where the secret is shown once
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Enable selected credentials"))
+    def enable(self, request, queryset):
+        self._set_enabled(request, queryset, True)
+
+    @admin.action(description=_("Disable selected credentials"))
+    def disable(self, request, queryset):
+        self._set_enabled(request, queryset, False)
+
+    def _set_enabled(self, request, queryset, enabled):
+        actor = Actor.from_request(request)
+        for credential in queryset:
+            services.set_credential_enabled(credential=credential, enabled=enabled, actor=actor)
+        messages.success(request, _("%(count)d credentials updated.") % {"count": queryset.count()})
+
+    def delete_model(self, request, obj):
+        services.delete_credential(credential=obj, actor=Actor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        for credential in queryset:
+            services.delete_credential(credential=credential, actor=Actor.from_request(request))
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class RecipientInline(ReadOnlyInline):
+    model = RelayRecipient
+    fields = ["address", "orig_to", "status", "dsn", "relay", "delay", "response", "at"]
+    readonly_fields = fields
+
+
+class EventInline(ReadOnlyInline):
+    model = RelayEvent
+    fields = ["at", "kind", "recipient", "status", "dsn", "relay", "delay", "response"]
+    readonly_fields = fields
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RelayMessage)
+class RelayMessageAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "host", "queue_id", "sender", "customer", "status", "message_id"]
+    list_filter = ["status", "host", "direction", "received_at"]
+    date_hierarchy = "received_at"
+    search_fields = ["=queue_id", "=message_id", "=sender", "=recipients__address", "=sasl_username"]
+    list_select_related = ["customer"]
+    show_full_result_count = False
+    raw_id_fields = ["customer", "credential", "bounce_of"]
+    inlines = [RecipientInline, EventInline]
+
+
+@admin.register(RejectedAttempt)
+class RejectedAttemptAdmin(ReadOnlyAdmin):
+    list_display = ["at", "host", "sender", "recipient", "dsn", "customer", "client"]
+    list_filter = ["host", "dsn", "at"]
+    date_hierarchy = "at"
+    search_fields = ["=sender", "=recipient", "=client_ip"]
+    list_select_related = ["customer"]
+    show_full_result_count = False
+
+
+@admin.register(RelayLogSource)
+class RelayLogSourceAdmin(admin.ModelAdmin):
+    list_display = ["mailhost", "path", "is_enabled"]
+    list_filter = ["is_enabled"]
+
+
+@admin.register(IngestState)
+class IngestStateAdmin(ReadOnlyAdmin):
+    list_display = ["host", "path", "inode", "offset", "lines", "updated_at"]

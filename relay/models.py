@@ -1,4 +1,14 @@
-"""SMTP relay credentials for customers' applications (the relay log models live beside them)."""
+"""SMTP relay credentials for customers' applications, and the relay log assembled from the Postfix log.
+
+The relay log is four tables:
+- `RelayMessage`: one message Postfix queued, keyed by (host, queue id, received at), attributed to a customer;
+- `RelayRecipient`: each recipient of a message with its current (eventually final) status;
+- `RelayEvent`: the timeline of a message (every delivery attempt with the remote answer, expiry, bounce
+  notification), deduplicated by a hash of the log line so re-ingesting the same lines adds nothing;
+- `RejectedAttempt`: a refused SMTP transaction (`NOQUEUE: reject`, milter rejects), never queued.
+`IngestState` remembers how far each log file was read (offset and inode); `RelayLogSource` says which log
+file belongs to which mail host, for the periodic ingest task.
+"""
 
 from django.db import models
 from django.utils import timezone
@@ -36,3 +46,258 @@ class RelayCredential(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.username})"
+
+    @property
+    def live_state(self) -> str:
+        """Live once every host of its domains applied its last change (a credential without domains: live)."""
+        states = {d.mailhost.state_of(self.revision) for d in self.domains.all()}
+        for state in ("failed", "pending"):
+            if state in states:
+                return state
+        return "live"
+
+
+class Status(models.TextChoices):
+    """A recipient's status; a message's status is that of its worst recipient (see `worst_status`)."""
+
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    DEFERRED = "deferred", _("Deferred")
+    BOUNCED = "bounced", _("Bounced")
+    EXPIRED = "expired", _("Expired")
+    REJECTED = "rejected", _("Rejected")
+
+
+# Worst first: a message with one bounced and one sent recipient is listed as bounced.
+STATUS_SEVERITY = ["rejected", "bounced", "expired", "deferred", "queued", "sent"]
+FINAL_STATUSES = {"sent", "bounced", "expired", "rejected"}
+
+
+def worst_status(statuses) -> str:
+    present = set(statuses)
+    for status in STATUS_SEVERITY:
+        if status in present:
+            return status
+    return Status.QUEUED
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "outbound", _("Sent by you")
+    INBOUND = "inbound", _("Received for you")
+
+
+class RelayMessageQuerySet(models.QuerySet):
+    def for_customer(self, customer):
+        return self.filter(customer=customer)
+
+
+class RelayMessage(models.Model):
+    host = models.CharField(_("mail host"), max_length=100)
+    queue_id = models.CharField(_("queue id"), max_length=32)
+    received_at = models.DateTimeField(_("received at"))
+    # Both are indexed by the composite indexes in Meta (customer first; credential first), not on their own.
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="relay_messages",
+        db_index=False,
+    )
+    credential = models.ForeignKey(
+        RelayCredential,
+        verbose_name=_("credential"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+        db_index=False,
+    )
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, blank=True)
+    sender = models.CharField(_("sender"), max_length=320, blank=True)
+    sasl_username = models.CharField(_("SMTP user"), max_length=320, blank=True)
+    client = models.CharField(_("client"), max_length=300, blank=True)
+    client_ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=500, blank=True)
+    size = models.BigIntegerField(_("size"), null=True, blank=True)
+    nrcpt = models.PositiveIntegerField(_("recipients"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    bounce_of = models.ForeignKey(
+        "self",
+        verbose_name=_("bounce notification for"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="bounce_notifications",
+    )
+    bounce_queue_id = models.CharField(_("bounce notification queue id"), max_length=32, blank=True)
+    removed_at = models.DateTimeField(_("left the queue at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    objects = RelayMessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["host", "queue_id", "received_at"], name="unique_relay_message")
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-received_at", "-id"], name="relaymsg_customer_time"),
+            models.Index(fields=["customer", "status", "-received_at"], name="relaymsg_customer_status"),
+            models.Index(fields=["credential", "-received_at"], name="relaymsg_credential_time"),
+            models.Index(fields=["queue_id"], name="relaymsg_queue_id"),
+            models.Index(fields=["message_id"], name="relaymsg_message_id"),
+            models.Index(fields=["sender", "-received_at"], name="relaymsg_sender"),
+            models.Index(fields=["received_at"], name="relaymsg_received_at"),
+            models.Index(
+                fields=["host", "bounce_queue_id"],
+                name="relaymsg_bounce_qid",
+                condition=~models.Q(bounce_queue_id=""),
+            ),
+        ]
+        verbose_name = _("relayed message")
+        verbose_name_plural = _("relay log")
+
+    def __str__(self):
+        return f"{self.host}/{self.queue_id}"
+
+
+# Recipients and events are written only by the ingester, right after the message rows they belong to, and
+# deleted with them (Django cascades); a database-level foreign key would only add a check per row at commit.
+# Their `message` is indexed by the composite unique constraint / index that starts with it.
+class RelayRecipient(models.Model):
+    message = models.ForeignKey(
+        RelayMessage, on_delete=models.CASCADE, related_name="recipients", db_constraint=False, db_index=False
+    )
+    address = models.CharField(_("recipient"), max_length=320)
+    orig_to = models.CharField(_("original recipient"), max_length=320, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    dsn = models.CharField(_("DSN code"), max_length=12, blank=True)
+    relay = models.CharField(_("relay"), max_length=300, blank=True)
+    delay = models.FloatField(_("delay (s)"), null=True, blank=True)
+    response = models.TextField(_("answer"), blank=True)
+    at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "address", "orig_to"], name="unique_relay_recipient")
+        ]
+        indexes = [
+            models.Index(fields=["address"], name="relayrcpt_address"),
+            models.Index(fields=["orig_to"], name="relayrcpt_orig_to", condition=~models.Q(orig_to="")),
+        ]
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
+
+    def __str__(self):
+        return self.address
+
+
+class RelayEvent(models.Model):
+    """One line of a message's timeline. `line_key` (hash of host and log line) makes ingest idempotent."""
+
+    class Kind(models.TextChoices):
+        ATTEMPT = "attempt", _("Delivery attempt")
+        EXPIRED = "expired", _("Expired")
+        BOUNCE_NOTICE = "bounce_notice", _("Bounce notification sent")
+        REJECTED = "rejected", _("Rejected")
+
+    message = models.ForeignKey(
+        RelayMessage, on_delete=models.CASCADE, related_name="events", db_constraint=False
+    )
+    at = models.DateTimeField(_("at"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    recipient = models.CharField(_("recipient"), max_length=320, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, blank=True)
+    dsn = models.CharField(_("DSN code"), max_length=12, blank=True)
+    relay = models.CharField(_("relay"), max_length=300, blank=True)
+    delay = models.FloatField(_("delay (s)"), null=True, blank=True)
+    response = models.TextField(_("answer"), blank=True)
+    line_key = models.BigIntegerField(unique=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["message", "at"], name="relayevent_message_at")]
+        verbose_name = _("relay event")
+        verbose_name_plural = _("relay events")
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {self.recipient}"
+
+
+class RejectedAttemptQuerySet(models.QuerySet):
+    def for_customer(self, customer):
+        return self.filter(customer=customer)
+
+
+class RejectedAttempt(models.Model):
+    host = models.CharField(_("mail host"), max_length=100)
+    at = models.DateTimeField(_("at"))
+    queue_id = models.CharField(_("queue id"), max_length=32, blank=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="relay_rejections"
+    )
+    credential = models.ForeignKey(
+        RelayCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="rejections"
+    )
+    stage = models.CharField(_("stage"), max_length=30, blank=True)
+    client = models.CharField(_("client"), max_length=300, blank=True)
+    client_ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
+    sender = models.CharField(_("sender"), max_length=320, blank=True)
+    recipient = models.CharField(_("recipient"), max_length=320, blank=True)
+    dsn = models.CharField(_("DSN code"), max_length=12, blank=True)
+    response = models.TextField(_("answer"), blank=True)
+    line_key = models.BigIntegerField(unique=True)
+
+    objects = RejectedAttemptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-at"], name="relayreject_customer_time"),
+            models.Index(fields=["at"], name="relayreject_at"),
+        ]
+        verbose_name = _("rejected attempt")
+        verbose_name_plural = _("rejected attempts")
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.sender} → {self.recipient}"
+
+
+class RelayLogSource(models.Model):
+    """The Postfix log file of a mail host (its `maillog_file`), read by the periodic ingest task."""
+
+    mailhost = models.ForeignKey(
+        "mailaccounts.MailHost", on_delete=models.CASCADE, related_name="relay_log_sources"
+    )
+    path = models.CharField(_("log file"), max_length=500)
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+
+    class Meta:
+        ordering = ["mailhost__name", "path"]
+        constraints = [models.UniqueConstraint(fields=["mailhost", "path"], name="unique_relay_log_source")]
+        verbose_name = _("relay log source")
+        verbose_name_plural = _("relay log sources")
+
+    def __str__(self):
+        return f"{self.mailhost.name}: {self.path}"
+
+
+class IngestState(models.Model):
+    """How far a log file was read: the inode it had and the byte offset after the last whole line."""
+
+    host = models.CharField(_("mail host"), max_length=100)
+    path = models.CharField(_("log file"), max_length=500)
+    inode = models.BigIntegerField(_("inode"), default=0)
+    offset = models.BigIntegerField(_("offset"), default=0)
+    lines = models.BigIntegerField(_("lines read"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["host", "path"], name="unique_ingest_state")]
+        verbose_name = _("ingest state")
+        verbose_name_plural = _("ingest states")
+
+    def __str__(self):
+        return f"{self.host}: {self.path} @ {self.offset}"

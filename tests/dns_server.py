@@ -6,7 +6,7 @@ It answers real UDP and TCP queries from dnspython, like a server on the interne
 
 import threading
 
-from dnslib import QTYPE, RCODE, RR, DNSRecord
+from dnslib import QTYPE, RCODE, RD, RR, DNSLabel, DNSRecord
 from dnslib.server import BaseResolver, DNSServer
 
 
@@ -23,6 +23,11 @@ class ZoneResolver(BaseResolver):
     def add_zone(self, text: str) -> None:
         with self.lock:
             self.records.extend(RR.fromZone(text))
+
+    def add_raw(self, name: str, rtype: str, rdata: bytes) -> None:
+        """A record whose RDATA is exactly these bytes, valid or not (for hostile-answer tests)."""
+        with self.lock:
+            self.records.append(RR(DNSLabel(name), rtype=getattr(QTYPE, rtype), ttl=60, rdata=RD(rdata)))
 
     def resolve(self, request: DNSRecord, handler):
         qname = request.q.qname
@@ -62,6 +67,9 @@ class TestDnsServer:
 
     def add_zone(self, text: str) -> None:
         self.resolver.add_zone(text)
+
+    def add_raw(self, name: str, rtype: str, rdata: bytes) -> None:
+        self.resolver.add_raw(name, rtype, rdata)
 
     def silence(self, name: str) -> None:
         self.resolver.silent.add(name.rstrip(".").lower())

@@ -15,6 +15,14 @@ from ..services import mailboxes as services
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    def get_search_results(self, request, queryset, search_term):
+        """A full address (jan@bakkerij.example) finds that row; NUL is dropped (PostgreSQL refuses it)."""
+        search_term = search_term.replace("\x00", "")
+        if "@" in search_term:
+            local, _at, domain = search_term.strip().lower().rpartition("@")
+            return queryset.filter(**{self.local_part_lookup: local, self.domain_name_lookup: domain}), False
+        return super().get_search_results(request, queryset, search_term)
+
     def has_add_permission(self, request):
         return False
 
@@ -42,17 +50,11 @@ class MailboxAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["is_enabled", ("deleted_at", admin.EmptyFieldListFilter), "domain__mailhost"]
     search_fields = ["local_part", "domain__name", "customer__name"]
+    local_part_lookup, domain_name_lookup = "local_part", "domain__name"
     list_select_related = ["domain__mailhost", "customer"]
     show_full_result_count = False
     exclude = ["password_hash"]
     actions = ["disable_mailboxes", "reset_passwords"]
-
-    def get_search_results(self, request, queryset, search_term):
-        """A full address (jan@bakkerij.example) matches its mailbox too."""
-        if "@" in search_term:
-            local, _at, domain = search_term.strip().lower().rpartition("@")
-            return queryset.filter(local_part=local, domain__name=domain), False
-        return super().get_search_results(request, queryset, search_term)
 
     @admin.action(description=_("Disable the selected mailboxes"))
     def disable_mailboxes(self, request, queryset):
@@ -79,15 +81,10 @@ class AliasAdmin(ReadOnlyAdmin):
     list_display = ["address", "customer", "destinations", "is_enabled", live_state_badge, "created_at"]
     list_filter = ["is_enabled"]
     search_fields = ["local_part", "domain__name", "customer__name"]
+    local_part_lookup, domain_name_lookup = "local_part", "domain__name"
     list_select_related = ["domain__mailhost", "customer"]
     show_full_result_count = False
     actions = ["disable_aliases"]
-
-    def get_search_results(self, request, queryset, search_term):
-        if "@" in search_term:
-            local, _at, domain = search_term.strip().lower().rpartition("@")
-            return queryset.filter(local_part=local, domain__name=domain), False
-        return super().get_search_results(request, queryset, search_term)
 
     @admin.action(description=_("Disable the selected aliases"))
     def disable_aliases(self, request, queryset):
@@ -101,4 +98,5 @@ class AliasAdmin(ReadOnlyAdmin):
 class AutoresponderAdmin(ReadOnlyAdmin):
     list_display = ["mailbox", "is_enabled", "subject", "starts_at", "ends_at", "updated_at"]
     search_fields = ["mailbox__local_part", "mailbox__domain__name", "mailbox__customer__name"]
+    local_part_lookup, domain_name_lookup = "mailbox__local_part", "mailbox__domain__name"
     list_select_related = ["mailbox__domain"]

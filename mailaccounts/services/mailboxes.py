@@ -99,12 +99,21 @@ def normalize_local_part(value: str, *, for_mailbox: bool) -> str:
         )
     reserved = RESERVED_LOCAL_PARTS if for_mailbox else ROUTED_LOCAL_PARTS
     if local in reserved:
-        if local in ROUTED_LOCAL_PARTS:
+        if local in {"postmaster", "abuse"}:
             message = _("%(name)s@ is set per domain under “Routing”, not as a mailbox or alias.")
-        else:
+        elif for_mailbox and local not in ROUTED_LOCAL_PARTS:
             message = _("%(name)s is a reserved name for a mailbox; create it as an alias instead.")
+        else:
+            message = _("%(name)s is reserved for the mail system.")
         raise ValidationError(message % {"name": local}, code="reserved")
     return local
+
+
+def local_part_for_field(value: str, *, for_mailbox: bool) -> str:
+    try:
+        return normalize_local_part(value, for_mailbox=for_mailbox)
+    except ValidationError as error:
+        raise ValidationError({"local_part": error.messages}) from None
 
 
 def normalize_external_address(value: str) -> str:
@@ -325,13 +334,18 @@ def pool_summary(customer: Customer) -> PoolSummary:
     )
 
 
+def lock_customer(customer: Customer) -> None:
+    """Serialise a customer's address and pool changes (a row lock on PostgreSQL; SQLite locks the file)."""
+    Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True).first()
+
+
 def check_quota_fits(customer: Customer, quota_bytes: int, *, replacing: int = 0) -> None:
     """Refuse a quota below the minimum or beyond what is left of the pool, saying what does fit."""
     if quota_bytes < MIN_QUOTA_BYTES:
         raise ValidationError(
             {"quota_mb": _("The quota must be at least %(min)d MB.") % {"min": MIN_QUOTA_BYTES // MB}}
         )
-    Customer.objects.select_for_update().filter(pk=customer.pk).first()  # serialise pool changes
+    lock_customer(customer)
     available = pool_summary(customer).remaining_bytes + replacing
     if quota_bytes > available:
         raise ValidationError(
@@ -377,8 +391,9 @@ def create_mailbox(
     password: str | None = None,
 ) -> tuple[Mailbox, str | None]:
     """Create a mailbox; returns it and the generated password when none was chosen (shown once)."""
+    lock_customer(customer)
     check_domain_usable(customer, domain)
-    local = normalize_local_part(local_part, for_mailbox=True)
+    local = local_part_for_field(local_part, for_mailbox=True)
     check_address_free(domain, local)
     address = f"{local}@{domain.name}"
     if password is not None:
@@ -500,6 +515,15 @@ def set_forwarding(*, actor: Actor, mailbox: Mailbox, forward_to: list[str], kee
     return mailbox
 
 
+def domains_routed_to(mailbox: Mailbox) -> list[Domain]:
+    """Domains whose postmaster@, abuse@ or catch-all delivers to this mailbox."""
+    return list(
+        Domain.objects.filter(
+            Q(postmaster_to=mailbox) | Q(abuse_to=mailbox) | Q(catch_all_to=mailbox)
+        ).order_by("name")
+    )
+
+
 def restore_deadline(mailbox: Mailbox) -> datetime | None:
     if mailbox.deleted_at is None:
         return None
@@ -559,7 +583,8 @@ def purge_deleted_mailboxes(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def purge_mailbox(*, mailbox: Mailbox) -> None:
-    """1. drop the address from the customer's aliases (an alias left without destinations goes too);
+    """1. drop the address from the customer's aliases (an alias left without destinations goes too)
+       and from other mailboxes' forwards;
     2. delete the row and bump the host's revision so it renders without the mailbox;
     3. after commit, remove the mail folder."""
     address = mailbox.address
@@ -574,6 +599,14 @@ def purge_mailbox(*, mailbox: Mailbox) -> None:
             record(Actor.system(), "alias.delete", customer=alias.customer, obj=alias)
             alias.delete()
             bump_revision(alias.domain.mailhost)
+    forwarding = (
+        Mailbox.objects.filter(customer=mailbox.customer).exclude(pk=mailbox.pk).exclude(forward_to=[])
+    )
+    for forwarder in forwarding.select_related("domain__mailhost"):
+        if address in forwarder.forward_to:
+            forwarder.forward_to = [d for d in forwarder.forward_to if d != address]
+            mark_changed(forwarder, host=forwarder.domain.mailhost)
+            forwarder.save(update_fields=["forward_to", "revision"])
     record(Actor.system(), "mailbox.purge", customer=mailbox.customer, obj=mailbox)
     host = mailbox.domain.mailhost
     Mailbox.objects.filter(pk=mailbox.pk).delete()
@@ -605,8 +638,9 @@ def create_alias(
     destinations: list[str],
     is_enabled: bool = True,
 ) -> Alias:
+    lock_customer(customer)
     check_domain_usable(customer, domain)
-    local = normalize_local_part(local_part, for_mailbox=False)
+    local = local_part_for_field(local_part, for_mailbox=False)
     check_address_free(domain, local)
     address = f"{local}@{domain.name}"
     cleaned = clean_alias_destinations(customer, destinations, own_address=address)
@@ -817,14 +851,30 @@ def send_quota_warning(mailbox: Mailbox, level: int) -> None:
     )
 
 
-def measure_usage(*, mailboxes=None) -> int:
-    """Measure every live mailbox's Maildir on disk and record it. Returns how many were measured."""
+def measure_usage(*, mailboxes=None, batch_size: int = 1000) -> int:
+    """Measure every live mailbox's Maildir on disk and record it. Returns how many were measured.
+
+    Plain measurements are written in batches; a mailbox whose warning level changes goes through
+    `record_usage`, which claims the level and sends the e-mail.
+    """
     if mailboxes is None:
         mailboxes = Mailbox.objects.filter(deleted_at__isnull=True)
+    measured_at = timezone.now()
+    batch: list[Mailbox] = []
     count = 0
-    for mailbox in mailboxes.select_related("domain__mailhost", "customer").iterator(chunk_size=1000):
-        record_usage(mailbox=mailbox, used_bytes=usage.measure_mailbox(mailbox))
+    for mailbox in mailboxes.select_related("domain__mailhost").iterator(chunk_size=batch_size):
+        used_bytes = usage.measure_mailbox(mailbox)
         count += 1
+        if warning_level(used_bytes, mailbox.quota_bytes) != mailbox.quota_warning_level:
+            record_usage(mailbox=mailbox, used_bytes=used_bytes, measured_at=measured_at)
+            continue
+        mailbox.used_bytes, mailbox.usage_measured_at = used_bytes, measured_at
+        batch.append(mailbox)
+        if len(batch) >= batch_size:
+            Mailbox.objects.bulk_update(batch, ["used_bytes", "usage_measured_at"])
+            batch = []
+    if batch:
+        Mailbox.objects.bulk_update(batch, ["used_bytes", "usage_measured_at"])
     return count
 
 
@@ -844,7 +894,7 @@ ALIAS_SORTS = {
 
 def address_search(queryset, query: str):
     """Filter by address: "jan" matches local parts and domains, "jan@bak" the two halves."""
-    query = query.strip().lower()
+    query = query.replace("\x00", "").strip().lower()  # PostgreSQL text cannot hold NUL
     if not query:
         return queryset
     if "@" in query:

@@ -18,6 +18,7 @@ NAV = [
     ("mailaccounts:domain_list", _("Domains"), None),
     ("mailaccounts:mailbox_list", _("Mailboxes"), None),
     ("mailaccounts:alias_list", _("Aliases"), None),
+    ("mailaccounts:dns_overview", _("DNS & DKIM"), None),
     ("relay:credential_list", _("SMTP relay"), None),
     ("relay:message_list", _("Relay log"), None),
     ("plan", _("Plan"), None),

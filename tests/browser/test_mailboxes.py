@@ -78,6 +78,16 @@ def test_create_mailbox_alias_and_autoresponder(signed_in_page, shot):
     assert Alias.objects.get().destinations == ["jan@bakkerij.example", "boekhouder@example.org"]
     assert page.locator("td a", has_text="info@bakkerij.example").count() == 1
 
+    page.goto("/mailboxes/")
+    page.click("a[href$='/routing/']")
+    page.check("input[name=catch_all_enabled]")
+    page.select_option("select[name=catch_all_to]", str(mailbox.pk))
+    shot("domain-routing")
+    page.click("main form.card button[type=submit]")
+    page.wait_for_selector(".message-success")
+    mailbox.domain.refresh_from_db()
+    assert mailbox.domain.catch_all_to_id == mailbox.pk and mailbox.domain.postmaster_to_id == mailbox.pk
+
 
 def test_bad_input_shows_errors_in_the_browser(signed_in_page, shot):
     page = signed_in_page

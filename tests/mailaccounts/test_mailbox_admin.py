@@ -88,3 +88,13 @@ def test_admin_never_shows_the_hash_and_cannot_edit_directly(staff_client, mailb
     assert mailbox.password_hash not in page.content.decode()
     staff_client.post(reverse("admin:mailaccounts_mailbox_change", args=[mailbox.pk]), {"quota_bytes": 1})
     assert Mailbox.objects.get().quota_bytes == mailbox.quota_bytes
+
+
+def test_admin_search_survives_nul_and_junk(staff_client, mailbox):
+    for url in (
+        "admin:mailaccounts_mailbox_changelist",
+        "admin:mailaccounts_alias_changelist",
+        "admin:mailaccounts_autoresponder_changelist",
+    ):
+        for term in ("\x00", "jan\x00@bakkerij.example", "@", "x" * 5000, "jan@bakkerij.example"):
+            assert staff_client.get(reverse(url), {"q": term}).status_code == 200

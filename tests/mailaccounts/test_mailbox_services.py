@@ -230,6 +230,9 @@ def test_purge_removes_only_expired_mailboxes_and_their_folders(
         local_part="all",
         destinations=[old.address, live.address],
     )
+    services.set_forwarding(
+        actor=Actor.system(), mailbox=live, forward_to=[old.address, "x@example.org"], keep_copy=True
+    )
     for mailbox in (old, recent):
         services.delete_mailbox(actor=Actor.system(), mailbox=mailbox)
     Mailbox.objects.filter(pk=old.pk).update(deleted_at=timezone.now() - timedelta(days=31))
@@ -239,6 +242,7 @@ def test_purge_removes_only_expired_mailboxes_and_their_folders(
     assert not (tmp_path / "mail" / domain.name / "old").exists()
     assert not Alias.objects.filter(local_part="team").exists()
     assert Alias.objects.get(local_part="all").destinations == [live.address]
+    assert Mailbox.objects.get(pk=live.pk).forward_to == ["x@example.org"]
     assert services.purge_deleted_mailboxes() == 0
 
 
@@ -416,3 +420,23 @@ def test_measure_usage_reads_the_maildir_on_disk(mailbox, tmp_path):
     assert services.measure_usage() == 1
     mailbox.refresh_from_db()
     assert mailbox.used_bytes == 1500 and mailbox.usage_measured_at is not None
+
+
+@pytest.mark.parametrize(
+    "local_part, for_mailbox, message",
+    [
+        ("postmaster", True, "Routing"),
+        ("abuse", False, "Routing"),
+        ("webmaster", True, "as an alias instead"),
+        ("mailer-daemon", True, "mail system"),
+        ("mailer-daemon", False, "mail system"),
+    ],
+)
+def test_reserved_names_say_what_to_do(local_part, for_mailbox, message):
+    with pytest.raises(ValidationError, match=message):
+        services.normalize_local_part(local_part, for_mailbox=for_mailbox)
+
+
+def test_role_names_other_than_postmaster_and_abuse_can_be_aliases(customer, domain, mailbox):
+    created = alias(customer, domain, "webmaster", [mailbox.address])
+    assert created.address == "webmaster@bakkerij.example"

@@ -159,6 +159,7 @@ HOSTILE_MAILBOX_INPUT = [
     ({"quota_mb": "5121"}, "quota_mb"),
     ({"quota_mb": "99999999999999999999"}, "quota_mb"),
     ({"quota_mb": "1e3"}, "quota_mb"),
+    ({"quota_mb": "５００"}, "quota_mb"),  # full-width digits
     ({"display_name": "x" * 121}, "display_name"),
     (
         {
@@ -254,8 +255,10 @@ def test_forwarding_form(owner_client, mailbox, other_domain):
 
 def test_delete_asks_then_disables_and_restore_brings_back(owner_client, mailbox):
     url = reverse("mailaccounts:mailbox_delete", args=[mailbox.pk])
-    assert b"30 days" in owner_client.get(url).content
-    assert owner_client.post(url).status_code == 302
+    confirm = owner_client.get(url).content.decode()
+    assert "30 days" in confirm and "receives postmaster@, abuse@ or catch-all mail" in confirm
+    deleted = owner_client.post(url, follow=True).content.decode()
+    assert "choose another" in deleted
     mailbox.refresh_from_db()
     assert mailbox.deleted_at and not mailbox.is_enabled
     listed = owner_client.get(reverse("mailaccounts:mailbox_list") + "?show=deleted")
@@ -528,3 +531,92 @@ def test_unverified_domain_is_not_offered(owner_client, customer, domain):
     )
     form = owner_client.get(reverse("mailaccounts:mailbox_add")).context["form"]
     assert [d.name for d in form.fields["domain"].queryset] == ["bakkerij.example"]
+
+
+JUNK = [
+    "",
+    "\x00",
+    "x" * 100_000,
+    "<script>alert(1)</script>",
+    "'; DROP TABLE mailaccounts_mailbox; --",
+    "１２３",
+    "-1",
+    "🏖️" * 300,
+]
+
+
+@pytest.mark.parametrize("junk", JUNK)
+def test_junk_in_every_field_of_every_form_never_breaks(owner_client, objects, junk):
+    """Every field of every form gets the same junk: a page with errors (or a refusal), never a 500."""
+    mailbox, alias, domain = objects["mailbox"], objects["alias"], objects["domain"]
+    forms = {
+        reverse("mailaccounts:mailbox_add"): [
+            "local_part",
+            "domain",
+            "display_name",
+            "quota_mb",
+            "password_mode",
+            "password1",
+            "password2",
+        ],
+        reverse("mailaccounts:mailbox_edit", args=[mailbox.pk]): ["display_name", "quota_mb", "is_enabled"],
+        reverse("mailaccounts:mailbox_password", args=[mailbox.pk]): [
+            "password_mode",
+            "password1",
+            "password2",
+        ],
+        reverse("mailaccounts:mailbox_forwarding", args=[mailbox.pk]): ["forward_to", "keep_copy"],
+        reverse("mailaccounts:autoresponder", args=[mailbox.pk]): [
+            "is_enabled",
+            "subject",
+            "body",
+            "starts_at",
+            "ends_at",
+            "interval_days",
+        ],
+        reverse("mailaccounts:alias_add"): ["local_part", "domain", "destinations", "is_enabled"],
+        reverse("mailaccounts:alias_edit", args=[alias.pk]): ["destinations", "is_enabled"],
+        reverse("mailaccounts:domain_routing", args=[domain.pk]): [
+            "postmaster_to",
+            "abuse_to",
+            "catch_all_enabled",
+            "catch_all_to",
+        ],
+        reverse("mailaccounts:mailbox_list"): ["q", "sort", "page", "show"],
+        reverse("mailaccounts:alias_list"): ["q", "sort", "page"],
+    }
+    before = (
+        list(Mailbox.objects.values()),
+        list(Alias.objects.values()),
+        list(Domain.objects.values()),
+        Autoresponder.objects.count(),
+    )
+    if junk == "":
+        del forms[
+            reverse("mailaccounts:mailbox_forwarding", args=[mailbox.pk])
+        ]  # empty means "stop forwarding"
+    for url, fields in forms.items():
+        data = dict.fromkeys(fields, junk)
+        response = (
+            owner_client.get(url, data)
+            if url.endswith(("/mailboxes/", "/aliases/"))
+            else owner_client.post(url, data)
+        )
+        assert response.status_code == 200, (url, response.status_code)
+    after = (
+        list(Mailbox.objects.values()),
+        list(Alias.objects.values()),
+        list(Domain.objects.values()),
+        Autoresponder.objects.count(),
+    )
+    assert after == before
+
+
+def test_suspended_customer_can_look_but_not_change(owner_client, customer, domain, mailbox):
+    from panel.models import Customer
+
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
+    assert owner_client.get(reverse("mailaccounts:mailbox_list")).status_code == 200
+    add_mailbox(owner_client, domain)
+    owner_client.post(reverse("mailaccounts:mailbox_delete", args=[mailbox.pk]))
+    assert list(Mailbox.objects.values_list("local_part", "deleted_at")) == [("jan", None)]

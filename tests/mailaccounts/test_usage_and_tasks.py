@@ -67,3 +67,16 @@ def test_tasks_are_in_the_beat_schedule(settings):
     assert {"mailaccounts.tasks.measure_usage", "mailaccounts.tasks.purge_deleted_mailboxes"} <= names
     assert tasks.measure_usage.name == "mailaccounts.tasks.measure_usage"
     assert tasks.purge_deleted_mailboxes.name == "mailaccounts.tasks.purge_deleted_mailboxes"
+
+
+def test_measure_usage_in_batches_warns_only_the_crossing_mailbox(make_mailbox, owner, tmp_path):
+    MailHost.objects.update(mail_dir=str(tmp_path))
+    mailboxes = [make_mailbox(f"m{i}") for i in range(5)]
+    full = tmp_path / "bakkerij.example" / "m3" / "new"
+    full.mkdir(parents=True)
+    (full / "1").write_bytes(b"x" * (mailboxes[3].quota_bytes * 96 // 100))
+    assert services.measure_usage(batch_size=2) == 5
+    levels = dict(Mailbox.objects.values_list("local_part", "quota_warning_level"))
+    assert levels == {"m0": 0, "m1": 0, "m2": 0, "m3": 95, "m4": 0}
+    assert Mailbox.objects.filter(usage_measured_at__isnull=True).count() == 0
+    assert len(mail.outbox) == 1 and "m3@bakkerij.example" in mail.outbox[0].body

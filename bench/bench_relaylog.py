@@ -1,0 +1,559 @@
+"""Relay log benchmark: ingest speed and memory against pflogsumm, and search p95 at scale.
+
+    python bench/bench_relaylog.py [--lines 2000000] [--rows 10000000] [--skip-search] [--skip-ingest]
+
+1. Generates a realistic Postfix log (submission with SASL users, inbound to hosted domains with aliases,
+   multi-recipient messages, greylisting deferrals retried minutes later, bounces with their notifications,
+   expiries, NOQUEUE rejects, and the noise lines a real log has: connect/disconnect, TLS, anvil, warnings),
+   interleaved in time order as Postfix writes them.
+2. Ingests it into PostgreSQL with Postbode's real pipeline (parse, assemble, store), a quarter at a time
+   as the log grows, printing lines/s and the peak resident memory after each quarter (flat = it does not
+   grow with the log), then runs Debian's `pflogsumm` on the same file and prints the time ratio.
+3. Fills the relay log with `--rows` recipient rows (SQL, for speed) and measures the panel's relay log
+   searches (the same `filter_messages` + `page_of` code the view runs): p50/p95 per kind of filter.
+
+It works in its own database, `<DATABASE_URL's name>_bench`, created when missing: your data is never
+touched. Needs DATABASE_URL pointing at PostgreSQL.
+"""
+
+import argparse
+import heapq
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+CUSTOMERS = 200
+HOST = "mx1"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The log generator
+
+
+def stamp(at: datetime) -> str:
+    return f"{MONTHS[at.month - 1]} {at.day:2d} {at:%H:%M:%S}"
+
+
+class LogGenerator:
+    """Yields log lines in time order. Each message is a small script of (seconds after start, line)."""
+
+    def __init__(self, seed: int = 7, start: datetime | None = None):
+        self.rng = random.Random(seed)
+        self.clock = start or datetime(2026, 11, 29, 18, 0, 0)
+        self.pending: list[tuple[float, int, str]] = []
+        self.serial = 0
+        self.queue_serial = 0x1A0000
+
+    def queue_id(self) -> str:
+        self.queue_serial += self.rng.randint(1, 40)
+        return f"{self.queue_serial:07X}{self.rng.randint(0, 0xFFF):03X}"
+
+    def pid(self) -> int:
+        return self.rng.randint(1000, 60000)
+
+    def push(self, at: float, text: str) -> None:
+        self.serial += 1
+        heapq.heappush(self.pending, (at, self.serial, text))
+
+    def lines(self, count: int):
+        emitted = 0
+        base = self.clock
+        now = 0.0
+        while emitted < count:
+            now += self.rng.expovariate(6.0)  # about six new SMTP sessions per second
+            self.schedule(now)
+            while self.pending and self.pending[0][0] <= now:
+                at, _serial, text = heapq.heappop(self.pending)
+                yield f"{stamp(base + timedelta(seconds=at))} {HOST} {text}\n"
+                emitted += 1
+                if emitted >= count:
+                    return
+
+    def schedule(self, t: float) -> None:
+        roll = self.rng.random()
+        if roll < 0.62:
+            self.outbound(t)
+        elif roll < 0.90:
+            self.inbound(t)
+        elif roll < 0.97:
+            self.reject(t)
+        else:
+            self.noise(t)
+
+    def session(self, t: float, service: str, client: str, ip: str, extra: str = "") -> int:
+        pid = self.pid()
+        self.push(t, f"postfix/{service}[{pid}]: connect from {client}[{ip}]")
+        if service.startswith("submission"):
+            self.push(
+                t + 0.01,
+                f"postfix/{service}[{pid}]: Anonymous TLS connection established from {client}[{ip}]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+            )
+        self.push(
+            t + 0.5,
+            f"postfix/{service}[{pid}]: disconnect from {client}[{ip}] ehlo=2 starttls=1 {extra}mail=1 rcpt=1 data=1 quit=1 commands=8",
+        )
+        return pid
+
+    def outbound(self, t: float) -> None:
+        rng = self.rng
+        customer = rng.randrange(CUSTOMERS)
+        qid = self.queue_id()
+        ip = f"203.0.{customer % 250}.{rng.randint(2, 250)}"
+        pid = self.session(t, "submission/smtpd", f"app{customer}.example", ip, "auth=1 ")
+        user = f"relay-bench{customer:04d}" if rng.random() < 0.8 else f"info@klant{customer}.example"
+        self.push(
+            t + 0.05,
+            f"postfix/submission/smtpd[{pid}]: {qid}: client=app{customer}.example[{ip}], sasl_method=PLAIN, sasl_username={user}",
+        )
+        self.push(
+            t + 0.06,
+            f"postfix/cleanup[{self.pid()}]: {qid}: message-id=<{qid.lower()}.{rng.randint(1, 10**9)}@klant{customer}.example>",
+        )
+        recipients = [
+            f"user{rng.randint(1, 10**6)}@{rng.choice(['gmail.com', 'outlook.com', 'ziggo.nl', 'kpnmail.nl', 'example.org'])}"
+            for _ in range(1 if rng.random() < 0.8 else rng.randint(2, 4))
+        ]
+        sender = f"noreply@klant{customer}.example"
+        self.push(
+            t + 0.07,
+            f"postfix/qmgr[1200]: {qid}: from=<{sender}>, size={rng.randint(900, 90000)}, nrcpt={len(recipients)} (queue active)",
+        )
+        last = t + 0.07
+        for rcpt in recipients:
+            last = max(last, self.deliver(t, qid, rcpt, sender))
+        self.push(last + 0.1, f"postfix/qmgr[1200]: {qid}: removed")
+
+    def deliver(self, t: float, qid: str, rcpt: str, sender: str) -> float:
+        """One recipient's attempts; returns the time of the final one."""
+        rng = self.rng
+        mx = f"mx{rng.randint(1, 9)}.{rcpt.split('@')[1]}"
+        ip = f"198.51.100.{rng.randint(1, 250)}"
+        at = t + rng.uniform(0.3, 2.0)
+        roll = rng.random()
+        self.push(
+            at - 0.05,
+            f"postfix/smtp[{self.pid()}]: Trusted TLS connection established to {mx}[{ip}]:25: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)",
+        )
+        if roll < 0.07:  # greylisted, sent on a retry five to twenty minutes later
+            self.push(
+                at,
+                f"postfix/smtp[{self.pid()}]: {qid}: to=<{rcpt}>, relay={mx}[{ip}]:25, delay={at - t:.1f}, delays=0.05/0.01/0.2/0.3, dsn=4.7.1, status=deferred (host {mx}[{ip}] said: 450 4.7.1 <{rcpt}>: Recipient address rejected: Greylisted, see https://postgrey.schweikert.ch/ (in reply to RCPT TO command))",
+            )
+            at += rng.uniform(300, 1200)
+            self.push(
+                at,
+                f"postfix/smtp[{self.pid()}]: {qid}: to=<{rcpt}>, relay={mx}[{ip}]:25, delay={at - t:.0f}, delays={at - t - 1:.0f}/0.01/0.2/0.3, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as {self.queue_id()})",
+            )
+        elif roll < 0.10:  # bounced, with a notification back to the sender
+            self.push(
+                at,
+                f"postfix/smtp[{self.pid()}]: {qid}: to=<{rcpt}>, relay={mx}[{ip}]:25, delay={at - t:.1f}, delays=0.05/0.01/0.2/0.3, dsn=5.1.1, status=bounced (host {mx}[{ip}] said: 550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in virtual mailbox table (in reply to RCPT TO command))",
+            )
+            notice = self.queue_id()
+            self.push(
+                at + 0.01,
+                f"postfix/cleanup[{self.pid()}]: {notice}: message-id=<{notice}.bounce@mx1.postbode.example>",
+            )
+            self.push(
+                at + 0.02, f"postfix/bounce[{self.pid()}]: {qid}: sender non-delivery notification: {notice}"
+            )
+            self.push(at + 0.03, f"postfix/qmgr[1200]: {notice}: from=<>, size=4200, nrcpt=1 (queue active)")
+            self.push(
+                at + 0.05,
+                f"postfix/lmtp[{self.pid()}]: {notice}: to=<{sender}>, relay=127.0.0.1[127.0.0.1]:24, delay=0.03, delays=0/0/0.01/0.02, dsn=2.0.0, status=sent (250 2.0.0 <{sender}> Saved)",
+            )
+            self.push(at + 0.06, f"postfix/qmgr[1200]: {notice}: removed")
+        elif roll < 0.105:  # unreachable: deferred twice, then expired
+            for retry in range(2):
+                self.push(
+                    at + retry * 3600,
+                    f"postfix/smtp[{self.pid()}]: {qid}: to=<{rcpt}>, relay=none, delay={at + retry * 3600 - t:.0f}, delays=0/0/30/0, dsn=4.4.1, status=deferred (connect to {mx}[{ip}]:25: Connection timed out)",
+                )
+            at += 7300
+            self.push(at, f"postfix/qmgr[1200]: {qid}: from=<{sender}>, status=expired, returned to sender")
+        else:
+            self.push(
+                at,
+                f"postfix/smtp[{self.pid()}]: {qid}: to=<{rcpt}>, relay={mx}[{ip}]:25, delay={at - t:.2f}, delays=0.05/0.01/0.2/0.3, dsn=2.0.0, status=sent (250 2.0.0 OK  {rng.randint(10**9, 10**10)} - gsmtp)",
+            )
+        return at
+
+    def inbound(self, t: float) -> None:
+        rng = self.rng
+        customer = rng.randrange(CUSTOMERS)
+        qid = self.queue_id()
+        ip = f"192.0.2.{rng.randint(1, 250)}"
+        client = f"mail{rng.randint(1, 500)}.sender.example"
+        pid = self.session(t, "smtpd", client, ip)
+        self.push(t + 0.05, f"postfix/smtpd[{pid}]: {qid}: client={client}[{ip}]")
+        self.push(
+            t + 0.06,
+            f"postfix/cleanup[{self.pid()}]: {qid}: message-id=<{rng.randint(1, 10**12)}@sender.example>",
+        )
+        self.push(
+            t + 0.07,
+            f"postfix/qmgr[1200]: {qid}: from=<news{rng.randint(1, 99)}@sender.example>, size={rng.randint(2000, 200000)}, nrcpt=1 (queue active)",
+        )
+        mailbox = f"jan@klant{customer}.example"
+        alias = f", orig_to=<info@klant{customer}.example>" if rng.random() < 0.3 else ""
+        self.push(
+            t + 0.12,
+            f"postfix/lmtp[{self.pid()}]: {qid}: to=<{mailbox}>{alias}, relay=127.0.0.1[127.0.0.1]:24, delay=0.07, delays=0.05/0/0.01/0.01, dsn=2.0.0, status=sent (250 2.0.0 <{mailbox}> k8Yq Saved)",
+        )
+        self.push(t + 0.13, f"postfix/qmgr[1200]: {qid}: removed")
+
+    def reject(self, t: float) -> None:
+        rng = self.rng
+        ip = f"203.0.113.{rng.randint(1, 250)}"
+        pid = self.session(t, "smtpd", "unknown", ip)
+        victim = f"user{rng.randint(1, 999)}@elsewhere.example"
+        self.push(
+            t + 0.1,
+            f"postfix/smtpd[{pid}]: NOQUEUE: reject: RCPT from unknown[{ip}]: 554 5.7.1 <{victim}>: Relay access denied; from=<spam{rng.randint(1, 10**6)}@spam.example> to=<{victim}> proto=ESMTP helo=<spammer>",
+        )
+
+    def noise(self, t: float) -> None:
+        rng = self.rng
+        choice = rng.random()
+        if choice < 0.5:
+            self.push(
+                t,
+                f"postfix/anvil[{self.pid()}]: statistics: max connection rate 3/60s for (smtpd:192.0.2.{rng.randint(1, 250)}) at {stamp(self.clock)}",
+            )
+        else:
+            self.push(
+                t,
+                f"postfix/smtpd[{self.pid()}]: warning: hostname host{rng.randint(1, 999)}.example does not resolve to address 192.0.2.{rng.randint(1, 250)}: Name or service not known",
+            )
+
+
+def generate(path: Path, lines: int) -> None:
+    with open(path, "w") as log:
+        log.writelines(LogGenerator().lines(lines))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Database set-up
+
+
+def bench_database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("DATABASE_URL must point at PostgreSQL (postgres://...)")
+    base, _slash, name = url.rpartition("/")
+    name = name.split("?")[0]
+    bench_name = name if name.endswith("_bench") else f"{name}_bench"
+    import psycopg
+
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [bench_name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{bench_name}"')
+    return f"{base}/{bench_name}"
+
+
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = bench_database_url()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def seed_customers() -> None:
+    """Customers with a domain and a relay credential each, so attribution does real lookups."""
+    from django.utils import timezone
+
+    from mailaccounts.models import Domain, MailHost
+    from panel.models import Customer, Plan
+    from relay.models import RelayCredential
+
+    if Customer.objects.filter(name__startswith="Bench ").count() >= CUSTOMERS:
+        return
+    plan = Plan.objects.order_by("pk").first()
+    host = MailHost.objects.default()
+    for i in range(CUSTOMERS):
+        customer, _created = Customer.objects.get_or_create(
+            name=f"Bench {i:04d}",
+            defaults={
+                "billing_email": f"b{i}@example.com",
+                "address": "x",
+                "postal_code": "x",
+                "city": "x",
+                "plan": plan,
+            },
+        )
+        Domain.objects.get_or_create(
+            name=f"klant{i}.example",
+            defaults={
+                "customer": customer,
+                "mailhost": host,
+                "verification_token": "t",
+                "verified_at": timezone.now(),
+            },
+        )
+        RelayCredential.objects.get_or_create(
+            username=f"relay-bench{i:04d}",
+            defaults={"customer": customer, "name": "bench", "secret_hash": "x"},
+        )
+
+
+def truncate_relay_log() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE relay_relayevent, relay_relayrecipient, relay_rejectedattempt, relay_relaymessage, "
+            "relay_ingeststate RESTART IDENTITY"
+        )
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 1 + 2: ingest against pflogsumm
+
+
+def bench_ingest(lines: int, workdir: Path) -> None:
+    from relay.ingest import ingest_file
+    from relay.models import RejectedAttempt, RelayMessage, RelayRecipient
+
+    source = workdir / "generated.log"
+    started = time.perf_counter()
+    generate(source, lines)
+    size_mb = source.stat().st_size / 1e6
+    print(f"generated {lines:,} lines ({size_mb:.0f} MB) in {time.perf_counter() - started:.1f} s")
+
+    seed_customers()
+    truncate_relay_log()
+    live = workdir / "maillog"
+    live.write_bytes(b"")
+    total = 0.0
+    print("\ningest (parse, assemble, store in PostgreSQL), the log growing a quarter at a time:")
+    print(f"  {'lines so far':>14} {'lines/s':>10} {'peak RSS MB':>12}")
+    with open(source, "rb") as src, open(live, "ab") as dst:
+        for quarter in range(1, 5):
+            for _ in range(lines // 4 if quarter < 4 else lines):
+                line = src.readline()
+                if not line:
+                    break
+                dst.write(line)
+            dst.flush()
+            started = time.perf_counter()
+            result = ingest_file(str(live), host=HOST)
+            elapsed = time.perf_counter() - started
+            total += elapsed
+            print(f"  {quarter * lines // 4:>14,} {result.lines / elapsed:>10,.0f} {peak_rss_mb():>12.0f}")
+    print(f"  total: {lines / total:,.0f} lines/s, {total:.1f} s")
+    print(
+        f"  stored: {RelayMessage.objects.count():,} messages, {RelayRecipient.objects.count():,} recipients, "
+        f"{RejectedAttempt.objects.count():,} rejected attempts"
+    )
+
+    pflogsumm = shutil.which("pflogsumm") or "/usr/sbin/pflogsumm"
+    if not os.path.exists(pflogsumm):
+        print("\npflogsumm is not installed (apt install pflogsumm): no comparison")
+        return
+    started = time.perf_counter()
+    subprocess.run([pflogsumm, str(source)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    pf_elapsed = time.perf_counter() - started
+    print(
+        f"\npflogsumm (summary only, nothing stored): {lines / pf_elapsed:,.0f} lines/s, {pf_elapsed:.1f} s"
+    )
+    print(
+        f"ratio Postbode ingest time / pflogsumm time: {total / pf_elapsed:.2f} (below 1 = faster than pflogsumm)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 3: search at scale
+
+
+FILL_SQL = """
+INSERT INTO relay_relaymessage
+    (host, queue_id, received_at, customer_id, credential_id, direction, sender, sasl_username, client,
+     message_id, size, nrcpt, status, bounce_queue_id, updated_at)
+SELECT 'mx' || (g %% 3), upper(to_hex(g + %(offset)s)), %(start)s::timestamptz + (g * %(spacing)s) * interval '1 second',
+       c.id, NULL, 'outbound', 'noreply' || (g %% 50) || '@klant' || (g %% %(customers)s) || '.example', '', 'app', '<' || g || '.m@bench>',
+       1000 + g %% 90000, 1,
+       (ARRAY['sent','sent','sent','sent','sent','sent','sent','deferred','bounced','expired'])[1 + g %% 10], '', now()
+FROM generate_series(%(first)s, %(last)s) AS g
+JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM panel_customer WHERE name LIKE 'Bench %%') AS c
+  ON c.n = g %% %(customers)s
+"""
+FILL_RECIPIENTS_SQL = """
+INSERT INTO relay_relayrecipient (message_id, address, orig_to, status, dsn, relay, delay, response, at)
+SELECT m.id, 'user' || ((m.id * 7919 + k) %% 2000000) || '@' || (ARRAY['gmail.com','outlook.com','ziggo.nl','kpnmail.nl'])[1 + (m.id + k) %% 4],
+       '', m.status, '2.0.0', 'mx.example[198.51.100.7]:25', 0.5, '250 2.0.0 Ok', m.received_at
+FROM relay_relaymessage m, generate_series(1, %(per_message)s) AS k
+WHERE m.id BETWEEN %(first)s AND %(last)s
+"""
+
+
+def _secondary_indexes(cursor, table: str) -> tuple[list, list]:
+    """The table's unique/foreign-key constraints and plain indexes (not the primary key), to rebuild later."""
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype IN ('u', 'f')",
+        [table],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT LIKE '%%_pkey' "
+        "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
+        [table, table],
+    )
+    return constraints, cursor.fetchall()
+
+
+def fill(rows: int) -> None:
+    """Fill the relay log with `rows` recipient rows quickly: drop secondary indexes, INSERT ... SELECT, rebuild."""
+    from django.db import connection
+
+    from relay.models import RelayRecipient
+
+    have = RelayRecipient.objects.count()
+    if have >= rows:
+        print(f"relay log already holds {have:,} recipient rows")
+        return
+    truncate_relay_log()
+    seed_customers()
+    per_message = 2
+    messages = rows // per_message
+    started = time.perf_counter()
+    step = 1_000_000
+    tables = ["relay_relaymessage", "relay_relayrecipient"]
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        saved = {table: _secondary_indexes(cursor, table) for table in tables}
+        for table, (constraints, indexes) in saved.items():
+            for name, _definition in constraints:
+                cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+            for name, _definition in indexes:
+                cursor.execute(f'DROP INDEX "{name}"')
+        for first in range(0, messages, step):
+            last = min(messages, first + step) - 1
+            params = {
+                "first": first,
+                "last": last,
+                "offset": 0x100000000,
+                "start": "2026-11-01T00:00:00+00:00",
+                "spacing": 30 * 86400 / messages,
+                "customers": CUSTOMERS,
+            }
+            cursor.execute(FILL_SQL, params)
+        cursor.execute("SELECT min(id), max(id) FROM relay_relaymessage")
+        low, high = cursor.fetchone()
+        for first in range(low, high + 1, step):
+            cursor.execute(
+                FILL_RECIPIENTS_SQL, {"first": first, "last": first + step - 1, "per_message": per_message}
+            )
+        filled = time.perf_counter()
+        for table, (constraints, indexes) in saved.items():
+            for _name, definition in indexes:
+                cursor.execute(definition)
+            for name, definition in constraints:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        cursor.execute("ANALYZE relay_relaymessage")
+        cursor.execute("ANALYZE relay_relayrecipient")
+    print(
+        f"filled {messages:,} messages and {RelayRecipient.objects.count():,} recipients in "
+        f"{filled - started:.0f} s, indexes rebuilt in {time.perf_counter() - filled:.0f} s"
+    )
+
+
+def bench_search(rows: int, samples: int) -> None:
+    from datetime import date
+
+    from panel.models import Customer
+    from relay.models import RelayMessage, RelayRecipient
+    from relay.search import filter_messages, page_of
+
+    fill(rows)
+    rng = random.Random(11)
+    customers = list(Customer.objects.filter(name__startswith="Bench ").values_list("pk", flat=True))
+    some_recipients = (
+        list(RelayRecipient.objects.order_by("?").values_list("address", flat=True)[:200])
+        if rows <= 10**6
+        else [f"user{rng.randint(0, 1999999)}@gmail.com" for _ in range(200)]
+    )
+    kinds = {
+        "newest page": lambda: {},
+        "older page (cursor)": lambda: {"_after": True},
+        "status=bounced": lambda: {"status": "bounced"},
+        "time range (one day)": lambda: {"since": date(2026, 11, rng.randint(2, 28)), "until": None},
+        "sender": lambda: {
+            "sender": f"noreply{rng.randint(0, 49)}@klant{rng.randint(0, CUSTOMERS - 1)}.example"
+        },
+        "recipient": lambda: {"recipient": rng.choice(some_recipients)},
+        "message-id": lambda: {"message_id": f"{rng.randint(0, rows // 2)}.m@bench"},
+    }
+    print(
+        f"\nrelay log search, {RelayRecipient.objects.count():,} recipient rows, {samples} searches each (ms):"
+    )
+    print(f"  {'filter':<22} {'p50':>8} {'p95':>8} {'max':>8}")
+    all_times = []
+    for name, make in kinds.items():
+        times = []
+        for _ in range(samples):
+            filters = make()
+            customer = rng.choice(customers)
+            queryset = filter_messages(RelayMessage.objects.filter(customer_id=customer), filters)
+            cursor = None
+            if filters.pop("_after", False):
+                cursor = page_of(queryset, None).next_cursor
+            if filters.get("since"):
+                filters["until"] = filters["since"]
+                queryset = filter_messages(RelayMessage.objects.filter(customer_id=customer), filters)
+            started = time.perf_counter()
+            page = page_of(queryset, cursor)
+            len(page.messages)
+            times.append((time.perf_counter() - started) * 1000)
+        times.sort()
+        all_times += times
+        p95 = times[int(0.95 * (len(times) - 1))]
+        print(f"  {name:<22} {statistics.median(times):>8.1f} {p95:>8.1f} {times[-1]:>8.1f}")
+    all_times.sort()
+    print(
+        f"  {'all searches':<22} {statistics.median(all_times):>8.1f} {all_times[int(0.95 * (len(all_times) - 1))]:>8.1f} {all_times[-1]:>8.1f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--lines", type=int, default=2_000_000, help="log lines to generate (default 2,000,000)"
+    )
+    parser.add_argument(
+        "--rows", type=int, default=10_000_000, help="recipient rows for the search benchmark"
+    )
+    parser.add_argument("--samples", type=int, default=100, help="searches per filter kind")
+    parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--skip-search", action="store_true")
+    args = parser.parse_args()
+    setup_django()
+    with tempfile.TemporaryDirectory(prefix="relaybench-") as workdir:
+        if not args.skip_ingest:
+            bench_ingest(args.lines, Path(workdir))
+        if not args.skip_search:
+            bench_search(args.rows, args.samples)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""The e-mails about invoices: one name, three templates each (subject, text, HTML)."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from .models import Invoice
+
+EMAIL_NAMES = {"invoice_issued", "invoice_overdue"}
+
+
+def send_invoice_email(*, invoice: Invoice, name: str) -> None:
+    """Send e-mail `name` about the invoice to the customer's billing address, in the panel's language."""
+    if name not in EMAIL_NAMES:
+        raise ValueError(f"unknown invoice e-mail {name!r}")
+    context = {
+        "invoice": invoice,
+        "lines": list(invoice.lines.all()),
+        "site_name": settings.SITE_NAME,
+        "company_name": settings.COMPANY_NAME,
+        "company_iban": getattr(settings, "COMPANY_IBAN", ""),
+        "invoice_url": settings.SITE_URL.rstrip("/") + invoice.get_absolute_url(),
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string(f"billing/email/{name}_subject.txt", context)
+        text = render_to_string(f"billing/email/{name}_message.txt", context)
+        html = render_to_string(f"billing/email/{name}_message.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()), body=text, to=[invoice.customer.billing_email]
+    )
+    message.attach_alternative(html, "text/html")
+    message.send()

@@ -1,0 +1,393 @@
+"""The local mail stack: Postfix, Dovecot and OpenDKIM on loopback ports, run from deploy/'s templates.
+
+`MailStack(directory, port_base)` fills the very templates production uses (deploy/postfix, deploy/dovecot,
+deploy/opendkim) with paths under `directory` and ports from `port_base`, makes a throw-away test CA and a
+server certificate, and runs the daemons plus a small SMTP sink (mailaccounts/smtpsink.py) standing in
+for the internet: mail for any domain the stack does not host ends up as a file in `<directory>/sink/`.
+
+Ports are `port_base + offset` (see `PORT_OFFSETS`), so stacks with bases 11 or more apart can run side by
+side. `manage.py mailstack start|stop|status` drives it for developers; tests/integration uses it directly.
+"""
+
+import datetime
+import ipaddress
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+DEPLOY_DIR = Path(settings.BASE_DIR) / "deploy"
+TEMPLATES = {
+    "postfix/etc/main.cf": "postfix/main.cf",
+    "postfix/etc/master.cf": "postfix/master.cf",
+    "dovecot/dovecot.conf": "dovecot/dovecot.conf",
+    "opendkim/opendkim.conf": "opendkim/opendkim.conf",
+}
+PORT_OFFSETS = {
+    "smtp": 0,
+    "submission": 1,
+    "submissions": 2,
+    "imap": 3,
+    "imaps": 4,
+    "pop3": 5,
+    "pop3s": 6,
+    "lmtp": 7,
+    "milter": 8,
+    "reinject": 9,
+    "sink": 10,
+}
+PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
+
+
+class StackError(Exception):
+    pass
+
+
+def read_vars(path: Path) -> dict[str, str]:
+    """`NAME=value` lines (comments and blank lines ignored), as in deploy/production.vars."""
+    values = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip()
+    return values
+
+
+def fill_template(text: str, values: dict[str, str]) -> str:
+    missing = sorted({name for name in PLACEHOLDER.findall(text) if name not in values})
+    if missing:
+        raise StackError(f"no value for {', '.join(missing)}")
+    return PLACEHOLDER.sub(lambda match: values[match.group(1)], text)
+
+
+def render_templates(values: dict[str, str], out: Path) -> list[Path]:
+    """Fill every template of deploy/ with `values` and write them below `out`."""
+    written = []
+    for target, source in TEMPLATES.items():
+        path = out / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(fill_template((DEPLOY_DIR / source).read_text(), values))
+        written.append(path)
+    return written
+
+
+def has_world_writable_parent(path: Path) -> bool:
+    """OpenDKIM refuses keys below a world-writable directory such as /tmp (MAILSTACK-NOTES.md)."""
+    return any(parent.stat().st_mode & 0o002 for parent in path.resolve().parents)
+
+
+@dataclass
+class MailStack:
+    directory: Path
+    port_base: int
+    hostname: str = "mail.postbode.test"
+
+    def __post_init__(self):
+        self.directory = Path(self.directory).resolve()
+
+    # --- layout ---
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return {name: self.port_base + offset for name, offset in PORT_OFFSETS.items()}
+
+    def path(self, *parts: str) -> Path:
+        return self.directory.joinpath(*parts)
+
+    @property
+    def postfix_etc(self) -> Path:
+        return self.path("postfix", "etc")
+
+    @property
+    def dovecot_conf(self) -> Path:
+        return self.path("dovecot", "dovecot.conf")
+
+    @property
+    def opendkim_pidfile(self) -> Path:
+        return self.path("opendkim", "opendkim.pid")
+
+    @property
+    def sink_dir(self) -> Path:
+        return self.path("sink")
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.path("mail")
+
+    @property
+    def ca_file(self) -> Path:
+        return self.path("tls", "ca.pem")
+
+    @property
+    def state_file(self) -> Path:
+        return self.path("stack.json")
+
+    def values(self, config_dir: Path) -> dict[str, str]:
+        ports = self.ports
+        tls = self.path("tls")
+        return {
+            "HOSTNAME": self.hostname,
+            "INET_INTERFACES": "127.0.0.1",
+            "INET_PROTOCOLS": "ipv4",
+            "LISTEN": "127.0.0.1",
+            "CONFIG_DIR": str(Path(config_dir).resolve()),
+            "MAIL_DIR": str(self.mail_dir),
+            "MAIL_UID": str(settings.MAIL_UID),
+            "MAIL_GID": str(settings.MAIL_GID),
+            "QUEUE_DIR": str(self.path("postfix", "spool")),
+            "DATA_DIR": str(self.path("postfix", "data")),
+            "MAILLOG_FILE": str(self.path("log", "postfix.log")),
+            "MAILLOG_PREFIXES": str(self.path("log")),
+            "RELAYHOST": f"[127.0.0.1]:{ports['sink']}",
+            "SMTP_DNS_SUPPORT_LEVEL": "disabled",
+            "TLS_CERT": str(tls / "server.pem"),
+            "TLS_KEY": str(tls / "server.key"),
+            "SMTP_LISTEN": f"127.0.0.1:{ports['smtp']}",
+            "SUBMISSION_LISTEN": f"127.0.0.1:{ports['submission']}",
+            "SUBMISSIONS_LISTEN": f"127.0.0.1:{ports['submissions']}",
+            "REINJECT_LISTEN": f"127.0.0.1:{ports['reinject']}",
+            "SUBMISSION_HOST": f"127.0.0.1:{ports['reinject']}",
+            "IMAP_PORT": str(ports["imap"]),
+            "IMAPS_PORT": str(ports["imaps"]),
+            "POP3_PORT": str(ports["pop3"]),
+            "POP3S_PORT": str(ports["pop3s"]),
+            "LMTP_PORT": str(ports["lmtp"]),
+            "MILTER_PORT": str(ports["milter"]),
+            "DOVECOT_BASE_DIR": str(self.path("dovecot", "run")),
+            "DOVECOT_STATE_DIR": str(self.path("dovecot", "state")),
+            "DOVECOT_LOG": str(self.path("log", "dovecot.log")),
+            "INSTANCE_NAME": f"postbode-stack-{self.port_base}",
+            "SIEVE_VACATION_MIN_PERIOD": "0",
+            "OPENDKIM_SYSLOG": "no",
+            "OPENDKIM_PIDFILE": str(self.opendkim_pidfile),
+            "OPENDKIM_USER": "root",
+            "OPENDKIM_REQUIRE_SAFE_KEYS": "no" if has_world_writable_parent(Path(config_dir)) else "yes",
+            "MESSAGE_SIZE_LIMIT": str(10 * 1024 * 1024),
+            "BOUNCE_QUEUE_LIFETIME": "1h",
+            "MAXIMAL_QUEUE_LIFETIME": "1h",
+        }
+
+    def host_settings(self) -> dict:
+        """What a MailHost needs so the panel's applies reach this stack."""
+        return {
+            "mail_dir": str(self.mail_dir),
+            "postmap_command": ["postmap", "-c", str(self.postfix_etc)],
+            "reload_commands": [["sh", "-c", f'kill -USR1 "$(cat {self.opendkim_pidfile})"']],
+            "doveadm_command": ["doveadm", "-c", str(self.dovecot_conf)],
+        }
+
+    # --- preparing ---
+
+    def prepare(self, config_dir: Path) -> None:
+        """Directories, certificates and configuration files (idempotent)."""
+        for sub in ["log", "sink", "mail", "dovecot/run", "dovecot/state", "opendkim", "postfix/spool"]:
+            self.path(sub).mkdir(parents=True, exist_ok=True)
+        data_dir = self.path("postfix", "data")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            import pwd
+
+            postfix = pwd.getpwnam("postfix")
+            os.chown(data_dir, postfix.pw_uid, postfix.pw_gid)
+            os.chown(self.mail_dir, settings.MAIL_UID, settings.MAIL_GID)
+        make_certificates(self.path("tls"), self.hostname)
+        render_templates(self.values(config_dir), self.directory)
+        for rel in ["opendkim/KeyTable", "opendkim/SigningTable", "dovecot/users", "dovecot/relay-users"]:
+            placeholder = Path(config_dir) / rel
+            placeholder.parent.mkdir(parents=True, exist_ok=True)
+            placeholder.touch(exist_ok=True)
+
+    # --- running ---
+
+    def start(self, config_dir: Path) -> None:
+        if self.is_running():
+            raise StackError(f"a mail stack is already running in {self.directory}")
+        self.prepare(config_dir)
+        self.start_sink()
+        log = self.path("log", "start.log")
+        run(["opendkim", "-x", str(self.path("opendkim", "opendkim.conf"))], log)
+        run(["dovecot", "-c", str(self.dovecot_conf)], log)
+        run(["postfix", "-c", str(self.postfix_etc), "start"], log)
+        self.state_file.write_text(json.dumps({"config_dir": str(config_dir), "ports": self.ports}, indent=2))
+        self.wait_for_ports()
+
+    def start_sink(self) -> None:
+        log = open(self.path("log", "sink.log"), "ab")  # noqa: SIM115 - handed to the child process
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mailaccounts.smtpsink", str(self.sink_dir), str(self.ports["sink"])],
+            cwd=settings.BASE_DIR,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        self.path("sink.pid").write_text(str(process.pid))
+
+    def wait_for_ports(self, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        waiting = dict(self.ports)
+        while waiting and time.monotonic() < deadline:
+            waiting = {name: port for name, port in waiting.items() if not port_open(port)}
+            if waiting:
+                time.sleep(0.05)
+        if waiting:
+            raise StackError(f"not listening after {timeout}s: {waiting}; see {self.path('log')}")
+
+    def stop(self) -> None:
+        """Stop every daemon at once (each takes a second or more on its own) and wait until all are gone."""
+        quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        stopping = [
+            subprocess.Popen(["postfix", "-c", str(self.postfix_etc), "stop"], **quiet),
+            subprocess.Popen(["doveadm", "-c", str(self.dovecot_conf), "stop"], **quiet),
+        ]
+        pids = [signal_pidfile(pidfile) for pidfile in [self.opendkim_pidfile, self.path("sink.pid")]]
+        for process in stopping:
+            process.wait()
+        for pid in pids:
+            wait_for_exit(pid)
+        deadline = time.monotonic() + 10
+        while any(port_open(port) for port in self.ports.values()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.state_file.unlink(missing_ok=True)
+
+    def status(self) -> dict[str, bool]:
+        return {name: port_open(port) for name, port in self.ports.items()}
+
+    def is_running(self) -> bool:
+        return any(self.status().values())
+
+    # --- using ---
+
+    def sink_messages(self) -> list[Path]:
+        return sorted(self.sink_dir.glob("*.eml"))
+
+    def describe(self) -> str:
+        ports = self.ports
+        return "\n".join(
+            [
+                f"Mail stack in {self.directory} (host name {self.hostname}, port base {self.port_base})",
+                f"  SMTP (incoming, port 25)    127.0.0.1:{ports['smtp']}",
+                f"  Submission STARTTLS (587)   127.0.0.1:{ports['submission']}",
+                f"  Submission TLS (465)        127.0.0.1:{ports['submissions']}",
+                f"  IMAP STARTTLS (143)         127.0.0.1:{ports['imap']}",
+                f"  IMAPS (993)                 127.0.0.1:{ports['imaps']}",
+                f"  POP3 STARTTLS (110)         127.0.0.1:{ports['pop3']}",
+                f"  POP3S (995)                 127.0.0.1:{ports['pop3s']}",
+                f"  Sink for outside mail       127.0.0.1:{ports['sink']} -> {self.sink_dir}/",
+                f"  Test CA certificate         {self.ca_file}",
+                f"  Logs                        {self.path('log')}/",
+                "Mail client: server 127.0.0.1 (or localhost), user = the full mailbox address, password = the",
+                "one set in the panel; IMAP/POP3/SMTP ports as above with SSL/TLS or STARTTLS; trust the test",
+                "CA certificate above (or accept the certificate once).",
+            ]
+        )
+
+
+def run(command: list[str], log: Path) -> None:
+    """Run a daemon's start command. Output goes to a file: a daemon that forks keeps pipes open forever."""
+    with open(log, "ab") as output:
+        completed = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=output, stderr=output)
+    if completed.returncode != 0:
+        tail = log.read_text(errors="replace")[-2000:]
+        raise StackError(f"{' '.join(command)} failed with status {completed.returncode}:\n{tail}")
+
+
+def signal_pidfile(pidfile: Path) -> int | None:
+    """SIGTERM the process named in a pid file; its pid, or None when there was none."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    pidfile.unlink(missing_ok=True)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return None
+    return pid
+
+
+def wait_for_exit(pid: int | None, timeout: float = 10) -> None:
+    """Wait until a process is gone (OpenDKIM takes a while to free its port)."""
+    deadline = time.monotonic() + timeout
+    while pid is not None and time.monotonic() < deadline:
+        try:  # reap it when it is our child (the sink started by this process)
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def make_certificates(directory: Path, hostname: str) -> None:
+    """A throw-away CA (ca.pem) and a server certificate it signed for hostname, localhost and 127.0.0.1."""
+    if (directory / "server.pem").exists():
+        return
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Postbode test CA (throw-away)")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = [
+        x509.DNSName(hostname),
+        x509.DNSName("localhost"),
+        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+    ]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=825))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    private = dict(
+        encoding=pem,
+        format=serialization.PrivateFormat.PKCS8,
+        encryption_algorithm=serialization.NoEncryption(),
+    )
+    (directory / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
+    key_path = directory / "server.key"
+    key_path.write_bytes(key.private_bytes(**private))
+    key_path.chmod(0o600)
+    (directory / "server.pem").write_bytes(cert.public_bytes(pem) + ca_cert.public_bytes(pem))

@@ -1,0 +1,393 @@
+"""Assemble parser events into messages and rejected attempts, and decide whose they are.
+
+`assemble(events)` is pure: it groups events by (host, queue id) into `MessageDraft`s holding each
+recipient's latest status (sent, deferred, bounced, expired, rejected) and the message's timeline, and turns
+`NOQUEUE: reject` lines into `RejectDraft`s. A queue id seen again after `removed` starts a new message
+(short queue ids are reused). Storing and merging with what is already stored is `relay.ingest`'s job.
+
+`Directory` attributes drafts to customers: the SASL user is a relay credential's username or a mailbox
+address; otherwise the hosted domain of a recipient (inbound mail); otherwise, for mail submitted locally,
+the hosted domain of the sender.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .models import FINAL_STATUSES, Direction, RelayEvent, Status, worst_status
+from .parser import Event, Kind
+
+LOCAL_CLIENT_IPS = {"127.0.0.1", "::1"}
+# Lines that begin a message: smtpd's client=, pickup's uid=, and cleanup's message-id= (for mail Postfix
+# makes itself, such as bounce notifications).
+START_KINDS = (Kind.CLIENT, Kind.PICKUP, Kind.MESSAGE_ID)
+
+
+@dataclass(slots=True)
+class RecipientDraft:
+    address: str
+    orig_to: str = ""
+    status: str = Status.QUEUED
+    dsn: str = ""
+    relay: str = ""
+    delay: float | None = None
+    response: str = ""
+    at: datetime | None = None
+
+    def apply(self, *, at: datetime, status: str, dsn: str, relay: str, delay, response: str) -> None:
+        """Take an attempt's outcome if it is the latest (on a tie, a final outcome wins over deferred)."""
+        if self.at is not None and (at < self.at or (at == self.at and self.status in FINAL_STATUSES)):
+            return
+        self.status, self.dsn, self.relay, self.delay, self.response, self.at = (
+            status,
+            dsn,
+            relay,
+            delay,
+            response,
+            at,
+        )
+
+    def expire(self, at: datetime) -> None:
+        if self.status in (Status.DEFERRED, Status.QUEUED) and (self.at is None or self.at <= at):
+            self.status, self.at = Status.EXPIRED, at
+
+
+@dataclass(slots=True)
+class EventDraft:
+    at: datetime
+    kind: str
+    line_key: int
+    recipient: str = ""
+    status: str = ""
+    dsn: str = ""
+    relay: str = ""
+    delay: float | None = None
+    response: str = ""
+
+
+@dataclass(slots=True)
+class MessageDraft:
+    host: str
+    queue_id: str
+    first_at: datetime
+    starts_here: bool  # the batch holds the message's first line (client= or pickup), so first_at is receipt
+    first_kind: str = ""
+    client: str = ""
+    client_ip: str | None = None
+    sasl_username: str = ""
+    message_id: str = ""
+    sender: str | None = None  # None: not seen in this batch ("" is the null sender of bounces)
+    size: int | None = None
+    nrcpt: int | None = None
+    rejected: bool = False
+    expired_at: datetime | None = None
+    removed_at: datetime | None = None
+    bounce_queue_id: str = ""
+    recipients: dict = field(default_factory=dict)  # (address, orig_to) -> RecipientDraft
+    events: list = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        if self.rejected:
+            return Status.REJECTED
+        return worst_status(r.status for r in self.recipients.values())
+
+    def recipient(self, address: str, orig_to: str) -> RecipientDraft:
+        key = (address, orig_to)
+        draft = self.recipients.get(key)
+        if draft is None:
+            draft = self.recipients[key] = RecipientDraft(address=address, orig_to=orig_to)
+        return draft
+
+
+@dataclass(slots=True)
+class RejectDraft:
+    host: str
+    at: datetime
+    line_key: int
+    stage: str
+    client: str
+    client_ip: str | None
+    sender: str
+    recipient: str
+    dsn: str
+    response: str
+    sasl_username: str
+    queue_id: str = ""
+
+
+@dataclass
+class Assembly:
+    messages: list[MessageDraft]
+    rejects: list[RejectDraft]
+
+
+def assemble(events: Iterable[Event]) -> Assembly:
+    """Group events into message drafts (in order of first appearance) and reject drafts."""
+    open_drafts: dict[tuple[str, str], MessageDraft] = {}
+    messages: list[MessageDraft] = []
+    rejects: list[RejectDraft] = []
+    for event in events:
+        if event.queue_id is None:
+            if event.kind == Kind.REJECT:
+                rejects.append(_reject_draft(event))
+            continue
+        key = (event.host, event.queue_id)
+        draft = open_drafts.get(key)
+        if draft is None or _starts_anew(draft, event):
+            draft = MessageDraft(
+                host=event.host,
+                queue_id=event.queue_id,
+                first_at=event.at,
+                starts_here=event.kind in (Kind.CLIENT, Kind.PICKUP),
+                first_kind=event.kind,
+            )
+            open_drafts[key] = draft
+            messages.append(draft)
+        _apply(draft, event)
+    return Assembly(messages=messages, rejects=rejects)
+
+
+def _starts_anew(draft: MessageDraft, event: Event) -> bool:
+    """A queue id reused after `removed`: only a line that begins a message starts a new one."""
+    return draft.removed_at is not None and event.kind in START_KINDS and event.at != draft.first_at
+
+
+def _apply(draft: MessageDraft, event: Event) -> None:
+    data = event.data
+    kind = event.kind
+    if kind == Kind.ATTEMPT:
+        _apply_attempt(draft, event)
+    elif kind == Kind.CLIENT:
+        draft.client, draft.client_ip = data["client"], data["client_ip"]
+        draft.sasl_username = data["sasl_username"] or draft.sasl_username
+    elif kind == Kind.MESSAGE_ID:
+        draft.message_id = data["message_id"]
+    elif kind == Kind.QUEUED:
+        draft.sender, draft.size, draft.nrcpt = data["sender"], data["size"], data["nrcpt"]
+    elif kind == Kind.PICKUP:
+        draft.sender = data["sender"]
+        draft.client = "pickup"
+    elif kind == Kind.REMOVED:
+        draft.removed_at = event.at
+    elif kind == Kind.EXPIRED:
+        _apply_expiry(draft, event)
+    elif kind == Kind.BOUNCE_NOTICE:
+        draft.bounce_queue_id = data["bounce_queue_id"]
+        draft.events.append(
+            EventDraft(
+                at=event.at,
+                kind=RelayEvent.Kind.BOUNCE_NOTICE,
+                line_key=event.line_key,
+                response=data["bounce_queue_id"],
+            )
+        )
+    elif kind == Kind.REJECT:
+        _apply_queued_reject(draft, event)
+
+
+def _apply_attempt(draft: MessageDraft, event: Event) -> None:
+    data = event.data
+    address, orig_to = data["to"][:320], data["orig_to"][:320]
+    draft.recipient(address, orig_to).apply(
+        at=event.at,
+        status=data["status"] if data["status"] in Status.values else Status.DEFERRED,
+        dsn=data["dsn"],
+        relay=data["relay"][:300],
+        delay=data["delay"],
+        response=data["response"],
+    )
+    draft.events.append(
+        EventDraft(
+            at=event.at,
+            kind=RelayEvent.Kind.ATTEMPT,
+            line_key=event.line_key,
+            recipient=address,
+            status=data["status"][:10],
+            dsn=data["dsn"],
+            relay=data["relay"][:300],
+            delay=data["delay"],
+            response=data["response"],
+        )
+    )
+
+
+def _apply_expiry(draft: MessageDraft, event: Event) -> None:
+    draft.expired_at = event.at
+    if event.data["sender"] is not None and draft.sender is None:
+        draft.sender = event.data["sender"]
+    for recipient in draft.recipients.values():
+        recipient.expire(event.at)
+    draft.events.append(
+        EventDraft(at=event.at, kind=RelayEvent.Kind.EXPIRED, line_key=event.line_key, status=Status.EXPIRED)
+    )
+
+
+def _apply_queued_reject(draft: MessageDraft, event: Event) -> None:
+    """A reject of a message that already has a queue id: one recipient (RCPT) or the whole message."""
+    data = event.data
+    if data["stage"] == "RCPT" and data["to"]:
+        draft.recipient(data["to"][:320], "").apply(
+            at=event.at,
+            status=Status.REJECTED,
+            dsn=data["dsn"],
+            relay="",
+            delay=None,
+            response=data["response"],
+        )
+    else:
+        draft.rejected = True
+    if draft.sender is None and data["sender"]:
+        draft.sender = data["sender"]
+    draft.events.append(
+        EventDraft(
+            at=event.at,
+            kind=RelayEvent.Kind.REJECTED,
+            line_key=event.line_key,
+            recipient=data["to"][:320],
+            status=Status.REJECTED,
+            dsn=data["dsn"],
+            response=data["response"],
+        )
+    )
+
+
+def _reject_draft(event: Event) -> RejectDraft:
+    data = event.data
+    return RejectDraft(
+        host=event.host,
+        at=event.at,
+        line_key=event.line_key,
+        stage=data["stage"][:30],
+        client=data["client"][:300],
+        client_ip=data["client_ip"],
+        sender=data["sender"][:320],
+        recipient=data["to"][:320],
+        dsn=data["dsn"],
+        response=data["response"],
+        sasl_username=data["sasl_username"][:320],
+    )
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower().rstrip(".") if "@" in address else ""
+
+
+@dataclass(frozen=True)
+class Owner:
+    customer_id: int | None
+    credential_id: int | None = None
+    direction: str = ""
+
+
+NOBODY = Owner(customer_id=None)
+
+
+class Directory:
+    """Who owns a SASL user or a domain. Lookups are batched (`prefetch`) and cached for the ingest run.
+
+    The default constructor reads the database; tests may pass plain dictionaries instead.
+    """
+
+    def __init__(self, *, credentials=None, mailboxes=None, domains=None):
+        self._from_db = credentials is None and mailboxes is None and domains is None
+        self.credentials: dict[str, tuple[int, int]] = dict(credentials or {})  # username -> (id, customer)
+        self.mailboxes: dict[str, int] = dict(mailboxes or {})  # address -> customer id
+        self.domains: dict[str, int] = dict(domains or {})  # domain name -> customer id
+        self._known_users: set[str] = set(self.credentials) | set(self.mailboxes)
+        self._known_domains: set[str] = set(self.domains)
+
+    def prefetch(self, *, usernames: set[str], domains: set[str]) -> None:
+        if not self._from_db:
+            return
+        from mailaccounts.models import Domain, Mailbox
+
+        from .models import RelayCredential
+
+        usernames = {u for u in usernames if u and u not in self._known_users}
+        domains = {
+            d for d in domains | {domain_of(u) for u in usernames} if d and d not in self._known_domains
+        }
+        if usernames:
+            for pk, username, customer_id in RelayCredential.objects.filter(
+                username__in=usernames
+            ).values_list("pk", "username", "customer_id"):
+                self.credentials[username] = (pk, customer_id)
+            locals_ = {u.rpartition("@")[0] for u in usernames if "@" in u}
+            rows = Mailbox.objects.filter(
+                domain__name__in={domain_of(u) for u in usernames}, local_part__in=locals_
+            ).values_list("local_part", "domain__name", "customer_id")
+            for local_part, domain_name, customer_id in rows:
+                self.mailboxes[f"{local_part}@{domain_name}".lower()] = customer_id
+            self._known_users |= usernames
+        if domains:
+            for name, customer_id in Domain.objects.filter(name__in=domains).values_list(
+                "name", "customer_id"
+            ):
+                self.domains[name] = customer_id
+            self._known_domains |= domains
+
+    def by_user(self, username: str) -> Owner:
+        if not username:
+            return NOBODY
+        credential = self.credentials.get(username)
+        if credential is not None:
+            return Owner(customer_id=credential[1], credential_id=credential[0], direction=Direction.OUTBOUND)
+        customer_id = self.mailboxes.get(username.lower())
+        if customer_id is not None:
+            return Owner(customer_id=customer_id, direction=Direction.OUTBOUND)
+        return NOBODY
+
+    def by_domain(self, address: str, direction: str) -> Owner:
+        customer_id = self.domains.get(domain_of(address))
+        return Owner(customer_id=customer_id, direction=direction) if customer_id else NOBODY
+
+    def owner_of_message(
+        self,
+        *,
+        sasl_username: str,
+        recipients: Iterable[tuple[str, str]],
+        sender: str,
+        client_ip: str | None,
+        client: str,
+    ) -> Owner:
+        owner = self.by_user(sasl_username)
+        if owner.customer_id:
+            return owner
+        for address, orig_to in recipients:
+            for candidate in (orig_to, address):
+                owner = self.by_domain(candidate, Direction.INBOUND) if candidate else NOBODY
+                if owner.customer_id:
+                    return owner
+        if sender and (client == "pickup" or client_ip in LOCAL_CLIENT_IPS):
+            return self.by_domain(sender, Direction.OUTBOUND)
+        return NOBODY
+
+    def owner_of_reject(self, reject: RejectDraft) -> Owner:
+        owner = self.by_user(reject.sasl_username)
+        if owner.customer_id:
+            return owner
+        owner = self.by_domain(reject.recipient, Direction.INBOUND)
+        if owner.customer_id:
+            return owner
+        return self.by_domain(reject.sender, Direction.OUTBOUND)
+
+    @staticmethod
+    def wanted(messages: Iterable[MessageDraft], rejects: Iterable[RejectDraft]) -> tuple[set[str], set[str]]:
+        """The SASL users and domains a batch needs, for `prefetch`."""
+        usernames: set[str] = set()
+        domains: set[str] = set()
+        for draft in messages:
+            usernames.add(draft.sasl_username)
+            if draft.sender:
+                domains.add(domain_of(draft.sender))
+            for address, orig_to in draft.recipients:
+                domains.add(domain_of(address))
+                domains.add(domain_of(orig_to))
+        for reject in rejects:
+            usernames.add(reject.sasl_username)
+            domains.add(domain_of(reject.sender))
+            domains.add(domain_of(reject.recipient))
+        usernames.discard("")
+        domains.discard("")
+        return usernames, domains

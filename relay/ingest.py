@@ -1,0 +1,556 @@
+"""Ingest Postfix log files into the relay log: incrementally, idempotently, in bounded batches.
+
+`ingest_file(path, host=...)`:
+1. Loads the file's `IngestState` (inode, byte offset after the last whole line read).
+2. If the file's inode changed, the log was rotated: the rest of the old file (found beside it by inode,
+   e.g. `maillog.1`) is read first from the stored offset, then the new file from the start. If the file
+   shrank under the same inode (copytruncate), it is read from the start.
+3. Reads whole lines in batches of `BATCH_LINES`; each batch is parsed, assembled and stored in one
+   transaction together with the new offset, so a crash never loses or doubles anything. Memory stays flat:
+   nothing but the current batch is held.
+
+`store_assembly(assembly, directory=...)` merges a batch into the database: messages are matched to those
+already stored (by host, queue id and receipt time, or the latest still-open one with that queue id), new
+rows go in with bulk inserts, events and rejects are deduplicated by the hash of their log line
+(`ignore_conflicts`), so re-ingesting the same lines adds nothing.
+"""
+
+import glob
+import os
+import queue
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .assembler import Assembly, Directory, MessageDraft, RecipientDraft, assemble
+from .bulk import copy_rows, create_with_ids, update_rows
+from .models import (
+    FINAL_STATUSES,
+    IngestState,
+    RejectedAttempt,
+    RelayCredential,
+    RelayEvent,
+    RelayMessage,
+    RelayRecipient,
+    Status,
+    worst_status,
+)
+from .parser import Kind, SyslogClock, parse_lines
+
+BATCH_LINES = 20_000
+BULK_SIZE = 2_000
+# A message stays in Postfix's queue at most `maximal_queue_lifetime` (5 days by default); a queue id seen
+# again after longer than this is a new message.
+QUEUE_LIFETIME = timedelta(days=7)
+BOUNCE_WINDOW = timedelta(hours=1)
+
+
+@dataclass
+class IngestResult:
+    lines: int = 0
+    messages: int = 0
+    rejects: int = 0
+
+    def add(self, other: "IngestResult") -> None:
+        self.lines += other.lines
+        self.messages += other.messages
+        self.rejects += other.rejects
+
+
+def log_timezone():
+    return ZoneInfo(settings.RELAY_LOG_TIMEZONE)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading files
+
+
+def ingest_file(path: str, *, host: str | None = None, batch_lines: int = BATCH_LINES) -> IngestResult:
+    """Read what is new in `path` (following rotation) and store it. `host` defaults to the log's own."""
+    state, _created = IngestState.objects.get_or_create(host=host or "", path=os.path.abspath(path))
+    result = IngestResult()
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return result
+    directory = Directory()
+    clock = SyslogClock(tz=log_timezone())
+    if state.inode and state.inode != stat.st_ino:
+        rotated = find_rotated(path, state.inode)
+        if rotated is not None:
+            result.add(_ingest_from(state, rotated, state.offset, host, directory, clock, batch_lines))
+        _move_state(state, inode=stat.st_ino, offset=0)
+    elif state.offset > stat.st_size:
+        _move_state(state, inode=stat.st_ino, offset=0)  # truncated in place
+    elif not state.inode:
+        _move_state(state, inode=stat.st_ino, offset=state.offset)
+    result.add(_ingest_from(state, path, state.offset, host, directory, clock, batch_lines))
+    return result
+
+
+def find_rotated(path: str, inode: int) -> str | None:
+    """The rotated predecessor of `path` (same directory, name starting with it) that has `inode`."""
+    for candidate in sorted(glob.glob(glob.escape(path) + "?*")):
+        try:
+            if os.stat(candidate).st_ino == inode and not candidate.endswith((".gz", ".xz", ".bz2", ".zst")):
+                return candidate
+        except OSError:
+            continue
+    return None
+
+
+def _move_state(state: IngestState, *, inode: int, offset: int) -> None:
+    state.inode, state.offset, state.updated_at = inode, offset, timezone.now()
+    state.save(update_fields=["inode", "offset", "updated_at"])
+
+
+def _ingest_from(state, path, offset, host, directory, clock, batch_lines) -> IngestResult:
+    """Read, parse and assemble batches here while a writer stores the previous one (see `BatchWriter`)."""
+    with open(path, "rb") as log, BatchWriter(state, directory) as writer:
+        log.seek(offset)
+        while not writer.stopped:
+            lines, consumed = _read_batch(log, batch_lines)
+            if not lines:
+                break
+            writer.put(
+                Batch(
+                    assemble(parse_lines(lines, host=host, clock=clock)),
+                    offset,
+                    offset + consumed,
+                    len(lines),
+                )
+            )
+            offset += consumed
+    return writer.result
+
+
+@dataclass
+class Batch:
+    assembly: Assembly
+    start: int
+    end: int
+    lines: int
+
+
+class BatchWriter:
+    """Stores batches in order, each in its own transaction with the new offset.
+
+    Outside a transaction (the Celery task, the command) it writes from a second thread with its own
+    database connection, so parsing the next batch overlaps with PostgreSQL storing this one; at most two
+    batches are held, so memory stays flat. Inside a transaction (tests) it writes inline.
+    """
+
+    def __init__(self, state: IngestState, directory: Directory):
+        self.state, self.directory = state, directory
+        self.result = IngestResult()
+        self.stopped = False  # someone else moved the offset: stop reading
+        self.error: BaseException | None = None
+        self.threaded = not transaction.get_connection().in_atomic_block
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.thread = threading.Thread(target=self._run, name="relay-ingest-writer", daemon=True)
+
+    def __enter__(self):
+        if self.threaded:
+            self.thread.start()
+        return self
+
+    def put(self, batch: Batch) -> None:
+        if not self.threaded:
+            self._store(batch)
+            return
+        self.queue.put(batch)
+        self._raise()
+
+    def __exit__(self, *exc_info):
+        if self.threaded:
+            self.queue.put(None)
+            self.thread.join()
+        if exc_info[0] is None:
+            self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        try:
+            while (batch := self.queue.get()) is not None:
+                if not self.stopped and self.error is None:
+                    self._store(batch)
+        except BaseException as error:  # handed to the reading thread, which raises it
+            self.error = error
+            self.stopped = True
+            while self.queue.get() is not None:
+                pass
+        finally:
+            connection.close()
+
+    def _store(self, batch: Batch) -> None:
+        stored = _store_batch(self.state, batch, self.directory)
+        if stored is None:
+            self.stopped = True
+        else:
+            self.result.add(stored)
+
+
+def _read_batch(log, batch_lines: int) -> tuple[list[bytes], int]:
+    """Up to `batch_lines` whole lines; a last line without newline is left for the next run."""
+    lines: list[bytes] = []
+    consumed = 0
+    for _ in range(batch_lines):
+        line = log.readline()
+        if not line:
+            break
+        if not line.endswith(b"\n"):
+            log.seek(-len(line), os.SEEK_CUR)
+            break
+        lines.append(line)
+        consumed += len(line)
+    return lines, consumed
+
+
+def _store_batch(state: IngestState, batch: Batch, directory: Directory) -> IngestResult | None:
+    """Store one batch and move the offset, atomically; None if someone else moved the offset meanwhile."""
+    with transaction.atomic():
+        locked = IngestState.objects.select_for_update().get(pk=state.pk)
+        if locked.offset != batch.start:
+            return None
+        stored = store_assembly(batch.assembly, directory=directory)
+        locked.offset, locked.lines, locked.updated_at = batch.end, locked.lines + batch.lines, timezone.now()
+        locked.save(update_fields=["offset", "lines", "updated_at"])
+        state.offset = batch.end
+    stored.lines = batch.lines
+    return stored
+
+
+def ingest_lines(lines, *, host: str | None = None, directory: Directory | None = None) -> IngestResult:
+    """Store lines given directly (tests, pipes); no offset is kept: idempotence comes from the line keys."""
+    clock = SyslogClock(tz=log_timezone())
+    directory = directory or Directory()
+    result = IngestResult()
+    batch: list = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= BATCH_LINES:
+            result.add(_store_lines(batch, host, directory, clock))
+            batch = []
+    if batch:
+        result.add(_store_lines(batch, host, directory, clock))
+    return result
+
+
+def _store_lines(lines, host, directory, clock) -> IngestResult:
+    with transaction.atomic():
+        stored = store_assembly(assemble(parse_lines(lines, host=host, clock=clock)), directory=directory)
+    stored.lines = len(lines)
+    return stored
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Storing a batch
+
+
+def store_assembly(assembly: Assembly, *, directory: Directory) -> IngestResult:
+    """Merge one batch of drafts into the database (call inside a transaction)."""
+    usernames, domains = Directory.wanted(assembly.messages, assembly.rejects)
+    directory.prefetch(usernames=usernames, domains=domains)
+    pairs = _match_existing(assembly.messages)
+    existing_recipients = _existing_recipients([row for _d, row in pairs if row is not None])
+    new_rows, changed_rows = [], []
+    for draft, row in pairs:
+        recipients = existing_recipients.get(row.pk, {}) if row is not None else {}
+        if row is None:
+            row = RelayMessage(host=draft.host, queue_id=draft.queue_id, received_at=draft.first_at)
+            new_rows.append((draft, row))
+        else:
+            changed_rows.append((draft, row))
+        _merge_message(row, draft, recipients, directory)
+    create_with_ids([row for _d, row in new_rows])
+    if changed_rows:
+        update_rows([row for _d, row in changed_rows], MERGED_FIELDS)
+    _store_recipients(new_rows + changed_rows, existing_recipients)
+    _store_events(new_rows + changed_rows)
+    _link_bounces(new_rows + changed_rows)
+    _touch_credentials(new_rows + changed_rows)
+    rejects = _store_rejects(assembly, directory)
+    return IngestResult(messages=len(new_rows), rejects=rejects)
+
+
+MERGED_FIELDS = [
+    "customer_id",
+    "credential_id",
+    "direction",
+    "sender",
+    "sasl_username",
+    "client",
+    "client_ip",
+    "message_id",
+    "size",
+    "nrcpt",
+    "status",
+    "bounce_queue_id",
+    "removed_at",
+    "updated_at",
+]
+
+
+def _match_existing(drafts: list[MessageDraft]) -> list[tuple[MessageDraft, RelayMessage | None]]:
+    """Pair each draft with the stored message it continues (or re-ingests), or None for a new message."""
+    by_host: dict[str, list[MessageDraft]] = defaultdict(list)
+    for draft in drafts:
+        by_host[draft.host].append(draft)
+    known: dict[tuple[str, str], list[RelayMessage]] = defaultdict(list)
+    for host, host_drafts in by_host.items():
+        earliest = min(d.first_at for d in host_drafts) - QUEUE_LIFETIME
+        latest = max(d.first_at for d in host_drafts)
+        rows = RelayMessage.objects.filter(
+            host=host,
+            queue_id__in={d.queue_id for d in host_drafts},
+            received_at__gte=earliest,
+            received_at__lte=latest,
+        ).order_by("received_at")
+        for row in rows:
+            known[(host, row.queue_id)].append(row)
+    return [(draft, _pick(draft, known.get((draft.host, draft.queue_id), []))) for draft in drafts]
+
+
+def _pick(draft: MessageDraft, rows: list[RelayMessage]) -> RelayMessage | None:
+    """The stored message a draft belongs to: the same receipt, or else the latest earlier one with the id.
+
+    A draft beginning with cleanup's message-id= after that message left the queue is a new message that
+    reuses the queue id; any other line continues (or repeats) the latest one.
+    """
+    earlier = [row for row in rows if row.received_at <= draft.first_at]
+    if draft.starts_here:
+        return next((row for row in earlier if row.received_at == draft.first_at), None)
+    if not earlier:
+        return None
+    previous = earlier[-1]
+    removed_before = previous.removed_at is not None and previous.removed_at < draft.first_at
+    if removed_before and draft.first_kind == Kind.MESSAGE_ID:
+        return None
+    return previous
+
+
+def _existing_recipients(rows: list[RelayMessage]) -> dict[int, dict[tuple[str, str], RelayRecipient]]:
+    found: dict[int, dict[tuple[str, str], RelayRecipient]] = defaultdict(dict)
+    if rows:
+        for recipient in RelayRecipient.objects.filter(message__in=[row.pk for row in rows]):
+            found[recipient.message_id][(recipient.address, recipient.orig_to)] = recipient
+    return found
+
+
+def _merge_message(row: RelayMessage, draft: MessageDraft, recipients: dict, directory: Directory) -> None:
+    row.client = draft.client or row.client
+    row.client_ip = draft.client_ip or row.client_ip
+    row.sasl_username = draft.sasl_username or row.sasl_username
+    row.message_id = draft.message_id or row.message_id
+    if draft.sender is not None:
+        row.sender = draft.sender[:320]
+    row.size = draft.size if draft.size is not None else row.size
+    row.nrcpt = draft.nrcpt if draft.nrcpt is not None else row.nrcpt
+    row.bounce_queue_id = draft.bounce_queue_id or row.bounce_queue_id
+    row.removed_at = draft.removed_at or row.removed_at
+    row.updated_at = timezone.now()
+    statuses = _merged_statuses(draft, recipients)
+    if draft.rejected or row.status == Status.REJECTED:
+        row.status = Status.REJECTED
+    else:
+        row.status = worst_status(statuses)
+    if row.customer_id is None:
+        addresses = list(draft.recipients) + list(recipients)
+        owner = directory.owner_of_message(
+            sasl_username=row.sasl_username,
+            recipients=addresses,
+            sender=row.sender,
+            client_ip=row.client_ip,
+            client=row.client,
+        )
+        row.customer_id, row.credential_id, row.direction = (
+            owner.customer_id,
+            owner.credential_id,
+            owner.direction,
+        )
+
+
+def _merged_statuses(draft: MessageDraft, stored: dict) -> list[str]:
+    """Fold the draft's recipients into the stored ones (in place) and return all their statuses."""
+    for key, recipient in draft.recipients.items():
+        existing = stored.get(key)
+        if existing is not None:
+            _fold(existing, recipient)
+    if draft.expired_at is not None:
+        for key, existing in stored.items():
+            if key not in draft.recipients and existing.status in (Status.DEFERRED, Status.QUEUED):
+                existing.status, existing.at = Status.EXPIRED, draft.expired_at
+                existing._changed = True
+    keys = set(stored) | set(draft.recipients)
+    return [(stored[key] if key in stored else draft.recipients[key]).status for key in keys]
+
+
+def _fold(existing: RelayRecipient, draft: RecipientDraft) -> None:
+    if draft.at is None:
+        return
+    if existing.at is not None and (
+        draft.at < existing.at or (draft.at == existing.at and existing.status in FINAL_STATUSES)
+    ):
+        return
+    existing.status, existing.dsn, existing.relay = draft.status, draft.dsn, draft.relay
+    existing.delay, existing.response, existing.at = draft.delay, draft.response, draft.at
+    existing._changed = True
+
+
+RECIPIENT_COLUMNS = ["message_id", "address", "orig_to", "status", "dsn", "relay", "delay", "response", "at"]
+
+
+def _store_recipients(pairs, stored: dict) -> None:
+    new, changed = [], []
+    for draft, row in pairs:
+        known = stored.get(row.pk, {})
+        for key, r in draft.recipients.items():
+            if key not in known:
+                new.append(
+                    (row.pk, r.address, r.orig_to, r.status, r.dsn, r.relay, r.delay, r.response, r.at)
+                )
+        changed.extend(r for r in known.values() if getattr(r, "_changed", False))
+    copy_rows(RelayRecipient, RECIPIENT_COLUMNS, new, ignore_conflicts=True)
+    if changed:
+        update_rows(changed, ["status", "dsn", "relay", "delay", "response", "at"])
+
+
+EVENT_COLUMNS = [
+    "message_id",
+    "at",
+    "kind",
+    "recipient",
+    "status",
+    "dsn",
+    "relay",
+    "delay",
+    "response",
+    "line_key",
+]
+
+
+def _store_events(pairs) -> None:
+    rows = [
+        (row.pk, e.at, e.kind, e.recipient, e.status, e.dsn, e.relay, e.delay, e.response, e.line_key)
+        for draft, row in pairs
+        for e in draft.events
+    ]
+    copy_rows(RelayEvent, EVENT_COLUMNS, rows, ignore_conflicts=True)
+
+
+def _link_bounces(pairs) -> None:
+    """Link bounce notifications (`sender non-delivery notification: NEWID`) to the message that caused them.
+
+    Either side may be in this batch: the original with its notice, or the notification message (null sender).
+    Two queries at most, however many bounces the batch holds.
+    """
+    null_senders = {row.pk: row for _d, row in pairs if row.sender == "" and row.bounce_of_id is None}
+    changed: dict[int, RelayMessage] = {}
+    notices = []
+    for draft, row in pairs:
+        if draft.bounce_queue_id:
+            at = next((e.at for e in draft.events if e.kind == RelayEvent.Kind.BOUNCE_NOTICE), draft.first_at)
+            notices.append((row, draft.bounce_queue_id, at))
+    if notices:
+        candidates = defaultdict(list)
+        rows = RelayMessage.objects.filter(
+            host__in={row.host for row, _q, _at in notices},
+            queue_id__in={qid for _row, qid, _at in notices},
+            received_at__gte=min(at for _r, _q, at in notices) - BOUNCE_WINDOW,
+            received_at__lte=max(at for _r, _q, at in notices) + BOUNCE_WINDOW,
+            bounce_of__isnull=True,
+        ).order_by("received_at")
+        for candidate in rows:
+            candidates[(candidate.host, candidate.queue_id)].append(candidate)
+        for original, qid, at in notices:
+            near = [c for c in candidates[(original.host, qid)] if abs(c.received_at - at) <= BOUNCE_WINDOW]
+            if near:
+                notification = null_senders.get(near[0].pk, near[0])
+                _set_bounce_of(notification, original)
+                changed[notification.pk] = notification
+    orphans = [row for pk, row in null_senders.items() if pk not in changed]
+    if orphans:
+        originals = defaultdict(list)
+        rows = RelayMessage.objects.filter(
+            host__in={r.host for r in orphans},
+            bounce_queue_id__in={r.queue_id for r in orphans},
+            received_at__gte=min(r.received_at for r in orphans) - QUEUE_LIFETIME,
+        ).order_by("received_at")
+        for original in rows:
+            originals[(original.host, original.bounce_queue_id)].append(original)
+        for row in orphans:
+            match = [
+                o
+                for o in originals[(row.host, row.queue_id)]
+                if o.received_at <= row.received_at + BOUNCE_WINDOW
+            ]
+            if match:
+                _set_bounce_of(row, match[-1])
+                changed[row.pk] = row
+    if changed:
+        update_rows(list(changed.values()), ["bounce_of_id", "customer_id", "direction"])
+
+
+def _set_bounce_of(notification: RelayMessage, original: RelayMessage) -> None:
+    notification.bounce_of_id = original.pk
+    if original.customer_id:
+        notification.customer_id = original.customer_id
+        notification.direction = original.direction
+
+
+def _touch_credentials(pairs) -> None:
+    """Move each used credential's `last_used_at` forward (two queries however many were used)."""
+    latest: dict[int, object] = {}
+    for _draft, row in pairs:
+        if row.credential_id and (
+            row.credential_id not in latest or row.received_at > latest[row.credential_id]
+        ):
+            latest[row.credential_id] = row.received_at
+    if not latest:
+        return
+    credentials = list(RelayCredential.objects.filter(pk__in=latest).only("pk", "last_used_at"))
+    moved = [c for c in credentials if c.last_used_at is None or c.last_used_at < latest[c.pk]]
+    for credential in moved:
+        credential.last_used_at = latest[credential.pk]
+    RelayCredential.objects.bulk_update(moved, fields=["last_used_at"])
+
+
+def _store_rejects(assembly: Assembly, directory: Directory) -> int:
+    rows = []
+    for reject in assembly.rejects:
+        owner = directory.owner_of_reject(reject)
+        rows.append(
+            RejectedAttempt(
+                host=reject.host,
+                at=reject.at,
+                customer_id=owner.customer_id,
+                credential_id=owner.credential_id,
+                stage=reject.stage,
+                client=reject.client,
+                client_ip=reject.client_ip,
+                sender=reject.sender,
+                recipient=reject.recipient,
+                dsn=reject.dsn,
+                response=reject.response,
+                line_key=reject.line_key,
+            )
+        )
+    RejectedAttempt.objects.bulk_create(rows, batch_size=BULK_SIZE, ignore_conflicts=True)
+    return len(rows)
+
+
+def purge_older_than(days: int) -> tuple[int, int]:
+    """Delete messages and rejected attempts received more than `days` days ago."""
+    cutoff = timezone.now() - timedelta(days=days)
+    messages, _detail = RelayMessage.objects.filter(received_at__lt=cutoff).delete()
+    rejects, _detail = RejectedAttempt.objects.filter(at__lt=cutoff).delete()
+    return messages, rejects

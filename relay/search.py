@@ -1,0 +1,147 @@
+"""Searching the relay log: the panel's filters as a queryset, keyset pages, and the daily status chart.
+
+Pages use a keyset cursor (received_at, id) instead of OFFSET/COUNT: the cost of a page stays the same
+however deep the customer pages and however many rows the log holds.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from .models import RejectedAttempt, RelayMessage, RelayRecipient, Status
+
+PAGE_SIZE = 50
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CHART_DAYS = 14
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _address_q(field: str, value: str) -> Q:
+    """Exact address match that can use the index: as typed, or in lower case."""
+    return Q(**{f"{field}__in": sorted({value, value.lower()})})
+
+
+def filter_messages(messages: QuerySet, filters: dict) -> QuerySet:
+    if filters.get("since"):
+        messages = messages.filter(received_at__gte=_day_start(filters["since"]))
+    if filters.get("until"):
+        messages = messages.filter(received_at__lt=_day_start(filters["until"] + timedelta(days=1)))
+    if filters.get("status"):
+        messages = messages.filter(status=filters["status"])
+    if filters.get("sender"):
+        messages = messages.filter(_address_q("sender", filters["sender"]))
+    if filters.get("recipient"):
+        matching = RelayRecipient.objects.filter(
+            _address_q("address", filters["recipient"]) | _address_q("orig_to", filters["recipient"])
+        )
+        messages = messages.filter(pk__in=matching.values("message_id"))
+    if filters.get("message_id"):
+        messages = messages.filter(message_id=filters["message_id"])
+    if filters.get("credential"):
+        messages = messages.filter(credential=filters["credential"])
+    return messages
+
+
+def filter_rejects(rejects: QuerySet, filters: dict) -> QuerySet:
+    if filters.get("status") not in ("", None, Status.REJECTED) or filters.get("message_id"):
+        return rejects.none()
+    if filters.get("since"):
+        rejects = rejects.filter(at__gte=_day_start(filters["since"]))
+    if filters.get("until"):
+        rejects = rejects.filter(at__lt=_day_start(filters["until"] + timedelta(days=1)))
+    if filters.get("sender"):
+        rejects = rejects.filter(_address_q("sender", filters["sender"]))
+    if filters.get("recipient"):
+        rejects = rejects.filter(_address_q("recipient", filters["recipient"]))
+    if filters.get("credential"):
+        rejects = rejects.filter(credential=filters["credential"])
+    return rejects
+
+
+def encode_cursor(message: RelayMessage) -> str:
+    micros = (message.received_at - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}.{message.pk}"
+
+
+def decode_cursor(text: str | None) -> tuple[datetime, int] | None:
+    try:
+        micros, pk = (int(part) for part in (text or "").split("."))
+        return EPOCH + timedelta(microseconds=micros), pk
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+@dataclass
+class Page:
+    messages: list
+    next_cursor: str | None
+    is_first: bool
+
+
+def page_of(messages: QuerySet, cursor: str | None, *, size: int = PAGE_SIZE) -> Page:
+    """One page, newest first, after `cursor`; one query for the rows (+1 for their recipients)."""
+    position = decode_cursor(cursor)
+    if position is not None:
+        at, pk = position
+        messages = messages.filter(Q(received_at__lt=at) | Q(received_at=at, pk__lt=pk))
+    rows = list(
+        messages.order_by("-received_at", "-id")
+        .select_related("credential")
+        .prefetch_related("recipients")[: size + 1]
+    )
+    has_more = len(rows) > size
+    rows = rows[:size]
+    return Page(
+        messages=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None, is_first=position is None
+    )
+
+
+@dataclass
+class ChartDay:
+    day: date
+    total: int
+    segments: list  # (status, label, count, percent of the tallest day)
+
+
+def daily_chart(customer, *, days: int = CHART_DAYS, today: date | None = None) -> list[ChartDay]:
+    """Messages per day and status over the last `days` days (rejected attempts count as rejected)."""
+    today = today or timezone.localdate()
+    start = today - timedelta(days=days - 1)
+    counts: dict[date, dict[str, int]] = {start + timedelta(days=i): {} for i in range(days)}
+    rows = (
+        RelayMessage.objects.for_customer(customer)
+        .filter(received_at__gte=_day_start(start))
+        .annotate(day=TruncDate("received_at"))
+        .values_list("day", "status")
+        .annotate(n=Count("id"))
+    )
+    rejects = (
+        RejectedAttempt.objects.for_customer(customer)
+        .filter(at__gte=_day_start(start))
+        .annotate(day=TruncDate("at"))
+        .values_list("day")
+        .annotate(n=Count("id"))
+    )
+    for day, status, n in rows:
+        if day in counts:
+            counts[day][status] = counts[day].get(status, 0) + n
+    for day, n in rejects:
+        if day in counts:
+            counts[day][Status.REJECTED] = counts[day].get(Status.REJECTED, 0) + n
+    tallest = max((sum(c.values()) for c in counts.values()), default=0) or 1
+    labels = dict(Status.choices)
+    chart = []
+    for day, by_status in counts.items():
+        segments = [
+            (status, labels[status], by_status[status], round(100 * by_status[status] / tallest, 1))
+            for status in Status.values
+            if by_status.get(status)
+        ]
+        chart.append(ChartDay(day=day, total=sum(by_status.values()), segments=segments))
+    return chart

@@ -1,0 +1,426 @@
+"""Real services for the integration tests: PostgreSQL, a Celery worker on Redis, and the mail stack.
+
+Shared fixtures (for every engineer's integration tests):
+
+- `mailstack` (session): Postfix, Dovecot, OpenDKIM and the SMTP sink from `mailaccounts.mailstack`, i.e.
+  deploy/'s templates on loopback ports from `MAILSTACK_PORT_BASE` (default 20000), in
+  `var/test-mailstack-<base>/` (wiped at the start). `mailstack.ports["imaps"]`, `.sink_messages()`, ...
+- `celery_worker` (session): a real `celery -A panel worker` subprocess consuming the stack host's queue, on
+  the Redis database named by `POSTBODE_TEST_REDIS_URL` (default redis://127.0.0.1:6379/15) and the very
+  test database pytest-django created. `.kill()` and `.start()` for crash tests. While it runs, this
+  process sends tasks to Redis too (Celery is not eager).
+- `stack_host` (function): the MailHost the stack serves, configured with the stack's postmap, reload and
+  doveadm commands. Use it with `@pytest.mark.django_db(transaction=True, serialized_rollback=True)`
+  (`pytestmark` below), so the worker process sees the committed rows.
+- `stack_domain`: a verified domain of the cast's `customer` on that host.
+- `mail`: a `MailClient` for SMTP (25, 587, 465), IMAPS/IMAP and POP3S with the stack's test CA, plus
+  `wait_live(obj)` and waiting for the sink.
+- `fresh(prefix)`: a local part no other test used, so mail folders of earlier tests never interfere.
+
+Under CI=true a missing service fails the test (`require_service`); elsewhere it skips.
+"""
+
+import email
+import imaplib
+import os
+import poplib
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import uuid
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.conftest import require_service
+
+STACK_HOST_NAME = "stack"
+DEFAULT_TIMEOUT = 15.0
+
+
+def redis_url() -> str:
+    return os.environ.get("POSTBODE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_available(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def wait_until(
+    predicate, *, timeout: float = DEFAULT_TIMEOUT, interval: float = 0.05, what: str = "condition"
+):
+    """Poll `predicate` until it returns something truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+# --- the mail stack ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mailstack():
+    from mailaccounts.mailstack import MailStack
+
+    for program in ["postfix", "postmap", "dovecot", "doveadm", "opendkim"]:
+        require_service(shutil.which(program) is not None, f"{program} (mail stack)")
+    base = int(os.environ.get("MAILSTACK_PORT_BASE", "20000"))
+    directory = Path(settings.VAR_DIR) / f"test-mailstack-{base}"
+    stack = MailStack(directory, base)
+    stack.stop()  # a stack left over from an interrupted run
+    shutil.rmtree(directory, ignore_errors=True)
+    config_dir = stack.path("mailhost")
+    stack.prepare(config_dir)
+    bootstrap_maps(stack, config_dir)
+    stack.start(config_dir)
+    stack.config_dir = config_dir
+    yield stack
+    stack.stop()
+
+
+def bootstrap_maps(stack, config_dir: Path) -> None:
+    """Empty maps, so Postfix starts before the first apply of a test writes real ones."""
+    from mailaccounts.provisioning.render import HASH_MAPS
+
+    for rel in HASH_MAPS:
+        path = config_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        subprocess.run([*stack.host_settings()["postmap_command"], f"hash:{path}"], check=True)
+
+
+# --- the Celery worker ------------------------------------------------------------------------------------
+
+
+class CeleryWorker:
+    """`celery -A panel worker` as a subprocess in its own process group, on the test database."""
+
+    def __init__(self, *, queue: str, database_url: str, broker_url: str, log: Path):
+        self.queue, self.database_url, self.broker_url, self.log = queue, database_url, broker_url, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "CELERY_BROKER_URL": self.broker_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        output = open(self.log, "ab")  # noqa: SIM115 - owned by the child process
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "panel",
+                "worker",
+                "-Q",
+                self.queue,
+                "--pool=solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "INFO",
+                "-n",
+                f"{self.queue}@%h",
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=output,
+            stderr=output,
+            start_new_session=True,
+        )
+        output.close()
+
+        def ready():
+            if self.process.poll() is not None:
+                pytest.fail(f"the Celery worker exited: {self.log.read_text()[-3000:]}")
+            with open(self.log, "rb") as log:
+                log.seek(offset)
+                return b" ready." in log.read()
+
+        wait_until(ready, timeout=60, what="the Celery worker to be ready")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and everything it started (a reload step it was running, too)."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def database_url_of(settings_dict: dict) -> str:
+    user = settings_dict.get("USER") or "postgres"
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, mailstack):
+    import redis
+
+    from panel.celery import app
+
+    require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    url = redis_url()
+    require_service(redis_available(url), f"Redis at {url} (POSTBODE_TEST_REDIS_URL)")
+    redis.Redis.from_url(url).flushdb()
+    previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
+    app.conf.update(broker_url=url, task_always_eager=False)
+    with django_db_blocker.unblock():
+        database_url = database_url_of(connection.settings_dict)
+    worker = CeleryWorker(
+        queue=f"mailhost.{STACK_HOST_NAME}-{mailstack.port_base}",
+        database_url=database_url,
+        broker_url=url,
+        log=mailstack.path("log", "celery-worker.log"),
+    )
+    worker.start()
+    yield worker
+    worker.stop()
+    app.conf.update(**previous)
+    redis.Redis.from_url(url).flushdb()
+
+
+# --- the host, its domain and mailboxes -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def stack_host(transactional_db, mailstack, celery_worker):
+    from mailaccounts.models import MailHost
+
+    return MailHost.objects.create(
+        name=STACK_HOST_NAME,
+        hostname=mailstack.hostname,
+        queue=celery_worker.queue,
+        config_dir=str(mailstack.config_dir),
+        **mailstack.host_settings(),
+    )
+
+
+@pytest.fixture
+def stack_domain(customer, stack_host):
+    from django.utils import timezone
+
+    from mailaccounts.models import Domain
+
+    return Domain.objects.create(
+        customer=customer,
+        name="bakkerij.example",
+        mailhost=stack_host,
+        verification_token="token-bakkerij",
+        verified_at=timezone.now(),
+    )
+
+
+@pytest.fixture
+def fresh():
+    """fresh("jan") -> "jan-3f9a1c": a local part no earlier test used."""
+    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def dovecot_hash(password: str) -> str:
+    from mailaccounts.passwords import hash_password
+
+    return hash_password(password)
+
+
+def create_mailbox(domain, local_part: str, password: str, *, quota_bytes: int = 100 * 1024**2):
+    """A mailbox made through the panel's service, as the "new mailbox" form does."""
+    from mailaccounts.services.mailboxes import create_mailbox as create
+    from panel.audit import Actor
+
+    mailbox, _generated = create(
+        actor=Actor.system(),
+        customer=domain.customer,
+        domain=domain,
+        local_part=local_part,
+        quota_bytes=quota_bytes,
+        password=password,
+    )
+    return mailbox
+
+
+def mailhost_of(obj):
+    """The mail host an object's changes go to (a relay credential: the host of its first domain)."""
+    if hasattr(obj, "domains"):
+        return obj.domains.select_related("mailhost").first().mailhost
+    for path in ["mailhost", "domain.mailhost", "mailbox.domain.mailhost"]:
+        target = obj
+        try:
+            for attribute in path.split("."):
+                target = getattr(target, attribute)
+            return target
+        except AttributeError:
+            continue
+    raise TypeError(f"{obj!r} has no mail host")
+
+
+# --- talking to the stack ---------------------------------------------------------------------------------
+
+
+class SourcedIMAP4_SSL(imaplib.IMAP4_SSL):
+    """IMAPS from a chosen loopback address (Dovecot slows down every login from an address that failed)."""
+
+    def __init__(self, host, port, *, ssl_context, source_address, timeout):
+        self.source_address = source_address
+        super().__init__(host, port, ssl_context=ssl_context, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        sock = socket.create_connection((self.host, self.port), timeout, source_address=self.source_address)
+        return self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+
+
+class MailClient:
+    def __init__(self, stack):
+        self.stack = stack
+        self.ports = stack.ports
+        self.tls = ssl.create_default_context(cafile=str(stack.ca_file))
+
+    # sending
+    def message(self, *, sender: str, to: str, subject: str, body: str = "Hallo!", **headers) -> EmailMessage:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = sender, to, subject
+        message["Message-ID"] = f"<{uuid.uuid4().hex}@test.postbode>"
+        for name, value in headers.items():
+            message[name.replace("_", "-")] = value
+        message.set_content(body)
+        return message
+
+    def deliver(self, message: EmailMessage, *, recipients: list[str] | None = None) -> None:
+        """Incoming mail: port 25 without authentication, as another mail server would send it."""
+        with smtplib.SMTP("127.0.0.1", self.ports["smtp"], timeout=DEFAULT_TIMEOUT) as smtp:
+            smtp.ehlo("mx.elders.example")
+            smtp.send_message(message, to_addrs=recipients)
+
+    def submit(
+        self, message: EmailMessage, *, user: str, password: str, implicit_tls: bool = False, **kw
+    ) -> None:
+        """Outgoing mail: submission with STARTTLS (587) or implicit TLS (465), authenticated."""
+        if implicit_tls:
+            smtp = smtplib.SMTP_SSL(
+                "127.0.0.1", self.ports["submissions"], context=self.tls, timeout=DEFAULT_TIMEOUT
+            )
+        else:
+            smtp = smtplib.SMTP("127.0.0.1", self.ports["submission"], timeout=DEFAULT_TIMEOUT, **kw)
+            smtp.starttls(context=self.tls)
+        with smtp:
+            smtp.login(user, password)
+            smtp.send_message(message)
+
+    # reading
+    def imap(self, user: str, password: str, *, source: str = "127.0.0.1") -> SourcedIMAP4_SSL:
+        client = SourcedIMAP4_SSL(
+            "127.0.0.1",
+            self.ports["imaps"],
+            ssl_context=self.tls,
+            source_address=(source, 0),
+            timeout=DEFAULT_TIMEOUT,
+        )
+        client.login(user, password)
+        return client
+
+    def imap_login_works(self, user: str, password: str, *, source: str = "127.0.0.1") -> bool:
+        try:
+            self.imap(user, password, source=source).logout()
+        except imaplib.IMAP4.error:
+            return False
+        return True
+
+    def imap_messages(self, user: str, password: str) -> list[email.message.EmailMessage]:
+        client = self.imap(user, password)
+        try:
+            client.select("INBOX", readonly=True)
+            _status, data = client.search(None, "ALL")
+            messages = []
+            for number in data[0].split():
+                _status, parts = client.fetch(number, "(RFC822)")
+                messages.append(email.message_from_bytes(parts[0][1], policy=default_policy))
+            return messages
+        finally:
+            client.logout()
+
+    def pop3_messages(self, user: str, password: str) -> list[email.message.EmailMessage]:
+        client = poplib.POP3_SSL("127.0.0.1", self.ports["pop3s"], context=self.tls, timeout=DEFAULT_TIMEOUT)
+        try:
+            client.user(user)
+            client.pass_(password)
+            count, _size = client.stat()
+            return [
+                email.message_from_bytes(b"\r\n".join(client.retr(n)[1]), policy=default_policy)
+                for n in range(1, count + 1)
+            ]
+        finally:
+            client.quit()
+
+    def wait_for_inbox(self, user: str, password: str, *, subject: str, timeout: float = DEFAULT_TIMEOUT):
+        def arrived():
+            return [m for m in self.imap_messages(user, password) if m["Subject"] == subject]
+
+        return wait_until(arrived, timeout=timeout, interval=0.1, what=f"{subject!r} in {user}")[0]
+
+    # the outside world
+    def sink_messages(self, *, to: str | None = None) -> list[email.message.EmailMessage]:
+        found = []
+        for path in self.stack.sink_messages():
+            message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+            if to is None or f"<{to}>" in (message.get_all("X-Sink-Rcpt-To") or []):
+                found.append(message)
+        return found
+
+    def wait_for_sink(self, *, to: str, subject: str | None = None, timeout: float = DEFAULT_TIMEOUT):
+        def arrived():
+            return [
+                m for m in self.sink_messages(to=to) if subject is None or subject in (m["Subject"] or "")
+            ]
+
+        return wait_until(arrived, timeout=timeout, interval=0.1, what=f"mail to {to} in the sink")[0]
+
+    # the panel's side
+    def wait_live(self, obj, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until the worker applied `obj`'s change (its live state, as the panel shows it, is live)."""
+        type(obj).objects.filter(pk=obj.pk)  # obj must be saved
+
+        def live():
+            obj.refresh_from_db()
+            host = mailhost_of(obj)
+            host.refresh_from_db()
+            return host.state_of(obj.revision) == "live"
+
+        wait_until(live, timeout=timeout, what=f"{obj} to be live")
+
+
+@pytest.fixture
+def mail(mailstack):
+    return MailClient(mailstack)

@@ -1,0 +1,366 @@
+"""The panel's changes reach real Postfix, Dovecot and OpenDKIM through a real Celery worker (issue 4).
+
+Every test changes data through the panel's services, waits until the change is live (as the panel
+shows it), then talks SMTP, IMAPS and POP3S to the mail stack like a mail client or another server would.
+"""
+
+import smtplib
+import subprocess
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from mailaccounts.models import MailHost
+from mailaccounts.services import mailboxes as services
+from panel.audit import Actor
+from tests.integration.conftest import create_mailbox, dovecot_hash, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+PASSWORD = "Zomer-Appeltaart-2026"
+SYSTEM = Actor.system()
+
+
+def test_a_new_mailbox_goes_live_receives_mail_and_is_read_over_imaps_and_pop3s(stack_domain, mail, fresh):
+    mailbox = create_mailbox(stack_domain, fresh("jan"), PASSWORD)
+    assert mailbox.live_state in {"pending", "live"}
+    mail.wait_live(mailbox)
+
+    mail.deliver(mail.message(sender="klant@elders.example", to=mailbox.address, subject="Bestelling 42"))
+
+    received = mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Bestelling 42")
+    assert received["From"] == "klant@elders.example"
+    pop3 = mail.pop3_messages(mailbox.address, PASSWORD)
+    assert [m["Subject"] for m in pop3] == ["Bestelling 42"]
+
+
+def test_password_change_refuses_the_old_password_and_accepts_the_new_one(stack_domain, mail, fresh):
+    mailbox = create_mailbox(stack_domain, fresh("wachtwoord"), PASSWORD)
+    mail.wait_live(mailbox)
+    assert mail.imap_login_works(mailbox.address, PASSWORD)
+
+    services.set_mailbox_password(actor=SYSTEM, mailbox=mailbox, password="Nieuw-Wachtwoord-77")
+    mail.wait_live(mailbox)
+
+    assert mail.imap_login_works(mailbox.address, "Nieuw-Wachtwoord-77")
+    assert not mail.imap_login_works(mailbox.address, PASSWORD, source="127.0.0.2")
+
+
+def test_a_disabled_mailbox_cannot_log_in_and_its_mail_is_rejected(stack_domain, mail, fresh):
+    mailbox = create_mailbox(stack_domain, fresh("uit"), PASSWORD)
+    mail.wait_live(mailbox)
+    services.disable_mailbox(actor=SYSTEM, mailbox=mailbox)
+    mail.wait_live(mailbox)
+
+    assert not mail.imap_login_works(mailbox.address, PASSWORD, source="127.0.0.3")
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        mail.deliver(mail.message(sender="klant@elders.example", to=mailbox.address, subject="Nog iemand?"))
+    code, reply = refused.value.recipients[mailbox.address]
+    assert code == 550
+    assert b"5.2.1" in reply
+
+
+def test_an_alias_fans_out_to_mailboxes_and_an_external_address(stack_domain, mail, fresh):
+    jan = create_mailbox(stack_domain, fresh("jan"), PASSWORD)
+    piet = create_mailbox(stack_domain, fresh("piet"), PASSWORD)
+    outside = f"{fresh('boekhouder')}@elders.example"
+    alias = services.create_alias(
+        actor=SYSTEM,
+        customer=stack_domain.customer,
+        domain=stack_domain,
+        local_part=fresh("team"),
+        destinations=[jan.address, piet.address, outside],
+    )
+    mail.wait_live(alias)
+
+    mail.deliver(mail.message(sender="klant@elders.example", to=alias.address, subject="Voor het team"))
+
+    mail.wait_for_inbox(jan.address, PASSWORD, subject="Voor het team")
+    mail.wait_for_inbox(piet.address, PASSWORD, subject="Voor het team")
+    assert mail.wait_for_sink(to=outside, subject="Voor het team")
+
+
+def test_forwarding_with_and_without_keeping_a_copy(stack_domain, mail, fresh):
+    keeps = create_mailbox(stack_domain, fresh("houdt"), PASSWORD)
+    passes = create_mailbox(stack_domain, fresh("stuurt"), PASSWORD)
+    outside_keeps, outside_passes = f"{fresh('a')}@elders.example", f"{fresh('b')}@elders.example"
+    services.set_forwarding(actor=SYSTEM, mailbox=keeps, forward_to=[outside_keeps], keep_copy=True)
+    services.set_forwarding(actor=SYSTEM, mailbox=passes, forward_to=[outside_passes], keep_copy=False)
+    mail.wait_live(keeps)
+    mail.wait_live(passes)
+
+    mail.deliver(mail.message(sender="klant@elders.example", to=keeps.address, subject="Met kopie"))
+    mail.deliver(mail.message(sender="klant@elders.example", to=passes.address, subject="Zonder kopie"))
+
+    assert mail.wait_for_sink(to=outside_keeps, subject="Met kopie")
+    assert mail.wait_for_sink(to=outside_passes, subject="Zonder kopie")
+    mail.wait_for_inbox(keeps.address, PASSWORD, subject="Met kopie")
+    assert mail.imap_messages(passes.address, PASSWORD) == []
+
+
+def test_catch_all_receives_mail_for_unknown_addresses_but_not_for_mailboxes(stack_domain, mail, fresh):
+    info = create_mailbox(stack_domain, fresh("info"), PASSWORD)
+    jan = create_mailbox(stack_domain, fresh("jan"), PASSWORD)
+    unknown = f"{fresh('bestaat-niet')}@{stack_domain.name}"
+    with pytest.raises(smtplib.SMTPRecipientsRefused):  # no catch-all yet: unknown addresses bounce
+        mail.deliver(mail.message(sender="klant@elders.example", to=unknown, subject="Hallo?"))
+
+    stack_domain.refresh_from_db()
+    services.set_domain_routing(
+        actor=SYSTEM, domain=stack_domain, catch_all_to=info, postmaster_to=info, abuse_to=info
+    )
+    mail.wait_live(stack_domain)
+    mail.deliver(mail.message(sender="klant@elders.example", to=unknown, subject="Opgevangen"))
+    mail.deliver(mail.message(sender="klant@elders.example", to=jan.address, subject="Voor Jan"))
+
+    mail.wait_for_inbox(info.address, PASSWORD, subject="Opgevangen")
+    mail.wait_for_inbox(jan.address, PASSWORD, subject="Voor Jan")
+    assert [m["Subject"] for m in mail.imap_messages(info.address, PASSWORD)] == ["Opgevangen"]
+
+
+def test_autoresponder_replies_once_per_sender_with_its_non_ascii_subject_and_body(stack_domain, mail, fresh):
+    mailbox = create_mailbox(stack_domain, fresh("vakantie"), PASSWORD)
+    autoresponder = services.save_autoresponder(
+        actor=SYSTEM,
+        mailbox=mailbox,
+        is_enabled=True,
+        subject="Afwezig tot maandag ☀️ — één week",
+        body="Beste afzender,\n\nIk ben op vakantie in Zürich; daarna lees ik uw bericht. Groeten, Zoë",
+        interval_days=1,
+    )
+    mail.wait_live(autoresponder)
+    first, second = f"{fresh('klant')}@elders.example", f"{fresh('klant')}@elders.example"
+
+    for subject in ["Vraag 1", "Vraag 2"]:
+        mail.deliver(mail.message(sender=first, to=mailbox.address, subject=subject))
+    mail.deliver(mail.message(sender=second, to=mailbox.address, subject="Vraag 3"))
+
+    reply = mail.wait_for_sink(to=second)
+    assert reply["Subject"] == "Afwezig tot maandag ☀️ — één week"
+    assert "Ik ben op vakantie in Zürich" in reply.get_body(("plain",)).get_content()
+    assert "Groeten, Zoë" in reply.get_body(("plain",)).get_content()
+    assert reply["Auto-Submitted"].startswith("auto-replied")
+    mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Vraag 2")  # both were delivered and filtered
+    assert len(mail.sink_messages(to=first)) == 1
+
+
+def test_autoresponder_does_not_reply_outside_its_dates(stack_domain, mail, fresh):
+    mailbox = create_mailbox(stack_domain, fresh("later"), PASSWORD)
+    autoresponder = services.save_autoresponder(
+        actor=SYSTEM,
+        mailbox=mailbox,
+        is_enabled=True,
+        subject="Pas volgende week weg",
+        body="-",
+        starts_at=timezone.now() + timedelta(days=7),
+        ends_at=timezone.now() + timedelta(days=14),
+        interval_days=1,
+    )
+    mail.wait_live(autoresponder)
+    sender = f"{fresh('klant')}@elders.example"
+
+    mail.deliver(mail.message(sender=sender, to=mailbox.address, subject="Nu al weg?"))
+    mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Nu al weg?")
+    time.sleep(1)  # a reply would have left through the same queue by now
+    assert mail.sink_messages(to=sender) == []
+
+
+def test_over_quota_mail_bounces_with_5_2_2_and_usage_matches_dovecot(
+    stack_domain, mail, fresh, owner_client
+):
+    mailbox = create_mailbox(stack_domain, fresh("vol"), PASSWORD, quota_bytes=10 * 1024**2)
+    mail.wait_live(mailbox)
+    sender = f"{fresh('klant')}@elders.example"
+    big = "x" * 76 + "\n"
+    mail.deliver(mail.message(sender=sender, to=mailbox.address, subject="Groot 1", body=big * 80_000))
+    mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Groot 1")
+
+    mail.deliver(mail.message(sender=sender, to=mailbox.address, subject="Groot 2", body=big * 80_000))
+
+    bounce = mail.wait_for_sink(to=sender)
+    assert "5.2.2" in bounce.as_string()
+    host = stack_domain.mailhost
+    reported = dovecot_storage_bytes(host, mailbox.address)
+    assert reported > 6_000_000  # the first message, in Dovecot's count
+    from mailaccounts.tasks import measure_usage
+
+    measure_usage.apply()  # the periodic task: it asks the host's worker for Dovecot's figures
+
+    def measured():
+        mailbox.refresh_from_db()
+        return mailbox.usage_measured_at is not None
+
+    wait_until(measured, what="the usage to be measured")
+    assert mailbox.used_bytes == reported
+    from django.urls import reverse
+
+    from panel.templatetags.postbode import bytes_human
+
+    page = owner_client.get(reverse("mailaccounts:mailbox_detail", args=[mailbox.pk]))
+    assert page.status_code == 200
+    assert str(bytes_human(reported)) in page.content.decode()
+
+
+def dovecot_storage_bytes(host: MailHost, address: str) -> int:
+    output = subprocess.run(
+        [*host.doveadm_command, "-f", "tab", "quota", "get", "-u", address],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    header = output[0].split("\t")
+    rows = [dict(zip(header, line.split("\t"), strict=False)) for line in output[1:]]
+    return next(int(row["Value"]) * 1024 for row in rows if row["Type"] == "STORAGE")
+
+
+def test_unauthenticated_relay_on_port_25_is_denied(stack_domain, mail):
+    message = mail.message(
+        sender="spammer@elders.example", to="slachtoffer@elders.example", subject="Koop nu"
+    )
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        mail.deliver(message)
+    code, reply = refused.value.recipients["slachtoffer@elders.example"]
+    assert code == 554
+    assert b"5.7.1" in reply and b"Relay access denied" in reply
+    assert mail.sink_messages(to="slachtoffer@elders.example") == []
+
+
+def test_smtp_auth_is_offered_only_over_tls_on_submission(stack_domain, mail):
+    with smtplib.SMTP("127.0.0.1", mail.ports["submission"], timeout=10) as smtp:
+        smtp.ehlo()
+        assert not smtp.has_extn("auth")
+        smtp.starttls(context=mail.tls)
+        smtp.ehlo()
+        assert smtp.has_extn("auth")
+    with smtplib.SMTP("127.0.0.1", mail.ports["smtp"], timeout=10) as smtp:
+        smtp.starttls(context=mail.tls)
+        smtp.ehlo()
+        assert not smtp.has_extn("auth")
+
+
+def test_a_user_sends_as_itself_and_its_alias_but_not_as_someone_else(stack_domain, mail, fresh):
+    jan = create_mailbox(stack_domain, fresh("jan"), PASSWORD)
+    piet = create_mailbox(stack_domain, fresh("piet"), PASSWORD)
+    alias = services.create_alias(
+        actor=SYSTEM,
+        customer=stack_domain.customer,
+        domain=stack_domain,
+        local_part=fresh("verkoop"),
+        destinations=[jan.address],
+    )
+    mail.wait_live(alias)
+    outside = f"{fresh('klant')}@elders.example"
+
+    mail.submit(
+        mail.message(sender=jan.address, to=outside, subject="Van Jan"), user=jan.address, password=PASSWORD
+    )
+    mail.submit(
+        mail.message(sender=alias.address, to=outside, subject="Van verkoop"),
+        user=jan.address,
+        password=PASSWORD,
+        implicit_tls=True,
+    )
+    assert mail.wait_for_sink(to=outside, subject="Van Jan")
+    assert mail.wait_for_sink(to=outside, subject="Van verkoop")
+
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        mail.submit(
+            mail.message(sender=piet.address, to=outside, subject="Nep"), user=jan.address, password=PASSWORD
+        )
+    code, reply = refused.value.recipients[outside]
+    assert code == 553
+    assert b"not owned by user" in reply
+
+
+def test_a_relay_credential_sends_as_its_domains_but_cannot_read_mail(stack_domain, mail, fresh):
+    from django.db import transaction
+
+    from mailaccounts.changes import mark_changed
+    from relay.models import RelayCredential
+
+    with transaction.atomic():
+        credential = RelayCredential.objects.create(
+            customer=stack_domain.customer,
+            name="Webshop",
+            username=fresh("webshop"),
+            secret_hash=dovecot_hash("relay-geheim-123456"),
+        )
+        credential.domains.add(stack_domain)
+        mark_changed(credential, host=stack_domain.mailhost)
+    mail.wait_live(credential)
+    outside = f"{fresh('klant')}@elders.example"
+
+    mail.submit(
+        mail.message(sender=f"noreply@{stack_domain.name}", to=outside, subject="Uw bestelling"),
+        user=credential.username,
+        password="relay-geheim-123456",
+    )
+    assert mail.wait_for_sink(to=outside, subject="Uw bestelling")
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        mail.submit(
+            mail.message(sender="ceo@elders.example", to=outside, subject="Nep"),
+            user=credential.username,
+            password="relay-geheim-123456",
+        )
+    assert not mail.imap_login_works(credential.username, "relay-geheim-123456", source="127.0.0.4")
+
+
+def test_a_failing_reload_step_leaves_the_change_failed_and_visible_until_it_is_fixed(
+    stack_domain, mail, fresh, staff_client
+):
+    from mailaccounts.tasks import reconcile_mailhosts
+
+    mailbox = create_mailbox(stack_domain, fresh("storing"), PASSWORD)
+    mail.wait_live(mailbox)
+    host = stack_domain.mailhost
+    working_steps = host.reload_commands
+    MailHost.objects.filter(pk=host.pk).update(
+        reload_commands=[["sh", "-c", "echo opendkim is not running >&2; exit 1"]]
+    )
+
+    services.set_mailbox_password(actor=SYSTEM, mailbox=mailbox, password="Na-De-Storing-88")
+
+    def failed():
+        mailbox.refresh_from_db()
+        return mailbox.live_state == "failed"
+
+    wait_until(failed, what="the change to show as failed")
+    host.refresh_from_db()
+    assert "opendkim is not running" in host.last_error
+    admin_page = staff_client.get("/admin/mailaccounts/mailhost/").content.decode()
+    assert "opendkim is not running" in admin_page
+
+    MailHost.objects.filter(pk=host.pk).update(reload_commands=working_steps)
+    reconcile_mailhosts.apply()
+    mail.wait_live(mailbox, timeout=20)
+    host.refresh_from_db()
+    assert host.last_error == ""
+    assert mail.imap_login_works(mailbox.address, "Na-De-Storing-88")
+
+
+def test_a_worker_killed_during_an_apply_loses_nothing(stack_domain, mail, fresh, celery_worker, mailstack):
+    from mailaccounts.tasks import reconcile_mailhosts
+
+    mailbox = create_mailbox(stack_domain, fresh("crash"), PASSWORD)
+    mail.wait_live(mailbox)
+    host = stack_domain.mailhost
+    working_steps = host.reload_commands
+    reloading = mailstack.path("reloading")
+    reloading.unlink(missing_ok=True)
+    MailHost.objects.filter(pk=host.pk).update(reload_commands=[["sh", "-c", f"touch {reloading}; sleep 60"]])
+
+    services.set_mailbox_password(actor=SYSTEM, mailbox=mailbox, password="Na-De-Crash-99")
+    wait_until(reloading.exists, what="the apply to reach its reload step")
+    celery_worker.kill()
+    try:
+        mailbox.refresh_from_db()
+        assert mailbox.live_state == "pending"
+        MailHost.objects.filter(pk=host.pk).update(reload_commands=working_steps)
+    finally:
+        celery_worker.start()
+
+    reconcile_mailhosts.apply()
+    mail.wait_live(mailbox, timeout=20)
+    assert mail.imap_login_works(mailbox.address, "Na-De-Crash-99")

@@ -1,0 +1,345 @@
+"""Rendering a mail host's files from the database, and applying them to disk (the embedded default)."""
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from passlib.hash import sha512_crypt
+
+from mailaccounts.models import Alias, Autoresponder, Domain, Mailbox, MailHost
+from mailaccounts.provisioning import ApplyError, apply_host, parse_quota_report
+from mailaccounts.provisioning.render import render_host
+
+pytestmark = pytest.mark.django_db
+
+GIB = 1024**3
+
+
+def password_hash(password: str = "Secret-Password-1") -> str:
+    return "{SHA512-CRYPT}" + sha512_crypt.using(rounds=5000).hash(password)
+
+
+def make_mailbox(domain, local_part, **fields) -> Mailbox:
+    fields.setdefault("password_hash", password_hash())
+    fields.setdefault("quota_bytes", GIB)
+    return Mailbox.objects.create(customer=domain.customer, domain=domain, local_part=local_part, **fields)
+
+
+def text(config, path: str) -> str:
+    return config.files[path].content.decode()
+
+
+def test_a_mailbox_is_a_domain_a_mailbox_map_entry_a_user_and_its_own_sender(domain):
+    make_mailbox(domain, "jan", quota_bytes=2 * GIB)
+    config = render_host(domain.mailhost)
+
+    assert text(config, "postfix/virtual_mailbox_domains") == "bakkerij.example OK\n"
+    assert text(config, "postfix/virtual_mailbox_maps") == "jan@bakkerij.example bakkerij.example/jan/\n"
+    assert text(config, "postfix/virtual_alias_maps") == "jan@bakkerij.example jan@bakkerij.example\n"
+    assert text(config, "postfix/sender_login_maps") == "jan@bakkerij.example jan@bakkerij.example\n"
+    user, hashed, uid, gid, _gecos, home, _shell, extra = text(config, "dovecot/users").strip().split(":", 7)
+    assert user == "jan@bakkerij.example"
+    assert hashed.startswith("{SHA512-CRYPT}$6$")
+    assert (uid, gid) == ("5000", "5000")
+    assert home == str(Path(domain.mailhost.config_dir) / "mail" / "bakkerij.example" / "jan")
+    assert extra == f"userdb_quota_rule=*:storage={2 * GIB}B"
+    assert config.mail_folders == {"bakkerij.example/jan"}
+
+
+def test_rendering_is_sorted_and_the_same_every_time(domain):
+    for local in ["zeta", "alpha", "mid"]:
+        make_mailbox(domain, local)
+    first, second = render_host(domain.mailhost), render_host(domain.mailhost)
+    assert first.files == second.files
+    locals_in_order = [line.split("@")[0] for line in text(first, "dovecot/users").splitlines()]
+    assert locals_in_order == ["alpha", "mid", "zeta"]
+
+
+def test_unverified_domains_are_not_served(customer):
+    Domain.objects.create(
+        customer=customer, name="gmail.com", mailhost=MailHost.objects.default(), verification_token="t"
+    )
+    config = render_host(MailHost.objects.default())
+    assert text(config, "postfix/virtual_mailbox_domains") == ""
+
+
+def test_disabled_mailbox_cannot_log_in_nor_receive_and_is_not_caught_by_the_catch_all(domain):
+    make_mailbox(domain, "off", is_enabled=False)
+    target = make_mailbox(domain, "info")
+    domain.catch_all_to = target
+    domain.save()
+    config = render_host(domain.mailhost)
+
+    assert "off@" not in text(config, "dovecot/users")
+    assert "off@" not in text(config, "postfix/virtual_mailbox_maps")
+    aliases = text(config, "postfix/virtual_alias_maps").splitlines()
+    assert "off@bakkerij.example off@bakkerij.example" in aliases
+    assert "@bakkerij.example info@bakkerij.example" in aliases
+    assert (
+        text(config, "postfix/recipient_access")
+        == "off@bakkerij.example 550 5.2.1 This mailbox is disabled\n"
+    )
+
+
+def test_deleted_mailbox_is_gone_from_every_map_but_its_folder_is_kept(domain):
+    make_mailbox(domain, "gone", deleted_at=timezone.now())
+    config = render_host(domain.mailhost)
+    for path in ["dovecot/users", "postfix/virtual_mailbox_maps", "postfix/virtual_alias_maps"]:
+        assert "gone@" not in text(config, path)
+    assert config.mail_folders == set()
+    assert config.known_folders == {"bakkerij.example/gone"}
+
+
+def test_forwards_with_and_without_copy(domain):
+    make_mailbox(domain, "keeps", forward_to=["a@elders.example"], forward_keep_copy=True)
+    make_mailbox(
+        domain, "passes", forward_to=["b@elders.example", "c@elders.example"], forward_keep_copy=False
+    )
+    aliases = text(render_host(domain.mailhost), "postfix/virtual_alias_maps").splitlines()
+    assert "keeps@bakkerij.example keeps@bakkerij.example,a@elders.example" in aliases
+    assert "passes@bakkerij.example b@elders.example,c@elders.example" in aliases
+
+
+def test_alias_fans_out_and_its_mailboxes_may_send_as_it(domain):
+    make_mailbox(domain, "jan")
+    make_mailbox(domain, "piet")
+    Alias.objects.create(
+        customer=domain.customer,
+        domain=domain,
+        local_part="team",
+        destinations=["jan@bakkerij.example", "piet@bakkerij.example", "extern@elders.example"],
+    )
+    Alias.objects.create(
+        customer=domain.customer,
+        domain=domain,
+        local_part="off",
+        destinations=["jan@bakkerij.example"],
+        is_enabled=False,
+    )
+    config = render_host(domain.mailhost)
+    aliases = text(config, "postfix/virtual_alias_maps").splitlines()
+    assert "team@bakkerij.example jan@bakkerij.example,piet@bakkerij.example,extern@elders.example" in aliases
+    assert not any(line.startswith("off@") for line in aliases)
+    senders = text(config, "postfix/sender_login_maps").splitlines()
+    assert "team@bakkerij.example jan@bakkerij.example,piet@bakkerij.example" in senders
+
+
+def test_postmaster_and_abuse_go_to_the_chosen_mailbox_unless_an_alias_says_otherwise(domain):
+    jan = make_mailbox(domain, "jan")
+    domain.postmaster_to = jan
+    domain.abuse_to = jan
+    domain.save()
+    Alias.objects.create(
+        customer=domain.customer, domain=domain, local_part="abuse", destinations=["x@elders.example"]
+    )
+    aliases = text(render_host(domain.mailhost), "postfix/virtual_alias_maps").splitlines()
+    assert "postmaster@bakkerij.example jan@bakkerij.example" in aliases
+    assert "abuse@bakkerij.example x@elders.example" in aliases
+
+
+def test_relay_credentials_may_send_as_any_address_of_their_domains_but_have_no_mailbox(domain, other_domain):
+    from relay.models import RelayCredential
+
+    make_mailbox(domain, "jan")
+    credential = RelayCredential.objects.create(
+        customer=domain.customer,
+        name="Webshop",
+        username="webshop-1",
+        secret_hash=password_hash("relay-secret"),
+    )
+    credential.domains.add(domain)
+    RelayCredential.objects.create(
+        customer=domain.customer, name="Off", username="off-1", secret_hash=password_hash(), is_enabled=False
+    ).domains.add(domain)
+    config = render_host(domain.mailhost)
+
+    senders = text(config, "postfix/sender_login_maps").splitlines()
+    assert "@bakkerij.example webshop-1" in senders
+    assert "jan@bakkerij.example jan@bakkerij.example,webshop-1" in senders
+    assert not any("off-1" in line for line in senders)
+    assert not any(line.startswith("@concurrent.example") for line in senders)
+    assert text(config, "dovecot/relay-users").startswith("webshop-1:{SHA512-CRYPT}$6$")
+    assert "webshop-1" not in text(config, "dovecot/users")
+
+
+@pytest.mark.parametrize(
+    "local_part", ["evil\nx@y.example z", "a b", "x,y", "a:b", "../../etc", "a/b", "tab\there"]
+)
+def test_hostile_local_parts_never_reach_a_map(domain, local_part):
+    make_mailbox(domain, local_part)
+    Alias.objects.create(
+        customer=domain.customer,
+        domain=domain,
+        local_part="fine",
+        destinations=[f"{local_part}@elders.example"],
+    )
+    config = render_host(domain.mailhost)
+    for rendered in config.files.values():
+        assert local_part.encode() not in rendered.content
+    assert config.mail_folders == set()
+
+
+def test_autoresponder_scripts_exist_only_for_enabled_autoresponders(domain, monkeypatch):
+    import sys
+    import types
+
+    module = types.ModuleType("mailaccounts.sieve")
+    module.render_autoresponder = lambda autoresponder: f"# {autoresponder.subject}\n"
+    monkeypatch.setitem(sys.modules, "mailaccounts.sieve", module)
+    jan, piet = make_mailbox(domain, "jan"), make_mailbox(domain, "piet")
+    Autoresponder.objects.create(mailbox=jan, is_enabled=True, subject="Op vakantie", body="Tot maandag")
+    Autoresponder.objects.create(mailbox=piet, is_enabled=False, subject="Uit", body="-")
+    config = render_host(domain.mailhost)
+    sieve = {path: f.content for path, f in config.files.items() if path.startswith("sieve/")}
+    assert sieve == {"sieve/bakkerij.example/jan.sieve": b"# Op vakantie\n"}
+
+
+def test_apply_writes_files_creates_folders_and_records_the_revision(domain):
+    from mailaccounts.changes import mark_changed
+
+    host = domain.mailhost
+    box = make_mailbox(domain, "jan")
+    mark_changed(box, host=host)
+    result = apply_host(host.pk)
+    host.refresh_from_db()
+
+    assert host.applied_revision == host.desired_revision == result.revision
+    root = Path(host.config_dir)
+    assert (root / "dovecot/users").read_text().startswith("jan@bakkerij.example:")
+    assert stat.S_IMODE((root / "dovecot/users").stat().st_mode) == 0o640
+    assert (root / "mail/bakkerij.example/jan").is_dir()
+    box.refresh_from_db()
+    assert box.live_state == "live"
+
+
+def test_a_second_apply_writes_nothing_and_an_up_to_date_host_is_skipped(domain):
+    from mailaccounts.changes import mark_changed
+
+    host = domain.mailhost
+    mark_changed(make_mailbox(domain, "jan"), host=host)
+    apply_host(host.pk)
+    mtime = (Path(host.config_dir) / "dovecot/users").stat().st_mtime_ns
+    assert apply_host(host.pk).skipped
+    forced = apply_host(host.pk, force=True)
+    assert forced.changed_files == []
+    assert (Path(host.config_dir) / "dovecot/users").stat().st_mtime_ns == mtime
+
+
+def test_purged_mailbox_loses_its_folder_and_stale_files_are_removed(domain, monkeypatch):
+    from mailaccounts.changes import mark_changed
+
+    host = domain.mailhost
+    box = make_mailbox(domain, "jan")
+    mark_changed(box, host=host)
+    apply_host(host.pk)
+    folder = Path(host.config_dir) / "mail/bakkerij.example/jan"
+    (folder / "new").mkdir(parents=True)
+    (folder / "new/1.eml").write_text("hello")
+    stray = Path(host.config_dir) / "sieve/bakkerij.example/old.sieve"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("# left behind")
+    unrelated = Path(host.config_dir) / "mail/bakkerij.example/not-ours"
+    unrelated.mkdir()
+
+    box.deleted_at = timezone.now()
+    box.save()
+    mark_changed(box, host=host)
+    apply_host(host.pk)
+    assert folder.is_dir()  # deleted but within retention: mail kept
+    assert not stray.exists()
+
+    box.delete()
+    mark_changed(domain, host=host)
+    apply_host(host.pk)
+    assert not folder.exists()
+    assert unrelated.is_dir()  # never created by us, never removed
+
+
+def test_failing_reload_step_marks_the_host_failed_and_the_next_apply_reloads(domain, tmp_path):
+    from mailaccounts.changes import mark_changed
+
+    host = domain.mailhost
+    host.reload_commands = [["sh", "-c", "echo broken >&2; exit 3"]]
+    host.save()
+    box = make_mailbox(domain, "jan")
+    mark_changed(box, host=host)
+    with pytest.raises(ApplyError, match="broken"):
+        apply_host(host.pk)
+    host.refresh_from_db()
+    box.refresh_from_db()
+    assert host.applied_revision < host.desired_revision
+    assert "exited with status 3: broken" in host.last_error
+    assert box.live_state == "failed"
+
+    done = tmp_path / "reloaded"
+    host.reload_commands = [["touch", str(done)]]
+    host.save()
+    apply_host(host.pk)  # files are unchanged now, but the interrupted reload still runs
+    host.refresh_from_db()
+    box.refresh_from_db()
+    assert done.exists()
+    assert host.last_error == ""
+    assert box.live_state == "live"
+
+
+def test_postmap_runs_for_hash_maps_whose_db_is_stale(domain, tmp_path):
+    from mailaccounts.changes import mark_changed
+
+    log = tmp_path / "postmap.log"
+    host = domain.mailhost
+    host.postmap_command = [
+        "sh",
+        "-c",
+        f'echo "$@" >> {log}; for m in "$@"; do touch "${{m#hash:}}.db"; done',
+        "postmap",
+    ]
+    host.save()
+    mark_changed(make_mailbox(domain, "jan"), host=host)
+    apply_host(host.pk)
+    assert log.read_text().count("hash:") == 5
+    mark_changed(make_mailbox(domain, "piet"), host=host)
+    apply_host(host.pk)
+    second = log.read_text().splitlines()[-1]
+    assert "virtual_mailbox_maps" in second and "virtual_mailbox_domains" not in second
+
+
+def test_dkim_keys_of_active_keys_are_written_private(domain, monkeypatch):
+    import sys
+    import types
+
+    from mailaccounts.models import DkimKey
+
+    module = types.ModuleType("mailaccounts.crypto")
+    module.decrypt_private_key = lambda key: b"-----BEGIN PRIVATE KEY-----\n" + key.selector.encode()
+    monkeypatch.setitem(sys.modules, "mailaccounts.crypto", module)
+    DkimKey.objects.create(
+        domain=domain, selector="pb2026", private_key_encrypted="x", public_key="p", state="active"
+    )
+    DkimKey.objects.create(
+        domain=domain, selector="pb2025", private_key_encrypted="x", public_key="p", state="retired"
+    )
+    host = domain.mailhost
+    from mailaccounts.changes import mark_changed
+
+    mark_changed(domain, host=host)
+    apply_host(host.pk)
+    root = Path(host.config_dir) / "opendkim"
+    key = root / "keys/bakkerij.example.pb2026.private"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert (
+        root / "KeyTable"
+    ).read_text() == f"pb2026._domainkey.bakkerij.example bakkerij.example:pb2026:{key}\n"
+    assert (root / "SigningTable").read_text() == "*@bakkerij.example pb2026._domainkey.bakkerij.example\n"
+    assert not (root / "keys/bakkerij.example.pb2025.private").exists()
+    assert os.listdir(root / "keys") == ["bakkerij.example.pb2026.private"]
+
+
+def test_quota_report_of_doveadm_is_read_in_bytes():
+    report = (
+        "Username\tQuota name\tType\tValue\tLimit\t%\n"
+        "jan@bakkerij.example\tUser quota\tSTORAGE\t12\t1024\t1\n"
+        "jan@bakkerij.example\tUser quota\tMESSAGE\t3\t-\t0\n"
+    )
+    assert parse_quota_report(report) == {"jan@bakkerij.example": 12 * 1024}

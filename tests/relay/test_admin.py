@@ -1,0 +1,50 @@
+from django.urls import reverse
+
+from relay.ingest import ingest_lines
+from relay.models import RelayMessage
+from tests.relay.logs import MIXED
+
+
+def test_staff_see_credentials_without_their_secret(staff_client, credential):
+    response = staff_client.get(reverse("admin:relay_relaycredential_change", args=[credential.pk]))
+    assert response.status_code == 200
+    assert credential.username in response.content.decode()
+    assert credential.secret_hash not in response.content.decode()
+
+
+def test_staff_can_disable_a_credential_with_an_admin_action(staff_client, credential):
+    response = staff_client.post(
+        reverse("admin:relay_relaycredential_changelist"),
+        {"action": "disable", "_selected_action": [credential.pk]},
+    )
+    assert response.status_code == 302
+    credential.refresh_from_db()
+    assert not credential.is_enabled
+
+
+def test_staff_search_the_whole_relay_log_by_queue_id_message_id_and_address(staff_client, credential):
+    ingest_lines(MIXED.splitlines())
+    url = reverse("admin:relay_relaymessage_changelist")
+    for term, queue_ids in [
+        ("4F3A21C0ABC", {"4F3A21C0ABC"}),
+        ("abc@sender.example", {"6C8D41C0AAA"}),
+        ("nobody@klant.example", {"4F3A21C0ABC"}),
+        ("shop@bakkerij.example", {"4F3A21C0ABC", "5B7C31C0DEF"}),  # as sender, and as the bounce's recipient
+    ]:
+        response = staff_client.get(url, {"q": term})
+        assert {m.queue_id for m in response.context["cl"].result_list} == queue_ids, term
+    message = RelayMessage.objects.get(queue_id="4F3A21C0ABC")
+    detail = staff_client.get(reverse("admin:relay_relaymessage_change", args=[message.pk]))
+    assert "User unknown" in detail.content.decode()
+
+
+def test_relay_log_admin_filters_by_status_and_host(staff_client, credential):
+    ingest_lines(MIXED.splitlines())
+    url = reverse("admin:relay_relaymessage_changelist")
+    response = staff_client.get(url, {"status__exact": "bounced", "host": "mx1"})
+    assert [m.queue_id for m in response.context["cl"].result_list] == ["4F3A21C0ABC"]
+
+
+def test_customers_cannot_reach_the_admin(owner_client):
+    response = owner_client.get(reverse("admin:relay_relaymessage_changelist"))
+    assert response.status_code == 302

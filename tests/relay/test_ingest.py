@@ -1,0 +1,272 @@
+import json
+import os
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from relay.ingest import ingest_file, ingest_lines, purge_older_than
+from relay.models import IngestState, RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient
+from tests.relay.logs import EXPIRED, GARBAGE, MIXED, RFC3339_LONG_IDS
+
+
+def counts():
+    return (
+        RelayMessage.objects.count(),
+        RelayRecipient.objects.count(),
+        RelayEvent.objects.count(),
+        RejectedAttempt.objects.count(),
+    )
+
+
+def write(path, text, mode="w"):
+    with open(path, mode) as log:
+        log.write(text)
+
+
+def test_a_log_is_stored_as_messages_recipients_events_and_rejects(db, credential):
+    ingest_lines(MIXED.splitlines())
+    assert counts() == (3, 5, 7, 2)
+    order = RelayMessage.objects.get(queue_id="4F3A21C0ABC")
+    assert order.status == "bounced"
+    assert order.customer == credential.customer
+    assert order.credential == credential
+    assert order.direction == "outbound"
+    assert order.removed_at is not None
+    assert {r.address: r.status for r in order.recipients.all()} == {
+        "anna@klant.example": "sent",
+        "nobody@klant.example": "bounced",
+        "piet@traag.example": "sent",
+    }
+    credential.refresh_from_db()
+    assert credential.last_used_at == order.received_at
+
+
+def test_bounce_notification_is_linked_and_belongs_to_the_same_customer(db, credential):
+    ingest_lines(MIXED.splitlines())
+    notification = RelayMessage.objects.get(queue_id="5B7C31C0DEF")
+    assert notification.bounce_of.queue_id == "4F3A21C0ABC"
+    assert notification.customer == credential.customer
+
+
+def test_inbound_alias_delivery_belongs_to_the_recipient_domains_customer(db, domain):
+    ingest_lines(MIXED.splitlines())
+    inbound = RelayMessage.objects.get(queue_id="6C8D41C0AAA")
+    assert inbound.customer == domain.customer
+    assert inbound.direction == "inbound"
+    assert inbound.recipients.get().orig_to == "info@bakkerij.example"
+
+
+def test_rejects_are_attributed_to_the_credential_not_the_forged_domain(db, credential, other_domain):
+    ingest_lines(MIXED.splitlines())
+    forged = RejectedAttempt.objects.get(sender="ceo@concurrent.example")
+    assert forged.customer == credential.customer
+    assert forged.credential == credential
+    assert RejectedAttempt.objects.get(sender="spam@spam.example").customer is None
+
+
+def test_ingesting_the_same_lines_twice_adds_nothing(db, credential):
+    ingest_lines(MIXED.splitlines())
+    first = counts()
+    ingest_lines(MIXED.splitlines())
+    assert counts() == first
+    assert RelayMessage.objects.get(queue_id="4F3A21C0ABC").status == "bounced"
+
+
+def test_re_reading_a_file_from_the_start_adds_nothing(db, credential, tmp_path):
+    path = tmp_path / "maillog"
+    write(path, MIXED)
+    ingest_file(str(path))
+    first = counts()
+    IngestState.objects.update(offset=0)
+    ingest_file(str(path))
+    assert counts() == first
+
+
+def test_small_batches_give_the_same_result_as_one(db, credential, tmp_path):
+    path = tmp_path / "maillog"
+    write(path, MIXED + EXPIRED)
+    ingest_file(str(path), batch_lines=3)
+    assert RelayMessage.objects.count() == 5
+    assert RelayMessage.objects.get(queue_id="4F3A21C0ABC").status == "bounced"
+    piet = RelayRecipient.objects.get(address="piet@traag.example")
+    assert (piet.status, piet.dsn) == ("sent", "2.0.0")
+    assert RelayMessage.objects.get(queue_id="7D9E51C0BBB").status == "expired"
+    assert RelayMessage.objects.get(queue_id="8EAF61C0CCC").bounce_of.queue_id == "7D9E51C0BBB"
+
+
+def test_ingest_is_incremental_and_waits_for_a_whole_last_line(db, credential, tmp_path):
+    path = tmp_path / "maillog"
+    lines = MIXED.splitlines(keepends=True)
+    write(path, "".join(lines[:12]) + lines[12][:30])
+    ingest_file(str(path))
+    state = IngestState.objects.get()
+    assert state.offset == sum(len(line) for line in lines[:12])
+    assert RelayRecipient.objects.get(address="piet@traag.example").status == "deferred"
+    write(path, lines[12][30:] + "".join(lines[13:]), mode="a")
+    result = ingest_file(str(path))
+    assert result.lines == len(lines) - 12
+    assert RelayRecipient.objects.get(address="piet@traag.example").status == "sent"
+    assert RelayMessage.objects.get(queue_id="5B7C31C0DEF").bounce_of.queue_id == "4F3A21C0ABC"
+
+
+def test_a_log_rotated_half_way_is_followed_by_inode(db, credential, tmp_path):
+    path = tmp_path / "maillog"
+    lines = MIXED.splitlines(keepends=True)
+    write(path, "".join(lines[:8]))
+    ingest_file(str(path))
+    # Postfix wrote a few more lines, then the log was rotated and a new file started.
+    write(path, "".join(lines[8:14]), mode="a")
+    os.rename(path, tmp_path / "maillog.1")
+    write(path, "".join(lines[14:]))
+    ingest_file(str(path))
+    assert counts() == (3, 5, 7, 2)
+    assert RelayMessage.objects.get(queue_id="4F3A21C0ABC").status == "bounced"
+    state = IngestState.objects.get()
+    assert state.inode == os.stat(path).st_ino
+    assert state.offset == os.path.getsize(path)
+
+
+def test_a_file_truncated_in_place_is_read_from_the_start(db, credential, tmp_path):
+    path = tmp_path / "maillog"
+    write(path, MIXED)
+    ingest_file(str(path))
+    write(path, RFC3339_LONG_IDS)
+    ingest_file(str(path))
+    assert RelayMessage.objects.filter(queue_id="4dLh3V2XkLz1bQr").exists()
+
+
+def test_deferral_and_expiry_in_separate_runs_end_as_expired(db, credential, tmp_path):
+    path = tmp_path / "maillog"
+    lines = EXPIRED.splitlines(keepends=True)
+    write(path, "".join(lines[:5]))
+    ingest_file(str(path))
+    assert RelayMessage.objects.get(queue_id="7D9E51C0BBB").status == "deferred"
+    write(path, "".join(lines[5:]), mode="a")
+    ingest_file(str(path))
+    message = RelayMessage.objects.get(queue_id="7D9E51C0BBB")
+    assert message.status == "expired"
+    assert message.recipients.get().status == "expired"
+    assert message.bounce_notifications.get().queue_id == "8EAF61C0CCC"
+
+
+def test_garbage_in_the_log_is_skipped(db, credential, tmp_path):
+    path = tmp_path / "maillog"
+    with open(path, "wb") as log:
+        log.write(b"\xff\xfe\x00\x81binary\x9c\xef\n")
+        log.write("\n".join(GARBAGE).encode() + b"\n")
+        log.write(MIXED.encode())
+    ingest_file(str(path))
+    assert counts() == (3, 5, 7, 2)
+
+
+def test_purge_removes_what_is_older_than_the_retention(db, credential):
+    ingest_lines(MIXED.splitlines())
+    RelayMessage.objects.filter(queue_id="6C8D41C0AAA").update(
+        received_at=timezone.now() - timedelta(days=31)
+    )
+    RejectedAttempt.objects.filter(sender="spam@spam.example").update(at=timezone.now() - timedelta(days=31))
+    RelayMessage.objects.exclude(queue_id="6C8D41C0AAA").update(received_at=timezone.now())
+    RejectedAttempt.objects.exclude(sender="spam@spam.example").update(at=timezone.now())
+    purge_older_than(30)
+    assert not RelayMessage.objects.filter(queue_id="6C8D41C0AAA").exists()
+    assert RelayMessage.objects.count() == 2
+    assert RejectedAttempt.objects.count() == 1
+
+
+def test_relaylog_command_ingests_and_exports_json_lines(db, credential, tmp_path):
+    path = tmp_path / "maillog"
+    write(path, MIXED)
+    out = StringIO()
+    call_command("relaylog", "ingest", str(path), "--host", "mx7", stdout=out)
+    assert "3 new messages" in out.getvalue()
+    out = StringIO()
+    call_command("relaylog", "export", "--customer", str(credential.customer_id), stdout=out)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    order = next(r for r in records if r["queue_id"] == "4F3A21C0ABC")
+    assert set(order) == {
+        "queue_id",
+        "host",
+        "received_at",
+        "sender",
+        "sasl_username",
+        "customer",
+        "message_id",
+        "size",
+        "recipients",
+    }
+    assert order["host"] == "mx7"
+    assert order["customer"] == credential.customer_id
+    assert set(order["recipients"][0]) == {
+        "to",
+        "orig_to",
+        "status",
+        "dsn",
+        "relay",
+        "delay",
+        "response",
+        "at",
+    }
+    rejected = [r for r in records if r["queue_id"] is None]
+    assert rejected == [
+        {
+            "queue_id": None,
+            "status": "rejected",
+            "client_ip": "203.0.113.5",
+            "sender": "ceo@concurrent.example",
+            "to": "x@y.example",
+            "dsn": "5.7.1",
+            "response": rejected[0]["response"],
+            "at": rejected[0]["at"],
+        }
+    ]
+
+
+def test_relaylog_export_csv_and_time_range(db, credential):
+    ingest_lines(MIXED.splitlines())
+    received = RelayMessage.objects.get(queue_id="4F3A21C0ABC").received_at
+    out = StringIO()
+    call_command("relaylog", "export", "--format", "csv", "--since", received.isoformat(), stdout=out)
+    rows = out.getvalue().splitlines()
+    assert rows[0].startswith("received_at,queue_id,host")
+    assert sum("4F3A21C0ABC" in row for row in rows) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path):
+    from tests.conftest import make_customer, make_user
+
+    owner = make_user("thread-owner@example.com")
+    customer = make_customer("Thread B.V.", owner)
+    from mailaccounts.models import Domain, MailHost
+    from relay.models import RelayCredential
+
+    domain = Domain.objects.create(
+        customer=customer,
+        name="bakkerij.example",
+        mailhost=MailHost.objects.default(),
+        verification_token="t",
+    )
+    credential = RelayCredential.objects.create(
+        customer=customer, name="shop", username="relay-7k2m9q", secret_hash="x"
+    )
+    credential.domains.add(domain)
+    path = tmp_path / "maillog"
+    write(path, MIXED + EXPIRED)
+    result = ingest_file(str(path), batch_lines=4)
+    assert result.lines == len((MIXED + EXPIRED).splitlines())
+    assert RelayMessage.objects.get(queue_id="4F3A21C0ABC").status == "bounced"
+    assert RelayMessage.objects.get(queue_id="8EAF61C0CCC").bounce_of.queue_id == "7D9E51C0BBB"
+    assert IngestState.objects.get().offset == os.path.getsize(path)
+    assert RelayMessage.objects.filter(customer=customer).count() == 5
+
+
+def test_a_bounce_notice_logged_after_removed_joins_its_message(db, credential):
+    lines = MIXED.splitlines()
+    removed = lines.pop()
+    lines.insert(lines.index(next(line for line in lines if "sender non-delivery" in line)), removed)
+    ingest_lines(lines)
+    assert RelayMessage.objects.filter(queue_id="4F3A21C0ABC").count() == 1
+    assert RelayMessage.objects.get(queue_id="5B7C31C0DEF").bounce_of.queue_id == "4F3A21C0ABC"

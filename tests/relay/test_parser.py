@@ -1,0 +1,118 @@
+from datetime import UTC, datetime, timedelta, timezone
+
+from relay.parser import Kind, SyslogClock, parse_lines
+from tests.relay.logs import GARBAGE, GARBAGE_BYTES, MIXED, RFC3339_LONG_IDS, YEAR_END
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def parse(text, **kwargs):
+    return list(parse_lines(text.splitlines(), clock=SyslogClock(now=kwargs.pop("now", NOW)), **kwargs))
+
+
+def test_syslog_lines_become_events_with_queue_ids_and_kinds():
+    events = parse(MIXED)
+    kinds = [(e.queue_id, e.kind) for e in events[:4]]
+    assert kinds == [
+        ("4F3A21C0ABC", Kind.CLIENT),
+        ("4F3A21C0ABC", Kind.MESSAGE_ID),
+        ("6C8D41C0AAA", Kind.CLIENT),
+        ("4F3A21C0ABC", Kind.QUEUED),
+    ]
+    assert events[0].at == datetime(2026, 11, 30, 20, 15, 12, tzinfo=UTC)
+    assert events[0].host == "mx1"
+    assert events[0].data["sasl_username"] == "relay-7k2m9q"
+    assert events[0].data["client_ip"] == "203.0.113.5"
+
+
+def test_connect_lines_are_ignored():
+    events = parse(MIXED)
+    assert all(e.kind != "connect" for e in events)
+    assert len(events) == len(MIXED.splitlines()) - 1
+
+
+def test_delivery_attempt_carries_recipient_alias_dsn_and_remote_answer():
+    attempt = next(e for e in parse(MIXED) if e.kind == Kind.ATTEMPT and e.queue_id == "6C8D41C0AAA")
+    assert attempt.data["to"] == "jan@bakkerij.example"
+    assert attempt.data["orig_to"] == "info@bakkerij.example"
+    assert attempt.data["status"] == "sent"
+    assert attempt.data["dsn"] == "2.0.0"
+    assert attempt.data["delay"] == 0.1
+    assert attempt.data["response"].startswith("250 2.0.0")
+
+
+def test_bounced_attempt_keeps_the_full_remote_answer():
+    bounced = next(e for e in parse(MIXED) if e.kind == Kind.ATTEMPT and e.data["status"] == "bounced")
+    assert bounced.data["dsn"] == "5.1.1"
+    assert "User unknown (in reply to RCPT TO command)" in bounced.data["response"]
+
+
+def test_bounce_notification_names_the_new_queue_id():
+    notice = next(e for e in parse(MIXED) if e.kind == Kind.BOUNCE_NOTICE)
+    assert notice.queue_id == "4F3A21C0ABC"
+    assert notice.data["bounce_queue_id"] == "5B7C31C0DEF"
+
+
+def test_noqueue_rejects_are_parsed_with_sender_recipient_and_codes():
+    relay_denied, not_owned = [e for e in parse(MIXED) if e.kind == Kind.REJECT]
+    assert relay_denied.queue_id is None
+    assert relay_denied.data["client_ip"] == "203.0.113.66"
+    assert relay_denied.data["sender"] == "spam@spam.example"
+    assert relay_denied.data["to"] == "victim@elders.example"
+    assert relay_denied.data["dsn"] == "5.7.1"
+    assert relay_denied.data["response"] == "554 5.7.1 <victim@elders.example>: Relay access denied"
+    assert not_owned.data["sasl_username"] == "relay-7k2m9q"
+
+
+def test_milter_reject_without_reply_code_still_gets_its_dsn():
+    line = (
+        "Nov 30 20:15:12 mx1 postfix/cleanup[2105]: 4F3A21C0ABC: milter-reject: END-OF-MESSAGE from "
+        "app.example[203.0.113.5]: 5.7.1 Rejected by policy; from=<a@b.example> to=<c@d.example> proto=ESMTP helo=<app>"
+    )
+    (event,) = parse(line)
+    assert event.kind == Kind.REJECT
+    assert event.queue_id == "4F3A21C0ABC"
+    assert event.data["stage"] == "END-OF-MESSAGE"
+    assert event.data["dsn"] == "5.7.1"
+
+
+def test_rfc3339_timestamps_and_long_queue_ids():
+    events = parse(RFC3339_LONG_IDS)
+    assert {e.queue_id for e in events} == {"4dLh3V2XkLz1bQr"}
+    assert events[0].at == datetime(2026, 11, 30, 21, 0, 0, 123456, tzinfo=timezone(timedelta(hours=1)))
+    assert events[0].host == "mx2"
+    assert events[-1].kind == Kind.REMOVED
+
+
+def test_fractional_seconds_of_postfix_maillog_file_are_kept():
+    (event,) = parse("Nov 30 20:15:12.250000 mx1 postfix/qmgr[2000]: 4F3A21C0ABC: removed")
+    assert event.at.microsecond == 250000
+
+
+def test_syslog_year_rolls_over_at_new_year():
+    events = parse(YEAR_END, now=datetime(2027, 1, 1, 0, 5, tzinfo=UTC))
+    assert [e.at.year for e in events] == [2026, 2026, 2027, 2027]
+
+
+def test_a_december_log_read_in_january_belongs_to_last_year():
+    (event,) = parse(
+        "Dec 30 10:00:00 mx1 postfix/qmgr[2000]: 4F3A21C0ABC: removed", now=datetime(2027, 1, 2, tzinfo=UTC)
+    )
+    assert event.at.year == 2026
+
+
+def test_host_can_be_overridden():
+    events = parse(MIXED, host="mx9")
+    assert {e.host for e in events} == {"mx9"}
+
+
+def test_truncated_binary_and_unknown_lines_are_skipped_without_stopping():
+    lines = GARBAGE + GARBAGE_BYTES + MIXED.splitlines()
+    events = list(parse_lines(lines, clock=SyslogClock(now=NOW)))
+    assert len(events) == len(MIXED.splitlines()) - 1
+
+
+def test_line_keys_are_stable_and_distinct():
+    first, second = parse(MIXED), parse(MIXED)
+    assert [e.line_key for e in first] == [e.line_key for e in second]
+    assert len({e.line_key for e in first}) == len(first)
