@@ -8,10 +8,10 @@ mail host and records an audit entry. Views, the admin and tasks call them alike
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 
 import idna
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -369,7 +369,8 @@ def check_mailbox_password(password: str, *, local_part: str, address: str, disp
         raise ValidationError(
             {"password1": _("The password must not contain the mailbox's address.")}, code="contains_address"
         )
-    person = SimpleNamespace(email=address, username=local_part, first_name=display_name, last_name="")
+    # An unsaved user: the similarity validator reads verbose names from a real model's _meta.
+    person = get_user_model()(email=address, first_name=display_name[:150], last_name=local_part)
     try:
         validate_password(password, user=person)
     except ValidationError as error:
