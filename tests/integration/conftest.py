@@ -178,6 +178,15 @@ class CeleryWorker:
                 self.kill()
 
 
+def reset_broker_connections(app) -> None:
+    """Drop connection pools made under the old broker URL: an eager task run earlier in the session (billing's
+    e-mails) makes Celery create them, and they would go on publishing to the default broker."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+
+
 def database_url_of(settings_dict: dict) -> str:
     user = settings_dict.get("USER") or "postgres"
     password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
@@ -198,6 +207,7 @@ def celery_worker(django_db_setup, django_db_blocker, mailstack):
     redis.Redis.from_url(url).flushdb()
     previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
     app.conf.update(broker_url=url, task_always_eager=False)
+    reset_broker_connections(app)
     with django_db_blocker.unblock():
         database_url = database_url_of(connection.settings_dict)
     worker = CeleryWorker(
@@ -210,6 +220,7 @@ def celery_worker(django_db_setup, django_db_blocker, mailstack):
     yield worker
     worker.stop()
     app.conf.update(**previous)
+    reset_broker_connections(app)
     redis.Redis.from_url(url).flushdb()
 
 
