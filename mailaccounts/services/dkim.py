@@ -102,9 +102,9 @@ def dkim_txt_value(key: DkimKey) -> str:
 
 
 def signing_keys(domain: Domain):
-    """The keys outgoing mail is signed with: the active RSA key. OpenDKIM signs with one algorithm for
-    all keys, so an active Ed25519 key is published beside it but not used (see provisioning.render)."""
-    return domain.dkim_keys.filter(state=DkimKey.State.ACTIVE, algorithm=DkimKey.Algorithm.RSA)
+    """The keys outgoing mail is signed with: the active keys. An active Ed25519 key signs too, beside the
+    RSA key, through the second OpenDKIM instance (see provisioning.render)."""
+    return domain.dkim_keys.filter(state=DkimKey.State.ACTIVE).order_by("-algorithm", "-activated_at")
 
 
 def published_keys(domain: Domain):
