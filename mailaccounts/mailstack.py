@@ -46,6 +46,7 @@ PORT_OFFSETS = {
     "reinject": 9,
     "sink": 10,
     "milter_ed25519": 11,
+    "policy": 12,
 }
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 
@@ -175,6 +176,7 @@ class MailStack:
             "LMTP_PORT": str(ports["lmtp"]),
             "MILTER_PORT": str(ports["milter"]),
             "MILTER_ED25519_PORT": str(ports["milter_ed25519"]),
+            "POLICY_PORT": str(ports["policy"]),
             "DOVECOT_BASE_DIR": str(self.path("dovecot", "run")),
             "DOVECOT_STATE_DIR": str(self.path("dovecot", "state")),
             "DOVECOT_LOG": str(self.path("log", "dovecot.log")),
@@ -236,6 +238,7 @@ class MailStack:
             raise StackError(f"a mail stack is already running in {self.directory}")
         self.prepare(config_dir)
         self.start_sink()
+        self.start_policy()
         log = self.path("log", "start.log")
         run(["opendkim", "-x", str(self.path("opendkim", "opendkim.conf"))], log)
         run(["opendkim", "-x", str(self.path("opendkim", "opendkim-ed25519.conf"))], log)
@@ -255,6 +258,30 @@ class MailStack:
         )
         self.path("sink.pid").write_text(str(process.pid))
 
+    def start_policy(self, *, database_url: str | None = None, redis_url: str | None = None) -> None:
+        """The relay's sending-limit policy service (`manage.py relaypolicy`), asked by the submission ports.
+
+        It reads the panel's database (limits) and Redis (counters): the current environment's, unless
+        given (the integration tests point it at the test database)."""
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if database_url:
+            env["DATABASE_URL"] = database_url
+        if redis_url:
+            env["RELAY_POLICY_REDIS_URL"] = redis_url
+        log = open(self.path("log", "relaypolicy.log"), "ab")  # noqa: SIM115 - handed to the child process
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "relaypolicy", "--listen", f"127.0.0.1:{self.ports['policy']}"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        self.path("relaypolicy.pid").write_text(str(process.pid))
+
+    def stop_policy(self) -> None:
+        wait_for_exit(signal_pidfile(self.path("relaypolicy.pid")))
+
     def wait_for_ports(self, timeout: float = 15) -> None:
         deadline = time.monotonic() + timeout
         waiting = dict(self.ports)
@@ -272,7 +299,12 @@ class MailStack:
             subprocess.Popen(["postfix", "-c", str(self.postfix_etc), "stop"], **quiet),
             subprocess.Popen(["doveadm", "-c", str(self.dovecot_conf), "stop"], **quiet),
         ]
-        pidfiles = [self.opendkim_pidfile, self.opendkim_ed25519_pidfile, self.path("sink.pid")]
+        pidfiles = [
+            self.opendkim_pidfile,
+            self.opendkim_ed25519_pidfile,
+            self.path("sink.pid"),
+            self.path("relaypolicy.pid"),
+        ]
         pids = [signal_pidfile(pidfile) for pidfile in pidfiles]
         for process in stopping:
             process.wait()
@@ -307,6 +339,7 @@ class MailStack:
                 f"  POP3 STARTTLS (110)         127.0.0.1:{ports['pop3']}",
                 f"  POP3S (995)                 127.0.0.1:{ports['pop3s']}",
                 f"  Sink for outside mail       127.0.0.1:{ports['sink']} -> {self.sink_dir}/",
+                f"  Relay policy (send limits)  127.0.0.1:{ports['policy']}",
                 f"  Test CA certificate         {self.ca_file}",
                 f"  Logs                        {self.path('log')}/",
                 "Mail client: server 127.0.0.1 (or localhost), user = the full mailbox address, password = the",

@@ -227,7 +227,7 @@ MAILBOX_RETENTION_DAYS = env_int("MAILBOX_RETENTION_DAYS", 30)
 MAILHOST_DKIM_KEY_OWNER = env("MAILHOST_DKIM_KEY_OWNER", "")
 # The group Dovecot's auth process runs as, given the rendered passwd-files (mode 0640).
 MAILHOST_AUTH_GROUP = env("MAILHOST_AUTH_GROUP", "dovecot")
-# The local mail stack (`manage.py mailstack`): its directory and the first of its 11 loopback ports.
+# The local mail stack (`manage.py mailstack`): its directory and the first of its 12 loopback ports.
 MAILSTACK_DIR = Path(env("MAILSTACK_DIR", str(VAR_DIR / "mailstack")))
 MAILSTACK_PORT_BASE = env_int("MAILSTACK_PORT_BASE", 20000)
 
@@ -248,8 +248,9 @@ MTA_STS_MAX_AGE = env_int("MTA_STS_MAX_AGE", 604800)
 
 # Relay log
 RELAY_LOG_RETENTION_DAYS = env_int("RELAY_LOG_RETENTION_DAYS", 30)
-# Time zone of syslog-style timestamps in the Postfix logs (they carry none); RFC 3339 ones carry their own.
-RELAY_LOG_TIMEZONE = env("RELAY_LOG_TIMEZONE", "UTC")
+# Time zone of syslog-style timestamps in the Postfix logs (they carry none; RFC 3339 ones carry their own):
+# the mail host's local time, which is TIME_ZONE unless the host's system clock runs in another zone.
+RELAY_LOG_TIMEZONE = env("RELAY_LOG_TIMEZONE", TIME_ZONE)
 # The submission host name shown to customers with their relay credentials.
 RELAY_SMTP_HOST = env("RELAY_SMTP_HOST", MAILHOST_DEFAULT_HOSTNAME)
 # Redis for the relay policy service's hourly counters (database 0 of REDIS_URL's server by default).

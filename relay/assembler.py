@@ -21,13 +21,27 @@ LOCAL_CLIENT_IPS = {"127.0.0.1", "::1"}
 # Lines that begin a message: smtpd's client=, pickup's uid=, and cleanup's message-id= (for mail Postfix
 # makes itself, such as bounce notifications).
 START_KINDS = (Kind.CLIENT, Kind.PICKUP, Kind.MESSAGE_ID)
+# Plain strings for the hot loop (enum member access costs a descriptor call each time).
+QUEUED, DEFERRED, EXPIRED, REJECTED = (
+    s.value for s in (Status.QUEUED, Status.DEFERRED, Status.EXPIRED, Status.REJECTED)
+)
+STATUS_VALUES = frozenset(Status.values)
+EVENT_ATTEMPT, EVENT_EXPIRED, EVENT_BOUNCE_NOTICE, EVENT_REJECTED = (
+    k.value
+    for k in (
+        RelayEvent.Kind.ATTEMPT,
+        RelayEvent.Kind.EXPIRED,
+        RelayEvent.Kind.BOUNCE_NOTICE,
+        RelayEvent.Kind.REJECTED,
+    )
+)
 
 
 @dataclass(slots=True)
 class RecipientDraft:
     address: str
     orig_to: str = ""
-    status: str = Status.QUEUED
+    status: str = QUEUED
     dsn: str = ""
     relay: str = ""
     delay: float | None = None
@@ -48,8 +62,8 @@ class RecipientDraft:
         )
 
     def expire(self, at: datetime) -> None:
-        if self.status in (Status.DEFERRED, Status.QUEUED) and (self.at is None or self.at <= at):
-            self.status, self.at = Status.EXPIRED, at
+        if self.status in (DEFERRED, QUEUED) and (self.at is None or self.at <= at):
+            self.status, self.at = EXPIRED, at
 
 
 @dataclass(slots=True)
@@ -89,7 +103,7 @@ class MessageDraft:
     @property
     def status(self) -> str:
         if self.rejected:
-            return Status.REJECTED
+            return REJECTED
         return worst_status(r.status for r in self.recipients.values())
 
     def recipient(self, address: str, orig_to: str) -> RecipientDraft:
@@ -177,7 +191,7 @@ def _apply(draft: MessageDraft, event: Event) -> None:
         draft.events.append(
             EventDraft(
                 at=event.at,
-                kind=RelayEvent.Kind.BOUNCE_NOTICE,
+                kind=EVENT_BOUNCE_NOTICE,
                 line_key=event.line_key,
                 response=data["bounce_queue_id"],
             )
@@ -191,7 +205,7 @@ def _apply_attempt(draft: MessageDraft, event: Event) -> None:
     address, orig_to = data["to"][:320], data["orig_to"][:320]
     draft.recipient(address, orig_to).apply(
         at=event.at,
-        status=data["status"] if data["status"] in Status.values else Status.DEFERRED,
+        status=data["status"] if data["status"] in STATUS_VALUES else DEFERRED,
         dsn=data["dsn"],
         relay=data["relay"][:300],
         delay=data["delay"],
@@ -200,7 +214,7 @@ def _apply_attempt(draft: MessageDraft, event: Event) -> None:
     draft.events.append(
         EventDraft(
             at=event.at,
-            kind=RelayEvent.Kind.ATTEMPT,
+            kind=EVENT_ATTEMPT,
             line_key=event.line_key,
             recipient=address,
             status=data["status"][:10],
@@ -218,9 +232,7 @@ def _apply_expiry(draft: MessageDraft, event: Event) -> None:
         draft.sender = event.data["sender"]
     for recipient in draft.recipients.values():
         recipient.expire(event.at)
-    draft.events.append(
-        EventDraft(at=event.at, kind=RelayEvent.Kind.EXPIRED, line_key=event.line_key, status=Status.EXPIRED)
-    )
+    draft.events.append(EventDraft(at=event.at, kind=EVENT_EXPIRED, line_key=event.line_key, status=EXPIRED))
 
 
 def _apply_queued_reject(draft: MessageDraft, event: Event) -> None:
@@ -229,7 +241,7 @@ def _apply_queued_reject(draft: MessageDraft, event: Event) -> None:
     if data["stage"] == "RCPT" and data["to"]:
         draft.recipient(data["to"][:320], "").apply(
             at=event.at,
-            status=Status.REJECTED,
+            status=REJECTED,
             dsn=data["dsn"],
             relay="",
             delay=None,
@@ -242,10 +254,10 @@ def _apply_queued_reject(draft: MessageDraft, event: Event) -> None:
     draft.events.append(
         EventDraft(
             at=event.at,
-            kind=RelayEvent.Kind.REJECTED,
+            kind=EVENT_REJECTED,
             line_key=event.line_key,
             recipient=data["to"][:320],
-            status=Status.REJECTED,
+            status=REJECTED,
             dsn=data["dsn"],
             response=data["response"],
         )

@@ -195,8 +195,33 @@ class BatchWriter:
         stored = _store_batch(self.state, batch, self.directory)
         if stored is None:
             self.stopped = True
-        else:
-            self.result.add(stored)
+            return
+        before = self.result.lines
+        self.result.add(stored)
+        if _crossed_doubling(before, self.result.lines):
+            analyze_relay_tables()
+
+
+ANALYZE_FROM_LINES = 20_000
+
+
+def _crossed_doubling(before: int, after: int) -> bool:
+    """True at 20k, 40k, 80k, ... lines into one run: a long catch-up refreshes planner statistics as the
+    tables grow (the periodic small runs leave that to autovacuum)."""
+    mark = ANALYZE_FROM_LINES
+    while mark <= after:
+        if before < mark:
+            return True
+        mark *= 2
+    return False
+
+
+def analyze_relay_tables() -> None:
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in (RelayMessage, RelayRecipient, RelayEvent):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _read_batch(log, batch_lines: int) -> tuple[list[bytes], int]:
@@ -308,15 +333,12 @@ def _match_existing(drafts: list[MessageDraft]) -> list[tuple[MessageDraft, Rela
     known: dict[tuple[str, str], list[RelayMessage]] = defaultdict(list)
     for host, host_drafts in by_host.items():
         earliest = min(d.first_at for d in host_drafts) - QUEUE_LIFETIME
-        latest = max(d.first_at for d in host_drafts)
-        rows = RelayMessage.objects.filter(
-            host=host,
-            queue_id__in={d.queue_id for d in host_drafts},
-            received_at__gte=earliest,
-            received_at__lte=latest,
-        ).order_by("received_at")
-        for row in rows:
-            known[(host, row.queue_id)].append(row)
+        # Only host and queue id in SQL: the unique index (host, queue_id, received_at) answers that whatever
+        # the table's statistics say; a time range there can tempt the planner into scanning a whole week.
+        rows = RelayMessage.objects.filter(host=host, queue_id__in={d.queue_id for d in host_drafts})
+        for row in sorted(rows, key=lambda r: r.received_at):
+            if row.received_at >= earliest:
+                known[(host, row.queue_id)].append(row)
     return [(draft, _pick(draft, known.get((draft.host, draft.queue_id), []))) for draft in drafts]
 
 
@@ -465,11 +487,9 @@ def _link_bounces(pairs) -> None:
         rows = RelayMessage.objects.filter(
             host__in={row.host for row, _q, _at in notices},
             queue_id__in={qid for _row, qid, _at in notices},
-            received_at__gte=min(at for _r, _q, at in notices) - BOUNCE_WINDOW,
-            received_at__lte=max(at for _r, _q, at in notices) + BOUNCE_WINDOW,
             bounce_of__isnull=True,
-        ).order_by("received_at")
-        for candidate in rows:
+        )
+        for candidate in sorted(rows, key=lambda r: r.received_at):
             candidates[(candidate.host, candidate.queue_id)].append(candidate)
         for original, qid, at in notices:
             near = [c for c in candidates[(original.host, qid)] if abs(c.received_at - at) <= BOUNCE_WINDOW]
@@ -480,13 +500,13 @@ def _link_bounces(pairs) -> None:
     orphans = [row for pk, row in null_senders.items() if pk not in changed]
     if orphans:
         originals = defaultdict(list)
+        oldest = min(r.received_at for r in orphans) - QUEUE_LIFETIME
         rows = RelayMessage.objects.filter(
-            host__in={r.host for r in orphans},
-            bounce_queue_id__in={r.queue_id for r in orphans},
-            received_at__gte=min(r.received_at for r in orphans) - QUEUE_LIFETIME,
-        ).order_by("received_at")
-        for original in rows:
-            originals[(original.host, original.bounce_queue_id)].append(original)
+            host__in={r.host for r in orphans}, bounce_queue_id__in={r.queue_id for r in orphans}
+        ).exclude(bounce_queue_id="")  # the very condition of the partial index relaymsg_bounce_qid
+        for original in sorted(rows, key=lambda r: r.received_at):
+            if original.received_at >= oldest:
+                originals[(original.host, original.bounce_queue_id)].append(original)
         for row in orphans:
             match = [
                 o

@@ -61,6 +61,10 @@ class Kind:
     REJECT = "reject"  # NOQUEUE: reject / QUEUEID: milter-reject
 
 
+# Kinds stored as rows of their own (timeline events, rejects) and so deduplicated by their line's hash.
+KEYED_KINDS = frozenset({Kind.ATTEMPT, Kind.EXPIRED, Kind.BOUNCE_NOTICE, Kind.REJECT})
+
+
 @dataclass(slots=True)
 class Event:
     at: datetime
@@ -160,7 +164,7 @@ class LineParser:
             host=host,
             kind=kind,
             queue_id=None if qid == "NOQUEUE" else qid,
-            line_key=line_key(host, line),
+            line_key=line_key(host, line) if kind in KEYED_KINDS else 0,
             data=data,
         )
 

@@ -37,8 +37,13 @@ def make_user(email: str, *, password: str = PASSWORD, verified: bool = True) ->
 
 
 def ensure_seeded_plans() -> None:
-    """Put the migration-seeded plans back after a transactional test flushed the database."""
+    """Put the migration-seeded rows (plans, the site) back after a transactional test flushed the database."""
     from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.sites.models import Site
+
+    Site.objects.get_or_create(pk=settings.SITE_ID, defaults={"domain": "example.com", "name": "Postbode"})
 
     for plan in import_module("panel.migrations.0002_seed_plans").PLANS:
         Plan.objects.get_or_create(code=plan["code"], defaults=plan)

@@ -173,7 +173,9 @@ def load_host_data(host: MailHost) -> HostData:
     dkim_keys = list(
         DkimKey.objects.filter(domain_id__in=names, state=DkimKey.State.ACTIVE)
         .select_related("domain")
-        .order_by("domain__name", "-activated_at", "-created_at")
+        # RSA first: OpenDKIM signs with one algorithm (SignatureAlgorithm) for all keys, so a domain's
+        # Ed25519 key is published beside its RSA key but this signer uses the RSA one.
+        .order_by("domain__name", "-algorithm", "-activated_at", "-created_at")
     )
     credentials: dict[int, tuple[str, str, list[str]]] = {}
     for pk, username, secret_hash, domain_id in (

@@ -270,3 +270,36 @@ def test_a_bounce_notice_logged_after_removed_joins_its_message(db, credential):
     ingest_lines(lines)
     assert RelayMessage.objects.filter(queue_id="4F3A21C0ABC").count() == 1
     assert RelayMessage.objects.get(queue_id="5B7C31C0DEF").bounce_of.queue_id == "4F3A21C0ABC"
+
+
+def test_syslog_times_are_read_in_the_mail_hosts_time_zone(db, settings):
+    settings.RELAY_LOG_TIMEZONE = "Europe/Amsterdam"
+    ingest_lines(RFC3339_LONG_IDS.splitlines() + MIXED.splitlines())
+    syslog = RelayMessage.objects.get(queue_id="4F3A21C0ABC").received_at
+    assert (syslog.month, syslog.day, syslog.hour, syslog.minute) == (11, 30, 19, 15)  # 20:15 CET
+    rfc3339 = RelayMessage.objects.get(queue_id="4dLh3V2XkLz1bQr").received_at
+    assert (rfc3339.hour, rfc3339.minute) == (20, 0)  # 21:00+01:00, whatever the setting
+
+
+def test_relaylog_export_refuses_a_bad_date_and_reports_unreadable_files(db, tmp_path):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("relaylog", "export", "--since", "yesterday-ish", stdout=StringIO())
+    directory = tmp_path / "a-directory"
+    directory.mkdir()
+    with pytest.raises(CommandError):
+        call_command("relaylog", "ingest", str(directory), stdout=StringIO())
+
+
+def test_relaylog_export_for_one_customer_leaves_out_the_others(db, credential, other_domain):
+    ingest_lines(MIXED.splitlines())
+    ingest_lines(
+        MIXED.replace("bakkerij.example", "concurrent.example")
+        .replace("6C8D41C0AAA", "7C8D41C0AAA")
+        .splitlines()
+    )
+    out = StringIO()
+    call_command("relaylog", "export", "--customer", str(other_domain.customer_id), stdout=out)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["queue_id"] for r in records] == ["7C8D41C0AAA"]

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from mailaccounts.mailstack import MailStack, StackError, read_vars, render_templates
 from mailaccounts.models import MailHost
 from mailaccounts.provisioning import apply_host
+from relay.models import RelayLogSource
 
 
 class Command(BaseCommand):
@@ -69,6 +70,8 @@ class Command(BaseCommand):
         stack.start(config_dir)
         host.reload_commands, host.doveadm_command = wanted["reload_commands"], wanted["doveadm_command"]
         host.save(update_fields=["reload_commands", "doveadm_command"])
+        # The relay log ingest task reads this host's Postfix log from here.
+        RelayLogSource.objects.get_or_create(mailhost=host, path=str(stack.path("log", "postfix.log")))
         self.stdout.write(stack.describe())
         self.stdout.write(f"Serving mail host {host.name!r} (files in {config_dir}).")
 
