@@ -5,7 +5,7 @@ deploy/opendkim) with paths under `directory` and ports from `port_base`, makes 
 server certificate, and runs the daemons plus a small SMTP sink (mailaccounts/smtpsink.py) standing in
 for the internet: mail for any domain the stack does not host ends up as a file in `<directory>/sink/`.
 
-Ports are `port_base + offset` (see `PORT_OFFSETS`), so stacks with bases 12 or more apart can run side by
+Ports are `port_base + offset` (see `PORT_OFFSETS`), so stacks with bases 13 or more apart can run side by
 side. `manage.py mailstack start|stop|status` drives it for developers; tests/integration uses it directly.
 """
 

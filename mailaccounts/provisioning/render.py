@@ -173,8 +173,7 @@ def load_host_data(host: MailHost) -> HostData:
     dkim_keys = list(
         DkimKey.objects.filter(domain_id__in=names, state=DkimKey.State.ACTIVE)
         .select_related("domain")
-        # RSA first: OpenDKIM signs with one algorithm (SignatureAlgorithm) for all keys, so a domain's
-        # Ed25519 key is published beside its RSA key but this signer uses the RSA one.
+        # newest first within each domain and algorithm: render_opendkim keeps the first of each
         .order_by("domain__name", "-algorithm", "-activated_at", "-created_at")
     )
     credentials: dict[int, tuple[str, str, list[str]]] = {}
