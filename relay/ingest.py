@@ -568,9 +568,24 @@ def _store_rejects(assembly: Assembly, directory: Directory) -> int:
     return len(rows)
 
 
+PURGE_CHUNK = 5_000
+
+
 def purge_older_than(days: int) -> tuple[int, int]:
-    """Delete messages and rejected attempts received more than `days` days ago."""
+    """Delete messages (with their recipients and events) and rejected attempts older than `days` days.
+
+    In chunks, each its own transaction: a day of a busy host's log never becomes one huge delete.
+    Returns the numbers of messages and rejected attempts deleted."""
     cutoff = timezone.now() - timedelta(days=days)
-    messages, _detail = RelayMessage.objects.filter(received_at__lt=cutoff).delete()
-    rejects, _detail = RejectedAttempt.objects.filter(at__lt=cutoff).delete()
-    return messages, rejects
+    return _purge_chunks(RelayMessage.objects.filter(received_at__lt=cutoff)), _purge_chunks(
+        RejectedAttempt.objects.filter(at__lt=cutoff)
+    )
+
+
+def _purge_chunks(queryset) -> int:
+    deleted = 0
+    while ids := list(queryset.values_list("pk", flat=True)[:PURGE_CHUNK]):
+        with transaction.atomic():
+            queryset.model.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+    return deleted

@@ -170,8 +170,9 @@ def test_purge_removes_what_is_older_than_the_retention(db, credential):
     RejectedAttempt.objects.filter(sender="spam@spam.example").update(at=timezone.now() - timedelta(days=31))
     RelayMessage.objects.exclude(queue_id="6C8D41C0AAA").update(received_at=timezone.now())
     RejectedAttempt.objects.exclude(sender="spam@spam.example").update(at=timezone.now())
-    purge_older_than(30)
+    assert purge_older_than(30) == (1, 1)
     assert not RelayMessage.objects.filter(queue_id="6C8D41C0AAA").exists()
+    assert not RelayRecipient.objects.filter(address="jan@bakkerij.example").exists()
     assert RelayMessage.objects.count() == 2
     assert RejectedAttempt.objects.count() == 1
 
