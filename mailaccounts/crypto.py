@@ -8,8 +8,6 @@ import base64
 import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 
 
@@ -27,23 +25,8 @@ def encrypt_private_key(private_key_pem: bytes) -> str:
 
 
 def decrypt_private_key(dkim_key) -> bytes:
-    """The private key of a DkimKey, as the bytes of its key file (PEM for RSA, base64 seed for Ed25519)."""
+    """The private key of a DkimKey as the bytes of its key file: PKCS#8 PEM, which OpenDKIM reads."""
     try:
         return _fernet().decrypt(dkim_key.private_key_encrypted.encode("ascii"))
     except (InvalidToken, UnicodeEncodeError) as error:
         raise KeyDecryptionError(f"cannot decrypt the private key of {dkim_key}") from error
-
-
-def private_key_pem(dkim_key) -> bytes:
-    """The private key as PKCS#8 PEM, the form OpenDKIM reads for both key types.
-
-    dkimpy keeps an Ed25519 key as the base64 of its 32-byte seed (what `dkim.sign` takes); OpenDKIM, which
-    loads keys through OpenSSL, wants PEM. RSA keys from dknewkey are PKCS#8 PEM already.
-    """
-    private_key = decrypt_private_key(dkim_key)
-    if dkim_key.algorithm != "ed25519":
-        return private_key
-    seed = base64.b64decode(private_key)
-    return Ed25519PrivateKey.from_private_bytes(seed).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )

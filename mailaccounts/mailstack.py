@@ -9,6 +9,7 @@ Ports are `port_base + offset` (see `PORT_OFFSETS`), so stacks with bases 12 or 
 side. `manage.py mailstack start|stop|status` drives it for developers; tests/integration uses it directly.
 """
 
+import contextlib
 import datetime
 import ipaddress
 import json
@@ -30,6 +31,7 @@ TEMPLATES = {
     "postfix/etc/master.cf": "postfix/master.cf",
     "dovecot/dovecot.conf": "dovecot/dovecot.conf",
     "opendkim/opendkim.conf": "opendkim/opendkim.conf",
+    "opendkim/opendkim-ed25519.conf": "opendkim/opendkim-ed25519.conf",
 }
 PORT_OFFSETS = {
     "smtp": 0,
@@ -43,13 +45,14 @@ PORT_OFFSETS = {
     "milter": 8,
     "reinject": 9,
     "sink": 10,
-    "policy": 11,
+    "milter_ed25519": 11,
+    "policy": 12,
 }
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 
 
 class StackError(Exception):
-    pass
+    """The stack could not be prepared, started or reached; the message says why."""
 
 
 def read_vars(path: Path) -> dict[str, str]:
@@ -78,6 +81,12 @@ def render_templates(values: dict[str, str], out: Path) -> list[Path]:
         path.write_text(fill_template((DEPLOY_DIR / source).read_text(), values))
         written.append(path)
     return written
+
+
+def is_traversable_by_all(path: Path) -> bool:
+    """Dovecot's mail processes (uid 5000) and Postfix (user postfix) must reach the stack's files."""
+    path = path.resolve()
+    return all(part.stat().st_mode & 0o001 for part in [*reversed(path.parents), path] if part.exists())
 
 
 def has_world_writable_parent(path: Path) -> bool:
@@ -114,6 +123,10 @@ class MailStack:
     @property
     def opendkim_pidfile(self) -> Path:
         return self.path("opendkim", "opendkim.pid")
+
+    @property
+    def opendkim_ed25519_pidfile(self) -> Path:
+        return self.path("opendkim", "opendkim-ed25519.pid")
 
     @property
     def sink_dir(self) -> Path:
@@ -162,6 +175,7 @@ class MailStack:
             "POP3S_PORT": str(ports["pop3s"]),
             "LMTP_PORT": str(ports["lmtp"]),
             "MILTER_PORT": str(ports["milter"]),
+            "MILTER_ED25519_PORT": str(ports["milter_ed25519"]),
             "POLICY_PORT": str(ports["policy"]),
             "DOVECOT_BASE_DIR": str(self.path("dovecot", "run")),
             "DOVECOT_STATE_DIR": str(self.path("dovecot", "state")),
@@ -170,6 +184,7 @@ class MailStack:
             "SIEVE_VACATION_MIN_PERIOD": "0",
             "OPENDKIM_SYSLOG": "no",
             "OPENDKIM_PIDFILE": str(self.opendkim_pidfile),
+            "OPENDKIM_ED25519_PIDFILE": str(self.opendkim_ed25519_pidfile),
             "OPENDKIM_USER": "root",
             "OPENDKIM_REQUIRE_SAFE_KEYS": "no" if has_world_writable_parent(Path(config_dir)) else "yes",
             "MESSAGE_SIZE_LIMIT": str(10 * 1024 * 1024),
@@ -182,7 +197,10 @@ class MailStack:
         return {
             "mail_dir": str(self.mail_dir),
             "postmap_command": ["postmap", "-c", str(self.postfix_etc)],
-            "reload_commands": [["sh", "-c", f'kill -USR1 "$(cat {self.opendkim_pidfile})"']],
+            "reload_commands": [
+                ["sh", "-c", f'kill -USR1 "$(cat {pidfile})"']
+                for pidfile in [self.opendkim_pidfile, self.opendkim_ed25519_pidfile]
+            ],
             "doveadm_command": ["doveadm", "-c", str(self.dovecot_conf)],
         }
 
@@ -190,6 +208,11 @@ class MailStack:
 
     def prepare(self, config_dir: Path) -> None:
         """Directories, certificates and configuration files (idempotent)."""
+        if not is_traversable_by_all(self.directory) or not is_traversable_by_all(Path(config_dir)):
+            raise StackError(
+                f"{self.directory} or {config_dir} is below a directory other users cannot enter; the mail "
+                "daemons drop privileges and need to. Set MAILSTACK_DIR (and the host's config directory) elsewhere."
+            )
         for sub in ["log", "sink", "mail", "dovecot/run", "dovecot/state", "opendkim", "postfix/spool"]:
             self.path(sub).mkdir(parents=True, exist_ok=True)
         data_dir = self.path("postfix", "data")
@@ -202,7 +225,8 @@ class MailStack:
             os.chown(self.mail_dir, settings.MAIL_UID, settings.MAIL_GID)
         make_certificates(self.path("tls"), self.hostname)
         render_templates(self.values(config_dir), self.directory)
-        for rel in ["opendkim/KeyTable", "opendkim/SigningTable", "dovecot/users", "dovecot/relay-users"]:
+        placeholders = ["dovecot/users", "dovecot/relay-users", "opendkim/KeyTable", "opendkim/SigningTable"]
+        for rel in [*placeholders, "opendkim/ed25519/KeyTable", "opendkim/ed25519/SigningTable"]:
             placeholder = Path(config_dir) / rel
             placeholder.parent.mkdir(parents=True, exist_ok=True)
             placeholder.touch(exist_ok=True)
@@ -217,6 +241,7 @@ class MailStack:
         self.start_policy()
         log = self.path("log", "start.log")
         run(["opendkim", "-x", str(self.path("opendkim", "opendkim.conf"))], log)
+        run(["opendkim", "-x", str(self.path("opendkim", "opendkim-ed25519.conf"))], log)
         run(["dovecot", "-c", str(self.dovecot_conf)], log)
         run(["postfix", "-c", str(self.postfix_etc), "start"], log)
         self.state_file.write_text(json.dumps({"config_dir": str(config_dir), "ports": self.ports}, indent=2))
@@ -274,7 +299,12 @@ class MailStack:
             subprocess.Popen(["postfix", "-c", str(self.postfix_etc), "stop"], **quiet),
             subprocess.Popen(["doveadm", "-c", str(self.dovecot_conf), "stop"], **quiet),
         ]
-        pidfiles = [self.opendkim_pidfile, self.path("sink.pid"), self.path("relaypolicy.pid")]
+        pidfiles = [
+            self.opendkim_pidfile,
+            self.opendkim_ed25519_pidfile,
+            self.path("sink.pid"),
+            self.path("relaypolicy.pid"),
+        ]
         pids = [signal_pidfile(pidfile) for pidfile in pidfiles]
         for process in stopping:
             process.wait()
@@ -346,10 +376,8 @@ def wait_for_exit(pid: int | None, timeout: float = 10) -> None:
     """Wait until a process is gone (OpenDKIM takes a while to free its port)."""
     deadline = time.monotonic() + timeout
     while pid is not None and time.monotonic() < deadline:
-        try:  # reap it when it is our child (the sink started by this process)
+        with contextlib.suppress(ChildProcessError):  # reap it when it is our child (the sink)
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         try:
             os.kill(pid, 0)
         except ProcessLookupError:

@@ -1,8 +1,10 @@
 """Mail folders on disk: where a mailbox's Maildir lives, how much it holds, and removing it for good.
 
 The layout is `<mail root>/<domain>/<local part>/` (Maildir++: messages in `cur/` and `new/`, sub-folders
-as `.Name/cur`). The mail root is the host's `mail_dir`, or `<config_dir>/mail` for the embedded default.
-These functions measure the files a host keeps on this machine; a remote host reports usage itself.
+as `.Name/cur`), as the provisioning creates them. The mail root is `MailHost.mail_root`: the host's
+`mail_dir`, or `<config_dir>/mail` for the embedded default. These functions measure the files a host keeps
+on this machine. Purging calls `remove_mail_folder` right away; the provisioning also removes folders of
+mailboxes that no longer exist on its next apply (whichever comes first; both refuse paths outside the root).
 """
 
 import logging
@@ -16,7 +18,7 @@ MESSAGE_DIRS = {"cur", "new"}
 
 
 def mail_root(host) -> Path:
-    return Path(host.mail_dir) if host.mail_dir else Path(host.config_dir) / "mail"
+    return host.mail_root
 
 
 def mail_folder(mailbox) -> Path | None:

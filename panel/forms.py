@@ -1,6 +1,7 @@
 """Forms of the customer's panel: onboarding, plan change, team."""
 
 from django import forms
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 from stdnum.eu import vat as eu_vat
@@ -12,9 +13,9 @@ from .models import Customer, Membership, Plan
 def plan_label(plan: Plan) -> str:
     return _("%(name)s — %(storage)s GB — €%(excl)s/month excl. VAT (€%(incl)s incl. 21%% VAT)") % {
         "name": plan.name,
-        "storage": plan.storage_gb,
-        "excl": plan.price_monthly,
-        "incl": plan.price_monthly_incl_vat,
+        "storage": number_format(plan.storage_gb, 1),
+        "excl": number_format(plan.price_monthly, 2),
+        "incl": number_format(plan.price_monthly_incl_vat, 2),
     }
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 GB = 1024**3
 CENT = Decimal("0.01")
@@ -167,7 +168,7 @@ class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", _("Owner")
         MEMBER = "member", _("Member")
-        BILLING = "billing", _("Billing")
+        BILLING = "billing", pgettext_lazy("membership role", "Billing")
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")

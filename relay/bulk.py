@@ -82,7 +82,8 @@ def update_rows(objects: list[models.Model], attnames: list[str]) -> None:
         return
     model = type(objects[0])
     if not is_postgresql():
-        fields = [model._meta.get_field(name.removesuffix("_id")).name for name in attnames]
+        by_attname = {field.attname: field.name for field in model._meta.concrete_fields}
+        fields = [by_attname[name] for name in attnames]
         model.objects.bulk_update(objects, fields=fields, batch_size=BULK_SIZE)
         return
     table = connection.ops.quote_name(model._meta.db_table)

@@ -8,6 +8,7 @@ from panel.audit import Actor, record
 
 from ..changes import bump_revision, mark_changed
 from ..models import Domain, MailHost
+from .mailhosts import reapply_mail_hosts
 
 
 class VerifiedFilter(admin.SimpleListFilter):
@@ -32,6 +33,7 @@ class DomainAdmin(admin.ModelAdmin):
     search_fields = ["name", "customer__name", "customer__billing_email"]
     list_select_related = ["customer", "mailhost"]
     autocomplete_fields = ["customer"]
+    actions = [reapply_mail_hosts]
     readonly_fields = [
         "name",
         "verification_token",

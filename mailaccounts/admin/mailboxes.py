@@ -4,7 +4,7 @@ Staff do not edit these rows directly (a direct edit would skip the audit log an
 they use the actions, which call the same service functions as the panel, with the staff member as actor.
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +12,7 @@ from panel.audit import Actor
 
 from ..models import Alias, Autoresponder, Mailbox
 from ..services import mailboxes as services
+from .mailhosts import messages, reapply_mail_hosts
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -54,7 +55,7 @@ class MailboxAdmin(ReadOnlyAdmin):
     list_select_related = ["domain__mailhost", "customer"]
     show_full_result_count = False
     exclude = ["password_hash"]
-    actions = ["disable_mailboxes", "reset_passwords"]
+    actions = ["disable_mailboxes", "reset_passwords", reapply_mail_hosts]
 
     @admin.action(description=_("Disable the selected mailboxes"))
     def disable_mailboxes(self, request, queryset):

@@ -6,7 +6,7 @@ from django.utils.translation import ngettext
 
 from panel.audit import Actor
 
-from ..models import LiveState, MailHost
+from ..models import Domain, LiveState, MailHost
 from ..services.mailhosts import reapply_host
 
 
@@ -76,3 +76,18 @@ class MailHostAdmin(admin.ModelAdmin):
             % {"count": count},
             messages.SUCCESS,
         )
+
+
+@admin.action(description=_("Re-apply their mail hosts now"))
+def reapply_mail_hosts(modeladmin, request, queryset):
+    """For the domain and mailbox lists: re-apply the hosts the selected objects live on."""
+    field = "mailhost" if queryset.model is Domain else "domain__mailhost"
+    hosts = MailHost.objects.filter(pk__in=queryset.values(field))
+    actor = Actor.from_request(request)
+    names = []
+    for host in hosts:
+        reapply_host(host=host, actor=actor)
+        names.append(host.name)
+    modeladmin.message_user(
+        request, _("Re-applying mail hosts: %(names)s.") % {"names": ", ".join(names)}, messages.SUCCESS
+    )

@@ -28,7 +28,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from ..models import MailHost
-from .files import ensure_mail_folder, plan_changes, read_lines, remove_mail_folder, sync_files, write_atomic
+from .files import ensure_mail_folders, plan_changes, read_lines, remove_mail_folder, sync_files, write_atomic
 from .render import HASH_MAPS, MANAGED_DIRS, render_host
 
 __all__ = ["ApplyError", "ApplyResult", "HostBusy", "apply_host", "measure_host_usage"]
@@ -155,19 +155,21 @@ def wait_for_dovecot_resync(settle_at: int) -> None:
 
 
 def sync_mail_folders(host: MailHost, config) -> tuple[int, int]:
-    """Create missing folders of mailboxes; remove those of mailboxes that no longer exist at all.
+    """Create the folders of mailboxes new since the last apply; remove those of mailboxes that no longer
+    exist at all (purged). The manifest lists what the last apply knew.
 
-    Only folders this code created earlier (listed in the manifest) are ever removed, so a mistake in the
-    data cannot wipe mail it never knew about.
+    Only folders this code listed earlier are ever removed, so a mistake in the data cannot wipe mail it
+    never knew about. A missing manifest (first apply) means every folder is checked.
     """
     root = host.mail_root
     manifest = Path(host.config_dir) / FOLDER_MANIFEST
-    created = sum(ensure_mail_folder(root / folder) for folder in sorted(config.mail_folders))
+    known_before = read_lines(manifest)
+    created = ensure_mail_folders(root, sorted(config.mail_folders - known_before))
     removed = 0
-    for folder in sorted(read_lines(manifest) - config.known_folders):
+    for folder in sorted(known_before - config.known_folders):
         removed += remove_mail_folder(root, root / folder)
-    listing = "".join(f"{folder}\n" for folder in sorted(config.known_folders)).encode()
-    if read_lines(manifest) != config.known_folders:
+    if known_before != config.known_folders:
+        listing = "".join(f"{folder}\n" for folder in sorted(config.known_folders)).encode()
         write_atomic(manifest, listing, 0o644)
     return created, removed
 

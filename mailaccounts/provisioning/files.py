@@ -127,16 +127,30 @@ def stale_files(root: Path, files: dict[str, RenderedFile], managed_dirs: Iterab
     return sorted(stale)
 
 
-def ensure_mail_folder(folder: Path) -> bool:
-    """Create a mailbox's home folder owned by the mail user; True when it was created now."""
-    if folder.exists():
-        return False
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    folder.mkdir(mode=0o700)
-    if os.geteuid() == 0:
-        os.chown(folder.parent, settings.MAIL_UID, settings.MAIL_GID)
-        os.chown(folder, settings.MAIL_UID, settings.MAIL_GID)
-    return True
+def ensure_mail_folders(root: Path, folders: list[str]) -> int:
+    """Create mailbox home folders ("domain/local") owned by the mail user; return how many were new."""
+    chown = os.geteuid() == 0
+    ids = (settings.MAIL_UID, settings.MAIL_GID)
+    domains_seen: set[str] = set()
+    created = 0
+    for folder in folders:
+        domain = folder.partition("/")[0]
+        if domain not in domains_seen:
+            domains_seen.add(domain)
+            domain_dir = root / domain
+            if not domain_dir.is_dir():
+                domain_dir.mkdir(parents=True, exist_ok=True)
+                if chown:
+                    os.chown(domain_dir, *ids)
+        path = f"{root}/{folder}"
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        if chown:
+            os.chown(path, *ids)
+        created += 1
+    return created
 
 
 def remove_mail_folder(root: Path, folder: Path) -> bool:

@@ -35,17 +35,20 @@ MODE_PUBLIC = 0o644
 MODE_SECRET = 0o600
 MODE_AUTH = 0o640
 
-UNSAFE = re.compile(r"[\s,:;\"'\\/<>()\[\]\x00-\x1f\x7f]")
+UNSAFE_CHARACTERS = r"\s,:;\"'\\/<>()\[\]\x00-\x1f\x7f"
+UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")
+HASH_UNSAFE = re.compile(r"[\s:\x00-\x1f]")
+SAFE_ADDRESS = re.compile(f"([^{UNSAFE_CHARACTERS}@]+)@([^{UNSAFE_CHARACTERS}@]+)")
 
 
 def is_safe_token(value: str) -> bool:
-    """True for an address or local part that can be written as one field of a map line."""
+    """True for a domain, local part or login that can be written as one field of a map line."""
     return bool(value) and value not in {".", ".."} and not UNSAFE.search(value)
 
 
 def is_safe_address(address: str) -> bool:
-    local, at, domain = address.rpartition("@")
-    return bool(at) and "@" not in local and is_safe_token(local) and is_safe_token(domain)
+    match = SAFE_ADDRESS.fullmatch(address)
+    return match is not None and match[1] not in {".", ".."} and match[2] not in {".", ".."}
 
 
 @dataclass(frozen=True)
@@ -68,25 +71,29 @@ class HostConfig:
     known_folders: set[str] = field(default_factory=set)  # ... plus deleted ones still kept
 
 
-@dataclass
 class MailboxRow:
-    id: int
-    domain: str
-    local_part: str
-    password_hash: str
-    is_enabled: bool
-    quota_bytes: int
-    forward_to: list
-    forward_keep_copy: bool
-    deleted: bool
+    """One mailbox as the renderer needs it; `address` and `folder` are computed once."""
 
-    @property
-    def address(self) -> str:
-        return f"{self.local_part}@{self.domain}"
+    __slots__ = (
+        "id",
+        "domain",
+        "local_part",
+        "password_hash",
+        "is_enabled",
+        "quota_bytes",
+        "forward_keep_copy",
+        "forward_to",
+        "deleted",
+        "address",
+        "folder",
+    )
 
-    @property
-    def folder(self) -> str:
-        return f"{self.domain}/{self.local_part}"
+    def __init__(self, id, domain, local_part, password_hash="", is_enabled=False, quota_bytes=0, keep=True):
+        self.id, self.domain, self.local_part = id, domain, local_part
+        self.password_hash, self.is_enabled, self.quota_bytes = password_hash, is_enabled, quota_bytes
+        self.forward_keep_copy, self.forward_to, self.deleted = keep, [], False
+        self.address = f"{local_part}@{domain}"
+        self.folder = f"{domain}/{local_part}"
 
 
 @dataclass
@@ -115,35 +122,40 @@ def load_host_data(host: MailHost) -> HostData:
         .values("id", "name", "catch_all_to_id", "postmaster_to_id", "abuse_to_id")
     }
     names = {pk: row["name"] for pk, row in domains.items()}
-    mailboxes = [
-        MailboxRow(
-            id=pk,
-            domain=names[domain_id],
-            local_part=local,
-            password_hash=password_hash,
-            is_enabled=enabled,
-            quota_bytes=quota,
-            forward_to=forward_to or [],
-            forward_keep_copy=keep,
-            deleted=deleted_at is not None,
-        )
-        for pk, domain_id, local, password_hash, enabled, quota, forward_to, keep, deleted_at in (
-            Mailbox.objects.filter(domain_id__in=names)
-            .order_by()
-            .values_list(
-                "id",
-                "domain_id",
-                "local_part",
-                "password_hash",
-                "is_enabled",
-                "quota_bytes",
-                "forward_to",
-                "forward_keep_copy",
-                "deleted_at",
-            )
-            .iterator(chunk_size=5000)
-        )
+    of_host = Mailbox.objects.filter(domain__mailhost=host, domain__verified_at__isnull=False).order_by()
+    columns = [
+        "id",
+        "domain_id",
+        "local_part",
+        "password_hash",
+        "is_enabled",
+        "quota_bytes",
+        "forward_keep_copy",
     ]
+    mailboxes = [
+        MailboxRow(pk, names[domain_id], *rest)
+        for pk, domain_id, *rest in of_host.filter(deleted_at__isnull=True)
+        .values_list(*columns)
+        .iterator(chunk_size=10_000)
+    ]
+    forwards = dict(
+        of_host.filter(deleted_at__isnull=True).exclude(forward_to=[]).values_list("id", "forward_to")
+    )
+    for box in mailboxes:
+        if box.id in forwards:
+            box.forward_to = forwards[box.id] or []
+    for pk, domain_id, local in of_host.filter(deleted_at__isnull=False).values_list(
+        "id", "domain_id", "local_part"
+    ):
+        deleted = MailboxRow(pk, names[domain_id], local)
+        deleted.deleted = True
+        mailboxes.append(deleted)
+    unsafe = [box.address for box in mailboxes if not is_safe_address(box.address)]
+    if unsafe:
+        logger.warning(
+            "left out %d mailboxes whose address cannot be written safely: %s", len(unsafe), unsafe[:5]
+        )
+        mailboxes = [box for box in mailboxes if is_safe_address(box.address)]
     aliases = [
         (names[domain_id], local, destinations or [])
         for domain_id, local, destinations in Alias.objects.filter(domain_id__in=names, is_enabled=True)
@@ -161,7 +173,9 @@ def load_host_data(host: MailHost) -> HostData:
     dkim_keys = list(
         DkimKey.objects.filter(domain_id__in=names, state=DkimKey.State.ACTIVE)
         .select_related("domain")
-        .order_by("domain__name", "-activated_at", "-created_at")
+        # RSA first: OpenDKIM signs with one algorithm (SignatureAlgorithm) for all keys, so a domain's
+        # Ed25519 key is published beside its RSA key but this signer uses the RSA one.
+        .order_by("domain__name", "-algorithm", "-activated_at", "-created_at")
     )
     credentials: dict[int, tuple[str, str, list[str]]] = {}
     for pk, username, secret_hash, domain_id in (
@@ -180,9 +194,8 @@ def render_host(host: MailHost) -> HostConfig:
     config.files.update(render_dovecot(data, host))
     config.files.update(render_sieve(data))
     config.files.update(render_opendkim(data, host))
-    usable = [box for box in data.mailboxes if is_safe_address(box.address)]
-    config.known_folders = {box.folder for box in usable}
-    config.mail_folders = {box.folder for box in usable if not box.deleted}
+    config.known_folders = {box.folder for box in data.mailboxes}
+    config.mail_folders = {box.folder for box in data.mailboxes if not box.deleted}
     return config
 
 
@@ -209,7 +222,7 @@ def render_postfix(data: HostData) -> dict[str, RenderedFile]:
 
     A disabled mailbox is refused at RCPT time through `recipient_access` ("550 5.2.1").
     """
-    mailboxes = [box for box in data.mailboxes if not box.deleted and is_safe_address(box.address)]
+    mailboxes = [box for box in data.mailboxes if not box.deleted]
     domains = {row["name"] for row in data.domains.values() if is_safe_token(row["name"])}
     aliases = virtual_aliases(data, mailboxes)
     return {
@@ -233,7 +246,10 @@ def virtual_aliases(data: HostData, mailboxes: list[MailboxRow]) -> dict[str, li
     """
     entries: dict[str, list[str]] = defaultdict(list)
     for box in mailboxes:
-        forwards = [a for a in box.forward_to if is_safe_address(a)] if box.is_enabled else []
+        if not (box.forward_to and box.is_enabled):
+            entries[box.address] = [box.address]
+            continue
+        forwards = [a for a in box.forward_to if is_safe_address(a)]
         keep = box.forward_keep_copy or not forwards
         add_unique(entries[box.address], *([box.address] if keep else []), *forwards)
     for domain, local, destinations in data.aliases:
@@ -263,13 +279,12 @@ def sender_logins(
     credential owns every address of its domains (`@domain` plus each listed address, since Postfix stops
     at the first key that matches).
     """
-    owners: dict[str, list[str]] = defaultdict(list)
-    local_addresses = {box.address for box in mailboxes}
-    for box in mailboxes:
-        owners[box.address].append(box.address)
+    owners: dict[str, list[str]] = defaultdict(list, {box.address: [box.address] for box in mailboxes})
+    local_addresses = set(owners)
     for address, destinations in aliases.items():
-        if not address.startswith("@"):
-            add_unique(owners[address], *(d for d in destinations if d in local_addresses))
+        if address.startswith("@") or destinations == [address]:
+            continue
+        add_unique(owners[address], *(d for d in destinations if d in local_addresses))
     by_domain: dict[str, list[str]] = defaultdict(list)
     for address in owners:
         by_domain[address.rpartition("@")[2]].append(address)
@@ -291,19 +306,18 @@ def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
     Relay credentials are in no userdb, so they authenticate for SMTP submission but IMAP, POP3 and LMTP
     find no such user. Disabled and deleted mailboxes are left out: they cannot log in.
     """
-    root = host.mail_root
-    uid, gid = settings.MAIL_UID, settings.MAIL_GID
+    root = str(host.mail_root)
+    ids = f"{settings.MAIL_UID}:{settings.MAIL_GID}"
     auth_group = settings.MAILHOST_AUTH_GROUP
     users = []
     for box in data.mailboxes:
-        if box.deleted or not box.is_enabled or not is_safe_address(box.address):
+        if box.deleted or not box.is_enabled:
             continue
         if not is_password_hash(box.password_hash):
             logger.warning("mailbox %s has no usable password hash; left out", box.address)
             continue
-        home = root / box.domain / box.local_part
         quota = f"userdb_quota_rule=*:storage={int(box.quota_bytes)}B"
-        users.append(f"{box.address}:{box.password_hash}:{uid}:{gid}::{home}::{quota}\n")
+        users.append(f"{box.address}:{box.password_hash}:{ids}::{root}/{box.folder}::{quota}\n")
     relay = []
     for username, secret_hash, _domains in data.relay_credentials:
         if is_safe_token(username.replace("@", "")) and is_password_hash(secret_hash):
@@ -320,7 +334,7 @@ def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
 
 def is_password_hash(value: str) -> bool:
     """A `{SCHEME}hash` string that fits in one passwd-file field."""
-    return value.startswith("{") and "}" in value and not re.search(r"[\s:\x00-\x1f]", value)
+    return value.startswith("{") and "}" in value and not HASH_UNSAFE.search(value)
 
 
 # --- Sieve ---------------------------------------------------------------------------------------------
@@ -335,7 +349,7 @@ def render_sieve(data: HostData) -> dict[str, RenderedFile]:
     files = {}
     for autoresponder in data.autoresponders:
         box = autoresponder.mailbox
-        if is_safe_address(box.address):
+        if is_safe_address(box.address) and box.local_part not in {".", ".."}:
             script = render_autoresponder(autoresponder)
             files[f"sieve/{box.domain.name}/{box.local_part}.sieve"] = RenderedFile(script.encode("utf-8"))
     return files
@@ -345,24 +359,48 @@ def render_sieve(data: HostData) -> dict[str, RenderedFile]:
 
 
 def render_opendkim(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
-    """KeyTable, SigningTable and one private key file (0600) per domain's signing key."""
+    """Key and signing tables plus one private key file (0600) per signing key, for two OpenDKIMs.
+
+    A domain signs with its newest active key of each algorithm. OpenDKIM 2.11 has one signature algorithm
+    per instance, so RSA keys go to `opendkim/` and Ed25519 keys to `opendkim/ed25519/`, read by a second
+    OpenDKIM (deploy/opendkim/opendkim-ed25519.conf) that adds its signature after the first.
+    """
     if data.dkim_keys:
         from ..crypto import decrypt_private_key
-    key_dir = Path(host.config_dir) / "opendkim" / "keys"
-    files, key_table, signing_table = {}, [], []
-    signing_domains = set()
-    for key in data.dkim_keys:  # newest active key of each domain first
+    files = {}
+    tables: dict[str, tuple[list[str], list[str]]] = {"opendkim": ([], []), "opendkim/ed25519": ([], [])}
+    signing = set()
+    for key in data.dkim_keys:  # newest active key first, per domain
         domain = key.domain.name
-        if domain in signing_domains or not (is_safe_token(domain) and is_safe_token(key.selector)):
+        if (domain, key.algorithm) in signing or not (is_safe_token(domain) and is_safe_token(key.selector)):
             continue
-        signing_domains.add(domain)
+        signing.add((domain, key.algorithm))
+        directory = "opendkim/ed25519" if key.algorithm == DkimKey.Algorithm.ED25519 else "opendkim"
         name = f"{key.selector}._domainkey.{domain}"
-        key_file = f"{domain}.{key.selector}.private"
-        files[f"opendkim/keys/{key_file}"] = RenderedFile(
-            decrypt_private_key(key), MODE_SECRET, settings.MAILHOST_DKIM_KEY_OWNER
+        key_path = f"{directory}/keys/{domain}.{key.selector}.private"
+        files[key_path] = RenderedFile(
+            opendkim_key_file(key, decrypt_private_key(key)), MODE_SECRET, settings.MAILHOST_DKIM_KEY_OWNER
         )
-        key_table.append(f"{name} {domain}:{key.selector}:{key_dir / key_file}\n")
+        key_table, signing_table = tables[directory]
+        key_table.append(f"{name} {domain}:{key.selector}:{Path(host.config_dir) / key_path}\n")
         signing_table.append(f"*@{domain} {name}\n")
-    files["opendkim/KeyTable"] = RenderedFile("".join(sorted(key_table)).encode())
-    files["opendkim/SigningTable"] = RenderedFile("".join(sorted(signing_table)).encode())
+    for directory, (key_table, signing_table) in tables.items():
+        files[f"{directory}/KeyTable"] = RenderedFile("".join(sorted(key_table)).encode())
+        files[f"{directory}/SigningTable"] = RenderedFile("".join(sorted(signing_table)).encode())
     return files
+
+
+def opendkim_key_file(key: DkimKey, private_key: bytes) -> bytes:
+    """The key as OpenDKIM loads it: PEM. dkimpy stores an Ed25519 key as its base64 seed, which
+    OpenDKIM cannot read, so that one is written as PKCS#8 PEM."""
+    if key.algorithm != DkimKey.Algorithm.ED25519 or private_key.lstrip().startswith(b"-----"):
+        return private_key
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    seed = base64.b64decode(private_key.strip())
+    return Ed25519PrivateKey.from_private_bytes(seed).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )

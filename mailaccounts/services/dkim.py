@@ -5,11 +5,14 @@ seen the record live → "retiring" when a newer key of the same algorithm takes
 for DKIM_RETIRE_GRACE_DAYS so mail in flight still verifies) → "retired" (the customer may remove the record).
 """
 
+import base64
 import re
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -71,7 +74,27 @@ def make_key_pair(algorithm: str) -> tuple[bytes, str]:
         private_key = Path(private_file).read_bytes()
         dns_value = Path(dns_file).read_text()
     public_key = dns_value.split("p=", 1)[1].strip()
+    if algorithm == DkimKey.Algorithm.ED25519:
+        private_key = ed25519_seed_to_pem(private_key)
     return private_key, public_key
+
+
+def ed25519_seed_to_pem(seed_base64: bytes) -> bytes:
+    """dknewkey writes an Ed25519 key as the base64 of its 32-byte seed; OpenDKIM (through OpenSSL) reads
+    PKCS#8 PEM, as for RSA. Stored keys are PEM for both types, so a key file is the same for every signer."""
+    key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed_base64))
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def ed25519_seed(private_key_pem: bytes) -> bytes:
+    """The base64 seed dkimpy's `dkim.sign` takes for an Ed25519 key stored as PEM."""
+    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    raw = key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return base64.b64encode(raw)
 
 
 def dkim_txt_value(key: DkimKey) -> str:
@@ -79,7 +102,9 @@ def dkim_txt_value(key: DkimKey) -> str:
 
 
 def signing_keys(domain: Domain):
-    return domain.dkim_keys.filter(state=DkimKey.State.ACTIVE).order_by("algorithm")
+    """The keys outgoing mail is signed with: the active RSA key. OpenDKIM signs with one algorithm for
+    all keys, so an active Ed25519 key is published beside it but not used (see provisioning.render)."""
+    return domain.dkim_keys.filter(state=DkimKey.State.ACTIVE, algorithm=DkimKey.Algorithm.RSA)
 
 
 def published_keys(domain: Domain):

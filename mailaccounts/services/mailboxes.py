@@ -443,6 +443,15 @@ def update_mailbox(
     check_not_deleted(mailbox)
     if quota_bytes != mailbox.quota_bytes:
         check_quota_fits(mailbox.customer, quota_bytes, replacing=mailbox.quota_bytes)
+    if quota_bytes < mailbox.quota_bytes and quota_bytes < mailbox.used_bytes:
+        raise ValidationError(
+            {
+                "quota_mb": _(
+                    "This mailbox already holds %(used)d MB; choose at least that much, or delete mail first."
+                )
+                % {"used": -(-mailbox.used_bytes // MB)}
+            }
+        )
     changes = diff(
         mailbox,
         {"display_name": display_name.strip(), "quota_bytes": quota_bytes, "is_enabled": is_enabled},

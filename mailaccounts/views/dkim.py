@@ -69,7 +69,11 @@ def dns_overview(request):
 
 
 def _signing_selectors(domain: Domain) -> list[str]:
-    return [key.selector for key in domain.dkim_keys.all() if key.state == DkimKey.State.ACTIVE]
+    return [
+        key.selector
+        for key in domain.dkim_keys.all()
+        if key.state == DkimKey.State.ACTIVE and key.algorithm == DkimKey.Algorithm.RSA
+    ]
 
 
 @customer_required

@@ -1,24 +1,18 @@
 """In the browser: create a mailbox (and see its password once), an alias, and an automatic reply."""
 
-import importlib
-
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
 from mailaccounts.models import Alias, Autoresponder, Mailbox
 
-pytestmark = pytest.mark.browser
+# serialized_rollback: the live server's tests empty the database afterwards; this puts the seeded plans back.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-@pytest.fixture(autouse=True)
-def _plans(transactional_db):
-    """The live server's tests flush the database, seeded plans included: put them back."""
-    from panel.models import Plan
-
-    seed = importlib.import_module("panel.migrations.0002_seed_plans")
-    for plan in seed.PLANS:
-        Plan.objects.update_or_create(code=plan["code"], defaults=plan)
+def state_badge(obj) -> str:
+    """The badge class the page must show for the object's state on the mail servers."""
+    return {"live": "badge-ok", "pending": "badge-warn", "failed": "badge-danger"}[obj.live_state]
 
 
 @pytest.fixture
@@ -46,13 +40,18 @@ def test_create_mailbox_alias_and_autoresponder(signed_in_page, shot):
     page.wait_for_selector("[data-testid=new-password]")
     password = page.inner_text("[data-testid=new-password]").strip()
     assert len(password) == 23
-    assert page.locator(".badge-warn").count() >= 1  # pending until the mail host applies it
+    assert page.locator(f"h1 .{state_badge(Mailbox.objects.get())}").count() == 1  # live, pending or failed
     shot("mailbox-created-password-once")
     mailbox = Mailbox.objects.get()
     assert mailbox.address == "jan@bakkerij.example" and mailbox.quota_bytes == 2048 * 1024**2
 
     page.reload()
     assert page.locator("[data-testid=new-password]").count() == 0
+    page.goto("/mailboxes/?q=jan")
+    assert page.locator("td a", has_text="jan@bakkerij.example").count() == 1
+    assert page.locator(f"td:last-child .{state_badge(mailbox)}").count() == 1  # its live state
+    shot("mailbox-list-search")
+    page.goto(f"/mailboxes/{mailbox.pk}/")
 
     page.click(f"a[href='/mailboxes/{mailbox.pk}/autoresponder/']")
     page.check("input[name=is_enabled]")

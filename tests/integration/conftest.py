@@ -4,7 +4,9 @@ Shared fixtures (for every engineer's integration tests):
 
 - `mailstack` (session): Postfix, Dovecot, OpenDKIM and the SMTP sink from `mailaccounts.mailstack`, i.e.
   deploy/'s templates on loopback ports from `MAILSTACK_PORT_BASE` (default 20000), in
-  `var/test-mailstack-<base>/` (wiped at the start). `mailstack.ports["imaps"]`, `.sink_messages()`, ...
+  `var/test-mailstack-<base>/` (wiped at the start; `/var/tmp/postbode-test-mailstack-<base>/` when the
+  checkout is in a directory the daemons cannot enter). `mailstack.ports["imaps"]`, `.sink_messages()`,
+  `.ca_file`, logs at `mailstack.path("log", "postfix.log")` (Postfix's `maillog_file`), `"dovecot.log"`.
 - `celery_worker` (session): a real `celery -A panel worker` subprocess consuming the stack host's queue, on
   the Redis database named by `POSTBODE_TEST_REDIS_URL` (default redis://127.0.0.1:6379/15) and the very
   test database pytest-django created. `.kill()` and `.start()` for crash tests. While it runs, this
@@ -79,12 +81,14 @@ def wait_until(
 
 @pytest.fixture(scope="session")
 def mailstack():
-    from mailaccounts.mailstack import MailStack
+    from mailaccounts.mailstack import MailStack, is_traversable_by_all
 
     for program in ["postfix", "postmap", "dovecot", "doveadm", "opendkim"]:
         require_service(shutil.which(program) is not None, f"{program} (mail stack)")
     base = int(os.environ.get("MAILSTACK_PORT_BASE", "20000"))
     directory = Path(settings.VAR_DIR) / f"test-mailstack-{base}"
+    if not is_traversable_by_all(directory.parent):  # e.g. a checkout inside a private temporary directory
+        directory = Path("/var/tmp") / f"postbode-test-mailstack-{base}"
     stack = MailStack(directory, base)
     stack.stop()  # a stack left over from an interrupted run
     shutil.rmtree(directory, ignore_errors=True)
@@ -178,12 +182,16 @@ class CeleryWorker:
                 self.kill()
 
 
-def reset_broker_connections(app) -> None:
-    """Drop connection pools made under the old broker URL: an eager task run earlier in the session (billing's
-    e-mails) makes Celery create them, and they would go on publishing to the default broker."""
+def use_broker(app, **conf) -> None:
+    """Point this process's Celery app at another broker (or back to eager mode).
+
+    Celery caches its connection pools, and an eager `delay()` earlier in the session (another test) has
+    already built them for the default broker URL: drop them so the new URL is used.
+    """
+    app.conf.update(**conf)
     if app._pool is not None:
         app._pool.force_close_all()
-        app._pool = None
+    app._pool = None
     app.amqp._producer_pool = None
 
 
@@ -206,8 +214,7 @@ def celery_worker(django_db_setup, django_db_blocker, mailstack):
     require_service(redis_available(url), f"Redis at {url} (POSTBODE_TEST_REDIS_URL)")
     redis.Redis.from_url(url).flushdb()
     previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
-    app.conf.update(broker_url=url, task_always_eager=False)
-    reset_broker_connections(app)
+    use_broker(app, broker_url=url, task_always_eager=False)
     with django_db_blocker.unblock():
         database_url = database_url_of(connection.settings_dict)
     worker = CeleryWorker(
@@ -219,8 +226,7 @@ def celery_worker(django_db_setup, django_db_blocker, mailstack):
     worker.start()
     yield worker
     worker.stop()
-    app.conf.update(**previous)
-    reset_broker_connections(app)
+    use_broker(app, **previous)
     redis.Redis.from_url(url).flushdb()
 
 

@@ -10,12 +10,13 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from mailaccounts.models import MailHost
 from mailaccounts.services import mailboxes as services
 from panel.audit import Actor
-from tests.integration.conftest import create_mailbox, dovecot_hash, wait_until
+from tests.integration.conftest import create_mailbox, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -194,8 +195,6 @@ def test_over_quota_mail_bounces_with_5_2_2_and_usage_matches_dovecot(
 
     wait_until(measured, what="the usage to be measured")
     assert mailbox.used_bytes == reported
-    from django.urls import reverse
-
     from panel.templatetags.postbode import bytes_human
 
     page = owner_client.get(reverse("mailaccounts:mailbox_detail", args=[mailbox.pk]))
@@ -275,40 +274,71 @@ def test_a_user_sends_as_itself_and_its_alias_but_not_as_someone_else(stack_doma
 
 
 def test_a_relay_credential_sends_as_its_domains_but_cannot_read_mail(stack_domain, mail, fresh):
-    from django.db import transaction
+    from relay.services import create_credential
 
-    from mailaccounts.changes import mark_changed
-    from relay.models import RelayCredential
-
-    with transaction.atomic():
-        credential = RelayCredential.objects.create(
-            customer=stack_domain.customer,
-            name="Webshop",
-            username=fresh("webshop"),
-            secret_hash=dovecot_hash("relay-geheim-123456"),
-        )
-        credential.domains.add(stack_domain)
-        mark_changed(credential, host=stack_domain.mailhost)
+    credential, secret = create_credential(
+        customer=stack_domain.customer, name="Webshop", domains=[stack_domain], actor=SYSTEM
+    )
     mail.wait_live(credential)
     outside = f"{fresh('klant')}@elders.example"
 
     mail.submit(
         mail.message(sender=f"noreply@{stack_domain.name}", to=outside, subject="Uw bestelling"),
         user=credential.username,
-        password="relay-geheim-123456",
+        password=secret,
     )
     assert mail.wait_for_sink(to=outside, subject="Uw bestelling")
     with pytest.raises(smtplib.SMTPRecipientsRefused):
         mail.submit(
             mail.message(sender="ceo@elders.example", to=outside, subject="Nep"),
             user=credential.username,
-            password="relay-geheim-123456",
+            password=secret,
         )
-    assert not mail.imap_login_works(credential.username, "relay-geheim-123456", source="127.0.0.4")
+    assert not mail.imap_login_works(credential.username, secret, source="127.0.0.4")
+
+
+def test_mail_sent_through_submission_is_dkim_signed_with_the_active_keys(stack_domain, mail, fresh):
+    import dkim
+
+    from mailaccounts.models import DkimKey
+    from mailaccounts.services.dkim import activate_published_keys, dkim_txt_value, generate_dkim_key
+
+    jan = create_mailbox(stack_domain, fresh("jan"), PASSWORD)
+    rsa = generate_dkim_key(domain=stack_domain, actor=SYSTEM)
+    ed25519 = generate_dkim_key(domain=stack_domain, actor=SYSTEM, algorithm=DkimKey.Algorithm.ED25519)
+    activate_published_keys(
+        domain=stack_domain, live_selectors={rsa.selector, ed25519.selector}, actor=SYSTEM
+    )
+    rsa.refresh_from_db()
+    mail.wait_live(rsa)
+    records = {
+        f"{key.selector}._domainkey.{stack_domain.name}.": dkim_txt_value(key) for key in [rsa, ed25519]
+    }
+    outside = f"{fresh('klant')}@elders.example"
+
+    mail.submit(
+        mail.message(sender=jan.address, to=outside, subject="Getekend"), user=jan.address, password=PASSWORD
+    )
+
+    received = mail.wait_for_sink(to=outside, subject="Getekend")
+    raw = b"".join(
+        line for line in received.as_bytes().splitlines(keepends=True) if not line.startswith(b"X-Sink-")
+    )
+    signatures = received.get_all("DKIM-Signature")
+    selectors = {
+        dict(part.strip().split("=", 1) for part in sig.split(";") if "=" in part)["s"] for sig in signatures
+    }
+    assert selectors == {rsa.selector, ed25519.selector}
+
+    def dns(name, timeout=5):
+        return records[name.decode() if isinstance(name, bytes) else name].encode()
+
+    for index in range(len(signatures)):
+        assert dkim.DKIM(raw).verify(idx=index, dnsfunc=dns)
 
 
 def test_a_failing_reload_step_leaves_the_change_failed_and_visible_until_it_is_fixed(
-    stack_domain, mail, fresh, staff_client
+    stack_domain, mail, fresh, staff_client, owner_client
 ):
     from mailaccounts.tasks import reconcile_mailhosts
 
@@ -331,6 +361,10 @@ def test_a_failing_reload_step_leaves_the_change_failed_and_visible_until_it_is_
     assert "opendkim is not running" in host.last_error
     admin_page = staff_client.get("/admin/mailaccounts/mailhost/").content.decode()
     assert "opendkim is not running" in admin_page
+    customer_page = owner_client.get(
+        reverse("mailaccounts:mailbox_detail", args=[mailbox.pk])
+    ).content.decode()
+    assert "Failed" in customer_page
 
     MailHost.objects.filter(pk=host.pk).update(reload_commands=working_steps)
     reconcile_mailhosts.apply()
@@ -338,6 +372,10 @@ def test_a_failing_reload_step_leaves_the_change_failed_and_visible_until_it_is_
     host.refresh_from_db()
     assert host.last_error == ""
     assert mail.imap_login_works(mailbox.address, "Na-De-Storing-88")
+    customer_page = owner_client.get(
+        reverse("mailaccounts:mailbox_detail", args=[mailbox.pk])
+    ).content.decode()
+    assert "Live" in customer_page and "Failed" not in customer_page
 
 
 def test_a_worker_killed_during_an_apply_loses_nothing(stack_domain, mail, fresh, celery_worker, mailstack):

@@ -440,3 +440,16 @@ def test_reserved_names_say_what_to_do(local_part, for_mailbox, message):
 def test_role_names_other_than_postmaster_and_abuse_can_be_aliases(customer, domain, mailbox):
     created = alias(customer, domain, "webmaster", [mailbox.address])
     assert created.address == "webmaster@bakkerij.example"
+
+
+def test_quota_cannot_shrink_below_what_the_mailbox_holds(customer, domain, mailbox):
+    Mailbox.objects.filter(pk=mailbox.pk).update(used_bytes=60 * MB + 1)
+    mailbox.refresh_from_db()
+    with pytest.raises(ValidationError, match="already holds 61 MB"):
+        services.update_mailbox(
+            actor=Actor.system(), mailbox=mailbox, display_name="", quota_bytes=50 * MB, is_enabled=True
+        )
+    services.update_mailbox(
+        actor=Actor.system(), mailbox=mailbox, display_name="", quota_bytes=61 * MB, is_enabled=True
+    )
+    assert Mailbox.objects.get(pk=mailbox.pk).quota_bytes == 61 * MB
