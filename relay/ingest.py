@@ -15,7 +15,9 @@ rows go in with bulk inserts, events and rejects are deduplicated by the hash of
 (`ignore_conflicts`), so re-ingesting the same lines adds nothing.
 """
 
+import contextlib
 import glob
+import multiprocessing
 import os
 import queue
 import threading
@@ -111,23 +113,77 @@ def _move_state(state: IngestState, *, inode: int, offset: int) -> None:
 
 
 def _ingest_from(state, path, offset, host, directory, clock, batch_lines) -> IngestResult:
-    """Read, parse and assemble batches here while a writer stores the previous one (see `BatchWriter`)."""
-    with open(path, "rb") as log, BatchWriter(state, directory) as writer:
+    """Store batches of `path` from `offset` on. For a long catch-up, reading, parsing and assembling happen
+    in a child process where one may be forked (the command, a solo worker), else inline; storing overlaps
+    with it in the writer (see `BatchWriter`). At most a few batches are in flight, so memory stays flat."""
+    writer = BatchWriter(state, directory)
+    if writer.threaded and _may_fork() and os.path.getsize(path) - offset >= CHILD_READER_MIN_BYTES:
+        batches = _batches_from_child(path, offset, host, clock, batch_lines)
+    else:
+        batches = _parsed_batches(path, offset, host, clock, batch_lines)
+    with writer, contextlib.closing(batches):
+        for batch in batches:
+            if writer.stopped:
+                break
+            writer.put(batch)
+    return writer.result
+
+
+def _parsed_batches(path, offset, host, clock, batch_lines):
+    with open(path, "rb") as log:
         log.seek(offset)
-        while not writer.stopped:
+        while True:
             lines, consumed = _read_batch(log, batch_lines)
             if not lines:
-                break
-            writer.put(
-                Batch(
-                    assemble(parse_lines(lines, host=host, clock=clock)),
-                    offset,
-                    offset + consumed,
-                    len(lines),
-                )
-            )
+                return
+            assembly = assemble(parse_lines(lines, host=host, clock=clock))
+            yield Batch(assembly, offset, offset + consumed, len(lines))
             offset += consumed
-    return writer.result
+
+
+CHILD_READER_MIN_BYTES = 4_000_000  # about 30,000 lines: below that a fork costs more than it saves
+
+
+def _may_fork() -> bool:
+    """A daemonic process (a Celery prefork child) may not have children; nor is fork everywhere."""
+    return not multiprocessing.current_process().daemon and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _parse_in_child(out, path, offset, host, clock, batch_lines) -> None:
+    try:
+        for batch in _parsed_batches(path, offset, host, clock, batch_lines):
+            out.put(batch)
+        out.put(None)
+    except BaseException as error:  # reported to the parent, which raises it
+        out.put(RuntimeError(f"relay log reader failed: {error!r}"))
+
+
+def _batches_from_child(path, offset, host, clock, batch_lines):
+    context = multiprocessing.get_context("fork")
+    out = context.Queue(maxsize=2)
+    child = context.Process(
+        target=_parse_in_child, args=(out, path, offset, host, clock, batch_lines), name="relay-ingest-reader"
+    )
+    child.daemon = True
+    child.start()
+    try:
+        while True:
+            try:
+                item = out.get(timeout=1)
+            except queue.Empty:
+                if not child.is_alive():
+                    raise RuntimeError("the relay log reader process died") from None
+                continue
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+        out.close()
 
 
 @dataclass
@@ -142,8 +198,8 @@ class BatchWriter:
     """Stores batches in order, each in its own transaction with the new offset.
 
     Outside a transaction (the Celery task, the command) it writes from a second thread with its own
-    database connection, so parsing the next batch overlaps with PostgreSQL storing this one; at most two
-    batches are held, so memory stays flat. Inside a transaction (tests) it writes inline.
+    database connection, so reading the next batch overlaps with PostgreSQL storing this one. Inside a
+    transaction (tests) it writes inline.
     """
 
     def __init__(self, state: IngestState, directory: Directory):

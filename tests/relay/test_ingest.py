@@ -236,7 +236,12 @@ def test_relaylog_export_csv_and_time_range(db, credential):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path):
+@pytest.mark.parametrize("reader", ["inline", "child process"])
+def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path, monkeypatch, reader):
+    import relay.ingest
+
+    if reader == "child process":
+        monkeypatch.setattr(relay.ingest, "CHILD_READER_MIN_BYTES", 0)
     from tests.conftest import make_customer, make_user
 
     owner = make_user("thread-owner@example.com")
