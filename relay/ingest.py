@@ -7,7 +7,7 @@
    shrank under the same inode (copytruncate), it is read from the start.
 3. Reads whole lines in batches of `BATCH_LINES`; each batch is parsed, assembled and stored in one
    transaction together with the new offset, so a crash never loses or doubles anything. Memory stays flat:
-   nothing but the current batch is held.
+   only a few batches are ever in flight (reader, queue, writer).
 
 `store_assembly(assembly, directory=...)` merges a batch into the database: messages are matched to those
 already stored (by host, queue id and receipt time, or the latest still-open one with that queue id), new
