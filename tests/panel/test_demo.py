@@ -1,6 +1,6 @@
 from django.core.management import call_command
 
-from mailaccounts.models import Domain
+from mailaccounts.models import Autoresponder, Domain
 from panel.models import Customer, User
 
 
@@ -18,6 +18,12 @@ def test_demo_is_idempotent_and_prints_logins(db, capsys):
     domain = Domain.objects.get(name="demo.postbode.localhost")
     assert domain.customer == customer and domain.is_verified
     assert Customer.objects.count() == 1 and Domain.objects.count() == 1
+    assert sorted(domain.mailboxes.values_list("local_part", flat=True)) == ["info", "verkoop"]
+    assert domain.aliases.get().destinations == [
+        "info@demo.postbode.localhost",
+        "verkoop@demo.postbode.localhost",
+    ]
+    assert Autoresponder.objects.get().is_enabled
 
 
 def test_demo_owner_can_log_in(client, db):
