@@ -7,7 +7,7 @@
    shrank under the same inode (copytruncate), it is read from the start.
 3. Reads whole lines in batches of `BATCH_LINES`; each batch is parsed, assembled and stored in one
    transaction together with the new offset, so a crash never loses or doubles anything. Memory stays flat:
-   nothing but the current batch is held.
+   only a few batches are ever in flight (reader, queue, writer).
 
 `store_assembly(assembly, directory=...)` merges a batch into the database: messages are matched to those
 already stored (by host, queue id and receipt time, or the latest still-open one with that queue id), new
@@ -15,7 +15,9 @@ rows go in with bulk inserts, events and rejects are deduplicated by the hash of
 (`ignore_conflicts`), so re-ingesting the same lines adds nothing.
 """
 
+import contextlib
 import glob
+import multiprocessing
 import os
 import queue
 import threading
@@ -111,23 +113,77 @@ def _move_state(state: IngestState, *, inode: int, offset: int) -> None:
 
 
 def _ingest_from(state, path, offset, host, directory, clock, batch_lines) -> IngestResult:
-    """Read, parse and assemble batches here while a writer stores the previous one (see `BatchWriter`)."""
-    with open(path, "rb") as log, BatchWriter(state, directory) as writer:
+    """Store batches of `path` from `offset` on. For a long catch-up, reading, parsing and assembling happen
+    in a child process where one may be forked (the command, a solo worker), else inline; storing overlaps
+    with it in the writer (see `BatchWriter`). At most a few batches are in flight, so memory stays flat."""
+    writer = BatchWriter(state, directory)
+    if writer.threaded and _may_fork() and os.path.getsize(path) - offset >= CHILD_READER_MIN_BYTES:
+        batches = _batches_from_child(path, offset, host, clock, batch_lines)
+    else:
+        batches = _parsed_batches(path, offset, host, clock, batch_lines)
+    with writer, contextlib.closing(batches):
+        for batch in batches:
+            if writer.stopped:
+                break
+            writer.put(batch)
+    return writer.result
+
+
+def _parsed_batches(path, offset, host, clock, batch_lines):
+    with open(path, "rb") as log:
         log.seek(offset)
-        while not writer.stopped:
+        while True:
             lines, consumed = _read_batch(log, batch_lines)
             if not lines:
-                break
-            writer.put(
-                Batch(
-                    assemble(parse_lines(lines, host=host, clock=clock)),
-                    offset,
-                    offset + consumed,
-                    len(lines),
-                )
-            )
+                return
+            assembly = assemble(parse_lines(lines, host=host, clock=clock))
+            yield Batch(assembly, offset, offset + consumed, len(lines))
             offset += consumed
-    return writer.result
+
+
+CHILD_READER_MIN_BYTES = 4_000_000  # about 30,000 lines: below that a fork costs more than it saves
+
+
+def _may_fork() -> bool:
+    """A daemonic process (a Celery prefork child) may not have children; nor is fork everywhere."""
+    return not multiprocessing.current_process().daemon and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _parse_in_child(out, path, offset, host, clock, batch_lines) -> None:
+    try:
+        for batch in _parsed_batches(path, offset, host, clock, batch_lines):
+            out.put(batch)
+        out.put(None)
+    except BaseException as error:  # reported to the parent, which raises it
+        out.put(RuntimeError(f"relay log reader failed: {error!r}"))
+
+
+def _batches_from_child(path, offset, host, clock, batch_lines):
+    context = multiprocessing.get_context("fork")
+    out = context.Queue(maxsize=2)
+    child = context.Process(
+        target=_parse_in_child, args=(out, path, offset, host, clock, batch_lines), name="relay-ingest-reader"
+    )
+    child.daemon = True
+    child.start()
+    try:
+        while True:
+            try:
+                item = out.get(timeout=1)
+            except queue.Empty:
+                if not child.is_alive():
+                    raise RuntimeError("the relay log reader process died") from None
+                continue
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        if child.is_alive():
+            child.terminate()
+        child.join()
+        out.close()
 
 
 @dataclass
@@ -142,8 +198,8 @@ class BatchWriter:
     """Stores batches in order, each in its own transaction with the new offset.
 
     Outside a transaction (the Celery task, the command) it writes from a second thread with its own
-    database connection, so parsing the next batch overlaps with PostgreSQL storing this one; at most two
-    batches are held, so memory stays flat. Inside a transaction (tests) it writes inline.
+    database connection, so reading the next batch overlaps with PostgreSQL storing this one. Inside a
+    transaction (tests) it writes inline.
     """
 
     def __init__(self, state: IngestState, directory: Directory):
@@ -568,9 +624,24 @@ def _store_rejects(assembly: Assembly, directory: Directory) -> int:
     return len(rows)
 
 
+PURGE_CHUNK = 5_000
+
+
 def purge_older_than(days: int) -> tuple[int, int]:
-    """Delete messages and rejected attempts received more than `days` days ago."""
+    """Delete messages (with their recipients and events) and rejected attempts older than `days` days.
+
+    In chunks, each its own transaction: a day of a busy host's log never becomes one huge delete.
+    Returns the numbers of messages and rejected attempts deleted."""
     cutoff = timezone.now() - timedelta(days=days)
-    messages, _detail = RelayMessage.objects.filter(received_at__lt=cutoff).delete()
-    rejects, _detail = RejectedAttempt.objects.filter(at__lt=cutoff).delete()
-    return messages, rejects
+    return _purge_chunks(RelayMessage.objects.filter(received_at__lt=cutoff)), _purge_chunks(
+        RejectedAttempt.objects.filter(at__lt=cutoff)
+    )
+
+
+def _purge_chunks(queryset) -> int:
+    deleted = 0
+    while ids := list(queryset.values_list("pk", flat=True)[:PURGE_CHUNK]):
+        with transaction.atomic():
+            queryset.model.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+    return deleted

@@ -351,3 +351,12 @@ def test_allauth_pages_use_our_wording(client, db, settings):
     with translation.override("nl"):
         assert translation.gettext("Two-Factor Authentication") == "Tweestapsverificatie"
         assert translation.gettext("Sign Out") == "Uitloggen"
+
+
+def test_catalogues_pass_msgfmt_check(tmp_path):
+    require_service(shutil.which("msgfmt") is not None, "gettext (msgfmt)")
+    for po in (NL_PO, EN_PO):
+        result = subprocess.run(
+            ["msgfmt", "--check", "-o", str(tmp_path / "out.mo"), str(po)], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr

@@ -170,8 +170,9 @@ def test_purge_removes_what_is_older_than_the_retention(db, credential):
     RejectedAttempt.objects.filter(sender="spam@spam.example").update(at=timezone.now() - timedelta(days=31))
     RelayMessage.objects.exclude(queue_id="6C8D41C0AAA").update(received_at=timezone.now())
     RejectedAttempt.objects.exclude(sender="spam@spam.example").update(at=timezone.now())
-    purge_older_than(30)
+    assert purge_older_than(30) == (1, 1)
     assert not RelayMessage.objects.filter(queue_id="6C8D41C0AAA").exists()
+    assert not RelayRecipient.objects.filter(address="jan@bakkerij.example").exists()
     assert RelayMessage.objects.count() == 2
     assert RejectedAttempt.objects.count() == 1
 
@@ -235,7 +236,12 @@ def test_relaylog_export_csv_and_time_range(db, credential):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path):
+@pytest.mark.parametrize("reader", ["inline", "child process"])
+def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path, monkeypatch, reader):
+    import relay.ingest
+
+    if reader == "child process":
+        monkeypatch.setattr(relay.ingest, "CHILD_READER_MIN_BYTES", 0)
     from tests.conftest import make_customer, make_user
 
     owner = make_user("thread-owner@example.com")
