@@ -197,9 +197,14 @@ class MailStack:
         return {
             "mail_dir": str(self.mail_dir),
             "postmap_command": ["postmap", "-c", str(self.postfix_etc)],
+            # postfix reload: a rebuilt hash map is otherwise noticed only after an idle daemon has served
+            # one more request with the old one (the first message after a change could take the old route).
             "reload_commands": [
-                ["sh", "-c", f'kill -USR1 "$(cat {pidfile})"']
-                for pidfile in [self.opendkim_pidfile, self.opendkim_ed25519_pidfile]
+                ["postfix", "-c", str(self.postfix_etc), "reload"],
+                *(
+                    ["sh", "-c", f'kill -USR1 "$(cat {pidfile})"']
+                    for pidfile in [self.opendkim_pidfile, self.opendkim_ed25519_pidfile]
+                ),
             ],
             "doveadm_command": ["doveadm", "-c", str(self.dovecot_conf)],
         }
