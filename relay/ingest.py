@@ -597,7 +597,24 @@ def _touch_credentials(pairs) -> None:
     moved = [c for c in credentials if c.last_used_at is None or c.last_used_at < latest[c.pk]]
     for credential in moved:
         credential.last_used_at = latest[credential.pk]
-    RelayCredential.objects.bulk_update(moved, fields=["last_used_at"])
+    update_rows(moved, ["last_used_at"])
+
+
+REJECT_COLUMNS = [
+    "host",
+    "at",
+    "customer_id",
+    "credential_id",
+    "stage",
+    "client",
+    "client_ip",
+    "sender",
+    "recipient",
+    "dsn",
+    "response",
+    "line_key",
+    "queue_id",
+]
 
 
 def _store_rejects(assembly: Assembly, directory: Directory) -> int:
@@ -605,22 +622,23 @@ def _store_rejects(assembly: Assembly, directory: Directory) -> int:
     for reject in assembly.rejects:
         owner = directory.owner_of_reject(reject)
         rows.append(
-            RejectedAttempt(
-                host=reject.host,
-                at=reject.at,
-                customer_id=owner.customer_id,
-                credential_id=owner.credential_id,
-                stage=reject.stage,
-                client=reject.client,
-                client_ip=reject.client_ip,
-                sender=reject.sender,
-                recipient=reject.recipient,
-                dsn=reject.dsn,
-                response=reject.response,
-                line_key=reject.line_key,
+            (
+                reject.host,
+                reject.at,
+                owner.customer_id,
+                owner.credential_id,
+                reject.stage,
+                reject.client,
+                reject.client_ip,
+                reject.sender,
+                reject.recipient,
+                reject.dsn,
+                reject.response,
+                reject.line_key,
+                reject.queue_id,
             )
         )
-    RejectedAttempt.objects.bulk_create(rows, batch_size=BULK_SIZE, ignore_conflicts=True)
+    copy_rows(RejectedAttempt, REJECT_COLUMNS, rows, ignore_conflicts=True)
     return len(rows)
 
 
