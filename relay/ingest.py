@@ -16,6 +16,7 @@ rows go in with bulk inserts, events and rejects are deduplicated by the hash of
 """
 
 import contextlib
+import functools
 import glob
 import multiprocessing
 import os
@@ -344,14 +345,15 @@ def store_assembly(assembly: Assembly, *, directory: Directory) -> IngestResult:
     pairs = _match_existing(assembly.messages)
     existing_recipients = _existing_recipients([row for _d, row in pairs if row is not None])
     new_rows, changed_rows = [], []
+    now = timezone.now()
     for draft, row in pairs:
         recipients = existing_recipients.get(row.pk, {}) if row is not None else {}
         if row is None:
-            row = RelayMessage(host=draft.host, queue_id=draft.queue_id, received_at=draft.first_at)
+            row = _new_message(draft.host, draft.queue_id, draft.first_at)
             new_rows.append((draft, row))
         else:
             changed_rows.append((draft, row))
-        _merge_message(row, draft, recipients, directory)
+        _merge_message(row, draft, recipients, directory, now)
     create_with_ids([row for _d, row in new_rows])
     if changed_rows:
         update_rows([row for _d, row in changed_rows], MERGED_FIELDS)
@@ -424,7 +426,27 @@ def _existing_recipients(rows: list[RelayMessage]) -> dict[int, dict[tuple[str, 
     return found
 
 
-def _merge_message(row: RelayMessage, draft: MessageDraft, recipients: dict, directory: Directory) -> None:
+@functools.cache
+def _message_defaults() -> tuple[list, int]:
+    """Every concrete field's default in order, and where `host` is (then `queue_id`, `received_at`)."""
+    fields = RelayMessage._meta.concrete_fields
+    names = [field.attname for field in fields]
+    assert names[names.index("host") : names.index("host") + 3] == ["host", "queue_id", "received_at"]
+    return [field.get_default() for field in fields], names.index("host")
+
+
+def _new_message(host: str, queue_id: str, received_at) -> RelayMessage:
+    """A new, unsaved message. Positional arguments take Django's fast path: no default looked up per field,
+    which adds up over tens of thousands of messages a batch."""
+    values, at = _message_defaults()
+    values = values.copy()
+    values[at : at + 3] = host, queue_id, received_at
+    return RelayMessage(*values)
+
+
+def _merge_message(
+    row: RelayMessage, draft: MessageDraft, recipients: dict, directory: Directory, now
+) -> None:
     row.client = draft.client or row.client
     row.client_ip = draft.client_ip or row.client_ip
     row.sasl_username = draft.sasl_username or row.sasl_username
@@ -435,7 +457,7 @@ def _merge_message(row: RelayMessage, draft: MessageDraft, recipients: dict, dir
     row.nrcpt = draft.nrcpt if draft.nrcpt is not None else row.nrcpt
     row.bounce_queue_id = draft.bounce_queue_id or row.bounce_queue_id
     row.removed_at = draft.removed_at or row.removed_at
-    row.updated_at = timezone.now()
+    row.updated_at = now
     statuses = _merged_statuses(draft, recipients)
     if draft.rejected or row.status == Status.REJECTED:
         row.status = Status.REJECTED
