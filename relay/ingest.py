@@ -357,7 +357,7 @@ def store_assembly(assembly: Assembly, *, directory: Directory) -> IngestResult:
     create_with_ids([row for _d, row in new_rows])
     if changed_rows:
         update_rows([row for _d, row in changed_rows], MERGED_FIELDS)
-    _store_recipients(new_rows + changed_rows, existing_recipients)
+    _store_recipients(new_rows, changed_rows, existing_recipients)
     _store_events(new_rows + changed_rows)
     _link_bounces(new_rows + changed_rows)
     _touch_credentials(new_rows + changed_rows)
@@ -509,19 +509,23 @@ def _fold(existing: RelayRecipient, draft: RecipientDraft) -> None:
 RECIPIENT_COLUMNS = ["message_id", "address", "orig_to", "status", "dsn", "relay", "delay", "response", "at"]
 
 
-def _store_recipients(pairs, stored: dict) -> None:
+def _store_recipients(new_pairs, changed_pairs, stored: dict) -> None:
+    """Recipients of messages new in this batch go straight in: their message ids were just drawn from the
+    sequence, so nothing can conflict and no staging table is needed. Those of stored messages are merged."""
+    fresh = [_recipient_row(row.pk, r) for draft, row in new_pairs for r in draft.recipients.values()]
+    copy_rows(RelayRecipient, RECIPIENT_COLUMNS, fresh)
     new, changed = [], []
-    for draft, row in pairs:
+    for draft, row in changed_pairs:
         known = stored.get(row.pk, {})
-        for key, r in draft.recipients.items():
-            if key not in known:
-                new.append(
-                    (row.pk, r.address, r.orig_to, r.status, r.dsn, r.relay, r.delay, r.response, r.at)
-                )
+        new.extend(_recipient_row(row.pk, r) for key, r in draft.recipients.items() if key not in known)
         changed.extend(r for r in known.values() if getattr(r, "_changed", False))
     copy_rows(RelayRecipient, RECIPIENT_COLUMNS, new, ignore_conflicts=True)
     if changed:
         update_rows(changed, ["status", "dsn", "relay", "delay", "response", "at"])
+
+
+def _recipient_row(message_pk: int, r: RecipientDraft) -> tuple:
+    return (message_pk, r.address, r.orig_to, r.status, r.dsn, r.relay, r.delay, r.response, r.at)
 
 
 EVENT_COLUMNS = [
