@@ -276,8 +276,10 @@ def _crossed_doubling(before: int, after: int) -> bool:
 def analyze_relay_tables() -> None:
     if connection.vendor != "postgresql":
         return
+    # Not the events: ingest only appends to them (conflicts are probed in the unique index), while
+    # messages and recipients are matched and updated by joins whose plans need current statistics.
     with connection.cursor() as cursor:
-        for model in (RelayMessage, RelayRecipient, RelayEvent):
+        for model in (RelayMessage, RelayRecipient):
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
