@@ -282,7 +282,7 @@ def _reject_draft(event: Event) -> RejectDraft:
     )
 
 
-@functools.lru_cache(maxsize=65_536)  # the same few thousand addresses recur in every batch
+@functools.lru_cache(maxsize=4_096)  # hosted domains and frequent senders recur in every batch; bounded
 def domain_of(address: str) -> str:
     return address.rpartition("@")[2].lower().rstrip(".") if "@" in address else ""
 
