@@ -10,6 +10,7 @@ address; otherwise the hosted domain of a recipient (inbound mail); otherwise, f
 the hosted domain of the sender.
 """
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -281,6 +282,7 @@ def _reject_draft(event: Event) -> RejectDraft:
     )
 
 
+@functools.lru_cache(maxsize=4_096)  # hosted domains and frequent senders recur in every batch; bounded
 def domain_of(address: str) -> str:
     return address.rpartition("@")[2].lower().rstrip(".") if "@" in address else ""
 

@@ -63,7 +63,7 @@ def copy_rows(
         cursor.execute(create + " WITH NO DATA")
         cursor.execute(f"TRUNCATE {staging}")
         _copy(cursor, f"COPY {staging} ({columns}) FROM STDIN", rows)
-        cursor.execute(f"ANALYZE {staging}")  # temporary tables get no statistics otherwise
+        # No ANALYZE: this statement only scans the staging table (conflicts are probed in the target's index).
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} ON CONFLICT DO NOTHING"  # noqa: S608
         )

@@ -148,6 +148,8 @@ class LineParser:
         self._last_at: datetime | None = None
 
     def parse(self, line: str) -> Event | None:
+        if not _may_have_queue_id(line):
+            return None
         match = _SYSLOG_LINE.match(line) or _RFC3339_LINE.match(line)
         if match is None:
             return None
@@ -187,6 +189,23 @@ class LineParser:
             int(match["s"]),
             int(frac.ljust(6, "0")) if frac else 0,
         )
+
+
+def _may_have_queue_id(line: str) -> bool:
+    """A cheap necessary condition for the line expressions: `postfix...: <one word>: ` follows.
+
+    Rejects the many lines without a queue id (connect, TLS, disconnect, other programs) without a regex.
+    Neither host, program nor queue id can hold ": ", so the first two after " postfix" are the ones the
+    expressions need.
+    """
+    start = line.find(" postfix")
+    if start < 0:
+        return False
+    colon = line.find(": ", start)
+    if colon < 0:
+        return False
+    second = line.find(": ", colon + 2)
+    return second > 0 and " " not in line[colon + 2 : second]
 
 
 def _parse_rfc3339(text: str, tz: tzinfo) -> datetime:

@@ -118,3 +118,16 @@ def test_line_keys_are_stable_and_distinct_for_the_lines_stored_as_rows():
     keyed = [e.line_key for e in first if e.kind in KEYED_KINDS]
     assert len(set(keyed)) == len(keyed) == 9  # six attempts, one bounce notice, two rejects
     assert 0 not in keyed
+
+
+def test_instance_names_and_lines_without_a_pid_still_parse():
+    events = parse(
+        "Nov 30 20:15:12 mx1 postfix-out/smtp[77]: 4F3A21C0ABC: to=<a@b.example>, relay=none, delay=1, "
+        "dsn=4.4.1, status=deferred (connect: Connection refused)\n"
+        "Nov 30 20:15:13 mx1 postfix/qmgr: 4F3A21C0ABC: removed\n"
+        "Nov 30 20:15:14 mx1 postfix/smtpd[5]: warning: hostname x: does not resolve: retry later\n"
+    )
+    assert [(e.kind, e.data["service"]) for e in events] == [
+        (Kind.ATTEMPT, "postfix-out/smtp"),
+        (Kind.REMOVED, "postfix/qmgr"),
+    ]
