@@ -212,6 +212,54 @@ class Invitation(models.Model):
         return self.email
 
 
+# What each audit action means, for the activity page (the codes themselves are stable identifiers).
+AUDIT_ACTION_LABELS = {
+    "alias.create": _("Alias created"),
+    "alias.delete": _("Alias deleted"),
+    "alias.disable": _("Alias disabled"),
+    "alias.update": _("Alias changed"),
+    "autoresponder.save": _("Automatic reply saved"),
+    "customer.created": _("Account created"),
+    "customer.edited": _("Account details changed"),
+    "customer.reactivated": _("Account reactivated"),
+    "customer.suspended": _("Account suspended"),
+    "dkim.generate": _("DKIM key created"),
+    "dkim.rotate": _("DKIM key rotation started"),
+    "dns.settings": _("DMARC and MTA-STS settings changed"),
+    "domain.added": _("Domain added"),
+    "domain.changed_by_staff": _("Domain changed by support"),
+    "domain.removed": _("Domain removed"),
+    "domain.routing": _("Domain routing changed"),
+    "domain.verified": _("Domain verified"),
+    "invitation.cancelled": _("Invitation cancelled"),
+    "invitation.sent": _("Invitation sent"),
+    "invoice.credited": _("Invoice credited"),
+    "invoice.issued": _("Invoice issued"),
+    "invoice.paid": _("Invoice paid"),
+    "invoice.reminded": _("Payment reminder sent"),
+    "mailbox.create": _("Mailbox created"),
+    "mailbox.delete": _("Mailbox deleted"),
+    "mailbox.disable": _("Mailbox disabled"),
+    "mailbox.forwarding": _("Forwarding changed"),
+    "mailbox.password": _("Mailbox password changed"),
+    "mailbox.purge": _("Mailbox removed for good"),
+    "mailbox.restore": _("Mailbox restored"),
+    "mailbox.update": _("Mailbox changed"),
+    "mailhost.reapply": _("Mail servers updated again"),
+    "member.joined": _("Team member joined"),
+    "member.removed": _("Team member removed"),
+    "plan.changed": _("Plan changed"),
+    "relay.credential.create": _("SMTP relay credential created"),
+    "relay.credential.delete": _("SMTP relay credential deleted"),
+    "relay.credential.enable": _("SMTP relay credential enabled"),
+    "relay.credential.disable": _("SMTP relay credential disabled"),
+    "relay.credential.rotate_secret": _("SMTP relay secret replaced"),
+    "relay.credential.update": _("SMTP relay credential changed"),
+    "two_factor.required": _("Two-factor authentication required for everyone"),
+    "two_factor.optional": _("Two-factor authentication no longer required"),
+}
+
+
 class AuditEntry(models.Model):
     """Who changed what, when, from where. Written by service functions only; never edited."""
 
@@ -244,3 +292,8 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+
+    @property
+    def action_label(self) -> str:
+        """The action in the reader's language; an action without a label shows its code."""
+        return AUDIT_ACTION_LABELS.get(self.action, self.action)

@@ -22,3 +22,29 @@ def test_audit_log_is_paginated(owner_client, owner, customer, django_assert_max
     assert "Page 1 of 3" in first
     third = owner_client.get("/activity/?page=3").content.decode()
     assert "action.0<" in third
+
+
+def test_actions_read_as_words_in_the_readers_language(owner_client, owner, customer):
+    record(Actor(user=owner), "mailbox.create", customer=customer)
+    english = owner_client.get("/activity/").content.decode()
+    assert "Mailbox created" in english
+    dutch = owner_client.get("/activity/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Mailbox aangemaakt" in dutch
+
+
+def test_every_audited_action_has_a_label():
+    """Each action code a service records (found in the source) has words for the activity page."""
+    import re
+    from pathlib import Path
+
+    from panel.models import AUDIT_ACTION_LABELS
+
+    root = Path(__file__).resolve().parents[2]
+    codes = set()
+    for app in ["panel", "mailaccounts", "relay", "billing"]:
+        for path in (root / app).rglob("*.py"):
+            text = path.read_text()
+            for call in re.finditer(r"record\((.{0,300}?)\)", text, re.S):
+                codes.update(re.findall(r'"([a-z_]+(?:\.[a-z_]+)+)"', call.group(1)))
+    assert codes, "no audit calls found"
+    assert codes <= set(AUDIT_ACTION_LABELS), codes - set(AUDIT_ACTION_LABELS)
