@@ -1,11 +1,10 @@
-"""Fast bulk inserts for the relay log: PostgreSQL `COPY`, with Django's `bulk_create` as the fallback.
+"""Fast bulk writes for the relay log on PostgreSQL, with Django's `bulk_create`/`bulk_update` elsewhere.
 
-`COPY` moves rows several times faster than multi-row INSERTs. Where duplicates must be ignored
-(re-ingested log lines), rows are copied into a temporary table and moved with
-`INSERT ... SELECT ... ON CONFLICT DO NOTHING`.
+New rows go in with `COPY`, several times faster than multi-row INSERTs. Where duplicates must be ignored
+(re-ingested log lines), and for updates, the values travel as one array per column and are unpacked
+with `unnest`: `INSERT ... SELECT ... FROM unnest(...) ON CONFLICT DO NOTHING` and
+`UPDATE ... FROM unnest(...)`. One statement each, with no temporary table to create, fill and empty.
 """
-
-import hashlib
 
 from django.db import connection, models
 
@@ -56,18 +55,24 @@ def copy_rows(
         if not ignore_conflicts:
             _copy(cursor, f"COPY {table} ({columns}) FROM STDIN", rows)
             return
-        signature = hashlib.blake2b(columns.encode(), digest_size=4).hexdigest()
-        staging = connection.ops.quote_name(f"{model._meta.db_table}_incoming_{signature}")
-        # Identifiers below come from model metadata and are quoted; no value is ever formatted into SQL.
-        create = f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS SELECT {columns} FROM {table}"  # noqa: S608
-        cursor.execute(create + " WITH NO DATA")
-        cursor.execute(f"TRUNCATE {staging}")
-        _copy(cursor, f"COPY {staging} ({columns}) FROM STDIN", rows)
-        # No ANALYZE: this statement only scans the staging table (conflicts are probed in the target's index).
+        # Identifiers come from model metadata and are quoted; values travel only as parameters.
+        arrays, params = _unnest(model, attnames, rows)
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} ON CONFLICT DO NOTHING"  # noqa: S608
+            f"INSERT INTO {table} ({columns}) SELECT * FROM {arrays} ON CONFLICT DO NOTHING",  # noqa: S608
+            params,
         )
-        cursor.execute(f"TRUNCATE {staging}")
+
+
+def _unnest(model: type[models.Model], attnames: list[str], rows: list[tuple]) -> tuple[str, list]:
+    """`unnest(%s::type[], ...)` over the rows' columns, and the column arrays as its parameters."""
+    fields = {field.attname: field for field in model._meta.concrete_fields}
+    casts = []
+    for name in attnames:
+        field = fields[name]
+        db_type = field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
+        casts.append(f"%s::{db_type}[]")
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    return f"unnest({', '.join(casts)})", columns
 
 
 def _copy(cursor, statement: str, rows: list[tuple]) -> None:
@@ -87,21 +92,14 @@ def update_rows(objects: list[models.Model], attnames: list[str]) -> None:
         model.objects.bulk_update(objects, fields=fields, batch_size=BULK_SIZE)
         return
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = _columns(model, ["id", *attnames])
-    signature = hashlib.blake2b(",".join(columns).encode(), digest_size=4).hexdigest()
-    staging = connection.ops.quote_name(f"{model._meta.db_table}_changed_{signature}")
-    quoted = [connection.ops.quote_name(c) for c in columns]
+    quoted = [connection.ops.quote_name(c) for c in _columns(model, ["id", *attnames])]
     assignments = ", ".join(f"{q} = s.{q}" for q in quoted[1:])
+    arrays, params = _unnest(
+        model, ["id", *attnames], [[getattr(o, n) for n in ["pk", *attnames]] for o in objects]
+    )
     with connection.cursor() as cursor:
-        # Identifiers come from model metadata and are quoted; no value is ever formatted into SQL.
-        create = f"CREATE TEMP TABLE IF NOT EXISTS {staging} ON COMMIT DELETE ROWS AS SELECT {', '.join(quoted)} FROM {table}"  # noqa: S608
-        cursor.execute(create + " WITH NO DATA")
-        cursor.execute(f"TRUNCATE {staging}")
-        _copy(
-            cursor,
-            f"COPY {staging} ({', '.join(quoted)}) FROM STDIN",
-            [tuple(getattr(obj, name) for name in ["pk", *attnames]) for obj in objects],
+        # Identifiers come from model metadata and are quoted; values travel only as parameters.
+        cursor.execute(
+            f"UPDATE {table} t SET {assignments} FROM {arrays} AS s({', '.join(quoted)}) WHERE t.id = s.id",  # noqa: S608
+            params,
         )
-        cursor.execute(f"ANALYZE {staging}")  # so the join below probes the primary key instead of scanning
-        cursor.execute(f"UPDATE {table} t SET {assignments} FROM {staging} s WHERE t.id = s.id")  # noqa: S608
-        cursor.execute(f"TRUNCATE {staging}")

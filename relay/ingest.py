@@ -16,6 +16,7 @@ rows go in with bulk inserts, events and rejects are deduplicated by the hash of
 """
 
 import contextlib
+import copy
 import functools
 import glob
 import multiprocessing
@@ -28,7 +29,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .assembler import Assembly, Directory, MessageDraft, RecipientDraft, assemble
@@ -45,8 +46,9 @@ from .models import (
     worst_status,
 )
 from .parser import Kind, SyslogClock, parse_lines
+from .prepare import Prepared, load, prepare
 
-BATCH_LINES = 20_000
+BATCH_LINES = 50_000
 BULK_SIZE = 2_000
 # A message stays in Postfix's queue at most `maximal_queue_lifetime` (5 days by default); a queue id seen
 # again after longer than this is a new message.
@@ -114,9 +116,10 @@ def _move_state(state: IngestState, *, inode: int, offset: int) -> None:
 
 
 def _ingest_from(state, path, offset, host, directory, clock, batch_lines) -> IngestResult:
-    """Store batches of `path` from `offset` on. For a long catch-up, reading, parsing and assembling happen
-    in a child process where one may be forked (the command, a solo worker), else inline; storing overlaps
-    with it in the writer (see `BatchWriter`). At most a few batches are in flight, so memory stays flat."""
+    """Store batches of `path` from `offset` on. For a long catch-up, reading, parsing, assembling and
+    preparing happen in a child process where one may be forked (the command, a solo worker), else inline;
+    storing overlaps with it in the writer (see `BatchWriter`). At most a few batches are in flight, so
+    memory stays flat."""
     writer = BatchWriter(state, directory)
     if writer.threaded and _may_fork() and os.path.getsize(path) - offset >= CHILD_READER_MIN_BYTES:
         batches = _batches_from_child(path, offset, host, clock, batch_lines)
@@ -130,15 +133,27 @@ def _ingest_from(state, path, offset, host, directory, clock, batch_lines) -> In
     return writer.result
 
 
-def _parsed_batches(path, offset, host, clock, batch_lines):
+def _parsed_batches(path, offset, host, clock, batch_lines, directory: Directory | None = None):
+    """Batches of the file from `offset`; prepared here when given a directory (the child process), else
+    prepared by the writer, which has the database connection."""
     with open(path, "rb") as log:
         log.seek(offset)
         while True:
             lines, consumed = _read_batch(log, batch_lines)
             if not lines:
                 return
+            start_clock = copy.copy(clock)
             assembly = assemble(parse_lines(lines, host=host, clock=clock))
-            yield Batch(assembly, offset, offset + consumed, len(lines))
+            yield Batch(
+                prepared=prepare(assembly, directory) if directory is not None else None,
+                assembly=None if directory is not None else assembly,
+                path=path,
+                host=host,
+                clock=start_clock,
+                start=offset,
+                end=offset + consumed,
+                lines=len(lines),
+            )
             offset += consumed
 
 
@@ -151,17 +166,22 @@ def _may_fork() -> bool:
 
 
 def _parse_in_child(out, path, offset, host, clock, batch_lines) -> None:
+    """The reader process: its own database connection (for ids and whose-is-what lookups) and directory.
+    Only the prepared rows travel to the parent: the assembly can be read again should the writer need it."""
     try:
-        for batch in _parsed_batches(path, offset, host, clock, batch_lines):
+        for batch in _parsed_batches(path, offset, host, clock, batch_lines, Directory()):
             out.put(batch)
         out.put(None)
     except BaseException as error:  # reported to the parent, which raises it
         out.put(RuntimeError(f"relay log reader failed: {error!r}"))
+    finally:
+        connection.close()
 
 
 def _batches_from_child(path, offset, host, clock, batch_lines):
     context = multiprocessing.get_context("fork")
     out = context.Queue(maxsize=2)
+    connection.close()  # the child opens its own: a connection must never be shared across a fork
     child = context.Process(
         target=_parse_in_child, args=(out, path, offset, host, clock, batch_lines), name="relay-ingest-reader"
     )
@@ -189,10 +209,22 @@ def _batches_from_child(path, offset, host, clock, batch_lines):
 
 @dataclass
 class Batch:
-    assembly: Assembly
+    prepared: Prepared | None  # None: the writer prepares it
+    assembly: Assembly | None  # None when prepared in the child process: `reassemble` reads it again
+    path: str
+    host: str | None
+    clock: SyslogClock  # as it was before the batch's first line
     start: int
     end: int
     lines: int
+
+    def reassemble(self) -> Assembly:
+        if self.assembly is not None:
+            return self.assembly
+        with open(self.path, "rb") as log:
+            log.seek(self.start)
+            lines = log.read(self.end - self.start).splitlines(keepends=True)
+        return assemble(parse_lines(lines, host=self.host, clock=copy.copy(self.clock)))
 
 
 class BatchWriter:
@@ -302,10 +334,14 @@ def _read_batch(log, batch_lines: int) -> tuple[list[bytes], int]:
 def _store_batch(state: IngestState, batch: Batch, directory: Directory) -> IngestResult | None:
     """Store one batch and move the offset, atomically; None if someone else moved the offset meanwhile."""
     with transaction.atomic():
+        _relax_commit()
         locked = IngestState.objects.select_for_update().get(pk=state.pk)
         if locked.offset != batch.start:
             return None
-        stored = store_assembly(batch.assembly, directory=directory)
+        prepared = batch.prepared or prepare(batch.assembly, directory)
+        stored = store_prepared(prepared, directory=directory)
+        if stored is None:
+            stored = store_assembly(batch.reassemble(), directory=directory)
         locked.offset, locked.lines, locked.updated_at = batch.end, locked.lines + batch.lines, timezone.now()
         locked.save(update_fields=["offset", "lines", "updated_at"])
         state.offset = batch.end
@@ -331,13 +367,66 @@ def ingest_lines(lines, *, host: str | None = None, directory: Directory | None 
 
 def _store_lines(lines, host, directory, clock) -> IngestResult:
     with transaction.atomic():
-        stored = store_assembly(assemble(parse_lines(lines, host=host, clock=clock)), directory=directory)
+        _relax_commit()
+        assembly = assemble(parse_lines(lines, host=host, clock=clock))
+        stored = store_prepared(prepare(assembly, directory), directory=directory)
+        if stored is None:
+            stored = store_assembly(assembly, directory=directory)
     stored.lines = len(lines)
     return stored
 
 
+def _relax_commit() -> None:
+    """Commit without waiting for the disk. Safe here: a batch's rows and the file offset after it commit
+    together, so whatever a database crash might lose is simply read from the log again."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 # ---------------------------------------------------------------------------------------------------------
-# Storing a batch
+# Storing a batch: the fast path
+
+
+def store_prepared(prepared: Prepared, *, directory: Directory) -> IngestResult | None:
+    """Store a prepared batch (call inside a transaction): stream the new messages in, merge the drafts that
+    continue stored ones, link bounces across batches. None, with nothing changed, if the new rows conflict
+    with stored ones (lines ingested before): the caller then merges the whole batch with `store_assembly`."""
+    try:
+        with transaction.atomic():
+            for rows in (prepared.messages, prepared.recipients, prepared.events, prepared.rejects):
+                load(rows)
+    except IntegrityError:
+        return None
+    result = IngestResult(messages=prepared.messages.count, rejects=prepared.rejects.count)
+    if prepared.continuing:
+        result.add(store_assembly(Assembly(messages=prepared.continuing, rejects=[]), directory=directory))
+    if prepared.unlinked:
+        _link_bounces(
+            [
+                (draft, _stored_message(draft, pk, customer_id, direction))
+                for draft, pk, customer_id, direction in prepared.unlinked
+            ]
+        )
+    _move_last_used(prepared.credentials_used)
+    return result
+
+
+def _stored_message(draft: MessageDraft, pk: int, customer_id, direction: str) -> RelayMessage:
+    """The fields of a just-stored message that linking bounces reads and writes."""
+    return RelayMessage(
+        pk=pk,
+        host=draft.host,
+        queue_id=draft.queue_id,
+        received_at=draft.first_at,
+        sender="" if draft.sender is None else draft.sender[:320],
+        customer_id=customer_id,
+        direction=direction,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Storing a batch: merging with what is stored
 
 
 def store_assembly(assembly: Assembly, *, directory: Directory) -> IngestResult:
@@ -619,13 +708,18 @@ def _touch_credentials(pairs) -> None:
             row.credential_id not in latest or row.received_at > latest[row.credential_id]
         ):
             latest[row.credential_id] = row.received_at
+    _move_last_used(latest)
+
+
+def _move_last_used(latest: dict) -> None:
     if not latest:
         return
     credentials = list(RelayCredential.objects.filter(pk__in=latest).only("pk", "last_used_at"))
     moved = [c for c in credentials if c.last_used_at is None or c.last_used_at < latest[c.pk]]
     for credential in moved:
         credential.last_used_at = latest[credential.pk]
-    update_rows(moved, ["last_used_at"])
+    if moved:
+        RelayCredential.objects.bulk_update(moved, ["last_used_at"])  # one UPDATE ... CASE
 
 
 REJECT_COLUMNS = [

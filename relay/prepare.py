@@ -1,0 +1,368 @@
+"""The fast path of ingest: turn an assembled batch into rows ready for PostgreSQL's `COPY`.
+
+Most messages of a batch begin in it (their `client=` or `pickup` line is there). Nothing stored can hold
+them yet, so they need no matching with the database: `prepare` gives them ids from the sequence, decides
+whose they are, links bounce notifications to their originals within the batch, and renders them, their
+recipients and their timeline as `COPY` text. The writer then only streams those bytes into the tables.
+Where the reader runs in a child process (a long catch-up), all of that happens there, beside the parsing,
+while the writer and PostgreSQL store the previous batch.
+
+What the batch cannot settle alone goes to the writer as it is: drafts that continue a message stored
+earlier (a greylisted recipient sent later, an expiry, a `removed`), and the few bounce links whose other
+side is outside the batch. Should anything conflict after all (the same lines ingested twice, say), the
+writer rolls the fast path back and merges the whole batch the careful way (`relay.ingest`).
+"""
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+from django.utils import timezone
+
+from .assembler import REJECTED, Assembly, Directory, MessageDraft
+from .models import RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient, worst_status
+
+NULL = "\\N"
+# COPY's text format: a backslash, tab, newline or carriage return inside a value must be escaped.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+MESSAGE_COLUMNS = [
+    "id",
+    "host",
+    "queue_id",
+    "received_at",
+    "customer_id",
+    "credential_id",
+    "direction",
+    "sender",
+    "sasl_username",
+    "client",
+    "client_ip",
+    "message_id",
+    "size",
+    "nrcpt",
+    "status",
+    "bounce_of_id",
+    "bounce_queue_id",
+    "removed_at",
+    "updated_at",
+]
+RECIPIENT_COLUMNS = ["message_id", "address", "orig_to", "status", "dsn", "relay", "delay", "response", "at"]
+EVENT_COLUMNS = [
+    "message_id",
+    "at",
+    "kind",
+    "recipient",
+    "status",
+    "dsn",
+    "relay",
+    "delay",
+    "response",
+    "line_key",
+]
+REJECT_COLUMNS = [
+    "host",
+    "at",
+    "customer_id",
+    "credential_id",
+    "stage",
+    "client",
+    "client_ip",
+    "sender",
+    "recipient",
+    "dsn",
+    "response",
+    "line_key",
+    "queue_id",
+]
+
+
+@dataclass
+class Rows:
+    """`COPY` text for one table: the model, its columns, and one line per row."""
+
+    model: type
+    columns: list[str]
+    text: str = ""
+    count: int = 0
+
+
+@dataclass
+class Prepared:
+    messages: Rows
+    recipients: Rows
+    events: Rows
+    rejects: Rows
+    # Drafts continuing a message stored in an earlier batch: the writer merges them with what is stored.
+    continuing: list[MessageDraft] = field(default_factory=list)
+    # New messages whose bounce link lies outside the batch: (draft, id, customer, direction).
+    unlinked: list[tuple[MessageDraft, int, int | None, str]] = field(default_factory=list)
+    # Credential id -> the latest time it was used in the batch.
+    credentials_used: dict[int, datetime] = field(default_factory=dict)
+
+
+def text(value: str) -> str:
+    # Checking first is several times faster than translating: almost no value holds any of these.
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_ESCAPES)
+    return value
+
+
+def stamp(at: datetime | None) -> str:
+    return NULL if at is None else at.isoformat()
+
+
+def number(value) -> str:
+    return NULL if value is None else repr(value)
+
+
+def prepare(assembly: Assembly, directory: Directory) -> Prepared:
+    """Render the batch's new messages and its rejects as `COPY` text; set the rest aside for the writer."""
+    fresh = [draft for draft in assembly.messages if draft.starts_here]
+    continuing = [draft for draft in assembly.messages if not draft.starts_here]
+    usernames, domains = Directory.wanted(fresh, assembly.rejects)
+    directory.prefetch(usernames=usernames, domains=domains)
+    ids = allocate_ids(RelayMessage, len(fresh))
+    now = stamp(timezone.now())
+
+    owners = [_owner(draft, directory) for draft in fresh]
+    bounce_of, unlinked_originals = _link_within(fresh, ids)
+    messages, recipients, events = [], [], []
+    seen_lines: set[int] = set()
+    unlinked = []
+    credentials_used: dict[int, datetime] = {}
+    for index, (draft, pk, owner) in enumerate(zip(fresh, ids, owners, strict=True)):
+        customer_id, credential_id, direction = owner.customer_id, owner.credential_id, owner.direction
+        original = bounce_of.get(index)
+        if original is not None and owners[original].customer_id:
+            customer_id, direction = owners[original].customer_id, owners[original].direction
+        sender = "" if draft.sender is None else draft.sender[:320]
+        if (sender == "" and original is None) or index in unlinked_originals:
+            unlinked.append((draft, pk, customer_id, direction))
+        if credential_id and (
+            credential_id not in credentials_used or draft.first_at > credentials_used[credential_id]
+        ):
+            credentials_used[credential_id] = draft.first_at
+        status = REJECTED if draft.rejected else worst_status(r.status for r in draft.recipients.values())
+        messages.append(
+            "\t".join(
+                (
+                    str(pk),
+                    text(draft.host),
+                    text(draft.queue_id),
+                    draft.first_at.isoformat(),
+                    number(customer_id),
+                    number(credential_id),
+                    direction,
+                    text(sender),
+                    text(draft.sasl_username),
+                    text(draft.client),
+                    draft.client_ip or NULL,
+                    text(draft.message_id),
+                    number(draft.size),
+                    number(draft.nrcpt),
+                    status,
+                    NULL if original is None else str(ids[original]),
+                    text(draft.bounce_queue_id),
+                    stamp(draft.removed_at),
+                    now,
+                )
+            )
+        )
+        key = str(pk)
+        for r in draft.recipients.values():
+            recipients.append(
+                "\t".join(
+                    (
+                        key,
+                        text(r.address),
+                        text(r.orig_to),
+                        r.status,
+                        text(r.dsn),
+                        text(r.relay),
+                        number(r.delay),
+                        text(r.response),
+                        stamp(r.at),
+                    )
+                )
+            )
+        for e in draft.events:
+            if e.line_key in seen_lines:
+                continue  # the same line twice in the log: its event is stored once
+            seen_lines.add(e.line_key)
+            events.append(
+                "\t".join(
+                    (
+                        key,
+                        e.at.isoformat(),
+                        e.kind,
+                        text(e.recipient),
+                        text(e.status),
+                        text(e.dsn),
+                        text(e.relay),
+                        number(e.delay),
+                        text(e.response),
+                        str(e.line_key),
+                    )
+                )
+            )
+    rejects = []
+    for reject in assembly.rejects:
+        if reject.line_key in seen_lines:
+            continue
+        seen_lines.add(reject.line_key)
+        owner = directory.owner_of_reject(reject)
+        rejects.append(
+            "\t".join(
+                (
+                    text(reject.host),
+                    reject.at.isoformat(),
+                    number(owner.customer_id),
+                    number(owner.credential_id),
+                    text(reject.stage),
+                    text(reject.client),
+                    reject.client_ip or NULL,
+                    text(reject.sender),
+                    text(reject.recipient),
+                    text(reject.dsn),
+                    text(reject.response),
+                    str(reject.line_key),
+                    text(reject.queue_id),
+                )
+            )
+        )
+    return Prepared(
+        messages=_rows(RelayMessage, MESSAGE_COLUMNS, messages),
+        recipients=_rows(RelayRecipient, RECIPIENT_COLUMNS, recipients),
+        events=_rows(RelayEvent, EVENT_COLUMNS, events),
+        rejects=_rows(RejectedAttempt, REJECT_COLUMNS, rejects),
+        continuing=continuing,
+        unlinked=unlinked,
+        credentials_used=credentials_used,
+    )
+
+
+def _rows(model, columns, lines: list[str]) -> Rows:
+    return Rows(model=model, columns=columns, text="".join(line + "\n" for line in lines), count=len(lines))
+
+
+def _owner(draft: MessageDraft, directory: Directory):
+    return directory.owner_of_message(
+        sasl_username=draft.sasl_username,
+        recipients=draft.recipients,
+        sender="" if draft.sender is None else draft.sender[:320],
+        client_ip=draft.client_ip,
+        client=draft.client,
+    )
+
+
+def _link_within(fresh: list[MessageDraft], ids: list[int]) -> tuple[dict[int, int], set[int]]:
+    """Bounce notifications whose original is in the same batch: {notification index: original index}.
+
+    The rule is `relay.ingest._link_bounces`' (the earliest unlinked message with the notification's queue
+    id, received within an hour of the notice). Also returns the originals whose notification was not found
+    here: the writer looks for it among the stored messages.
+    """
+    from .ingest import BOUNCE_WINDOW
+
+    originals = [index for index, draft in enumerate(fresh) if draft.bounce_queue_id]
+    if not originals:
+        return {}, set()
+    wanted = {(fresh[index].host, fresh[index].bounce_queue_id) for index in originals}
+    candidates: dict[tuple[str, str], list[int]] = {}
+    for index, draft in enumerate(fresh):
+        key = (draft.host, draft.queue_id)
+        if key in wanted:
+            candidates.setdefault(key, []).append(index)
+    bounce_of: dict[int, int] = {}
+    unlinked: set[int] = set()
+    for index in originals:
+        draft = fresh[index]
+        at = next((e.at for e in draft.events if e.kind == RelayEvent.Kind.BOUNCE_NOTICE), draft.first_at)
+        near = [
+            c
+            for c in candidates.get((draft.host, draft.bounce_queue_id), ())
+            if c not in bounce_of and abs(fresh[c].first_at - at) <= BOUNCE_WINDOW
+        ]
+        if near:
+            bounce_of[min(near, key=lambda c: fresh[c].first_at)] = index
+        else:
+            unlinked.add(index)
+    return bounce_of, unlinked
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Ids and loading
+
+
+_allocated: dict[str, int] = {}
+_allocate_lock = threading.Lock()
+
+
+def allocate_ids(model, count: int) -> list[int]:
+    """`count` new primary keys for `model`, drawn from its sequence (PostgreSQL) so they never clash with
+    anyone else's; on SQLite (tests, the embedded set-up), after the largest id in use or handed out."""
+    if not count:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+            )
+            return [pk for (pk,) in cursor.fetchall()]
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+        (largest,) = cursor.fetchone()
+    with _allocate_lock:
+        first = max(largest, _allocated.get(table, 0)) + 1
+        _allocated[table] = first + count - 1
+    return list(range(first, first + count))
+
+
+def load(rows: Rows) -> None:
+    """Insert the rows: `COPY` on PostgreSQL, else Django's `bulk_create` of the same values."""
+    if not rows.count:
+        return
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(rows.model._meta.db_table)
+        columns = ", ".join(connection.ops.quote_name(c) for c in _db_columns(rows.model, rows.columns))
+        statement = f"COPY {table} ({columns}) FROM STDIN"
+        with (
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(statement) as copy,
+        ):
+            copy.write(rows.text.encode())
+        return
+    rows.model.objects.bulk_create(list(_instances(rows)), batch_size=2_000)
+
+
+def _db_columns(model, attnames: list[str]) -> list[str]:
+    by_attname = {f.attname: f.column for f in model._meta.concrete_fields}
+    return [by_attname[name] for name in attnames]
+
+
+_UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
+
+
+def _instances(rows: Rows):
+    fields = {f.attname: f for f in rows.model._meta.concrete_fields}
+    converters = [fields[name].to_python for name in rows.columns]
+    for line in rows.text.splitlines():
+        values = {}
+        for name, convert, raw in zip(rows.columns, converters, line.split("\t"), strict=True):
+            values[name] = None if raw == NULL else convert(_unescape(raw))
+        yield rows.model(**values)
+
+
+def _unescape(raw: str) -> str:
+    if "\\" not in raw:
+        return raw
+    parts = []
+    chars = iter(raw)
+    for char in chars:
+        if char == "\\":
+            char = _UNESCAPES.get(char + next(chars, ""), "")
+        parts.append(char)
+    return "".join(parts)
