@@ -19,6 +19,7 @@ import contextlib
 import copy
 import functools
 import glob
+import itertools
 import multiprocessing
 import os
 import queue
@@ -116,15 +117,16 @@ def _move_state(state: IngestState, *, inode: int, offset: int) -> None:
 
 
 def _ingest_from(state, path, offset, host, directory, clock, batch_lines) -> IngestResult:
-    """Store batches of `path` from `offset` on. For a long catch-up, reading, parsing, assembling and
-    preparing happen in a child process where one may be forked (the command, a solo worker), else inline;
-    storing overlaps with it in the writer (see `BatchWriter`). At most a few batches are in flight, so
-    memory stays flat."""
+    """Store batches of `path` from `offset` up to its present end. For a long catch-up, reading, parsing,
+    assembling and preparing happen in child processes where they may be forked (the command, a solo
+    worker), else inline; storing overlaps with it in the writer (see `BatchWriter`). At most a few batches
+    are in flight, so memory stays flat."""
     writer = BatchWriter(state, directory)
-    if writer.threaded and _may_fork() and os.path.getsize(path) - offset >= CHILD_READER_MIN_BYTES:
-        batches = _batches_from_child(path, offset, host, clock, batch_lines)
+    end = os.path.getsize(path)
+    if writer.threaded and _may_fork() and end - offset >= CHILD_READER_MIN_BYTES:
+        batches = _batches_from_children(path, offset, end, host, clock, batch_lines)
     else:
-        batches = _parsed_batches(path, offset, host, clock, batch_lines)
+        batches = _parsed_batches(path, offset, end, host, clock, batch_lines)
     with writer, contextlib.closing(batches):
         for batch in batches:
             if writer.stopped:
@@ -133,15 +135,23 @@ def _ingest_from(state, path, offset, host, directory, clock, batch_lines) -> In
     return writer.result
 
 
-def _parsed_batches(path, offset, host, clock, batch_lines, directory: Directory | None = None):
-    """Batches of the file from `offset`; prepared here when given a directory (the child process), else
-    prepared by the writer, which has the database connection."""
+def _parsed_batches(path, offset, end, host, clock, batch_lines, directory=None, *, reader=0, readers=1):
+    """Batches of the file between `offset` and `end`.
+
+    Given a directory (a child process), a batch is also prepared, else the writer prepares it. With several
+    readers, reader `i` parses batches i, i + readers, ... and only reads past the others, keeping the
+    year of syslog timestamps as parsing them would have: every reader cuts the same batches, since `end`
+    is fixed when the run begins."""
     with open(path, "rb") as log:
         log.seek(offset)
-        while True:
-            lines, consumed = _read_batch(log, batch_lines)
+        for number in itertools.count():
+            lines, consumed = _read_batch(log, batch_lines, end - offset)
             if not lines:
                 return
+            if number % readers != reader:
+                clock.skip(lines)
+                offset += consumed
+                continue
             start_clock = copy.copy(clock)
             assembly = assemble(parse_lines(lines, host=host, clock=clock))
             yield Batch(
@@ -158,6 +168,8 @@ def _parsed_batches(path, offset, host, clock, batch_lines, directory: Directory
 
 
 CHILD_READER_MIN_BYTES = 4_000_000  # about 30,000 lines: below that a fork costs more than it saves
+# Parsing is the most work of an ingest; two readers keep up with one writer and PostgreSQL.
+READERS = 2
 
 
 def _may_fork() -> bool:
@@ -165,11 +177,14 @@ def _may_fork() -> bool:
     return not multiprocessing.current_process().daemon and "fork" in multiprocessing.get_all_start_methods()
 
 
-def _parse_in_child(out, path, offset, host, clock, batch_lines) -> None:
-    """The reader process: its own database connection (for ids and whose-is-what lookups) and directory.
+def _parse_in_child(out, path, offset, end, host, clock, batch_lines, reader, readers) -> None:
+    """A reader process: its own database connection (for ids and whose-is-what lookups) and directory.
     Only the prepared rows travel to the parent: the assembly can be read again should the writer need it."""
     try:
-        for batch in _parsed_batches(path, offset, host, clock, batch_lines, Directory()):
+        batches = _parsed_batches(
+            path, offset, end, host, clock, batch_lines, Directory(), reader=reader, readers=readers
+        )
+        for batch in batches:
             out.put(batch)
         out.put(None)
     except BaseException as error:  # reported to the parent, which raises it
@@ -178,33 +193,47 @@ def _parse_in_child(out, path, offset, host, clock, batch_lines) -> None:
         connection.close()
 
 
-def _batches_from_child(path, offset, host, clock, batch_lines):
+def _batches_from_children(path, offset, end, host, clock, batch_lines, readers=READERS):
+    """The batches in order, taken in turn from `readers` child processes."""
     context = multiprocessing.get_context("fork")
-    out = context.Queue(maxsize=2)
-    connection.close()  # the child opens its own: a connection must never be shared across a fork
-    child = context.Process(
-        target=_parse_in_child, args=(out, path, offset, host, clock, batch_lines), name="relay-ingest-reader"
-    )
-    child.daemon = True
-    child.start()
+    queues = [context.Queue(maxsize=2) for _ in range(readers)]
+    connection.close()  # each child opens its own: a connection must never be shared across a fork
+    children = [
+        context.Process(
+            target=_parse_in_child,
+            args=(queues[i], path, offset, end, host, clock, batch_lines, i, readers),
+            name=f"relay-ingest-reader-{i}",
+            daemon=True,
+        )
+        for i in range(readers)
+    ]
+    for child in children:
+        child.start()
     try:
-        while True:
-            try:
-                item = out.get(timeout=1)
-            except queue.Empty:
-                if not child.is_alive():
-                    raise RuntimeError("the relay log reader process died") from None
-                continue
+        for turn in itertools.cycle(range(readers)):
+            item = _take(queues[turn], children[turn])
             if item is None:
                 return
-            if isinstance(item, BaseException):
-                raise item
             yield item
     finally:
-        if child.is_alive():
-            child.terminate()
-        child.join()
-        out.close()
+        for child, out in zip(children, queues, strict=True):
+            if child.is_alive():
+                child.terminate()
+            child.join()
+            out.close()
+
+
+def _take(out, child):
+    while True:
+        try:
+            item = out.get(timeout=1)
+        except queue.Empty:
+            if not child.is_alive():
+                raise RuntimeError("a relay log reader process died") from None
+            continue
+        if isinstance(item, BaseException):
+            raise item
+        return item
 
 
 @dataclass
@@ -295,32 +324,32 @@ ANALYZE_FROM_LINES = 20_000
 
 
 def _crossed_doubling(before: int, after: int) -> bool:
-    """True at 20k, 40k, 80k, ... lines into one run: a long catch-up refreshes planner statistics as the
-    tables grow (the periodic small runs leave that to autovacuum)."""
+    """True at 20k, 80k, 320k, ... lines into one run: a long catch-up refreshes planner statistics as the
+    tables grow fourfold (the periodic small runs leave that to autovacuum)."""
     mark = ANALYZE_FROM_LINES
     while mark <= after:
         if before < mark:
             return True
-        mark *= 2
+        mark *= 4
     return False
 
 
 def analyze_relay_tables() -> None:
     if connection.vendor != "postgresql":
         return
-    # Not the events: ingest only appends to them (conflicts are probed in the unique index), while
-    # messages and recipients are matched and updated by joins whose plans need current statistics.
+    # Only the messages: they are matched by queue id, whose plan should know the table's size. Recipients
+    # and events are only ever reached through the message's id, in indexes that start with it.
     with connection.cursor() as cursor:
-        for model in (RelayMessage, RelayRecipient):
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(RelayMessage._meta.db_table)}")
 
 
-def _read_batch(log, batch_lines: int) -> tuple[list[bytes], int]:
-    """Up to `batch_lines` whole lines; a last line without newline is left for the next run."""
+def _read_batch(log, batch_lines: int, limit: int) -> tuple[list[bytes], int]:
+    """Up to `batch_lines` whole lines within `limit` bytes; a last line without newline is left for the
+    next run."""
     lines: list[bytes] = []
     consumed = 0
     for _ in range(batch_lines):
-        line = log.readline()
+        line = log.readline(max(limit - consumed, 0))
         if not line:
             break
         if not line.endswith(b"\n"):

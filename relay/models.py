@@ -96,6 +96,9 @@ class RelayMessage(models.Model):
     queue_id = models.CharField(_("queue id"), max_length=32)
     received_at = models.DateTimeField(_("received at"))
     # Both are indexed by the composite indexes in Meta (customer first; credential first), not on their own.
+    # The relay log's foreign keys have no database constraint (db_constraint=False): the ingester alone
+    # writes these rows, with ids it has just read, and deleting a customer or credential cascades or
+    # clears them through Django. A checked key would cost a lookup per stored message at every commit.
     customer = models.ForeignKey(
         Customer,
         null=True,
@@ -103,6 +106,7 @@ class RelayMessage(models.Model):
         on_delete=models.CASCADE,
         related_name="relay_messages",
         db_index=False,
+        db_constraint=False,
     )
     credential = models.ForeignKey(
         RelayCredential,
@@ -112,6 +116,7 @@ class RelayMessage(models.Model):
         on_delete=models.SET_NULL,
         related_name="messages",
         db_index=False,
+        db_constraint=False,
     )
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, blank=True)
     sender = models.CharField(_("sender"), max_length=320, blank=True)
@@ -129,6 +134,8 @@ class RelayMessage(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="bounce_notifications",
+        db_constraint=False,
+        db_index=False,  # indexed where set: relaymsg_bounce_of in Meta
     )
     bounce_queue_id = models.CharField(_("bounce notification queue id"), max_length=32, blank=True)
     removed_at = models.DateTimeField(_("left the queue at"), null=True, blank=True)
@@ -139,13 +146,24 @@ class RelayMessage(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["host", "queue_id", "received_at"], name="unique_relay_message")
+            # Queue id first: the same index finds a queue id on any host (staff search) and the messages
+            # of a batch's queue ids on one host (ingest), so no index on the queue id alone is needed.
+            models.UniqueConstraint(fields=["queue_id", "host", "received_at"], name="unique_relay_message")
         ]
         indexes = [
             models.Index(fields=["customer", "-received_at", "-id"], name="relaymsg_customer_time"),
-            models.Index(fields=["customer", "status", "-received_at"], name="relaymsg_customer_status"),
+            # Most mail is sent: looking for the rest is what this index is for, and leaving sent messages
+            # out of it spares most stored messages one B-tree insert. (Sent ones are found through
+            # relaymsg_customer_time: they are nearly all of a customer's newest messages.)
+            models.Index(
+                fields=["customer", "status", "-received_at"],
+                name="relaymsg_customer_status",
+                condition=~models.Q(status="sent"),
+            ),
+            models.Index(
+                fields=["bounce_of"], name="relaymsg_bounce_of", condition=models.Q(bounce_of__isnull=False)
+            ),
             models.Index(fields=["credential", "-received_at"], name="relaymsg_credential_time"),
-            models.Index(fields=["queue_id"], name="relaymsg_queue_id"),
             models.Index(fields=["message_id"], name="relaymsg_message_id"),
             models.Index(fields=["sender", "-received_at"], name="relaymsg_sender"),
             models.Index(fields=["received_at"], name="relaymsg_received_at"),
@@ -203,8 +221,9 @@ class RelayEvent(models.Model):
         BOUNCE_NOTICE = "bounce_notice", _("Bounce notification sent")
         REJECTED = "rejected", _("Rejected")
 
-    # No index of its own: `relayevent_message_at` (message, at) serves lookups by message, and one index
-    # fewer is one B-tree insert fewer per stored line.
+    # No index of its own: the unique (message, at, line_key) serves lookups by message and makes ingest
+    # idempotent. It grows at its right end as messages are stored (ids ascend), where a unique index on
+    # the line's hash alone took each new row to a random page of a large tree.
     message = models.ForeignKey(
         RelayMessage, on_delete=models.CASCADE, related_name="events", db_constraint=False, db_index=False
     )
@@ -216,11 +235,13 @@ class RelayEvent(models.Model):
     relay = models.CharField(_("relay"), max_length=300, blank=True)
     delay = models.FloatField(_("delay (s)"), null=True, blank=True)
     response = models.TextField(_("answer"), blank=True)
-    line_key = models.BigIntegerField(unique=True)
+    line_key = models.BigIntegerField()
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["message", "at"], name="relayevent_message_at")]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "at", "line_key"], name="unique_relay_event_line")
+        ]
         verbose_name = _("relay event")
         verbose_name_plural = _("relay events")
 
@@ -244,9 +265,15 @@ class RejectedAttempt(models.Model):
         on_delete=models.CASCADE,
         related_name="relay_rejections",
         db_index=False,
+        db_constraint=False,
     )
     credential = models.ForeignKey(
-        RelayCredential, null=True, blank=True, on_delete=models.SET_NULL, related_name="rejections"
+        RelayCredential,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rejections",
+        db_constraint=False,
     )
     stage = models.CharField(_("stage"), max_length=30, blank=True)
     client = models.CharField(_("client"), max_length=300, blank=True)

@@ -10,7 +10,9 @@ Both timestamp shapes are understood:
 Queue ids are short (hexadecimal) or long (`enable_long_queue_ids = yes`).
 """
 
+import functools
 import hashlib
+import ipaddress
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -89,6 +91,11 @@ class SyslogClock:
         self.last_month = 0
 
     def stamp(self, month: int, day: int, h: int, m: int, s: int, micro: int) -> datetime:
+        self.observe(month, day)
+        return datetime(self.year, month, day, h, m, s, micro, tzinfo=self.tz)
+
+    def observe(self, month: int, day: int) -> None:
+        """Move the year on as a line of that date would, without making a timestamp."""
         if self.year is None:
             self.year = self.now.year
             if _safe_datetime(self.year, month, day, self.tz) > self.now + timedelta(days=1):
@@ -96,7 +103,28 @@ class SyslogClock:
         elif month < self.last_month - 6:
             self.year += 1
         self.last_month = month
-        return datetime(self.year, month, day, h, m, s, micro, tzinfo=self.tz)
+
+    def skip(self, lines: list[bytes]) -> None:
+        """Move the year on over lines another reader parses, as parsing them would have. Within a run of
+        lines the month only ever goes back once (at New Year), so the first and the last line that the
+        parser would read a syslog timestamp from say all there is."""
+        first = next(filter(None, map(_syslog_date, lines)), None)
+        last = next(filter(None, map(_syslog_date, reversed(lines))), None)
+        for date in (first, last):
+            if date is not None:
+                self.observe(*date)
+
+
+def _syslog_date(raw: bytes) -> tuple[int, int] | None:
+    """(month, day) of a line whose syslog timestamp the parser would read, else None."""
+    line = raw.decode("utf-8", "replace")
+    if not _may_have_queue_id(line):
+        return None
+    match = _SYSLOG_LINE.match(line.rstrip("\r\n").replace("\x00", ""))
+    if match is None:
+        return None
+    stamp = _SYSLOG_TS.match(match["ts"])
+    return MONTHS[stamp["mon"]], int(stamp["day"])
 
 
 def _safe_datetime(year: int, month: int, day: int, tz: tzinfo) -> datetime:
@@ -129,6 +157,9 @@ def parse_lines(
     parser = LineParser(host=host, clock=clock or SyslogClock(tz=tz))
     for raw in lines:
         if isinstance(raw, bytes):
+            # Most lines carry no queue id: drop them before decoding (unless a NUL could hide the marks).
+            if not _may_have_queue_id(raw, b" postfix", b": ", b" ") and b"\x00" not in raw:
+                continue
             raw = raw.decode("utf-8", "replace")
         try:
             event = parser.parse(raw.rstrip("\r\n").replace("\x00", ""))
@@ -153,21 +184,22 @@ class LineParser:
         match = _SYSLOG_LINE.match(line) or _RFC3339_LINE.match(line)
         if match is None:
             return None
-        at = self._time(match["ts"])
-        prog = match["prog"]
-        kind, data = _classify(prog.rsplit("/", 1)[-1], match["rest"])
+        stamp, host, prog, qid, rest = match.groups()
+        qid = qid[:32]  # as long as a queue id column holds; Postfix's are shorter
+        kind, data = _classify(prog.rpartition("/")[2], rest)
         if kind is None:
             return None
-        host = self.host or match["host"]
-        qid = match["qid"]
+        at = self._last_at if stamp == self._last_stamp else self._time(stamp)
+        host = (self.host or host)[:100]
         data["service"] = prog
+        # Positional: the hot path of ingest makes one per queue line.
         return Event(
-            at=at,
-            host=host,
-            kind=kind,
-            queue_id=None if qid == "NOQUEUE" else qid,
-            line_key=line_key(host, line) if kind in KEYED_KINDS else 0,
-            data=data,
+            at,
+            host,
+            kind,
+            None if qid == "NOQUEUE" else qid,
+            line_key(host, line) if kind in KEYED_KINDS else 0,
+            data,
         )
 
     def _time(self, stamp: str) -> datetime:
@@ -191,21 +223,21 @@ class LineParser:
         )
 
 
-def _may_have_queue_id(line: str) -> bool:
+def _may_have_queue_id(line, marker=" postfix", separator=": ", space=" ") -> bool:
     """A cheap necessary condition for the line expressions: `postfix...: <one word>: ` follows.
 
     Rejects the many lines without a queue id (connect, TLS, disconnect, other programs) without a regex.
     Neither host, program nor queue id can hold ": ", so the first two after " postfix" are the ones the
     expressions need.
     """
-    start = line.find(" postfix")
+    start = line.find(marker)
     if start < 0:
         return False
-    colon = line.find(": ", start)
+    colon = line.find(separator, start)
     if colon < 0:
         return False
-    second = line.find(": ", colon + 2)
-    return second > 0 and " " not in line[colon + 2 : second]
+    second = line.find(separator, colon + 2)
+    return second > 0 and space not in line[colon + 2 : second]
 
 
 def _parse_rfc3339(text: str, tz: tzinfo) -> datetime:
@@ -229,17 +261,18 @@ def _classify(service: str, rest: str) -> tuple[str | None, dict]:
             return None, {}
         data = match.groupdict()
         data["delay"] = float(data["delay"])
+        data["dsn"] = data["dsn"][:12]
         data["orig_to"] = data["orig_to"] or ""
         data["response"] = data["response"] or ""
         return Kind.ATTEMPT, data
     if rest.startswith("client="):
         attrs = dict(_ATTR.findall(rest))
-        client = attrs.get("client", "")
+        client = attrs.get("client", "")[:300]
         ip = _CLIENT_IP.search(client)
         return Kind.CLIENT, {
             "client": client,
-            "client_ip": ip.group(1) if ip else None,
-            "sasl_username": attrs.get("sasl_username", ""),
+            "client_ip": _ip(ip.group(1)) if ip else None,
+            "sasl_username": attrs.get("sasl_username", "")[:320],
         }
     if rest.startswith("message-id="):
         return Kind.MESSAGE_ID, {"message_id": rest[len("message-id=") :].strip().strip("<>")[:500]}
@@ -248,7 +281,7 @@ def _classify(service: str, rest: str) -> tuple[str | None, dict]:
     if rest == "removed":
         return Kind.REMOVED, {}
     if rest.startswith("sender non-delivery notification: "):
-        return Kind.BOUNCE_NOTICE, {"bounce_queue_id": rest.rsplit(" ", 1)[-1]}
+        return Kind.BOUNCE_NOTICE, {"bounce_queue_id": rest.rsplit(" ", 1)[-1][:32]}
     if rest.startswith("uid=") and service == "pickup":
         attrs = dict(_ATTR.findall(rest))
         return Kind.PICKUP, {"sender": attrs.get("from", "").strip("<>")}
@@ -271,6 +304,15 @@ def _classify_from(rest: str) -> tuple[str | None, dict]:
     }
 
 
+@functools.lru_cache(maxsize=4_096)
+def _ip(text: str) -> str | None:
+    """The address if it is one (a garbled line may hold `[1.2.3]`), else None: it goes to an inet column."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
 def _classify_reject(rest: str) -> tuple[str | None, dict]:
     match = _REJECT.match(rest)
     if match is None:
@@ -283,7 +325,7 @@ def _classify_reject(rest: str) -> tuple[str | None, dict]:
     return Kind.REJECT, {
         "stage": match["stage"],
         "client": client,
-        "client_ip": ip.group(1) if ip else None,
+        "client_ip": _ip(ip.group(1)) if ip else None,
         "sender": match["from"] or "",
         "to": match["to"] or "",
         "dsn": (codes["dsn"] or "") if codes else "",

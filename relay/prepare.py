@@ -130,6 +130,17 @@ def prepare(assembly: Assembly, directory: Directory) -> Prepared:
     bounce_of, unlinked_originals = _link_within(fresh, ids)
     messages, recipients, events = [], [], []
     seen_lines: set[int] = set()
+    # Lines of the same second share one datetime object (the parser's): format each once.
+    iso: dict[int, str] = {}
+
+    def when(at: datetime | None) -> str:
+        if at is None:
+            return NULL
+        found = iso.get(id(at))
+        if found is None:
+            found = iso[id(at)] = at.isoformat()
+        return found
+
     unlinked = []
     credentials_used: dict[int, datetime] = {}
     for index, (draft, pk, owner) in enumerate(zip(fresh, ids, owners, strict=True)):
@@ -151,7 +162,7 @@ def prepare(assembly: Assembly, directory: Directory) -> Prepared:
                     str(pk),
                     text(draft.host),
                     text(draft.queue_id),
-                    draft.first_at.isoformat(),
+                    when(draft.first_at),
                     number(customer_id),
                     number(credential_id),
                     direction,
@@ -165,7 +176,7 @@ def prepare(assembly: Assembly, directory: Directory) -> Prepared:
                     status,
                     NULL if original is None else str(ids[original]),
                     text(draft.bounce_queue_id),
-                    stamp(draft.removed_at),
+                    when(draft.removed_at),
                     now,
                 )
             )
@@ -179,11 +190,11 @@ def prepare(assembly: Assembly, directory: Directory) -> Prepared:
                         text(r.address),
                         text(r.orig_to),
                         r.status,
-                        text(r.dsn),
+                        r.dsn,  # digits and dots (the parser's expressions)
                         text(r.relay),
                         number(r.delay),
                         text(r.response),
-                        stamp(r.at),
+                        when(r.at),
                     )
                 )
             )
@@ -195,11 +206,11 @@ def prepare(assembly: Assembly, directory: Directory) -> Prepared:
                 "\t".join(
                     (
                         key,
-                        e.at.isoformat(),
+                        when(e.at),
                         e.kind,
                         text(e.recipient),
                         text(e.status),
-                        text(e.dsn),
+                        e.dsn,
                         text(e.relay),
                         number(e.delay),
                         text(e.response),

@@ -309,3 +309,42 @@ def test_relaylog_export_for_one_customer_leaves_out_the_others(db, credential, 
     call_command("relaylog", "export", "--customer", str(other_domain.customer_id), stdout=out)
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["queue_id"] for r in records] == ["7C8D41C0AAA"]
+
+
+def test_over_long_fields_and_a_bogus_client_address_are_stored_not_fatal(db, credential):
+    """Every value fits its column: a garbled or hostile line can never stop the ingest of a log."""
+    qid = "4dLh3V2XkLz" + "1bQr" * 12  # a long queue id, longer than its column
+    lines = [
+        f"Nov 30 20:15:12 {'h' * 150} postfix/smtpd[1]: {qid}: client={'c' * 400}[1.2.3], "
+        f"sasl_method=PLAIN, sasl_username={'u' * 400}",
+        "Nov 30 20:15:13 mx1 postfix/smtp[2]: 5C8D41C0AAA: to=<a@b.example>, relay=none, delay=1, "
+        "dsn=4.4.1.1.1.1.1.1.1, status=deferred (timeout)",
+        f"Nov 30 20:15:14 mx1 postfix/bounce[3]: 5C8D41C0AAA: sender non-delivery notification: {'D' * 50}",
+    ]
+    ingest_lines(lines)
+    first = RelayMessage.objects.get(queue_id__startswith="4dLh3V2XkLz")
+    assert (len(first.queue_id), len(first.host), len(first.client), len(first.sasl_username)) == (
+        32,
+        100,
+        300,
+        320,
+    )
+    assert first.client_ip is None
+    second = RelayMessage.objects.get(queue_id="5C8D41C0AAA")
+    assert len(second.bounce_queue_id) == 32
+    assert second.recipients.get().dsn == "4.4.1.1.1.1."
+
+
+def test_tabs_and_backslashes_in_values_survive_the_bulk_copy(db, credential):
+    lines = [
+        "Nov 30 20:15:12 mx1 postfix/smtpd[1]: 6D8D41C0AAA: client=mail.sender.example[198.51.100.20]",
+        "Nov 30 20:15:12 mx1 postfix/cleanup[2]: 6D8D41C0AAA: message-id=<a\\b\tc@sender.example>",
+        "Nov 30 20:15:12 mx1 postfix/qmgr[3]: 6D8D41C0AAA: from=<klant@sender.example>, size=10, nrcpt=1 (queue active)",
+        "Nov 30 20:15:13 mx1 postfix/lmtp[4]: 6D8D41C0AAA: to=<jan@bakkerij.example>, relay=127.0.0.1[127.0.0.1]:24, "
+        "delay=0.1, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 \\N\tsaved\\)",
+    ]
+    ingest_lines(lines)
+    message = RelayMessage.objects.get(queue_id="6D8D41C0AAA")
+    assert message.message_id == "a\\b\tc@sender.example"
+    assert message.recipients.get().response == "250 2.0.0 \\N\tsaved\\"
+    assert message.events.get().response == "250 2.0.0 \\N\tsaved\\"
