@@ -30,7 +30,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .assembler import Assembly, Directory, MessageDraft, RecipientDraft, assemble
@@ -47,7 +47,7 @@ from .models import (
     worst_status,
 )
 from .parser import Kind, SyslogClock, parse_lines
-from .prepare import Prepared, load, prepare
+from .prepare import Prepared, prepare
 
 BATCH_LINES = 50_000
 BULK_SIZE = 2_000
@@ -138,7 +138,8 @@ def _ingest_from(state, path, offset, host, directory, clock, batch_lines) -> In
 def _parsed_batches(path, offset, end, host, clock, batch_lines, directory=None, *, reader=0, readers=1):
     """Batches of the file between `offset` and `end`.
 
-    Given a directory (a child process), a batch is also prepared, else the writer prepares it. With several
+    Given a directory (a reader process), a batch is also prepared and its new messages stored (see
+    `_store_in_reader`), else the writer does both. With several
     readers, reader `i` parses batches i, i + readers, ... and only reads past the others, keeping the
     year of syslog timestamps as parsing them would have: every reader cuts the same batches, since `end`
     is fixed when the run begins."""
@@ -154,9 +155,9 @@ def _parsed_batches(path, offset, end, host, clock, batch_lines, directory=None,
                 continue
             start_clock = copy.copy(clock)
             assembly = assemble(parse_lines(lines, host=host, clock=clock))
-            yield Batch(
-                prepared=prepare(assembly, directory) if directory is not None else None,
-                assembly=None if directory is not None else assembly,
+            batch = Batch(
+                prepared=None,
+                assembly=assembly,
                 path=path,
                 host=host,
                 clock=start_clock,
@@ -164,7 +165,29 @@ def _parsed_batches(path, offset, end, host, clock, batch_lines, directory=None,
                 end=offset + consumed,
                 lines=len(lines),
             )
+            if directory is not None:
+                _store_in_reader(batch, directory)
+            yield batch
             offset += consumed
+
+
+def _store_in_reader(batch: "Batch", directory: Directory) -> None:
+    """A reader process prepares its batch and commits the new messages itself, so that several readers'
+    inserts run side by side in PostgreSQL; the writer then merges what continues earlier messages and
+    moves the offset, batch by batch in order. Should the writer's part never commit (a crash), the batch is
+    read again and its new messages, already there, are merged as the duplicates they are: nothing changes.
+    """
+    prepared = prepare(batch.assembly, directory)
+    if connection.vendor != "postgresql":
+        batch.prepared = prepared  # SQLite takes one writer at a time: the writer stores it all
+    else:
+        with transaction.atomic():
+            _relax_commit()
+            if prepared.load():
+                batch.prepared = prepared
+            else:
+                batch.conflicted = True
+    batch.assembly = None  # read again should the writer need it; only the rest travels to the parent
 
 
 CHILD_READER_MIN_BYTES = 4_000_000  # about 30,000 lines: below that a fork costs more than it saves
@@ -246,6 +269,7 @@ class Batch:
     start: int
     end: int
     lines: int
+    conflicted: bool = False  # a reader's rows clashed with stored ones: the writer merges the whole batch
 
     def reassemble(self) -> Assembly:
         if self.assembly is not None:
@@ -367,8 +391,9 @@ def _store_batch(state: IngestState, batch: Batch, directory: Directory) -> Inge
         locked = IngestState.objects.select_for_update().get(pk=state.pk)
         if locked.offset != batch.start:
             return None
-        prepared = batch.prepared or prepare(batch.assembly, directory)
-        stored = store_prepared(prepared, directory=directory)
+        stored = None
+        if not batch.conflicted:
+            stored = store_prepared(batch.prepared or prepare(batch.assembly, directory), directory=directory)
         if stored is None:
             stored = store_assembly(batch.reassemble(), directory=directory)
         locked.offset, locked.lines, locked.updated_at = batch.end, locked.lines + batch.lines, timezone.now()
@@ -418,14 +443,11 @@ def _relax_commit() -> None:
 
 
 def store_prepared(prepared: Prepared, *, directory: Directory) -> IngestResult | None:
-    """Store a prepared batch (call inside a transaction): stream the new messages in, merge the drafts that
-    continue stored ones, link bounces across batches. None, with nothing changed, if the new rows conflict
-    with stored ones (lines ingested before): the caller then merges the whole batch with `store_assembly`."""
-    try:
-        with transaction.atomic():
-            for rows in (prepared.messages, prepared.recipients, prepared.events, prepared.rejects):
-                load(rows)
-    except IntegrityError:
+    """Store a prepared batch (call inside a transaction): stream the new messages in (unless a reader did),
+    merge the drafts that continue stored ones, link bounces across batches. None, with nothing changed, if
+    the new rows conflict with stored ones (lines ingested before): the caller then merges the whole batch
+    with `store_assembly`."""
+    if not prepared.loaded and not prepared.load():
         return None
     result = IngestResult(messages=prepared.messages.count, rejects=prepared.rejects.count)
     if prepared.continuing:

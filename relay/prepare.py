@@ -100,6 +100,23 @@ class Prepared:
     unlinked: list[tuple[MessageDraft, int, int | None, str]] = field(default_factory=list)
     # Credential id -> the latest time it was used in the batch.
     credentials_used: dict[int, datetime] = field(default_factory=dict)
+    loaded: bool = False  # the rows are in the database already (a reader stored them)
+
+    def load(self) -> bool:
+        """Insert the rows (call inside a transaction). False, with nothing inserted, if they conflict with
+        stored ones (lines ingested before): the whole batch must then be merged instead."""
+        from django.db import IntegrityError, transaction
+
+        try:
+            with transaction.atomic():
+                for rows in (self.messages, self.recipients, self.events, self.rejects):
+                    load(rows)
+        except IntegrityError:
+            return False
+        self.loaded = True
+        for rows in (self.messages, self.recipients, self.events, self.rejects):
+            rows.text = ""  # stored: what travels on is the counts and what is left to merge
+        return True
 
 
 def text(value: str) -> str:

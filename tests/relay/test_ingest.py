@@ -269,6 +269,42 @@ def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path,
     assert RelayMessage.objects.filter(customer=customer).count() == 5
 
 
+@pytest.mark.django_db(transaction=True)
+def test_readers_rows_of_a_batch_whose_writer_failed_are_merged_when_read_again(tmp_path, monkeypatch):
+    """Reader processes commit a batch's new messages before the writer commits the rest with the offset.
+    A writer failing in between loses nothing and doubles nothing: the next run reads the batch again, the
+    readers' rows clash, and the writer merges the batch as duplicates."""
+    import relay.ingest
+
+    monkeypatch.setattr(relay.ingest, "CHILD_READER_MIN_BYTES", 0)
+    path = tmp_path / "maillog"
+    write(path, MIXED + EXPIRED)
+    store_batch = relay.ingest._store_batch
+    calls = []
+
+    def failing_once(state, batch, directory):
+        calls.append(batch.start)
+        if len(calls) == 2:
+            raise RuntimeError("the writer's database went away")
+        return store_batch(state, batch, directory)
+
+    monkeypatch.setattr(relay.ingest, "_store_batch", failing_once)
+    with pytest.raises(RuntimeError):
+        ingest_file(str(path), batch_lines=6)
+    assert IngestState.objects.get().offset == calls[1]  # the failed batch and those after it: not done
+    result = ingest_file(str(path), batch_lines=6)
+    assert result.lines == len((MIXED + EXPIRED).splitlines()) - 6
+    after_failure = counts()
+
+    RelayMessage.objects.all().delete()
+    RejectedAttempt.objects.all().delete()
+    IngestState.objects.all().delete()
+    ingest_file(str(path), batch_lines=6)
+    assert counts() == after_failure == (5, 6, 11, 2)
+    assert RelayMessage.objects.get(queue_id="4F3A21C0ABC").status == "bounced"
+    assert RelayMessage.objects.get(queue_id="8EAF61C0CCC").bounce_of.queue_id == "7D9E51C0BBB"
+
+
 def test_a_bounce_notice_logged_after_removed_joins_its_message(db, credential):
     lines = MIXED.splitlines()
     removed = lines.pop()
