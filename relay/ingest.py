@@ -367,20 +367,29 @@ def analyze_relay_tables() -> None:
         cursor.execute(f"ANALYZE {connection.ops.quote_name(RelayMessage._meta.db_table)}")
 
 
+READ_CHUNK = 1 << 20
+
+
 def _read_batch(log, batch_lines: int, limit: int) -> tuple[list[bytes], int]:
-    """Up to `batch_lines` whole lines within `limit` bytes; a last line without newline is left for the
-    next run."""
+    """Up to `batch_lines` whole lines (without their newline) within `limit` bytes, read a megabyte at a
+    time, and the bytes they took; a last line without newline is left (the file is positioned before it)
+    for the next run."""
     lines: list[bytes] = []
     consumed = 0
-    for _ in range(batch_lines):
-        line = log.readline(max(limit - consumed, 0))
-        if not line:
+    tail = b""
+    while len(lines) < batch_lines and consumed + len(tail) < limit:
+        chunk = log.read(min(READ_CHUNK, limit - consumed - len(tail)))
+        if not chunk:
             break
-        if not line.endswith(b"\n"):
-            log.seek(-len(line), os.SEEK_CUR)
+        block = (tail + chunk).split(b"\n")
+        tail = block.pop()  # after the last newline: part of a line, or empty
+        taken = block[: batch_lines - len(lines)]
+        lines.extend(taken)
+        consumed += sum(map(len, taken)) + len(taken)
+        if len(taken) < len(block):
+            tail = b"\n".join(block[len(taken) :]) + b"\n" + tail
             break
-        lines.append(line)
-        consumed += len(line)
+    log.seek(-len(tail), os.SEEK_CUR)
     return lines, consumed
 
 

@@ -10,7 +10,6 @@ Both timestamp shapes are understood:
 Queue ids are short (hexadecimal) or long (`enable_long_queue_ids = yes`).
 """
 
-import functools
 import hashlib
 import ipaddress
 import re
@@ -117,10 +116,7 @@ class SyslogClock:
 
 def _syslog_date(raw: bytes) -> tuple[int, int] | None:
     """(month, day) of a line whose syslog timestamp the parser would read, else None."""
-    line = raw.decode("utf-8", "replace")
-    if not _may_have_queue_id(line):
-        return None
-    match = _SYSLOG_LINE.match(line.rstrip("\r\n").replace("\x00", ""))
+    match = _SYSLOG_LINE.match(raw.decode("utf-8", "replace").replace("\x00", "").rstrip("\r\n"))
     if match is None:
         return None
     stamp = _SYSLOG_TS.match(match["ts"])
@@ -157,12 +153,11 @@ def parse_lines(
     parser = LineParser(host=host, clock=clock or SyslogClock(tz=tz))
     for raw in lines:
         if isinstance(raw, bytes):
-            # Most lines carry no queue id: drop them before decoding (unless a NUL could hide the marks).
-            if not _may_have_queue_id(raw, b" postfix", b": ", b" ") and b"\x00" not in raw:
-                continue
             raw = raw.decode("utf-8", "replace")
+        if "\x00" in raw:
+            raw = raw.replace("\x00", "")
         try:
-            event = parser.parse(raw.rstrip("\r\n").replace("\x00", ""))
+            event = parser.parse(raw.rstrip("\r\n"))
         except (ValueError, OverflowError, IndexError, KeyError):
             continue  # a broken line (truncated, impossible date, garbage): skip it, never stop
         if event is not None:
@@ -179,8 +174,8 @@ class LineParser:
         self._last_at: datetime | None = None
 
     def parse(self, line: str) -> Event | None:
-        if not _may_have_queue_id(line):
-            return None
+        """The event of one line, or None. One expression per timestamp shape decides: trying it on every
+        line costs less than any cheaper test in front of it."""
         match = _SYSLOG_LINE.match(line) or _RFC3339_LINE.match(line)
         if match is None:
             return None
@@ -221,23 +216,6 @@ class LineParser:
             int(match["s"]),
             int(frac.ljust(6, "0")) if frac else 0,
         )
-
-
-def _may_have_queue_id(line, marker=" postfix", separator=": ", space=" ") -> bool:
-    """A cheap necessary condition for the line expressions: `postfix...: <one word>: ` follows.
-
-    Rejects the many lines without a queue id (connect, TLS, disconnect, other programs) without a regex.
-    Neither host, program nor queue id can hold ": ", so the first two after " postfix" are the ones the
-    expressions need.
-    """
-    start = line.find(marker)
-    if start < 0:
-        return False
-    colon = line.find(separator, start)
-    if colon < 0:
-        return False
-    second = line.find(separator, colon + 2)
-    return second > 0 and space not in line[colon + 2 : second]
 
 
 def _parse_rfc3339(text: str, tz: tzinfo) -> datetime:
@@ -304,9 +282,13 @@ def _classify_from(rest: str) -> tuple[str | None, dict]:
     }
 
 
-@functools.lru_cache(maxsize=4_096)
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
+
+
 def _ip(text: str) -> str | None:
     """The address if it is one (a garbled line may hold `[1.2.3]`), else None: it goes to an inet column."""
+    if _IPV4.fullmatch(text):
+        return text
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:

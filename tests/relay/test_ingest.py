@@ -384,3 +384,25 @@ def test_tabs_and_backslashes_in_values_survive_the_bulk_copy(db, credential):
     assert message.message_id == "a\\b\tc@sender.example"
     assert message.recipients.get().response == "250 2.0.0 \\N\tsaved\\"
     assert message.events.get().response == "250 2.0.0 \\N\tsaved\\"
+
+
+def test_batches_are_the_same_whatever_the_read_chunk(tmp_path, monkeypatch):
+    """Lines are read a megabyte at a time; a line across two chunks, a batch ending inside a chunk and an
+    unfinished last line must all come out as whole lines, the file positioned right after the batch."""
+    import relay.ingest
+
+    path = tmp_path / "maillog"
+    lines = (MIXED + EXPIRED).splitlines(keepends=True)
+    write(path, "".join(lines) + "Nov 30 20:21:00 mx1 postfix/qmgr[2000]: 4F3A")  # unfinished
+    expected = [line.rstrip("\n").encode() for line in lines]
+    for chunk in (1, 7, 64, 1 << 20):
+        monkeypatch.setattr(relay.ingest, "READ_CHUNK", chunk)
+        got = []
+        with open(path, "rb") as log:
+            while batch := relay.ingest._read_batch(log, 4, 10**9)[0]:
+                got.extend(batch)
+                assert log.tell() == sum(map(len, got)) + len(got)
+        assert got == expected
+        with open(path, "rb") as log:  # up to a byte limit: the lines that end within it
+            limited, consumed = relay.ingest._read_batch(log, 100, len(expected[0]) + 6)
+        assert (limited, consumed) == ([expected[0]], len(expected[0]) + 1)
