@@ -49,7 +49,7 @@ from .models import (
 from .parser import Kind, SyslogClock, parse_lines
 from .prepare import Prepared, prepare
 
-BATCH_LINES = 50_000
+BATCH_LINES = 100_000
 BULK_SIZE = 2_000
 # A message stays in Postfix's queue at most `maximal_queue_lifetime` (5 days by default); a queue id seen
 # again after longer than this is a new message.
