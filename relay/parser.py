@@ -46,6 +46,13 @@ _REJECT = re.compile(
     r"(?:; from=<(?P<from>[^>]*)>)?(?: to=<(?P<to>[^>]*)>)?(?: proto=\S+)?(?: helo=<[^>]*>)?\s*$"
 )
 _REPLY_CODES = re.compile(r"^(?:(?P<code>[245]\d\d) ?)?(?P<dsn>[245]\.\d{1,3}\.\d{1,3})?")
+# The usual shapes of the two most frequent attribute lines, read by one expression; anything else (other
+# attributes, values in brackets) goes through `_ATTR`, with the same result for these shapes.
+_PLAIN_VALUE = r"[^,\s<\[][^,\s]*"
+_USUAL_CLIENT = re.compile(
+    rf"client=({_PLAIN_VALUE})(?:, sasl_method={_PLAIN_VALUE}, sasl_username=({_PLAIN_VALUE}))?$"
+)
+_USUAL_QUEUED = re.compile(r"from=<([^<>]*)>, size=(\d+), nrcpt=(\d+) \(queue active\)$")
 _CLIENT_IP = re.compile(r"\[([0-9A-Fa-f:.]+)\]")
 _OWNED_BY = re.compile(r"not owned by user (\S+?)[;.]?$|\bfor (?:SMTP user|user) (\S+?)[;.]?(?: |$)")
 
@@ -244,7 +251,8 @@ def _classify(service: str, rest: str) -> tuple[str | None, dict]:
         data["response"] = data["response"] or ""
         return Kind.ATTEMPT, data
     if rest.startswith("client="):
-        attrs = dict(_ATTR.findall(rest))
+        usual = _USUAL_CLIENT.match(rest)
+        attrs = {"client": usual[1], "sasl_username": usual[2] or ""} if usual else dict(_ATTR.findall(rest))
         client = attrs.get("client", "")[:300]
         ip = _CLIENT_IP.search(client)
         return Kind.CLIENT, {
@@ -269,6 +277,9 @@ def _classify(service: str, rest: str) -> tuple[str | None, dict]:
 
 
 def _classify_from(rest: str) -> tuple[str | None, dict]:
+    usual = _USUAL_QUEUED.match(rest)
+    if usual:
+        return Kind.QUEUED, {"sender": usual[1], "size": int(usual[2]), "nrcpt": int(usual[3])}
     attrs = dict(_ATTR.findall(rest))
     sender = attrs.get("from", "").strip("<>")
     if attrs.get("status") == "expired":
