@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .models import FINAL_STATUSES, Direction, RelayEvent, Status, worst_status
-from .parser import Event, Kind
+from .parser import _TO_ATTRS, _USUAL_QUEUED, Event, Kind, LineParser, SyslogClock, line_key
 
 LOCAL_CLIENT_IPS = {"127.0.0.1", "::1"}
 # Lines that begin a message: smtpd's client=, pickup's uid=, and cleanup's message-id= (for mail Postfix
@@ -143,36 +143,128 @@ def assemble(events: Iterable[Event]) -> Assembly:
     messages: list[MessageDraft] = []
     rejects: list[RejectDraft] = []
     for event in events:
-        if event.queue_id is None:
-            if event.kind == Kind.REJECT:
-                rejects.append(_reject_draft(event))
-            continue
-        key = (event.host, event.queue_id)
-        draft = open_drafts.get(key)
-        if draft is None or _starts_anew(draft, event):
-            draft = MessageDraft(
-                host=event.host,
-                queue_id=event.queue_id,
-                first_at=event.at,
-                starts_here=event.kind in (Kind.CLIENT, Kind.PICKUP),
-                first_kind=event.kind,
-            )
-            open_drafts[key] = draft
-            messages.append(draft)
-        _apply(draft, event)
+        _take(event, open_drafts, messages, rejects)
     return Assembly(messages=messages, rejects=rejects)
 
 
-def _starts_anew(draft: MessageDraft, event: Event) -> bool:
-    """A queue id reused after `removed`: only a line that begins a message starts a new one."""
-    return draft.removed_at is not None and event.kind in START_KINDS and event.at != draft.first_at
+def assemble_lines(
+    lines: Iterable[str | bytes], *, host: str | None = None, clock: SyslogClock | None = None
+) -> Assembly:
+    """`assemble(parse_lines(lines, host=host, clock=clock))` in one pass: what ingest runs.
+
+    The lines that make most of a log (delivery attempts, message-id=, the usual queued from=, removed)
+    update their message's draft directly, through the same functions `assemble` uses, without an event in
+    between; every other line goes through `parse_lines`' and `assemble`'s own code. The tests hold the two
+    ways to the same result on every log they have.
+    """
+    parser = LineParser(host=host, clock=clock or SyslogClock())
+    open_drafts: dict[tuple[str, str], MessageDraft] = {}
+    messages: list[MessageDraft] = []
+    rejects: list[RejectDraft] = []
+    for raw in lines:
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        if "\x00" in raw:
+            raw = raw.replace("\x00", "")
+        line = raw.rstrip("\r\n")
+        try:
+            match = parser.match(line)
+            if match is None:
+                continue
+            stamp, line_host, prog, qid, rest = match.groups()
+            at = parser._last_at if stamp == parser._last_stamp else parser._time(stamp)
+            if qid == "NOQUEUE" or not rest.startswith(("to=<", "message-id=", "from=<", "removed")):
+                event = parser.event(line, at, line_host, prog, qid, rest)
+                if event is not None:
+                    _take(event, open_drafts, messages, rejects)
+                continue
+            if rest[0] == "f":  # from=<: the usual queued line, else the general way (expiry, odd shapes)
+                usual = _USUAL_QUEUED.match(rest)
+                if usual is None:
+                    event = parser.event(line, at, line_host, prog, qid, rest)
+                    if event is not None:
+                        _take(event, open_drafts, messages, rejects)
+                    continue
+            elif rest[0] == "r" and rest != "removed":
+                continue  # like the parser: no kind
+            elif rest[0] == "t":
+                attempt = _TO_ATTRS.match(rest)
+                if attempt is None:
+                    continue
+                to, orig_to, relay, delay, _delays, dsn, status, response = attempt.groups()
+                delay = float(delay)
+            qid = qid[:32]
+            key_host = (parser.host or line_host)[:100]
+            first = rest[0]
+            if first == "t":
+                draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.ATTEMPT)
+                _apply_attempt(
+                    draft,
+                    at,
+                    line_key(key_host, line),
+                    to,
+                    orig_to or "",
+                    relay,
+                    delay,
+                    dsn[:12],
+                    status,
+                    response or "",
+                )
+            elif first == "m":
+                draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.MESSAGE_ID)
+                draft.message_id = rest[len("message-id=") :].strip().strip("<>")[:500]
+            elif first == "f":
+                draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.QUEUED)
+                draft.sender, draft.size, draft.nrcpt = usual[1], int(usual[2]), int(usual[3])
+            else:
+                draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.REMOVED)
+                draft.removed_at = at
+        except (ValueError, OverflowError, IndexError, KeyError):
+            continue  # a broken line, as `parse_lines` skips it
+    return Assembly(messages=messages, rejects=rejects)
+
+
+def _take(event: Event, open_drafts: dict, messages: list, rejects: list) -> None:
+    if event.queue_id is None:
+        if event.kind == Kind.REJECT:
+            rejects.append(_reject_draft(event))
+        return
+    _apply(_draft_for(open_drafts, messages, event.host, event.queue_id, event.at, event.kind), event)
+
+
+def _draft_for(open_drafts: dict, messages: list, host: str, queue_id: str, at, kind: str) -> MessageDraft:
+    """The open draft of (host, queue id), or a new one: a queue id reused after `removed` starts anew, but
+    only with a line that begins a message."""
+    draft = open_drafts.get((host, queue_id))
+    if draft is None or (draft.removed_at is not None and kind in START_KINDS and at != draft.first_at):
+        draft = MessageDraft(
+            host=host,
+            queue_id=queue_id,
+            first_at=at,
+            starts_here=kind in (Kind.CLIENT, Kind.PICKUP),
+            first_kind=kind,
+        )
+        open_drafts[(host, queue_id)] = draft
+        messages.append(draft)
+    return draft
 
 
 def _apply(draft: MessageDraft, event: Event) -> None:
     data = event.data
     kind = event.kind
     if kind == Kind.ATTEMPT:
-        _apply_attempt(draft, event)
+        _apply_attempt(
+            draft,
+            event.at,
+            event.line_key,
+            data["to"],
+            data["orig_to"],
+            data["relay"],
+            data["delay"],
+            data["dsn"],
+            data["status"],
+            data["response"],
+        )
     elif kind == Kind.CLIENT:
         draft.client, draft.client_ip = data["client"], data["client_ip"]
         draft.sasl_username = data["sasl_username"] or draft.sasl_username
@@ -201,28 +293,27 @@ def _apply(draft: MessageDraft, event: Event) -> None:
         _apply_queued_reject(draft, event)
 
 
-def _apply_attempt(draft: MessageDraft, event: Event) -> None:
-    data = event.data
-    address, orig_to = data["to"][:320], data["orig_to"][:320]
+def _apply_attempt(draft, at, key, to, orig_to, relay, delay, dsn, status, response) -> None:
+    address, orig_to, relay = to[:320], orig_to[:320], relay[:300]
     draft.recipient(address, orig_to).apply(
-        at=event.at,
-        status=data["status"] if data["status"] in STATUS_VALUES else DEFERRED,
-        dsn=data["dsn"],
-        relay=data["relay"][:300],
-        delay=data["delay"],
-        response=data["response"],
+        at=at,
+        status=status if status in STATUS_VALUES else DEFERRED,
+        dsn=dsn,
+        relay=relay,
+        delay=delay,
+        response=response,
     )
     draft.events.append(
         EventDraft(
-            at=event.at,
+            at=at,
             kind=EVENT_ATTEMPT,
-            line_key=event.line_key,
+            line_key=key,
             recipient=address,
-            status=data["status"][:10],
-            dsn=data["dsn"],
-            relay=data["relay"][:300],
-            delay=data["delay"],
-            response=data["response"],
+            status=status[:10],
+            dsn=dsn,
+            relay=relay,
+            delay=delay,
+            response=response,
         )
     )
 

@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .assembler import Assembly, Directory, MessageDraft, RecipientDraft, assemble
+from .assembler import Assembly, Directory, MessageDraft, RecipientDraft, assemble_lines
 from .bulk import copy_rows, create_with_ids, update_rows
 from .models import (
     FINAL_STATUSES,
@@ -46,7 +46,7 @@ from .models import (
     Status,
     worst_status,
 )
-from .parser import Kind, SyslogClock, parse_lines
+from .parser import Kind, SyslogClock
 from .prepare import Prepared, prepare
 
 BATCH_LINES = 100_000
@@ -154,7 +154,7 @@ def _parsed_batches(path, offset, end, host, clock, batch_lines, directory=None,
                 offset += consumed
                 continue
             start_clock = copy.copy(clock)
-            assembly = assemble(parse_lines(lines, host=host, clock=clock))
+            assembly = assemble_lines(lines, host=host, clock=clock)
             batch = Batch(
                 prepared=None,
                 assembly=assembly,
@@ -277,7 +277,7 @@ class Batch:
         with open(self.path, "rb") as log:
             log.seek(self.start)
             lines = log.read(self.end - self.start).splitlines(keepends=True)
-        return assemble(parse_lines(lines, host=self.host, clock=copy.copy(self.clock)))
+        return assemble_lines(lines, host=self.host, clock=copy.copy(self.clock))
 
 
 class BatchWriter:
@@ -431,7 +431,7 @@ def ingest_lines(lines, *, host: str | None = None, directory: Directory | None 
 def _store_lines(lines, host, directory, clock) -> IngestResult:
     with transaction.atomic():
         _relax_commit()
-        assembly = assemble(parse_lines(lines, host=host, clock=clock))
+        assembly = assemble_lines(lines, host=host, clock=clock)
         stored = store_prepared(prepare(assembly, directory), directory=directory)
         if stored is None:
             stored = store_assembly(assembly, directory=directory)

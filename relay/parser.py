@@ -183,15 +183,19 @@ class LineParser:
     def parse(self, line: str) -> Event | None:
         """The event of one line, or None. One expression per timestamp shape decides: trying it on every
         line costs less than any cheaper test in front of it."""
-        match = _SYSLOG_LINE.match(line) or _RFC3339_LINE.match(line)
+        match = self.match(line)
         if match is None:
             return None
         stamp, host, prog, qid, rest = match.groups()
+        at = self._last_at if stamp == self._last_stamp else self._time(stamp)
+        return self.event(line, at, host, prog, qid, rest)
+
+    def event(self, line: str, at: datetime, host: str, prog: str, qid: str, rest: str) -> Event | None:
+        """The event of a matched line (the parts of its match, the time already read), or None."""
         qid = qid[:32]  # as long as a queue id column holds; Postfix's are shorter
         kind, data = _classify(prog.rpartition("/")[2], rest)
         if kind is None:
             return None
-        at = self._last_at if stamp == self._last_stamp else self._time(stamp)
         host = (self.host or host)[:100]
         data["service"] = prog
         # Positional: the hot path of ingest makes one per queue line.
@@ -203,6 +207,14 @@ class LineParser:
             line_key(host, line) if kind in KEYED_KINDS else 0,
             data,
         )
+
+    @staticmethod
+    def match(line: str):
+        """The line expression's match (timestamp, host, program, queue id, rest), or None."""
+        match = _SYSLOG_LINE.match(line)
+        if match is None and line[:1].isdigit():
+            match = _RFC3339_LINE.match(line)
+        return match
 
     def _time(self, stamp: str) -> datetime:
         if stamp != self._last_stamp:

@@ -128,3 +128,48 @@ def test_unknown_senders_to_unknown_domains_belong_to_nobody():
 def test_a_reject_naming_the_credential_belongs_to_its_customer_not_the_forged_domain():
     _relay_denied, not_owned = assembled(MIXED).rejects
     assert DIRECTORY.owner_of_reject(not_owned).customer_id == 1
+
+
+def _generated_log(lines: int) -> list[str]:
+    """Lines from the benchmark's generator: every kind of line a busy host writes, interleaved."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "bench_relaylog.py"
+    spec = importlib.util.spec_from_file_location("bench_relaylog", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.LogGenerator(seed=11).lines(lines))
+
+
+def test_the_one_pass_assembly_ingest_runs_equals_parsing_then_assembling():
+    """`assemble_lines` (ingest's one pass) and `assemble(parse_lines(...))` agree on every log we have:
+    the test logs, garbage, a year's end, odd shapes of the lines the one pass reads itself, and a long
+    generated log; in text and in bytes; with and without a host given."""
+    from relay.assembler import assemble_lines
+    from tests.relay.logs import GARBAGE, GARBAGE_BYTES, YEAR_END
+
+    odd = [
+        "Nov 30 20:15:12 mx1 postfix/qmgr[2000]: 4F3A21C0ABC: removedX",
+        "Nov 30 20:15:12 mx1 postfix/qmgr[2000]: 4F3A21C0ABC: from=<a@b>, size=1, nrcpt=1",
+        "Nov 30 20:15:12 mx1 postfix/qmgr[2000]: NOQUEUE: removed",
+        "Nov 30 20:15:12 mx1 postfix/smtp[2110]: NOQUEUE: to=<a@b.example>, relay=none, delay=1, dsn=4.4.1, status=deferred (x)",
+        "Nov 30 20:15:12 mx1 postfix/smtp[2110]: 4F3A21C0ABC: to=<a@b.example>, relay=none, delay=1.2.3, dsn=4.4.1, status=deferred (x)",
+        "Nov 30 20:15:12 mx1 postfix/cleanup[2105]: 4F3A21C0ABC: message-id=",
+        "Nov 30 20:15:13 mx1 postfix/cleanup[2105]: 6C8D41C0AAA: message-id= <spaced@example> ",
+        "Nov 30 20:15:12 mx1 postfix/qmgr[2000]: 4F3A21C0ABC: from=<a@b.example>, size=99999999999999999999, nrcpt=2 (queue active)",
+    ]
+    logs = [
+        MIXED.splitlines(),
+        (EXPIRED + MIXED + MIXED).splitlines(),
+        RFC3339_LONG_IDS.splitlines(),
+        YEAR_END.splitlines(),
+        GARBAGE + MIXED.splitlines() + odd,
+        GARBAGE_BYTES + [line.encode() for line in MIXED.splitlines()],
+        _generated_log(30_000),
+    ]
+    for lines in logs:
+        for host in (None, "mx9"):
+            expected = assemble(parse_lines(lines, host=host, clock=SyslogClock(now=NOW)))
+            assert expected.messages
+            assert assemble_lines(lines, host=host, clock=SyslogClock(now=NOW)) == expected
