@@ -16,7 +16,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .models import FINAL_STATUSES, Direction, RelayEvent, Status, worst_status
-from .parser import _TO_ATTRS, _USUAL_QUEUED, Event, Kind, LineParser, SyslogClock, line_key
+from .parser import (
+    _CLIENT_IP,
+    _TO_ATTRS,
+    _USUAL_CLIENT,
+    _USUAL_QUEUED,
+    Event,
+    Kind,
+    LineParser,
+    SyslogClock,
+    _ip,
+    line_key,
+)
 
 LOCAL_CLIENT_IPS = {"127.0.0.1", "::1"}
 # Lines that begin a message: smtpd's client=, pickup's uid=, and cleanup's message-id= (for mail Postfix
@@ -152,7 +163,7 @@ def assemble_lines(
 ) -> Assembly:
     """`assemble(parse_lines(lines, host=host, clock=clock))` in one pass: what ingest runs.
 
-    The lines that make most of a log (delivery attempts, message-id=, the usual queued from=, removed)
+    The lines that make most of a log (delivery attempts, client=, message-id=, queued from=, removed)
     update their message's draft directly, through the same functions `assemble` uses, without an event in
     between; every other line goes through `parse_lines`' and `assemble`'s own code. The tests hold the two
     ways to the same result on every log they have.
@@ -173,13 +184,15 @@ def assemble_lines(
                 continue
             stamp, line_host, prog, qid, rest = match.groups()
             at = parser._last_at if stamp == parser._last_stamp else parser._time(stamp)
-            if qid == "NOQUEUE" or not rest.startswith(("to=<", "message-id=", "from=<", "removed")):
+            if qid == "NOQUEUE" or not rest.startswith(
+                ("to=<", "client=", "message-id=", "from=<", "removed")
+            ):
                 event = parser.event(line, at, line_host, prog, qid, rest)
                 if event is not None:
                     _take(event, open_drafts, messages, rejects)
                 continue
-            if rest[0] == "f":  # from=<: the usual queued line, else the general way (expiry, odd shapes)
-                usual = _USUAL_QUEUED.match(rest)
+            if rest[0] in "fc":  # from=< and client=: their usual shapes here, others the general way
+                usual = (_USUAL_QUEUED if rest[0] == "f" else _USUAL_CLIENT).match(rest)
                 if usual is None:
                     event = parser.event(line, at, line_host, prog, qid, rest)
                     if event is not None:
@@ -213,6 +226,12 @@ def assemble_lines(
             elif first == "m":
                 draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.MESSAGE_ID)
                 draft.message_id = rest[len("message-id=") :].strip().strip("<>")[:500]
+            elif first == "c":
+                draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.CLIENT)
+                client = usual[1][:300]
+                address = _CLIENT_IP.search(client)
+                draft.client, draft.client_ip = client, _ip(address.group(1)) if address else None
+                draft.sasl_username = (usual[2] or "")[:320] or draft.sasl_username
             elif first == "f":
                 draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.QUEUED)
                 draft.sender, draft.size, draft.nrcpt = usual[1], int(usual[2]), int(usual[3])

@@ -326,7 +326,7 @@ def _classify_reject(rest: str) -> tuple[str | None, dict]:
     codes = _REPLY_CODES.match(response)
     client = match["client"] or ""
     ip = _CLIENT_IP.search(client)
-    owner = _OWNED_BY.search(response)
+    owner = _OWNED_BY.search(response) if "user" in response else None  # both forms say "user"
     return Kind.REJECT, {
         "stage": match["stage"],
         "client": client,

@@ -156,6 +156,9 @@ def test_the_one_pass_assembly_ingest_runs_equals_parsing_then_assembling():
         "Nov 30 20:15:12 mx1 postfix/smtp[2110]: NOQUEUE: to=<a@b.example>, relay=none, delay=1, dsn=4.4.1, status=deferred (x)",
         "Nov 30 20:15:12 mx1 postfix/smtp[2110]: 4F3A21C0ABC: to=<a@b.example>, relay=none, delay=1.2.3, dsn=4.4.1, status=deferred (x)",
         "Nov 30 20:15:12 mx1 postfix/cleanup[2105]: 4F3A21C0ABC: message-id=",
+        "Nov 30 20:15:12 mx1 postfix/smtpd[2101]: 7A3A21C0ABC: client=x[192.0.2.1], orig_queue_id=ABC, orig_client=y",
+        "Nov 30 20:15:12 mx1 postfix/smtpd[2101]: 7B3A21C0ABC: client=unknown[1.2.3], sasl_method=PLAIN, sasl_username=u",
+        "Nov 30 20:15:12 mx1 postfix/smtpd[2101]: 7C3A21C0ABC: client=[192.0.2.1]",
         "Nov 30 20:15:13 mx1 postfix/cleanup[2105]: 6C8D41C0AAA: message-id= <spaced@example> ",
         "Nov 30 20:15:12 mx1 postfix/qmgr[2000]: 4F3A21C0ABC: from=<a@b.example>, size=99999999999999999999, nrcpt=2 (queue active)",
     ]
