@@ -6,6 +6,8 @@ with `unnest`: `INSERT ... SELECT ... FROM unnest(...) ON CONFLICT DO NOTHING` a
 `UPDATE ... FROM unnest(...)`. One statement each, with no temporary table to create, fill and empty.
 """
 
+import threading
+
 from django.db import connection, models
 
 BULK_SIZE = 2_000
@@ -28,15 +30,37 @@ def create_with_ids(rows: list[models.Model]) -> None:
     if not is_postgresql():
         model.objects.bulk_create(rows, batch_size=BULK_SIZE)
         return
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
-        )
-        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
-            row.pk = pk
+    for row, pk in zip(rows, allocate_ids(model, len(rows)), strict=True):
+        row.pk = pk
     attnames = [field.attname for field in model._meta.concrete_fields]
     copy_rows(model, attnames, [tuple(getattr(row, name) for name in attnames) for row in rows])
+
+
+_allocated: dict[str, int] = {}
+_allocate_lock = threading.Lock()
+
+
+def allocate_ids(model, count: int) -> list[int]:
+    """`count` new primary keys for `model`, drawn from its sequence (PostgreSQL) so they never clash with
+    anyone else's; on SQLite (tests, the embedded set-up), after the largest id in use or handed out."""
+    if not count:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One array, not a row per id: fetching tens of thousands of rows costs more than drawing them.
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            (sequence,) = cursor.fetchone()
+            cursor.execute(
+                "SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)", [sequence, count]
+            )
+            return cursor.fetchone()[0]
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")  # noqa: S608
+        (largest,) = cursor.fetchone()
+    with _allocate_lock:
+        first = max(largest, _allocated.get(table, 0)) + 1
+        _allocated[table] = first + count - 1
+    return list(range(first, first + count))
 
 
 def copy_rows(

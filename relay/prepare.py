@@ -13,7 +13,6 @@ side is outside the batch. Should anything conflict after all (the same lines in
 writer rolls the fast path back and merges the whole batch the careful way (`relay.ingest`).
 """
 
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from .assembler import REJECTED, Assembly, Directory, MessageDraft
+from .bulk import allocate_ids
 from .models import RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient, worst_status
 
 NULL = "\\N"
@@ -322,30 +322,6 @@ def _link_within(fresh: list[MessageDraft], ids: list[int]) -> tuple[dict[int, i
 
 # ---------------------------------------------------------------------------------------------------------
 # Ids and loading
-
-
-_allocated: dict[str, int] = {}
-_allocate_lock = threading.Lock()
-
-
-def allocate_ids(model, count: int) -> list[int]:
-    """`count` new primary keys for `model`, drawn from its sequence (PostgreSQL) so they never clash with
-    anyone else's; on SQLite (tests, the embedded set-up), after the largest id in use or handed out."""
-    if not count:
-        return []
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
-            )
-            return [pk for (pk,) in cursor.fetchall()]
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {connection.ops.quote_name(table)}")  # noqa: S608
-        (largest,) = cursor.fetchone()
-    with _allocate_lock:
-        first = max(largest, _allocated.get(table, 0)) + 1
-        _allocated[table] = first + count - 1
-    return list(range(first, first + count))
 
 
 def load(rows: Rows) -> None:
