@@ -135,7 +135,9 @@ def _ingest_from(state, path, offset, host, directory, clock, batch_lines) -> In
     return writer.result
 
 
-def _parsed_batches(path, offset, end, host, clock, batch_lines, directory=None, *, reader=0, readers=1):
+def _parsed_batches(
+    path, offset, end, host, clock, batch_lines, directory=None, *, reader=0, readers=1, batch_bytes=None
+):
     """Batches of the file between `offset` and `end`.
 
     Given a directory (a reader process), a batch is also prepared and its new messages stored (see
@@ -146,7 +148,9 @@ def _parsed_batches(path, offset, end, host, clock, batch_lines, directory=None,
     with open(path, "rb") as log:
         log.seek(offset)
         for number in itertools.count():
-            lines, consumed = _read_batch(log, batch_lines, end - offset)
+            lines, consumed = _read_batch(log, batch_lines, min(end - offset, batch_bytes or end))
+            if not lines and batch_bytes and batch_bytes < end - offset:
+                lines, consumed = _read_batch(log, batch_lines, end - offset)  # a line longer than a batch
             if not lines:
                 return
             if number % readers != reader:
@@ -193,6 +197,7 @@ def _store_in_reader(batch: "Batch", directory: Directory) -> None:
 CHILD_READER_MIN_BYTES = 4_000_000  # about 30,000 lines: below that a fork costs more than it saves
 # Parsing is the most work of an ingest; two readers keep up with one writer and PostgreSQL.
 READERS = 2
+BATCH_BYTES_MIN, BATCH_BYTES_MAX = 1 << 20, 16 << 20
 
 
 def _may_fork() -> bool:
@@ -200,12 +205,21 @@ def _may_fork() -> bool:
     return not multiprocessing.current_process().daemon and "fork" in multiprocessing.get_all_start_methods()
 
 
-def _parse_in_child(out, path, offset, end, host, clock, batch_lines, reader, readers) -> None:
+def _parse_in_child(out, path, offset, end, host, clock, batch_lines, reader, readers, batch_bytes) -> None:
     """A reader process: its own database connection (for ids and whose-is-what lookups) and directory.
     Only the prepared rows travel to the parent: the assembly can be read again should the writer need it."""
     try:
         batches = _parsed_batches(
-            path, offset, end, host, clock, batch_lines, Directory(), reader=reader, readers=readers
+            path,
+            offset,
+            end,
+            host,
+            clock,
+            batch_lines,
+            Directory(),
+            reader=reader,
+            readers=readers,
+            batch_bytes=batch_bytes,
         )
         for batch in batches:
             out.put(batch)
@@ -217,14 +231,19 @@ def _parse_in_child(out, path, offset, end, host, clock, batch_lines, reader, re
 
 
 def _batches_from_children(path, offset, end, host, clock, batch_lines, readers=READERS):
-    """The batches in order, taken in turn from `readers` child processes."""
+    """The batches in order, taken in turn from `readers` child processes.
+
+    Batches end at `batch_lines` lines or at a size that gives every reader four or more of them, whichever
+    comes first: with a few large batches, readers would wait for the writer at the start of a run and for
+    each other at its end."""
+    batch_bytes = min(BATCH_BYTES_MAX, max(BATCH_BYTES_MIN, (end - offset) // (readers * 4)))
     context = multiprocessing.get_context("fork")
     queues = [context.Queue(maxsize=2) for _ in range(readers)]
     connection.close()  # each child opens its own: a connection must never be shared across a fork
     children = [
         context.Process(
             target=_parse_in_child,
-            args=(queues[i], path, offset, end, host, clock, batch_lines, i, readers),
+            args=(queues[i], path, offset, end, host, clock, batch_lines, i, readers, batch_bytes),
             name=f"relay-ingest-reader-{i}",
             daemon=True,
         )

@@ -270,6 +270,21 @@ def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path,
 
 
 @pytest.mark.django_db(transaction=True)
+def test_reader_batches_cut_by_size_take_every_line_even_one_longer_than_a_batch(tmp_path, monkeypatch):
+    import relay.ingest
+
+    monkeypatch.setattr(relay.ingest, "CHILD_READER_MIN_BYTES", 0)
+    monkeypatch.setattr(relay.ingest, "BATCH_BYTES_MIN", 150)  # most lines are longer: one line a batch
+    monkeypatch.setattr(relay.ingest, "BATCH_BYTES_MAX", 150)
+    path = tmp_path / "maillog"
+    write(path, MIXED + EXPIRED)
+    result = ingest_file(str(path))
+    assert result.lines == len((MIXED + EXPIRED).splitlines())
+    assert counts() == (5, 6, 11, 2)
+    assert IngestState.objects.get().offset == os.path.getsize(path)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_readers_rows_of_a_batch_whose_writer_failed_are_merged_when_read_again(tmp_path, monkeypatch):
     """Reader processes commit a batch's new messages before the writer commits the rest with the offset.
     A writer failing in between loses nothing and doubles nothing: the next run reads the batch again, the
