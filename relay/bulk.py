@@ -79,12 +79,9 @@ def copy_rows(
         if not ignore_conflicts:
             _copy(cursor, f"COPY {table} ({columns}) FROM STDIN", rows)
             return
-        # Identifiers come from model metadata and are quoted; values travel only as parameters.
-        arrays, params = _unnest(model, attnames, rows)
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT * FROM {arrays} ON CONFLICT DO NOTHING",  # noqa: S608
-            params,
-        )
+    # Identifiers come from model metadata and are quoted; values travel only as parameters.
+    arrays, params = _unnest(model, attnames, rows)
+    _execute_bound(f"INSERT INTO {table} ({columns}) SELECT * FROM {arrays} ON CONFLICT DO NOTHING", params)  # noqa: S608
 
 
 def _unnest(model: type[models.Model], attnames: list[str], rows: list[tuple]) -> tuple[str, list]:
@@ -94,7 +91,7 @@ def _unnest(model: type[models.Model], attnames: list[str], rows: list[tuple]) -
     for name in attnames:
         field = fields[name]
         db_type = field.rel_db_type(connection) if field.is_relation else field.db_type(connection)
-        casts.append(f"%s::{db_type}[]")
+        casts.append(f"%b::{db_type}[]")  # binary: no quoting of each value
     columns = [list(column) for column in zip(*rows, strict=True)]
     return f"unnest({', '.join(casts)})", columns
 
@@ -121,9 +118,19 @@ def update_rows(objects: list[models.Model], attnames: list[str]) -> None:
     arrays, params = _unnest(
         model, ["id", *attnames], [[getattr(o, n) for n in ["pk", *attnames]] for o in objects]
     )
-    with connection.cursor() as cursor:
-        # Identifiers come from model metadata and are quoted; values travel only as parameters.
-        cursor.execute(
-            f"UPDATE {table} t SET {assignments} FROM {arrays} AS s({', '.join(quoted)}) WHERE t.id = s.id",  # noqa: S608
-            params,
-        )
+    # Identifiers come from model metadata and are quoted; values travel only as parameters.
+    _execute_bound(
+        f"UPDATE {table} t SET {assignments} FROM {arrays} AS s({', '.join(quoted)}) WHERE t.id = s.id",  # noqa: S608
+        params,
+    )
+
+
+def _execute_bound(statement: str, params: list) -> None:
+    """Run a statement with its parameters bound by the server, not spliced into the SQL text by the client
+    as Django's cursors do: column arrays of thousands of values then travel in psycopg's compiled
+    format instead of being quoted value by value in Python."""
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(statement, params)
