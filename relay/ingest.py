@@ -230,12 +230,13 @@ def _parse_in_child(out, path, offset, end, host, clock, batch_lines, reader, re
         connection.close()
 
 
-def _batches_from_children(path, offset, end, host, clock, batch_lines, readers=READERS):
+def _batches_from_children(path, offset, end, host, clock, batch_lines, readers=None):
     """The batches in order, taken in turn from `readers` child processes.
 
     Batches end at `batch_lines` lines or at a size that gives every reader four or more of them, whichever
     comes first: with a few large batches, readers would wait for the writer at the start of a run and for
     each other at its end."""
+    readers = readers or READERS
     batch_bytes = min(BATCH_BYTES_MAX, max(BATCH_BYTES_MIN, (end - offset) // (readers * 4)))
     context = multiprocessing.get_context("fork")
     queues = [context.Queue(maxsize=2) for _ in range(readers)]
