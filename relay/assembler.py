@@ -18,6 +18,8 @@ from datetime import datetime
 from .models import FINAL_STATUSES, Direction, RelayEvent, Status, worst_status
 from .parser import (
     _CLIENT_IP,
+    _RFC3339_LINE,
+    _SYSLOG_LINE,
     _TO_ATTRS,
     _USUAL_CLIENT,
     _USUAL_QUEUED,
@@ -172,6 +174,12 @@ def assemble_lines(
     open_drafts: dict[tuple[str, str], MessageDraft] = {}
     messages: list[MessageDraft] = []
     rejects: list[RejectDraft] = []
+    # Local names for what the loop calls on every line: a global or attribute lookup each time adds up.
+    syslog_line, rfc3339_line = _SYSLOG_LINE.match, _RFC3339_LINE.match
+    usual_queued, usual_client, attempt_of = _USUAL_QUEUED.match, _USUAL_CLIENT.match, _TO_ATTRS.match
+    client_ip_of, find_draft, get_draft, keyed = _CLIENT_IP.search, _draft_for, open_drafts.get, line_key
+    apply_attempt, general = _apply_attempt, ("to=<", "client=", "message-id=", "from=<", "removed")
+    host_override = parser.host
     for raw in lines:
         if isinstance(raw, bytes):
             raw = raw.decode("utf-8", "replace")
@@ -179,42 +187,45 @@ def assemble_lines(
             raw = raw.replace("\x00", "")
         line = raw.rstrip("\r\n")
         try:
-            match = parser.match(line)
+            match = syslog_line(line)
             if match is None:
-                continue
+                if not line[:1].isdigit() or (match := rfc3339_line(line)) is None:
+                    continue
             stamp, line_host, prog, qid, rest = match.groups()
             at = parser._last_at if stamp == parser._last_stamp else parser._time(stamp)
-            if qid == "NOQUEUE" or not rest.startswith(
-                ("to=<", "client=", "message-id=", "from=<", "removed")
-            ):
+            if qid == "NOQUEUE" or not rest.startswith(general):
                 event = parser.event(line, at, line_host, prog, qid, rest)
                 if event is not None:
                     _take(event, open_drafts, messages, rejects)
                 continue
-            if rest[0] in "fc":  # from=< and client=: their usual shapes here, others the general way
-                usual = (_USUAL_QUEUED if rest[0] == "f" else _USUAL_CLIENT).match(rest)
+            first = rest[0]
+            if (
+                first == "f" or first == "c"
+            ):  # from=<, client=: their usual shapes here, others the general way
+                usual = (usual_queued if first == "f" else usual_client)(rest)
                 if usual is None:
                     event = parser.event(line, at, line_host, prog, qid, rest)
                     if event is not None:
                         _take(event, open_drafts, messages, rejects)
                     continue
-            elif rest[0] == "r" and rest != "removed":
+            elif first == "r" and rest != "removed":
                 continue  # like the parser: no kind
-            elif rest[0] == "t":
-                attempt = _TO_ATTRS.match(rest)
+            elif first == "t":
+                attempt = attempt_of(rest)
                 if attempt is None:
                     continue
                 to, orig_to, relay, delay, _delays, dsn, status, response = attempt.groups()
                 delay = float(delay)
             qid = qid[:32]
-            key_host = (parser.host or line_host)[:100]
-            first = rest[0]
+            key_host = (host_override or line_host)[:100]
+            draft = get_draft((key_host, qid))
             if first == "t":
-                draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.ATTEMPT)
-                _apply_attempt(
+                if draft is None:  # an attempt never begins a message: no reused queue id to look for
+                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.ATTEMPT)
+                apply_attempt(
                     draft,
                     at,
-                    line_key(key_host, line),
+                    keyed(key_host, line),
                     to,
                     orig_to or "",
                     relay,
@@ -224,19 +235,23 @@ def assemble_lines(
                     response or "",
                 )
             elif first == "m":
-                draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.MESSAGE_ID)
+                if draft is None or draft.removed_at is not None:
+                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.MESSAGE_ID)
                 draft.message_id = rest[len("message-id=") :].strip().strip("<>")[:500]
             elif first == "c":
-                draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.CLIENT)
+                if draft is None or draft.removed_at is not None:
+                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.CLIENT)
                 client = usual[1][:300]
-                address = _CLIENT_IP.search(client)
+                address = client_ip_of(client)
                 draft.client, draft.client_ip = client, _ip(address.group(1)) if address else None
                 draft.sasl_username = (usual[2] or "")[:320] or draft.sasl_username
             elif first == "f":
-                draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.QUEUED)
+                if draft is None:
+                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.QUEUED)
                 draft.sender, draft.size, draft.nrcpt = usual[1], int(usual[2]), int(usual[3])
             else:
-                draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.REMOVED)
+                if draft is None:
+                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.REMOVED)
                 draft.removed_at = at
         except (ValueError, OverflowError, IndexError, KeyError):
             continue  # a broken line, as `parse_lines` skips it

@@ -5,14 +5,20 @@
 2. If the file's inode changed, the log was rotated: the rest of the old file (found beside it by inode,
    e.g. `maillog.1`) is read first from the stored offset, then the new file from the start. If the file
    shrank under the same inode (copytruncate), it is read from the start.
-3. Reads whole lines in batches of `BATCH_LINES`; each batch is parsed, assembled and stored in one
-   transaction together with the new offset, so a crash never loses or doubles anything. Memory stays flat:
-   only a few batches are ever in flight (reader, queue, writer).
+3. Reads whole lines up to the file's present end in batches (`BATCH_LINES`, and for a long catch-up also
+   by size, so each reader gets several). Each batch is assembled in one pass (`assemble_lines`) and
+   prepared (`relay.prepare`): its new messages become `COPY` text, what continues earlier messages is set
+   aside. Memory stays flat: only a few batches are ever in flight.
+4. Storing: the new messages stream in with `COPY`; the writer then merges the continuing drafts with what
+   is stored and moves the offset, batch by batch in order, each in one transaction. For a long catch-up
+   two reader processes parse alternate batches and commit their new messages themselves, side by side;
+   should the writer's part never commit, re-reading the batch merges those rows as the duplicates they
+   are. Either way a crash never loses or doubles anything.
 
-`store_assembly(assembly, directory=...)` merges a batch into the database: messages are matched to those
-already stored (by host, queue id and receipt time, or the latest still-open one with that queue id), new
-rows go in with bulk inserts, events and rejects are deduplicated by the hash of their log line
-(`ignore_conflicts`), so re-ingesting the same lines adds nothing.
+`store_assembly(assembly, directory=...)` is the careful merge: messages are matched to those already
+stored (by host, queue id and receipt time, or the latest still-open one with that queue id), new rows go
+in with bulk inserts, events and rejects are deduplicated by the hash of their log line (`ignore_conflicts`),
+so re-ingesting the same lines adds nothing. The fast path falls back to it whenever its rows conflict.
 """
 
 import contextlib
