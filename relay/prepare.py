@@ -3,9 +3,9 @@
 Most messages of a batch begin in it (their `client=` or `pickup` line is there). Nothing stored can hold
 them yet, so they need no matching with the database: `prepare` gives them ids from the sequence, decides
 whose they are, links bounce notifications to their originals within the batch, and renders them, their
-recipients and their timeline as `COPY` text. The writer then only streams those bytes into the tables.
-Where the reader runs in a child process (a long catch-up), all of that happens there, beside the parsing,
-while the writer and PostgreSQL store the previous batch.
+recipients and their timeline as `COPY` text, which then only has to be streamed into the tables. Where
+readers run in child processes (a long catch-up), all of that happens there, beside the parsing, and each
+reader streams its own batches in, while the writer merges and commits the earlier ones.
 
 What the batch cannot settle alone goes to the writer as it is: drafts that continue a message stored
 earlier (a greylisted recipient sent later, an expiry, a `removed`), and the few bounce links whose other
@@ -321,7 +321,7 @@ def _link_within(fresh: list[MessageDraft], ids: list[int]) -> tuple[dict[int, i
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Ids and loading
+# Loading
 
 
 def load(rows: Rows) -> None:
@@ -353,7 +353,7 @@ _UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
 def _instances(rows: Rows):
     fields = {f.attname: f for f in rows.model._meta.concrete_fields}
     converters = [fields[name].to_python for name in rows.columns]
-    for line in rows.text.splitlines():
+    for line in rows.text.split("\n")[:-1]:  # not splitlines(): a value may hold \x85 or \u2028
         values = {}
         for name, convert, raw in zip(rows.columns, converters, line.split("\t"), strict=True):
             values[name] = None if raw == NULL else convert(_unescape(raw))

@@ -392,13 +392,13 @@ def test_tabs_and_backslashes_in_values_survive_the_bulk_copy(db, credential):
         "Nov 30 20:15:12 mx1 postfix/cleanup[2]: 6D8D41C0AAA: message-id=<a\\b\tc@sender.example>",
         "Nov 30 20:15:12 mx1 postfix/qmgr[3]: 6D8D41C0AAA: from=<klant@sender.example>, size=10, nrcpt=1 (queue active)",
         "Nov 30 20:15:13 mx1 postfix/lmtp[4]: 6D8D41C0AAA: to=<jan@bakkerij.example>, relay=127.0.0.1[127.0.0.1]:24, "
-        "delay=0.1, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 \\N\tsaved\\)",
+        "delay=0.1, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 \\N\tsaved\\ \x85\u2028)",
     ]
     ingest_lines(lines)
     message = RelayMessage.objects.get(queue_id="6D8D41C0AAA")
     assert message.message_id == "a\\b\tc@sender.example"
-    assert message.recipients.get().response == "250 2.0.0 \\N\tsaved\\"
-    assert message.events.get().response == "250 2.0.0 \\N\tsaved\\"
+    assert message.recipients.get().response == "250 2.0.0 \\N\tsaved\\ \x85\u2028"
+    assert message.events.get().response == "250 2.0.0 \\N\tsaved\\ \x85\u2028"
 
 
 def test_batches_are_the_same_whatever_the_read_chunk(tmp_path, monkeypatch):
