@@ -422,6 +422,11 @@ class Owner:
 NOBODY = Owner(customer_id=None)
 
 
+@functools.lru_cache(maxsize=16_384)  # owners repeat message after message; a frozen instance is shareable
+def _owner(customer_id: int, credential_id: int | None, direction: str) -> Owner:
+    return Owner(customer_id=customer_id, credential_id=credential_id, direction=direction)
+
+
 class Directory:
     """Who owns a SASL user or a domain. Lookups are batched (`prefetch`) and cached for the ingest run.
 
@@ -471,15 +476,15 @@ class Directory:
             return NOBODY
         credential = self.credentials.get(username)
         if credential is not None:
-            return Owner(customer_id=credential[1], credential_id=credential[0], direction=Direction.OUTBOUND)
+            return _owner(credential[1], credential[0], Direction.OUTBOUND)
         customer_id = self.mailboxes.get(username.lower())
         if customer_id is not None:
-            return Owner(customer_id=customer_id, direction=Direction.OUTBOUND)
+            return _owner(customer_id, None, Direction.OUTBOUND)
         return NOBODY
 
     def by_domain(self, address: str, direction: str) -> Owner:
         customer_id = self.domains.get(domain_of(address))
-        return Owner(customer_id=customer_id, direction=direction) if customer_id else NOBODY
+        return _owner(customer_id, None, direction) if customer_id else NOBODY
 
     def owner_of_message(
         self,
