@@ -36,7 +36,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from .assembler import Assembly, Directory, MessageDraft, RecipientDraft, assemble_lines
@@ -212,8 +212,9 @@ def _may_fork() -> bool:
 
 
 def _parse_in_child(out, path, offset, end, host, clock, batch_lines, reader, readers, batch_bytes) -> None:
-    """A reader process: its own database connection (for ids and whose-is-what lookups) and directory.
-    Only the prepared rows travel to the parent: the assembly can be read again should the writer need it."""
+    """A reader process: its own database connection (for ids, whose-is-what lookups and its inserts) and
+    directory. Only what is left to merge travels to the parent: the assembly can be read again."""
+    _fresh_database_connections()
     try:
         batches = _parsed_batches(
             path,
@@ -234,6 +235,21 @@ def _parse_in_child(out, path, offset, end, host, clock, batch_lines, reader, re
         out.put(RuntimeError(f"relay log reader failed: {error!r}"))
     finally:
         connection.close()
+
+
+_INHERITED_CONNECTIONS: list = []
+
+
+def _fresh_database_connections() -> None:
+    """In a forked reader: set aside the connection objects inherited from the parent and start new ones.
+
+    The inherited ones are never closed, nor let go of (collecting one closes it): closing sends the server
+    a goodbye on the parent's socket and ends the parent's session. Whatever the parent did before forking
+    (a closed connection, one held in an event loop's context), the reader talks on sockets of its own.
+    """
+    for alias in connections:
+        _INHERITED_CONNECTIONS.append(connections[alias])
+        connections[alias] = connections.create_connection(alias)
 
 
 def _batches_from_children(path, offset, end, host, clock, batch_lines, readers=None):

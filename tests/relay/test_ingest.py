@@ -270,6 +270,23 @@ def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path,
 
 
 @pytest.mark.django_db(transaction=True)
+def test_readers_never_talk_on_the_connection_they_inherit(tmp_path, monkeypatch):
+    """A reader forked while the parent's connection is open (the parent could not close it: it lived in
+    another context, as under Playwright's event loop) must open its own, and leave the parent's alone."""
+    from django.db import connection
+
+    import relay.ingest
+
+    monkeypatch.setattr(relay.ingest, "CHILD_READER_MIN_BYTES", 0)
+    monkeypatch.setattr(relay.ingest.connection, "close", lambda: None)  # the parent's stays open at fork
+    connection.ensure_connection()
+    path = tmp_path / "maillog"
+    write(path, MIXED + EXPIRED)
+    assert ingest_file(str(path), batch_lines=4).lines == len((MIXED + EXPIRED).splitlines())
+    assert counts() == (5, 6, 11, 2)  # the parent's connection still answers, and everything is there
+
+
+@pytest.mark.django_db(transaction=True)
 def test_reader_batches_cut_by_size_take_every_line_even_one_longer_than_a_batch(tmp_path, monkeypatch):
     import relay.ingest
 
