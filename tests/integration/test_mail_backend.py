@@ -121,12 +121,26 @@ def test_catch_all_receives_mail_for_unknown_addresses_but_not_for_mailboxes(sta
     assert [m["Subject"] for m in mail.imap_messages(info.address, PASSWORD)] == ["Opgevangen"]
 
 
+def apply_now(host_id: int, timeout: float = 15) -> None:
+    """Apply the host in this process right away, first waiting out an apply the Celery worker may have
+    under way for the same change (it holds the host's lock; the product retries, this test must not)."""
+    from mailaccounts.provisioning import HostBusy, apply_host
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            apply_host(host_id)
+            return
+        except HostBusy:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def test_a_routing_change_holds_even_when_the_map_changed_twice_in_one_second(stack_domain, mail, fresh):
     """Postfix daemons notice a rebuilt hash map by its modification time, in whole seconds: a map rebuilt
     twice within one second, with a message read in between, leaves them on the old table. The apply's
     `postfix reload` step makes the change hold anyway."""
-    from mailaccounts.provisioning import apply_host
-
     info = create_mailbox(stack_domain, fresh("info"), PASSWORD)
     mail.wait_live(info)
     for _attempt in range(5):
@@ -138,7 +152,7 @@ def test_a_routing_change_holds_even_when_the_map_changed_twice_in_one_second(st
         services.set_domain_routing(
             actor=SYSTEM, domain=stack_domain, catch_all_to=info, postmaster_to=info, abuse_to=info
         )
-        apply_host(stack_domain.mailhost_id)
+        apply_now(stack_domain.mailhost_id)
         mail.deliver(
             mail.message(
                 sender="klant@elders.example", to=f"{fresh('x')}@{stack_domain.name}", subject="Opgevangen"
@@ -148,7 +162,7 @@ def test_a_routing_change_holds_even_when_the_map_changed_twice_in_one_second(st
         services.set_domain_routing(
             actor=SYSTEM, domain=stack_domain, catch_all_to=None, postmaster_to=info, abuse_to=info
         )
-        apply_host(stack_domain.mailhost_id)
+        apply_now(stack_domain.mailhost_id)
         if int(time.time()) == second:
             break
     else:
