@@ -53,7 +53,7 @@ from .models import (
     worst_status,
 )
 from .parser import Kind, SyslogClock
-from .prepare import Prepared, prepare
+from .prepare import EVENT_COLUMNS, RECIPIENT_COLUMNS, REJECT_COLUMNS, Prepared, prepare
 
 BATCH_LINES = 100_000
 BULK_SIZE = 2_000
@@ -699,9 +699,6 @@ def _fold(existing: RelayRecipient, draft: RecipientDraft) -> None:
     existing._changed = True
 
 
-RECIPIENT_COLUMNS = ["message_id", "address", "orig_to", "status", "dsn", "relay", "delay", "response", "at"]
-
-
 def _store_recipients(new_pairs, changed_pairs, stored: dict) -> None:
     """Recipients of messages new in this batch go straight in: their message ids were just drawn from the
     sequence, so nothing can conflict and no staging table is needed. Those of stored messages are merged."""
@@ -719,20 +716,6 @@ def _store_recipients(new_pairs, changed_pairs, stored: dict) -> None:
 
 def _recipient_row(message_pk: int, r: RecipientDraft) -> tuple:
     return (message_pk, r.address, r.orig_to, r.status, r.dsn, r.relay, r.delay, r.response, r.at)
-
-
-EVENT_COLUMNS = [
-    "message_id",
-    "at",
-    "kind",
-    "recipient",
-    "status",
-    "dsn",
-    "relay",
-    "delay",
-    "response",
-    "line_key",
-]
 
 
 def _store_events(pairs) -> None:
@@ -822,23 +805,6 @@ def _move_last_used(latest: dict) -> None:
         credential.last_used_at = latest[credential.pk]
     if moved:
         RelayCredential.objects.bulk_update(moved, ["last_used_at"])  # one UPDATE ... CASE
-
-
-REJECT_COLUMNS = [
-    "host",
-    "at",
-    "customer_id",
-    "credential_id",
-    "stage",
-    "client",
-    "client_ip",
-    "sender",
-    "recipient",
-    "dsn",
-    "response",
-    "line_key",
-    "queue_id",
-]
 
 
 def _store_rejects(assembly: Assembly, directory: Directory) -> int:

@@ -16,7 +16,7 @@ writer rolls the fast path back and merges the whole batch the careful way (`rel
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .assembler import REJECTED, Assembly, Directory, MessageDraft
@@ -105,8 +105,6 @@ class Prepared:
     def load(self) -> bool:
         """Insert the rows (call inside a transaction). False, with nothing inserted, if they conflict with
         stored ones (lines ingested before): the whole batch must then be merged instead."""
-        from django.db import IntegrityError, transaction
-
         try:
             with transaction.atomic():
                 for rows in (self.messages, self.recipients, self.events, self.rejects):
