@@ -148,9 +148,7 @@ def prepare(assembly: Assembly, directory: Directory) -> Prepared:
     # Lines of the same second share one datetime object (the parser's): format each once.
     iso: dict[int, str] = {}
 
-    def when(at: datetime | None) -> str:
-        if at is None:
-            return NULL
+    def when(at: datetime) -> str:
         found = iso.get(id(at))
         if found is None:
             found = iso[id(at)] = at.isoformat()
@@ -158,6 +156,9 @@ def prepare(assembly: Assembly, directory: Directory) -> Prepared:
 
     unlinked = []
     credentials_used: dict[int, datetime] = {}
+    # The loop below runs for every message, recipient and event of the batch: local names, and the
+    # common cases written out rather than called.
+    esc, add_message, add_recipient, add_event = text, messages.append, recipients.append, events.append
     for index, (draft, pk, owner) in enumerate(zip(fresh, ids, owners, strict=True)):
         customer_id, credential_id, direction = owner.customer_id, owner.credential_id, owner.direction
         original = bounce_of.get(index)
@@ -170,46 +171,52 @@ def prepare(assembly: Assembly, directory: Directory) -> Prepared:
             credential_id not in credentials_used or draft.first_at > credentials_used[credential_id]
         ):
             credentials_used[credential_id] = draft.first_at
-        status = REJECTED if draft.rejected else worst_status(r.status for r in draft.recipients.values())
-        messages.append(
+        drafts = draft.recipients
+        if draft.rejected:
+            status = REJECTED
+        elif len(drafts) == 1:
+            status = worst_status((next(iter(drafts.values())).status,))
+        else:
+            status = worst_status([r.status for r in drafts.values()])
+        key = str(pk)
+        add_message(
             "\t".join(
                 (
-                    str(pk),
-                    text(draft.host),
-                    text(draft.queue_id),
+                    key,
+                    esc(draft.host),
+                    draft.queue_id,  # letters and digits (the parser's expressions)
                     when(draft.first_at),
-                    number(customer_id),
-                    number(credential_id),
+                    NULL if customer_id is None else str(customer_id),
+                    NULL if credential_id is None else str(credential_id),
                     direction,
-                    text(sender),
-                    text(draft.sasl_username),
-                    text(draft.client),
+                    esc(sender),
+                    esc(draft.sasl_username),
+                    esc(draft.client),
                     draft.client_ip or NULL,
-                    text(draft.message_id),
-                    number(draft.size),
-                    number(draft.nrcpt),
+                    esc(draft.message_id),
+                    NULL if draft.size is None else str(draft.size),
+                    NULL if draft.nrcpt is None else str(draft.nrcpt),
                     status,
                     NULL if original is None else str(ids[original]),
-                    text(draft.bounce_queue_id),
-                    when(draft.removed_at),
+                    esc(draft.bounce_queue_id),
+                    NULL if draft.removed_at is None else when(draft.removed_at),
                     now,
                 )
             )
         )
-        key = str(pk)
-        for r in draft.recipients.values():
-            recipients.append(
+        for r in drafts.values():
+            add_recipient(
                 "\t".join(
                     (
                         key,
-                        text(r.address),
-                        text(r.orig_to),
+                        esc(r.address),
+                        esc(r.orig_to),
                         r.status,
                         r.dsn,  # digits and dots (the parser's expressions)
-                        text(r.relay),
-                        number(r.delay),
-                        text(r.response),
-                        when(r.at),
+                        esc(r.relay),
+                        NULL if r.delay is None else repr(r.delay),
+                        esc(r.response),
+                        NULL if r.at is None else when(r.at),
                     )
                 )
             )
@@ -217,18 +224,18 @@ def prepare(assembly: Assembly, directory: Directory) -> Prepared:
             if e.line_key in seen_lines:
                 continue  # the same line twice in the log: its event is stored once
             seen_lines.add(e.line_key)
-            events.append(
+            add_event(
                 "\t".join(
                     (
                         key,
                         when(e.at),
                         e.kind,
-                        text(e.recipient),
-                        text(e.status),
+                        esc(e.recipient),
+                        e.status,  # a word (the parser's expressions) or one of ours
                         e.dsn,
-                        text(e.relay),
-                        number(e.delay),
-                        text(e.response),
+                        esc(e.relay),
+                        NULL if e.delay is None else repr(e.delay),
+                        esc(e.response),
                         str(e.line_key),
                     )
                 )
