@@ -85,7 +85,7 @@ def copy_rows(
 
 
 def _unnest(model: type[models.Model], attnames: list[str], rows: list[tuple]) -> tuple[str, list]:
-    """`unnest(%s::type[], ...)` over the rows' columns, and the column arrays as its parameters."""
+    """`unnest(%b::type[], ...)` over the rows' columns, and the column arrays as its parameters."""
     fields = {field.attname: field for field in model._meta.concrete_fields}
     casts = []
     for name in attnames:
@@ -103,7 +103,7 @@ def _copy(cursor, statement: str, rows: list[tuple]) -> None:
 
 
 def update_rows(objects: list[models.Model], attnames: list[str]) -> None:
-    """Save the named attributes of many instances: COPY into a staging table, then one UPDATE ... FROM."""
+    """Save the named attributes of many instances in one `UPDATE ... FROM unnest(...)`."""
     if not objects:
         return
     model = type(objects[0])
