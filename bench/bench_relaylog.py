@@ -266,6 +266,7 @@ def bench_database_url() -> str:
 def setup_django() -> None:
     os.environ["DATABASE_URL"] = bench_database_url()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
+    os.environ.setdefault("DEBUG", "false")  # as in production: no query log kept
     import django
 
     django.setup()

@@ -110,7 +110,7 @@ class SyslogClock:
             self.year += 1
         self.last_month = month
 
-    def skip(self, lines: list[bytes]) -> None:
+    def skip(self, lines: list[str]) -> None:
         """Move the year on over lines another reader parses, as parsing them would have. Within a run of
         lines the month only ever goes back once (at New Year), so the first and the last line that the
         parser would read a syslog timestamp from say all there is."""
@@ -121,9 +121,11 @@ class SyslogClock:
                 self.observe(*date)
 
 
-def _syslog_date(raw: bytes) -> tuple[int, int] | None:
+def _syslog_date(raw: str | bytes) -> tuple[int, int] | None:
     """(month, day) of a line whose syslog timestamp the parser would read, else None."""
-    match = _SYSLOG_LINE.match(raw.decode("utf-8", "replace").replace("\x00", "").rstrip("\r\n"))
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    match = _SYSLOG_LINE.match(raw.replace("\x00", "").rstrip("\r\n"))
     if match is None:
         return None
     stamp = _SYSLOG_TS.match(match["ts"])

@@ -424,17 +424,25 @@ def test_batches_are_the_same_whatever_the_read_chunk(tmp_path, monkeypatch):
     import relay.ingest
 
     path = tmp_path / "maillog"
-    lines = (MIXED + EXPIRED).splitlines(keepends=True)
-    write(path, "".join(lines) + "Nov 30 20:21:00 mx1 postfix/qmgr[2000]: 4F3A")  # unfinished
-    expected = [line.rstrip("\n").encode() for line in lines]
+    # Multi-byte characters (split across chunks of one byte), a broken byte and a lone carriage return.
+    odd = ["Nov 30 20:20:59 mx1 postfix/smtpd[2001]: warning: h\u00e9llo \u2603 \udcff\rx\n"]
+    lines = [
+        line.encode("utf-8", "surrogateescape") for line in (MIXED + EXPIRED).splitlines(keepends=True) + odd
+    ]
+    path.write_bytes(b"".join(lines) + b"Nov 30 20:21:00 mx1 postfix/qmgr[2000]: 4F3A")  # unfinished
+    expected = [line.rstrip(b"\n").decode("utf-8", "replace") for line in lines]
+    assert "\ufffd" in expected[-1] and "\r" in expected[-1]
     for chunk in (1, 7, 64, 1 << 20):
         monkeypatch.setattr(relay.ingest, "READ_CHUNK", chunk)
-        got = []
+        got, read = [], 0
         with open(path, "rb") as log:
-            while batch := relay.ingest._read_batch(log, 4, 10**9)[0]:
-                got.extend(batch)
-                assert log.tell() == sum(map(len, got)) + len(got)
+            while batch := relay.ingest._read_batch(log, 4, 10**9):
+                if not batch[0]:
+                    break
+                got.extend(batch[0])
+                read += batch[1]
+                assert log.tell() == read == sum(map(len, lines[: len(got)]))
         assert got == expected
         with open(path, "rb") as log:  # up to a byte limit: the lines that end within it
-            limited, consumed = relay.ingest._read_batch(log, 100, len(expected[0]) + 6)
-        assert (limited, consumed) == ([expected[0]], len(expected[0]) + 1)
+            limited, consumed = relay.ingest._read_batch(log, 100, len(lines[0]) + 6)
+        assert (limited, consumed) == ([expected[0]], len(lines[0]))

@@ -1,0 +1,55 @@
+"""Relay log ingest's PostgreSQL-only parts: the planner statistics a long catch-up keeps up to date."""
+
+import pytest
+from django.db import connection
+
+import relay.ingest
+from relay.ingest import ANALYZED_COLUMNS, ingest_file
+from tests.conftest import require_service
+from tests.relay.logs import EXPIRED, MIXED
+
+pytestmark = [pytest.mark.integration]
+
+
+@pytest.fixture
+def postgres(db):
+    require_service(
+        connection.vendor == "postgresql",
+        "PostgreSQL (run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db>)",
+    )
+
+
+def statistics_target() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW default_statistics_target")
+        return cursor.fetchone()[0]
+
+
+def test_a_long_catch_up_teaches_the_planner_that_queue_ids_are_unique(postgres, tmp_path, monkeypatch):
+    """Ingest matches messages by queue id: once the table has statistics, the planner knows queue ids are
+    (all but) unique, kept as a fraction of the rows that stays true as the table grows. They come from a
+    small sample of the columns ingest picks by, and the session's own sampling setting is left alone."""
+    analyzed = []
+    monkeypatch.setattr(relay.ingest, "ANALYZE_FROM_LINES", 5)
+    before = statistics_target()
+    path = tmp_path / "maillog"
+    path.write_text(MIXED + EXPIRED)
+    real = relay.ingest.analyze_relay_tables
+
+    def counting():
+        analyzed.append(True)
+        real()
+
+    monkeypatch.setattr(relay.ingest, "analyze_relay_tables", counting)
+    ingest_file(str(path), batch_lines=4)
+    assert analyzed  # 5, 20, ... lines into the run
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, n_distinct FROM pg_stats WHERE tablename = %s",
+            ["relay_relaymessage"],
+        )
+        stats = dict(cursor.fetchall())
+    assert set(ANALYZED_COLUMNS) <= set(stats)
+    assert stats["queue_id"] == -1  # every sampled queue id distinct: "unique", whatever the row count
+    assert statistics_target() == before
