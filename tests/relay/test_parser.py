@@ -174,3 +174,50 @@ def test_the_usual_line_shapes_read_as_the_general_attribute_reader_does(rest):
             "queued",
             {"sender": attrs["from"].strip("<>"), "size": int(attrs["size"]), "nrcpt": nrcpt},
         )
+
+
+EDGE_LINES = [
+    "Nov 30 20:15:12 mx1 postfix/smtpd//x[12]: 4F3A21C0ABC: client=a[1.2.3.4]",
+    "Nov 30 20:15:12 mx1 postfix/smtpd[abc]: 4F3A21C0ABC: client=a[1.2.3.4]",
+    "Nov 30 20:15:12 mx1 postfix/smtpd[12]]: 4F3A21C0ABC: removed",
+    "Nov 30 20:15:12 mx 1 postfix/qmgr[12]: 4F3A21C0ABC: removed",
+    "Nov 30 20:15:12 mx1  postfix/qmgr[12]: 4F3A21C0ABC: removed",
+    "Nov 30 20:15:12 mx1 postfix-2/submission.x/smtpd+1[7]: 4F3A21C0ABC: removed",
+    "Nov 30 20:15:12 mx1 postfix/: 4F3A21C0ABC: removed",
+    "Nov 30 20:15:12 mx1 postfix/qmgr[12]:4F3A21C0ABC: removed",
+    "Nov 30 20:15:12 mx1 postfix/qmgr[]: 4F3A21C0ABC: removed",
+    "2026-11-30T20:15:12.5+01:00 mx1 postfix/qmgr: 4dLTvs3Xz0zXbcD: removed",
+    "Nov 30 20:15:12 mx1 postfix/smtp[9]: 4F3A21C0ABC: to=<a@b>, orig_to=<c@d>, relay=x[1.2.3.4]:25, "
+    "conn_use=2, delay=1.2, delays=0.1/0/0.5/0.6, dsn=2.0.0, status=sent (250 ok (queued))",
+    "Nov 30 20:15:12 mx1 postfix/smtp[9]: 4F3A21C0ABC: to=<a@b>, relay=none, delay=1, dsn=4.4.1, status=deferred",
+    "Nov 30 20:15:12 mx1 postfix/smtp[9]: 4F3A21C0ABC: to=<a@b>, orig_to=<c@d, relay=x, delay=1, dsn=2.0.0, status=x",
+    "Nov 30 20:15:12 mx1 postfix/smtp[9]: 4F3A21C0ABC: to=<a@b>, relay=x, delay=1.2.., dsn=2.0.0.0, status=sent (",
+]
+
+
+def test_possessive_expressions_match_as_their_backtracking_forms_do():
+    """The line and attempt expressions take possessive quantifiers for speed: on every test line and on
+    shapes built to make a backtracking engine try shorter hosts and program names, the matches are the same
+    as without them."""
+    import re
+
+    from relay.parser import _RFC3339_LINE, _SYSLOG_LINE, _TO_ATTRS
+
+    def backtracking(expression):
+        return re.compile(expression.pattern.replace("*+", "*").replace("++", "+").replace("?+", "?"))
+
+    lines = EDGE_LINES + (MIXED + RFC3339_LONG_IDS + YEAR_END).splitlines() + GARBAGE
+    lines += [raw.decode("utf-8", "replace") for raw in GARBAGE_BYTES]
+    for expression in (_SYSLOG_LINE, _RFC3339_LINE):
+        assert "++" in expression.pattern
+        plain = backtracking(expression)
+        for line in lines:
+            fast, slow = expression.match(line), plain.match(line)
+            assert (fast and fast.groups()) == (slow and slow.groups()), line
+    plain = backtracking(_TO_ATTRS)
+    rests = [match["rest"] for line in lines if (match := _SYSLOG_LINE.match(line))]
+    rests += [line.partition(": 4F3A21C0ABC: ")[2] for line in EDGE_LINES]
+    for rest in rests:
+        fast, slow = _TO_ATTRS.match(rest), plain.match(rest)
+        assert (fast and fast.groups()) == (slow and slow.groups()), rest
+    assert sum(1 for rest in rests if _TO_ATTRS.match(rest)) >= 5
