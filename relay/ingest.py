@@ -205,6 +205,7 @@ CHILD_READER_MIN_BYTES = 4_000_000  # about 30,000 lines: below that a fork cost
 # Parsing is the most work of an ingest; two readers keep up with one writer and PostgreSQL.
 READERS = 2
 BATCH_BYTES_MIN, BATCH_BYTES_MAX = 1 << 20, 16 << 20
+BATCHES_PER_READER = 4
 
 
 def _may_fork() -> bool:
@@ -265,7 +266,7 @@ def _batches_from_children(path, offset, end, host, clock, batch_lines, readers=
     comes first: with a few large batches, readers would wait for the writer at the start of a run and for
     each other at its end."""
     readers = readers or READERS
-    batch_bytes = min(BATCH_BYTES_MAX, max(BATCH_BYTES_MIN, (end - offset) // (readers * 4)))
+    batch_bytes = min(BATCH_BYTES_MAX, max(BATCH_BYTES_MIN, (end - offset) // (readers * BATCHES_PER_READER)))
     context = multiprocessing.get_context("fork")
     queues = [context.Queue(maxsize=2) for _ in range(readers)]
     connection.close()  # each child opens its own: a connection must never be shared across a fork

@@ -53,3 +53,15 @@ def test_a_long_catch_up_teaches_the_planner_that_queue_ids_are_unique(postgres,
     assert set(ANALYZED_COLUMNS) <= set(stats)
     assert stats["queue_id"] == -1  # every sampled queue id distinct: "unique", whatever the row count
     assert statistics_target() == before
+
+
+def test_the_credential_filter_can_use_its_partial_index(postgres):
+    """The index on (credential, received_at) leaves out messages without a credential; a filter naming
+    a credential must still be able to use it."""
+    from relay.models import RelayMessage
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = RelayMessage.objects.filter(credential_id=7).order_by("-received_at")[:50].explain()
+        cursor.execute("SET LOCAL enable_seqscan TO DEFAULT")
+    assert "relaymsg_credential_time" in plan
