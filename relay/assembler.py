@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .models import FINAL_STATUSES, Direction, RelayEvent, Status, worst_status
+from .models import FINAL_STATUSES, RECORDED_BY_RECIPIENT, Direction, RelayEvent, Status, worst_status
 from .parser import (
     _CLIENT_IP,
     _RFC3339_LINE,
@@ -61,18 +61,41 @@ class RecipientDraft:
     delay: float | None = None
     response: str = ""
     at: datetime | None = None
+    line_key: int | None = None  # the outcome is this attempt's, which has no event of its own
 
-    def apply(self, *, at: datetime, status: str, dsn: str, relay: str, delay, response: str) -> None:
-        """Take an attempt's outcome if it is the latest (on a tie, a final outcome wins over deferred)."""
+    def apply(
+        self, events: list, *, at: datetime, status: str, dsn: str, relay: str, delay, response: str, key=None
+    ) -> bool:
+        """Take an outcome if it is the latest (on a tie, a final outcome wins over deferred); `key` is its
+        line's when the recipient is to be the attempt's only record. An attempt the recipient stood for and
+        no longer does goes to `events` (the message's). True if the outcome was taken."""
         if self.at is not None and (at < self.at or (at == self.at and self.status in FINAL_STATUSES)):
-            return
-        self.status, self.dsn, self.relay, self.delay, self.response, self.at = (
+            return False
+        if self.line_key is not None:
+            events.append(self.recorded_attempt())
+        self.status, self.dsn, self.relay, self.delay, self.response, self.at, self.line_key = (
             status,
             dsn,
             relay,
             delay,
             response,
             at,
+            key,
+        )
+        return True
+
+    def recorded_attempt(self) -> "EventDraft":
+        """The attempt the recipient stands for, as an event (see `RelayRecipient.recorded_attempt`)."""
+        return EventDraft(
+            at=self.at,
+            kind=EVENT_ATTEMPT,
+            line_key=self.line_key,
+            recipient=self.address,
+            status=self.status,
+            dsn=self.dsn,
+            relay=self.relay,
+            delay=self.delay,
+            response=self.response,
         )
 
     def expire(self, at: datetime) -> None:
@@ -119,6 +142,11 @@ class MessageDraft:
         if self.rejected:
             return REJECTED
         return worst_status(r.status for r in self.recipients.values())
+
+    def timeline(self) -> list["EventDraft"]:
+        """Every event, with the attempts its recipients stand for, by time (as `timeline_events` does)."""
+        recorded = [r.recorded_attempt() for r in self.recipients.values() if r.line_key is not None]
+        return sorted([*self.events, *recorded], key=lambda event: event.at)
 
     def recipient(self, address: str, orig_to: str) -> RecipientDraft:
         key = (address, orig_to)
@@ -328,15 +356,25 @@ def _apply(draft: MessageDraft, event: Event) -> None:
 
 
 def _apply_attempt(draft, at, key, to, orig_to, relay, delay, dsn, status, response) -> None:
+    """An attempt's outcome goes to its recipient; the attempt becomes an event of the timeline, unless it is
+    the recipient's final one (sent, bounced), for which the recipient row is the record."""
     address, orig_to, relay = to[:320], orig_to[:320], relay[:300]
-    draft.recipient(address, orig_to).apply(
+    recipient = draft.recipient(address, orig_to)
+    if key == recipient.line_key:
+        return  # the very line again (a log holding a line twice): recorded already
+    final = status in RECORDED_BY_RECIPIENT
+    taken = recipient.apply(
+        draft.events,
         at=at,
         status=status if status in STATUS_VALUES else DEFERRED,
         dsn=dsn,
         relay=relay,
         delay=delay,
         response=response,
+        key=key if final else None,
     )
+    if taken and final:
+        return
     draft.events.append(
         EventDraft(
             at=at,
@@ -366,6 +404,7 @@ def _apply_queued_reject(draft: MessageDraft, event: Event) -> None:
     data = event.data
     if data["stage"] == "RCPT" and data["to"]:
         draft.recipient(data["to"][:320], "").apply(
+            draft.events,
             at=event.at,
             status=REJECTED,
             dsn=data["dsn"],

@@ -571,6 +571,7 @@ def store_assembly(assembly: Assembly, *, directory: Directory) -> IngestResult:
     pairs = _match_existing(assembly.messages)
     existing_recipients = _existing_recipients([row for _d, row in pairs if row is not None])
     new_rows, changed_rows = [], []
+    spilled: list[tuple[RelayMessage, RecipientDraft]] = []  # attempts that recipients no longer stand for
     now = timezone.now()
     for draft, row in pairs:
         recipients = existing_recipients.get(row.pk, {}) if row is not None else {}
@@ -579,12 +580,12 @@ def store_assembly(assembly: Assembly, *, directory: Directory) -> IngestResult:
             new_rows.append((draft, row))
         else:
             changed_rows.append((draft, row))
-        _merge_message(row, draft, recipients, directory, now)
+        _merge_message(row, draft, recipients, directory, now, spilled)
     create_with_ids([row for _d, row in new_rows])
     if changed_rows:
         update_rows([row for _d, row in changed_rows], MERGED_FIELDS)
     _store_recipients(new_rows, changed_rows, existing_recipients)
-    _store_events(new_rows + changed_rows)
+    _store_events(new_rows + changed_rows, spilled)
     _link_bounces(new_rows + changed_rows)
     _touch_credentials(new_rows + changed_rows)
     rejects = _store_rejects(assembly, directory)
@@ -671,7 +672,7 @@ def _new_message(host: str, queue_id: str, received_at) -> RelayMessage:
 
 
 def _merge_message(
-    row: RelayMessage, draft: MessageDraft, recipients: dict, directory: Directory, now
+    row: RelayMessage, draft: MessageDraft, recipients: dict, directory: Directory, now, spilled: list
 ) -> None:
     row.client = draft.client or row.client
     row.client_ip = draft.client_ip or row.client_ip
@@ -684,7 +685,7 @@ def _merge_message(
     row.bounce_queue_id = draft.bounce_queue_id or row.bounce_queue_id
     row.removed_at = draft.removed_at or row.removed_at
     row.updated_at = now
-    statuses = _merged_statuses(draft, recipients)
+    statuses = _merged_statuses(draft, recipients, lambda attempt: spilled.append((row, attempt)))
     if draft.rejected or row.status == Status.REJECTED:
         row.status = Status.REJECTED
     else:
@@ -705,12 +706,13 @@ def _merge_message(
         )
 
 
-def _merged_statuses(draft: MessageDraft, stored: dict) -> list[str]:
-    """Fold the draft's recipients into the stored ones (in place) and return all their statuses."""
+def _merged_statuses(draft: MessageDraft, stored: dict, spill) -> list[str]:
+    """Fold the draft's recipients into the stored ones (in place) and return all their statuses. Attempts
+    that a recipient stood for and no longer does are handed to `spill`, to be stored as events."""
     for key, recipient in draft.recipients.items():
         existing = stored.get(key)
         if existing is not None:
-            _fold(existing, recipient)
+            _fold(existing, recipient, spill)
     if draft.expired_at is not None:
         for key, existing in stored.items():
             if key not in draft.recipients and existing.status in (Status.DEFERRED, Status.QUEUED):
@@ -720,16 +722,35 @@ def _merged_statuses(draft: MessageDraft, stored: dict) -> list[str]:
     return [(stored[key] if key in stored else draft.recipients[key]).status for key in keys]
 
 
-def _fold(existing: RelayRecipient, draft: RecipientDraft) -> None:
-    if draft.at is None:
-        return
+def _fold(existing: RelayRecipient, draft: RecipientDraft, spill) -> None:
+    if draft.at is None or draft.line_key is not None and draft.line_key == existing.line_key:
+        return  # nothing new, or the very attempt the stored row stands for
     if existing.at is not None and (
         draft.at < existing.at or (draft.at == existing.at and existing.status in FINAL_STATUSES)
     ):
+        if draft.line_key is not None:  # an earlier final attempt, read after a later one: an event
+            spill(draft)
         return
+    if existing.line_key is not None:  # the stored row's attempt is replaced: it becomes an event
+        spill(_as_draft(existing))
     existing.status, existing.dsn, existing.relay = draft.status, draft.dsn, draft.relay
     existing.delay, existing.response, existing.at = draft.delay, draft.response, draft.at
+    existing.line_key = draft.line_key
     existing._changed = True
+
+
+def _as_draft(recipient: RelayRecipient) -> RecipientDraft:
+    return RecipientDraft(
+        address=recipient.address,
+        orig_to=recipient.orig_to,
+        status=recipient.status,
+        dsn=recipient.dsn,
+        relay=recipient.relay,
+        delay=recipient.delay,
+        response=recipient.response,
+        at=recipient.at,
+        line_key=recipient.line_key,
+    )
 
 
 def _store_recipients(new_pairs, changed_pairs, stored: dict) -> None:
@@ -744,18 +765,19 @@ def _store_recipients(new_pairs, changed_pairs, stored: dict) -> None:
         changed.extend(r for r in known.values() if getattr(r, "_changed", False))
     copy_rows(RelayRecipient, RECIPIENT_COLUMNS, new, ignore_conflicts=True)
     if changed:
-        update_rows(changed, ["status", "dsn", "relay", "delay", "response", "at"])
+        update_rows(changed, ["status", "dsn", "relay", "delay", "response", "at", "line_key"])
 
 
 def _recipient_row(message_pk: int, r: RecipientDraft) -> tuple:
-    return (message_pk, r.address, r.orig_to, r.status, r.dsn, r.relay, r.delay, r.response, r.at)
+    return (message_pk, r.address, r.orig_to, r.status, r.dsn, r.relay, r.delay, r.response, r.at, r.line_key)
 
 
-def _store_events(pairs) -> None:
+def _store_events(pairs, spilled=()) -> None:
+    events = [(row, e) for draft, row in pairs for e in draft.events]
+    events += [(row, recipient.recorded_attempt()) for row, recipient in spilled]
     rows = [
         (row.pk, e.at, e.kind, e.recipient, e.status, e.dsn, e.relay, e.delay, e.response, e.line_key)
-        for draft, row in pairs
-        for e in draft.events
+        for row, e in events
     ]
     copy_rows(RelayEvent, EVENT_COLUMNS, rows, ignore_conflicts=True)
 

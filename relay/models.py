@@ -71,6 +71,10 @@ class Status(models.TextChoices):
 # Worst first: a message with one bounced and one sent recipient is listed as bounced.
 STATUS_SEVERITY = ["rejected", "bounced", "expired", "deferred", "queued", "sent"]
 FINAL_STATUSES = {"sent", "bounced", "expired", "rejected"}
+# A delivery attempt with one of these outcomes ends its recipient's story: the recipient row, which holds
+# the outcome anyway, is its record in the timeline, and it gets no `RelayEvent` row of its own (see
+# `RelayRecipient.line_key`). That spares the relay log a row for nearly every recipient.
+RECORDED_BY_RECIPIENT = frozenset({"sent", "bounced"})
 
 
 def worst_status(statuses) -> str:
@@ -201,6 +205,10 @@ class RelayRecipient(models.Model):
     delay = models.FloatField(_("delay (s)"), null=True, blank=True)
     response = models.TextField(_("answer"), blank=True)
     at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    # Set when the row's outcome is a delivery attempt (sent, bounced) that has no event row of its own: the
+    # hash of that log line. The row then stands for the attempt in the timeline (`recorded_attempt`); should
+    # a later attempt replace the outcome, the ingester first stores this one as an event, under this key.
+    line_key = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -217,9 +225,35 @@ class RelayRecipient(models.Model):
     def __str__(self):
         return self.address
 
+    def recorded_attempt(self) -> "RelayEvent | None":
+        """The delivery attempt this row stands for, as an (unsaved) event, or None."""
+        if self.line_key is None:
+            return None
+        return RelayEvent(
+            message_id=self.message_id,
+            at=self.at,
+            kind=RelayEvent.Kind.ATTEMPT,
+            recipient=self.address,
+            status=self.status,
+            dsn=self.dsn,
+            relay=self.relay,
+            delay=self.delay,
+            response=self.response,
+            line_key=self.line_key,
+        )
+
+
+def timeline_events(events, recipients) -> list["RelayEvent"]:
+    """A message's whole timeline: its stored events and the attempts its recipients stand for, by time."""
+    recorded = [event for event in map(RelayRecipient.recorded_attempt, recipients) if event is not None]
+    return sorted([*events, *recorded], key=lambda event: event.at)
+
 
 class RelayEvent(models.Model):
-    """One line of a message's timeline. `line_key` (hash of host and log line) makes ingest idempotent."""
+    """One line of a message's timeline. `line_key` (hash of host and log line) makes ingest idempotent.
+
+    The final attempt of a recipient (sent, bounced) is kept on the recipient row instead: see
+    `RelayRecipient.line_key` and `timeline_events`."""
 
     class Kind(models.TextChoices):
         ATTEMPT = "attempt", _("Delivery attempt")

@@ -48,7 +48,18 @@ MESSAGE_COLUMNS = [
     "removed_at",
     "updated_at",
 ]
-RECIPIENT_COLUMNS = ["message_id", "address", "orig_to", "status", "dsn", "relay", "delay", "response", "at"]
+RECIPIENT_COLUMNS = [
+    "message_id",
+    "address",
+    "orig_to",
+    "status",
+    "dsn",
+    "relay",
+    "delay",
+    "response",
+    "at",
+    "line_key",
+]
 EVENT_COLUMNS = [
     "message_id",
     "at",
@@ -217,6 +228,7 @@ def prepare(assembly: Assembly, directory: Directory) -> Prepared:
                         NULL if r.delay is None else repr(r.delay),
                         esc(r.response),
                         NULL if r.at is None else when(r.at),
+                        NULL if r.line_key is None else str(r.line_key),
                     )
                 )
             )

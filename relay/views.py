@@ -18,7 +18,7 @@ from . import services
 from .dsn import explain, next_retry
 from .export import csv_lines, records
 from .forms import CredentialForm, MessageFilterForm
-from .models import RejectedAttempt, RelayCredential, RelayEvent, RelayMessage, Status
+from .models import RejectedAttempt, RelayCredential, RelayEvent, RelayMessage, Status, timeline_events
 from .policy import usage
 from .search import daily_chart, filter_messages, filter_rejects, page_of
 
@@ -187,7 +187,7 @@ def message_list(request):
 def message_detail(request, pk: int):
     message = get_message_or_404(request, pk)
     recipients = list(message.recipients.all())
-    events = list(message.events.all())
+    events = timeline_events(message.events.all(), recipients)
     notifications = list(message.bounce_notifications.filter(customer=request.customer))
     return render(
         request,

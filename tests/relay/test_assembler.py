@@ -41,8 +41,11 @@ def test_deferred_then_sent_ends_as_sent_and_keeps_both_attempts():
     piet = message.recipients[("piet@traag.example", "")]
     assert piet.status == "sent"
     assert piet.dsn == "2.0.0"
-    attempts = [e for e in message.events if e.recipient == "piet@traag.example"]
+    attempts = [e for e in message.timeline() if e.recipient == "piet@traag.example"]
     assert [(e.status, e.dsn) for e in attempts] == [("deferred", "4.7.1"), ("sent", "2.0.0")]
+    # The deferral is an event; the final attempt is recorded by the recipient, not twice.
+    assert [e.status for e in message.events if e.recipient == "piet@traag.example"] == ["deferred"]
+    assert piet.line_key is not None
 
 
 def test_alias_recipient_keeps_its_original_address():

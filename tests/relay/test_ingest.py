@@ -13,10 +13,12 @@ from tests.relay.logs import EXPIRED, GARBAGE, MIXED, RFC3339_LONG_IDS
 
 
 def counts():
+    """Messages, recipients, timeline entries (stored events and the final attempts recipients stand for:
+    each attempt in one place only), rejected attempts."""
     return (
         RelayMessage.objects.count(),
         RelayRecipient.objects.count(),
-        RelayEvent.objects.count(),
+        RelayEvent.objects.count() + RelayRecipient.objects.filter(line_key__isnull=False).count(),
         RejectedAttempt.objects.count(),
     )
 
@@ -29,6 +31,20 @@ def write(path, text, mode="w"):
 def test_a_log_is_stored_as_messages_recipients_events_and_rejects(db, credential):
     ingest_lines(MIXED.splitlines())
     assert counts() == (3, 5, 7, 2)
+    # Of the seven timeline entries, the five final attempts (sent, bounced) live on their recipient rows;
+    # the greylisting deferral and the bounce notice are event rows.
+    assert sorted(RelayEvent.objects.values_list("kind", "status")) == [
+        ("attempt", "deferred"),
+        ("bounce_notice", ""),
+    ]
+    recorded = [r.recorded_attempt() for r in RelayRecipient.objects.order_by("address")]
+    assert [(e.recipient, e.status, e.dsn) for e in recorded] == [
+        ("anna@klant.example", "sent", "2.0.0"),
+        ("jan@bakkerij.example", "sent", "2.0.0"),
+        ("nobody@klant.example", "bounced", "5.1.1"),
+        ("piet@traag.example", "sent", "2.0.0"),
+        ("shop@bakkerij.example", "sent", "2.0.0"),
+    ]
     order = RelayMessage.objects.get(queue_id="4F3A21C0ABC")
     assert order.status == "bounced"
     assert order.customer == credential.customer
@@ -410,12 +426,16 @@ def test_tabs_and_backslashes_in_values_survive_the_bulk_copy(db, credential):
         "Nov 30 20:15:12 mx1 postfix/qmgr[3]: 6D8D41C0AAA: from=<klant@sender.example>, size=10, nrcpt=1 (queue active)",
         "Nov 30 20:15:13 mx1 postfix/lmtp[4]: 6D8D41C0AAA: to=<jan@bakkerij.example>, relay=127.0.0.1[127.0.0.1]:24, "
         "delay=0.1, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 \\N\tsaved\\ \x85\u2028)",
+        "Nov 30 20:15:13 mx1 postfix/lmtp[4]: 6D8D41C0AAA: to=<kees@bakkerij.example>, relay=127.0.0.1[127.0.0.1]:24, "
+        "delay=0.1, delays=0/0/0/0, dsn=4.2.2, status=deferred (452 4.2.2 \\N\tfull\\ \x85\u2028)",
     ]
     ingest_lines(lines)
     message = RelayMessage.objects.get(queue_id="6D8D41C0AAA")
     assert message.message_id == "a\\b\tc@sender.example"
-    assert message.recipients.get().response == "250 2.0.0 \\N\tsaved\\ \x85\u2028"
-    assert message.events.get().response == "250 2.0.0 \\N\tsaved\\ \x85\u2028"
+    assert (
+        message.recipients.get(address="jan@bakkerij.example").response == "250 2.0.0 \\N\tsaved\\ \x85\u2028"
+    )
+    assert message.events.get().response == "452 4.2.2 \\N\tfull\\ \x85\u2028"
 
 
 def test_batches_are_the_same_whatever_the_read_chunk(tmp_path, monkeypatch):
@@ -446,3 +466,59 @@ def test_batches_are_the_same_whatever_the_read_chunk(tmp_path, monkeypatch):
         with open(path, "rb") as log:  # up to a byte limit: the lines that end within it
             limited, consumed = relay.ingest._read_batch(log, 100, len(lines[0]) + 6)
         assert (limited, consumed) == ([expected[0]], len(lines[0]))
+
+
+REDELIVERED = [
+    "Nov 30 20:15:12 mx1 postfix/smtpd[1]: 6D8D41C0AAA: client=mail.sender.example[198.51.100.20]",
+    "Nov 30 20:15:12 mx1 postfix/qmgr[3]: 6D8D41C0AAA: from=<klant@sender.example>, size=10, nrcpt=1 (queue active)",
+    "Nov 30 20:15:13 mx1 postfix/lmtp[4]: 6D8D41C0AAA: to=<jan@bakkerij.example>, relay=127.0.0.1[127.0.0.1]:24, "
+    "delay=0.1, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 first)",
+    # Requeued by staff (postsuper -r) and delivered again a minute later.
+    "Nov 30 20:16:13 mx1 postfix/lmtp[4]: 6D8D41C0AAA: to=<jan@bakkerij.example>, relay=127.0.0.1[127.0.0.1]:24, "
+    "delay=61, delays=0/0/0/0, dsn=2.0.0, status=sent (250 2.0.0 second)",
+]
+
+
+def timeline_of(queue_id):
+    from relay.models import timeline_events
+
+    message = RelayMessage.objects.get(queue_id=queue_id)
+    return [(e.status, e.response) for e in timeline_events(message.events.all(), message.recipients.all())]
+
+
+@pytest.mark.parametrize("split", [None, 3, 4], ids=["one batch", "second attempt later", "both later"])
+def test_a_recipient_delivered_twice_keeps_both_attempts_once_each(db, domain, split):
+    """The recipient row stands for its final attempt; a later one takes its place and the earlier becomes an
+    event, within a batch and across batches, and reading everything again adds nothing."""
+    batches = [REDELIVERED] if split is None else [REDELIVERED[:split], REDELIVERED[split:]]
+    for batch in batches:
+        ingest_lines(batch)
+    expected = [("sent", "250 2.0.0 first"), ("sent", "250 2.0.0 second")]
+    assert timeline_of("6D8D41C0AAA") == expected
+    assert RelayRecipient.objects.get().recorded_attempt().response == "250 2.0.0 second"
+    assert counts() == (1, 1, 2, 0)
+    for batch in batches:
+        ingest_lines(batch)
+    ingest_lines(REDELIVERED + REDELIVERED[2:])  # the same lines again, one of them twice
+    assert timeline_of("6D8D41C0AAA") == expected
+    assert counts() == (1, 1, 2, 0)
+
+
+def test_an_earlier_final_attempt_read_after_a_later_one_is_kept_as_an_event(db, domain):
+    ingest_lines(REDELIVERED[:2] + REDELIVERED[3:])
+    ingest_lines(REDELIVERED[:3])
+    assert timeline_of("6D8D41C0AAA") == [("sent", "250 2.0.0 first"), ("sent", "250 2.0.0 second")]
+    assert counts() == (1, 1, 2, 0)
+
+
+def test_final_attempts_stored_as_events_before_recipients_recorded_them_are_not_doubled(db, credential):
+    """Relay logs stored before recipients stood for their final attempts have those as event rows."""
+    from relay.ingest import _store_events
+
+    ingest_lines(MIXED.splitlines())
+    for recipient in RelayRecipient.objects.filter(line_key__isnull=False):  # as the earlier ingest stored it
+        _store_events([], [(recipient.message, recipient)])
+    RelayRecipient.objects.update(line_key=None)
+    assert counts() == (3, 5, 7, 2)
+    ingest_lines(MIXED.splitlines())
+    assert counts() == (3, 5, 7, 2)
