@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from panel.audit import Actor
 
-from . import services
+from . import search, services
 from .models import (
     IngestState,
     RejectedAttempt,
@@ -119,11 +119,29 @@ class RelayMessageAdmin(ReadOnlyAdmin):
     # No date_hierarchy: it lists the distinct days of the relay log, a scan of the whole table. The time
     # filter below narrows to today, the past week or month without one.
     list_filter = ["status", MailHostFilter, "direction", "received_at"]
-    search_fields = ["=queue_id", "=message_id", "=sender", "=recipients__address", "=sasl_username"]
+    # Searched by `relay.search.staff_search` (indexed, exact); naming the fields here shows the search box.
+    search_fields = ["queue_id", "message_id", "sender", "recipients__address", "credential__username"]
+    search_help_text = _(
+        "A queue id, Message-ID, sender or recipient address, or relay credential username (exact)."
+    )
     list_select_related = ["customer"]
     show_full_result_count = False
     raw_id_fields = ["customer", "credential", "bounce_of"]
     inlines = [RecipientInline, EventInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        ids, cut = search.staff_search(search_term)
+        if cut:
+            self.message_user(
+                request,
+                _("Many messages match: the search shows the newest %(count)s of each kind of match.")
+                % {"count": search.STAFF_SEARCH_LIMIT},
+                messages.WARNING,
+                fail_silently=True,
+            )
+        return queryset.filter(pk__in=ids), False
 
 
 @admin.register(RejectedAttempt)

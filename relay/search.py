@@ -27,6 +27,46 @@ def _address_q(field: str, value: str) -> Q:
     return Q(**{f"{field}__in": sorted({value, value.lower()})})
 
 
+STAFF_SEARCH_LIMIT = 1_000
+
+
+def staff_search(term: str, *, limit: int | None = None) -> tuple[list[int], bool]:
+    """The ids of the messages a support search finds in the whole relay log (all customers), and whether
+    any one kind of match was cut at `limit` (its newest kept): a queue id, a Message-ID (with or without
+    its angle brackets), a sender, a recipient (also as originally addressed) or a relay credential.
+
+    One indexed lookup per kind, each bounded: the admin's own search would compare every field in upper
+    case, an expression no index holds, and read millions of rows per search."""
+    from .models import RelayCredential
+
+    limit = limit or STAFF_SEARCH_LIMIT
+    term = term.strip()
+    if not term:
+        return [], False
+    addresses = sorted({term, term.lower()})
+    by_time = RelayMessage.objects.order_by("-received_at").values_list("pk", flat=True)
+    lookups = [
+        by_time.filter(queue_id__in=sorted({term, term.upper()})),
+        by_time.filter(message_id__in=sorted({term, term.removeprefix("<").removesuffix(">")})),
+        # One query per spelling: the index (sender, received_at) then gives them in order, where an IN list
+        # can tempt the planner into walking the whole log by time in search of a rare sender.
+        *(by_time.filter(sender=address) for address in addresses),
+        RelayRecipient.objects.filter(_address_q("address", term) | _address_q("orig_to", term))
+        .order_by("-message_id")
+        .values_list("message_id", flat=True),
+    ]
+    credential = RelayCredential.objects.filter(username=term).values_list("pk", flat=True).first()
+    if credential is not None:
+        lookups.append(by_time.filter(credential_id=credential))
+    found: set[int] = set()
+    cut = False
+    for lookup in lookups:
+        ids = list(lookup[: limit + 1])
+        cut = cut or len(ids) > limit
+        found.update(ids[:limit])
+    return sorted(found), cut
+
+
 def filter_messages(messages: QuerySet, filters: dict) -> QuerySet:
     if filters.get("since"):
         messages = messages.filter(received_at__gte=_day_start(filters["since"]))

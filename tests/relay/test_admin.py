@@ -2,7 +2,7 @@ from django.urls import reverse
 
 from relay.ingest import ingest_lines
 from relay.models import RelayMessage
-from tests.relay.logs import MIXED
+from tests.relay.logs import EXPIRED, MIXED
 
 
 def test_staff_see_credentials_without_their_secret(staff_client, credential):
@@ -62,3 +62,47 @@ def test_the_relay_log_admin_never_scans_the_log_for_distinct_values(staff_clien
     assert response.status_code == 200
     scans = [q["sql"] for q in queries if "DISTINCT" in q["sql"].upper() and "relay_relaymessage" in q["sql"]]
     assert scans == []
+
+
+def test_staff_search_finds_message_ids_in_brackets_and_credentials_by_username(staff_client, credential):
+    ingest_lines(MIXED.splitlines())
+    url = reverse("admin:relay_relaymessage_changelist")
+    for term, queue_ids in [
+        ("<order-1001@bakkerij.example>", {"4F3A21C0ABC"}),
+        (" order-1001@bakkerij.example ", {"4F3A21C0ABC"}),
+        ("4f3a21c0abc", {"4F3A21C0ABC"}),
+        ("NOBODY@klant.example", {"4F3A21C0ABC"}),
+        ("info@bakkerij.example", {"6C8D41C0AAA"}),  # the alias it was addressed to
+        (credential.username, {"4F3A21C0ABC"}),
+        ("nothing@nowhere.example", set()),
+    ]:
+        response = staff_client.get(url, {"q": term})
+        assert {m.queue_id for m in response.context["cl"].result_list} == queue_ids, term
+
+
+def test_staff_search_uses_indexed_exact_lookups_and_says_when_it_was_cut(
+    staff_client, credential, monkeypatch
+):
+    """No upper-case comparisons (no index holds them: a scan of the whole log per search), a fixed number
+    of queries, and a warning when more messages match than the search shows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    import relay.search
+
+    ingest_lines((EXPIRED + MIXED).splitlines())
+    url = reverse("admin:relay_relaymessage_changelist")
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(url, {"q": "shop@bakkerij.example"})
+    assert not any("UPPER(" in q["sql"].upper() for q in queries.captured_queries)
+    everything = {"4F3A21C0ABC", "7D9E51C0BBB", "5B7C31C0DEF"}  # two sent by it, a bounce sent to it
+    assert {m.queue_id for m in response.context["cl"].result_list} == everything
+    assert "Many messages match" not in response.content.decode()
+
+    monkeypatch.setattr(relay.search, "STAFF_SEARCH_LIMIT", 1)
+    with CaptureQueriesContext(connection) as fewer:
+        response = staff_client.get(url, {"q": "shop@bakkerij.example"})
+    assert len(fewer.captured_queries) == len(queries.captured_queries)
+    assert "Many messages match" in response.content.decode()
+    # The newest of the two it sent, and the bounce (the only message sent to it).
+    assert {m.queue_id for m in response.context["cl"].result_list} == {"4F3A21C0ABC", "5B7C31C0DEF"}
