@@ -476,6 +476,8 @@ def fill(rows: int) -> None:
     have = RelayRecipient.objects.count()
     if have >= rows:
         print(f"relay log already holds {have:,} recipient rows")
+        with connection.cursor() as cursor:  # statistics a migration may have added since the fill
+            cursor.execute("ANALYZE relay_relaymessage")
         return
     truncate_relay_log()
     seed_customers()

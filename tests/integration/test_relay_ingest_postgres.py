@@ -1,4 +1,4 @@
-"""Relay log ingest's PostgreSQL-only parts: the planner statistics a long catch-up keeps up to date."""
+"""The relay log's PostgreSQL-only parts: the planner statistics ingest keeps, and those searches need."""
 
 import pytest
 from django.db import connection
@@ -65,3 +65,14 @@ def test_the_credential_filter_can_use_its_partial_index(postgres):
         plan = RelayMessage.objects.filter(credential_id=7).order_by("-received_at")[:50].explain()
         cursor.execute("SET LOCAL enable_seqscan TO DEFAULT")
     assert "relaymsg_credential_time" in plan
+
+
+def test_the_planner_knows_a_credential_decides_the_customer(postgres):
+    """Without the dependency statistics the planner takes (customer, credential) for independent and sorts
+    a credential's whole history for one page; with them it reads the newest from the credential's index."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT stxkind FROM pg_statistic_ext WHERE stxname = %s AND stxrelid = %s::regclass",
+            ["relaymsg_customer_credential", "relay_relaymessage"],
+        )
+        assert cursor.fetchone() == (["f"],)

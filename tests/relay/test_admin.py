@@ -106,3 +106,23 @@ def test_staff_search_uses_indexed_exact_lookups_and_says_when_it_was_cut(
     assert "Many messages match" in response.content.decode()
     # The newest of the two it sent, and the bounce (the only message sent to it).
     assert {m.queue_id for m in response.context["cl"].result_list} == {"4F3A21C0ABC", "5B7C31C0DEF"}
+
+
+def test_the_rejected_attempts_admin_never_scans_for_distinct_values_and_filters_by_dsn(
+    staff_client, credential
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ingest_lines(MIXED.splitlines())
+    url = reverse("admin:relay_rejectedattempt_changelist")
+    with CaptureQueriesContext(connection) as queries:
+        response = staff_client.get(url)
+    assert response.status_code == 200
+    scans = [
+        q["sql"] for q in queries if "DISTINCT" in q["sql"].upper() and "relay_rejectedattempt" in q["sql"]
+    ]
+    assert scans == []
+    assert len(response.context["cl"].result_list) == 2
+    response = staff_client.get(url, {"dsn": "5.7.1", "host": "mx1"})
+    assert {r.dsn for r in response.context["cl"].result_list} == {"5.7.1"}
