@@ -34,3 +34,25 @@ def test_demo_owner_can_log_in(client, db):
         "/accounts/login/", {"login": "demo@postbode.localhost", "password": OWNER_PASSWORD}
     )
     assert response["Location"] == "/"
+
+
+def test_demo_has_a_relay_credential_and_two_weeks_of_relay_log(db):
+    from relay.models import RejectedAttempt, RelayCredential, RelayEvent, RelayMessage
+
+    call_command("demo")
+    customer = Customer.objects.get(name="Demo B.V.")
+    credential = RelayCredential.objects.get(customer=customer)
+    messages = RelayMessage.objects.filter(customer=customer)
+    counts = (messages.count(), RejectedAttempt.objects.filter(customer=customer).count())
+    assert counts[0] > 50 and counts[1] > 0
+    assert set(messages.values_list("status", flat=True)) == {"sent", "bounced"}
+    assert set(messages.values_list("direction", flat=True)) == {"outbound", "inbound"}
+    assert messages.filter(credential=credential).exists()
+    assert messages.filter(bounce_of__isnull=False).exists()
+    assert RelayEvent.objects.filter(message__customer=customer, status="deferred").exists()  # greylisted
+    days = {m.received_at.date() for m in messages}
+    assert len(days) >= 12
+    call_command("demo")
+    again = (messages.count(), RejectedAttempt.objects.filter(customer=customer).count())
+    assert again == counts
+    assert RelayCredential.objects.filter(customer=customer).count() == 1
