@@ -155,15 +155,16 @@ def _parsed_batches(
     with open(path, "rb") as log:
         log.seek(offset)
         for number in itertools.count():
-            lines, consumed = _read_batch(log, batch_lines, min(end - offset, batch_bytes or end))
-            if not lines and batch_bytes and batch_bytes < end - offset:
-                lines, consumed = _read_batch(log, batch_lines, end - offset)  # a line longer than a batch
-            if not lines:
+            data, consumed = _read_block(log, batch_lines, min(end - offset, batch_bytes or end))
+            if not data and batch_bytes and batch_bytes < end - offset:
+                data, consumed = _read_block(log, batch_lines, end - offset)  # a line longer than a batch
+            if not data:
                 return
             if number % readers != reader:
-                clock.skip(lines)
+                clock.skip(data.split(b"\n"))  # another reader's batch: only its dates are read
                 offset += consumed
                 continue
+            lines = decode_lines(data)
             start_clock = copy.copy(clock)
             assembly = assemble_lines(lines, host=host, clock=clock)
             batch = Batch(
@@ -436,6 +437,12 @@ def _read_batch(log, batch_lines: int, limit: int) -> tuple[list[str], int]:
     """Up to `batch_lines` whole lines (decoded, without their newline) within `limit` bytes, read a megabyte
     at a time, and the bytes they took; a last line without newline is left (the file is positioned before
     it) for the next run."""
+    data, consumed = _read_block(log, batch_lines, limit)
+    return decode_lines(data), consumed
+
+
+def _read_block(log, batch_lines: int, limit: int) -> tuple[bytes, int]:
+    """`_read_batch`'s lines as the bytes they are in the file, each with its newline; and their length."""
     whole: list[bytes] = []  # blocks of whole lines, each ending with its newline
     count = consumed = 0
     tail = b""
@@ -456,7 +463,7 @@ def _read_batch(log, batch_lines: int, limit: int) -> tuple[list[str], int]:
         count += found
         consumed += cut
     log.seek(-len(tail), os.SEEK_CUR)
-    return decode_lines(b"".join(whole)), consumed
+    return b"".join(whole), consumed
 
 
 def decode_lines(data: bytes) -> list[str]:

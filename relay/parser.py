@@ -112,7 +112,7 @@ class SyslogClock:
             self.year += 1
         self.last_month = month
 
-    def skip(self, lines: list[str]) -> None:
+    def skip(self, lines: list[str] | list[bytes]) -> None:
         """Move the year on over lines another reader parses, as parsing them would have. Within a run of
         lines the month only ever goes back once (at New Year), so the first and the last line that the
         parser would read a syslog timestamp from say all there is."""

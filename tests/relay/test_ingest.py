@@ -1,6 +1,6 @@
 import json
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from relay.ingest import ingest_file, ingest_lines, purge_older_than
 from relay.models import IngestState, RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient
+from relay.parser import SyslogClock
 from tests.relay.logs import EXPIRED, GARBAGE, MIXED, RFC3339_LONG_IDS
 
 
@@ -522,3 +523,35 @@ def test_final_attempts_stored_as_events_before_recipients_recorded_them_are_not
     assert counts() == (3, 5, 7, 2)
     ingest_lines(MIXED.splitlines())
     assert counts() == (3, 5, 7, 2)
+
+
+class JanuaryClock(SyslogClock):
+    """A syslog clock read just after New Year 2027 (at module level: batches carry their clock to the writer)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(now=datetime(2027, 1, 1, 0, 10, tzinfo=UTC), **kwargs)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readers_keep_the_year_across_new_year_over_batches_they_skip(tmp_path, monkeypatch):
+    """Each reader parses every other batch and only reads the dates of the rest (without decoding them):
+    across New Year every message still gets its own year."""
+    import relay.ingest
+
+    monkeypatch.setattr(relay.ingest, "SyslogClock", JanuaryClock)
+    monkeypatch.setattr(relay.ingest, "CHILD_READER_MIN_BYTES", 0)
+    monkeypatch.setattr(relay.ingest, "BATCH_BYTES_MIN", 150)  # one line a batch: readers alternate lines
+    monkeypatch.setattr(relay.ingest, "BATCH_BYTES_MAX", 150)
+    lines = []
+    for n, stamp in enumerate(["Dec 31 23:59:57", "Dec 31 23:59:58", "Jan  1 00:00:01", "Jan  1 00:00:02"]):
+        qid = f"1A2B3C4D5{n}"
+        lines += [
+            f"{stamp} mx1 postfix/smtpd[5101]: {qid}: client=mail.sender.example[198.51.100.20]",
+            f"{stamp} mx1 postfix/qmgr[5000]: {qid}: from=<oud@sender.example>, size=100, nrcpt=1 (queue active)",
+            f"{stamp} mx1 postfix/qmgr[5000]: {qid}: removed",
+        ]
+    path = tmp_path / "maillog"
+    write(path, "\n".join(lines) + "\n")
+    assert ingest_file(str(path)).lines == len(lines)
+    years = dict(RelayMessage.objects.values_list("queue_id", "received_at__year"))
+    assert years == {"1A2B3C4D50": 2026, "1A2B3C4D51": 2026, "1A2B3C4D52": 2027, "1A2B3C4D53": 2027}
