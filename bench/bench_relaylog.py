@@ -531,7 +531,7 @@ def bench_search(rows: int, samples: int) -> None:
 
     from panel.models import Customer
     from relay.models import RelayCredential, RelayMessage, RelayRecipient
-    from relay.search import filter_messages, page_of, staff_search
+    from relay.search import daily_chart, filter_messages, page_of, staff_search
 
     fill(rows)
     rng = random.Random(11)
@@ -585,6 +585,17 @@ def bench_search(rows: int, samples: int) -> None:
     print(
         f"  {'all searches':<22} {statistics.median(all_times):>8.1f} {all_times[int(0.95 * (len(all_times) - 1))]:>8.1f} {all_times[-1]:>8.1f}"
     )
+
+    # The relay log page also draws each customer's daily counts per status over two weeks.
+    times = []
+    for _ in range(samples):
+        customer = Customer.objects.get(pk=rng.choice(customers))
+        started = time.perf_counter()
+        daily_chart(customer, today=date(2026, 11, 30))
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    p95 = times[int(0.95 * (len(times) - 1))]
+    print(f"  {'daily chart (14 days)':<22} {statistics.median(times):>8.1f} {p95:>8.1f} {times[-1]:>8.1f}")
 
     # Support staff search the whole log (every customer) from the admin: the same lookups, then its page.
     terms = {
