@@ -2,9 +2,11 @@
 
 The relay log is four tables:
 - `RelayMessage`: one message Postfix queued, keyed by (host, queue id, received at), attributed to a customer;
-- `RelayRecipient`: each recipient of a message with its current (eventually final) status;
-- `RelayEvent`: the timeline of a message (every delivery attempt with the remote answer, expiry, bounce
-  notification), deduplicated by a hash of the log line so re-ingesting the same lines adds nothing;
+- `RelayRecipient`: each recipient of a message with its current (eventually final) status; a final
+  delivery attempt (sent, bounced) is recorded here only, as the timeline's entry for it;
+- `RelayEvent`: the rest of a message's timeline (the other delivery attempts with the remote answer, expiry,
+  bounce notification), deduplicated by a hash of the log line so re-ingesting the same lines adds nothing.
+  `timeline_events` puts the two together;
 - `RejectedAttempt`: a refused SMTP transaction (`NOQUEUE: reject`, milter rejects), never queued.
 `IngestState` remembers how far each log file was read (offset and inode); `RelayLogSource` says which log
 file belongs to which mail host, for the periodic ingest task.

@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import RejectedAttempt, RelayMessage, RelayRecipient, Status
+from .models import RejectedAttempt, RelayCredential, RelayMessage, RelayRecipient, Status
 
 PAGE_SIZE = 50
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -37,8 +37,6 @@ def staff_search(term: str, *, limit: int | None = None) -> tuple[list[int], boo
 
     One indexed lookup per kind, each bounded: the admin's own search would compare every field in upper
     case, an expression no index holds, and read millions of rows per search."""
-    from .models import RelayCredential
-
     limit = limit or STAFF_SEARCH_LIMIT
     term = term.strip()
     if not term:
