@@ -31,3 +31,24 @@ def owner_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def may_manage_mail(membership) -> bool:
+    """Owners and members manage mail (domains, mailboxes, aliases, DNS, the relay); the billing role only
+    sees the plan and the invoices, as the invitation says."""
+    from .models import Membership
+
+    return bool(membership) and membership.role in (Membership.Role.OWNER, Membership.Role.MEMBER)
+
+
+def mail_role_required(view):
+    """As customer_required, and the user may manage mail; a billing-only member gets 403."""
+
+    @customer_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not may_manage_mail(request.membership):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper

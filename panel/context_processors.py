@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from .access import may_manage_mail
+
 
 def panel(request):
     membership = getattr(request, "membership", None)
@@ -7,4 +9,5 @@ def panel(request):
         "site_name": settings.SITE_NAME,
         "membership": membership if membership else None,
         "customer": membership.customer if membership else None,
+        "manages_mail": may_manage_mail(membership),
     }

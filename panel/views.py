@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import services
-from .access import customer_required, owner_required
+from .access import customer_required, may_manage_mail, owner_required
 from .audit import Actor
 from .forms import ChangePlanForm, InviteForm, OnboardingForm, TwoFactorRequirementForm
 from .models import AuditEntry, Invitation, Membership, Plan
@@ -38,14 +38,16 @@ def dashboard(request):
     from mailaccounts.models import Domain, Mailbox
 
     customer = request.customer
-    domains = list(with_dns_health(Domain.objects.for_customer(customer)).select_related("mailhost"))
-    near_quota = list(
-        Mailbox.objects.for_customer(customer)
-        .active()
-        .filter(quota_bytes__gt=0, used_bytes__gte=F("quota_bytes") * NEAR_QUOTA_RATIO)
-        .select_related("domain")
-        .order_by("-used_bytes")[:NEAR_QUOTA_SHOWN]
-    )
+    domains, near_quota = [], []
+    if may_manage_mail(request.membership):  # the billing role sees the plan, storage and invoices only
+        domains = list(with_dns_health(Domain.objects.for_customer(customer)).select_related("mailhost"))
+        near_quota = list(
+            Mailbox.objects.for_customer(customer)
+            .active()
+            .filter(quota_bytes__gt=0, used_bytes__gte=F("quota_bytes") * NEAR_QUOTA_RATIO)
+            .select_related("domain")
+            .order_by("-used_bytes")[:NEAR_QUOTA_SHOWN]
+        )
     without_two_factor = services.members_without_two_factor(customer) if customer.require_two_factor else []
     context = {
         "storage": services.storage_use(customer),

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from mailaccounts.models import Mailbox
-from panel.access import customer_required
+from panel.access import mail_role_required
 from panel.audit import Actor
 
 from . import services
@@ -45,7 +45,7 @@ def _secret_page(request, credential: RelayCredential, secret: str, *, new: bool
 # Credentials
 
 
-@customer_required
+@mail_role_required
 def credential_list(request):
     credentials = list(
         RelayCredential.objects.for_customer(request.customer).prefetch_related("domains__mailhost")
@@ -65,7 +65,7 @@ def credential_list(request):
     )
 
 
-@customer_required
+@mail_role_required
 @never_cache
 def credential_add(request):
     form = CredentialForm(request.POST or None, customer=request.customer)
@@ -85,7 +85,7 @@ def credential_add(request):
     return render(request, "relay/credential_form.html", {"form": form})
 
 
-@customer_required
+@mail_role_required
 def credential_detail(request, pk: int):
     credential = get_credential_or_404(request, pk)
     initial = {"name": credential.name, "domains": list(credential.domains.all())}
@@ -116,7 +116,7 @@ def credential_detail(request, pk: int):
     )
 
 
-@customer_required
+@mail_role_required
 @require_POST
 @never_cache
 def credential_secret(request, pk: int):
@@ -125,7 +125,7 @@ def credential_secret(request, pk: int):
     return _secret_page(request, credential, secret, new=False)
 
 
-@customer_required
+@mail_role_required
 @require_POST
 def credential_toggle(request, pk: int):
     credential = get_credential_or_404(request, pk)
@@ -137,7 +137,7 @@ def credential_toggle(request, pk: int):
     return redirect("relay:credential_detail", pk=credential.pk)
 
 
-@customer_required
+@mail_role_required
 @require_POST
 def credential_delete(request, pk: int):
     credential = get_credential_or_404(request, pk)
@@ -156,7 +156,7 @@ def _filters(request) -> tuple[MessageFilterForm, dict]:
     return form, filters
 
 
-@customer_required
+@mail_role_required
 def message_list(request):
     form, filters = _filters(request)
     messages_qs = filter_messages(RelayMessage.objects.for_customer(request.customer), filters)
@@ -183,7 +183,7 @@ def message_list(request):
     )
 
 
-@customer_required
+@mail_role_required
 def message_detail(request, pk: int):
     message = get_message_or_404(request, pk)
     recipients = list(message.recipients.all())
@@ -224,7 +224,7 @@ def _timeline(message: RelayMessage, events: list[RelayEvent], recipients: list)
     return items
 
 
-@customer_required
+@mail_role_required
 def message_export(request):
     """The filtered relay log as CSV, streamed: rows are written as they are read."""
     _form, filters = _filters(request)

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from panel.access import customer_required
+from panel.access import mail_role_required
 from panel.audit import Actor
 
 from ..dnscheck import check_domain, domain_health, with_dns_health
@@ -60,7 +60,7 @@ class DnsSettingsForm(forms.Form):
     mta_sts_mode = forms.ChoiceField(label=_("MTA-STS mode"), choices=MtaStsMode.choices)
 
 
-@customer_required
+@mail_role_required
 def dns_overview(request):
     """Every domain of the customer with its DNS health and signing key, linking to its records page."""
     domains = with_dns_health(Domain.objects.for_customer(request.customer)).prefetch_related("dkim_keys")
@@ -76,7 +76,7 @@ def _signing_selectors(domain: Domain) -> list[str]:
     ]
 
 
-@customer_required
+@mail_role_required
 def dns_records(request, pk: int):
     domain = get_domain_or_404(request, pk)
     records = records_for(domain)
@@ -114,7 +114,7 @@ def _rotatable(keys) -> set[int]:
     return {k.pk for k in keys if k.state == DkimKey.State.ACTIVE and k.algorithm not in waiting}
 
 
-@customer_required
+@mail_role_required
 @require_POST
 def dns_check(request, pk: int):
     domain = get_domain_or_404(request, pk)
@@ -127,7 +127,7 @@ def dns_check(request, pk: int):
     return redirect("mailaccounts:dns_records", pk=domain.pk)
 
 
-@customer_required
+@mail_role_required
 def dns_zone_download(request, pk: int):
     domain = get_domain_or_404(request, pk)
     response = HttpResponse(zone_fragment(domain), content_type="text/dns; charset=utf-8")
@@ -135,7 +135,7 @@ def dns_zone_download(request, pk: int):
     return response
 
 
-@customer_required
+@mail_role_required
 @require_POST
 def dkim_generate(request, pk: int):
     domain = get_domain_or_404(request, pk)
@@ -162,7 +162,7 @@ def dkim_generate(request, pk: int):
     return render(request, "mailaccounts/dkim_generate.html", {"domain": domain, "form": form}, status=400)
 
 
-@customer_required
+@mail_role_required
 def dkim_rotate(request, pk: int, key_pk: int):
     domain = get_domain_or_404(request, pk)
     old_key = get_object_or_404(domain.dkim_keys, pk=key_pk, state=DkimKey.State.ACTIVE)
@@ -190,7 +190,7 @@ def dkim_rotate(request, pk: int, key_pk: int):
     return render(request, "mailaccounts/dkim_rotate.html", context, status=status)
 
 
-@customer_required
+@mail_role_required
 def dmarc_settings(request, pk: int):
     domain = get_domain_or_404(request, pk)
     current = dns_settings_for(domain)

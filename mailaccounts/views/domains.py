@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from panel.access import customer_required, owner_required
+from panel.access import mail_role_required, owner_required
 from panel.audit import Actor
 
 from ..models import Domain
@@ -30,13 +30,13 @@ class DomainForm(forms.Form):
         return domain_services.normalize_domain_name(self.cleaned_data["name"])
 
 
-@customer_required
+@mail_role_required
 def domain_list(request):
     domains = Domain.objects.for_customer(request.customer).select_related("mailhost")
     return render(request, "mailaccounts/domain_list.html", {"domains": domains})
 
 
-@customer_required
+@mail_role_required
 def domain_add(request):
     form = DomainForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -54,7 +54,7 @@ def domain_add(request):
     return render(request, "mailaccounts/domain_add.html", {"form": form})
 
 
-@customer_required
+@mail_role_required
 def domain_detail(request, pk):
     domain = get_domain_or_404(request, pk)
     record_name, record_value = domain_services.verification_record(domain)
@@ -68,7 +68,7 @@ def domain_detail(request, pk):
 
 
 @require_POST
-@customer_required
+@mail_role_required
 def domain_verify(request, pk):
     domain = get_domain_or_404(request, pk)
     result = domain_services.verify_domain(domain=domain, actor=Actor.from_request(request))

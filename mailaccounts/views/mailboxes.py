@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from panel.access import customer_required, owner_required
+from panel.access import mail_role_required, owner_required
 from panel.audit import Actor
 
 from ..forms import (
@@ -95,7 +95,7 @@ def paginate(request, queryset):
 # Mailboxes ------------------------------------------------------------------------------------------
 
 
-@customer_required
+@mail_role_required
 def mailbox_list(request):
     query = request.GET.get("q", "")[:254]
     deleted = request.GET.get("show") == "deleted"
@@ -116,7 +116,7 @@ def mailbox_list(request):
     )
 
 
-@customer_required
+@mail_role_required
 def mailbox_add(request):
     form = MailboxCreateForm(request.POST or None, customer=request.customer)
     if request.method == "POST" and form.is_valid():
@@ -146,7 +146,7 @@ def mailbox_add(request):
     )
 
 
-@customer_required
+@mail_role_required
 def mailbox_detail(request, pk):
     mailbox = get_mailbox_or_404(request, pk, include_deleted=True)
     forwarding = ForwardingForm(
@@ -172,7 +172,7 @@ def render_detail(request, mailbox: Mailbox, forwarding_form, *, new_password: s
     )
 
 
-@customer_required
+@mail_role_required
 def mailbox_edit(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     form = MailboxEditForm(request.POST or None, mailbox=mailbox)
@@ -193,7 +193,7 @@ def mailbox_edit(request, pk):
     return render(request, "mailaccounts/mailbox_edit.html", {"form": form, "mailbox": mailbox})
 
 
-@customer_required
+@mail_role_required
 def mailbox_password(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     form = MailboxPasswordForm(request.POST or None)
@@ -213,7 +213,7 @@ def mailbox_password(request, pk):
     return render(request, "mailaccounts/mailbox_password.html", {"form": form, "mailbox": mailbox})
 
 
-@customer_required
+@mail_role_required
 @require_POST
 def mailbox_forwarding(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
@@ -234,7 +234,7 @@ def mailbox_forwarding(request, pk):
     return render_detail(request, mailbox, form)
 
 
-@customer_required
+@mail_role_required
 def mailbox_delete(request, pk):
     """GET asks for confirmation; POST deletes (disables at once, restorable for the retention period)."""
     mailbox = get_mailbox_or_404(request, pk)
@@ -268,7 +268,7 @@ def mailbox_delete(request, pk):
     )
 
 
-@customer_required
+@mail_role_required
 @require_POST
 def mailbox_restore(request, pk):
     mailbox = get_mailbox_or_404(request, pk, include_deleted=True)
@@ -285,7 +285,7 @@ def mailbox_restore(request, pk):
 # Autoresponder --------------------------------------------------------------------------------------
 
 
-@customer_required
+@mail_role_required
 def autoresponder(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     current = Autoresponder.objects.filter(mailbox=mailbox).first()
@@ -324,7 +324,7 @@ def autoresponder(request, pk):
 # Aliases --------------------------------------------------------------------------------------------
 
 
-@customer_required
+@mail_role_required
 def alias_list(request):
     query = request.GET.get("q", "")[:254]
     aliases, sort = services.alias_list(
@@ -337,7 +337,7 @@ def alias_list(request):
     )
 
 
-@customer_required
+@mail_role_required
 def alias_add(request):
     form = AliasForm(request.POST or None, customer=request.customer)
     if request.method == "POST" and form.is_valid():
@@ -358,7 +358,7 @@ def alias_add(request):
     return render(request, "mailaccounts/alias_form.html", {"form": form, "alias": None})
 
 
-@customer_required
+@mail_role_required
 def alias_edit(request, pk):
     alias = get_alias_or_404(request, pk)
     form = AliasForm(request.POST or None, customer=request.customer, alias=alias)
@@ -378,7 +378,7 @@ def alias_edit(request, pk):
     return render(request, "mailaccounts/alias_form.html", {"form": form, "alias": alias})
 
 
-@customer_required
+@mail_role_required
 def alias_delete(request, pk):
     alias = get_alias_or_404(request, pk)
     if request.method == "POST":

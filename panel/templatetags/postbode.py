@@ -12,15 +12,16 @@ from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
+MAIL = {"owner", "member"}  # as panel.access.may_manage_mail
 # (url name, label, roles that see it; None = everyone)
 NAV = [
     ("dashboard", _("Dashboard"), None),
-    ("mailaccounts:domain_list", _("Domains"), None),
-    ("mailaccounts:mailbox_list", _("Mailboxes"), None),
-    ("mailaccounts:alias_list", _("Aliases"), None),
-    ("mailaccounts:dns_overview", _("DNS & DKIM"), None),
-    ("relay:credential_list", _("SMTP relay"), None),
-    ("relay:message_list", _("Relay log"), None),
+    ("mailaccounts:domain_list", _("Domains"), MAIL),
+    ("mailaccounts:mailbox_list", _("Mailboxes"), MAIL),
+    ("mailaccounts:alias_list", _("Aliases"), MAIL),
+    ("mailaccounts:dns_overview", _("DNS & DKIM"), MAIL),
+    ("relay:credential_list", _("SMTP relay"), MAIL),
+    ("relay:message_list", _("Relay log"), MAIL),
     ("plan", _("Plan"), None),
     ("billing:invoice_list", _("Invoices"), {"owner", "billing"}),
     ("team", _("Team"), None),
