@@ -11,7 +11,7 @@ EMAIL_NAMES = {"invoice_issued", "invoice_overdue"}
 
 
 def send_invoice_email(*, invoice: Invoice, name: str) -> None:
-    """Send e-mail `name` about the invoice to the customer's billing address, in the panel's language."""
+    """Send e-mail `name` about the invoice to the customer's billing address, in the customer's language."""
     if name not in EMAIL_NAMES:
         raise ValueError(f"unknown invoice e-mail {name!r}")
     context = {
@@ -22,7 +22,7 @@ def send_invoice_email(*, invoice: Invoice, name: str) -> None:
         "company_iban": getattr(settings, "COMPANY_IBAN", ""),
         "invoice_url": settings.SITE_URL.rstrip("/") + invoice.get_absolute_url(),
     }
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(invoice.customer.language or settings.LANGUAGE_CODE):
         subject = render_to_string(f"billing/email/{name}_subject.txt", context)
         text = render_to_string(f"billing/email/{name}_message.txt", context)
         html = render_to_string(f"billing/email/{name}_message.html", context)

@@ -1,9 +1,16 @@
-"""Customer screens: the invoice list, the printable invoice page and its PDF download."""
+"""Customer screens: the invoice list, the printable invoice page and its PDF download, and the billing
+details (the organisation's name and address for invoices, the billing e-mail, the language of e-mails)."""
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Sum
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from panel.audit import Actor
+from panel.forms import CustomerDetailsForm
+from panel.services import update_customer_details
 
 from .access import billing_role_required, get_invoice_or_404
 from .forms import InvoiceFilterForm
@@ -60,3 +67,18 @@ def invoice_pdf(request, pk: int):
     response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
     return response
+
+
+@billing_role_required
+def billing_details(request):
+    form = CustomerDetailsForm(request.POST or None, instance=request.customer)
+    if request.method == "POST" and form.is_valid():
+        changed = update_customer_details(
+            customer=request.customer, details=form.cleaned_data, actor=Actor.from_request(request)
+        )
+        if changed:
+            messages.success(request, _("Billing details saved. Invoices from now on show them."))
+        else:
+            messages.info(request, _("Nothing changed."))
+        return redirect("billing:details")
+    return render(request, "billing/details.html", {"form": form})

@@ -21,7 +21,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.db.models.functions import Mod
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from panel.audit import Actor
@@ -528,13 +528,16 @@ def notify_broken(domain: Domain, result_ids: list[int]) -> None:
         "records_url": settings.SITE_URL.rstrip("/") + reverse("mailaccounts:dns_records", args=[domain.pk]),
         "site_name": settings.SITE_NAME,
     }
-    subject = render_to_string("mailaccounts/email/dns_broken_subject.txt", context).strip()
+    with translation.override(domain.customer.language or settings.LANGUAGE_CODE):
+        subject = render_to_string("mailaccounts/email/dns_broken_subject.txt", context).strip()
+        message = render_to_string("mailaccounts/email/dns_broken_message.txt", context)
+        html_message = render_to_string("mailaccounts/email/dns_broken_message.html", context)
     send_mail(
         settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
-        render_to_string("mailaccounts/email/dns_broken_message.txt", context),
+        message,
         settings.DEFAULT_FROM_EMAIL,
         recipients,
-        html_message=render_to_string("mailaccounts/email/dns_broken_message.html", context),
+        html_message=html_message,
     )
 
 

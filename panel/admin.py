@@ -119,12 +119,19 @@ class CustomerAdmin(admin.ModelAdmin):
         return customer.domain_count
 
     def save_model(self, request, obj, form, change):
-        """Staff edits of a customer's details are audited like any other change."""
+        """Staff edits of a customer's details are audited like any other change: the fields whose stored
+        value really changed (a form may count a field as changed that only lacked its hidden initial)."""
         with transaction.atomic():
+            before = type(obj).objects.filter(pk=obj.pk).first() if change else None
             super().save_model(request, obj, form, change)
-            if change and form.changed_data:
-                changes = {field: str(form.cleaned_data.get(field)) for field in form.changed_data}
-                record(Actor.from_request(request), "customer.edited", customer=obj, obj=obj, changes=changes)
+            if before is not None:
+                changes = {
+                    field: str(form.cleaned_data.get(field))
+                    for field in form.changed_data
+                    if getattr(before, field, None) != getattr(obj, field, None)
+                }
+                if changes:
+                    record(Actor.from_request(request), "customer.edited", customer=obj, obj=obj, changes=changes)
 
     @admin.action(description=_("Suspend selected customers"))
     def suspend(self, request, queryset):

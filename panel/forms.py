@@ -24,19 +24,29 @@ class PlanChoiceField(forms.ModelChoiceField):
         return plan_label(obj)
 
 
-class OnboardingForm(forms.ModelForm):
-    """The customer's details and the first plan, asked once after sign-up."""
+class CustomerDetailsForm(forms.ModelForm):
+    """The organisation's details as invoices show them, and the language of the e-mails it gets."""
 
     country = forms.ChoiceField(label=_("Country"), choices=countries, initial="NL")
-    plan = PlanChoiceField(
-        label=_("Plan"), queryset=Plan.objects.available(), widget=forms.RadioSelect, empty_label=None
-    )
 
     class Meta:
         model = Customer
-        fields = ["name", "billing_email", "address", "postal_code", "city", "country", "vat_number", "plan"]
+        fields = [
+            "name",
+            "billing_email",
+            "address",
+            "postal_code",
+            "city",
+            "country",
+            "vat_number",
+            "language",
+        ]
         labels = {"name": _("Organisation name")}
-        help_texts = {"vat_number": _("Optional. EU VAT number with country prefix, e.g. NL123456789B01.")}
+        help_texts = {
+            "vat_number": _("Optional. EU VAT number with country prefix, e.g. NL123456789B01."),
+            "billing_email": _("Invoices and payment reminders go to this address."),
+            "language": _("Invoices, reminders and notices about your mail are sent in this language."),
+        }
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
@@ -54,6 +64,18 @@ class OnboardingForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("This is not a valid EU VAT number (expected e.g. NL123456789B01).")
             ) from error
+
+
+class OnboardingForm(CustomerDetailsForm):
+    """The customer's details and the first plan, asked once after sign-up (the e-mail language is the one
+    the sign-up happened in, changeable later)."""
+
+    plan = PlanChoiceField(
+        label=_("Plan"), queryset=Plan.objects.available(), widget=forms.RadioSelect, empty_label=None
+    )
+
+    class Meta(CustomerDetailsForm.Meta):
+        fields = ["name", "billing_email", "address", "postal_code", "city", "country", "vat_number", "plan"]
 
 
 class ChangePlanForm(forms.Form):

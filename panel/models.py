@@ -101,6 +101,11 @@ class CustomerQuerySet(models.QuerySet):
         return self.filter(status=Customer.Status.ACTIVE)
 
 
+def default_language() -> str:
+    """The panel's language when the row is made (a setting, so not frozen into the migration)."""
+    return settings.LANGUAGE_CODE
+
+
 class Customer(models.Model):
     """The tenant. Everything a customer owns hangs off this row."""
 
@@ -120,6 +125,10 @@ class Customer(models.Model):
     suspended_reason = models.CharField(_("reason for suspension"), max_length=200, blank=True)
     suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
     require_two_factor = models.BooleanField(_("require two-factor authentication"), default=False)
+    # The language of the e-mails about the account (invoices, reminders, full mailboxes, broken DNS).
+    language = models.CharField(
+        _("language for e-mails"), max_length=10, choices=settings.LANGUAGES, default=default_language
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = CustomerQuerySet.as_manager()

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Sum
@@ -92,9 +93,11 @@ def create_customer(
     country: str,
     plan: Plan,
     vat_number: str = "",
+    language: str = "",
     actor: Actor,
 ) -> Customer:
-    """Create the customer with its first subscription and make `owner` its owner."""
+    """Create the customer with its first subscription and make `owner` its owner. `language` (of the
+    e-mails about the account) defaults to the panel's."""
     if Membership.objects.filter(user=owner).exists():
         raise ValidationError(_("You already belong to a customer account."))
     customer = Customer.objects.create(
@@ -105,6 +108,7 @@ def create_customer(
         city=city,
         country=country,
         vat_number=vat_number,
+        language=email_language(language),
         plan=plan,
     )
     Subscription.objects.create(customer=customer, plan=plan, changed_by=owner)
@@ -121,6 +125,40 @@ def create_customer(
         changes={"plan": plan.code, "billing_email": billing_email},
     )
     return customer
+
+
+def email_language(code: str | None) -> str:
+    """One of the panel's languages for `code` (a request's, say "en-gb"), else the default."""
+    base = (code or "").split("-")[0].lower()
+    return base if base in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+CUSTOMER_DETAILS = [
+    "name",
+    "billing_email",
+    "address",
+    "postal_code",
+    "city",
+    "country",
+    "vat_number",
+    "language",
+]
+
+
+@transaction.atomic
+def update_customer_details(*, customer: Customer, details: dict, actor: Actor) -> list[str]:
+    """Change the organisation's details (those of `CUSTOMER_DETAILS` given); returns the fields that changed,
+    each audited with its old and new value. Issued invoices keep the details they were issued with."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    changes = {}
+    for field in CUSTOMER_DETAILS:
+        if field in details and details[field] != getattr(customer, field):
+            changes[field] = [getattr(customer, field), details[field]]
+            setattr(customer, field, details[field])
+    if changes:
+        customer.save(update_fields=list(changes))
+        record(actor, "customer.edited", customer=customer, obj=customer, changes=changes)
+    return list(changes)
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -67,7 +68,9 @@ def onboarding(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.create_customer(owner=request.user, actor=Actor.from_request(request), **data)
+            services.create_customer(
+                owner=request.user, actor=Actor.from_request(request), language=get_language(), **data
+            )
         except ValidationError as error:
             messages.error(request, _error_text(error))
             return redirect("dashboard")

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from panel.audit import Actor, record
@@ -851,11 +851,14 @@ def send_quota_warning(mailbox: Mailbox, level: int) -> None:
         "mailbox_url": settings.SITE_URL.rstrip("/")
         + reverse("mailaccounts:mailbox_detail", args=[mailbox.pk]),
     }
-    subject = render_to_string("mailaccounts/email/quota_warning_subject.txt", context).strip()
+    with translation.override(mailbox.customer.language or settings.LANGUAGE_CODE):
+        subject = render_to_string("mailaccounts/email/quota_warning_subject.txt", context).strip()
+        message = render_to_string("mailaccounts/email/quota_warning_message.txt", context)
+        html_message = render_to_string("mailaccounts/email/quota_warning_message.html", context)
     send_mail(
         subject=" ".join(subject.splitlines()),
-        message=render_to_string("mailaccounts/email/quota_warning_message.txt", context),
-        html_message=render_to_string("mailaccounts/email/quota_warning_message.html", context),
+        message=message,
+        html_message=html_message,
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=owners,
     )

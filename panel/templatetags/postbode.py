@@ -24,6 +24,7 @@ NAV = [
     ("relay:message_list", _("Relay log"), MAIL),
     ("plan", _("Plan"), None),
     ("billing:invoice_list", _("Invoices"), {"owner", "billing"}),
+    ("billing:details", _("Billing details"), {"owner", "billing"}),
     ("team", _("Team"), None),
     ("audit_log", _("Activity"), None),
     ("account_settings", _("Security"), None),

@@ -91,15 +91,23 @@ def test_the_issue_email_goes_to_the_billing_address_with_the_totals(october_inv
     assert "€\xa06.67" in html and october_invoice.get_absolute_url() in html
 
 
-def test_emails_are_written_in_dutch_when_that_is_the_panel_language(
-    customer, history, settings, django_capture_on_commit_callbacks
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_emails_are_written_in_the_customers_language(
+    customer, history, settings, django_capture_on_commit_callbacks, language
 ):
-    settings.LANGUAGE_CODE = "nl"
+    """Whatever the panel's own language, the e-mail speaks the customer's (billing details)."""
+    settings.LANGUAGE_CODE = "en" if language == "nl" else "nl"
+    customer.language = language
+    customer.save(update_fields=["language"])
     history(customer, [("basis", date(2026, 9, 1))])
     with django_capture_on_commit_callbacks(execute=True):
         generate_invoices(month=OCTOBER)
-    # The amount is formatted the Dutch way, whether or not the catalogue is compiled yet.
-    assert "€\xa05,45" in mail.outbox[0].body
+    [message] = mail.outbox
+    # The amount is formatted in the customer's language's way, and the words are its own.
+    if language == "nl":
+        assert "€\xa05,45" in message.body and ": factuur " in message.subject
+    else:
+        assert "€\xa05.45" in message.body and ": invoice " in message.subject
 
 
 def test_an_issued_invoice_cannot_be_edited(october_invoice):

@@ -453,3 +453,11 @@ def test_quota_cannot_shrink_below_what_the_mailbox_holds(customer, domain, mail
         actor=Actor.system(), mailbox=mailbox, display_name="", quota_bytes=61 * MB, is_enabled=True
     )
     assert Mailbox.objects.get(pk=mailbox.pk).quota_bytes == 61 * MB
+
+
+def test_quota_warnings_speak_the_customers_language(mailbox, owner, settings):
+    settings.LANGUAGE_CODE = "en"
+    mailbox.customer.language = "nl"
+    mailbox.customer.save(update_fields=["language"])
+    assert services.record_usage(mailbox=mailbox, used_bytes=mailbox.quota_bytes * 81 // 100)
+    assert "80% vol" in mail.outbox[0].subject

@@ -100,3 +100,16 @@ def test_onboarding_reminds_of_a_pending_invitation(client, customer):
     Invitation.objects.create(customer=customer, email="new@jansen.example", token_hash="a" * 64)
     client, _user = newcomer_client(client)
     assert "invited to join Bakkerij de Vries" in client.get("/onboarding/").content.decode()
+
+
+def test_the_language_of_sign_up_becomes_the_language_of_the_customers_e_mails(client, db):
+    client, _user = newcomer_client(client)
+    client.post("/i18n/setlang/", {"language": "nl"})
+    assert client.post("/onboarding/", form_data()).status_code == 302
+    assert Customer.objects.get(name="Fietsenmaker Jansen").language == "nl"
+
+    other = make_user("en@example.com")
+    client.force_login(other)
+    client.post("/i18n/setlang/", {"language": "en"})
+    client.post("/onboarding/", form_data(name="Bike Shop Ltd"))
+    assert Customer.objects.get(name="Bike Shop Ltd").language == "en"
