@@ -131,7 +131,9 @@ class CustomerAdmin(admin.ModelAdmin):
                     if getattr(before, field, None) != getattr(obj, field, None)
                 }
                 if changes:
-                    record(Actor.from_request(request), "customer.edited", customer=obj, obj=obj, changes=changes)
+                    record(
+                        Actor.from_request(request), "customer.edited", customer=obj, obj=obj, changes=changes
+                    )
 
     @admin.action(description=_("Suspend selected customers"))
     def suspend(self, request, queryset):
