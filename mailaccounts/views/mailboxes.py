@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from panel.access import mail_role_required, owner_required
 from panel.audit import Actor
 
+from ..crypto import seal, unseal
 from ..forms import (
     AliasForm,
     AutoresponderForm,
@@ -68,9 +69,10 @@ def attach_errors(form, error: ValidationError) -> None:
 
 
 def remember_new_password(request, mailbox: Mailbox, password: str | None) -> None:
-    """Keep a generated password for the next page only; `pop_new_password` forgets it when shown."""
+    """Keep a generated password for the next page only, sealed (never in the clear in the session store,
+    unreadable after ten minutes); `pop_new_password` forgets it when shown."""
     if password:
-        request.session[NEW_PASSWORD_KEY] = {"mailbox": mailbox.pk, "password": password}
+        request.session[NEW_PASSWORD_KEY] = {"mailbox": mailbox.pk, "sealed": seal(password)}
 
 
 def pop_new_password(request, mailbox: Mailbox) -> str | None:
@@ -78,7 +80,7 @@ def pop_new_password(request, mailbox: Mailbox) -> str | None:
     if not shown or shown.get("mailbox") != mailbox.pk:
         return None
     del request.session[NEW_PASSWORD_KEY]
-    return shown["password"]
+    return unseal(shown.get("sealed", ""))
 
 
 def paginate(request, queryset):

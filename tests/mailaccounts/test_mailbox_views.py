@@ -620,3 +620,26 @@ def test_suspended_customer_can_look_but_not_change(owner_client, customer, doma
     add_mailbox(owner_client, domain)
     owner_client.post(reverse("mailaccounts:mailbox_delete", args=[mailbox.pk]))
     assert list(Mailbox.objects.values_list("local_part", "deleted_at")) == [("jan", None)]
+
+
+def test_a_generated_password_never_rests_in_the_session_store_in_the_clear(owner_client, domain, monkeypatch):
+    """Between the form and the page that shows it, the password waits in the session sealed (encrypted,
+    readable for ten minutes); after that it is gone rather than shown."""
+    from django.contrib.sessions.models import Session
+
+    import mailaccounts.crypto
+
+    response = add_mailbox(owner_client, domain)
+    stored = " ".join(Session.objects.values_list("session_data", flat=True))
+    decoded = str(dict(owner_client.session))
+    page = owner_client.get(response["Location"])
+    password = page.context["new_password"]
+    assert password and password not in stored and password not in decoded
+
+    mailbox = Mailbox.objects.get()
+    changed = owner_client.post(
+        reverse("mailaccounts:mailbox_password", args=[mailbox.pk]), {"password_mode": "generate"}
+    )
+    monkeypatch.setattr(mailaccounts.crypto, "SEALED_SECONDS", -1)  # as if ten minutes had passed
+    late = owner_client.get(changed["Location"])
+    assert late.context["new_password"] is None
