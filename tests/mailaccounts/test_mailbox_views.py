@@ -622,7 +622,9 @@ def test_suspended_customer_can_look_but_not_change(owner_client, customer, doma
     assert list(Mailbox.objects.values_list("local_part", "deleted_at")) == [("jan", None)]
 
 
-def test_a_generated_password_never_rests_in_the_session_store_in_the_clear(owner_client, domain, monkeypatch):
+def test_a_generated_password_never_rests_in_the_session_store_in_the_clear(
+    owner_client, domain, monkeypatch
+):
     """Between the form and the page that shows it, the password waits in the session sealed (encrypted,
     readable for ten minutes); after that it is gone rather than shown."""
     from django.contrib.sessions.models import Session
