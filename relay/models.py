@@ -333,6 +333,10 @@ class RejectedAttempt(models.Model):
         indexes = [
             models.Index(fields=["customer", "-at"], name="relayreject_customer_time"),
             models.Index(fields=["at"], name="relayreject_at"),
+            # Staff and customers look refused attempts up by address (`relay.search`); by time within one.
+            models.Index(fields=["sender", "-at"], name="relayreject_sender", condition=~models.Q(sender="")),
+            models.Index(fields=["recipient", "-at"], name="relayreject_recipient"),
+            models.Index(fields=["client_ip", "-at"], name="relayreject_client_ip"),
         ]
         verbose_name = _("rejected attempt")
         verbose_name_plural = _("rejected attempts")

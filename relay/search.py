@@ -12,6 +12,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .models import RejectedAttempt, RelayCredential, RelayMessage, RelayRecipient, Status
+from .parser import _ip
 
 PAGE_SIZE = 50
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -56,6 +57,29 @@ def staff_search(term: str, *, limit: int | None = None) -> tuple[list[int], boo
     credential = RelayCredential.objects.filter(username=term).values_list("pk", flat=True).first()
     if credential is not None:
         lookups.append(by_time.filter(credential_id=credential))
+    found: set[int] = set()
+    cut = False
+    for lookup in lookups:
+        ids = list(lookup[: limit + 1])
+        cut = cut or len(ids) > limit
+        found.update(ids[:limit])
+    return sorted(found), cut
+
+
+def staff_search_rejects(term: str, *, limit: int | None = None) -> tuple[list[int], bool]:
+    """As `staff_search`, for refused attempts: by sender, recipient or client IP address, exactly."""
+    limit = limit or STAFF_SEARCH_LIMIT
+    term = term.strip()
+    if not term:
+        return [], False
+    by_time = RejectedAttempt.objects.order_by("-at").values_list("pk", flat=True)
+    lookups = [
+        by_time.filter(**{field: address})
+        for field in ("sender", "recipient")
+        for address in sorted({term, term.lower()})
+    ]
+    if _ip(term):
+        lookups.append(by_time.filter(client_ip=term))
     found: set[int] = set()
     cut = False
     for lookup in lookups:

@@ -126,3 +126,22 @@ def test_the_rejected_attempts_admin_never_scans_for_distinct_values_and_filters
     assert len(response.context["cl"].result_list) == 2
     response = staff_client.get(url, {"dsn": "5.7.1", "host": "mx1"})
     assert {r.dsn for r in response.context["cl"].result_list} == {"5.7.1"}
+
+
+def test_staff_search_refused_attempts_by_address_or_client_ip_with_indexed_lookups(staff_client, credential):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ingest_lines(MIXED.splitlines())
+    url = reverse("admin:relay_rejectedattempt_changelist")
+    for term, senders in [
+        ("spam@spam.example", {"spam@spam.example"}),
+        ("VICTIM@elders.example", {"spam@spam.example"}),  # the recipient, typed in capitals
+        ("203.0.113.5", {"ceo@concurrent.example"}),
+        ("203.0.113", set()),  # not an address: no scan for part of one
+        ("nobody@nowhere.example", set()),
+    ]:
+        with CaptureQueriesContext(connection) as queries:
+            response = staff_client.get(url, {"q": term})
+        assert {r.sender for r in response.context["cl"].result_list} == senders, term
+        assert not any("UPPER(" in q["sql"].upper() for q in queries.captured_queries)
