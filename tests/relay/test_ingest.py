@@ -1,7 +1,8 @@
 import json
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
@@ -525,33 +526,40 @@ def test_final_attempts_stored_as_events_before_recipients_recorded_them_are_not
     assert counts() == (3, 5, 7, 2)
 
 
-class JanuaryClock(SyslogClock):
-    """A syslog clock read just after New Year 2027 (at module level: batches carry their clock to the writer)."""
+class NewYearsEveClock(SyslogClock):
+    """A syslog clock read one second before New Year 2027 in Amsterdam, with the mail host's log a few
+    seconds ahead (at module level: batches carry their clock to the writer)."""
 
     def __init__(self, **kwargs):
-        super().__init__(now=datetime(2027, 1, 1, 0, 10, tzinfo=UTC), **kwargs)
+        super().__init__(
+            now=datetime(2026, 12, 31, 23, 59, 59, tzinfo=ZoneInfo("Europe/Amsterdam")), **kwargs
+        )
 
 
 @pytest.mark.django_db(transaction=True)
-def test_readers_keep_the_year_across_new_year_over_batches_they_skip(tmp_path, monkeypatch):
-    """Each reader parses every other batch and only reads the dates of the rest (without decoding them):
-    across New Year every message still gets its own year."""
+def test_readers_keep_the_year_across_new_year_over_batches_they_skip(tmp_path, monkeypatch, settings):
+    """Each reader parses every other batch and only reads the dates of the rest (without decoding them).
+    Here the second reader's first own line is already in January: only the December line it skipped tells
+    it that this January is next year's, not this year's."""
     import relay.ingest
 
-    monkeypatch.setattr(relay.ingest, "SyslogClock", JanuaryClock)
+    settings.RELAY_LOG_TIMEZONE = "Europe/Amsterdam"
+    monkeypatch.setattr(relay.ingest, "SyslogClock", NewYearsEveClock)
     monkeypatch.setattr(relay.ingest, "CHILD_READER_MIN_BYTES", 0)
     monkeypatch.setattr(relay.ingest, "BATCH_BYTES_MIN", 150)  # one line a batch: readers alternate lines
     monkeypatch.setattr(relay.ingest, "BATCH_BYTES_MAX", 150)
-    lines = []
-    for n, stamp in enumerate(["Dec 31 23:59:57", "Dec 31 23:59:58", "Jan  1 00:00:01", "Jan  1 00:00:02"]):
-        qid = f"1A2B3C4D5{n}"
-        lines += [
-            f"{stamp} mx1 postfix/smtpd[5101]: {qid}: client=mail.sender.example[198.51.100.20]",
-            f"{stamp} mx1 postfix/qmgr[5000]: {qid}: from=<oud@sender.example>, size=100, nrcpt=1 (queue active)",
-            f"{stamp} mx1 postfix/qmgr[5000]: {qid}: removed",
-        ]
+    lines = [
+        "Dec 31 23:59:59 mx1 postfix/smtpd[5101]: 1A2B3C4D50: client=mail.sender.example[198.51.100.20]",
+        "Jan  1 00:00:01 mx1 postfix/qmgr[5000]: 1A2B3C4D50: from=<oud@sender.example>, size=100, nrcpt=1 (queue active)",
+        "Jan  1 00:00:01 mx1 postfix/qmgr[5000]: 1A2B3C4D50: removed",
+        "Jan  1 00:00:02 mx1 postfix/smtpd[5101]: 1A2B3C4D51: client=mail.sender.example[198.51.100.20]",
+        "Jan  1 00:00:02 mx1 postfix/qmgr[5000]: 1A2B3C4D51: from=<nieuw@sender.example>, size=100, nrcpt=1 (queue active)",
+        "Jan  1 00:00:02 mx1 postfix/qmgr[5000]: 1A2B3C4D51: removed",
+    ]
     path = tmp_path / "maillog"
     write(path, "\n".join(lines) + "\n")
     assert ingest_file(str(path)).lines == len(lines)
-    years = dict(RelayMessage.objects.values_list("queue_id", "received_at__year"))
-    assert years == {"1A2B3C4D50": 2026, "1A2B3C4D51": 2026, "1A2B3C4D52": 2027, "1A2B3C4D53": 2027}
+    received = dict(RelayMessage.objects.values_list("queue_id", "received_at"))
+    local = {qid: at.astimezone(ZoneInfo("Europe/Amsterdam")).year for qid, at in received.items()}
+    assert local == {"1A2B3C4D50": 2026, "1A2B3C4D51": 2027}
+    assert RelayMessage.objects.get(queue_id="1A2B3C4D50").removed_at is not None
