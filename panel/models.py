@@ -269,6 +269,34 @@ AUDIT_ACTION_LABELS = {
 }
 
 
+# What each role reads in the activity log: the billing role, nothing of the mail it does not manage;
+# members, nothing of the invoices they do not see.
+MAIL_ACTION_PREFIXES = (
+    "alias.",
+    "autoresponder.",
+    "dkim.",
+    "dns.",
+    "domain.",
+    "mailbox.",
+    "mailhost.",
+    "relay.",
+)
+INVOICE_ACTION_PREFIXES = ("invoice.",)
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def visible_to(self, membership) -> "AuditEntryQuerySet":
+        """The entries of the member's customer that the member's role may read."""
+        entries = self.filter(customer_id=membership.customer_id)
+        hidden = {
+            Membership.Role.BILLING: MAIL_ACTION_PREFIXES,
+            Membership.Role.MEMBER: INVOICE_ACTION_PREFIXES,
+        }.get(membership.role, ())
+        for prefix in hidden:
+            entries = entries.exclude(action__startswith=prefix)
+        return entries
+
+
 class AuditEntry(models.Model):
     """Who changed what, when, from where. Written by service functions only; never edited."""
 
@@ -292,6 +320,8 @@ class AuditEntry(models.Model):
     object_repr = models.CharField(_("object"), max_length=254, blank=True)
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -240,6 +240,6 @@ def account_settings(request):
 
 @customer_required
 def audit_log(request):
-    entries = AuditEntry.objects.filter(customer=request.customer).order_by("-at", "-id")
+    entries = AuditEntry.objects.visible_to(request.membership).order_by("-at", "-id")
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(request, "panel/audit_log.html", {"page": page})

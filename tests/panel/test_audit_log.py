@@ -48,3 +48,28 @@ def test_every_audited_action_has_a_label():
                 codes.update(re.findall(r'"([a-z_]+(?:\.[a-z_]+)+)"', call.group(1)))
     assert codes, "no audit calls found"
     assert codes <= set(AUDIT_ACTION_LABELS), codes - set(AUDIT_ACTION_LABELS)
+
+
+def test_each_role_reads_the_activity_it_may_see(owner_client, member_client, owner, customer):
+    """The billing role reads no mail activity, members no invoice activity, owners everything."""
+    from django.test import Client
+
+    from panel.models import Membership
+    from tests.conftest import make_user
+
+    bookkeeper = make_user("books@example.com")
+    Membership.objects.create(user=bookkeeper, customer=customer, role=Membership.Role.BILLING)
+    billing_client = Client()
+    billing_client.force_login(bookkeeper)
+    for action in ("mailbox.create", "relay.credential.create", "invoice.issued", "plan.changed"):
+        record(Actor(user=owner), action, customer=customer)
+    labels = {"mailbox.create": "Mailbox created", "relay.credential.create": "SMTP relay credential created"}
+    labels |= {"invoice.issued": "Invoice issued", "plan.changed": "Plan changed"}
+
+    def seen(client):
+        page = client.get("/activity/").content.decode()
+        return {action for action, label in labels.items() if label in page}
+
+    assert seen(owner_client) == set(labels)
+    assert seen(member_client) == {"mailbox.create", "relay.credential.create", "plan.changed"}
+    assert seen(billing_client) == {"invoice.issued", "plan.changed"}
