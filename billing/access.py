@@ -1,11 +1,8 @@
 """Who may see invoices: owners and members with the billing role of the invoice's customer."""
 
-from functools import wraps
-
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from panel.access import customer_required
+from panel.access import role_required
 from panel.models import Membership
 
 from .models import Invoice
@@ -17,17 +14,8 @@ def may_see_invoices(membership) -> bool:
     return bool(membership) and membership.role in BILLING_ROLES
 
 
-def billing_role_required(view):
-    """As customer_required, and the user is an owner or has the billing role; other members get 403."""
-
-    @customer_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not may_see_invoices(request.membership):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
+# Owners and the billing role; other members get 403.
+billing_role_required = role_required(may_see_invoices)
 
 
 def get_invoice_or_404(request, pk: int) -> Invoice:

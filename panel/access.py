@@ -41,14 +41,21 @@ def may_manage_mail(membership) -> bool:
     return bool(membership) and membership.role in (Membership.Role.OWNER, Membership.Role.MEMBER)
 
 
-def mail_role_required(view):
-    """As customer_required, and the user may manage mail; a billing-only member gets 403."""
+def role_required(may):
+    """A decorator: as customer_required, and `may(membership)` holds; other members get 403."""
 
-    @customer_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not may_manage_mail(request.membership):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        @customer_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not may(request.membership):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+# Owners and members; a billing-only member gets 403.
+mail_role_required = role_required(may_manage_mail)

@@ -8,6 +8,7 @@ from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as VatError
 
 from .models import Customer, Membership, Plan
+from .services import CUSTOMER_DETAILS
 
 
 def plan_label(plan: Plan) -> str:
@@ -31,16 +32,7 @@ class CustomerDetailsForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = [
-            "name",
-            "billing_email",
-            "address",
-            "postal_code",
-            "city",
-            "country",
-            "vat_number",
-            "language",
-        ]
+        fields = CUSTOMER_DETAILS
         labels = {"name": _("Organisation name")}
         help_texts = {
             "vat_number": _("Optional. EU VAT number with country prefix, e.g. NL123456789B01."),

@@ -95,6 +95,24 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class StaffSearchAdmin(ReadOnlyAdmin):
+    """The relay log's search box: indexed, exact lookups (`staff_search`, a function of `relay.search`), each
+    bounded, where the admin's own search would compare upper-cased fields over millions of rows. Subclasses
+    name the function and what to say when a kind of match was cut (`cut_message`)."""
+
+    staff_search = staticmethod(lambda term: ([], False))
+    cut_message = ""
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        ids, cut = self.staff_search(search_term)
+        if cut:
+            message = self.cut_message % {"count": search.STAFF_SEARCH_LIMIT}
+            self.message_user(request, message, messages.WARNING, fail_silently=True)
+        return queryset.filter(pk__in=ids), False
+
+
 class MailHostFilter(admin.SimpleListFilter):
     """The mail hosts, named from the small tables that know them (mail hosts and ingested logs). The plain
     field filter would ask the relay log itself for its distinct hosts: a scan of millions of rows."""
@@ -114,7 +132,7 @@ class MailHostFilter(admin.SimpleListFilter):
 
 
 @admin.register(RelayMessage)
-class RelayMessageAdmin(ReadOnlyAdmin):
+class RelayMessageAdmin(StaffSearchAdmin):
     list_display = ["received_at", "host", "queue_id", "sender", "customer", "status", "message_id"]
     # No date_hierarchy: it lists the distinct days of the relay log, a scan of the whole table. The time
     # filter below narrows to today, the past week or month without one.
@@ -129,19 +147,8 @@ class RelayMessageAdmin(ReadOnlyAdmin):
     raw_id_fields = ["customer", "credential", "bounce_of"]
     inlines = [RecipientInline, EventInline]
 
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        ids, cut = search.staff_search(search_term)
-        if cut:
-            self.message_user(
-                request,
-                _("Many messages match: the search shows the newest %(count)s of each kind of match.")
-                % {"count": search.STAFF_SEARCH_LIMIT},
-                messages.WARNING,
-                fail_silently=True,
-            )
-        return queryset.filter(pk__in=ids), False
+    staff_search = staticmethod(search.staff_search)
+    cut_message = _("Many messages match: the search shows the newest %(count)s of each kind of match.")
 
 
 class DsnFilter(admin.SimpleListFilter):
@@ -161,7 +168,7 @@ class DsnFilter(admin.SimpleListFilter):
 
 
 @admin.register(RejectedAttempt)
-class RejectedAttemptAdmin(ReadOnlyAdmin):
+class RejectedAttemptAdmin(StaffSearchAdmin):
     list_display = ["at", "host", "sender", "recipient", "dsn", "customer", "client"]
     # No date_hierarchy and no plain host or DSN filter: each would list distinct values of the whole table.
     list_filter = [MailHostFilter, DsnFilter, "at"]
@@ -171,19 +178,8 @@ class RejectedAttemptAdmin(ReadOnlyAdmin):
     list_select_related = ["customer"]
     show_full_result_count = False
 
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        ids, cut = search.staff_search_rejects(search_term)
-        if cut:
-            self.message_user(
-                request,
-                _("Many attempts match: the search shows the newest %(count)s of each kind of match.")
-                % {"count": search.STAFF_SEARCH_LIMIT},
-                messages.WARNING,
-                fail_silently=True,
-            )
-        return queryset.filter(pk__in=ids), False
+    staff_search = staticmethod(search.staff_search_rejects)
+    cut_message = _("Many attempts match: the search shows the newest %(count)s of each kind of match.")
 
 
 @admin.register(RelayLogSource)

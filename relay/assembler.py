@@ -15,7 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .models import FINAL_STATUSES, RECORDED_BY_RECIPIENT, Direction, RelayEvent, Status, worst_status
+from .models import (
+    FINAL_STATUSES,
+    RECORDED_BY_RECIPIENT,
+    Direction,
+    RelayEvent,
+    Status,
+    recorded_attempt_fields,
+    worst_status,
+)
 from .parser import (
     _CLIENT_IP,
     _RFC3339_LINE,
@@ -86,17 +94,7 @@ class RecipientDraft:
 
     def recorded_attempt(self) -> "EventDraft":
         """The attempt the recipient stands for, as an event (see `RelayRecipient.recorded_attempt`)."""
-        return EventDraft(
-            at=self.at,
-            kind=EVENT_ATTEMPT,
-            line_key=self.line_key,
-            recipient=self.address,
-            status=self.status,
-            dsn=self.dsn,
-            relay=self.relay,
-            delay=self.delay,
-            response=self.response,
-        )
+        return EventDraft(**recorded_attempt_fields(self))
 
     def expire(self, at: datetime) -> None:
         if self.status in (DEFERRED, QUEUED) and (self.at is None or self.at <= at):

@@ -231,18 +231,22 @@ class RelayRecipient(models.Model):
         """The delivery attempt this row stands for, as an (unsaved) event, or None."""
         if self.line_key is None:
             return None
-        return RelayEvent(
-            message_id=self.message_id,
-            at=self.at,
-            kind=RelayEvent.Kind.ATTEMPT,
-            recipient=self.address,
-            status=self.status,
-            dsn=self.dsn,
-            relay=self.relay,
-            delay=self.delay,
-            response=self.response,
-            line_key=self.line_key,
-        )
+        return RelayEvent(message_id=self.message_id, **recorded_attempt_fields(self))
+
+
+def recorded_attempt_fields(recipient) -> dict:
+    """The event fields of the attempt a recipient (a row or a draft of one) stands for."""
+    return {
+        "at": recipient.at,
+        "kind": RelayEvent.Kind.ATTEMPT.value,
+        "line_key": recipient.line_key,
+        "recipient": recipient.address,
+        "status": recipient.status,
+        "dsn": recipient.dsn,
+        "relay": recipient.relay,
+        "delay": recipient.delay,
+        "response": recipient.response,
+    }
 
 
 def timeline_events(events, recipients) -> list["RelayEvent"]:

@@ -57,6 +57,11 @@ def staff_search(term: str, *, limit: int | None = None) -> tuple[list[int], boo
     credential = RelayCredential.objects.filter(username=term).values_list("pk", flat=True).first()
     if credential is not None:
         lookups.append(by_time.filter(credential_id=credential))
+    return _newest_of_each(lookups, limit)
+
+
+def _newest_of_each(lookups: list[QuerySet], limit: int) -> tuple[list[int], bool]:
+    """The ids the lookups find, at most `limit` of each, and whether any of them found more."""
     found: set[int] = set()
     cut = False
     for lookup in lookups:
@@ -80,13 +85,7 @@ def staff_search_rejects(term: str, *, limit: int | None = None) -> tuple[list[i
     ]
     if _ip(term):
         lookups.append(by_time.filter(client_ip=term))
-    found: set[int] = set()
-    cut = False
-    for lookup in lookups:
-        ids = list(lookup[: limit + 1])
-        cut = cut or len(ids) > limit
-        found.update(ids[:limit])
-    return sorted(found), cut
+    return _newest_of_each(lookups, limit)
 
 
 def filter_messages(messages: QuerySet, filters: dict) -> QuerySet:
