@@ -578,7 +578,7 @@ def store_assembly(assembly: Assembly, *, directory: Directory) -> IngestResult:
     pairs = _match_existing(assembly.messages)
     existing_recipients = _existing_recipients([row for _d, row in pairs if row is not None])
     new_rows, changed_rows = [], []
-    spilled: list[tuple[RelayMessage, RecipientDraft]] = []  # attempts that recipients no longer stand for
+    spilled: list[tuple[RelayMessage, object]] = []  # attempts that recipients no longer stand for, as events
     now = timezone.now()
     for draft, row in pairs:
         recipients = existing_recipients.get(row.pk, {}) if row is not None else {}
@@ -715,7 +715,7 @@ def _merge_message(
 
 def _merged_statuses(draft: MessageDraft, stored: dict, spill) -> list[str]:
     """Fold the draft's recipients into the stored ones (in place) and return all their statuses. Attempts
-    that a recipient stood for and no longer does are handed to `spill`, to be stored as events."""
+    that a recipient stood for and no longer does are handed to `spill` as events, to be stored."""
     for key, recipient in draft.recipients.items():
         existing = stored.get(key)
         if existing is not None:
@@ -736,28 +736,14 @@ def _fold(existing: RelayRecipient, draft: RecipientDraft, spill) -> None:
         draft.at < existing.at or (draft.at == existing.at and existing.status in FINAL_STATUSES)
     ):
         if draft.line_key is not None:  # an earlier final attempt, read after a later one: an event
-            spill(draft)
+            spill(draft.recorded_attempt())
         return
     if existing.line_key is not None:  # the stored row's attempt is replaced: it becomes an event
-        spill(_as_draft(existing))
+        spill(existing.recorded_attempt())  # taken now, before the row changes
     existing.status, existing.dsn, existing.relay = draft.status, draft.dsn, draft.relay
     existing.delay, existing.response, existing.at = draft.delay, draft.response, draft.at
     existing.line_key = draft.line_key
     existing._changed = True
-
-
-def _as_draft(recipient: RelayRecipient) -> RecipientDraft:
-    return RecipientDraft(
-        address=recipient.address,
-        orig_to=recipient.orig_to,
-        status=recipient.status,
-        dsn=recipient.dsn,
-        relay=recipient.relay,
-        delay=recipient.delay,
-        response=recipient.response,
-        at=recipient.at,
-        line_key=recipient.line_key,
-    )
 
 
 def _store_recipients(new_pairs, changed_pairs, stored: dict) -> None:
@@ -781,7 +767,7 @@ def _recipient_row(message_pk: int, r: RecipientDraft) -> tuple:
 
 def _store_events(pairs, spilled=()) -> None:
     events = [(row, e) for draft, row in pairs for e in draft.events]
-    events += [(row, recipient.recorded_attempt()) for row, recipient in spilled]
+    events += spilled
     rows = [
         (row.pk, e.at, e.kind, e.recipient, e.status, e.dsn, e.relay, e.delay, e.response, e.line_key)
         for row, e in events

@@ -519,7 +519,7 @@ def test_final_attempts_stored_as_events_before_recipients_recorded_them_are_not
 
     ingest_lines(MIXED.splitlines())
     for recipient in RelayRecipient.objects.filter(line_key__isnull=False):  # as the earlier ingest stored it
-        _store_events([], [(recipient.message, recipient)])
+        _store_events([], [(recipient.message, recipient.recorded_attempt())])
     RelayRecipient.objects.update(line_key=None)
     assert counts() == (3, 5, 7, 2)
     ingest_lines(MIXED.splitlines())
