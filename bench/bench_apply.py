@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postbode.settings")
 os.environ.setdefault("DEBUG", "false")
 
 import django  # noqa: E402
@@ -56,7 +56,7 @@ def seed(total: int, host):
     has an alias to its first two mailboxes and a catch-all."""
     from mailaccounts.models import Alias, Domain, Mailbox
     from mailaccounts.passwords import hash_password
-    from panel.models import Customer, Plan
+    from tenants.models import Customer, Plan
 
     plan = Plan.objects.get(code="professional")
     customers = Customer.objects.bulk_create(
@@ -110,21 +110,22 @@ def seed(total: int, host):
 
 
 def bench_render_apply(total: int) -> None:
-    import mailaccounts.changes
+    import mailhosts.revisions
 
-    enqueue = mailaccounts.changes.enqueue_apply
-    mailaccounts.changes.enqueue_apply = lambda host_id: None  # this part applies by hand, in-process
+    enqueue = mailhosts.revisions.enqueue_apply
+    mailhosts.revisions.enqueue_apply = lambda host_id: None  # this part applies by hand, in-process
     try:
         apply_three_times(total)
     finally:
-        mailaccounts.changes.enqueue_apply = enqueue
+        mailhosts.revisions.enqueue_apply = enqueue
 
 
 def apply_three_times(total: int) -> None:
-    from mailaccounts.changes import mark_changed
-    from mailaccounts.models import Mailbox, MailHost
+    from mailaccounts.models import Mailbox
     from mailaccounts.passwords import hash_password
-    from mailaccounts.provisioning import apply_host
+    from mailhosts.apply import apply_host
+    from mailhosts.models import MailHost
+    from mailhosts.revisions import mark_changed
 
     work = Path(settings.VAR_DIR) / "bench-apply"
     shutil.rmtree(work, ignore_errors=True)
@@ -171,12 +172,13 @@ def apply_three_times(total: int) -> None:
 def bench_save_to_live(changes: int) -> None:
     import redis
 
-    from mailaccounts.mailstack import MailStack
-    from mailaccounts.models import Domain, MailHost
+    from mailaccounts.models import Domain
     from mailaccounts.services.mailboxes import create_mailbox, set_mailbox_password
-    from panel.audit import Actor
-    from panel.celery import app
-    from panel.models import Customer, Plan
+    from mailhosts.models import MailHost
+    from mailhosts.stack import MailStack
+    from postbode.celery import app
+    from tenants.audit import Actor
+    from tenants.models import Customer, Plan
     from tests.integration.conftest import (
         CeleryWorker,
         MailClient,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postbode.settings")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
@@ -43,7 +43,7 @@ def create_database() -> str:
 
 
 def seed(count: int, month_start) -> None:
-    from panel.models import Customer, Plan, Subscription
+    from tenants.models import Customer, Plan, Subscription
 
     basis, professional = Plan.objects.get(code="basis"), Plan.objects.get(code="professional")
     customers = Customer.objects.bulk_create(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postbode.settings")
 os.environ.setdefault("DEBUG", "false")
 
 import django  # noqa: E402
@@ -51,8 +51,9 @@ def create_database() -> str:
 
 def seed(total_mailboxes: int):
     """1,000 customers with 5 domains each; the first customer has 5,000 mailboxes, the rest share the others."""
-    from mailaccounts.models import Alias, Domain, Mailbox, MailHost
-    from panel.models import Customer, Membership, Plan, User
+    from mailaccounts.models import Alias, Domain, Mailbox
+    from mailhosts.models import MailHost
+    from tenants.models import Customer, Membership, Plan, User
 
     started = time.perf_counter()
     plan = Plan.objects.get(code="professional")

@@ -266,7 +266,7 @@ def bench_database_url() -> str:
 
 def setup_django() -> None:
     os.environ["DATABASE_URL"] = bench_database_url()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "panel.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postbode.settings")
     os.environ.setdefault("DEBUG", "false")  # as in production: no query log kept
     import django
 
@@ -280,9 +280,10 @@ def seed_customers() -> None:
     """Customers with a domain and a relay credential each, so attribution does real lookups."""
     from django.utils import timezone
 
-    from mailaccounts.models import Domain, MailHost
-    from panel.models import Customer, Plan
+    from mailaccounts.models import Domain
+    from mailhosts.models import MailHost
     from relay.models import RelayCredential
+    from tenants.models import Customer, Plan
 
     if Customer.objects.filter(name__startswith="Bench ").count() >= CUSTOMERS:
         return
@@ -529,9 +530,9 @@ def fill(rows: int) -> None:
 def bench_search(rows: int, samples: int) -> None:
     from datetime import date
 
-    from panel.models import Customer
     from relay.models import RelayCredential, RelayMessage, RelayRecipient
     from relay.search import daily_chart, filter_messages, page_of, staff_search
+    from tenants.models import Customer
 
     fill(rows)
     rng = random.Random(11)

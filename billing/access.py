@@ -2,8 +2,8 @@
 
 from django.shortcuts import get_object_or_404
 
-from panel.access import role_required
-from panel.models import Membership
+from tenants.access import role_required
+from tenants.models import Membership
 
 from .models import Invoice
 

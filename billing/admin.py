@@ -6,7 +6,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from panel.audit import Actor
+from tenants.audit import Actor
 
 from . import services
 from .forms import CreditInvoiceForm, MarkPaidForm

@@ -1,5 +1,6 @@
 """The e-mails about invoices: one name, three templates each (subject, text, HTML)."""
 
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -31,3 +32,10 @@ def send_invoice_email(*, invoice: Invoice, name: str) -> None:
     )
     message.attach_alternative(html, "text/html")
     message.send()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def deliver_invoice_email(invoice_id: int, name: str) -> None:
+    """The same, as a task the services enqueue after commit (retried while the mail server is away)."""
+    invoice = Invoice.objects.select_related("customer").get(pk=invoice_id)
+    send_invoice_email(invoice=invoice, name=name)

@@ -2,6 +2,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tenants.models import Plan
+
 
 class InvoiceFilterForm(forms.Form):
     STATUS_CHOICES = [
@@ -33,3 +35,7 @@ class MarkPaidForm(forms.Form):
 
 class CreditInvoiceForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200)
+
+
+class ChangePlanForm(forms.Form):
+    plan = forms.ModelChoiceField(queryset=Plan.objects.available(), to_field_name="code")

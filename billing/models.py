@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from panel.models import Customer, Plan
+from tenants.models import Customer, Plan
 
 # The member states of the EU (ISO 3166-1 alpha-2; Greece is GR here, EL only in VAT numbers).
 EU_COUNTRIES = frozenset(

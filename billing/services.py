@@ -16,9 +16,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from panel.audit import Actor, record
-from panel.models import Customer, Plan, Subscription, vat_rate
+from tenants.audit import Actor, record
+from tenants.models import Customer, Plan, Subscription, vat_rate
 
+from .emails import deliver_invoice_email
 from .models import EU_COUNTRIES, Invoice, InvoiceLine, InvoiceNumberSequence
 
 CENT = Decimal("0.01")
@@ -398,10 +399,8 @@ def send_overdue_reminders(*, today: date | None = None) -> int:
 
 
 def _send_after_commit(invoice: Invoice, email_name: str) -> None:
-    from .tasks import send_invoice_email
-
     invoice_id = invoice.pk
-    transaction.on_commit(lambda: send_invoice_email.delay(invoice_id, email_name))
+    transaction.on_commit(lambda: deliver_invoice_email.delay(invoice_id, email_name))
 
 
 # --- The plan screen ----------------------------------------------------------------------------------

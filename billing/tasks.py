@@ -3,8 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from . import emails, services
-from .models import Invoice
+from . import services
 
 
 @shared_task
@@ -17,9 +16,3 @@ def generate_monthly_invoices() -> int:
 @shared_task
 def remind_overdue_invoices() -> int:
     return services.send_overdue_reminders()
-
-
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_invoice_email(invoice_id: int, name: str) -> None:
-    invoice = Invoice.objects.select_related("customer").get(pk=invoice_id)
-    emails.send_invoice_email(invoice=invoice, name=name)

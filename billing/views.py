@@ -8,9 +8,9 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from panel.audit import Actor
-from panel.forms import CustomerDetailsForm
-from panel.services import update_customer_details
+from tenants.audit import Actor
+from tenants.forms import CustomerDetailsForm
+from tenants.services import update_customer_details
 
 from .access import billing_role_required, get_invoice_or_404
 from .forms import InvoiceFilterForm

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class MailaccountsConfig(AppConfig):
     name = "mailaccounts"
     verbose_name = _("Mail accounts")
+
+    def ready(self):
+        from mailhosts.rendering import Renderer, register_renderer
+
+        from .rendering import HASH_MAPS, MANAGED_DIRS, render_mail_accounts
+
+        register_renderer(Renderer("mailaccounts", render_mail_accounts, MANAGED_DIRS, HASH_MAPS))

@@ -110,7 +110,7 @@ class MailboxCreateForm(PasswordChoiceMixin):
         self.fields["quota_mb"].help_text = _(
             "%(left)d MB of your plan's %(plan)d MB is not yet allocated."
         ) % {
-            "left": pool.remaining_bytes // MB,
+            "left": pool.free_bytes // MB,
             "plan": pool.storage_bytes // MB,
         }
 
@@ -120,10 +120,10 @@ class MailboxCreateForm(PasswordChoiceMixin):
     def clean_quota_mb(self):
         """Early word on the pool (the service checks again, under a lock, when saving)."""
         quota_mb = self.cleaned_data["quota_mb"]
-        if quota_mb * MB > self.pool.remaining_bytes:
+        if quota_mb * MB > self.pool.free_bytes:
             raise ValidationError(
                 _("That does not fit in your plan's storage: at most %(available)d MB is left.")
-                % {"available": self.pool.remaining_bytes // MB}
+                % {"available": self.pool.free_bytes // MB}
             )
         return quota_mb
 
@@ -151,9 +151,9 @@ class MailboxEditForm(forms.Form):
         self.fields["quota_mb"].help_text = _(
             "Up to %(max)d MB: this mailbox's %(current)d MB plus %(left)d MB not yet allocated."
         ) % {
-            "max": (pool.remaining_bytes + mailbox.quota_bytes) // MB,
+            "max": (pool.free_bytes + mailbox.quota_bytes) // MB,
             "current": mailbox.quota_bytes // MB,
-            "left": pool.remaining_bytes // MB,
+            "left": pool.free_bytes // MB,
         }
 
 

@@ -1,94 +1,18 @@
-"""Mail hosts, domains, mailboxes, aliases, autoresponders and DKIM keys.
+"""Domains, mailboxes, aliases, autoresponders and DKIM keys.
 
 Every object the mail hosts need carries `revision`: the host's desired revision at its last change.
 It is live when the host's applied revision has reached it (see `LiveState`).
 """
 
-from pathlib import Path
-
 import idna
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from panel.models import Customer
+from mailhosts.models import MailHost
+from tenants.models import Customer
 
-
-class LiveState(models.TextChoices):
-    LIVE = "live", _("Live")
-    PENDING = "pending", _("Pending")
-    FAILED = "failed", _("Failed")
-
-
-class MailHostQuerySet(models.QuerySet):
-    def default(self) -> "MailHost":
-        """The host new domains go to: the one named in settings, created on first use."""
-        host, _created = self.get_or_create(
-            name=settings.MAILHOST_DEFAULT_NAME,
-            defaults={
-                "hostname": settings.MAILHOST_DEFAULT_HOSTNAME,
-                "queue": f"mailhost.{settings.MAILHOST_DEFAULT_NAME}",
-                "config_dir": settings.MAILHOST_DEFAULT_CONFIG_DIR,
-            },
-        )
-        return host
-
-
-class MailHost(models.Model):
-    """A server running Postfix, Dovecot and the DKIM signer, fed with files rendered from the database."""
-
-    name = models.SlugField(_("name"), max_length=60, unique=True)
-    hostname = models.CharField(_("host name (MX)"), max_length=253)
-    queue = models.CharField(_("Celery queue"), max_length=60)
-    config_dir = models.CharField(_("configuration directory"), max_length=500)
-    mail_dir = models.CharField(_("mail directory"), max_length=500, blank=True)
-    reload_commands = models.JSONField(
-        _("reload steps"),
-        default=list,
-        blank=True,
-        help_text=_("Commands run after files change, as lists of arguments."),
-    )
-    postmap_command = models.JSONField(
-        _("postmap command"),
-        default=list,
-        blank=True,
-        help_text=_(
-            'How to run postmap on this host, e.g. ["postmap", "-c", "/etc/postfix"]; empty: no postmap.'
-        ),
-    )
-    doveadm_command = models.JSONField(
-        _("doveadm command"),
-        default=list,
-        blank=True,
-        help_text=_('How to run doveadm on this host, e.g. ["doveadm"]; empty: usage is measured from disk.'),
-    )
-    enabled = models.BooleanField(_("enabled"), default=True)
-    desired_revision = models.BigIntegerField(_("desired revision"), default=0)
-    applied_revision = models.BigIntegerField(_("applied revision"), default=0)
-    applied_at = models.DateTimeField(_("last applied at"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
-    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
-
-    objects = MailHostQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = _("mail host")
-        verbose_name_plural = _("mail hosts")
-
-    def __str__(self):
-        return self.name
-
-    @property
-    def mail_root(self) -> Path:
-        """Where the mailboxes' folders live: `mail_dir`, or `<config_dir>/mail` for the embedded default."""
-        return Path(self.mail_dir) if self.mail_dir else Path(self.config_dir) / "mail"
-
-    def state_of(self, revision: int) -> str:
-        if revision <= self.applied_revision:
-            return LiveState.LIVE
-        return LiveState.FAILED if self.last_error else LiveState.PENDING
+from .dnsproblems import describe_problem
 
 
 class DomainQuerySet(models.QuerySet):
@@ -397,6 +321,4 @@ class DnsCheckResult(models.Model):
 
     @property
     def problem_messages(self) -> list[str]:
-        from .dnscheck import describe_problem
-
         return [describe_problem(problem) for problem in self.problems]

@@ -3,9 +3,11 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from panel.audit import Actor
+from mailhosts.models import MailHost
+from tenants.audit import Actor
 
 from . import search, services
+from .dsn import EXPLANATIONS
 from .models import (
     IngestState,
     RejectedAttempt,
@@ -121,8 +123,6 @@ class MailHostFilter(admin.SimpleListFilter):
     parameter_name = "host"
 
     def lookups(self, request, model_admin):
-        from mailaccounts.models import MailHost
-
         names = set(MailHost.objects.values_list("name", flat=True))
         names |= set(IngestState.objects.exclude(host="").values_list("host", flat=True))
         return [(name, name) for name in sorted(names)]
@@ -159,8 +159,6 @@ class DsnFilter(admin.SimpleListFilter):
     parameter_name = "dsn"
 
     def lookups(self, request, model_admin):
-        from .dsn import EXPLANATIONS
-
         return [(code, code) for code in EXPLANATIONS if not code.startswith("2.")]
 
     def queryset(self, request, queryset):

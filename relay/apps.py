@@ -5,3 +5,15 @@ from django.utils.translation import gettext_lazy as _
 class RelayConfig(AppConfig):
     name = "relay"
     verbose_name = _("Relay")
+
+    def ready(self):
+        from mailaccounts.rendering import register_sender_logins
+        from mailhosts.rendering import Renderer, register_renderer
+        from mailhosts.stack import register_stack_service
+
+        from .rendering import credential_sender_logins, render_relay
+        from .stack import POLICY_SERVICE
+
+        register_sender_logins(credential_sender_logins)
+        register_renderer(Renderer("relay", render_relay, managed_dirs=("dovecot",)))
+        register_stack_service(POLICY_SERVICE)

@@ -5,9 +5,7 @@ recipient's latest status (sent, deferred, bounced, expired, rejected) and the m
 `NOQUEUE: reject` lines into `RejectDraft`s. A queue id seen again after `removed` starts a new message
 (short queue ids are reused). Storing and merging with what is already stored is `relay.ingest`'s job.
 
-`Directory` attributes drafts to customers: the SASL user is a relay credential's username or a mailbox
-address; otherwise the hosted domain of a recipient (inbound mail); otherwise, for mail submitted locally,
-the hosted domain of the sender.
+Attributing drafts to customers reads the panel's tables, so it lives apart: `relay.attribution`.
 """
 
 import functools
@@ -18,7 +16,6 @@ from datetime import datetime
 from .models import (
     FINAL_STATUSES,
     RECORDED_BY_RECIPIENT,
-    Direction,
     RelayEvent,
     Status,
     recorded_attempt_fields,
@@ -39,7 +36,6 @@ from .parser import (
     line_key,
 )
 
-LOCAL_CLIENT_IPS = {"127.0.0.1", "::1"}
 # Lines that begin a message: smtpd's client=, pickup's uid=, and cleanup's message-id= (for mail Postfix
 # makes itself, such as bounce notifications).
 START_KINDS = (Kind.CLIENT, Kind.PICKUP, Kind.MESSAGE_ID)
@@ -462,113 +458,3 @@ NOBODY = Owner(customer_id=None)
 @functools.lru_cache(maxsize=16_384)  # owners repeat message after message; a frozen instance is shareable
 def _owner(customer_id: int, credential_id: int | None, direction: str) -> Owner:
     return Owner(customer_id=customer_id, credential_id=credential_id, direction=direction)
-
-
-class Directory:
-    """Who owns a SASL user or a domain. Lookups are batched (`prefetch`) and cached for the ingest run.
-
-    The default constructor reads the database; tests may pass plain dictionaries instead.
-    """
-
-    def __init__(self, *, credentials=None, mailboxes=None, domains=None):
-        self._from_db = credentials is None and mailboxes is None and domains is None
-        self.credentials: dict[str, tuple[int, int]] = dict(credentials or {})  # username -> (id, customer)
-        self.mailboxes: dict[str, int] = dict(mailboxes or {})  # address -> customer id
-        self.domains: dict[str, int] = dict(domains or {})  # domain name -> customer id
-        self._known_users: set[str] = set(self.credentials) | set(self.mailboxes)
-        self._known_domains: set[str] = set(self.domains)
-
-    def prefetch(self, *, usernames: set[str], domains: set[str]) -> None:
-        if not self._from_db:
-            return
-        from mailaccounts.models import Domain, Mailbox
-
-        from .models import RelayCredential
-
-        usernames = {u for u in usernames if u and u not in self._known_users}
-        domains = {
-            d for d in domains | {domain_of(u) for u in usernames} if d and d not in self._known_domains
-        }
-        if usernames:
-            for pk, username, customer_id in RelayCredential.objects.filter(
-                username__in=usernames
-            ).values_list("pk", "username", "customer_id"):
-                self.credentials[username] = (pk, customer_id)
-            locals_ = {u.rpartition("@")[0] for u in usernames if "@" in u}
-            rows = Mailbox.objects.filter(
-                domain__name__in={domain_of(u) for u in usernames}, local_part__in=locals_
-            ).values_list("local_part", "domain__name", "customer_id")
-            for local_part, domain_name, customer_id in rows:
-                self.mailboxes[f"{local_part}@{domain_name}".lower()] = customer_id
-            self._known_users |= usernames
-        if domains:
-            for name, customer_id in Domain.objects.filter(name__in=domains).values_list(
-                "name", "customer_id"
-            ):
-                self.domains[name] = customer_id
-            self._known_domains |= domains
-
-    def by_user(self, username: str) -> Owner:
-        if not username:
-            return NOBODY
-        credential = self.credentials.get(username)
-        if credential is not None:
-            return _owner(credential[1], credential[0], Direction.OUTBOUND)
-        customer_id = self.mailboxes.get(username.lower())
-        if customer_id is not None:
-            return _owner(customer_id, None, Direction.OUTBOUND)
-        return NOBODY
-
-    def by_domain(self, address: str, direction: str) -> Owner:
-        customer_id = self.domains.get(domain_of(address))
-        return _owner(customer_id, None, direction) if customer_id else NOBODY
-
-    def owner_of_message(
-        self,
-        *,
-        sasl_username: str,
-        recipients: Iterable[tuple[str, str]],
-        sender: str,
-        client_ip: str | None,
-        client: str,
-    ) -> Owner:
-        owner = self.by_user(sasl_username)
-        if owner.customer_id:
-            return owner
-        for address, orig_to in recipients:
-            for candidate in (orig_to, address):
-                owner = self.by_domain(candidate, Direction.INBOUND) if candidate else NOBODY
-                if owner.customer_id:
-                    return owner
-        if sender and (client == "pickup" or client_ip in LOCAL_CLIENT_IPS):
-            return self.by_domain(sender, Direction.OUTBOUND)
-        return NOBODY
-
-    def owner_of_reject(self, reject: RejectDraft) -> Owner:
-        owner = self.by_user(reject.sasl_username)
-        if owner.customer_id:
-            return owner
-        owner = self.by_domain(reject.recipient, Direction.INBOUND)
-        if owner.customer_id:
-            return owner
-        return self.by_domain(reject.sender, Direction.OUTBOUND)
-
-    @staticmethod
-    def wanted(messages: Iterable[MessageDraft], rejects: Iterable[RejectDraft]) -> tuple[set[str], set[str]]:
-        """The SASL users and domains a batch needs, for `prefetch`."""
-        usernames: set[str] = set()
-        domains: set[str] = set()
-        for draft in messages:
-            usernames.add(draft.sasl_username)
-            if draft.sender:
-                domains.add(domain_of(draft.sender))
-            for address, orig_to in draft.recipients:
-                domains.add(domain_of(address))
-                domains.add(domain_of(orig_to))
-        for reject in rejects:
-            usernames.add(reject.sasl_username)
-            domains.add(domain_of(reject.sender))
-            domains.add(domain_of(reject.recipient))
-        usernames.discard("")
-        domains.discard("")
-        return usernames, domains

@@ -40,7 +40,8 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from .assembler import Assembly, Directory, MessageDraft, RecipientDraft, assemble_lines
+from .assembler import Assembly, MessageDraft, RecipientDraft, assemble_lines
+from .attribution import CustomerDirectory
 from .bulk import copy_rows, create_with_ids, update_rows
 from .models import (
     FINAL_STATUSES,
@@ -54,14 +55,13 @@ from .models import (
     worst_status,
 )
 from .parser import Kind, SyslogClock
-from .prepare import EVENT_COLUMNS, RECIPIENT_COLUMNS, REJECT_COLUMNS, Prepared, prepare
+from .prepare import BOUNCE_WINDOW, EVENT_COLUMNS, RECIPIENT_COLUMNS, REJECT_COLUMNS, Prepared, prepare
 
 BATCH_LINES = 100_000
 BULK_SIZE = 2_000
 # A message stays in Postfix's queue at most `maximal_queue_lifetime` (5 days by default); a queue id seen
 # again after longer than this is a new message.
 QUEUE_LIFETIME = timedelta(days=7)
-BOUNCE_WINDOW = timedelta(hours=1)
 
 
 @dataclass
@@ -92,7 +92,7 @@ def ingest_file(path: str, *, host: str | None = None, batch_lines: int = BATCH_
         stat = os.stat(path)
     except FileNotFoundError:
         return result
-    directory = Directory()
+    directory = CustomerDirectory()
     clock = SyslogClock(tz=log_timezone())
     if state.inode and state.inode != stat.st_ino:
         rotated = find_rotated(path, state.inode)
@@ -183,7 +183,7 @@ def _parsed_batches(
             offset += consumed
 
 
-def _store_in_reader(batch: "Batch", directory: Directory) -> None:
+def _store_in_reader(batch: "Batch", directory: CustomerDirectory) -> None:
     """A reader process prepares its batch and commits the new messages itself, so that several readers'
     inserts run side by side in PostgreSQL; the writer then merges what continues earlier messages and
     moves the offset, batch by batch in order. Should the writer's part never commit (a crash), the batch is
@@ -231,7 +231,7 @@ def _parse_in_child(out, path, offset, end, host, clock, batch_lines, reader, re
             host,
             clock,
             batch_lines,
-            Directory(),
+            CustomerDirectory(),
             reader=reader,
             readers=readers,
             batch_bytes=batch_bytes,
@@ -338,7 +338,7 @@ class BatchWriter:
     transaction (tests) it writes inline.
     """
 
-    def __init__(self, state: IngestState, directory: Directory):
+    def __init__(self, state: IngestState, directory: CustomerDirectory):
         self.state, self.directory = state, directory
         self.result = IngestResult()
         self.stopped = False  # someone else moved the offset: stop reading
@@ -475,7 +475,7 @@ def decode_lines(data: bytes) -> list[str]:
     return lines
 
 
-def _store_batch(state: IngestState, batch: Batch, directory: Directory) -> IngestResult | None:
+def _store_batch(state: IngestState, batch: Batch, directory: CustomerDirectory) -> IngestResult | None:
     """Store one batch and move the offset, atomically; None if someone else moved the offset meanwhile."""
     with transaction.atomic():
         _relax_commit()
@@ -494,10 +494,12 @@ def _store_batch(state: IngestState, batch: Batch, directory: Directory) -> Inge
     return stored
 
 
-def ingest_lines(lines, *, host: str | None = None, directory: Directory | None = None) -> IngestResult:
+def ingest_lines(
+    lines, *, host: str | None = None, directory: CustomerDirectory | None = None
+) -> IngestResult:
     """Store lines given directly (tests, pipes); no offset is kept: idempotence comes from the line keys."""
     clock = SyslogClock(tz=log_timezone())
-    directory = directory or Directory()
+    directory = directory or CustomerDirectory()
     result = IngestResult()
     batch: list = []
     for line in lines:
@@ -533,7 +535,7 @@ def _relax_commit() -> None:
 # Storing a batch: the fast path
 
 
-def store_prepared(prepared: Prepared, *, directory: Directory) -> IngestResult | None:
+def store_prepared(prepared: Prepared, *, directory: CustomerDirectory) -> IngestResult | None:
     """Store a prepared batch (call inside a transaction): stream the new messages in (unless a reader did),
     merge the drafts that continue stored ones, link bounces across batches. None, with nothing changed, if
     the new rows conflict with stored ones (lines ingested before): the caller then merges the whole batch
@@ -571,9 +573,9 @@ def _stored_message(draft: MessageDraft, pk: int, customer_id, direction: str) -
 # Storing a batch: merging with what is stored
 
 
-def store_assembly(assembly: Assembly, *, directory: Directory) -> IngestResult:
+def store_assembly(assembly: Assembly, *, directory: CustomerDirectory) -> IngestResult:
     """Merge one batch of drafts into the database (call inside a transaction)."""
-    usernames, domains = Directory.wanted(assembly.messages, assembly.rejects)
+    usernames, domains = CustomerDirectory.wanted(assembly.messages, assembly.rejects)
     directory.prefetch(usernames=usernames, domains=domains)
     pairs = _match_existing(assembly.messages)
     existing_recipients = _existing_recipients([row for _d, row in pairs if row is not None])
@@ -679,7 +681,7 @@ def _new_message(host: str, queue_id: str, received_at) -> RelayMessage:
 
 
 def _merge_message(
-    row: RelayMessage, draft: MessageDraft, recipients: dict, directory: Directory, now, spilled: list
+    row: RelayMessage, draft: MessageDraft, recipients: dict, directory: CustomerDirectory, now, spilled: list
 ) -> None:
     row.client = draft.client or row.client
     row.client_ip = draft.client_ip or row.client_ip
@@ -855,7 +857,7 @@ def _move_last_used(latest: dict) -> None:
         RelayCredential.objects.bulk_update(moved, ["last_used_at"])  # one UPDATE ... CASE
 
 
-def _store_rejects(assembly: Assembly, directory: Directory) -> int:
+def _store_rejects(assembly: Assembly, directory: CustomerDirectory) -> int:
     rows = []
     for reject in assembly.rejects:
         owner = directory.owner_of_reject(reject)

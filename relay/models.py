@@ -16,7 +16,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from panel.models import Customer
+from tenants.models import Customer
 
 
 class RelayCredentialQuerySet(models.QuerySet):
@@ -353,7 +353,7 @@ class RelayLogSource(models.Model):
     """The Postfix log file of a mail host (its `maillog_file`), read by the periodic ingest task."""
 
     mailhost = models.ForeignKey(
-        "mailaccounts.MailHost", on_delete=models.CASCADE, related_name="relay_log_sources"
+        "mailhosts.MailHost", on_delete=models.CASCADE, related_name="relay_log_sources"
     )
     path = models.CharField(_("log file"), max_length=500)
     is_enabled = models.BooleanField(_("enabled"), default=True)

@@ -22,6 +22,10 @@ from django.db import close_old_connections, connection
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from mailaccounts.models import Mailbox
+
+from .models import RelayCredential
+
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 3600
@@ -49,10 +53,6 @@ def redis_client(url: str | None = None) -> redis.Redis:
 
 def limit_for_user(username: str) -> int | None:
     """The hourly limit of a relay credential's or a mailbox's customer's plan; None for unknown users."""
-    from mailaccounts.models import Mailbox
-
-    from .models import RelayCredential
-
     credential = RelayCredential.objects.filter(username=username).select_related("customer__plan").first()
     if credential is not None:
         return credential.customer.plan.hourly_send_limit

@@ -14,12 +14,13 @@ writer rolls the fast path back and merges the whole batch the careful way (`rel
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .assembler import REJECTED, Assembly, Directory, MessageDraft
+from .assembler import REJECTED, Assembly, MessageDraft
+from .attribution import CustomerDirectory
 from .bulk import allocate_ids
 from .models import RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient, worst_status
 
@@ -88,6 +89,9 @@ REJECT_COLUMNS = [
     "queue_id",
 ]
 
+# A bounce notification is matched to the message it reports on within this window.
+BOUNCE_WINDOW = timedelta(hours=1)
+
 
 @dataclass
 class Rows:
@@ -143,11 +147,11 @@ def number(value) -> str:
     return NULL if value is None else repr(value)
 
 
-def prepare(assembly: Assembly, directory: Directory) -> Prepared:
+def prepare(assembly: Assembly, directory: CustomerDirectory) -> Prepared:
     """Render the batch's new messages and its rejects as `COPY` text; set the rest aside for the writer."""
     fresh = [draft for draft in assembly.messages if draft.starts_here]
     continuing = [draft for draft in assembly.messages if not draft.starts_here]
-    usernames, domains = Directory.wanted(fresh, assembly.rejects)
+    usernames, domains = CustomerDirectory.wanted(fresh, assembly.rejects)
     directory.prefetch(usernames=usernames, domains=domains)
     ids = allocate_ids(RelayMessage, len(fresh))
     now = stamp(timezone.now())
@@ -292,7 +296,7 @@ def _rows(model, columns, lines: list[str]) -> Rows:
     return Rows(model=model, columns=columns, text="".join(line + "\n" for line in lines), count=len(lines))
 
 
-def _owner(draft: MessageDraft, directory: Directory):
+def _owner(draft: MessageDraft, directory: CustomerDirectory):
     return directory.owner_of_message(
         sasl_username=draft.sasl_username,
         recipients=draft.recipients,
@@ -309,8 +313,6 @@ def _link_within(fresh: list[MessageDraft], ids: list[int]) -> tuple[dict[int, i
     id, received within an hour of the notice). Also returns the originals whose notification was not found
     here: the writer looks for it among the stored messages.
     """
-    from .ingest import BOUNCE_WINDOW
-
     originals = [index for index, draft in enumerate(fresh) if draft.bounce_queue_id]
     if not originals:
         return {}, set()

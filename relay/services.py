@@ -14,10 +14,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from passlib.hash import sha512_crypt
 
-from mailaccounts.changes import bump_revision, mark_changed
-from mailaccounts.models import Domain, MailHost
-from panel.audit import Actor, record
-from panel.models import Customer
+from mailaccounts.models import Domain
+from mailhosts.models import MailHost
+from mailhosts.revisions import bump_revision, mark_changed
+from tenants.audit import Actor, record
+from tenants.models import Customer
 
 from .models import RelayCredential
 

@@ -11,8 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from mailaccounts.models import Mailbox
-from panel.access import mail_role_required
-from panel.audit import Actor
+from tenants.access import mail_role_required
+from tenants.audit import Actor
 
 from . import services
 from .dsn import explain, next_retry

@@ -5,7 +5,7 @@ import os
 import pytest
 from django.utils import timezone
 
-from panel.models import Customer, Membership, Plan, Subscription, User
+from tenants.models import Customer, Membership, Plan, Subscription, User
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "Correct-Horse-Battery-9"
@@ -45,7 +45,7 @@ def ensure_seeded_plans() -> None:
 
     Site.objects.get_or_create(pk=settings.SITE_ID, defaults={"domain": "example.com", "name": "Postbode"})
 
-    for plan in import_module("panel.migrations.0002_seed_plans").PLANS:
+    for plan in import_module("tenants.migrations.0002_seed_plans").PLANS:
         Plan.objects.get_or_create(code=plan["code"], defaults=plan)
 
 
@@ -135,7 +135,8 @@ def staff_client(staff):
 @pytest.fixture
 def domain(customer):
     """A verified domain of the customer on the default mail host."""
-    from mailaccounts.models import Domain, MailHost
+    from mailaccounts.models import Domain
+    from mailhosts.models import MailHost
 
     return Domain.objects.create(
         customer=customer,
@@ -148,7 +149,8 @@ def domain(customer):
 
 @pytest.fixture
 def other_domain(other_customer):
-    from mailaccounts.models import Domain, MailHost
+    from mailaccounts.models import Domain
+    from mailhosts.models import MailHost
 
     return Domain.objects.create(
         customer=other_customer,

@@ -344,7 +344,7 @@ def test_catalogue_has_every_message_makemessages_would_extract(tmp_path):
 
 
 def test_allauth_pages_use_our_wording(client, db, settings):
-    """panel/allauth_messages.py: allauth's pages say "Inloggen" and "Tweestapsverificatie", like ours."""
+    """tenants/allauth_messages.py: allauth's pages say "Inloggen" and "Tweestapsverificatie", like ours."""
     settings.LANGUAGE_CODE = "nl"
     page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
     assert "Inloggen" in page and "Aanmelden" not in page

@@ -1,3 +1,3 @@
 """Staff screens for mail accounts, one module per area."""
 
-from . import dkim, domains, mailboxes, mailhosts  # noqa: F401
+from . import dkim, domains, mailboxes  # noqa: F401

@@ -4,11 +4,12 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from panel.audit import Actor, record
+from mailhosts.models import MailHost
+from mailhosts.revisions import bump_revision, mark_changed
+from tenants.audit import Actor, record
 
-from ..changes import bump_revision, mark_changed
-from ..models import Domain, MailHost
-from .mailhosts import reapply_mail_hosts
+from ..models import Domain
+from .actions import reapply_mail_hosts
 
 
 class VerifiedFilter(admin.SimpleListFilter):

@@ -4,15 +4,15 @@ Staff do not edit these rows directly (a direct edit would skip the audit log an
 they use the actions, which call the same service functions as the panel, with the staff member as actor.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from panel.audit import Actor
+from tenants.audit import Actor
 
 from ..models import Alias, Autoresponder, Mailbox
 from ..services import mailboxes as services
-from .mailhosts import messages, reapply_mail_hosts
+from .actions import reapply_mail_hosts
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from dkim import dknewkey
 
-from panel.audit import Actor, record
+from mailhosts.revisions import mark_changed
+from tenants.audit import Actor, record
 
-from ..changes import mark_changed
 from ..crypto import encrypt_private_key
 from ..models import DkimKey, Domain
 

@@ -5,7 +5,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from panel.audit import Actor, record
+from tenants.audit import Actor, record
+
+from ..models import DomainDnsSettings
 
 
 def make_resolver() -> dns.resolver.Resolver:
@@ -24,8 +26,6 @@ def make_resolver() -> dns.resolver.Resolver:
 
 def dns_settings_for(domain):
     """The domain's DNS choices, created with defaults on first use."""
-    from ..models import DomainDnsSettings
-
     try:
         return domain.dns_settings
     except DomainDnsSettings.DoesNotExist:

@@ -18,11 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from publicsuffixlist import PublicSuffixList
 
-from panel.audit import Actor, record
-from panel.models import Customer
+from mailhosts.models import MailHost
+from mailhosts.revisions import bump_revision, mark_changed
+from tenants.audit import Actor, record
+from tenants.models import Customer
 
-from ..changes import bump_revision, mark_changed
-from ..models import Domain, MailHost
+from ..models import Domain
 from .dns import make_resolver
 
 MAX_NAME_LENGTH = 253

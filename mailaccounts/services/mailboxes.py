@@ -23,11 +23,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from panel.audit import Actor, record
-from panel.models import Customer, Membership
+from mailhosts.revisions import bump_revision, mark_changed
+from tenants.audit import Actor, record
+from tenants.models import Customer, Membership
 
 from .. import passwords, usage
-from ..changes import bump_revision, mark_changed
 from ..models import Alias, Autoresponder, Domain, Mailbox
 
 MB = 1024**2
@@ -313,16 +313,17 @@ class PoolSummary:
     mailbox_count: int
 
     @property
-    def remaining_bytes(self) -> int:
+    def free_bytes(self) -> int:
         return max(0, self.storage_bytes - self.allocated_bytes)
 
     @property
     def suggested_quota_bytes(self) -> int:
-        return min(DEFAULT_QUOTA_BYTES, self.remaining_bytes)
+        return min(DEFAULT_QUOTA_BYTES, self.free_bytes)
 
 
 def pool_summary(customer: Customer) -> PoolSummary:
-    """What the plan gives (storage), what is shared out as quotas (allocated) and what is in use."""
+    """The customer's storage pool: what the plan gives (storage), what is shared out as mailbox quotas
+    (allocated), what mail fills (used) and what is still free to allocate."""
     totals = Mailbox.objects.filter(customer=customer, deleted_at__isnull=True).aggregate(
         allocated=Sum("quota_bytes"), used=Sum("used_bytes"), count=Count("pk")
     )
@@ -346,7 +347,7 @@ def check_quota_fits(customer: Customer, quota_bytes: int, *, replacing: int = 0
             {"quota_mb": _("The quota must be at least %(min)d MB.") % {"min": MIN_QUOTA_BYTES // MB}}
         )
     lock_customer(customer)
-    available = pool_summary(customer).remaining_bytes + replacing
+    available = pool_summary(customer).free_bytes + replacing
     if quota_bytes > available:
         raise ValidationError(
             {
@@ -568,7 +569,7 @@ def restore_mailbox(*, actor: Actor, mailbox: Mailbox) -> Mailbox:
             )
             % {
                 "quota": mailbox.quota_bytes // MB,
-                "available": pool_summary(mailbox.customer).remaining_bytes // MB,
+                "available": pool_summary(mailbox.customer).free_bytes // MB,
             },
             code="no_room",
         ) from None

@@ -1,35 +1,15 @@
-"""Mail host operations: re-applying a host's configuration (staff, from the admin); its usage report."""
+"""Mailbox usage as a mail host's Dovecot reports it."""
 
-from django.db import transaction
+from mailhosts.models import MailHost
 
-from panel.audit import Actor, record
-
-from ..models import Mailbox, MailHost
-
-
-@transaction.atomic
-def reapply_host(*, host: MailHost, actor: Actor) -> None:
-    """Render and apply the host's whole configuration again, and run its reload steps, even if it is current.
-
-    Clears nothing by itself: the host stays failed until an apply succeeds.
-    """
-    record(actor, "mailhost.reapply", obj=host)
-    host_id = host.pk
-    transaction.on_commit(lambda: enqueue_apply(host_id))
-
-
-def enqueue_apply(host_id: int) -> None:
-    from ..tasks import enqueue_apply_mailhost
-
-    enqueue_apply_mailhost(host_id, force=True)
+from ..models import Mailbox
+from ..usage import measure_host_usage
+from .mailboxes import record_usage
 
 
 def record_host_usage(*, host: MailHost) -> int:
     """Store the usage Dovecot reports (`doveadm quota get`) for each of the host's mailboxes, and send the
     quota warnings that go with it. Returns how many mailboxes were measured."""
-    from ..provisioning import measure_host_usage
-    from .mailboxes import record_usage
-
     reported = measure_host_usage(host)
     mailboxes = Mailbox.objects.filter(domain__mailhost=host, deleted_at__isnull=True).select_related(
         "domain", "customer"

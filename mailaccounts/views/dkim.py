@@ -9,8 +9,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from panel.access import mail_role_required
-from panel.audit import Actor
+from tenants.access import mail_role_required
+from tenants.audit import Actor
 
 from ..dnscheck import check_domain, domain_health, with_dns_health
 from ..dnsrecords import mta_sts_policy, records_for, zone_fragment

@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from panel.access import mail_role_required, owner_required
-from panel.audit import Actor
+from tenants.access import mail_role_required, owner_required
+from tenants.audit import Actor
 
 from ..models import Domain
 from ..services import domains as domain_services

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from panel.access import mail_role_required, owner_required
-from panel.audit import Actor
+from tenants.access import mail_role_required, owner_required
+from tenants.audit import Actor
 
 from ..crypto import seal, unseal
 from ..forms import (

@@ -5,7 +5,7 @@ from datetime import date, datetime, time
 import pytest
 from django.utils import timezone
 
-from panel.models import Plan, Subscription
+from tenants.models import Plan, Subscription
 
 
 def at(day: date, hour: int = 12) -> datetime:
@@ -34,7 +34,7 @@ def history():
 
 @pytest.fixture
 def billing_member(customer):
-    from panel.models import Membership
+    from tenants.models import Membership
     from tests.conftest import make_user
 
     user = make_user("books@example.com")

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from billing.models import Invoice
 from billing.services import generate_invoices, mark_paid
-from panel.audit import Actor
-from panel.models import AuditEntry
+from tenants.audit import Actor
+from tenants.models import AuditEntry
 
 CHANGELIST = reverse("admin:billing_invoice_changelist")
 

@@ -66,7 +66,7 @@ def test_the_reminder_task_sends_each_reminder_once(
 
 
 def test_the_beat_schedule_names_real_tasks(settings):
-    from panel.celery import app
+    from postbode.celery import app
 
     app.loader.import_default_modules()
     for entry in ("generate-invoices", "remind-overdue-invoices"):

@@ -3,7 +3,7 @@ e-mails about the account; edited by owners and the billing role, audited, refus
 
 from django.urls import reverse
 
-from panel.models import AuditEntry, Customer
+from tenants.models import AuditEntry, Customer
 
 URL = reverse("billing:details")
 

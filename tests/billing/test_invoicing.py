@@ -14,8 +14,8 @@ from billing.services import (
     mark_paid,
     send_overdue_reminders,
 )
-from panel.audit import Actor
-from panel.models import AuditEntry
+from tenants.audit import Actor
+from tenants.models import AuditEntry
 from tests.conftest import make_customer, make_user
 
 OCTOBER = date(2026, 10, 1)

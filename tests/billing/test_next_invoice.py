@@ -5,7 +5,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from billing.services import month_bounds
-from panel.models import Membership
+from tenants.models import Membership
 
 
 def render_for(user):

@@ -3,10 +3,10 @@ from datetime import date, timedelta
 from django.urls import reverse
 from django.utils import timezone
 
+from billing.plans import change_plan
 from billing.services import month_bounds
-from panel.audit import Actor
-from panel.models import Plan
-from panel.services import change_plan
+from tenants.audit import Actor
+from tenants.models import Plan
 
 PLAN_URL = reverse("plan")
 

@@ -103,7 +103,7 @@ def test_days_follow_the_panel_time_zone_not_utc(customer, settings):
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from panel.models import Plan, Subscription
+    from tenants.models import Plan, Subscription
 
     amsterdam = ZoneInfo("Europe/Amsterdam")
     Subscription.objects.filter(customer=customer).delete()

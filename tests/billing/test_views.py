@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from billing.models import Invoice
 from billing.services import create_invoice_draft, generate_invoices, issue_credit_invoice, issue_invoice
-from panel.audit import Actor
+from tenants.audit import Actor
 
 LIST_URL = reverse("billing:invoice_list")
 

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 
 from mailaccounts.models import Domain
-from panel.models import Customer
+from tenants.models import Customer
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(autouse=True)
 def _plans(transactional_db):
     """The live server's tests flush the database, seeded plans included: put them back."""
-    from panel.models import Plan
+    from tenants.models import Plan
 
-    seed = importlib.import_module("panel.migrations.0002_seed_plans")
+    seed = importlib.import_module("tenants.migrations.0002_seed_plans")
     for plan in seed.PLANS:
         Plan.objects.update_or_create(code=plan["code"], defaults=plan)
 

@@ -2,12 +2,12 @@
 
 Shared fixtures (for every engineer's integration tests):
 
-- `mailstack` (session): Postfix, Dovecot, OpenDKIM and the SMTP sink from `mailaccounts.mailstack`, i.e.
+- `mailstack` (session): Postfix, Dovecot, OpenDKIM and the SMTP sink from `mailhosts.stack`, i.e.
   deploy/'s templates on loopback ports from `MAILSTACK_PORT_BASE` (default 20000), in
   `var/test-mailstack-<base>/` (wiped at the start; `/var/tmp/postbode-test-mailstack-<base>/` when the
   checkout is in a directory the daemons cannot enter). `mailstack.ports["imaps"]`, `.sink_messages()`,
   `.ca_file`, logs at `mailstack.path("log", "postfix.log")` (Postfix's `maillog_file`), `"dovecot.log"`.
-- `celery_worker` (session): a real `celery -A panel worker` subprocess consuming the stack host's queue, on
+- `celery_worker` (session): a real `celery -A postbode worker` subprocess consuming the stack host's queue, on
   the Redis database named by `POSTBODE_TEST_REDIS_URL` (default redis://127.0.0.1:6379/15) and the very
   test database pytest-django created. `.kill()` and `.start()` for crash tests. While it runs, this
   process sends tasks to Redis too (Celery is not eager).
@@ -81,7 +81,7 @@ def wait_until(
 
 @pytest.fixture(scope="session")
 def mailstack():
-    from mailaccounts.mailstack import MailStack, is_traversable_by_all
+    from mailhosts.stack import MailStack, is_traversable_by_all
 
     for program in ["postfix", "postmap", "dovecot", "doveadm", "opendkim"]:
         require_service(shutil.which(program) is not None, f"{program} (mail stack)")
@@ -103,9 +103,9 @@ def mailstack():
 
 def bootstrap_maps(stack, config_dir: Path) -> None:
     """Empty maps, so Postfix starts before the first apply of a test writes real ones."""
-    from mailaccounts.provisioning.render import HASH_MAPS
+    from mailhosts.rendering import hash_maps
 
-    for rel in HASH_MAPS:
+    for rel in hash_maps():
         path = config_dir / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
@@ -116,7 +116,7 @@ def bootstrap_maps(stack, config_dir: Path) -> None:
 
 
 class CeleryWorker:
-    """`celery -A panel worker` as a subprocess in its own process group, on the test database."""
+    """`celery -A postbode worker` as a subprocess in its own process group, on the test database."""
 
     def __init__(self, *, queue: str, database_url: str, broker_url: str, log: Path):
         self.queue, self.database_url, self.broker_url, self.log = queue, database_url, broker_url, log
@@ -207,7 +207,7 @@ def database_url_of(settings_dict: dict) -> str:
 def celery_worker(django_db_setup, django_db_blocker, mailstack):
     import redis
 
-    from panel.celery import app
+    from postbode.celery import app
 
     require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
     url = redis_url()
@@ -235,7 +235,7 @@ def celery_worker(django_db_setup, django_db_blocker, mailstack):
 
 @pytest.fixture
 def stack_host(transactional_db, mailstack, celery_worker):
-    from mailaccounts.models import MailHost
+    from mailhosts.models import MailHost
 
     return MailHost.objects.create(
         name=STACK_HOST_NAME,
@@ -276,7 +276,7 @@ def dovecot_hash(password: str) -> str:
 def create_mailbox(domain, local_part: str, password: str, *, quota_bytes: int = 100 * 1024**2):
     """A mailbox made through the panel's service, as the "new mailbox" form does."""
     from mailaccounts.services.mailboxes import create_mailbox as create
-    from panel.audit import Actor
+    from tenants.audit import Actor
 
     mailbox, _generated = create(
         actor=Actor.system(),

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from billing.models import Invoice, InvoiceNumberSequence
 from billing.services import create_invoice_draft, generate_invoices, issue_invoice
-from panel.audit import Actor
-from panel.models import Plan, Subscription
+from tenants.audit import Actor
+from tenants.models import Plan, Subscription
 from tests.conftest import make_customer, make_user, require_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]

@@ -12,7 +12,7 @@ from mailaccounts.dnscheck import check_domain
 from mailaccounts.models import DkimKey
 from mailaccounts.services import dkim as dkim_service
 from mailaccounts.services.dns import make_resolver
-from panel.audit import Actor
+from tenants.audit import Actor
 from tests.integration.conftest import create_mailbox, wait_until
 from tests.mailaccounts.conftest import correct_zone
 

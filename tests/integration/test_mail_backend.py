@@ -13,9 +13,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mailaccounts.models import MailHost
 from mailaccounts.services import mailboxes as services
-from panel.audit import Actor
+from mailhosts.models import MailHost
+from tenants.audit import Actor
 from tests.integration.conftest import create_mailbox, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -124,7 +124,7 @@ def test_catch_all_receives_mail_for_unknown_addresses_but_not_for_mailboxes(sta
 def apply_now(host_id: int, timeout: float = 15) -> None:
     """Apply the host in this process right away, first waiting out an apply the Celery worker may have
     under way for the same change (it holds the host's lock; the product retries, this test must not)."""
-    from mailaccounts.provisioning import HostBusy, apply_host
+    from mailhosts.apply import HostBusy, apply_host
 
     deadline = time.monotonic() + timeout
     while True:
@@ -246,7 +246,7 @@ def test_over_quota_mail_bounces_with_5_2_2_and_usage_matches_dovecot(
 
     wait_until(measured, what="the usage to be measured")
     assert mailbox.used_bytes == reported
-    from panel.templatetags.postbode import bytes_human
+    from postbode.templatetags.postbode import bytes_human
 
     page = owner_client.get(reverse("mailaccounts:mailbox_detail", args=[mailbox.pk]))
     assert page.status_code == 200
@@ -391,7 +391,7 @@ def test_mail_sent_through_submission_is_dkim_signed_with_the_active_keys(stack_
 def test_a_failing_reload_step_leaves_the_change_failed_and_visible_until_it_is_fixed(
     stack_domain, mail, fresh, staff_client, owner_client
 ):
-    from mailaccounts.tasks import reconcile_mailhosts
+    from mailhosts.tasks import reconcile_mailhosts
 
     mailbox = create_mailbox(stack_domain, fresh("storing"), PASSWORD)
     mail.wait_live(mailbox)
@@ -430,7 +430,7 @@ def test_a_failing_reload_step_leaves_the_change_failed_and_visible_until_it_is_
 
 
 def test_a_worker_killed_during_an_apply_loses_nothing(stack_domain, mail, fresh, celery_worker, mailstack):
-    from mailaccounts.tasks import reconcile_mailhosts
+    from mailhosts.tasks import reconcile_mailhosts
 
     mailbox = create_mailbox(stack_domain, fresh("crash"), PASSWORD)
     mail.wait_live(mailbox)

@@ -14,10 +14,11 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from panel.audit import Actor
 from relay.models import RejectedAttempt, RelayLogSource, RelayMessage
 from relay.services import create_credential
+from relay.stack import restart_policy
 from relay.tasks import ingest_all_hosts
+from tenants.audit import Actor
 from tests.integration.conftest import DEFAULT_TIMEOUT, database_url_of, redis_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -32,8 +33,7 @@ def relay_policy(mailstack, celery_worker, django_db_blocker, settings):
     with django_db_blocker.unblock():
         database_url = database_url_of(connection.settings_dict)
     settings.RELAY_POLICY_REDIS_URL = redis_url()
-    mailstack.stop_policy()
-    mailstack.start_policy(database_url=database_url, redis_url=redis_url())
+    restart_policy(mailstack, database_url=database_url, redis_url=redis_url())
     mailstack.wait_for_ports()
     return mailstack
 

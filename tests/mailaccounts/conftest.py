@@ -4,7 +4,7 @@ and DNS tests (keys, and zones that publish a domain's records right or wrong)."
 import pytest
 
 from mailaccounts.services import mailboxes as services
-from panel.audit import Actor
+from tenants.audit import Actor
 
 MAILBOX_PASSWORD = "Brood-En-Banket-42"
 

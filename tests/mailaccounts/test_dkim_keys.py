@@ -10,8 +10,8 @@ from django.utils import timezone
 from mailaccounts.crypto import KeyDecryptionError, decrypt_private_key
 from mailaccounts.models import DkimKey
 from mailaccounts.services import dkim as dkim_service
-from panel.audit import Actor
-from panel.models import AuditEntry
+from tenants.audit import Actor
+from tenants.models import AuditEntry
 
 SYSTEM = Actor.system()
 

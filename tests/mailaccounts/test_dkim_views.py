@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from mailaccounts.models import DkimKey, DnsCheckResult, DomainDnsSettings
-from panel.models import AuditEntry
+from tenants.models import AuditEntry
 
 
 def urls_for(domain, key=None):
@@ -41,7 +41,7 @@ def test_every_url_is_404_for_another_customer(outsider_client, signing_key, dom
 
 def test_rotating_another_domains_key_through_my_domain_is_404(owner_client, domain, other_domain):
     from mailaccounts.services.dkim import generate_dkim_key
-    from panel.audit import Actor
+    from tenants.audit import Actor
 
     foreign = generate_dkim_key(domain=other_domain, actor=Actor.system())
     url = reverse("mailaccounts:dkim_rotate", args=[domain.pk, foreign.pk])
@@ -237,7 +237,8 @@ def test_health_include_for_the_dashboard(owner_client, domain, rsa_key, publish
 def test_dns_overview_lists_only_my_domains_with_health(
     owner_client, domain, other_domain, signing_key, django_assert_max_num_queries
 ):
-    from mailaccounts.models import Domain, MailHost
+    from mailaccounts.models import Domain
+    from mailhosts.models import MailHost
 
     for n in range(5):
         Domain.objects.create(

@@ -7,8 +7,8 @@ from django.urls import reverse
 from mailaccounts import passwords
 from mailaccounts.models import Alias, Mailbox
 from mailaccounts.services import mailboxes as services
-from panel.audit import Actor
-from panel.models import AuditEntry
+from tenants.audit import Actor
+from tenants.models import AuditEntry
 
 
 def test_mailbox_search_by_address_customer_and_domain(staff_client, mailbox, other_mailbox):

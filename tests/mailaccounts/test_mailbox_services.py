@@ -8,10 +8,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from mailaccounts import passwords
-from mailaccounts.models import Alias, Autoresponder, Domain, Mailbox, MailHost
+from mailaccounts.models import Alias, Autoresponder, Domain, Mailbox
 from mailaccounts.services import mailboxes as services
-from panel.audit import Actor
-from panel.models import AuditEntry
+from mailhosts.models import MailHost
+from tenants.audit import Actor
+from tenants.models import AuditEntry
 
 from .conftest import MAILBOX_PASSWORD
 
@@ -148,7 +149,7 @@ def test_pool_summary_counts_only_live_mailboxes(customer, domain):
     Mailbox.objects.filter(pk=b.pk).update(used_bytes=5 * MB)
     pool = services.pool_summary(customer)
     assert (pool.allocated_bytes, pool.used_bytes, pool.storage_bytes) == (3 * GB, 5 * MB, 5 * GB)
-    assert pool.remaining_bytes == 2 * GB and pool.suggested_quota_bytes == 1 * GB
+    assert pool.free_bytes == 2 * GB and pool.suggested_quota_bytes == 1 * GB
     services.delete_mailbox(actor=Actor.system(), mailbox=b)
     assert services.pool_summary(customer).allocated_bytes == 1 * GB
 
@@ -158,7 +159,7 @@ def test_quota_beyond_the_pool_is_refused_saying_what_fits(customer, domain):
     with pytest.raises(ValidationError, match="at most 1024 MB is left"):
         create(customer, domain, "b", quota_bytes=1 * GB + MB)
     mailbox, _ = create(customer, domain, "b", quota_bytes=1 * GB)
-    assert services.pool_summary(customer).remaining_bytes == 0
+    assert services.pool_summary(customer).free_bytes == 0
     assert services.pool_summary(customer).suggested_quota_bytes == 0
 
 

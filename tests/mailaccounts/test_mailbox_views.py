@@ -5,9 +5,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mailaccounts import passwords
-from mailaccounts.models import Alias, Autoresponder, Domain, Mailbox, MailHost
+from mailaccounts.models import Alias, Autoresponder, Domain, Mailbox
 from mailaccounts.services import mailboxes as services
-from panel.models import AuditEntry
+from mailhosts.models import MailHost
+from tenants.models import AuditEntry
 
 from .conftest import MAILBOX_PASSWORD
 
@@ -34,7 +35,7 @@ LIST_URLS = [
 
 @pytest.fixture
 def alias(customer, domain, mailbox):
-    from panel.audit import Actor
+    from tenants.audit import Actor
 
     return services.create_alias(
         actor=Actor.system(),
@@ -613,7 +614,7 @@ def test_junk_in_every_field_of_every_form_never_breaks(owner_client, objects, j
 
 
 def test_suspended_customer_can_look_but_not_change(owner_client, customer, domain, mailbox):
-    from panel.models import Customer
+    from tenants.models import Customer
 
     Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
     assert owner_client.get(reverse("mailaccounts:mailbox_list")).status_code == 200

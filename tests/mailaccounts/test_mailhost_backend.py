@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from mailaccounts.mailstack import PORT_OFFSETS, MailStack, fill_template, read_vars, render_templates
-from mailaccounts.models import MailHost
-from mailaccounts.provisioning import HostBusy, apply_host, host_lock
-from panel.models import AuditEntry
+from mailhosts.apply import HostBusy, apply_host, host_lock
+from mailhosts.models import MailHost
+from mailhosts.stack import MailStack, all_port_offsets, fill_template, read_vars, render_templates
+from tenants.models import AuditEntry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ def host(db, tmp_path):
 
 
 def test_reconcile_enqueues_hosts_that_are_behind_or_failed_but_not_disabled_ones(db, tmp_path, monkeypatch):
-    from mailaccounts import tasks
+    from mailhosts import tasks
 
     def make(name, **fields):
         return MailHost.objects.create(
@@ -41,7 +41,7 @@ def test_reconcile_enqueues_hosts_that_are_behind_or_failed_but_not_disabled_one
 
 
 def test_a_failing_apply_in_process_records_the_error_instead_of_retrying_forever(host):
-    from mailaccounts.tasks import apply_mailhost
+    from mailhosts.tasks import apply_mailhost
 
     host.reload_commands = [["false"]]
     host.desired_revision = 1
@@ -87,8 +87,8 @@ def test_an_apply_of_a_host_being_applied_elsewhere_waits_its_turn(host):
 def test_reapply_runs_the_reload_steps_even_when_the_host_is_up_to_date(
     host, tmp_path, django_capture_on_commit_callbacks
 ):
-    from mailaccounts.services.mailhosts import reapply_host
-    from panel.audit import Actor
+    from mailhosts.services import reapply_host
+    from tenants.audit import Actor
 
     marker = tmp_path / "reloaded"
     host.reload_commands = [["touch", str(marker)]]
@@ -109,13 +109,13 @@ def test_staff_see_the_state_and_error_and_can_reapply_now(
     host.last_error = "postmap: fatal: open database"
     host.save()
 
-    page = staff_client.get("/admin/mailaccounts/mailhost/").content.decode()
+    page = staff_client.get("/admin/mailhosts/mailhost/").content.decode()
     assert "postmap: fatal: open database" in page
     assert "Failed" in page
 
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
-            "/admin/mailaccounts/mailhost/",
+            "/admin/mailhosts/mailhost/",
             {"action": "reapply_now", "_selected_action": [host.pk]},
             follow=True,
         )
@@ -148,7 +148,7 @@ def test_production_templates_are_complete_and_postfix_accepts_them(tmp_path):
 
 
 def test_a_template_without_a_value_is_refused():
-    from mailaccounts.mailstack import StackError
+    from mailhosts.stack import StackError
 
     with pytest.raises(StackError, match="MISSING"):
         fill_template("port = @MISSING@", {})
@@ -157,7 +157,7 @@ def test_a_template_without_a_value_is_refused():
 def test_the_stack_uses_consecutive_ports_from_its_base_and_tells_the_host_how_to_reach_it(tmp_path):
     stack = MailStack(tmp_path / "stack", 23000)
     assert stack.ports["smtp"] == 23000
-    assert max(stack.ports.values()) == 23000 + max(PORT_OFFSETS.values())
+    assert max(stack.ports.values()) == 23000 + max(all_port_offsets().values())
     settings = stack.host_settings()
     assert settings["postmap_command"] == ["postmap", "-c", str(stack.postfix_etc)]
     assert settings["doveadm_command"] == ["doveadm", "-c", str(stack.dovecot_conf)]
@@ -191,7 +191,7 @@ def test_staff_can_reapply_the_host_of_a_domain_or_mailbox(
 
 
 def test_many_changes_coalesce_into_one_apply_and_later_tasks_find_nothing_to_do(domain):
-    from mailaccounts.changes import mark_changed
+    from mailhosts.revisions import mark_changed
 
     host = domain.mailhost
     for _ in range(5):
@@ -204,7 +204,7 @@ def test_many_changes_coalesce_into_one_apply_and_later_tasks_find_nothing_to_do
 
 
 def test_retries_back_off_exponentially_up_to_five_minutes():
-    from mailaccounts.tasks import backoff_seconds
+    from mailhosts.tasks import backoff_seconds
 
     delays = [backoff_seconds(retry) for retry in range(12)]
     assert 1.6 <= delays[0] <= 2.4

@@ -8,9 +8,11 @@ import pytest
 from django.utils import timezone
 from passlib.hash import sha512_crypt
 
-from mailaccounts.models import Alias, Autoresponder, Domain, Mailbox, MailHost
-from mailaccounts.provisioning import ApplyError, apply_host, parse_quota_report
-from mailaccounts.provisioning.render import render_host
+from mailaccounts.models import Alias, Autoresponder, Domain, Mailbox
+from mailaccounts.usage import parse_quota_report
+from mailhosts.apply import ApplyError, apply_host
+from mailhosts.models import MailHost
+from mailhosts.rendering import render_host
 
 pytestmark = pytest.mark.django_db
 
@@ -182,12 +184,9 @@ def test_hostile_local_parts_never_reach_a_map(domain, local_part):
 
 
 def test_autoresponder_scripts_exist_only_for_enabled_autoresponders(domain, monkeypatch):
-    import sys
-    import types
-
-    module = types.ModuleType("mailaccounts.sieve")
-    module.render_autoresponder = lambda autoresponder: f"# {autoresponder.subject}\n"
-    monkeypatch.setitem(sys.modules, "mailaccounts.sieve", module)
+    monkeypatch.setattr(
+        "mailaccounts.rendering.render_autoresponder", lambda autoresponder: f"# {autoresponder.subject}\n"
+    )
     jan, piet = make_mailbox(domain, "jan"), make_mailbox(domain, "piet")
     Autoresponder.objects.create(mailbox=jan, is_enabled=True, subject="Op vakantie", body="Tot maandag")
     Autoresponder.objects.create(mailbox=piet, is_enabled=False, subject="Uit", body="-")
@@ -197,7 +196,7 @@ def test_autoresponder_scripts_exist_only_for_enabled_autoresponders(domain, mon
 
 
 def test_apply_writes_files_creates_folders_and_records_the_revision(domain):
-    from mailaccounts.changes import mark_changed
+    from mailhosts.revisions import mark_changed
 
     host = domain.mailhost
     box = make_mailbox(domain, "jan")
@@ -215,7 +214,7 @@ def test_apply_writes_files_creates_folders_and_records_the_revision(domain):
 
 
 def test_a_second_apply_writes_nothing_and_an_up_to_date_host_is_skipped(domain):
-    from mailaccounts.changes import mark_changed
+    from mailhosts.revisions import mark_changed
 
     host = domain.mailhost
     mark_changed(make_mailbox(domain, "jan"), host=host)
@@ -228,7 +227,7 @@ def test_a_second_apply_writes_nothing_and_an_up_to_date_host_is_skipped(domain)
 
 
 def test_purged_mailbox_loses_its_folder_and_stale_files_are_removed(domain, monkeypatch):
-    from mailaccounts.changes import mark_changed
+    from mailhosts.revisions import mark_changed
 
     host = domain.mailhost
     box = make_mailbox(domain, "jan")
@@ -258,7 +257,7 @@ def test_purged_mailbox_loses_its_folder_and_stale_files_are_removed(domain, mon
 
 
 def test_failing_reload_step_marks_the_host_failed_and_the_next_apply_reloads(domain, tmp_path):
-    from mailaccounts.changes import mark_changed
+    from mailhosts.revisions import mark_changed
 
     host = domain.mailhost
     host.reload_commands = [["sh", "-c", "echo broken >&2; exit 3"]]
@@ -285,7 +284,7 @@ def test_failing_reload_step_marks_the_host_failed_and_the_next_apply_reloads(do
 
 
 def test_postmap_runs_for_hash_maps_whose_db_is_stale(domain, tmp_path):
-    from mailaccounts.changes import mark_changed
+    from mailhosts.revisions import mark_changed
 
     log = tmp_path / "postmap.log"
     host = domain.mailhost
@@ -306,14 +305,12 @@ def test_postmap_runs_for_hash_maps_whose_db_is_stale(domain, tmp_path):
 
 
 def test_dkim_keys_of_active_keys_are_written_private(domain, monkeypatch):
-    import sys
-    import types
-
     from mailaccounts.models import DkimKey
 
-    module = types.ModuleType("mailaccounts.crypto")
-    module.decrypt_private_key = lambda key: b"-----BEGIN PRIVATE KEY-----\n" + key.selector.encode()
-    monkeypatch.setitem(sys.modules, "mailaccounts.crypto", module)
+    monkeypatch.setattr(
+        "mailaccounts.rendering.decrypt_private_key",
+        lambda key: b"-----BEGIN PRIVATE KEY-----\n" + key.selector.encode(),
+    )
     DkimKey.objects.create(
         domain=domain, selector="pb2026", private_key_encrypted="x", public_key="p", state="active"
     )
@@ -321,7 +318,7 @@ def test_dkim_keys_of_active_keys_are_written_private(domain, monkeypatch):
         domain=domain, selector="pb2025", private_key_encrypted="x", public_key="p", state="retired"
     )
     host = domain.mailhost
-    from mailaccounts.changes import mark_changed
+    from mailhosts.revisions import mark_changed
 
     mark_changed(domain, host=host)
     apply_host(host.pk)

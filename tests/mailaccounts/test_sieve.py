@@ -39,7 +39,7 @@ def test_start_and_end_are_amsterdam_wall_clock_with_their_own_offset():
 def test_an_autoresponder_row_renders_with_its_own_values(mailbox):
     from mailaccounts.services import mailboxes as services
     from mailaccounts.sieve import render_autoresponder
-    from panel.audit import Actor
+    from tenants.audit import Actor
 
     starts = datetime(2026, 12, 20, 8, 0, tzinfo=UTC)
     autoresponder = services.save_autoresponder(

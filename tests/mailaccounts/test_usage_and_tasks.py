@@ -6,9 +6,10 @@ from django.core import mail
 from django.utils import timezone
 
 from mailaccounts import tasks, usage
-from mailaccounts.models import Mailbox, MailHost
+from mailaccounts.models import Mailbox
 from mailaccounts.services import mailboxes as services
-from panel.audit import Actor
+from mailhosts.models import MailHost
+from tenants.audit import Actor
 
 
 def test_mail_root_defaults_under_the_config_dir(mailbox, settings):

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
-from relay.assembler import Directory, assemble
+from relay.assembler import assemble
+from relay.attribution import CustomerDirectory
 from relay.parser import SyslogClock, parse_lines
 from tests.relay.logs import EXPIRED, MIXED, RFC3339_LONG_IDS
 
@@ -90,7 +91,7 @@ def test_a_message_continued_from_an_earlier_batch_does_not_start_here():
     assert not by_queue_id(assembly)["4F3A21C0ABC"].starts_here
 
 
-DIRECTORY = Directory(
+DIRECTORY = CustomerDirectory(
     credentials={"relay-7k2m9q": (7, 1)},
     mailboxes={"jan@bakkerij.example": 1},
     domains={"bakkerij.example": 1, "concurrent.example": 2},

@@ -264,7 +264,8 @@ def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path,
 
     owner = make_user("thread-owner@example.com")
     customer = make_customer("Thread B.V.", owner)
-    from mailaccounts.models import Domain, MailHost
+    from mailaccounts.models import Domain
+    from mailhosts.models import MailHost
     from relay.models import RelayCredential
 
     domain = Domain.objects.create(

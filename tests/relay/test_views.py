@@ -2,11 +2,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mailaccounts.models import Domain, MailHost
-from panel.models import AuditEntry
+from mailaccounts.models import Domain
+from mailhosts.models import MailHost
 from relay.ingest import ingest_lines
 from relay.models import RejectedAttempt, RelayCredential, RelayMessage
 from relay.services import verify_secret
+from tenants.models import AuditEntry
 from tests.conftest import require_service
 from tests.relay.logs import MIXED
 

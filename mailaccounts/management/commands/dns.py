@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from mailaccounts.dnscheck import check_domain
-from mailaccounts.dnsrecords import records_for
+from mailaccounts.dnsrecords import records_for, zone_fragment
 from mailaccounts.models import Domain
 
 
@@ -34,8 +34,6 @@ class Command(BaseCommand):
 
     def print_records(self, domain: Domain, *, zone: bool) -> None:
         if zone:
-            from mailaccounts.dnsrecords import zone_fragment
-
             self.stdout.write(zone_fragment(domain), ending="")
             return
         for record in records_for(domain):

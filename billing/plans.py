@@ -1,0 +1,79 @@
+"""Changing a customer's plan: the price difference it makes, and the change itself.
+
+A plan's storage is a pool shared out as mailbox quotas, so a change that would not hold them is refused.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mailaccounts.services.mailboxes import pool_summary
+from tenants.audit import Actor, record
+from tenants.models import Customer, Plan, Subscription, with_vat
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    old_excl: Decimal
+    new_excl: Decimal
+
+    @property
+    def old_incl(self) -> Decimal:
+        return with_vat(self.old_excl)
+
+    @property
+    def new_incl(self) -> Decimal:
+        return with_vat(self.new_excl)
+
+    @property
+    def difference_excl(self) -> Decimal:
+        return self.new_excl - self.old_excl
+
+    @property
+    def difference_incl(self) -> Decimal:
+        return self.new_incl - self.old_incl
+
+
+def preview_plan_change(*, customer: Customer, plan: Plan) -> PriceChange:
+    return PriceChange(old_excl=customer.plan.price_monthly, new_excl=plan.price_monthly)
+
+
+@transaction.atomic
+def change_plan(*, customer: Customer, plan: Plan, actor: Actor) -> Subscription:
+    """Close the open subscription and open one on `plan`. Refused when mailbox quotas exceed its storage."""
+    customer = Customer.objects.select_for_update().select_related("plan").get(pk=customer.pk)
+    if plan.pk == customer.plan_id:
+        raise ValidationError(_("You are already on the %(plan)s plan.") % {"plan": plan.name})
+    if not plan.is_active:
+        raise ValidationError(_("This plan is no longer available."))
+    allocated = pool_summary(customer).allocated_bytes
+    if allocated > plan.storage_bytes:
+        raise ValidationError(
+            _(
+                "Your mailboxes have %(allocated)s allocated, but %(plan)s includes %(storage)s. "
+                "Lower mailbox quotas by %(excess)s before switching."
+            )
+            % {
+                "allocated": filesizeformat(allocated),
+                "plan": plan.name,
+                "storage": filesizeformat(plan.storage_bytes),
+                "excess": filesizeformat(allocated - plan.storage_bytes),
+            }
+        )
+    now = timezone.now()
+    old_plan = customer.plan
+    Subscription.objects.filter(customer=customer, ended_at__isnull=True).update(ended_at=now)
+    subscription = Subscription.objects.create(
+        customer=customer, plan=plan, started_at=now, changed_by=actor.user
+    )
+    customer.plan = plan
+    customer.save(update_fields=["plan"])
+    record(
+        actor, "plan.changed", customer=customer, obj=customer, changes={"plan": [old_plan.code, plan.code]}
+    )
+    return subscription

@@ -1,0 +1,364 @@
+"""The mail accounts' part of a mail host's configuration: Postfix maps, Dovecot users, Sieve, OpenDKIM.
+
+`render_mail_accounts(host)` reads the host's verified domains with their mailboxes, aliases, autoresponders
+and active DKIM keys (a handful of queries, whatever the size), and returns the files by path relative to the
+host's `config_dir`. The output depends only on the data: keys are sorted and nothing carries a time stamp,
+so rendering twice gives the same bytes and only real changes are written. Registered with the mail-host
+machinery as the "mailaccounts" renderer (see apps.py).
+
+Capabilities above this one may add logins that may send as a domain's addresses (the relay's credentials)
+through `register_sender_logins`.
+"""
+
+import base64
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
+
+from mailhosts.models import MailHost
+from mailhosts.rendering import (
+    MODE_AUTH,
+    MODE_SECRET,
+    HostConfig,
+    RenderedFile,
+    is_password_hash,
+    is_safe_address,
+    is_safe_token,
+)
+
+from .crypto import decrypt_private_key
+from .models import Alias, Autoresponder, DkimKey, Domain, Mailbox
+from .sieve import render_autoresponder
+
+logger = logging.getLogger(__name__)
+
+# Files and folders the renderer owns under config_dir; anything else there is left alone.
+MANAGED_DIRS = ("postfix", "dovecot", "sieve", "opendkim")
+HASH_MAPS = (
+    "postfix/virtual_mailbox_domains",
+    "postfix/virtual_mailbox_maps",
+    "postfix/virtual_alias_maps",
+    "postfix/sender_login_maps",
+    "postfix/recipient_access",
+)
+DISABLED_REPLY = "550 5.2.1 This mailbox is disabled"
+
+# Sources of further logins allowed to send as a domain's addresses: each is called with the host's domain
+# names by id and yields (login, [domain names]) pairs. The relay registers its credentials here.
+SenderLoginSource = Callable[[dict[int, str]], Iterable[tuple[str, list[str]]]]
+_sender_login_sources: list[SenderLoginSource] = []
+
+
+def register_sender_logins(source: SenderLoginSource) -> None:
+    if source not in _sender_login_sources:
+        _sender_login_sources.append(source)
+
+
+class MailboxRow:
+    """One mailbox as the renderer needs it; `address` and `folder` are computed once."""
+
+    __slots__ = (
+        "id",
+        "domain",
+        "local_part",
+        "password_hash",
+        "is_enabled",
+        "quota_bytes",
+        "forward_keep_copy",
+        "forward_to",
+        "deleted",
+        "address",
+        "folder",
+    )
+
+    def __init__(self, id, domain, local_part, password_hash="", is_enabled=False, quota_bytes=0, keep=True):
+        self.id, self.domain, self.local_part = id, domain, local_part
+        self.password_hash, self.is_enabled, self.quota_bytes = password_hash, is_enabled, quota_bytes
+        self.forward_keep_copy, self.forward_to, self.deleted = keep, [], False
+        self.address = f"{local_part}@{domain}"
+        self.folder = f"{domain}/{local_part}"
+
+
+@dataclass
+class HostData:
+    """The rows of one host, read with a fixed number of queries."""
+
+    domains: dict[int, dict]
+    mailboxes: list[MailboxRow]
+    aliases: list[tuple[str, str, list]]
+    autoresponders: list[Autoresponder]
+    dkim_keys: list[DkimKey]
+    sender_logins: list[tuple[str, list[str]]]  # (login, [domain names]) from registered sources
+
+    @property
+    def mailbox_by_id(self) -> dict[int, MailboxRow]:
+        return {box.id: box for box in self.mailboxes}
+
+
+def load_host_data(host: MailHost) -> HostData:
+    domains = {
+        row["id"]: row
+        for row in Domain.objects.filter(mailhost=host)
+        .verified()
+        .values("id", "name", "catch_all_to_id", "postmaster_to_id", "abuse_to_id")
+    }
+    names = {pk: row["name"] for pk, row in domains.items()}
+    of_host = Mailbox.objects.filter(domain__mailhost=host, domain__verified_at__isnull=False).order_by()
+    columns = [
+        "id",
+        "domain_id",
+        "local_part",
+        "password_hash",
+        "is_enabled",
+        "quota_bytes",
+        "forward_keep_copy",
+    ]
+    mailboxes = [
+        MailboxRow(pk, names[domain_id], *rest)
+        for pk, domain_id, *rest in of_host.filter(deleted_at__isnull=True)
+        .values_list(*columns)
+        .iterator(chunk_size=10_000)
+    ]
+    forwards = dict(
+        of_host.filter(deleted_at__isnull=True).exclude(forward_to=[]).values_list("id", "forward_to")
+    )
+    for box in mailboxes:
+        if box.id in forwards:
+            box.forward_to = forwards[box.id] or []
+    for pk, domain_id, local in of_host.filter(deleted_at__isnull=False).values_list(
+        "id", "domain_id", "local_part"
+    ):
+        deleted = MailboxRow(pk, names[domain_id], local)
+        deleted.deleted = True
+        mailboxes.append(deleted)
+    unsafe = [box.address for box in mailboxes if not is_safe_address(box.address)]
+    if unsafe:
+        logger.warning(
+            "left out %d mailboxes whose address cannot be written safely: %s", len(unsafe), unsafe[:5]
+        )
+        mailboxes = [box for box in mailboxes if is_safe_address(box.address)]
+    aliases = [
+        (names[domain_id], local, destinations or [])
+        for domain_id, local, destinations in Alias.objects.filter(domain_id__in=names, is_enabled=True)
+        .order_by()
+        .values_list("domain_id", "local_part", "destinations")
+    ]
+    autoresponders = list(
+        Autoresponder.objects.filter(
+            mailbox__domain_id__in=names,
+            is_enabled=True,
+            mailbox__is_enabled=True,
+            mailbox__deleted_at__isnull=True,
+        ).select_related("mailbox__domain")
+    )
+    dkim_keys = list(
+        DkimKey.objects.filter(domain_id__in=names, state=DkimKey.State.ACTIVE)
+        .select_related("domain")
+        # newest first within each domain and algorithm: render_opendkim keeps the first of each
+        .order_by("domain__name", "-algorithm", "-activated_at", "-created_at")
+    )
+    sender_logins = [login for source in _sender_login_sources for login in source(names)]
+    return HostData(domains, mailboxes, aliases, autoresponders, dkim_keys, sender_logins)
+
+
+def render_mail_accounts(host: MailHost) -> HostConfig:
+    data = load_host_data(host)
+    config = HostConfig()
+    config.files.update(render_postfix(data))
+    config.files.update(render_dovecot(data, host))
+    config.files.update(render_sieve(data))
+    config.files.update(render_opendkim(data, host))
+    config.known_folders = {box.folder for box in data.mailboxes}
+    config.mail_folders = {box.folder for box in data.mailboxes if not box.deleted}
+    return config
+
+
+def map_file(entries: dict[str, list[str]] | dict[str, str]) -> RenderedFile:
+    """A Postfix lookup table source: `key value` lines, sorted by key."""
+    lines = []
+    for key in sorted(entries):
+        value = entries[key]
+        lines.append(f"{key} {value if isinstance(value, str) else ','.join(value)}\n")
+    return RenderedFile("".join(lines).encode())
+
+
+def add_unique(values: list[str], *new: str) -> None:
+    for value in new:
+        if value not in values:
+            values.append(value)
+
+
+# --- Postfix -------------------------------------------------------------------------------------------
+
+
+def render_postfix(data: HostData) -> dict[str, RenderedFile]:
+    """The hash maps Postfix reads (see deploy/postfix/main.cf).
+
+    A disabled mailbox is refused at RCPT time through `recipient_access` ("550 5.2.1").
+    """
+    mailboxes = [box for box in data.mailboxes if not box.deleted]
+    domains = {row["name"] for row in data.domains.values() if is_safe_token(row["name"])}
+    aliases = virtual_aliases(data, mailboxes)
+    return {
+        "postfix/virtual_mailbox_domains": map_file(dict.fromkeys(domains, "OK")),
+        "postfix/virtual_mailbox_maps": map_file(
+            {box.address: f"{box.folder}/" for box in mailboxes if box.is_enabled}
+        ),
+        "postfix/virtual_alias_maps": map_file(aliases),
+        "postfix/sender_login_maps": map_file(sender_logins(data, mailboxes, aliases)),
+        "postfix/recipient_access": map_file(
+            {box.address: DISABLED_REPLY for box in mailboxes if not box.is_enabled}
+        ),
+    }
+
+
+def virtual_aliases(data: HostData, mailboxes: list[MailboxRow]) -> dict[str, list[str]]:
+    """Address → destinations: aliases, forwards, postmaster@/abuse@ and the catch-all.
+
+    Every mailbox maps to itself (or to its forwards), so a domain's catch-all (`@domain`) never swallows
+    mail for a mailbox; a disabled mailbox keeps that entry and so is rejected rather than caught.
+    """
+    entries: dict[str, list[str]] = defaultdict(list)
+    for box in mailboxes:
+        if not (box.forward_to and box.is_enabled):
+            entries[box.address] = [box.address]
+            continue
+        forwards = [a for a in box.forward_to if is_safe_address(a)]
+        keep = box.forward_keep_copy or not forwards
+        add_unique(entries[box.address], *([box.address] if keep else []), *forwards)
+    for domain, local, destinations in data.aliases:
+        address = f"{local}@{domain}"
+        targets = [d for d in destinations if is_safe_address(d)]
+        if is_safe_address(address) and targets:
+            add_unique(entries[address], *targets)
+    by_id = data.mailbox_by_id
+    for row in data.domains.values():
+        for local, target_field in (("postmaster", "postmaster_to_id"), ("abuse", "abuse_to_id")):
+            target = by_id.get(row[target_field])
+            address = f"{local}@{row['name']}"
+            if target and not target.deleted and address not in entries:
+                entries[address] = [target.address]
+        catch_all = by_id.get(row["catch_all_to_id"])
+        if catch_all and not catch_all.deleted and is_safe_token(row["name"]):
+            entries[f"@{row['name']}"] = [catch_all.address]
+    return {key: value for key, value in entries.items() if value}
+
+
+def sender_logins(
+    data: HostData, mailboxes: list[MailboxRow], aliases: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """Address → the logins that may use it as sender.
+
+    A mailbox owns its own address and every alias (and postmaster@/abuse@) that delivers to it; a relay
+    credential owns every address of its domains (`@domain` plus each listed address, since Postfix stops
+    at the first key that matches).
+    """
+    owners: dict[str, list[str]] = defaultdict(list, {box.address: [box.address] for box in mailboxes})
+    local_addresses = set(owners)
+    for address, destinations in aliases.items():
+        if address.startswith("@") or destinations == [address]:
+            continue
+        add_unique(owners[address], *(d for d in destinations if d in local_addresses))
+    by_domain: dict[str, list[str]] = defaultdict(list)
+    for address in owners:
+        by_domain[address.rpartition("@")[2]].append(address)
+    for username, domains in data.sender_logins:
+        if not is_safe_token(username.replace("@", "")):
+            continue
+        for domain in domains:
+            for address in [f"@{domain}", *by_domain[domain]]:
+                add_unique(owners[address], username)
+    return {key: value for key, value in owners.items() if value}
+
+
+# --- Dovecot -------------------------------------------------------------------------------------------
+
+
+def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
+    """`dovecot/users`, the passdb and userdb of mailboxes.
+
+    Disabled and deleted mailboxes are left out: they cannot log in.
+    """
+    root = str(host.mail_root)
+    ids = f"{settings.MAIL_UID}:{settings.MAIL_GID}"
+    auth_group = settings.MAILHOST_AUTH_GROUP
+    users = []
+    for box in data.mailboxes:
+        if box.deleted or not box.is_enabled:
+            continue
+        if not is_password_hash(box.password_hash):
+            logger.warning("mailbox %s has no usable password hash; left out", box.address)
+            continue
+        quota = f"userdb_quota_rule=*:storage={int(box.quota_bytes)}B"
+        users.append(f"{box.address}:{box.password_hash}:{ids}::{root}/{box.folder}::{quota}\n")
+    return {
+        "dovecot/users": RenderedFile(
+            "".join(sorted(users)).encode(), MODE_AUTH, group=auth_group, bump_mtime=True
+        ),
+    }
+
+
+# --- Sieve ---------------------------------------------------------------------------------------------
+
+
+def render_sieve(data: HostData) -> dict[str, RenderedFile]:
+    """One script per enabled autoresponder: `sieve/<domain>/<local part>.sieve` (see dovecot.conf)."""
+    if not data.autoresponders:
+        return {}
+    files = {}
+    for autoresponder in data.autoresponders:
+        box = autoresponder.mailbox
+        if is_safe_address(box.address) and box.local_part not in {".", ".."}:
+            script = render_autoresponder(autoresponder)
+            files[f"sieve/{box.domain.name}/{box.local_part}.sieve"] = RenderedFile(script.encode("utf-8"))
+    return files
+
+
+# --- OpenDKIM ------------------------------------------------------------------------------------------
+
+
+def render_opendkim(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
+    """Key and signing tables plus one private key file (0600) per signing key, for two OpenDKIMs.
+
+    A domain signs with its newest active key of each algorithm. OpenDKIM 2.11 has one signature algorithm
+    per instance, so RSA keys go to `opendkim/` and Ed25519 keys to `opendkim/ed25519/`, read by a second
+    OpenDKIM (deploy/opendkim/opendkim-ed25519.conf) that adds its signature after the first.
+    """
+    files = {}
+    tables: dict[str, tuple[list[str], list[str]]] = {"opendkim": ([], []), "opendkim/ed25519": ([], [])}
+    signing = set()
+    for key in data.dkim_keys:  # newest active key first, per domain
+        domain = key.domain.name
+        if (domain, key.algorithm) in signing or not (is_safe_token(domain) and is_safe_token(key.selector)):
+            continue
+        signing.add((domain, key.algorithm))
+        directory = "opendkim/ed25519" if key.algorithm == DkimKey.Algorithm.ED25519 else "opendkim"
+        name = f"{key.selector}._domainkey.{domain}"
+        key_path = f"{directory}/keys/{domain}.{key.selector}.private"
+        files[key_path] = RenderedFile(
+            opendkim_key_file(key, decrypt_private_key(key)), MODE_SECRET, settings.MAILHOST_DKIM_KEY_OWNER
+        )
+        key_table, signing_table = tables[directory]
+        key_table.append(f"{name} {domain}:{key.selector}:{Path(host.config_dir) / key_path}\n")
+        signing_table.append(f"*@{domain} {name}\n")
+    for directory, (key_table, signing_table) in tables.items():
+        files[f"{directory}/KeyTable"] = RenderedFile("".join(sorted(key_table)).encode())
+        files[f"{directory}/SigningTable"] = RenderedFile("".join(sorted(signing_table)).encode())
+    return files
+
+
+def opendkim_key_file(key: DkimKey, private_key: bytes) -> bytes:
+    """The key as OpenDKIM loads it: PEM. dkimpy stores an Ed25519 key as its base64 seed, which
+    OpenDKIM cannot read, so that one is written as PKCS#8 PEM."""
+    if key.algorithm != DkimKey.Algorithm.ED25519 or private_key.lstrip().startswith(b"-----"):
+        return private_key
+    seed = base64.b64decode(private_key.strip())
+    return Ed25519PrivateKey.from_private_bytes(seed).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )

@@ -1,0 +1,13 @@
+from django.conf import settings
+
+from tenants.access import may_manage_mail
+
+
+def panel(request):
+    membership = getattr(request, "membership", None)
+    return {
+        "site_name": settings.SITE_NAME,
+        "membership": membership if membership else None,
+        "customer": membership.customer if membership else None,
+        "manages_mail": may_manage_mail(membership),
+    }

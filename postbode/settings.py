@@ -1,0 +1,282 @@
+"""Postbode settings: every value comes from the environment, with defaults under which `make run` works.
+
+Production differs only by environment variables; README.md lists them all.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from celery.schedules import crontab
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("POSTBODE_VAR_DIR", BASE_DIR / "var"))
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", default=True)
+SECRET_KEY = env("SECRET_KEY", "postbode-insecure-development-key-change-me-in-production")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+SITE_ID = 1
+SITE_NAME = env("SITE_NAME", "Postbode")
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.sites",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
+    "tenants",
+    "mailhosts",
+    "mailaccounts",
+    "relay",
+    "billing",
+    "postbode",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "tenants.middleware.CustomerMiddleware",
+    "tenants.middleware.SuspendedCustomerMiddleware",
+    "tenants.middleware.TwoFactorRequiredMiddleware",
+]
+
+ROOT_URLCONF = "postbode.urls"
+WSGI_APPLICATION = "postbode.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "postbode.context_processors.panel",
+            ],
+        },
+    },
+]
+
+# Database: SQLite in var/ unless DATABASE_URL says otherwise (PostgreSQL in production and CI).
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'postbode.sqlite3'}"),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "panel.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "account_login"
+
+# django-allauth: e-mail login, mandatory verification, TOTP + recovery codes + passkeys, rate limits.
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = False
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_ADAPTER = "tenants.adapters.AccountAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Postbode] "
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "5/5m/ip,5/5m/key",
+    "login": "30/m/ip",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "confirm_email": "1/3m/key",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+MFA_TOTP_ISSUER = SITE_NAME
+
+# Languages: Dutch is the default, English the alternative.
+LANGUAGE_CODE = "nl"
+LANGUAGES = [("nl", _("Dutch")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Europe/Amsterdam"
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+
+# Outgoing panel mail: console by default, SMTP when EMAIL_HOST is set.
+EMAIL_HOST = env("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Postbode <noreply@postbode.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Cache: Redis when REDIS_URL is set (shared rate-limit counters across processes), else local memory.
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Celery: eager (in-process) unless a broker is configured.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-mailhosts": {
+        "task": "mailhosts.tasks.reconcile_mailhosts",
+        "schedule": timedelta(minutes=5),
+    },
+    "measure-usage": {"task": "mailaccounts.tasks.measure_usage", "schedule": timedelta(minutes=15)},
+    "purge-deleted-mailboxes": {
+        "task": "mailaccounts.tasks.purge_deleted_mailboxes",
+        "schedule": crontab(minute=17),
+    },
+    "check-dns": {"task": "mailaccounts.tasks.check_dns_due", "schedule": timedelta(minutes=5)},
+    "ingest-relay-logs": {"task": "relay.tasks.ingest_all_hosts", "schedule": timedelta(seconds=5)},
+    "purge-relay-log": {"task": "relay.tasks.purge_relay_log", "schedule": crontab(hour=3, minute=41)},
+    "generate-invoices": {
+        "task": "billing.tasks.generate_monthly_invoices",
+        "schedule": crontab(day_of_month=1, hour=2, minute=5),
+    },
+    "remind-overdue-invoices": {
+        "task": "billing.tasks.remind_overdue_invoices",
+        "schedule": crontab(hour=9, minute=0),
+    },
+}
+
+# Mail hosts: the embedded default renders into var/mailhost/ and reloads nothing.
+MAILHOST_DEFAULT_NAME = env("MAILHOST_DEFAULT_NAME", "mx1")
+MAILHOST_DEFAULT_HOSTNAME = env("MAILHOST_DEFAULT_HOSTNAME", "mx1.postbode.localhost")
+MAILHOST_DEFAULT_CONFIG_DIR = env("MAILHOST_DEFAULT_CONFIG_DIR", str(VAR_DIR / "mailhost"))
+MAIL_UID = env_int("MAIL_UID", 5000)
+MAIL_GID = env_int("MAIL_GID", 5000)
+MAILBOX_RETENTION_DAYS = env_int("MAILBOX_RETENTION_DAYS", 30)
+# The user OpenDKIM runs as, given the DKIM key files when the apply runs as root (production: opendkim).
+MAILHOST_DKIM_KEY_OWNER = env("MAILHOST_DKIM_KEY_OWNER", "")
+# The group Dovecot's auth process runs as, given the rendered passwd-files (mode 0640).
+MAILHOST_AUTH_GROUP = env("MAILHOST_AUTH_GROUP", "dovecot")
+# The local mail stack (`manage.py mailstack`): its directory and the first of its 12 loopback ports.
+MAILSTACK_DIR = Path(env("MAILSTACK_DIR", str(VAR_DIR / "mailstack")))
+MAILSTACK_PORT_BASE = env_int("MAILSTACK_PORT_BASE", 20000)
+
+# DNS: checks use these resolvers (comma-separated IPs) and port; empty means the system resolver.
+DNS_RESOLVERS = env_list("DNS_RESOLVERS", "")
+DNS_PORT = env_int("DNS_PORT", 53)
+DNS_TIMEOUT = float(env("DNS_TIMEOUT", "3"))
+DOMAIN_VERIFICATION_PREFIX = env("DOMAIN_VERIFICATION_PREFIX", "_postbode")
+
+# DKIM private keys are encrypted at rest with this key (any string; a Fernet key is derived from it).
+DKIM_ENCRYPTION_KEY = env("DKIM_ENCRYPTION_KEY", SECRET_KEY)
+# After rotation the old key's DNS record must stay published this long before it may be removed.
+DKIM_RETIRE_GRACE_DAYS = env_int("DKIM_RETIRE_GRACE_DAYS", 7)
+# TTL of the records customers are told to publish, and where mta-sts.<domain> should point (this panel).
+DNS_RECORD_TTL = env_int("DNS_RECORD_TTL", 3600)
+MTA_STS_POLICY_HOST = env("MTA_STS_POLICY_HOST", SITE_URL.split("://")[-1].split("/")[0].split(":")[0])
+MTA_STS_MAX_AGE = env_int("MTA_STS_MAX_AGE", 604800)
+
+# Relay log
+RELAY_LOG_RETENTION_DAYS = env_int("RELAY_LOG_RETENTION_DAYS", 30)
+# Time zone of syslog-style timestamps in the Postfix logs (they carry none; RFC 3339 ones carry their own):
+# the mail host's local time, which is TIME_ZONE unless the host's system clock runs in another zone.
+RELAY_LOG_TIMEZONE = env("RELAY_LOG_TIMEZONE", TIME_ZONE)
+# The submission host name shown to customers with their relay credentials.
+RELAY_SMTP_HOST = env("RELAY_SMTP_HOST", MAILHOST_DEFAULT_HOSTNAME)
+# Redis for the relay policy service's hourly counters (database 0 of REDIS_URL's server by default).
+RELAY_POLICY_REDIS_URL = env("RELAY_POLICY_REDIS_URL", REDIS_URL or "redis://127.0.0.1:6379/0")
+
+# Billing
+VAT_RATE = env("VAT_RATE", "0.21")
+INVOICE_PAYMENT_TERM_DAYS = env_int("INVOICE_PAYMENT_TERM_DAYS", 14)
+COMPANY_NAME = env("COMPANY_NAME", "Postbode B.V.")
+COMPANY_ADDRESS = env("COMPANY_ADDRESS", "Keizersgracht 1, 1015 CJ Amsterdam")
+COMPANY_VAT_NUMBER = env("COMPANY_VAT_NUMBER", "NL000000000B01")
+COMPANY_COC_NUMBER = env("COMPANY_COC_NUMBER", "00000000")  # KvK number, required on Dutch invoices
+COMPANY_IBAN = env("COMPANY_IBAN", "NL00 BANK 0000 0000 00")  # where customers pay their invoices
+COMPANY_COUNTRY = "NL"
+
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,45 @@
+"""The relay's part of a mail host's configuration: its credentials as logins.
+
+- `dovecot/relay-users`: a passdb only. Relay credentials are in no userdb, so they authenticate for SMTP
+  submission, but IMAP, POP3 and LMTP find no such user.
+- `credential_sender_logins`: registered with the mail accounts' renderer, so a credential may send as every
+  address of its domains (`sender_login_maps`).
+"""
+
+from django.conf import settings
+
+from mailhosts.models import MailHost
+from mailhosts.rendering import MODE_AUTH, HostConfig, RenderedFile, is_password_hash, is_safe_token
+
+from .models import RelayCredential
+
+
+def credential_sender_logins(domain_names: dict[int, str]) -> list[tuple[str, list[str]]]:
+    """(username, [domain names]) of every enabled credential for any of these domains."""
+    logins: dict[int, tuple[str, list[str]]] = {}
+    for pk, username, domain_id in (
+        RelayCredential.objects.filter(is_enabled=True, domains__in=list(domain_names))
+        .order_by()
+        .values_list("id", "username", "domains")
+    ):
+        logins.setdefault(pk, (username, []))[1].append(domain_names[domain_id])
+    return list(logins.values())
+
+
+def render_relay(host: MailHost) -> HostConfig:
+    credentials = (
+        RelayCredential.objects.filter(
+            is_enabled=True, domains__mailhost=host, domains__verified_at__isnull=False
+        )
+        .order_by()
+        .values_list("username", "secret_hash")
+        .distinct()
+    )
+    lines = [
+        f"{username}:{secret_hash}::::::\n"
+        for username, secret_hash in credentials
+        if is_safe_token(username.replace("@", "")) and is_password_hash(secret_hash)
+    ]
+    content = "".join(sorted(lines)).encode()
+    file = RenderedFile(content, MODE_AUTH, group=settings.MAILHOST_AUTH_GROUP, bump_mtime=True)
+    return HostConfig(files={"dovecot/relay-users": file})

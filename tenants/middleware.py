@@ -1,0 +1,93 @@
+"""Attach the request's customer (the tenant) and membership, if the user has one."""
+
+from .models import Membership
+from .services import user_has_two_factor
+
+
+def _membership(request):
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.select_related("customer", "customer__plan").filter(user=user).first()
+
+
+class CustomerMiddleware:
+    """Sets request.membership and request.customer (None when anonymous or not yet onboarded).
+
+    Not lazy: a SimpleLazyObject wrapping None is not `is None`, which made checks like
+    `request.customer is None` silently wrong. One indexed query per signed-in request.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.membership = _membership(request)
+        request.customer = request.membership.customer if request.membership else None
+        return self.get_response(request)
+
+
+# Paths where the suspension and two-factor rules do not apply: sign-in and account pages (allauth,
+# including its MFA pages), the language switch, staff's admin, and static files.
+EXEMPT_PREFIXES = ("/accounts/", "/i18n/", "/admin/", "/static/")
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+
+
+def is_exempt(path: str) -> bool:
+    return path.startswith(EXEMPT_PREFIXES)
+
+
+class SuspendedCustomerMiddleware:
+    """A suspended customer's users may look around but every change (non-GET request) is refused here."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method not in SAFE_METHODS and not is_exempt(request.path):
+            customer = request.customer
+            if customer is not None and customer.is_suspended:
+                from django.contrib import messages
+                from django.shortcuts import redirect
+                from django.utils.translation import gettext as _
+
+                messages.error(request, _("This account is suspended: changes are not possible."))
+                return redirect(_back(request))
+        return self.get_response(request)
+
+
+class TwoFactorRequiredMiddleware:
+    """When the customer requires two-factor, its users without an authenticator are sent to set one up."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not is_exempt(request.path) and self._must_set_up(request):
+            from django.contrib import messages
+            from django.shortcuts import redirect
+            from django.utils.translation import gettext as _
+
+            messages.warning(
+                request, _("Your organisation requires two-factor authentication. Please set it up first.")
+            )
+            return redirect("mfa_activate_totp")
+        return self.get_response(request)
+
+    @staticmethod
+    def _must_set_up(request) -> bool:
+        customer = request.customer
+        if customer is None or not customer.require_two_factor:
+            return False
+        return not user_has_two_factor(request.user)
+
+
+def _back(request) -> str:
+    """The page the refused form was on, when it is ours; else the dashboard."""
+    from django.urls import reverse
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    referer = request.headers.get("referer", "")
+    if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
+        return referer
+    return reverse("dashboard")

@@ -1,0 +1,1 @@
+from tests.tenants.conftest import make_mailbox  # noqa: F401 - the same cast of mailboxes

@@ -1,0 +1,58 @@
+from django.core.management import call_command
+
+from mailaccounts.models import Autoresponder, Domain
+from tenants.models import Customer, User
+
+
+def test_demo_is_idempotent_and_prints_logins(db, capsys):
+    call_command("demo")
+    call_command("demo")
+    out = capsys.readouterr().out
+    assert "demo@postbode.localhost" in out and "admin@postbode.localhost" in out and "http://" in out
+    admin = User.objects.get(email="admin@postbode.localhost")
+    assert admin.is_staff and admin.is_superuser
+    owner = User.objects.get(email="demo@postbode.localhost")
+    assert owner.emailaddress_set.get().verified
+    customer = Customer.objects.get(name="Demo B.V.")
+    assert customer.plan.code == "basis" and owner.membership.customer == customer
+    domain = Domain.objects.get(name="demo.postbode.localhost")
+    assert domain.customer == customer and domain.is_verified
+    assert Customer.objects.count() == 1 and Domain.objects.count() == 1
+    assert sorted(domain.mailboxes.values_list("local_part", flat=True)) == ["info", "verkoop"]
+    assert domain.aliases.get().destinations == [
+        "info@demo.postbode.localhost",
+        "verkoop@demo.postbode.localhost",
+    ]
+    assert Autoresponder.objects.get().is_enabled
+
+
+def test_demo_owner_can_log_in(client, db):
+    from postbode.management.commands.demo import OWNER_PASSWORD
+
+    call_command("demo")
+    response = client.post(
+        "/accounts/login/", {"login": "demo@postbode.localhost", "password": OWNER_PASSWORD}
+    )
+    assert response["Location"] == "/"
+
+
+def test_demo_has_a_relay_credential_and_two_weeks_of_relay_log(db):
+    from relay.models import RejectedAttempt, RelayCredential, RelayEvent, RelayMessage
+
+    call_command("demo")
+    customer = Customer.objects.get(name="Demo B.V.")
+    credential = RelayCredential.objects.get(customer=customer)
+    messages = RelayMessage.objects.filter(customer=customer)
+    counts = (messages.count(), RejectedAttempt.objects.filter(customer=customer).count())
+    assert counts[0] > 50 and counts[1] > 0
+    assert set(messages.values_list("status", flat=True)) == {"sent", "bounced"}
+    assert set(messages.values_list("direction", flat=True)) == {"outbound", "inbound"}
+    assert messages.filter(credential=credential).exists()
+    assert messages.filter(bounce_of__isnull=False).exists()
+    assert RelayEvent.objects.filter(message__customer=customer, status="deferred").exists()  # greylisted
+    days = {m.received_at.date() for m in messages}
+    assert len(days) >= 12
+    call_command("demo")
+    again = (messages.count(), RejectedAttempt.objects.filter(customer=customer).count())
+    assert again == counts
+    assert RelayCredential.objects.filter(customer=customer).count() == 1
