@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mailaccounts.services.mailboxes import pool_summary
+from mailaccounts.services.storage import pool_summary
 from tenants.access import customer_required, owner_required
 from tenants.audit import Actor
 from tenants.models import Plan

@@ -12,7 +12,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mailaccounts.services.mailboxes import pool_summary
+from mailaccounts.services.storage import pool_summary
 from tenants.audit import Actor, record
 from tenants.models import Customer, Plan, Subscription, with_vat
 

@@ -1,7 +1,7 @@
 """Forms for mailboxes, aliases, forwarding, autoresponders and domain routing.
 
 Forms check the shape of what was typed; the rules (pool, clashes, cycles, other customers' domains) live
-in `mailaccounts.services.mailboxes` and come back as `ValidationError`s the views attach to the form.
+in `mailaccounts.services` and come back as `ValidationError`s the views attach to the form.
 """
 
 from zoneinfo import ZoneInfo
@@ -12,10 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import Domain, Mailbox
-from .services import mailboxes as services
+from .services import addresses, autoresponders, storage
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-MB = services.MB
+MB = storage.MB
 MAX_QUOTA_MB = 10 * 1024 * 1024  # 10 TB: beyond any plan; the pool check gives the real limit
 
 
@@ -33,7 +33,7 @@ class QuotaField(AsciiIntegerField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("Quota (MB)"))
-        kwargs.setdefault("min_value", services.MIN_QUOTA_BYTES // MB)
+        kwargs.setdefault("min_value", storage.MIN_QUOTA_BYTES // MB)
         kwargs.setdefault("max_value", MAX_QUOTA_MB)
         super().__init__(**kwargs)
 
@@ -104,7 +104,7 @@ class MailboxCreateForm(PasswordChoiceMixin):
             Domain.objects.for_customer(customer).verified().select_related("mailhost")
         )
         self.fields["domain"].label_from_instance = lambda domain: f"@{domain.unicode_name}"
-        pool = services.pool_summary(customer)
+        pool = storage.pool_summary(customer)
         self.pool = pool
         self.fields["quota_mb"].initial = pool.suggested_quota_bytes // MB
         self.fields["quota_mb"].help_text = _(
@@ -115,7 +115,7 @@ class MailboxCreateForm(PasswordChoiceMixin):
         }
 
     def clean_local_part(self):
-        return services.normalize_local_part(self.cleaned_data["local_part"], for_mailbox=True)
+        return addresses.normalize_local_part(self.cleaned_data["local_part"], for_mailbox=True)
 
     def clean_quota_mb(self):
         """Early word on the pool (the service checks again, under a lock, when saving)."""
@@ -147,7 +147,7 @@ class MailboxEditForm(forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
-        pool = services.pool_summary(mailbox.customer)
+        pool = storage.pool_summary(mailbox.customer)
         self.fields["quota_mb"].help_text = _(
             "Up to %(max)d MB: this mailbox's %(current)d MB plus %(left)d MB not yet allocated."
         ) % {
@@ -170,7 +170,7 @@ class ForwardingForm(forms.Form):
     forward_to = forms.CharField(
         label=_("Forward to"),
         required=False,
-        max_length=services.MAX_DESTINATIONS * (services.MAX_ADDRESS_LENGTH + 2),
+        max_length=addresses.MAX_DESTINATIONS * (addresses.MAX_ADDRESS_LENGTH + 2),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One address per line. Leave empty to stop forwarding."),
     )
@@ -185,7 +185,7 @@ class AliasForm(forms.Form):
     domain = forms.ModelChoiceField(label=_("Domain"), queryset=Domain.objects.none(), empty_label=None)
     destinations = forms.CharField(
         label=_("Deliver to"),
-        max_length=services.MAX_DESTINATIONS * (services.MAX_ADDRESS_LENGTH + 2),
+        max_length=addresses.MAX_DESTINATIONS * (addresses.MAX_ADDRESS_LENGTH + 2),
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("One address per line: your mailboxes or addresses elsewhere."),
     )
@@ -204,7 +204,7 @@ class AliasForm(forms.Form):
             del self.fields["domain"]
 
     def clean_local_part(self):
-        return services.normalize_local_part(self.cleaned_data["local_part"], for_mailbox=False)
+        return addresses.normalize_local_part(self.cleaned_data["local_part"], for_mailbox=False)
 
     def clean_destinations(self):
         return address_lines(self.cleaned_data["destinations"])
@@ -241,7 +241,7 @@ class AutoresponderForm(forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
     body = MessageTextField(
         label=_("Message"),
-        max_length=services.AUTORESPONDER_MAX_BODY,
+        max_length=autoresponders.AUTORESPONDER_MAX_BODY,
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 8}),
@@ -256,14 +256,14 @@ class AutoresponderForm(forms.Form):
     interval_days = AsciiIntegerField(
         label=_("Days between replies to the same sender"),
         min_value=1,
-        max_value=services.AUTORESPONDER_MAX_DAYS,
+        max_value=autoresponders.AUTORESPONDER_MAX_DAYS,
         initial=1,
     )
 
     def clean(self):
         cleaned = super().clean()
         try:
-            services.check_autoresponder(
+            autoresponders.check_autoresponder(
                 cleaned.get("is_enabled", False),
                 cleaned.get("subject") or "",
                 cleaned.get("body") or "",

@@ -9,9 +9,9 @@ from tenants.audit import Actor
 from .dnscheck import check_domain, domains_due
 from .models import Domain, Mailbox
 from .services.dkim import retire_expired_keys
-from .services.mailboxes import measure_usage as measure
 from .services.mailboxes import purge_deleted_mailboxes as purge
 from .services.mailhosts import record_host_usage
+from .services.storage import measure_usage as measure
 
 
 @shared_task

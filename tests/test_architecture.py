@@ -22,7 +22,9 @@ def copy_of_the_apps(tmp_path: Path) -> Path:
     root.mkdir()
     shutil.copy(BASE_DIR / "pyproject.toml", root)
     for app in APPS:
-        shutil.copytree(BASE_DIR / app, root / app, ignore=shutil.ignore_patterns("__pycache__", "migrations"))
+        shutil.copytree(
+            BASE_DIR / app, root / app, ignore=shutil.ignore_patterns("__pycache__", "migrations")
+        )
     return root
 
 
@@ -35,7 +37,9 @@ def test_the_layers_are_kept(tmp_path):
 def test_an_upward_import_breaks_the_contract(tmp_path):
     root = copy_of_the_apps(tmp_path)
     with open(root / "tenants" / "services.py", "a") as services:
-        services.write("\nfrom mailaccounts.models import Mailbox  # noqa: E402,F401 - the deliberate mistake\n")
+        services.write(
+            "\nfrom mailaccounts.models import Mailbox  # noqa: E402,F401 - the deliberate mistake\n"
+        )
     result = lint_imports(root)
     assert result.returncode != 0
     assert "tenants.services -> mailaccounts.models" in result.stdout

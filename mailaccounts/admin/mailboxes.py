@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from tenants.audit import Actor
 
 from ..models import Alias, Autoresponder, Mailbox
-from ..services import mailboxes as services
+from ..services import aliases, mailboxes
 from .actions import reapply_mail_hosts
 
 
@@ -61,14 +61,14 @@ class MailboxAdmin(ReadOnlyAdmin):
     def disable_mailboxes(self, request, queryset):
         actor = Actor.from_request(request)
         for mailbox in queryset.select_related("domain__mailhost", "customer"):
-            services.disable_mailbox(actor=actor, mailbox=mailbox)
+            mailboxes.disable_mailbox(actor=actor, mailbox=mailbox)
         self.message_user(request, _("Disabled %(count)d mailboxes.") % {"count": queryset.count()})
 
     @admin.action(description=_("Reset the password (a new one is shown once)"))
     def reset_passwords(self, request, queryset):
         actor = Actor.from_request(request)
         for mailbox in queryset.select_related("domain__mailhost", "customer"):
-            password = services.set_mailbox_password(actor=actor, mailbox=mailbox)
+            password = mailboxes.set_mailbox_password(actor=actor, mailbox=mailbox)
             self.message_user(
                 request,
                 _("New password for %(address)s (shown only now): %(password)s")
@@ -91,7 +91,7 @@ class AliasAdmin(ReadOnlyAdmin):
     def disable_aliases(self, request, queryset):
         actor = Actor.from_request(request)
         for alias in queryset.select_related("domain__mailhost", "customer"):
-            services.disable_alias(actor=actor, alias=alias)
+            aliases.disable_alias(actor=actor, alias=alias)
         self.message_user(request, _("Disabled the selected aliases."))
 
 

@@ -4,7 +4,7 @@ from mailhosts.models import MailHost
 
 from ..models import Mailbox
 from ..usage import measure_host_usage
-from .mailboxes import record_usage
+from .storage import record_usage
 
 
 def record_host_usage(*, host: MailHost) -> int:

@@ -27,7 +27,7 @@ from ..forms import (
     MailboxPasswordForm,
 )
 from ..models import Alias, Autoresponder, Domain, Mailbox
-from ..services import mailboxes as services
+from ..services import aliases, autoresponders, lists, mailboxes, storage
 
 PAGE_SIZE = 50
 NEW_PASSWORD_KEY = "mailaccounts.new_password"
@@ -101,7 +101,7 @@ def paginate(request, queryset):
 def mailbox_list(request):
     query = request.GET.get("q", "")[:254]
     deleted = request.GET.get("show") == "deleted"
-    mailboxes, sort = services.mailbox_list(
+    mailboxes, sort = lists.mailbox_list(
         request.customer, query=query, sort=request.GET.get("sort", "address"), deleted=deleted
     )
     return render(
@@ -112,7 +112,7 @@ def mailbox_list(request):
             "query": query,
             "sort": sort,
             "show_deleted": deleted,
-            "pool": services.pool_summary(request.customer),
+            "pool": storage.pool_summary(request.customer),
             "domains": Domain.objects.for_customer(request.customer).order_by("name").only("pk", "name")[:50],
         },
     )
@@ -123,13 +123,13 @@ def mailbox_add(request):
     form = MailboxCreateForm(request.POST or None, customer=request.customer)
     if request.method == "POST" and form.is_valid():
         try:
-            mailbox, generated = services.create_mailbox(
+            mailbox, generated = mailboxes.create_mailbox(
                 actor=Actor.from_request(request),
                 customer=request.customer,
                 domain=form.cleaned_data["domain"],
                 local_part=form.cleaned_data["local_part"],
                 display_name=form.cleaned_data["display_name"],
-                quota_bytes=form.cleaned_data["quota_mb"] * services.MB,
+                quota_bytes=form.cleaned_data["quota_mb"] * storage.MB,
                 password=form.chosen_password,
             )
         except ValidationError as error:
@@ -169,7 +169,7 @@ def render_detail(request, mailbox: Mailbox, forwarding_form, *, new_password: s
             "autoresponder": autoresponder,
             "forwarding_form": forwarding_form,
             "new_password": new_password,
-            "restore_deadline": services.restore_deadline(mailbox),
+            "restore_deadline": mailboxes.restore_deadline(mailbox),
         },
     )
 
@@ -180,11 +180,11 @@ def mailbox_edit(request, pk):
     form = MailboxEditForm(request.POST or None, mailbox=mailbox)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_mailbox(
+            mailboxes.update_mailbox(
                 actor=Actor.from_request(request),
                 mailbox=mailbox,
                 display_name=form.cleaned_data["display_name"],
-                quota_bytes=form.cleaned_data["quota_mb"] * services.MB,
+                quota_bytes=form.cleaned_data["quota_mb"] * storage.MB,
                 is_enabled=form.cleaned_data["is_enabled"],
             )
         except ValidationError as error:
@@ -201,7 +201,7 @@ def mailbox_password(request, pk):
     form = MailboxPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            generated = services.set_mailbox_password(
+            generated = mailboxes.set_mailbox_password(
                 actor=Actor.from_request(request), mailbox=mailbox, password=form.chosen_password
             )
         except ValidationError as error:
@@ -222,7 +222,7 @@ def mailbox_forwarding(request, pk):
     form = ForwardingForm(request.POST)
     if form.is_valid():
         try:
-            services.set_forwarding(
+            mailboxes.set_forwarding(
                 actor=Actor.from_request(request),
                 mailbox=mailbox,
                 forward_to=form.cleaned_data["forward_to"],
@@ -241,16 +241,16 @@ def mailbox_delete(request, pk):
     """GET asks for confirmation; POST deletes (disables at once, restorable for the retention period)."""
     mailbox = get_mailbox_or_404(request, pk)
     if request.method == "POST":
-        services.delete_mailbox(actor=Actor.from_request(request), mailbox=mailbox)
+        mailboxes.delete_mailbox(actor=Actor.from_request(request), mailbox=mailbox)
         messages.success(
             request,
             _("Mailbox %(address)s is deleted. You can restore it until %(date)s.")
             % {
                 "address": mailbox.unicode_address,
-                "date": services.restore_deadline(mailbox).strftime("%Y-%m-%d"),
+                "date": mailboxes.restore_deadline(mailbox).strftime("%Y-%m-%d"),
             },
         )
-        for domain in services.domains_routed_to(mailbox):
+        for domain in mailboxes.domains_routed_to(mailbox):
             messages.warning(
                 request,
                 _(
@@ -265,7 +265,7 @@ def mailbox_delete(request, pk):
         {
             "mailbox": mailbox,
             "retention_days": settings.MAILBOX_RETENTION_DAYS,
-            "routed_domains": services.domains_routed_to(mailbox),
+            "routed_domains": mailboxes.domains_routed_to(mailbox),
         },
     )
 
@@ -275,7 +275,7 @@ def mailbox_delete(request, pk):
 def mailbox_restore(request, pk):
     mailbox = get_mailbox_or_404(request, pk, include_deleted=True)
     try:
-        services.restore_mailbox(actor=Actor.from_request(request), mailbox=mailbox)
+        mailboxes.restore_mailbox(actor=Actor.from_request(request), mailbox=mailbox)
     except ValidationError as error:
         for message in error.messages:
             messages.error(request, message)
@@ -306,7 +306,7 @@ def autoresponder(request, pk):
     form = AutoresponderForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.save_autoresponder(
+            autoresponders.save_autoresponder(
                 actor=Actor.from_request(request), mailbox=mailbox, **form.cleaned_data
             )
         except ValidationError as error:
@@ -329,9 +329,7 @@ def autoresponder(request, pk):
 @mail_role_required
 def alias_list(request):
     query = request.GET.get("q", "")[:254]
-    aliases, sort = services.alias_list(
-        request.customer, query=query, sort=request.GET.get("sort", "address")
-    )
+    aliases, sort = lists.alias_list(request.customer, query=query, sort=request.GET.get("sort", "address"))
     return render(
         request,
         "mailaccounts/alias_list.html",
@@ -344,7 +342,7 @@ def alias_add(request):
     form = AliasForm(request.POST or None, customer=request.customer)
     if request.method == "POST" and form.is_valid():
         try:
-            alias = services.create_alias(
+            alias = aliases.create_alias(
                 actor=Actor.from_request(request),
                 customer=request.customer,
                 domain=form.cleaned_data["domain"],
@@ -366,7 +364,7 @@ def alias_edit(request, pk):
     form = AliasForm(request.POST or None, customer=request.customer, alias=alias)
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_alias(
+            aliases.update_alias(
                 actor=Actor.from_request(request),
                 alias=alias,
                 destinations=form.cleaned_data["destinations"],
@@ -385,7 +383,7 @@ def alias_delete(request, pk):
     alias = get_alias_or_404(request, pk)
     if request.method == "POST":
         address = alias_address(alias)
-        services.delete_alias(actor=Actor.from_request(request), alias=alias)
+        aliases.delete_alias(actor=Actor.from_request(request), alias=alias)
         messages.success(request, _("Alias %(address)s deleted.") % {"address": address})
         return redirect("mailaccounts:alias_list")
     return render(request, "mailaccounts/alias_confirm_delete.html", {"alias": alias})
@@ -403,7 +401,7 @@ def domain_routing(request, pk):
     form = DomainRoutingForm(request.POST or None, domain=domain)
     if request.method == "POST" and form.is_valid():
         try:
-            services.set_domain_routing(
+            aliases.set_domain_routing(
                 actor=Actor.from_request(request),
                 domain=domain,
                 postmaster_to=form.cleaned_data["postmaster_to"],

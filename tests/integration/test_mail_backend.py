@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mailaccounts.services import mailboxes as services
+from mailaccounts.services import aliases, autoresponders, mailboxes
 from mailhosts.models import MailHost
 from tenants.audit import Actor
 from tests.integration.conftest import create_mailbox, wait_until
@@ -42,7 +42,7 @@ def test_password_change_refuses_the_old_password_and_accepts_the_new_one(stack_
     mail.wait_live(mailbox)
     assert mail.imap_login_works(mailbox.address, PASSWORD)
 
-    services.set_mailbox_password(actor=SYSTEM, mailbox=mailbox, password="Nieuw-Wachtwoord-77")
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=mailbox, password="Nieuw-Wachtwoord-77")
     mail.wait_live(mailbox)
 
     assert mail.imap_login_works(mailbox.address, "Nieuw-Wachtwoord-77")
@@ -52,7 +52,7 @@ def test_password_change_refuses_the_old_password_and_accepts_the_new_one(stack_
 def test_a_disabled_mailbox_cannot_log_in_and_its_mail_is_rejected(stack_domain, mail, fresh):
     mailbox = create_mailbox(stack_domain, fresh("uit"), PASSWORD)
     mail.wait_live(mailbox)
-    services.disable_mailbox(actor=SYSTEM, mailbox=mailbox)
+    mailboxes.disable_mailbox(actor=SYSTEM, mailbox=mailbox)
     mail.wait_live(mailbox)
 
     assert not mail.imap_login_works(mailbox.address, PASSWORD, source="127.0.0.3")
@@ -67,7 +67,7 @@ def test_an_alias_fans_out_to_mailboxes_and_an_external_address(stack_domain, ma
     jan = create_mailbox(stack_domain, fresh("jan"), PASSWORD)
     piet = create_mailbox(stack_domain, fresh("piet"), PASSWORD)
     outside = f"{fresh('boekhouder')}@elders.example"
-    alias = services.create_alias(
+    alias = aliases.create_alias(
         actor=SYSTEM,
         customer=stack_domain.customer,
         domain=stack_domain,
@@ -87,8 +87,8 @@ def test_forwarding_with_and_without_keeping_a_copy(stack_domain, mail, fresh):
     keeps = create_mailbox(stack_domain, fresh("houdt"), PASSWORD)
     passes = create_mailbox(stack_domain, fresh("stuurt"), PASSWORD)
     outside_keeps, outside_passes = f"{fresh('a')}@elders.example", f"{fresh('b')}@elders.example"
-    services.set_forwarding(actor=SYSTEM, mailbox=keeps, forward_to=[outside_keeps], keep_copy=True)
-    services.set_forwarding(actor=SYSTEM, mailbox=passes, forward_to=[outside_passes], keep_copy=False)
+    mailboxes.set_forwarding(actor=SYSTEM, mailbox=keeps, forward_to=[outside_keeps], keep_copy=True)
+    mailboxes.set_forwarding(actor=SYSTEM, mailbox=passes, forward_to=[outside_passes], keep_copy=False)
     mail.wait_live(keeps)
     mail.wait_live(passes)
 
@@ -109,7 +109,7 @@ def test_catch_all_receives_mail_for_unknown_addresses_but_not_for_mailboxes(sta
         mail.deliver(mail.message(sender="klant@elders.example", to=unknown, subject="Hallo?"))
 
     stack_domain.refresh_from_db()
-    services.set_domain_routing(
+    aliases.set_domain_routing(
         actor=SYSTEM, domain=stack_domain, catch_all_to=info, postmaster_to=info, abuse_to=info
     )
     mail.wait_live(stack_domain)
@@ -149,7 +149,7 @@ def test_a_routing_change_holds_even_when_the_map_changed_twice_in_one_second(st
             time.sleep(0.005)
         second = int(time.time())
         stack_domain.refresh_from_db()
-        services.set_domain_routing(
+        aliases.set_domain_routing(
             actor=SYSTEM, domain=stack_domain, catch_all_to=info, postmaster_to=info, abuse_to=info
         )
         apply_now(stack_domain.mailhost_id)
@@ -159,7 +159,7 @@ def test_a_routing_change_holds_even_when_the_map_changed_twice_in_one_second(st
             )
         )
         stack_domain.refresh_from_db()
-        services.set_domain_routing(
+        aliases.set_domain_routing(
             actor=SYSTEM, domain=stack_domain, catch_all_to=None, postmaster_to=info, abuse_to=info
         )
         apply_now(stack_domain.mailhost_id)
@@ -174,7 +174,7 @@ def test_a_routing_change_holds_even_when_the_map_changed_twice_in_one_second(st
 
 def test_autoresponder_replies_once_per_sender_with_its_non_ascii_subject_and_body(stack_domain, mail, fresh):
     mailbox = create_mailbox(stack_domain, fresh("vakantie"), PASSWORD)
-    autoresponder = services.save_autoresponder(
+    autoresponder = autoresponders.save_autoresponder(
         actor=SYSTEM,
         mailbox=mailbox,
         is_enabled=True,
@@ -200,7 +200,7 @@ def test_autoresponder_replies_once_per_sender_with_its_non_ascii_subject_and_bo
 
 def test_autoresponder_does_not_reply_outside_its_dates(stack_domain, mail, fresh):
     mailbox = create_mailbox(stack_domain, fresh("later"), PASSWORD)
-    autoresponder = services.save_autoresponder(
+    autoresponder = autoresponders.save_autoresponder(
         actor=SYSTEM,
         mailbox=mailbox,
         is_enabled=True,
@@ -293,7 +293,7 @@ def test_smtp_auth_is_offered_only_over_tls_on_submission(stack_domain, mail):
 def test_a_user_sends_as_itself_and_its_alias_but_not_as_someone_else(stack_domain, mail, fresh):
     jan = create_mailbox(stack_domain, fresh("jan"), PASSWORD)
     piet = create_mailbox(stack_domain, fresh("piet"), PASSWORD)
-    alias = services.create_alias(
+    alias = aliases.create_alias(
         actor=SYSTEM,
         customer=stack_domain.customer,
         domain=stack_domain,
@@ -350,9 +350,9 @@ def test_a_relay_credential_sends_as_its_domains_but_cannot_read_mail(stack_doma
 
 def test_mail_sent_through_submission_is_dkim_signed_with_the_active_keys(stack_domain, mail, fresh):
     import dkim
+    from mailaccounts.services.dkim import activate_published_keys, dkim_txt_value, generate_dkim_key
 
     from mailaccounts.models import DkimKey
-    from mailaccounts.services.dkim import activate_published_keys, dkim_txt_value, generate_dkim_key
 
     jan = create_mailbox(stack_domain, fresh("jan"), PASSWORD)
     rsa = generate_dkim_key(domain=stack_domain, actor=SYSTEM)
@@ -401,7 +401,7 @@ def test_a_failing_reload_step_leaves_the_change_failed_and_visible_until_it_is_
         reload_commands=[["sh", "-c", "echo opendkim is not running >&2; exit 1"]]
     )
 
-    services.set_mailbox_password(actor=SYSTEM, mailbox=mailbox, password="Zonnebloem-Kade-88")
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=mailbox, password="Zonnebloem-Kade-88")
 
     def failed():
         mailbox.refresh_from_db()
@@ -440,7 +440,7 @@ def test_a_worker_killed_during_an_apply_loses_nothing(stack_domain, mail, fresh
     reloading.unlink(missing_ok=True)
     MailHost.objects.filter(pk=host.pk).update(reload_commands=[["sh", "-c", f"touch {reloading}; sleep 60"]])
 
-    services.set_mailbox_password(actor=SYSTEM, mailbox=mailbox, password="Paarse-Tulpen-Veld-99")
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=mailbox, password="Paarse-Tulpen-Veld-99")
     wait_until(reloading.exists, what="the apply to reach its reload step")
     celery_worker.kill()
     try:

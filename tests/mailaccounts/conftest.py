@@ -3,7 +3,7 @@ and DNS tests (keys, and zones that publish a domain's records right or wrong)."
 
 import pytest
 
-from mailaccounts.services import mailboxes as services
+from mailaccounts.services import mailboxes, storage
 from tenants.audit import Actor
 
 MAILBOX_PASSWORD = "Brood-En-Banket-42"
@@ -12,9 +12,9 @@ MAILBOX_PASSWORD = "Brood-En-Banket-42"
 @pytest.fixture
 def make_mailbox(customer, domain):
     def make(
-        local_part="jan", *, quota_bytes=100 * services.MB, on_domain=None, owner_customer=None, **kwargs
+        local_part="jan", *, quota_bytes=100 * storage.MB, on_domain=None, owner_customer=None, **kwargs
     ):
-        mailbox, _generated = services.create_mailbox(
+        mailbox, _generated = mailboxes.create_mailbox(
             actor=Actor.system(),
             customer=owner_customer or customer,
             domain=on_domain or domain,
@@ -35,12 +35,12 @@ def mailbox(make_mailbox):
 
 @pytest.fixture
 def other_mailbox(other_customer, other_domain):
-    mailbox, _generated = services.create_mailbox(
+    mailbox, _generated = mailboxes.create_mailbox(
         actor=Actor.system(),
         customer=other_customer,
         domain=other_domain,
         local_part="piet",
-        quota_bytes=100 * services.MB,
+        quota_bytes=100 * storage.MB,
         password=MAILBOX_PASSWORD,
     )
     return mailbox

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from mailaccounts import passwords
 from mailaccounts.models import Alias, Mailbox
-from mailaccounts.services import mailboxes as services
+from mailaccounts.services import aliases
 from tenants.audit import Actor
 from tenants.models import AuditEntry
 
@@ -25,7 +25,7 @@ def test_mailbox_search_by_address_customer_and_domain(staff_client, mailbox, ot
 
 
 def test_alias_search_across_customers(staff_client, customer, domain, mailbox):
-    services.create_alias(
+    aliases.create_alias(
         actor=Actor.system(),
         customer=customer,
         domain=domain,
@@ -68,7 +68,7 @@ def test_staff_reset_password_shows_the_new_one_once(staff_client, mailbox):
 
 
 def test_staff_disable_alias(staff_client, customer, domain, mailbox):
-    alias = services.create_alias(
+    alias = aliases.create_alias(
         actor=Actor.system(),
         customer=customer,
         domain=domain,

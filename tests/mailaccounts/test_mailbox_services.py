@@ -9,20 +9,20 @@ from django.utils import timezone
 
 from mailaccounts import passwords
 from mailaccounts.models import Alias, Autoresponder, Domain, Mailbox
-from mailaccounts.services import mailboxes as services
+from mailaccounts.services import addresses, aliases, autoresponders, mailboxes, storage
 from mailhosts.models import MailHost
 from tenants.audit import Actor
 from tenants.models import AuditEntry
 
 from .conftest import MAILBOX_PASSWORD
 
-MB = services.MB
-GB = services.GB
+MB = storage.MB
+GB = storage.GB
 
 
 def create(customer, domain, local_part="jan", **kwargs):
     kwargs.setdefault("quota_bytes", 100 * MB)
-    return services.create_mailbox(
+    return mailboxes.create_mailbox(
         actor=Actor.system(), customer=customer, domain=domain, local_part=local_part, **kwargs
     )
 
@@ -105,7 +105,7 @@ def test_mailbox_only_on_own_verified_domain(customer, domain, other_domain):
 def test_address_clash_with_mailbox_or_alias_is_refused(customer, domain, mailbox):
     with pytest.raises(ValidationError, match="already a mailbox"):
         create(customer, domain, "JAN")
-    services.create_alias(
+    aliases.create_alias(
         actor=Actor.system(),
         customer=customer,
         domain=domain,
@@ -115,7 +115,7 @@ def test_address_clash_with_mailbox_or_alias_is_refused(customer, domain, mailbo
     with pytest.raises(ValidationError, match="already an alias"):
         create(customer, domain, "info")
     with pytest.raises(ValidationError, match="already a mailbox"):
-        services.create_alias(
+        aliases.create_alias(
             actor=Actor.system(),
             customer=customer,
             domain=domain,
@@ -147,11 +147,11 @@ def test_pool_summary_counts_only_live_mailboxes(customer, domain):
     create(customer, domain, "a", quota_bytes=1 * GB)
     b, _ = create(customer, domain, "b", quota_bytes=2 * GB)
     Mailbox.objects.filter(pk=b.pk).update(used_bytes=5 * MB)
-    pool = services.pool_summary(customer)
+    pool = storage.pool_summary(customer)
     assert (pool.allocated_bytes, pool.used_bytes, pool.storage_bytes) == (3 * GB, 5 * MB, 5 * GB)
     assert pool.free_bytes == 2 * GB and pool.suggested_quota_bytes == 1 * GB
-    services.delete_mailbox(actor=Actor.system(), mailbox=b)
-    assert services.pool_summary(customer).allocated_bytes == 1 * GB
+    mailboxes.delete_mailbox(actor=Actor.system(), mailbox=b)
+    assert storage.pool_summary(customer).allocated_bytes == 1 * GB
 
 
 def test_quota_beyond_the_pool_is_refused_saying_what_fits(customer, domain):
@@ -159,8 +159,8 @@ def test_quota_beyond_the_pool_is_refused_saying_what_fits(customer, domain):
     with pytest.raises(ValidationError, match="at most 1024 MB is left"):
         create(customer, domain, "b", quota_bytes=1 * GB + MB)
     mailbox, _ = create(customer, domain, "b", quota_bytes=1 * GB)
-    assert services.pool_summary(customer).free_bytes == 0
-    assert services.pool_summary(customer).suggested_quota_bytes == 0
+    assert storage.pool_summary(customer).free_bytes == 0
+    assert storage.pool_summary(customer).suggested_quota_bytes == 0
 
 
 @pytest.mark.parametrize("quota", [0, -1, -5 * GB, MB])
@@ -172,11 +172,11 @@ def test_zero_negative_and_tiny_quotas_are_refused(customer, domain, quota):
 def test_growing_a_quota_may_use_its_own_share_plus_what_is_left(customer, domain):
     a, _ = create(customer, domain, "a", quota_bytes=2 * GB)
     create(customer, domain, "b", quota_bytes=2 * GB)
-    services.update_mailbox(
+    mailboxes.update_mailbox(
         actor=Actor.system(), mailbox=a, display_name="", quota_bytes=3 * GB, is_enabled=True
     )
     with pytest.raises(ValidationError, match="at most 3072 MB"):
-        services.update_mailbox(
+        mailboxes.update_mailbox(
             actor=Actor.system(), mailbox=a, display_name="", quota_bytes=3 * GB + MB, is_enabled=True
         )
     a.refresh_from_db()
@@ -187,10 +187,10 @@ def test_growing_a_quota_may_use_its_own_share_plus_what_is_left(customer, domai
 
 
 def test_delete_disables_at_once_and_restore_brings_it_back(customer, domain, mailbox):
-    services.delete_mailbox(actor=Actor.system(), mailbox=mailbox)
+    mailboxes.delete_mailbox(actor=Actor.system(), mailbox=mailbox)
     mailbox.refresh_from_db()
     assert mailbox.deleted_at and not mailbox.is_enabled
-    services.restore_mailbox(actor=Actor.system(), mailbox=mailbox)
+    mailboxes.restore_mailbox(actor=Actor.system(), mailbox=mailbox)
     mailbox.refresh_from_db()
     assert mailbox.deleted_at is None and mailbox.is_enabled
     actions = set(AuditEntry.objects.values_list("action", flat=True))
@@ -198,19 +198,19 @@ def test_delete_disables_at_once_and_restore_brings_it_back(customer, domain, ma
 
 
 def test_restore_after_retention_is_refused(customer, domain, mailbox, settings):
-    services.delete_mailbox(actor=Actor.system(), mailbox=mailbox)
+    mailboxes.delete_mailbox(actor=Actor.system(), mailbox=mailbox)
     Mailbox.objects.filter(pk=mailbox.pk).update(deleted_at=timezone.now() - timedelta(days=31))
     mailbox.refresh_from_db()
     with pytest.raises(ValidationError, match="too long ago"):
-        services.restore_mailbox(actor=Actor.system(), mailbox=mailbox)
+        mailboxes.restore_mailbox(actor=Actor.system(), mailbox=mailbox)
 
 
 def test_restore_that_no_longer_fits_the_pool_is_refused(customer, domain):
     a, _ = create(customer, domain, "a", quota_bytes=3 * GB)
-    services.delete_mailbox(actor=Actor.system(), mailbox=a)
+    mailboxes.delete_mailbox(actor=Actor.system(), mailbox=a)
     create(customer, domain, "b", quota_bytes=4 * GB)
     with pytest.raises(ValidationError, match="needs 3072 MB"):
-        services.restore_mailbox(actor=Actor.system(), mailbox=a)
+        mailboxes.restore_mailbox(actor=Actor.system(), mailbox=a)
 
 
 def test_purge_removes_only_expired_mailboxes_and_their_folders(
@@ -221,37 +221,37 @@ def test_purge_removes_only_expired_mailboxes_and_their_folders(
     folder = tmp_path / "mail" / domain.name / "old" / "cur"
     folder.mkdir(parents=True)
     (folder / "1.msg").write_text("hello")
-    services.create_alias(
+    aliases.create_alias(
         actor=Actor.system(), customer=customer, domain=domain, local_part="team", destinations=[old.address]
     )
-    services.create_alias(
+    aliases.create_alias(
         actor=Actor.system(),
         customer=customer,
         domain=domain,
         local_part="all",
         destinations=[old.address, live.address],
     )
-    services.set_forwarding(
+    mailboxes.set_forwarding(
         actor=Actor.system(), mailbox=live, forward_to=[old.address, "x@example.org"], keep_copy=True
     )
     for mailbox in (old, recent):
-        services.delete_mailbox(actor=Actor.system(), mailbox=mailbox)
+        mailboxes.delete_mailbox(actor=Actor.system(), mailbox=mailbox)
     Mailbox.objects.filter(pk=old.pk).update(deleted_at=timezone.now() - timedelta(days=31))
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.purge_deleted_mailboxes() == 1
+        assert mailboxes.purge_deleted_mailboxes() == 1
     assert set(Mailbox.objects.values_list("local_part", flat=True)) == {"recent", "live"}
     assert not (tmp_path / "mail" / domain.name / "old").exists()
     assert not Alias.objects.filter(local_part="team").exists()
     assert Alias.objects.get(local_part="all").destinations == [live.address]
     assert Mailbox.objects.get(pk=live.pk).forward_to == ["x@example.org"]
-    assert services.purge_deleted_mailboxes() == 0
+    assert mailboxes.purge_deleted_mailboxes() == 0
 
 
 # Aliases, forwarding, cycles -------------------------------------------------------------------------
 
 
 def alias(customer, domain, local_part, destinations):
-    return services.create_alias(
+    return aliases.create_alias(
         actor=Actor.system(),
         customer=customer,
         domain=domain,
@@ -297,23 +297,23 @@ def test_alias_cycles_are_refused(customer, domain, mailbox):
     with pytest.raises(
         ValidationError, match="loop: a@bakkerij.example → b@bakkerij.example → a@bakkerij.example"
     ):
-        services.update_alias(
+        aliases.update_alias(
             actor=Actor.system(), alias=a, destinations=["b@bakkerij.example"], is_enabled=True
         )
     with pytest.raises(ValidationError, match="itself"):
-        services.update_alias(actor=Actor.system(), alias=a, destinations=[a.address], is_enabled=True)
+        aliases.update_alias(actor=Actor.system(), alias=a, destinations=[a.address], is_enabled=True)
 
 
 def test_forward_loop_through_an_alias_is_refused(customer, domain, mailbox):
     alias(customer, domain, "team", [mailbox.address])
     with pytest.raises(ValidationError, match="loop"):
-        services.set_forwarding(
+        mailboxes.set_forwarding(
             actor=Actor.system(), mailbox=mailbox, forward_to=["team@bakkerij.example"], keep_copy=True
         )
 
 
 def test_forwarding_with_and_without_copy(customer, domain, mailbox):
-    services.set_forwarding(
+    mailboxes.set_forwarding(
         actor=Actor.system(), mailbox=mailbox, forward_to=["jan@thuis.example"], keep_copy=False
     )
     mailbox.refresh_from_db()
@@ -323,7 +323,7 @@ def test_forwarding_with_and_without_copy(customer, domain, mailbox):
 
 def test_forward_to_other_customers_domain_refused(customer, domain, mailbox, other_domain):
     with pytest.raises(ValidationError, match="another customer"):
-        services.set_forwarding(
+        mailboxes.set_forwarding(
             actor=Actor.system(), mailbox=mailbox, forward_to=["x@concurrent.example"], keep_copy=True
         )
 
@@ -333,7 +333,7 @@ def test_forward_to_other_customers_domain_refused(customer, domain, mailbox, ot
 
 def test_routing_sets_postmaster_abuse_and_catch_all(customer, domain, make_mailbox):
     jan, kees = make_mailbox("jan"), make_mailbox("kees")
-    services.set_domain_routing(
+    aliases.set_domain_routing(
         actor=Actor.system(), domain=domain, postmaster_to=kees, abuse_to=jan, catch_all_to=kees
     )
     domain.refresh_from_db()
@@ -344,7 +344,7 @@ def test_routing_sets_postmaster_abuse_and_catch_all(customer, domain, make_mail
 
 def test_routing_refuses_another_customers_mailbox(customer, domain, mailbox, other_mailbox):
     with pytest.raises(ValidationError, match="your mailboxes"):
-        services.set_domain_routing(
+        aliases.set_domain_routing(
             actor=Actor.system(),
             domain=domain,
             postmaster_to=other_mailbox,
@@ -358,7 +358,7 @@ def test_routing_refuses_another_customers_mailbox(customer, domain, mailbox, ot
 
 def test_autoresponder_saved_as_data_and_marked_pending(mailbox):
     starts = timezone.now()
-    saved = services.save_autoresponder(
+    saved = autoresponders.save_autoresponder(
         actor=Actor.system(),
         mailbox=mailbox,
         is_enabled=True,
@@ -386,27 +386,27 @@ def test_autoresponder_saved_as_data_and_marked_pending(mailbox):
 def test_bad_autoresponders_are_refused(mailbox, kwargs, field):
     values = {"is_enabled": True, "subject": "Weg", "body": "Tot maandag", "interval_days": 1} | kwargs
     with pytest.raises(ValidationError) as raised:
-        services.save_autoresponder(actor=Actor.system(), mailbox=mailbox, **values)
+        autoresponders.save_autoresponder(actor=Actor.system(), mailbox=mailbox, **values)
     assert field in raised.value.message_dict
     assert not Autoresponder.objects.exists()
 
 
 def test_quota_warning_once_per_crossing(mailbox, owner, member):
     quota = mailbox.quota_bytes
-    assert not services.record_usage(mailbox=mailbox, used_bytes=quota * 79 // 100)
-    assert services.record_usage(mailbox=mailbox, used_bytes=quota * 81 // 100)
-    assert not services.record_usage(mailbox=mailbox, used_bytes=quota * 85 // 100)
-    assert services.record_usage(mailbox=mailbox, used_bytes=quota * 96 // 100)
-    assert not services.record_usage(mailbox=mailbox, used_bytes=quota * 97 // 100)
+    assert not storage.record_usage(mailbox=mailbox, used_bytes=quota * 79 // 100)
+    assert storage.record_usage(mailbox=mailbox, used_bytes=quota * 81 // 100)
+    assert not storage.record_usage(mailbox=mailbox, used_bytes=quota * 85 // 100)
+    assert storage.record_usage(mailbox=mailbox, used_bytes=quota * 96 // 100)
+    assert not storage.record_usage(mailbox=mailbox, used_bytes=quota * 97 // 100)
     assert len(mail.outbox) == 2
     assert mail.outbox[0].to == [owner.email]
     assert "80%" in mail.outbox[0].subject and "95%" in mail.outbox[1].subject
     assert mailbox.address in mail.outbox[1].body
     assert mail.outbox[1].alternatives[0][1] == "text/html"
     # dropping below resets, so the next crossing warns again
-    assert not services.record_usage(mailbox=mailbox, used_bytes=quota // 2)
+    assert not storage.record_usage(mailbox=mailbox, used_bytes=quota // 2)
     assert Mailbox.objects.get(pk=mailbox.pk).quota_warning_level == 0
-    assert services.record_usage(mailbox=mailbox, used_bytes=quota * 90 // 100)
+    assert storage.record_usage(mailbox=mailbox, used_bytes=quota * 90 // 100)
     assert len(mail.outbox) == 3
 
 
@@ -418,7 +418,7 @@ def test_measure_usage_reads_the_maildir_on_disk(mailbox, tmp_path):
     (maildir / "cur" / "a").write_bytes(b"x" * 1000)
     (maildir / ".Sent" / "new" / "b").write_bytes(b"x" * 500)
     (maildir / "dovecot.index").write_bytes(b"x" * 9999)
-    assert services.measure_usage() == 1
+    assert storage.measure_usage() == 1
     mailbox.refresh_from_db()
     assert mailbox.used_bytes == 1500 and mailbox.usage_measured_at is not None
 
@@ -435,7 +435,7 @@ def test_measure_usage_reads_the_maildir_on_disk(mailbox, tmp_path):
 )
 def test_reserved_names_say_what_to_do(local_part, for_mailbox, message):
     with pytest.raises(ValidationError, match=message):
-        services.normalize_local_part(local_part, for_mailbox=for_mailbox)
+        addresses.normalize_local_part(local_part, for_mailbox=for_mailbox)
 
 
 def test_role_names_other_than_postmaster_and_abuse_can_be_aliases(customer, domain, mailbox):
@@ -447,10 +447,10 @@ def test_quota_cannot_shrink_below_what_the_mailbox_holds(customer, domain, mail
     Mailbox.objects.filter(pk=mailbox.pk).update(used_bytes=60 * MB + 1)
     mailbox.refresh_from_db()
     with pytest.raises(ValidationError, match="already holds 61 MB"):
-        services.update_mailbox(
+        mailboxes.update_mailbox(
             actor=Actor.system(), mailbox=mailbox, display_name="", quota_bytes=50 * MB, is_enabled=True
         )
-    services.update_mailbox(
+    mailboxes.update_mailbox(
         actor=Actor.system(), mailbox=mailbox, display_name="", quota_bytes=61 * MB, is_enabled=True
     )
     assert Mailbox.objects.get(pk=mailbox.pk).quota_bytes == 61 * MB
@@ -460,5 +460,5 @@ def test_quota_warnings_speak_the_customers_language(mailbox, owner, settings):
     settings.LANGUAGE_CODE = "en"
     mailbox.customer.language = "nl"
     mailbox.customer.save(update_fields=["language"])
-    assert services.record_usage(mailbox=mailbox, used_bytes=mailbox.quota_bytes * 81 // 100)
+    assert storage.record_usage(mailbox=mailbox, used_bytes=mailbox.quota_bytes * 81 // 100)
     assert "80% vol" in mail.outbox[0].subject

@@ -6,13 +6,13 @@ from django.utils import timezone
 
 from mailaccounts import passwords
 from mailaccounts.models import Alias, Autoresponder, Domain, Mailbox
-from mailaccounts.services import mailboxes as services
+from mailaccounts.services import aliases, storage
 from mailhosts.models import MailHost
 from tenants.models import AuditEntry
 
 from .conftest import MAILBOX_PASSWORD
 
-MB = services.MB
+MB = storage.MB
 
 OBJECT_URLS = [
     ("mailaccounts:mailbox_detail", "mailbox"),
@@ -37,7 +37,7 @@ LIST_URLS = [
 def alias(customer, domain, mailbox):
     from tenants.audit import Actor
 
-    return services.create_alias(
+    return aliases.create_alias(
         actor=Actor.system(),
         customer=customer,
         domain=domain,

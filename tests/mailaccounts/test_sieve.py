@@ -37,12 +37,12 @@ def test_start_and_end_are_amsterdam_wall_clock_with_their_own_offset():
 
 
 def test_an_autoresponder_row_renders_with_its_own_values(mailbox):
-    from mailaccounts.services import mailboxes as services
+    from mailaccounts.services import autoresponders
     from mailaccounts.sieve import render_autoresponder
     from tenants.audit import Actor
 
     starts = datetime(2026, 12, 20, 8, 0, tzinfo=UTC)
-    autoresponder = services.save_autoresponder(
+    autoresponder = autoresponders.save_autoresponder(
         actor=Actor.system(),
         mailbox=mailbox,
         is_enabled=True,

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from mailaccounts import tasks, usage
 from mailaccounts.models import Mailbox
-from mailaccounts.services import mailboxes as services
+from mailaccounts.services import mailboxes, storage
 from mailhosts.models import MailHost
 from tenants.audit import Actor
 
@@ -56,7 +56,7 @@ def test_measure_usage_task_records_and_warns(mailbox, owner, tmp_path):
 
 
 def test_purge_task_removes_expired_deleted_mailboxes(mailbox):
-    services.delete_mailbox(actor=Actor.system(), mailbox=mailbox)
+    mailboxes.delete_mailbox(actor=Actor.system(), mailbox=mailbox)
     assert tasks.purge_deleted_mailboxes.delay().get() == 0
     Mailbox.objects.filter(pk=mailbox.pk).update(deleted_at=timezone.now() - timedelta(days=30, minutes=1))
     assert tasks.purge_deleted_mailboxes.delay().get() == 1
@@ -76,7 +76,7 @@ def test_measure_usage_in_batches_warns_only_the_crossing_mailbox(make_mailbox, 
     full = tmp_path / "bakkerij.example" / "m3" / "new"
     full.mkdir(parents=True)
     (full / "1").write_bytes(b"x" * (mailboxes[3].quota_bytes * 96 // 100))
-    assert services.measure_usage(batch_size=2) == 5
+    assert storage.measure_usage(batch_size=2) == 5
     levels = dict(Mailbox.objects.values_list("local_part", "quota_warning_level"))
     assert levels == {"m0": 0, "m1": 0, "m2": 0, "m3": 95, "m4": 0}
     assert Mailbox.objects.filter(usage_measured_at__isnull=True).count() == 0

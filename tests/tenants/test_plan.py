@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from billing.plans import change_plan
-from mailaccounts.services.mailboxes import pool_summary
+from mailaccounts.services.storage import pool_summary
 from tenants.audit import Actor
 from tenants.models import AuditEntry, Customer, Plan, Subscription
 

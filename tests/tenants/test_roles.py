@@ -4,7 +4,8 @@ owners and members manage mail: domains, mailboxes, aliases, DNS and DKIM, the S
 import pytest
 from django.urls import get_resolver, reverse
 
-from mailaccounts.services.mailboxes import create_alias, create_mailbox
+from mailaccounts.services.aliases import create_alias
+from mailaccounts.services.mailboxes import create_mailbox
 from relay.ingest import ingest_lines
 from relay.models import RelayCredential, RelayMessage
 from tenants.audit import Actor

@@ -11,8 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from mailaccounts.models import Domain
+from mailaccounts.services.aliases import create_alias
+from mailaccounts.services.autoresponders import save_autoresponder
 from mailaccounts.services.domains import add_domain, mark_domain_verified
-from mailaccounts.services.mailboxes import create_alias, create_mailbox, save_autoresponder
+from mailaccounts.services.mailboxes import create_mailbox
 from relay.ingest import ingest_lines
 from relay.models import RelayCredential, RelayMessage
 from relay.services import create_credential
