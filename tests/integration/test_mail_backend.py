@@ -350,9 +350,9 @@ def test_a_relay_credential_sends_as_its_domains_but_cannot_read_mail(stack_doma
 
 def test_mail_sent_through_submission_is_dkim_signed_with_the_active_keys(stack_domain, mail, fresh):
     import dkim
-    from mailaccounts.services.dkim import activate_published_keys, dkim_txt_value, generate_dkim_key
 
     from mailaccounts.models import DkimKey
+    from mailaccounts.services.dkim import activate_published_keys, dkim_txt_value, generate_dkim_key
 
     jan = create_mailbox(stack_domain, fresh("jan"), PASSWORD)
     rsa = generate_dkim_key(domain=stack_domain, actor=SYSTEM)
