@@ -1,6 +1,7 @@
 from django.conf import settings
 
 from tenants.access import may_manage_mail
+from tenants.models import vat_percent
 
 
 def panel(request):
@@ -10,4 +11,5 @@ def panel(request):
         "membership": membership if membership else None,
         "customer": membership.customer if membership else None,
         "manages_mail": may_manage_mail(membership),
+        "vat_percent": vat_percent(),
     }

@@ -7,12 +7,13 @@ from django_countries import countries
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as VatError
 
-from .models import Customer, Membership, Plan
+from .models import Customer, Membership, Plan, vat_percent
 from .services import CUSTOMER_DETAILS
 
 
 def plan_label(plan: Plan) -> str:
-    return _("%(name)s — %(storage)s GB — €%(excl)s/month excl. VAT (€%(incl)s incl. 21%% VAT)") % {
+    return _("%(name)s — %(storage)s GB — €%(excl)s/month excl. VAT (€%(incl)s incl. %(vat)s%% VAT)") % {
+        "vat": vat_percent(),
         "name": plan.name,
         "storage": number_format(plan.storage_gb, 1),
         "excl": number_format(plan.price_monthly, 2),

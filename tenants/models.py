@@ -17,6 +17,11 @@ def vat_rate() -> Decimal:
     return Decimal(settings.VAT_RATE)
 
 
+def vat_percent() -> str:
+    """The VAT rate as people read it: "21" for 0.21, "9" for 0.09, "20.5" for 0.205."""
+    return format((vat_rate() * 100).normalize(), "f")
+
+
 def with_vat(amount: Decimal) -> Decimal:
     return (amount * (1 + vat_rate())).quantize(CENT, rounding=ROUND_HALF_UP)
 

@@ -12,17 +12,12 @@ from django.views.decorators.http import require_POST
 from tenants.access import mail_role_required
 from tenants.audit import Actor
 
+from ..access import get_domain_or_404
 from ..dnscheck import check_domain, domain_health, with_dns_health
 from ..dnsrecords import mta_sts_policy, records_for, zone_fragment
 from ..models import DkimKey, DmarcPolicy, DnsCheckResult, Domain, MtaStsMode
 from ..services import dkim as dkim_service
 from ..services.dns import dns_settings_for, update_dns_settings
-
-
-def get_domain_or_404(request, pk: int) -> Domain:
-    """The request's customer's domain, or 404 (another customer's domain does not exist for them)."""
-    queryset = Domain.objects.for_customer(request.customer).select_related("mailhost", "customer")
-    return get_object_or_404(queryset, pk=pk)
 
 
 def refuse_if_suspended(request) -> bool:

@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -11,12 +11,9 @@ from django.views.decorators.http import require_POST
 from tenants.access import mail_role_required, owner_required
 from tenants.audit import Actor
 
+from ..access import get_domain_or_404
 from ..models import Domain
 from ..services import domains as domain_services
-
-
-def get_domain_or_404(request, pk: int) -> Domain:
-    return get_object_or_404(Domain.objects.select_related("mailhost"), pk=pk, customer=request.customer)
 
 
 class DomainForm(forms.Form):

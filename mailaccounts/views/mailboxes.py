@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from tenants.access import mail_role_required, owner_required
 from tenants.audit import Actor
 
+from ..access import get_alias_or_404, get_domain_or_404, get_mailbox_or_404
 from ..crypto import seal, unseal
 from ..forms import (
     AliasForm,
@@ -31,28 +32,6 @@ from ..services import aliases, autoresponders, lists, mailboxes, storage
 
 PAGE_SIZE = 50
 NEW_PASSWORD_KEY = "mailaccounts.new_password"
-
-
-# Access: one function per type, scoped to the request's customer -----------------------------------
-
-
-def get_mailbox_or_404(request, pk: int, *, include_deleted: bool = False) -> Mailbox:
-    mailboxes = Mailbox.objects.for_customer(request.customer).select_related(
-        "domain__mailhost", "customer__plan"
-    )
-    if not include_deleted:
-        mailboxes = mailboxes.active()
-    return get_object_or_404(mailboxes, pk=pk)
-
-
-def get_alias_or_404(request, pk: int) -> Alias:
-    return get_object_or_404(
-        Alias.objects.for_customer(request.customer).select_related("domain__mailhost"), pk=pk
-    )
-
-
-def get_domain_or_404(request, pk: int) -> Domain:
-    return get_object_or_404(Domain.objects.for_customer(request.customer).select_related("mailhost"), pk=pk)
 
 
 def alias_address(alias: Alias) -> str:

@@ -89,3 +89,9 @@ def test_preview_warns_when_downgrade_does_not_fit(owner_client, customer, make_
     make_mailbox("big", quota_gb=6)
     page = owner_client.get("/plan/?preview=basis").content.decode()
     assert "lower them by 1.0\xa0GB first" in page
+
+
+def test_the_vat_rate_shown_is_the_configured_one(owner_client, settings):
+    settings.VAT_RATE = "0.09"
+    page = owner_client.get("/plan/").content.decode()
+    assert "9% VAT" in page and "21%" not in page
