@@ -137,7 +137,7 @@ class CeleryWorker:
                 "-m",
                 "celery",
                 "-A",
-                "panel",
+                "postbode",
                 "worker",
                 "-Q",
                 self.queue,

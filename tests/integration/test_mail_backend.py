@@ -410,7 +410,7 @@ def test_a_failing_reload_step_leaves_the_change_failed_and_visible_until_it_is_
     wait_until(failed, what="the change to show as failed")
     host.refresh_from_db()
     assert "opendkim is not running" in host.last_error
-    admin_page = staff_client.get("/admin/mailaccounts/mailhost/").content.decode()
+    admin_page = staff_client.get("/admin/mailhosts/mailhost/").content.decode()
     assert "opendkim is not running" in admin_page
     customer_page = owner_client.get(
         reverse("mailaccounts:mailbox_detail", args=[mailbox.pk])
