@@ -5,7 +5,7 @@ recipient's latest status (sent, deferred, bounced, expired, rejected) and the m
 `NOQUEUE: reject` lines into `RejectDraft`s. A queue id seen again after `removed` starts a new message
 (short queue ids are reused). Storing and merging with what is already stored is `relay.ingest`'s job.
 
-Attributing drafts to customers reads the panel's tables, so it lives apart: `relay.attribution`.
+Attributing drafts to customers reads the panel's tables, so it lives apart: `relay.ingest.attribution`.
 """
 
 import functools

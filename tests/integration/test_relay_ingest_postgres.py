@@ -3,8 +3,10 @@
 import pytest
 from django.db import connection
 
-import relay.ingest
-from relay.ingest import ANALYZED_COLUMNS, ingest_file
+import relay.ingest.analyze
+import relay.ingest.pipeline
+from relay.ingest import ingest_file
+from relay.ingest.analyze import ANALYZED_COLUMNS
 from tests.conftest import require_service
 from tests.relay.logs import EXPIRED, MIXED
 
@@ -30,17 +32,17 @@ def test_a_long_catch_up_teaches_the_planner_that_queue_ids_are_unique(postgres,
     (all but) unique, kept as a fraction of the rows that stays true as the table grows. They come from a
     small sample of the columns ingest picks by, and the session's own sampling setting is left alone."""
     analyzed = []
-    monkeypatch.setattr(relay.ingest, "ANALYZE_FROM_LINES", 5)
+    monkeypatch.setattr(relay.ingest.analyze, "ANALYZE_FROM_LINES", 5)
     before = statistics_target()
     path = tmp_path / "maillog"
     path.write_text(MIXED + EXPIRED)
-    real = relay.ingest.analyze_relay_tables
+    real = relay.ingest.analyze.analyze_relay_tables
 
     def counting():
         analyzed.append(True)
         real()
 
-    monkeypatch.setattr(relay.ingest, "analyze_relay_tables", counting)
+    monkeypatch.setattr(relay.ingest.pipeline, "analyze_relay_tables", counting)
     ingest_file(str(path), batch_lines=4)
     assert analyzed  # 5, 20, ... lines into the run
 

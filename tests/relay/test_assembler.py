@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 
 from relay.assembler import assemble
-from relay.attribution import CustomerDirectory
+from relay.ingest.attribution import CustomerDirectory
 from relay.parser import SyslogClock, parse_lines
 from tests.relay.logs import EXPIRED, MIXED, RFC3339_LONG_IDS
 

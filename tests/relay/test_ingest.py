@@ -256,10 +256,12 @@ def test_relaylog_export_csv_and_time_range(db, credential):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("reader", ["inline", "child process"])
 def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path, monkeypatch, reader):
-    import relay.ingest
+    import relay.ingest.following
+    import relay.ingest.lines
+    import relay.ingest.pipeline
 
     if reader == "child process":
-        monkeypatch.setattr(relay.ingest, "CHILD_READER_MIN_BYTES", 0)
+        monkeypatch.setattr(relay.ingest.pipeline, "CHILD_READER_MIN_BYTES", 0)
     from tests.conftest import make_customer, make_user
 
     owner = make_user("thread-owner@example.com")
@@ -294,10 +296,14 @@ def test_readers_never_talk_on_the_connection_they_inherit(tmp_path, monkeypatch
     another context, as under Playwright's event loop) must open its own, and leave the parent's alone."""
     from django.db import connection
 
-    import relay.ingest
+    import relay.ingest.following
+    import relay.ingest.lines
+    import relay.ingest.pipeline
 
-    monkeypatch.setattr(relay.ingest, "CHILD_READER_MIN_BYTES", 0)
-    monkeypatch.setattr(relay.ingest.connection, "close", lambda: None)  # the parent's stays open at fork
+    monkeypatch.setattr(relay.ingest.pipeline, "CHILD_READER_MIN_BYTES", 0)
+    monkeypatch.setattr(
+        relay.ingest.pipeline.connection, "close", lambda: None
+    )  # the parent's stays open at fork
     connection.ensure_connection()
     path = tmp_path / "maillog"
     write(path, MIXED + EXPIRED)
@@ -307,11 +313,15 @@ def test_readers_never_talk_on_the_connection_they_inherit(tmp_path, monkeypatch
 
 @pytest.mark.django_db(transaction=True)
 def test_reader_batches_cut_by_size_take_every_line_even_one_longer_than_a_batch(tmp_path, monkeypatch):
-    import relay.ingest
+    import relay.ingest.following
+    import relay.ingest.lines
+    import relay.ingest.pipeline
 
-    monkeypatch.setattr(relay.ingest, "CHILD_READER_MIN_BYTES", 0)
-    monkeypatch.setattr(relay.ingest, "BATCH_BYTES_MIN", 150)  # most lines are longer: one line a batch
-    monkeypatch.setattr(relay.ingest, "BATCH_BYTES_MAX", 150)
+    monkeypatch.setattr(relay.ingest.pipeline, "CHILD_READER_MIN_BYTES", 0)
+    monkeypatch.setattr(
+        relay.ingest.pipeline, "BATCH_BYTES_MIN", 150
+    )  # most lines are longer: one line a batch
+    monkeypatch.setattr(relay.ingest.pipeline, "BATCH_BYTES_MAX", 150)
     path = tmp_path / "maillog"
     write(path, MIXED + EXPIRED)
     result = ingest_file(str(path))
@@ -325,12 +335,14 @@ def test_readers_rows_of_a_batch_whose_writer_failed_are_merged_when_read_again(
     """Reader processes commit a batch's new messages before the writer commits the rest with the offset.
     A writer failing in between loses nothing and doubles nothing: the next run reads the batch again, the
     readers' rows clash, and the writer merges the batch as duplicates."""
-    import relay.ingest
+    import relay.ingest.following
+    import relay.ingest.lines
+    import relay.ingest.pipeline
 
-    monkeypatch.setattr(relay.ingest, "CHILD_READER_MIN_BYTES", 0)
+    monkeypatch.setattr(relay.ingest.pipeline, "CHILD_READER_MIN_BYTES", 0)
     path = tmp_path / "maillog"
     write(path, MIXED + EXPIRED)
-    store_batch = relay.ingest._store_batch
+    store_batch = relay.ingest.pipeline._store_batch
     calls = []
 
     def failing_once(state, batch, directory):
@@ -339,7 +351,7 @@ def test_readers_rows_of_a_batch_whose_writer_failed_are_merged_when_read_again(
             raise RuntimeError("the writer's database went away")
         return store_batch(state, batch, directory)
 
-    monkeypatch.setattr(relay.ingest, "_store_batch", failing_once)
+    monkeypatch.setattr(relay.ingest.pipeline, "_store_batch", failing_once)
     with pytest.raises(RuntimeError):
         ingest_file(str(path), batch_lines=6)
     assert IngestState.objects.get().offset == calls[1]  # the failed batch and those after it: not done
@@ -444,7 +456,9 @@ def test_tabs_and_backslashes_in_values_survive_the_bulk_copy(db, credential):
 def test_batches_are_the_same_whatever_the_read_chunk(tmp_path, monkeypatch):
     """Lines are read a megabyte at a time; a line across two chunks, a batch ending inside a chunk and an
     unfinished last line must all come out as whole lines, the file positioned right after the batch."""
-    import relay.ingest
+    import relay.ingest.following
+    import relay.ingest.lines
+    import relay.ingest.pipeline
 
     path = tmp_path / "maillog"
     # Multi-byte characters (split across chunks of one byte), a broken byte and a lone carriage return.
@@ -456,10 +470,10 @@ def test_batches_are_the_same_whatever_the_read_chunk(tmp_path, monkeypatch):
     expected = [line.rstrip(b"\n").decode("utf-8", "replace") for line in lines]
     assert "\ufffd" in expected[-1] and "\r" in expected[-1]
     for chunk in (1, 7, 64, 1 << 20):
-        monkeypatch.setattr(relay.ingest, "READ_CHUNK", chunk)
+        monkeypatch.setattr(relay.ingest.lines, "READ_CHUNK", chunk)
         got, read = [], 0
         with open(path, "rb") as log:
-            while batch := relay.ingest._read_batch(log, 4, 10**9):
+            while batch := relay.ingest.lines._read_batch(log, 4, 10**9):
                 if not batch[0]:
                     break
                 got.extend(batch[0])
@@ -467,7 +481,7 @@ def test_batches_are_the_same_whatever_the_read_chunk(tmp_path, monkeypatch):
                 assert log.tell() == read == sum(map(len, lines[: len(got)]))
         assert got == expected
         with open(path, "rb") as log:  # up to a byte limit: the lines that end within it
-            limited, consumed = relay.ingest._read_batch(log, 100, len(lines[0]) + 6)
+            limited, consumed = relay.ingest.lines._read_batch(log, 100, len(lines[0]) + 6)
         assert (limited, consumed) == ([expected[0]], len(lines[0]))
 
 
@@ -516,7 +530,7 @@ def test_an_earlier_final_attempt_read_after_a_later_one_is_kept_as_an_event(db,
 
 def test_final_attempts_stored_as_events_before_recipients_recorded_them_are_not_doubled(db, credential):
     """Relay logs stored before recipients stood for their final attempts have those as event rows."""
-    from relay.ingest import _store_events
+    from relay.ingest.merge import _store_events
 
     ingest_lines(MIXED.splitlines())
     for recipient in RelayRecipient.objects.filter(line_key__isnull=False):  # as the earlier ingest stored it
@@ -542,13 +556,17 @@ def test_readers_keep_the_year_across_new_year_over_batches_they_skip(tmp_path, 
     """Each reader parses every other batch and only reads the dates of the rest (without decoding them).
     Here the second reader's first own line is already in January: only the December line it skipped tells
     it that this January is next year's, not this year's."""
-    import relay.ingest
+    import relay.ingest.following
+    import relay.ingest.lines
+    import relay.ingest.pipeline
 
     settings.RELAY_LOG_TIMEZONE = "Europe/Amsterdam"
-    monkeypatch.setattr(relay.ingest, "SyslogClock", NewYearsEveClock)
-    monkeypatch.setattr(relay.ingest, "CHILD_READER_MIN_BYTES", 0)
-    monkeypatch.setattr(relay.ingest, "BATCH_BYTES_MIN", 150)  # one line a batch: readers alternate lines
-    monkeypatch.setattr(relay.ingest, "BATCH_BYTES_MAX", 150)
+    monkeypatch.setattr(relay.ingest.following, "SyslogClock", NewYearsEveClock)
+    monkeypatch.setattr(relay.ingest.pipeline, "CHILD_READER_MIN_BYTES", 0)
+    monkeypatch.setattr(
+        relay.ingest.pipeline, "BATCH_BYTES_MIN", 150
+    )  # one line a batch: readers alternate lines
+    monkeypatch.setattr(relay.ingest.pipeline, "BATCH_BYTES_MAX", 150)
     lines = [
         "Dec 31 23:59:59 mx1 postfix/smtpd[5101]: 1A2B3C4D50: client=mail.sender.example[198.51.100.20]",
         "Jan  1 00:00:01 mx1 postfix/qmgr[5000]: 1A2B3C4D50: from=<oud@sender.example>, size=100, nrcpt=1 (queue active)",

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 
 from mailaccounts.models import Domain, Mailbox
 
-from .assembler import NOBODY, MessageDraft, Owner, RejectDraft, _owner, domain_of
-from .models import Direction, RelayCredential
+from ..assembler import NOBODY, MessageDraft, Owner, RejectDraft, _owner, domain_of
+from ..models import Direction, RelayCredential
 
 LOCAL_CLIENT_IPS = {"127.0.0.1", "::1"}
 

@@ -10,7 +10,7 @@ reader streams its own batches in, while the writer merges and commits the earli
 What the batch cannot settle alone goes to the writer as it is: drafts that continue a message stored
 earlier (a greylisted recipient sent later, an expiry, a `removed`), and the few bounce links whose other
 side is outside the batch. Should anything conflict after all (the same lines ingested twice, say), the
-writer rolls the fast path back and merges the whole batch the careful way (`relay.ingest`).
+writer rolls the fast path back and merges the whole batch the careful way (`relay.ingest.merge`).
 """
 
 from dataclasses import dataclass, field
@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .assembler import REJECTED, Assembly, MessageDraft
+from ..assembler import REJECTED, Assembly, MessageDraft
+from ..bulk import allocate_ids
+from ..models import RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient, worst_status
 from .attribution import CustomerDirectory
-from .bulk import allocate_ids
-from .models import RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient, worst_status
 
 NULL = "\\N"
 # COPY's text format: a backslash, tab, newline or carriage return inside a value must be escaped.
@@ -309,7 +309,7 @@ def _owner(draft: MessageDraft, directory: CustomerDirectory):
 def _link_within(fresh: list[MessageDraft], ids: list[int]) -> tuple[dict[int, int], set[int]]:
     """Bounce notifications whose original is in the same batch: {notification index: original index}.
 
-    The rule is `relay.ingest._link_bounces`' (the earliest unlinked message with the notification's queue
+    The rule is `relay.ingest.link_bounces`' (the earliest unlinked message with the notification's queue
     id, received within an hour of the notice). Also returns the originals whose notification was not found
     here: the writer looks for it among the stored messages.
     """
