@@ -2,9 +2,8 @@
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-from django.utils import translation
+
+from tenants.emails import send_customer_email
 
 from .models import Invoice
 
@@ -18,20 +17,16 @@ def send_invoice_email(*, invoice: Invoice, name: str) -> None:
     context = {
         "invoice": invoice,
         "lines": list(invoice.lines.all()),
-        "site_name": settings.SITE_NAME,
         "company_name": settings.COMPANY_NAME,
         "company_iban": getattr(settings, "COMPANY_IBAN", ""),
         "invoice_url": settings.SITE_URL.rstrip("/") + invoice.get_absolute_url(),
     }
-    with translation.override(invoice.customer.language or settings.LANGUAGE_CODE):
-        subject = render_to_string(f"billing/email/{name}_subject.txt", context)
-        text = render_to_string(f"billing/email/{name}_message.txt", context)
-        html = render_to_string(f"billing/email/{name}_message.html", context)
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()), body=text, to=[invoice.customer.billing_email]
+    send_customer_email(
+        customer=invoice.customer,
+        name=f"billing/email/{name}",
+        context=context,
+        to=[invoice.customer.billing_email],
     )
-    message.attach_alternative(html, "text/html")
-    message.send()
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

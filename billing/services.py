@@ -379,7 +379,7 @@ def _settle_by_credit(original: Invoice, credit: Invoice) -> None:
     original.save(update_fields=["status"])
     credit.status = Invoice.Status.PAID
     credit.paid_at = today
-    credit.payment_reference = original.number
+    credit.payment_reference = original.number or ""
     credit.save(update_fields=["status", "paid_at", "payment_reference"])
 
 

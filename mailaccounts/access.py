@@ -1,7 +1,9 @@
 """Access: one function per protected type, scoped to the request's customer. Another customer's object
 does not exist for them: a 404, never a 403 that confirms it exists."""
 
+from django.contrib import messages
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 
 from .models import Alias, Domain, Mailbox
 
@@ -24,3 +26,10 @@ def get_alias_or_404(request, pk: int) -> Alias:
     return get_object_or_404(
         Alias.objects.for_customer(request.customer).select_related("domain__mailhost"), pk=pk
     )
+
+
+def refuse_if_suspended(request) -> bool:
+    if request.customer.is_suspended:
+        messages.error(request, _("This account is suspended; nothing can be changed."))
+        return True
+    return False

@@ -11,8 +11,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Domain, Mailbox
+from .models import DkimKey, DmarcPolicy, Domain, Mailbox, MtaStsMode
 from .services import addresses, autoresponders, storage
+from .services import dkim as dkim_service
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 MB = storage.MB
@@ -325,3 +326,31 @@ class DomainRoutingForm(forms.Form):
         if not cleaned.get("catch_all_enabled"):
             cleaned["catch_all_to"] = None
         return cleaned
+
+
+class DkimKeyForm(forms.Form):
+    algorithm = forms.ChoiceField(label=_("Key type"), choices=DkimKey.Algorithm.choices, initial="rsa")
+    selector = forms.CharField(
+        label=_("Selector"),
+        required=False,
+        max_length=200,
+        help_text=_("Leave empty to have one named after this month, such as pb202611."),
+    )
+
+    def clean_selector(self):
+        value = self.cleaned_data["selector"]
+        return dkim_service.validate_selector(value) if value.strip() else ""
+
+
+class DnsSettingsForm(forms.Form):
+    dmarc_policy = forms.ChoiceField(
+        label=_("DMARC policy"),
+        choices=DmarcPolicy.choices,
+        help_text=_("Start with “none”, read the reports, then tighten to quarantine or reject."),
+    )
+    dmarc_report_email = forms.EmailField(
+        label=_("Reporting address"),
+        required=False,
+        help_text=_("DMARC and TLS reports are sent here. Empty: postmaster@ of the domain."),
+    )
+    mta_sts_mode = forms.ChoiceField(label=_("MTA-STS mode"), choices=MtaStsMode.choices)

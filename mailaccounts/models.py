@@ -258,7 +258,7 @@ class DomainDnsSettings(models.Model):
 
     domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="dns_settings")
     dmarc_policy = models.CharField(
-        _("DMARC policy"), max_length=12, choices=DmarcPolicy.choices, default=DmarcPolicy.NONE
+        _("DMARC policy"), max_length=12, choices=DmarcPolicy, default=DmarcPolicy.NONE
     )
     dmarc_report_email = models.EmailField(
         _("reporting address"),
@@ -266,7 +266,7 @@ class DomainDnsSettings(models.Model):
         help_text=_("Aggregate DMARC and TLS reports go here. Empty: postmaster@ of the domain."),
     )
     mta_sts_mode = models.CharField(
-        _("MTA-STS mode"), max_length=10, choices=MtaStsMode.choices, default=MtaStsMode.TESTING
+        _("MTA-STS mode"), max_length=10, choices=MtaStsMode, default=MtaStsMode.TESTING
     )
     dns_checked_at = models.DateTimeField(_("DNS last checked at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
@@ -299,7 +299,7 @@ class DnsCheckResult(models.Model):
     record_key = models.CharField(_("record"), max_length=100)
     name = models.CharField(_("name"), max_length=300)
     rtype = models.CharField(_("type"), max_length=10)
-    status = models.CharField(_("status"), max_length=12, choices=DnsCheckStatus.choices)
+    status = models.CharField(_("status"), max_length=12, choices=DnsCheckStatus)
     expected = models.TextField(_("expected"), blank=True)
     found = models.JSONField(_("found"), default=list, blank=True)
     problems = models.JSONField(_("problems"), default=list, blank=True)

@@ -6,9 +6,9 @@ from celery import shared_task
 from mailhosts.models import MailHost
 from tenants.audit import Actor
 
-from .dnscheck import check_domain, domains_due
 from .models import Domain, Mailbox
 from .services.dkim import retire_expired_keys
+from .services.dnschecks import check_domain, domains_due
 from .services.mailboxes import purge_deleted_mailboxes as purge
 from .services.mailhosts import record_host_usage
 from .services.storage import measure_usage as measure

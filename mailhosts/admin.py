@@ -58,7 +58,7 @@ class MailHostAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("state"))
     def state(self, host: MailHost) -> str:
-        return LiveState(host.state_of(host.desired_revision)).label
+        return str(LiveState(host.state_of(host.desired_revision)).label)
 
     @admin.display(description=_("last error"))
     def short_error(self, host: MailHost) -> str:

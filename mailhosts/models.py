@@ -18,7 +18,7 @@ class LiveState(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class MailHostQuerySet(models.QuerySet):
+class MailHostQuerySet(models.QuerySet["MailHost"]):
     def default(self) -> "MailHost":
         """The host new domains go to: the one named in settings, created on first use."""
         host, _created = self.get_or_create(

@@ -4,7 +4,9 @@ A service function calls `mark_changed(obj, host=...)` inside its transaction: t
 goes up by one, the object remembers it, and after commit the host's apply task is enqueued.
 """
 
-from django.db import models, transaction
+from typing import Any
+
+from django.db import transaction
 from django.db.models import F
 
 from .models import MailHost
@@ -20,7 +22,8 @@ def bump_revision(host: MailHost) -> int:
     return revision
 
 
-def mark_changed(obj: models.Model, *, host: MailHost) -> int:
+def mark_changed(obj: Any, *, host: MailHost) -> int:
+    """`obj`: any model with a `revision` field."""
     obj.revision = bump_revision(host)
     if obj.pk:
         type(obj).objects.filter(pk=obj.pk).update(revision=obj.revision)

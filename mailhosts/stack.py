@@ -349,7 +349,11 @@ class MailStack:
 
     def stop(self) -> None:
         """Stop every daemon at once (each takes a second or more on its own) and wait until all are gone."""
-        quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        quiet: dict[str, Any] = {
+            "stdin": subprocess.DEVNULL,
+            "stdout": subprocess.DEVNULL,
+            "stderr": subprocess.DEVNULL,
+        }
         stopping = [
             subprocess.Popen(["postfix", "-c", str(self.postfix_etc), "stop"], **quiet),
             subprocess.Popen(["doveadm", "-c", str(self.dovecot_conf), "stop"], **quiet),
@@ -496,13 +500,10 @@ def make_certificates(directory: Path, hostname: str) -> None:
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
-    private = dict(
-        encoding=pem,
-        format=serialization.PrivateFormat.PKCS8,
-        encryption_algorithm=serialization.NoEncryption(),
-    )
     (directory / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
     key_path = directory / "server.key"
-    key_path.write_bytes(key.private_bytes(**private))
+    key_path.write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     key_path.chmod(0o600)
     (directory / "server.pem").write_bytes(cert.public_bytes(pem) + ca_cert.public_bytes(pem))

@@ -3,8 +3,8 @@
 from django.db.models import F
 from django.shortcuts import render
 
-from mailaccounts.dnscheck import with_dns_health
 from mailaccounts.models import Domain, Mailbox
+from mailaccounts.services.dnschecks import with_dns_health
 from mailaccounts.services.storage import pool_summary
 from tenants import services
 from tenants.access import customer_required, may_manage_mail

@@ -124,7 +124,7 @@ class RelayMessage(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices, blank=True)
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction, blank=True)
     sender = models.CharField(_("sender"), max_length=320, blank=True)
     sasl_username = models.CharField(_("SMTP user"), max_length=320, blank=True)
     client = models.CharField(_("client"), max_length=300, blank=True)
@@ -132,7 +132,7 @@ class RelayMessage(models.Model):
     message_id = models.CharField(_("Message-ID"), max_length=500, blank=True)
     size = models.BigIntegerField(_("size"), null=True, blank=True)
     nrcpt = models.PositiveIntegerField(_("recipients"), null=True, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.QUEUED)
     bounce_of = models.ForeignKey(
         "self",
         verbose_name=_("bounce notification for"),
@@ -201,7 +201,7 @@ class RelayRecipient(models.Model):
     )
     address = models.CharField(_("recipient"), max_length=320)
     orig_to = models.CharField(_("original recipient"), max_length=320, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.QUEUED)
     dsn = models.CharField(_("DSN code"), max_length=12, blank=True)
     relay = models.CharField(_("relay"), max_length=300, blank=True)
     delay = models.FloatField(_("delay (s)"), null=True, blank=True)
@@ -276,7 +276,7 @@ class RelayEvent(models.Model):
     at = models.DateTimeField(_("at"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     recipient = models.CharField(_("recipient"), max_length=320, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status, blank=True)
     dsn = models.CharField(_("DSN code"), max_length=12, blank=True)
     relay = models.CharField(_("relay"), max_length=300, blank=True)
     delay = models.FloatField(_("delay (s)"), null=True, blank=True)

@@ -4,14 +4,14 @@ from dataclasses import dataclass
 
 from django.db import models
 
-from .models import AuditEntry, Customer
+from .models import AuditEntry, Customer, User
 
 
 @dataclass(frozen=True)
 class Actor:
     """The one doing a change: a customer's user, a staff member, or the system (tasks, commands)."""
 
-    user: object | None = None
+    user: User | None = None
     ip_address: str | None = None
     is_staff_action: bool = False
 

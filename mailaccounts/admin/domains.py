@@ -1,14 +1,12 @@
 """Admin for domains."""
 
 from django.contrib import admin
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from mailhosts.models import MailHost
-from mailhosts.revisions import bump_revision, mark_changed
-from tenants.audit import Actor, record
+from tenants.audit import Actor
 
 from ..models import Domain
+from ..services import domains as domain_services
 from .actions import reapply_mail_hosts
 
 
@@ -66,18 +64,12 @@ class DomainAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # domains are added through the panel's service (validation, verification token)
 
-    @transaction.atomic
     def save_model(self, request, obj, form, change):
-        """Staff may move a domain to another customer or mail host; both hosts must see the change."""
-        super().save_model(request, obj, form, change)
-        if "mailhost" in form.changed_data and form.initial.get("mailhost"):
-            bump_revision(MailHost.objects.get(pk=form.initial["mailhost"]))
-        mark_changed(obj, host=obj.mailhost)
-        changes = {field: str(form.cleaned_data.get(field)) for field in form.changed_data}
-        record(
-            Actor.from_request(request),
-            "domain.changed_by_staff",
-            customer=obj.customer,
-            obj=obj,
-            changes=changes,
+        """Staff may move a domain to another customer or mail host: through the service, which tells both
+        hosts and audits the change."""
+        domain_services.save_domain_by_staff(
+            domain=obj,
+            previous_host_id=form.initial.get("mailhost") if "mailhost" in form.changed_data else None,
+            changes={field: str(form.cleaned_data.get(field)) for field in form.changed_data},
+            actor=Actor.from_request(request),
         )

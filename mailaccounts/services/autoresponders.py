@@ -68,7 +68,7 @@ def check_autoresponder(is_enabled, subject, body, starts_at, ends_at, interval_
         errors["body"] = _("Enter the text of the reply.")
     if len(body) > AUTORESPONDER_MAX_BODY:
         errors["body"] = _("The message can be at most %(max)d characters.") % {"max": AUTORESPONDER_MAX_BODY}
-    if len(subject) > Autoresponder._meta.get_field("subject").max_length:
+    if len(subject) > (Autoresponder._meta.get_field("subject").max_length or 0):
         errors["subject"] = _("The subject is too long.")
     if starts_at and ends_at and ends_at <= starts_at:
         errors["ends_at"] = _("The end must be after the start.")

@@ -206,3 +206,16 @@ def remove_domain(*, domain: Domain, actor: Actor) -> None:
     )
     bump_revision(domain.mailhost)
     domain.delete()
+
+
+@transaction.atomic
+def save_domain_by_staff(
+    *, domain: Domain, previous_host_id: int | None, changes: dict, actor: Actor
+) -> None:
+    """Store a staff edit of a domain (another customer, another mail host): the host it left renders it
+    away, the host it is on now renders it, and the change is audited."""
+    domain.save()
+    if previous_host_id:
+        bump_revision(MailHost.objects.get(pk=previous_host_id))
+    mark_changed(domain, host=domain.mailhost)
+    record(actor, "domain.changed_by_staff", customer=domain.customer, obj=domain, changes=changes)

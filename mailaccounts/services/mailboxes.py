@@ -68,12 +68,13 @@ def create_mailbox(
         check_mailbox_password(password, local_part=local, address=address, display_name=display_name)
     check_quota_fits(customer, quota_bytes)
     generated = passwords.generate_password() if password is None else None
+    chosen = password if password is not None else generated or ""
     mailbox = Mailbox(
         customer=customer,
         domain=domain,
         local_part=local,
         display_name=display_name.strip(),
-        password_hash=passwords.hash_password(password if password is not None else generated),
+        password_hash=passwords.hash_password(chosen),
         quota_bytes=quota_bytes,
     )
     mark_changed(mailbox, host=domain.mailhost)
@@ -152,7 +153,8 @@ def set_mailbox_password(*, actor: Actor, mailbox: Mailbox, password: str | None
             display_name=mailbox.display_name,
         )
     generated = passwords.generate_password() if password is None else None
-    mailbox.password_hash = passwords.hash_password(password if password is not None else generated)
+    chosen = password if password is not None else generated or ""
+    mailbox.password_hash = passwords.hash_password(chosen)
     mark_changed(mailbox, host=mailbox.domain.mailhost)
     mailbox.save(update_fields=["password_hash", "revision"])
     record(
@@ -223,7 +225,8 @@ def delete_mailbox(*, actor: Actor, mailbox: Mailbox) -> Mailbox:
 def restore_mailbox(*, actor: Actor, mailbox: Mailbox) -> Mailbox:
     if mailbox.deleted_at is None:
         return mailbox
-    if timezone.now() >= restore_deadline(mailbox):
+    deadline = restore_deadline(mailbox)
+    if deadline is not None and timezone.now() >= deadline:
         raise ValidationError(_("This mailbox was deleted too long ago to restore."), code="expired")
     try:
         check_quota_fits(mailbox.customer, mailbox.quota_bytes)

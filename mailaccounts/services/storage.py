@@ -3,16 +3,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db.models import Count, Sum
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tenants.models import Customer, Membership
+from tenants.emails import owner_addresses, send_customer_email, site_link
+from tenants.models import Customer
 
 from .. import usage
 from ..models import Mailbox
@@ -118,34 +115,19 @@ def record_usage(*, mailbox: Mailbox, used_bytes: int, measured_at: datetime | N
 
 
 def send_quota_warning(mailbox: Mailbox, level: int) -> None:
-    owners = list(
-        Membership.objects.filter(customer_id=mailbox.customer_id, role=Membership.Role.OWNER).values_list(
-            "user__email", flat=True
-        )
-    )
-    if not owners:
-        return
     context = {
         "mailbox": mailbox,
         "address": mailbox.unicode_address,
         "level": level,
         "used_bytes": mailbox.used_bytes,
         "quota_bytes": mailbox.quota_bytes,
-        "site_name": settings.SITE_NAME,
-        "site_url": settings.SITE_URL,
-        "mailbox_url": settings.SITE_URL.rstrip("/")
-        + reverse("mailaccounts:mailbox_detail", args=[mailbox.pk]),
+        "mailbox_url": site_link("mailaccounts:mailbox_detail", mailbox.pk),
     }
-    with translation.override(mailbox.customer.language or settings.LANGUAGE_CODE):
-        subject = render_to_string("mailaccounts/email/quota_warning_subject.txt", context).strip()
-        message = render_to_string("mailaccounts/email/quota_warning_message.txt", context)
-        html_message = render_to_string("mailaccounts/email/quota_warning_message.html", context)
-    send_mail(
-        subject=" ".join(subject.splitlines()),
-        message=message,
-        html_message=html_message,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=owners,
+    send_customer_email(
+        customer=mailbox.customer,
+        name="mailaccounts/email/quota_warning",
+        context=context,
+        to=owner_addresses(mailbox.customer),
     )
 
 

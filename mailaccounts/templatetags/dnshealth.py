@@ -2,7 +2,7 @@
 
 from django import template
 
-from ..dnscheck import domain_health
+from ..services.dnschecks import domain_health
 
 register = template.Library()
 

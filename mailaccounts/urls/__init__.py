@@ -4,5 +4,5 @@ app_name = "mailaccounts"
 urlpatterns = [
     path("", include("mailaccounts.urls.domains")),
     path("", include("mailaccounts.urls.mailboxes")),
-    path("", include("mailaccounts.urls.dkim")),
+    path("", include("mailaccounts.urls.dns")),
 ]

@@ -8,10 +8,10 @@ import re
 import dkim
 import pytest
 
-from mailaccounts.dnscheck import check_domain
 from mailaccounts.models import DkimKey
 from mailaccounts.services import dkim as dkim_service
 from mailaccounts.services.dns import make_resolver
+from mailaccounts.services.dnschecks import check_domain
 from tenants.audit import Actor
 from tests.integration.conftest import create_mailbox, wait_until
 from tests.mailaccounts.conftest import correct_zone

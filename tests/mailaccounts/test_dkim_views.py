@@ -223,8 +223,8 @@ def test_mta_sts_policy_of_unknown_or_unverified_domain_is_404(client, domain, s
 def test_health_include_for_the_dashboard(owner_client, domain, rsa_key, publish):
     from django.template.loader import render_to_string
 
-    from mailaccounts.dnscheck import check_domain, with_dns_health
     from mailaccounts.models import Domain
+    from mailaccounts.services.dnschecks import check_domain, with_dns_health
 
     assert "DNS not checked yet" in render_to_string("mailaccounts/_dns_health.html", {"domain": domain})
     publish(skip=("spf",))
@@ -278,7 +278,7 @@ def test_suspended_customer_cannot_create_keys_or_change_settings(owner_client, 
 
 
 def test_dashboard_and_domain_page_show_dns_health(owner_client, domain, rsa_key, publish):
-    from mailaccounts.dnscheck import check_domain
+    from mailaccounts.services.dnschecks import check_domain
 
     publish(skip=("dmarc", "spf"))
     check_domain(domain)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from mailaccounts.dnscheck import check_domain, domain_health
 from mailaccounts.dnsrecords import records_for
 from mailaccounts.models import DkimKey, DnsCheckResult
+from mailaccounts.services.dnschecks import check_domain, domain_health
 
 ALL_KEYS = [
     "mx",

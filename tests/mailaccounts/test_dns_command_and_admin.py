@@ -7,10 +7,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from mailaccounts.dnscheck import domains_due
 from mailaccounts.dnsrecords import records_for
 from mailaccounts.models import DkimKey, DnsCheckResult
 from mailaccounts.services.dns import dns_settings_for
+from mailaccounts.services.dnschecks import domains_due
 from mailaccounts.tasks import check_dns_due
 
 
@@ -89,7 +89,7 @@ def test_admin_lists_keys_without_the_private_part_and_searches(staff_client, rs
 
 
 def test_admin_shows_check_results_per_domain(staff_client, domain, rsa_key, publish):
-    from mailaccounts.dnscheck import check_domain
+    from mailaccounts.services.dnschecks import check_domain
 
     publish(skip=("spf",))
     check_domain(domain)

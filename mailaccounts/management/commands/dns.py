@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mailaccounts.dnscheck import check_domain
 from mailaccounts.dnsrecords import records_for, zone_fragment
 from mailaccounts.models import Domain
+from mailaccounts.services.dnschecks import check_domain
 
 
 class Command(BaseCommand):

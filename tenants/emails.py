@@ -1,0 +1,41 @@
+"""E-mail to a customer: rendered in the customer's language from one name and three templates
+(`<name>_subject.txt`, `<name>_message.txt`, `<name>_message.html`), with links built from `SITE_URL`."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from .models import Customer, Membership
+
+
+def site_link(view_name: str, *args) -> str:
+    """An absolute link into the panel, from the configured `SITE_URL` (never the request's Host)."""
+    return settings.SITE_URL.rstrip("/") + reverse(view_name, args=args)
+
+
+def owner_addresses(customer: Customer) -> list[str]:
+    owners = Membership.objects.filter(customer=customer, role=Membership.Role.OWNER)
+    return list(owners.values_list("user__email", flat=True))
+
+
+def send_customer_email(
+    *, customer: Customer, name: str, context: dict, to: list[str], subject_prefix: str = ""
+) -> None:
+    """Render e-mail `name` (a template path without its ending) in the customer's language and send it."""
+    if not to:
+        return
+    context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
+    with translation.override(customer.language or settings.LANGUAGE_CODE):
+        subject = render_to_string(f"{name}_subject.txt", context)
+        text = render_to_string(f"{name}_message.txt", context)
+        html = render_to_string(f"{name}_message.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject_prefix + " ".join(subject.split()),
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=to,
+    )
+    message.attach_alternative(html, "text/html")
+    message.send()
