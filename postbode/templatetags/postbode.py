@@ -10,34 +10,42 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from billing.access import may_see_invoices
+from tenants.access import may_manage_mail
+
 register = template.Library()
 
-MAIL = {"owner", "member"}  # as panel.access.may_manage_mail
-# (url name, label, roles that see it; None = everyone)
+
+def anyone(membership) -> bool:
+    return True
+
+
+# (url name, label, who sees it): the same predicates the views' access decorators use, so the menu never
+# offers a page that would answer 403.
 NAV = [
-    ("dashboard", _("Dashboard"), None),
-    ("mailaccounts:domain_list", _("Domains"), MAIL),
-    ("mailaccounts:mailbox_list", _("Mailboxes"), MAIL),
-    ("mailaccounts:alias_list", _("Aliases"), MAIL),
-    ("mailaccounts:dns_overview", _("DNS & DKIM"), MAIL),
-    ("relay:credential_list", _("SMTP relay"), MAIL),
-    ("relay:message_list", _("Relay log"), MAIL),
-    ("plan", _("Plan"), None),
-    ("billing:invoice_list", _("Invoices"), {"owner", "billing"}),
-    ("billing:details", _("Billing details"), {"owner", "billing"}),
-    ("team", _("Team"), None),
-    ("audit_log", _("Activity"), None),
-    ("account_settings", _("Security"), None),
+    ("dashboard", _("Dashboard"), anyone),
+    ("mailaccounts:domain_list", _("Domains"), may_manage_mail),
+    ("mailaccounts:mailbox_list", _("Mailboxes"), may_manage_mail),
+    ("mailaccounts:alias_list", _("Aliases"), may_manage_mail),
+    ("mailaccounts:dns_overview", _("DNS & DKIM"), may_manage_mail),
+    ("relay:credential_list", _("SMTP relay"), may_manage_mail),
+    ("relay:message_list", _("Relay log"), may_manage_mail),
+    ("plan", _("Plan"), anyone),
+    ("billing:invoice_list", _("Invoices"), may_see_invoices),
+    ("billing:details", _("Billing details"), may_see_invoices),
+    ("team", _("Team"), anyone),
+    ("audit_log", _("Activity"), anyone),
+    ("account_settings", _("Security"), anyone),
 ]
 
 
 @register.simple_tag(takes_context=True)
 def panel_nav(context):
     request = context["request"]
-    role = request.membership.role if getattr(request, "membership", None) else None
+    membership = getattr(request, "membership", None)
     items = []
-    for name, label, roles in NAV:
-        if roles is not None and role not in roles:
+    for name, label, may_see in NAV:
+        if not may_see(membership):
             continue
         try:
             url = reverse(name)
