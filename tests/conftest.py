@@ -8,7 +8,30 @@ from django.utils import timezone
 from tenants.models import Customer, Membership, Plan, Subscription, User
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+def test_redis_url() -> str:
+    """POSTBODE_TEST_REDIS_URL (database 15 by default), one database lower for each further pytest-xdist
+    worker, so parallel workers never see each other's keys."""
+    base = os.environ.get("POSTBODE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    prefix, _, database = base.rpartition("/")
+    return f"{prefix}/{int(database or 0) - XDIST_WORKER}"
+
+
+test_redis_url.__test__ = False  # a helper, not a test
 PASSWORD = "Correct-Horse-Battery-9"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`--dist loadgroup`), every test of the real mail stack runs on one worker, which
+    starts one stack and one Celery worker for them; the browser tests likewise share one. The fast set
+    spreads over all workers."""
+    for item in items:
+        if item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.xdist_group("mailstack"))
+        elif item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def require_service(available: bool, what: str) -> None:
@@ -26,6 +49,7 @@ def _fast_and_isolated(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MAILHOST_DEFAULT_CONFIG_DIR = str(tmp_path / "mailhost")
     settings.LANGUAGE_CODE = "en"
+    settings.DNS_TIMEOUT = 0.5  # the local DNS server answers at once; a test of a timeout waits no longer
 
 
 def make_user(email: str, *, password: str = PASSWORD, verified: bool = True) -> User:
@@ -178,5 +202,15 @@ def dns_server(_dns_server_process, settings):
     server.resolver.silent.clear()
     settings.DNS_RESOLVERS = ["127.0.0.1"]
     settings.DNS_PORT = server.port
-    settings.DNS_TIMEOUT = 1.0
     return server
+
+
+@pytest.fixture
+def credential(customer, domain):
+    from relay.models import RelayCredential
+
+    credential = RelayCredential.objects.create(
+        customer=customer, name="webshop", username="relay-7k2m9q", secret_hash="{SHA512-CRYPT}$6$x$y"
+    )
+    credential.domains.add(domain)
+    return credential

@@ -43,14 +43,14 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import require_service
+from tests.conftest import require_service, test_redis_url
 
 STACK_HOST_NAME = "stack"
 DEFAULT_TIMEOUT = 15.0
 
 
 def redis_url() -> str:
-    return os.environ.get("POSTBODE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    return test_redis_url()
 
 
 def redis_available(url: str) -> bool:
