@@ -7,18 +7,16 @@ for DKIM_RETIRE_GRACE_DAYS so mail in flight still verifies) → "retired" (the 
 
 import base64
 import re
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from dkim import dknewkey
 
 from mailhosts.revisions import mark_changed
 from tenants.audit import Actor, record
@@ -26,6 +24,7 @@ from tenants.audit import Actor, record
 from ..crypto import encrypt_private_key
 from ..models import DkimKey, Domain
 
+RSA_BITS = 2048  # what receivers expect; 1024 is weak, 4096 does not fit a TXT string everywhere
 SELECTOR_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 CURRENT_STATES = (DkimKey.State.PUBLISH, DkimKey.State.ACTIVE)
 PUBLISHED_STATES = (DkimKey.State.PUBLISH, DkimKey.State.ACTIVE, DkimKey.State.RETIRING)
@@ -61,28 +60,24 @@ def auto_selector(domain: Domain, algorithm: str, *, today=None) -> str:
 
 
 def make_key_pair(algorithm: str) -> tuple[bytes, str]:
-    """Generate a key pair with dkimpy's dknewkey: (private key file bytes, public key as base64 for p=)."""
-    with tempfile.TemporaryDirectory(prefix="dkimkey-") as workdir:
-        private_file = str(Path(workdir) / "key.private")
-        dns_file = str(Path(workdir) / "key.dns")
-        if algorithm == DkimKey.Algorithm.ED25519:
-            signing_key = dknewkey.GenEd25519Keys(private_file, verbose=False)
-            dknewkey.ExtractEd25519PublicKey(dns_file, signing_key, verbose=False)
-        else:
-            dknewkey.GenRSAKeys(private_file, verbose=False)
-            dknewkey.ExtractRSADnsPublicKey(private_file, dns_file, verbose=False)
-        private_key = Path(private_file).read_bytes()
-        dns_value = Path(dns_file).read_text()
-    public_key = dns_value.split("p=", 1)[1].strip()
+    """A new key pair: (private key as PKCS#8 PEM, public key as base64 for p=).
+
+    Generated in-process with `cryptography` (the OpenSSL library), the same keys dkimpy's `dknewkey` makes
+    by running the `openssl` command twice: RSA 2048 with exponent 65537, or Ed25519. For RSA, p= is the
+    SubjectPublicKeyInfo (what `openssl rsa -pubout` writes); for Ed25519 the bare 32-byte key (RFC 8463).
+    """
     if algorithm == DkimKey.Algorithm.ED25519:
-        private_key = ed25519_seed_to_pem(private_key)
-    return private_key, public_key
+        ed_key = Ed25519PrivateKey.generate()
+        public = ed_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return pem_of(ed_key), base64.b64encode(public).decode()
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
+    public = rsa_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return pem_of(rsa_key), base64.b64encode(public).decode()
 
 
-def ed25519_seed_to_pem(seed_base64: bytes) -> bytes:
-    """dknewkey writes an Ed25519 key as the base64 of its 32-byte seed; OpenDKIM (through OpenSSL) reads
-    PKCS#8 PEM, as for RSA. Stored keys are PEM for both types, so a key file is the same for every signer."""
-    key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed_base64))
+def pem_of(key: Ed25519PrivateKey | rsa.RSAPrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
