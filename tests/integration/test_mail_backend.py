@@ -219,8 +219,8 @@ def test_autoresponder_does_not_reply_outside_its_dates(stack_domain, mail, fres
     assert mail.sink_messages(to=sender) == []
 
 
-def test_over_quota_mail_bounces_with_5_2_2_and_usage_matches_dovecot(
-    stack_domain, mail, fresh, owner_client
+def test_over_quota_mail_is_refused_at_rcpt_without_a_bounce_and_usage_matches_dovecot(
+    stack_domain, mail, fresh, owner_client, mailstack
 ):
     mailbox = create_mailbox(stack_domain, fresh("vol"), PASSWORD, quota_bytes=10 * 1024**2)
     mail.wait_live(mailbox)
@@ -229,10 +229,17 @@ def test_over_quota_mail_bounces_with_5_2_2_and_usage_matches_dovecot(
     mail.deliver(mail.message(sender=sender, to=mailbox.address, subject="Groot 1", body=big * 80_000))
     mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Groot 1")
 
-    mail.deliver(mail.message(sender=sender, to=mailbox.address, subject="Groot 2", body=big * 80_000))
+    second = mail.message(sender=sender, to=mailbox.address, subject="Groot 2", body=big * 80_000)
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        mail.deliver(second)  # smtplib announces SIZE=..., as every mail server does
 
-    bounce = mail.wait_for_sink(to=sender)
-    assert "5.2.2" in bounce.as_string()
+    code, reply = refused.value.recipients[mailbox.address]
+    assert (code, reply.split()[0]) == (552, b"5.2.2")
+    log = mailstack.path("log", "postfix.log").read_text()
+    assert f"NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 552 5.2.2 <{mailbox.address}>" in log
+    time.sleep(1)  # a bounce would have reached the sink through the same queue by now
+    assert mail.sink_messages(to=sender) == []
+    assert [m["Subject"] for m in mail.imap_messages(mailbox.address, PASSWORD)] == ["Groot 1"]
     host = stack_domain.mailhost
     reported = dovecot_storage_bytes(host, mailbox.address)
     assert reported > 6_000_000  # the first message, in Dovecot's count
