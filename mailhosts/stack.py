@@ -342,7 +342,7 @@ class MailStack:
         )
         self.path("sink.pid").write_text(str(process.pid))
 
-    def wait_for_ports(self, timeout: float = 15) -> None:
+    def wait_for_ports(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         waiting = dict(self.ports)
         while waiting and time.monotonic() < deadline:
