@@ -46,16 +46,20 @@ def test_health_is_503_when_redis_does_not_answer(client, db, settings):
     assert response.json()["redis"].startswith("error")
 
 
-def test_health_is_503_when_the_database_does_not_answer(client, db, monkeypatch):
+def test_health_is_503_when_the_database_does_not_answer(client, db, monkeypatch, settings):
     from postbode import health
 
-    def broken_cursor():
-        raise OSError("database down")
+    settings.CELERY_BROKER_URL = ""
+    settings.REDIS_URL = ""
 
-    monkeypatch.setattr(health.connection, "cursor", broken_cursor)
+    class Unreachable:
+        def cursor(self):
+            raise OSError("database down")
+
+    monkeypatch.setattr(health, "connection", Unreachable())
     response = client.get(reverse("health"))
     assert response.status_code == 503
-    assert response.json()["database"] == "error: OSError"
+    assert response.json() == {"status": "failing", "database": "error: OSError", "redis": "not used"}
 
 
 @pytest.mark.parametrize("method", ["post", "put", "delete"])
