@@ -617,11 +617,11 @@ def test_identical_lines_across_batches_and_runs_keep_their_count(db, domain, tm
 @pytest.mark.django_db(transaction=True)
 def test_identical_lines_split_between_reader_processes_keep_their_count(tmp_path, monkeypatch):
     """Two readers, one line a batch: each counts the repeats of the batches the other parses."""
-    import relay.ingest
+    import relay.ingest.pipeline
 
-    monkeypatch.setattr(relay.ingest, "CHILD_READER_MIN_BYTES", 0)
-    monkeypatch.setattr(relay.ingest, "BATCH_BYTES_MIN", 150)
-    monkeypatch.setattr(relay.ingest, "BATCH_BYTES_MAX", 150)
+    monkeypatch.setattr(relay.ingest.pipeline, "CHILD_READER_MIN_BYTES", 0)
+    monkeypatch.setattr(relay.ingest.pipeline, "BATCH_BYTES_MIN", 150)
+    monkeypatch.setattr(relay.ingest.pipeline, "BATCH_BYTES_MAX", 150)
     path = tmp_path / "maillog"
     write(path, "\n".join([REFUSED.format(s=1)] * 5 + [REFUSED.format(s=2)] * 2) + "\n")
     ingest_file(str(path))
