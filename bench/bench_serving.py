@@ -58,7 +58,7 @@ def seed_browsing_customers(total_mailboxes: int) -> list[str]:
     """The data, and a session cookie for the owner of each of the first 50 customers."""
     from bench_mailbox_pages import seed
 
-    from relay.models import RelayMessage
+    from relay.models import Direction, RelayMessage, Status
     from tenants.models import Customer, Membership, User
 
     started = time.perf_counter()
@@ -72,11 +72,11 @@ def seed_browsing_customers(total_mailboxes: int) -> list[str]:
                 queue_id=f"Q{c.pk:05d}{n:04d}",
                 received_at=now - timedelta(minutes=7 * n),
                 customer=c,
-                direction=RelayMessage.Direction.OUTBOUND,
+                direction=Direction.OUTBOUND,
                 sender=f"factuur@klant{c.pk}.example",
                 message_id=f"<{c.pk}.{n}@klant.example>",
                 size=2_000 + n,
-                status=RelayMessage.Status.SENT,
+                status=Status.SENT,
             )
             for c in customers
             for n in range(RELAY_MESSAGES_EACH)

@@ -152,6 +152,7 @@ def user_table_rows(content: bytes) -> dict[str, tuple]:
 def ensure_user_table(path: Path, mode: int = 0o640, ids: tuple[int, int] = (-1, -1)) -> None:
     """Create `path` (a passwd-file's table) with its empty table, before Dovecot first opens it."""
     database = path.with_name(path.name + USER_TABLE_SUFFIX)
+    database.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.closing(sqlite3.connect(database, timeout=10)) as db:
         db.execute(USER_TABLE_SCHEMA)
         db.commit()
