@@ -131,7 +131,7 @@ def start_gunicorn(port: int, workers: int | None) -> subprocess.Popen:
             "--config",
             "deploy/gunicorn.conf.py",
             "--access-logfile",
-            "",
+            "/dev/null",
             "postbode.wsgi:application",
         ],
         cwd=ROOT,
