@@ -3,13 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.conftest import require_service
-
-
-def redis_url() -> str:
-    import os
-
-    return os.environ.get("POSTBODE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+from tests.conftest import require_service, test_redis_url
 
 
 def redis_answers(url: str) -> bool:
@@ -30,9 +24,10 @@ def test_health_is_ok_without_login_when_the_database_answers_and_redis_is_not_u
     assert "no-cache" in response["Cache-Control"]
 
 
+@pytest.mark.integration
 def test_health_checks_a_real_redis(client, db, settings):
-    require_service(redis_answers(redis_url()), "Redis")
-    settings.CELERY_BROKER_URL = redis_url()
+    require_service(redis_answers(test_redis_url()), "Redis")
+    settings.CELERY_BROKER_URL = test_redis_url()
     response = client.get(reverse("health"))
     assert response.status_code == 200
     assert response.json()["redis"] == "ok"
