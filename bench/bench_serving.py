@@ -6,7 +6,8 @@
    DEBUG off, exactly as deploy/systemd/postbode-web.service runs it.
 3. A second process drives it: 50 customers' owners (each their own session cookie and keep-alive
    connection, one thread each) browse the dashboard, the mailbox list and the relay log in turn for
-   `--seconds` seconds after a warm-up. Prints requests per second, p50/p95/p99 per page and overall,
+   `--seconds` seconds after a warm-up, reading each page about `--think` seconds (default 1; 0 makes it a
+   stress test of 50 clients that never pause). Prints requests per second, p50/p95/p99 per page and overall,
    and the errors (any status but 200, or a failed connection). Target: p95 under 100 ms, no errors.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postbode .venv/bin/python bench/bench_serving.py
@@ -17,6 +18,7 @@ import argparse
 import http.client
 import multiprocessing
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -153,8 +155,10 @@ def start_gunicorn(port: int, workers: int | None) -> subprocess.Popen:
     raise SystemExit(f"Gunicorn did not answer on port {port}; see var/bench-gunicorn.log")
 
 
-def browse(port, cookie, pages, warmup_until, stop_at, results):
-    """One customer: the pages in turn on one keep-alive connection until `stop_at`."""
+def browse(port, cookie, pages, warmup_until, stop_at, results, think):
+    """One customer: the pages in turn on one keep-alive connection until `stop_at`, reading each page for
+    `think` seconds on average (0.5 to 1.5 times it; 0: at once, a stress test)."""
+    pause = random.Random(cookie)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}", "Accept-Language": "nl"}
     number = 0
@@ -173,15 +177,17 @@ def browse(port, cookie, pages, warmup_until, stop_at, results):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         if started >= warmup_until:
             results.append((name, time.monotonic() - started, ok))
+        if think:
+            time.sleep(think * pause.uniform(0.5, 1.5))
 
 
-def drive(port, cookies, pages, seconds, warmup, out):
+def drive(port, cookies, pages, seconds, warmup, think, out):
     """The load, in a process of its own: one thread per customer."""
     results: list = []
     warmup_until = time.monotonic() + warmup
     stop_at = warmup_until + seconds
     threads = [
-        threading.Thread(target=browse, args=(port, cookie, pages, warmup_until, stop_at, results))
+        threading.Thread(target=browse, args=(port, cookie, pages, warmup_until, stop_at, results, think))
         for cookie in cookies
     ]
     for thread in threads:
@@ -219,6 +225,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--workers", type=int, default=None, help="Gunicorn workers (default: its config)")
+    parser.add_argument("--think", type=float, default=1.0, help="seconds a customer reads a page (0: none)")
     options = parser.parse_args()
     port = int(os.environ.get("MAILSTACK_PORT_BASE", "20000")) + 90
     old_name = connection.settings_dict["NAME"]
@@ -235,14 +242,15 @@ def main() -> None:
         ]
         out = multiprocessing.get_context("fork").Queue()
         driver = multiprocessing.get_context("fork").Process(
-            target=drive, args=(port, cookies, pages, options.seconds, options.warmup, out)
+            target=drive, args=(port, cookies, pages, options.seconds, options.warmup, options.think, out)
         )
         driver.start()
         results = out.get()
         driver.join()
         print(
             f"Gunicorn ({os.environ.get('POSTBODE_WEB_WORKERS') or options.workers or 'config'} workers), "
-            f"{len(cookies)} customers browsing, {options.mailboxes:,} mailboxes:"
+            f"{len(cookies)} customers browsing (reading each page {options.think} s on average), "
+            f"{options.mailboxes:,} mailboxes:"
         )
         report(results, options.seconds)
     finally:
