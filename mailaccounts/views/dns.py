@@ -22,7 +22,9 @@ from ..services.dnschecks import check_domain, domain_health, with_dns_health
 @mail_role_required
 def dns_overview(request):
     """Every domain of the customer with its DNS health and signing key, linking to its records page."""
-    domains = with_dns_health(Domain.objects.for_customer(request.customer)).prefetch_related("dkim_keys__domain__mailhost")
+    domains = with_dns_health(Domain.objects.for_customer(request.customer)).prefetch_related(
+        "dkim_keys__domain__mailhost"
+    )
     rows = [(domain, domain_health(domain), _signing_selectors(domain)) for domain in domains]
     return render(request, "mailaccounts/dns_overview.html", {"rows": rows})
 
