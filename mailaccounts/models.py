@@ -241,6 +241,16 @@ class DkimKey(models.Model):
     def __str__(self):
         return f"{self.selector}._domainkey.{self.domain.name}"
 
+    @property
+    def live_state(self) -> str:
+        """Whether the mail host applied this key's latest change (a switch to signing, to retiring)."""
+        return self.domain.mailhost.state_of(self.revision)
+
+    @property
+    def is_signing(self) -> bool:
+        """Signing for real: active in the database and that change applied on the mail host."""
+        return self.state == self.State.ACTIVE and self.live_state == "live"
+
 
 class DmarcPolicy(models.TextChoices):
     NONE = "none", _("none: only report")

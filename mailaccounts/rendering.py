@@ -281,7 +281,8 @@ def sender_logins(
 
 
 def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
-    """`dovecot/users`, the passdb and userdb of mailboxes.
+    """`dovecot/users`, the passdb and userdb of mailboxes, which Dovecot reads as the SQLite table the apply
+    keeps beside it (`dovecot/users.sqlite`, see `RenderedFile.user_table`), so a change is live at once.
 
     Disabled and deleted mailboxes are left out: they cannot log in.
     """
@@ -299,7 +300,7 @@ def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
         users.append(f"{box.address}:{box.password_hash}:{ids}::{root}/{box.folder}::{quota}\n")
     return {
         "dovecot/users": RenderedFile(
-            "".join(sorted(users)).encode(), MODE_AUTH, group=auth_group, bump_mtime=True
+            "".join(sorted(users)).encode(), MODE_AUTH, group=auth_group, user_table=True
         ),
     }
 

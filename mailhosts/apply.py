@@ -8,8 +8,10 @@
    rendering contains it; later changes may be in it too, and their own apply will find nothing to do;
 3. writes only the files that changed, atomically; creates folders of new mailboxes and removes the folders
    of mailboxes purged since the last apply;
-4. runs `postmap` for the hash maps and the host's reload steps; a marker file makes sure a reload that did
-   not finish (a failure, a killed worker) is run again by the next apply even if no file changes then;
+4. runs `postmap` for the hash maps and the host's reload steps when a file that needs them changed (not
+   for Dovecot's user table and passwd-files, which Dovecot reads by itself: a password change reloads
+   nothing); a marker file makes sure a reload that did not finish (a failure, a killed worker) is run
+   again by the next apply even if no file changes then;
 5. records the revision as applied and clears the error, or stores the error and re-raises.
 """
 
@@ -29,7 +31,7 @@ from django.utils import timezone
 
 from .files import ensure_mail_folders, plan_changes, read_lines, remove_mail_folder, sync_files, write_atomic
 from .models import MailHost
-from .rendering import HostConfig, hash_maps, managed_dirs, render_host
+from .rendering import HostConfig, RenderedFile, hash_maps, managed_dirs, render_host
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +128,8 @@ def write_host(host: MailHost, *, force: bool) -> ApplyResult:
     result = ApplyResult(changed_files=plan_changes(root, config.files, managed_dirs()))
     settle_at = None
     if result.changed_files:
-        write_atomic(marker, b"", 0o644)  # before the first file, so a crash after it still reloads
+        if any(needs_reload(config.files.get(rel)) for rel in result.changed_files):
+            write_atomic(marker, b"", 0o644)  # before the first file, so a crash after it still reloads
         sync_files(root, config.files, result.changed_files)
         if any(config.files[rel].bump_mtime for rel in result.changed_files if rel in config.files):
             settle_at = int(time.time()) + 1
@@ -140,6 +143,12 @@ def write_host(host: MailHost, *, force: bool) -> ApplyResult:
     if settle_at is not None:
         wait_for_dovecot_resync(settle_at)
     return result
+
+
+def needs_reload(file: RenderedFile | None) -> bool:
+    """Whether writing (or removing) a file needs `postmap` and the reload steps. Dovecot reads its user
+    table and passwd-files by itself on the next lookup; a password or quota change reloads nothing."""
+    return file is None or not (file.user_table or file.bump_mtime)
 
 
 def wait_for_dovecot_resync(settle_at: int) -> None:

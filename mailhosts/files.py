@@ -4,11 +4,13 @@ A reader (Postfix, Dovecot, OpenDKIM) sees either the old file or the new one, n
 between two files leaves each file whole, and the next apply finishes the job.
 """
 
+import contextlib
 import functools
 import grp
 import os
 import pwd
 import shutil
+import sqlite3
 import tempfile
 import time
 from collections.abc import Iterable
@@ -82,6 +84,8 @@ def fsync_directory(directory: Path) -> None:
 
 
 def is_current(path: Path, wanted: RenderedFile) -> bool:
+    if wanted.user_table and not path.with_name(path.name + USER_TABLE_SUFFIX).exists():
+        return False
     try:
         status = path.stat()
         if (status.st_mode & 0o777) != wanted.mode:
@@ -108,6 +112,8 @@ def sync_files(root: Path, files: dict[str, RenderedFile], changes: Iterable[str
     for rel in changes:
         if rel in files:
             wanted = files[rel]
+            if wanted.user_table:
+                sync_user_table(root / rel, wanted)
             write_atomic(
                 root / rel, wanted.content, wanted.mode, ownership(wanted), bump_mtime=wanted.bump_mtime
             )
@@ -115,8 +121,80 @@ def sync_files(root: Path, files: dict[str, RenderedFile], changes: Iterable[str
             (root / rel).unlink(missing_ok=True)
 
 
+# --- passwd-files as SQLite tables ------------------------------------------------------------------------
+
+USER_TABLE_SUFFIX = ".sqlite"
+USER_TABLE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS users (username TEXT PRIMARY KEY, password TEXT NOT NULL, uid INTEGER NOT NULL,"
+    " gid INTEGER NOT NULL, home TEXT NOT NULL, quota_rule TEXT) WITHOUT ROWID"
+)
+# passwd-file extra fields → the table's columns (dovecot-sql.conf.ext selects them by these names)
+USER_TABLE_EXTRA = {"userdb_quota_rule": "quota_rule"}
+
+
+def user_table_rows(content: bytes) -> dict[str, tuple]:
+    """passwd-file lines `user:password:uid:gid::home::extra fields` → {user: row of the `users` table}."""
+    rows = {}
+    for line in content.decode().splitlines():
+        if not line:
+            continue
+        user, password, uid, gid, _gecos, home, _shell, extra = line.split(":", 7)
+        columns = dict.fromkeys(USER_TABLE_EXTRA.values())
+        for field in extra.split():
+            name, _, value = field.partition("=")
+            if name not in USER_TABLE_EXTRA:
+                raise ValueError(f"no column for the passwd-file field {name!r}")
+            columns[USER_TABLE_EXTRA[name]] = value
+        rows[user] = (user, password, int(uid), int(gid), home, *columns.values())
+    return rows
+
+
+def ensure_user_table(path: Path, mode: int = 0o640, ids: tuple[int, int] = (-1, -1)) -> None:
+    """Create `path` (a passwd-file's table) with its empty table, before Dovecot first opens it."""
+    database = path.with_name(path.name + USER_TABLE_SUFFIX)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(database, timeout=10)) as db:
+        db.execute(USER_TABLE_SCHEMA)
+        db.commit()
+    if ids != (-1, -1):
+        os.chown(database, *ids)
+    os.chmod(database, mode)
+
+
+def sync_user_table(path: Path, wanted: RenderedFile) -> None:
+    """Make the table beside the passwd-file `path` hold `wanted`'s lines: delete, insert and replace only
+    the rows whose lines changed since the file as it is now, in one transaction, in place (Dovecot keeps
+    the database open: a new file would go unseen). Without a table yet, every row is written."""
+    database = path.with_name(path.name + USER_TABLE_SUFFIX)
+    fresh = not database.exists()
+    ensure_user_table(path, wanted.mode, ownership(wanted))
+    try:
+        old_lines = set() if fresh else set(path.read_bytes().splitlines())
+    except FileNotFoundError:
+        old_lines = set()
+    new_lines = set(wanted.content.splitlines())
+    # Only the lines that differ are parsed: a change to one mailbox of 100,000 touches one row.
+    changed = user_table_rows(b"\n".join(sorted(new_lines - old_lines)))
+    removed = user_table_rows(b"\n".join(sorted(old_lines - new_lines)))
+    with contextlib.closing(sqlite3.connect(database, timeout=10, isolation_level=None)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        if not old_lines:
+            db.execute("DELETE FROM users")
+        db.executemany(
+            "DELETE FROM users WHERE username = ?", [(user,) for user in removed.keys() - changed.keys()]
+        )
+        db.executemany("INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?)", list(changed.values()))
+        db.execute("COMMIT")
+
+
 def stale_files(root: Path, files: dict[str, RenderedFile], managed_dirs: Iterable[str]) -> list[str]:
     keep = set(files) | {f"{rel}.db" for rel in files}
+    keep |= {
+        f"{rel}{USER_TABLE_SUFFIX}{end}"
+        for rel, file in files.items()
+        if file.user_table
+        for end in ("", "-journal")
+    }
     stale = []
     for managed in managed_dirs:
         for directory, _subdirs, names in os.walk(root / managed):

@@ -51,6 +51,10 @@ class RenderedFile:
     # Dovecot notices a changed passwd-file by its mtime in whole seconds (and size): such a file gets an
     # mtime at least a second past the one it replaces, or a same-length change within a second is missed.
     bump_mtime: bool = False
+    # A passwd-file that Dovecot reads through its SQL driver instead: the apply keeps `<path>.sqlite` (table
+    # `users`) equal to it, changing only the rows of lines that changed, in place. Dovecot reads that table
+    # on every lookup, so a change is seen the moment it commits (no once-a-second check of a file).
+    user_table: bool = False
 
 
 @dataclass

@@ -34,11 +34,14 @@ from typing import Any
 
 from django.conf import settings
 
+from .files import ensure_user_table
+
 DEPLOY_DIR = Path(settings.BASE_DIR) / "deploy"
 TEMPLATES = {
     "postfix/etc/main.cf": "postfix/main.cf",
     "postfix/etc/master.cf": "postfix/master.cf",
     "dovecot/dovecot.conf": "dovecot/dovecot.conf",
+    "dovecot/dovecot-sql.conf.ext": "dovecot/dovecot-sql.conf.ext",
     "opendkim/opendkim.conf": "opendkim/opendkim.conf",
     "opendkim/opendkim-ed25519.conf": "opendkim/opendkim-ed25519.conf",
 }
@@ -245,6 +248,7 @@ class MailStack:
             "DOVECOT_BASE_DIR": str(self.path("dovecot", "run")),
             "DOVECOT_STATE_DIR": str(self.path("dovecot", "state")),
             "DOVECOT_LOG": str(self.path("log", "dovecot.log")),
+            "DOVECOT_SQL_CONF": str(self.path("dovecot", "dovecot-sql.conf.ext")),
             "INSTANCE_NAME": f"postbode-stack-{self.port_base}",
             "SIEVE_VACATION_MIN_PERIOD": "0",
             "OPENDKIM_SYSLOG": "no",
@@ -304,6 +308,7 @@ class MailStack:
             placeholder = Path(config_dir) / rel
             placeholder.parent.mkdir(parents=True, exist_ok=True)
             placeholder.touch(exist_ok=True)
+        ensure_user_table(Path(config_dir) / "dovecot/users", 0o644)  # before Dovecot first opens it
         for service in stack_services():
             if service.prepare:
                 service.prepare(self, config_dir)
@@ -337,7 +342,7 @@ class MailStack:
         )
         self.path("sink.pid").write_text(str(process.pid))
 
-    def wait_for_ports(self, timeout: float = 15) -> None:
+    def wait_for_ports(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         waiting = dict(self.ports)
         while waiting and time.monotonic() < deadline:

@@ -4,10 +4,11 @@ from django.urls import include, path
 
 from billing import plan_views
 
-from . import views
+from . import health, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("healthz", health.health, name="health"),
     path("plan/", plan_views.plan, name="plan"),
     path("plan/change/", plan_views.plan_change, name="plan_change"),
     path("", include("tenants.urls")),

@@ -33,7 +33,6 @@ from .parser import (
     LineParser,
     SyslogClock,
     _ip,
-    line_key,
 )
 
 # Lines that begin a message: smtpd's client=, pickup's uid=, and cleanup's message-id= (for mail Postfix
@@ -199,7 +198,7 @@ def assemble_lines(
     # Local names for what the loop calls on every line: a global or attribute lookup each time adds up.
     syslog_line, rfc3339_line = _SYSLOG_LINE.match, _RFC3339_LINE.match
     usual_queued, usual_client, attempt_of = _USUAL_QUEUED.match, _USUAL_CLIENT.match, _TO_ATTRS.match
-    client_ip_of, find_draft, get_draft, keyed = _CLIENT_IP.search, _draft_for, open_drafts.get, line_key
+    client_ip_of, find_draft, get_draft, keyed = _CLIENT_IP.search, _draft_for, open_drafts.get, parser.key
     apply_attempt, general = _apply_attempt, ("to=<", "client=", "message-id=", "from=<", "removed")
     host_override = parser.host
     for raw in lines:

@@ -97,6 +97,17 @@ class SyslogClock:
         self.tz = tz
         self.year: int | None = None
         self.last_month = 0
+        # The run of lines with the latest timestamp text, and how often each line occurred in it: Postfix
+        # logs whole seconds and reuses processes, so byte-identical lines within a second are distinct
+        # events (five identical refusals are five); see `LineParser.key`.
+        self.run_stamp = ""
+        self.run_counts: dict[str, int] = {}
+
+    def __copy__(self) -> "SyslogClock":
+        copied = SyslogClock.__new__(SyslogClock)
+        copied.__dict__.update(self.__dict__)
+        copied.run_counts = dict(self.run_counts)
+        return copied
 
     def stamp(self, month: int, day: int, h: int, m: int, s: int, micro: int) -> datetime:
         self.observe(month, day)
@@ -121,6 +132,36 @@ class SyslogClock:
         for date in (first, last):
             if date is not None:
                 self.observe(*date)
+        self.count_repeats(lines)
+
+    def count_repeats(self, lines: list[str] | list[bytes]) -> None:
+        """Count the lines of the last second of `lines` (read by someone else, or before the offset a run
+        starts at) as `LineParser.key` would have, so a repeat just after them keeps its own key."""
+        trailing: list[str] = []
+        stamp, whole = "", True
+        for raw in reversed(lines):
+            line = _clean(raw)
+            match = LineParser.match(line)
+            if match is None:
+                continue
+            if stamp and match["ts"] != stamp:
+                whole = False
+                break
+            stamp = match["ts"]
+            trailing.append(line)
+        if not stamp:
+            return
+        if not (whole and stamp == self.run_stamp):  # else a second that began earlier goes on
+            self.run_stamp, self.run_counts = stamp, {}
+        for line in trailing:
+            self.run_counts[line] = self.run_counts.get(line, 0) + 1
+
+
+def _clean(raw: str | bytes) -> str:
+    """A line as the parser reads it."""
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    return raw.replace("\x00", "").rstrip("\r\n")
 
 
 def _syslog_date(raw: str | bytes) -> tuple[int, int] | None:
@@ -140,12 +181,14 @@ def _safe_datetime(year: int, month: int, day: int, tz: tzinfo) -> datetime:
     return datetime(year, month, day, tzinfo=tz)
 
 
-def line_key(host: str, line: str) -> int:
-    """A signed 64-bit hash of host and line: the dedupe key that makes re-ingesting a line a no-op.
+def line_key(host: str, line: str, repeat: int = 0) -> int:
+    """A signed 64-bit hash of host and line (and, for the n-th repeat of a line within its second, n): the
+    dedupe key that makes re-ingesting a line a no-op while identical lines stay separate events.
 
     64 bits keep the unique index small; a collision is about one in 10^12 even among 10^7 lines a month.
     """
-    digest = hashlib.blake2b(f"{host}\0{line}".encode("utf-8", "replace"), digest_size=8).digest()
+    text = f"{host}\0{line}" if not repeat else f"{host}\0{line}\0{repeat}"
+    digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
@@ -208,9 +251,21 @@ class LineParser:
             host,
             kind,
             None if qid == "NOQUEUE" else qid,
-            line_key(host, line) if kind in KEYED_KINDS else 0,
+            self.key(host, line) if kind in KEYED_KINDS else 0,
             data,
         )
+
+    def key(self, host: str, line: str) -> int:
+        """The line's key, counting repeats: the n-th byte-identical copy of a line within the run of lines
+        of its second (the current timestamp text) gets the n-th key. Reading the same log again counts the
+        same way, so it adds nothing; the count carries over batches through the clock."""
+        clock = self.clock
+        if clock.run_stamp != self._last_stamp:
+            clock.run_stamp, clock.run_counts = self._last_stamp, {}
+        counts = clock.run_counts
+        repeat = counts.get(line, 0)
+        counts[line] = repeat + 1
+        return line_key(host, line, repeat)
 
     @staticmethod
     def match(line: str):

@@ -22,7 +22,9 @@ from ..services.dnschecks import check_domain, domain_health, with_dns_health
 @mail_role_required
 def dns_overview(request):
     """Every domain of the customer with its DNS health and signing key, linking to its records page."""
-    domains = with_dns_health(Domain.objects.for_customer(request.customer)).prefetch_related("dkim_keys")
+    domains = with_dns_health(Domain.objects.for_customer(request.customer)).prefetch_related(
+        "dkim_keys__domain__mailhost"
+    )
     rows = [(domain, domain_health(domain), _signing_selectors(domain)) for domain in domains]
     return render(request, "mailaccounts/dns_overview.html", {"rows": rows})
 
@@ -31,7 +33,7 @@ def _signing_selectors(domain: Domain) -> list[str]:
     return [
         key.selector
         for key in domain.dkim_keys.all()
-        if key.state == DkimKey.State.ACTIVE and key.algorithm == DkimKey.Algorithm.RSA
+        if key.is_signing and key.algorithm == DkimKey.Algorithm.RSA
     ]
 
 
@@ -40,7 +42,7 @@ def dns_records(request, pk: int):
     domain = get_domain_or_404(request, pk)
     records = records_for(domain)
     results = {r.record_key: r for r in DnsCheckResult.objects.filter(domain=domain)}
-    keys = list(domain.dkim_keys.order_by("-created_at"))
+    keys = list(domain.dkim_keys.select_related("domain__mailhost").order_by("-created_at"))
     context = {
         "domain": domain,
         "rows": [(record, results.get(record.key)) for record in records],

@@ -45,3 +45,14 @@ def decode_lines(data: bytes) -> list[str]:
     if lines[-1] == "":
         lines.pop()
     return lines
+
+
+def lines_before(path: str, offset: int, size: int = 64 * 1024) -> list[bytes]:
+    """The whole lines in the `size` bytes before `offset` (enough for the last second of a log)."""
+    start = max(0, offset - size)
+    with open(path, "rb") as log:
+        log.seek(start)
+        data = log.read(offset - start)
+    if start > 0:
+        data = data[data.find(b"\n") + 1 :]
+    return data.split(b"\n")

@@ -24,7 +24,7 @@ from ..parser import SyslogClock
 from .analyze import analyze_relay_tables, crossed_doubling
 from .attribution import CustomerDirectory
 from .fastpath import Prepared, prepare
-from .lines import decode_lines, read_block
+from .lines import decode_lines, lines_before, read_block
 from .merge import link_bounces, move_last_used, store_assembly
 from .result import BATCH_LINES, IngestResult, log_timezone
 
@@ -36,6 +36,8 @@ def ingest_range(state, path, offset, host, directory, clock, batch_lines) -> In
     are in flight, so memory stays flat."""
     writer = BatchWriter(state, directory)
     end = os.path.getsize(path)
+    if offset > 0:  # identical lines of the second the last run ended in still count (`LineParser.key`)
+        clock.count_repeats(lines_before(path, offset))
     if writer.threaded and _may_fork() and end - offset >= CHILD_READER_MIN_BYTES:
         batches = _batches_from_children(path, offset, end, host, clock, batch_lines)
     else:

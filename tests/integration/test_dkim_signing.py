@@ -7,6 +7,7 @@ import re
 
 import dkim
 import pytest
+from django.urls import reverse
 
 from mailaccounts.models import DkimKey
 from mailaccounts.services import dkim as dkim_service
@@ -149,3 +150,52 @@ def test_an_ed25519_key_signs_beside_the_rsa_key_and_both_signatures_verify(
     verifier = dkim.DKIM(signed)
     verified = [verifier.verify(idx=idx, dnsfunc=dns_txt) for idx in range(2)]
     assert verified == [True, True]
+
+
+def key_cell(client, domain, selector: str) -> str:
+    html = client.get(reverse("mailaccounts:dns_records", args=[domain.pk])).content.decode()
+    return html.split(f'id="key-{selector}"', 1)[1].split("</tr>", 1)[0]
+
+
+def test_a_key_shows_signing_only_once_the_mail_host_applied_it_and_failed_while_it_could_not(
+    stack_domain, mail, fresh, dns_server, settings, owner_client
+):
+    """The DNS check switches the key to signing in the database; the page says "signing" only when the
+    mail host applied that revision (and OpenDKIM really signs with it), "failed" while the apply fails."""
+    from mailhosts.models import MailHost
+    from mailhosts.tasks import reconcile_mailhosts
+
+    settings.MTA_STS_POLICY_HOST = "panel.postbode.test"
+    mailbox = create_mailbox(stack_domain, fresh("kees"), PASSWORD)
+    first = dkim_service.generate_dkim_key(domain=stack_domain, actor=SYSTEM, selector="pb202609")
+    publish_and_check(dns_server, stack_domain)
+    first.refresh_from_db()
+    mail.wait_live(first)
+    mail.wait_live(mailbox)
+    assert ">Signing<" in key_cell(owner_client, stack_domain, "pb202609")
+
+    second = dkim_service.rotate_dkim_key(domain=stack_domain, actor=SYSTEM, selector="pb202610")
+    mail.wait_live(second)
+    host = stack_domain.mailhost
+    working_steps = host.reload_commands
+    MailHost.objects.filter(pk=host.pk).update(
+        reload_commands=[["sh", "-c", "echo opendkim is not running >&2; exit 1"]]
+    )
+    publish_and_check(dns_server, stack_domain)
+    second.refresh_from_db()
+    assert second.state == DkimKey.State.ACTIVE  # in the database
+
+    def failed():
+        second.refresh_from_db()
+        return second.live_state == "failed"
+
+    wait_until(failed, what="the key's switch to show as failed")
+    cell = key_cell(owner_client, stack_domain, "pb202610")
+    assert "Failed" in cell and ">Signing<" not in cell
+
+    MailHost.objects.filter(pk=host.pk).update(reload_commands=working_steps)
+    reconcile_mailhosts.apply()
+    mail.wait_live(second, timeout=20)
+    cell = key_cell(owner_client, stack_domain, "pb202610")
+    assert ">Signing<" in cell and "Live" in cell
+    assert selector_of(send_and_fetch(mail, mailbox, fresh, "Nu de nieuwe")) == "pb202610"

@@ -14,7 +14,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from relay.models import RejectedAttempt, RelayLogSource, RelayMessage
+from relay.models import IngestState, RejectedAttempt, RelayLogSource, RelayMessage
 from relay.services import create_credential
 from relay.stack import restart_policy
 from relay.tasks import ingest_all_hosts
@@ -153,3 +153,52 @@ def test_the_hourly_limit_defers_messages_past_the_limit(credential, stack_domai
     assert attempt.customer == stack_domain.customer
     page = owner_client.get(reverse("relay:credential_list"))
     assert page.context["credentials"] == [(credential, 2)]
+
+
+def refuse_in_one_second(mail, credential, *, sender, to, times):
+    """A client retrying past its limit on one connection: one smtpd process, so the refusals' log lines
+    are byte-identical when they fall in the same second (the burst takes a few milliseconds)."""
+    smtp = smtplib.SMTP("127.0.0.1", mail.ports["submission"], timeout=DEFAULT_TIMEOUT)
+    with smtp:
+        smtp.starttls(context=mail.tls)
+        smtp.login(credential.username, credential.secret)
+        for _ in range(times):
+            smtp.mail(sender)
+            code, _answer = smtp.rcpt(to)
+            assert code == 450
+            smtp.rset()
+
+
+def test_identical_refusals_in_one_second_are_separate_attempts_and_reading_again_adds_none(
+    credential, stack_domain, mail, fresh, mailstack
+):
+    plan = stack_domain.customer.plan
+    plan.hourly_send_limit = 1
+    plan.save(update_fields=["hourly_send_limit"])
+    sender = f"shop@{stack_domain.name}"
+    submit(mail, credential, sender=sender, to=f"{fresh('k')}@elders.example", subject="Binnen")
+    log = mailstack.path("log", "postfix.log")
+    for _attempt in range(5):
+        over = f"{fresh('k')}@elders.example"
+        refuse_in_one_second(mail, credential, sender=sender, to=over, times=5)
+        time.sleep(0.3)  # postlogd writes the lines
+        lines = [line for line in log.read_text().splitlines() if "NOQUEUE: reject" in line and over in line]
+        if len(set(lines)) == 1:  # all five in one second: byte-identical
+            break
+    assert len(lines) == 5 and len(set(lines)) == 1, lines
+
+    def all_five():
+        count = RejectedAttempt.objects.filter(recipient=over).count()
+        return count if count >= 5 else None
+
+    count, _elapsed = until_in_relay_log(all_five, what="five refusals")
+    assert count == 5
+    size = log.stat().st_size
+    IngestState.objects.filter(path=str(log)).update(offset=0)  # the whole log read again
+
+    def read_again():
+        return IngestState.objects.filter(path=str(log), offset__gte=size).exists()
+
+    until_in_relay_log(read_again, what="the log read again")
+    assert RejectedAttempt.objects.filter(recipient=over).count() == 5
+    assert RejectedAttempt.objects.filter(recipient=over, dsn="4.7.1").count() == 5

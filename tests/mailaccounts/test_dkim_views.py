@@ -247,6 +247,8 @@ def test_dns_overview_lists_only_my_domains_with_health(
             mailhost=MailHost.objects.default(),
             verification_token="t",
         )
+    host = signing_key.domain.mailhost
+    MailHost.objects.filter(pk=host.pk).update(applied_revision=signing_key.revision)  # the key is live
     url = reverse("mailaccounts:dns_overview")
     with django_assert_max_num_queries(8):
         response = owner_client.get(url)
@@ -287,3 +289,31 @@ def test_dashboard_and_domain_page_show_dns_health(owner_client, domain, rsa_key
     assert reverse("mailaccounts:dns_records", args=[domain.pk]) in dashboard
     detail = owner_client.get(reverse("mailaccounts:domain_detail", args=[domain.pk])).content.decode()
     assert "DNS problems (2)" in detail
+
+
+def key_cell(html: str, selector: str) -> str:
+    row = html.split(f'id="key-{selector}"', 1)[1]
+    return row.split("</tr>", 1)[0]
+
+
+def test_a_key_shows_signing_only_once_the_mail_host_applied_it(owner_client, signing_key):
+    from mailhosts.models import MailHost
+
+    host = signing_key.domain.mailhost
+    url = reverse("mailaccounts:dns_records", args=[signing_key.domain.pk])
+    MailHost.objects.filter(pk=host.pk).update(applied_revision=signing_key.revision - 1)
+    cell = key_cell(owner_client.get(url).content.decode(), signing_key.selector)
+    assert "Starts signing" in cell and "Pending" in cell
+    assert ">Signing<" not in cell
+
+    MailHost.objects.filter(pk=host.pk).update(last_error="opendkim: no such key")
+    cell = key_cell(owner_client.get(url).content.decode(), signing_key.selector)
+    assert "Failed" in cell and ">Signing<" not in cell
+    overview = owner_client.get(reverse("mailaccounts:dns_overview")).content.decode()
+    assert "not signing yet" in overview
+
+    MailHost.objects.filter(pk=host.pk).update(applied_revision=signing_key.revision, last_error="")
+    cell = key_cell(owner_client.get(url).content.decode(), signing_key.selector)
+    assert ">Signing<" in cell and "Live" in cell
+    overview = owner_client.get(reverse("mailaccounts:dns_overview")).content.decode()
+    assert f"<code>{signing_key.selector}</code>" in overview

@@ -250,3 +250,56 @@ def test_usage_of_hosts_with_doveadm_is_measured_on_their_own_queue(
     assert sent == [([remote.pk], "mailhost.mx9")]
     local_box.refresh_from_db()
     assert local_box.usage_measured_at is not None
+
+
+def test_the_user_table_follows_the_passwd_file_changing_only_changed_rows(tmp_path):
+    """Dovecot reads `dovecot/users.sqlite`: after each sync it holds exactly the passwd-file's lines, and a
+    sync after one change touches one row (in place: Dovecot keeps the database open)."""
+    import sqlite3
+
+    from mailhosts.files import sync_files, user_table_rows
+    from mailhosts.rendering import RenderedFile
+
+    def passwd(*users):
+        return "".join(
+            f"{u}@bakkerij.example:{{SHA512-CRYPT}}$6$x${h}:5000:5000::/srv/mail/{u}::userdb_quota_rule=*:storage=5B\n"
+            for u, h in users
+        ).encode()
+
+    def rows(database):
+        with sqlite3.connect(database) as db:
+            return sorted(db.execute("SELECT * FROM users"))
+
+    database = tmp_path / "dovecot" / "users.sqlite"
+    first = RenderedFile(passwd(("jan", "a"), ("piet", "b"), ("kees", "c")), 0o640, user_table=True)
+    sync_files(tmp_path, {"dovecot/users": first}, ["dovecot/users"])
+    assert rows(database) == sorted(user_table_rows(first.content).values())
+    assert rows(database)[0] == (
+        "jan@bakkerij.example",
+        "{SHA512-CRYPT}$6$x$a",
+        5000,
+        5000,
+        "/srv/mail/jan",
+        "*:storage=5B",
+    )
+    inode = database.stat().st_ino
+
+    second = RenderedFile(passwd(("jan", "NEW"), ("piet", "b"), ("klaas", "d")), 0o640, user_table=True)
+    with sqlite3.connect(database) as db:  # count the writes the next sync makes
+        db.execute("CREATE TABLE writes (what TEXT, username TEXT)")
+        db.execute(
+            "CREATE TRIGGER i AFTER INSERT ON users BEGIN INSERT INTO writes VALUES ('+', new.username); END"
+        )
+        db.execute(
+            "CREATE TRIGGER d AFTER DELETE ON users BEGIN INSERT INTO writes VALUES ('-', old.username); END"
+        )
+    sync_files(tmp_path, {"dovecot/users": second}, ["dovecot/users"])
+    assert rows(database) == sorted(user_table_rows(second.content).values())
+    assert database.stat().st_ino == inode
+    with sqlite3.connect(database) as db:
+        writes = sorted(db.execute("SELECT what, username FROM writes"))
+    assert writes == [
+        ("+", "jan@bakkerij.example"),
+        ("+", "klaas@bakkerij.example"),
+        ("-", "kees@bakkerij.example"),
+    ]

@@ -582,3 +582,50 @@ def test_readers_keep_the_year_across_new_year_over_batches_they_skip(tmp_path, 
     local = {qid: at.astimezone(ZoneInfo("Europe/Amsterdam")).year for qid, at in received.items()}
     assert local == {"1A2B3C4D50": 2026, "1A2B3C4D51": 2027}
     assert RelayMessage.objects.get(queue_id="1A2B3C4D50").removed_at is not None
+
+
+REFUSED = (
+    "Dec  1 10:00:0{s} mx1 postfix/submission/smtpd[77]: NOQUEUE: reject: RCPT from web[203.0.113.5]: 450 4.7.1 "
+    "<klant@elders.example>: Recipient address rejected: Sending limit reached; from=<shop@bakkerij.example> "
+    "to=<klant@elders.example> proto=ESMTP helo=<web>"
+)
+
+
+def test_identical_lines_in_one_second_are_separate_events_and_reading_again_adds_nothing(db, domain):
+    lines = [REFUSED.format(s=1)] * 5 + [REFUSED.format(s=2)] * 2
+    ingest_lines(lines)
+    assert RejectedAttempt.objects.count() == 7
+    ingest_lines(lines)
+    assert RejectedAttempt.objects.count() == 7
+
+
+@pytest.mark.parametrize("batch_lines", [2, 3, 100])
+def test_identical_lines_across_batches_and_runs_keep_their_count(db, domain, tmp_path, batch_lines):
+    """Repeats count on across batch boundaries and across ingest runs that stop inside the second."""
+    path = tmp_path / "maillog"
+    write(path, "\n".join([REFUSED.format(s=1)] * 3) + "\n")
+    ingest_file(str(path), batch_lines=batch_lines)
+    with open(path, "a") as log:
+        log.write("\n".join([REFUSED.format(s=1)] * 2 + [REFUSED.format(s=2)]) + "\n")
+    ingest_file(str(path), batch_lines=batch_lines)
+    assert RejectedAttempt.objects.count() == 6
+    IngestState.objects.update(offset=0)
+    ingest_file(str(path), batch_lines=batch_lines)
+    assert RejectedAttempt.objects.count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_identical_lines_split_between_reader_processes_keep_their_count(tmp_path, monkeypatch):
+    """Two readers, one line a batch: each counts the repeats of the batches the other parses."""
+    import relay.ingest.pipeline
+
+    monkeypatch.setattr(relay.ingest.pipeline, "CHILD_READER_MIN_BYTES", 0)
+    monkeypatch.setattr(relay.ingest.pipeline, "BATCH_BYTES_MIN", 150)
+    monkeypatch.setattr(relay.ingest.pipeline, "BATCH_BYTES_MAX", 150)
+    path = tmp_path / "maillog"
+    write(path, "\n".join([REFUSED.format(s=1)] * 5 + [REFUSED.format(s=2)] * 2) + "\n")
+    ingest_file(str(path))
+    assert RejectedAttempt.objects.count() == 7
+    IngestState.objects.update(offset=0)
+    ingest_file(str(path))
+    assert RejectedAttempt.objects.count() == 7
