@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from mailaccounts.services.storage import pool_summary
@@ -16,8 +17,25 @@ from .forms import ChangePlanForm
 from .plans import change_plan, preview_plan_change
 
 
+# What every plan includes, as the product page sells it; what it sells but the panel does not offer yet is
+# listed as coming, never as included.
+PLAN_FEATURES = [
+    _lazy("Your own domains, with DKIM, SPF and DMARC set up for you"),
+    _lazy("Automatic replies, forwarding and catch-all addresses"),
+    _lazy("SMTP relay for your website or shop, with a searchable log"),
+    _lazy("Phone and e-mail support in Dutch"),
+]
+COMING_FEATURES = [
+    _lazy("Spam filter"),
+    _lazy("Webmail"),
+    _lazy("Daily backups with restore"),
+    _lazy("Shared calendars and contacts"),
+]
+
+
 @customer_required
 def plan(request):
+    """The customer's plan, every available plan compared feature by feature, and a preview of a change."""
     customer = request.customer
     plans = list(Plan.objects.available())
     preview_plan = next((p for p in plans if p.code == request.GET.get("preview")), None)
@@ -32,6 +50,8 @@ def plan(request):
         "preview_plan": preview_plan if preview else None,
         "preview": preview,
         "subscriptions": customer.subscriptions.select_related("plan", "changed_by"),
+        "plan_features": PLAN_FEATURES,
+        "coming_features": COMING_FEATURES,
     }
     return render(request, "panel/plan.html", context)
 

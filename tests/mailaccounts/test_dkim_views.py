@@ -231,7 +231,7 @@ def test_health_include_for_the_dashboard(owner_client, domain, rsa_key, publish
     check_domain(domain)
     annotated = with_dns_health(Domain.objects.all()).get(pk=domain.pk)
     html = render_to_string("mailaccounts/_dns_health.html", {"domain": annotated})
-    assert "DNS problems (1)" in html and "badge-danger" in html
+    assert "Not ready yet: add 1 record" in html and "badge-warn" in html
 
 
 def test_dns_overview_lists_only_my_domains_with_health(
@@ -283,7 +283,7 @@ def test_dashboard_and_domain_page_show_dns_health(owner_client, domain, rsa_key
     publish(skip=("dmarc", "spf"))
     check_domain(domain)
     dashboard = owner_client.get(reverse("dashboard")).content.decode()
-    assert "DNS problems (2)" in dashboard
+    assert "Not ready yet: add 2 records" in dashboard
     assert reverse("mailaccounts:dns_records", args=[domain.pk]) in dashboard
     detail = owner_client.get(reverse("mailaccounts:domain_detail", args=[domain.pk])).content.decode()
-    assert "DNS problems (2)" in detail
+    assert "Not ready yet: add 2 records" in detail
