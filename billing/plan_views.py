@@ -16,7 +16,6 @@ from tenants.models import Plan
 from .forms import ChangePlanForm
 from .plans import change_plan, preview_plan_change
 
-
 # What every plan includes, as the product page sells it; what it sells but the panel does not offer yet is
 # listed as coming, never as included.
 PLAN_FEATURES = [

@@ -354,3 +354,21 @@ class DnsSettingsForm(forms.Form):
         help_text=_("DMARC and TLS reports are sent here. Empty: postmaster@ of the domain."),
     )
     mta_sts_mode = forms.ChoiceField(label=_("MTA-STS mode"), choices=MtaStsMode.choices)
+
+
+class DomainDeleteForm(forms.Form):
+    """Removing a domain deletes its mailboxes and their mail: the owner types the domain's name to confirm."""
+
+    confirm_name = forms.CharField(label=_("Type the domain name to confirm"), max_length=253)
+
+    def __init__(self, *args, domain, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.domain = domain
+
+    def clean_confirm_name(self) -> str:
+        typed = self.cleaned_data["confirm_name"].strip().rstrip(".").lower()
+        if typed not in {self.domain.name.lower(), self.domain.unicode_name.lower()}:
+            raise forms.ValidationError(
+                _("Type %(name)s exactly to remove it.") % {"name": self.domain.unicode_name}
+            )
+        return typed

@@ -6,7 +6,10 @@ from billing import plan_views
 
 from . import views
 
+handler500 = "postbode.views.server_error"
+
 urlpatterns = [
+    path("favicon.ico", views.favicon),
     path("", views.dashboard, name="dashboard"),
     path("plan/", plan_views.plan, name="plan"),
     path("plan/change/", plan_views.plan_change, name="plan_change"),

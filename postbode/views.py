@@ -1,6 +1,10 @@
 """The dashboard: the customer's home page, over every layer below (mail, storage, team, invoices)."""
 
+from django.conf import settings
+from django.http import HttpResponsePermanentRedirect, HttpResponseServerError
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.templatetags.static import static
 
 from mailaccounts.models import Domain
 from mailaccounts.services.dnschecks import with_dns_health
@@ -8,6 +12,7 @@ from mailaccounts.services.storage import pool_summary
 from tenants.access import customer_required, may_manage_mail
 
 from .attention import attention_points
+from .context_processors import support_contact
 
 
 @customer_required
@@ -22,3 +27,14 @@ def dashboard(request):
         "attention": attention_points(customer, request.membership, domains),
     }
     return render(request, "panel/dashboard.html", context)
+
+
+def server_error(request):
+    """Our own 500 page, with the support line; no database access (it may be what failed)."""
+    context = {"site_name": settings.SITE_NAME, "support": support_contact()}
+    return HttpResponseServerError(render_to_string("500.html", context))
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

@@ -152,7 +152,7 @@ def test_check_now_stores_results_and_shows_them(owner_client, domain, rsa_key, 
     html = response.content.decode()
     assert DnsCheckResult.objects.filter(domain=domain).count() == 13
     assert DnsCheckResult.objects.get(domain=domain, record_key="dmarc").status == "missing"
-    assert "1 record(s) need attention" in html
+    assert "Checked: Not ready yet: add 1 record." in html
     assert "Missing" in html
     rsa_key.refresh_from_db()
     assert rsa_key.state == DkimKey.State.ACTIVE
