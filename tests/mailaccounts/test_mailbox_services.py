@@ -156,7 +156,7 @@ def test_pool_summary_counts_only_live_mailboxes(customer, domain):
 
 def test_quota_beyond_the_pool_is_refused_saying_what_fits(customer, domain):
     create(customer, domain, "a", quota_bytes=4 * GB)
-    with pytest.raises(ValidationError, match="at most 1024 MB is left"):
+    with pytest.raises(ValidationError, match="at most 1000 MB is left"):
         create(customer, domain, "b", quota_bytes=1 * GB + MB)
     mailbox, _ = create(customer, domain, "b", quota_bytes=1 * GB)
     assert storage.pool_summary(customer).free_bytes == 0

@@ -114,8 +114,8 @@ def add_mailbox(client, own_domain, **overrides):
 def test_form_suggests_a_quota_and_shows_what_is_left(owner_client, domain):
     response = owner_client.get(reverse("mailaccounts:mailbox_add"))
     form = response.context["form"]
-    assert form.fields["quota_mb"].initial == 1024
-    assert "5120 MB" in form.fields["quota_mb"].help_text
+    assert form.fields["quota_mb"].initial == 1000  # 1 GB in decimal MB, as the product page sells it
+    assert "5000 MB" in form.fields["quota_mb"].help_text
 
 
 def test_create_with_generated_password_shows_it_once(owner_client, domain):
