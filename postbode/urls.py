@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from billing import plan_views
+from tenants.confirm_email import confirm_email
 
 from . import views
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("plan/change/", plan_views.plan_change, name="plan_change"),
     path("", include("tenants.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    re_path(r"^accounts/confirm-email/(?P<key>[-:\w]+)/$", confirm_email, name="account_confirm_email"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("mailaccounts.urls")),
