@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from billing import plan_views
 from tenants.confirm_email import confirm_email
@@ -8,6 +10,8 @@ from tenants.confirm_email import confirm_email
 from . import views
 
 handler500 = "postbode.views.server_error"
+admin.site.site_header = admin.site.site_title = format_lazy("{} · {}", settings.SITE_NAME, _("staff admin"))
+admin.site.index_title = _("Customers, mail and invoices")
 
 urlpatterns = [
     path("favicon.ico", views.favicon),

@@ -157,3 +157,30 @@ def test_suspension_says_why(owner_membership, customer, domain):
     customer.save()
     [point] = points_for(owner_membership, customer)
     assert point.text == "Your account is suspended; changes are not possible. Reason: Onbetaalde facturen"
+
+
+def test_a_cname_is_never_offered_for_an_ip_address(domain, settings):
+    from mailaccounts.dnsrecords import records_for
+
+    settings.MTA_STS_POLICY_HOST = "192.0.2.10"
+    record = next(r for r in records_for(domain) if r.key == "mta-sts-host")
+    assert (record.rtype, record.value) == ("A", "192.0.2.10")
+    settings.MTA_STS_POLICY_HOST = "panel.example.nl"
+    assert next(r for r in records_for(domain) if r.key == "mta-sts-host").rtype == "CNAME"
+    assert [r.key for r in records_for(domain) if r.required] == ["mx", "spf", "dmarc"]  # no DKIM key yet
+
+
+def test_forwarding_to_something_that_is_not_an_address_is_one_error(owner_client, domain):
+    from django.urls import reverse
+
+    mailbox = Mailbox.objects.create(
+        customer=domain.customer, domain=domain, local_part="info", password_hash="x", quota_bytes=GB
+    )
+    response = owner_client.post(
+        reverse("mailaccounts:mailbox_forwarding", args=[mailbox.pk]),
+        {"forward_to": "jan bij gmail punt com"},
+    )
+    html = response.content.decode()
+    assert html.count("jan bij gmail punt com") >= 1 and "“jan”" not in html and "“gmail”" not in html
+    mailbox.refresh_from_db()
+    assert mailbox.forward_to == []

@@ -107,3 +107,12 @@ def test_our_own_404_page_in_dutch(demo_client):
     response = demo_client.get("/bestaat-niet/")
     assert response.status_code == 404
     assert "Deze pagina bestaat niet" in response.content.decode()
+
+
+def test_a_future_automatic_reply_is_scheduled_not_active(demo_client):
+    from mailaccounts.models import Autoresponder
+
+    autoresponder = Autoresponder.objects.get(mailbox__local_part="verkoop")
+    page = demo_client.get(f"/mailboxes/{autoresponder.mailbox_id}/").content.decode()
+    state = page.split('id="autoresponder-state"')[1].split("</p>")[0]
+    assert "Gepland vanaf 24 december" in state and "Actief" not in state
