@@ -89,7 +89,7 @@ def test_preview_warns_when_downgrade_does_not_fit(owner_client, customer, make_
     make_mailbox("big", quota_gb=6)
     page = owner_client.get("/plan/?preview=basis").content.decode()
     assert "lower them by 1\xa0GB first" in page
-    assert 'disabled>Switch to Basis</button>' in page  # the button does not invite a change that will fail
+    assert "disabled>Switch to Basis</button>" in page  # the button does not invite a change that will fail
 
 
 def test_the_vat_rate_shown_is_the_configured_one(owner_client, settings):
