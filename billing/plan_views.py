@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from mailaccounts.services.storage import pool_summary
@@ -19,16 +19,16 @@ from .plans import change_plan, preview_plan_change
 # What every plan includes, as the product page sells it; what it sells but the panel does not offer yet is
 # listed as coming, never as included.
 PLAN_FEATURES = [
-    _lazy("Your own domains, with DKIM, SPF and DMARC set up for you"),
-    _lazy("Automatic replies, forwarding and catch-all addresses"),
-    _lazy("SMTP relay for your website or shop, with a searchable log"),
-    _lazy("Phone and e-mail support in Dutch"),
+    gettext_lazy("Your own domains, with DKIM, SPF and DMARC set up for you"),
+    gettext_lazy("Automatic replies, forwarding and catch-all addresses"),
+    gettext_lazy("SMTP relay for your website or shop, with a searchable log"),
+    gettext_lazy("Phone and e-mail support in Dutch"),
 ]
 COMING_FEATURES = [
-    _lazy("Spam filter"),
-    _lazy("Webmail"),
-    _lazy("Daily backups with restore"),
-    _lazy("Shared calendars and contacts"),
+    gettext_lazy("Spam filter"),
+    gettext_lazy("Webmail"),
+    gettext_lazy("Daily backups with restore"),
+    gettext_lazy("Shared calendars and contacts"),
 ]
 
 

@@ -29,6 +29,9 @@ KNOWN_LEAKS = [
     "Nothing needs your attention",
     "Log out",
     "Dashboard",
+    "Your own domains",
+    "Phone and e-mail support",
+    "Spam filter",
 ]
 ENGLISH_MONTHS = re.compile(r"\b\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b")
 
