@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Invoice
-from mailaccounts.dnscheck import domain_health, with_dns_health
+from mailaccounts.services.dnschecks import domain_health, with_dns_health
 from mailaccounts.models import DkimKey, DnsCheckResult, Domain, Mailbox
 from mailhosts.models import MailHost
 from postbode.attention import attention_points
