@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Invoice
-from mailaccounts.services.dnschecks import domain_health, with_dns_health
 from mailaccounts.models import DkimKey, DnsCheckResult, Domain, Mailbox
+from mailaccounts.services.dnschecks import domain_health, with_dns_health
 from mailhosts.models import MailHost
 from postbode.attention import attention_points
 from relay.models import RelayMessage
