@@ -11,6 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django_countries.fields import Country
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
@@ -97,15 +98,15 @@ def _draw_parties(pdf: InvoicePDF, invoice: Invoice) -> None:
     pdf.write_line(invoice.billed_name, bold=True)
     pdf.write_line(invoice.billed_address)
     pdf.write_line(f"{invoice.billed_postal_code} {invoice.billed_city}")
-    pdf.write_line(invoice.billed_country)
+    pdf.write_line(str(Country(invoice.billed_country).name))
     if invoice.billed_vat_number:
         pdf.write_line(f"{_('VAT number')}: {invoice.billed_vat_number}")
     pdf.ln(4)
     facts = [
-        (_("Invoice date"), date_format(invoice.issued_at, "j F Y")),
+        (_("Invoice date"), date_format(invoice.issued_at, "DATE_FORMAT")),
         (
             _("Period"),
-            f"{date_format(invoice.period_start, 'j F Y')} – {date_format(invoice.period_end, 'j F Y')}",
+            f"{date_format(invoice.period_start, 'DATE_FORMAT')} – {date_format(invoice.period_end, 'DATE_FORMAT')}",
         ),
     ]
     if invoice.is_credit:
@@ -113,9 +114,9 @@ def _draw_parties(pdf: InvoicePDF, invoice: Invoice) -> None:
         if invoice.credit_reason:
             facts.append((_("Reason"), invoice.credit_reason))
     else:
-        facts.append((_("Due date"), date_format(invoice.due_date, "j F Y")))
+        facts.append((_("Due date"), date_format(invoice.due_date, "DATE_FORMAT")))
     if invoice.paid_at:
-        facts.append((_("Paid on"), date_format(invoice.paid_at, "j F Y")))
+        facts.append((_("Paid on"), date_format(invoice.paid_at, "DATE_FORMAT")))
     for credit in invoice.credit_invoices.issued():
         facts.append((_("Credited by"), credit.number))
     for label, value in facts:
@@ -137,7 +138,7 @@ def _draw_lines(pdf: InvoicePDF, invoice: Invoice) -> None:
         _row(pdf, table, [_("Description"), _("Days"), _("Price per month"), _("Amount")])
         for line in invoice.lines.all():
             description = _("Plan %(plan)s") % {"plan": line.description}
-            period = f"{date_format(line.period_start, 'j M Y')} – {date_format(line.period_end, 'j M Y')}"
+            period = f"{date_format(line.period_start, 'SHORT_DATE_FORMAT')} – {date_format(line.period_end, 'SHORT_DATE_FORMAT')}"
             days = _("%(days)s of %(month_days)s") % {"days": line.days, "month_days": line.days_in_month}
             _row(pdf, table, [f"{description}\n{period}", days, euro(line.unit_price), euro(line.amount)])
         _row(pdf, table, [_("Total excl. VAT"), "", "", euro(invoice.total_excl_vat)])
@@ -166,7 +167,7 @@ def _draw_footer(pdf: InvoicePDF, invoice: Invoice) -> None:
             _("Please pay %(total)s by %(due)s, mentioning %(number)s.")
             % {
                 "total": euro(invoice.total_incl_vat),
-                "due": date_format(invoice.due_date, "j F Y"),
+                "due": date_format(invoice.due_date, "DATE_FORMAT"),
                 "number": invoice.number,
             }
         )

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from mailaccounts.services.storage import pool_summary
@@ -15,9 +16,25 @@ from tenants.models import Plan
 from .forms import ChangePlanForm
 from .plans import change_plan, preview_plan_change
 
+# What every plan includes, as the product page sells it; what it sells but the panel does not offer yet is
+# listed as coming, never as included.
+PLAN_FEATURES = [
+    gettext_lazy("Your own domains, with DKIM, SPF and DMARC set up for you"),
+    gettext_lazy("Automatic replies, forwarding and catch-all addresses"),
+    gettext_lazy("SMTP relay for your website or shop, with a searchable log"),
+    gettext_lazy("Phone and e-mail support in Dutch"),
+]
+COMING_FEATURES = [
+    gettext_lazy("Spam filter"),
+    gettext_lazy("Webmail"),
+    gettext_lazy("Daily backups with restore"),
+    gettext_lazy("Shared calendars and contacts"),
+]
+
 
 @customer_required
 def plan(request):
+    """The customer's plan, every available plan compared feature by feature, and a preview of a change."""
     customer = request.customer
     plans = list(Plan.objects.available())
     preview_plan = next((p for p in plans if p.code == request.GET.get("preview")), None)
@@ -32,6 +49,8 @@ def plan(request):
         "preview_plan": preview_plan if preview else None,
         "preview": preview,
         "subscriptions": customer.subscriptions.select_related("plan", "changed_by"),
+        "plan_features": PLAN_FEATURES,
+        "coming_features": COMING_FEATURES,
     }
     return render(request, "panel/plan.html", context)
 

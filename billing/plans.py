@@ -8,13 +8,13 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mailaccounts.services.storage import pool_summary
 from tenants.audit import Actor, record
 from tenants.models import Customer, Plan, Subscription, with_vat
+from tenants.units import format_bytes
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,10 @@ def change_plan(*, customer: Customer, plan: Plan, actor: Actor) -> Subscription
                 "Lower mailbox quotas by %(excess)s before switching."
             )
             % {
-                "allocated": filesizeformat(allocated),
+                "allocated": format_bytes(allocated),
                 "plan": plan.name,
-                "storage": filesizeformat(plan.storage_bytes),
-                "excess": filesizeformat(allocated - plan.storage_bytes),
+                "storage": format_bytes(plan.storage_bytes),
+                "excess": format_bytes(allocated - plan.storage_bytes),
             }
         )
     now = timezone.now()

@@ -27,6 +27,7 @@ SPF_WALK_CAP = 20  # stop following includes here: the record is broken anyway, 
 SPF_LOOKUP_TERMS = {"a", "mx", "ptr", "exists", "include", "redirect"}
 BROKEN = {DnsCheckStatus.MISSING, DnsCheckStatus.WRONG, DnsCheckStatus.CONFLICTING}
 DMARC_POLICIES = {"none", "quarantine", "reject"}
+DMARC_STRICTNESS = ["none", "quarantine", "reject"]
 
 
 @dataclass
@@ -267,7 +268,7 @@ def check_dmarc(resolver, record: DnsRecord, domain: Domain) -> Outcome:
     policy = dns_settings_for(domain).dmarc_policy
     wanted_rua = f"mailto:{report_address(domain)}".lower()
     problems = []
-    if tags["p"].lower() != policy:
+    if DMARC_STRICTNESS.index(tags["p"].lower()) < DMARC_STRICTNESS.index(policy):  # stricter is fine too
         problems.append(problem("differs", part="p=", found=tags["p"], expected=policy))
     reporting = [uri.strip().lower().split("!")[0] for uri in tags.get("rua", "").split(",") if uri.strip()]
     if wanted_rua not in reporting:
@@ -336,6 +337,17 @@ def check_cname(resolver, record: DnsRecord, domain: Domain) -> Outcome:
     return Outcome(DnsCheckStatus.OK, found)
 
 
+def check_address(resolver, record: DnsRecord, domain: Domain) -> Outcome:
+    found = [r.to_text() for r in lookup(resolver, record.name, record.rtype)]
+    if found != [record.value]:
+        return Outcome(
+            DnsCheckStatus.WRONG,
+            found,
+            [problem("differs", part="target", found=", ".join(found), expected=record.value)],
+        )
+    return Outcome(DnsCheckStatus.OK, found)
+
+
 def check_srv(resolver, record: DnsRecord, domain: Domain) -> Outcome:
     answers = lookup(resolver, record.name, "SRV")
     found = sorted(f"{r.priority} {r.weight} {r.port} {str(r.target).rstrip('.')}" for r in answers)
@@ -368,7 +380,11 @@ CHECKS = {
 def check_record(resolver, record: DnsRecord, domain: Domain) -> Outcome:
     """Check one record; never raises, never ok unless the published record is right."""
     kind = record.key.split(":")[0]
-    check = CHECKS.get(record.key) or {"dkim": check_dkim, "srv": check_srv}.get(kind) or check_cname
+    check = (
+        CHECKS.get(record.key)
+        or {"dkim": check_dkim, "srv": check_srv}.get(kind)
+        or (check_address if record.rtype in ("A", "AAAA") else check_cname)
+    )
     try:
         return check(resolver, record, domain)
     except Missing as missing:

@@ -7,7 +7,7 @@ whatever language it is read in (`describe_problem`).
 from django.utils.translation import gettext_lazy as _
 
 PROBLEM_MESSAGES = {
-    "nxdomain": _("The name does not exist (NXDOMAIN)."),
+    "nxdomain": _("This name does not exist in your DNS yet."),
     "no_record": _("There is no %(rtype)s record at this name."),
     "timeout": _("The DNS servers did not answer in time, so this record could not be checked."),
     "dns_error": _(

@@ -9,6 +9,7 @@ Choices (see also README.md):
 """
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -30,6 +31,14 @@ SRV_SERVICES = [
 ]
 
 
+# The records mail needs to work (they decide a domain's verdict); all others are recommended improvements.
+REQUIRED_KEYS = ("mx", "spf", "dmarc")  # and every "dkim:<selector>"
+
+
+def is_required(record_key: str) -> bool:
+    return record_key in REQUIRED_KEYS or record_key.startswith("dkim:")
+
+
 @dataclass(frozen=True)
 class DnsRecord:
     key: str  # stable identity of the record, e.g. "spf" or "dkim:pb202611"
@@ -40,6 +49,10 @@ class DnsRecord:
     why: str
     domain_name: str = ""
     strings: tuple[str, ...] = field(default=())  # TXT only: the value split into ≤255-byte strings
+
+    @property
+    def required(self) -> bool:
+        return is_required(self.key)
 
     @property
     def relative_name(self) -> str:
@@ -166,7 +179,7 @@ def records_for(domain: Domain) -> list[DnsRecord]:
         rec(
             "mta-sts-host",
             f"mta-sts.{name}",
-            "CNAME",
+            address_type(settings.MTA_STS_POLICY_HOST) or "CNAME",  # a CNAME cannot point at an IP address
             settings.MTA_STS_POLICY_HOST,
             _("Where other servers fetch your MTA-STS policy (served by this panel)."),
         ),
@@ -179,6 +192,14 @@ def records_for(domain: Domain) -> list[DnsRecord]:
         ),
     ]
     return records
+
+
+def address_type(host: str) -> str:
+    """ "A" or "AAAA" when the host is an IP address, else ""."""
+    try:
+        return "A" if ipaddress.ip_address(host).version == 4 else "AAAA"
+    except ValueError:
+        return ""
 
 
 def _dkim_why(key: DkimKey) -> str:

@@ -204,6 +204,17 @@ class Autoresponder(models.Model):
     def live_state(self) -> str:
         return self.mailbox.domain.mailhost.state_of(self.revision)
 
+    def schedule_state(self, now=None) -> str:
+        """ "off", "scheduled" (switched on, starts later), "on" (answering now) or "ended" (its end has passed)."""
+        now = now or timezone.now()
+        if not self.is_enabled:
+            return "off"
+        if self.starts_at and self.starts_at > now:
+            return "scheduled"
+        if self.ends_at and self.ends_at <= now:
+            return "ended"
+        return "on"
+
 
 class DkimKey(models.Model):
     """A DKIM key of a domain. The private key is stored encrypted (see mailaccounts.crypto)."""

@@ -1,7 +1,21 @@
+import re
+
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from tenants.access import may_manage_mail
 from tenants.models import vat_percent
+
+
+def support_contact() -> dict:
+    """The support line as every page's footer and the suspension notice show it (settings SUPPORT_*)."""
+    phone = settings.SUPPORT_PHONE
+    return {
+        "phone": phone,
+        "phone_uri": re.sub(r"[^\d+]", "", phone),
+        "hours": settings.SUPPORT_HOURS or _("Mon–Fri 9:00–17:00"),
+        "email": settings.SUPPORT_EMAIL,
+    }
 
 
 def panel(request):
@@ -12,4 +26,5 @@ def panel(request):
         "customer": membership.customer if membership else None,
         "manages_mail": may_manage_mail(membership),
         "vat_percent": vat_percent(),
+        "support": support_contact(),
     }

@@ -41,6 +41,10 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 SITE_ID = 1
 SITE_NAME = env("SITE_NAME", "Postbode")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
+# Support contact shown in every page's footer, on suspended accounts and the plans (which sell phone support).
+SUPPORT_PHONE = env("SUPPORT_PHONE", "+31 20 123 4567")
+SUPPORT_HOURS = env("SUPPORT_HOURS", "")  # empty: "Mon–Fri 9:00–17:00" in the reader's language
+SUPPORT_EMAIL = env("SUPPORT_EMAIL", "support@postbode.localhost")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -55,6 +59,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "django_countries",  # its Dutch country names
     "tenants",
     "mailhosts",
     "mailaccounts",
@@ -157,6 +162,8 @@ MFA_TOTP_ISSUER = SITE_NAME
 
 # Languages: Dutch is the default, English the alternative.
 LANGUAGE_CODE = "nl"
+# One date format and one money format everywhere: postbode/formats/<lang>/formats.py.
+FORMAT_MODULE_PATH = ["postbode.formats"]
 LANGUAGES = [("nl", _("Dutch")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True

@@ -1,18 +1,27 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from billing import plan_views
+from tenants.confirm_email import confirm_email
 
 from . import health, views
 
+handler500 = "postbode.views.server_error"
+admin.site.site_header = admin.site.site_title = format_lazy("{} · {}", settings.SITE_NAME, _("staff admin"))
+admin.site.index_title = _("Customers, mail and invoices")
+
 urlpatterns = [
+    path("favicon.ico", views.favicon),
     path("", views.dashboard, name="dashboard"),
     path("healthz", health.health, name="health"),
     path("plan/", plan_views.plan, name="plan"),
     path("plan/change/", plan_views.plan_change, name="plan_change"),
     path("", include("tenants.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    re_path(r"^accounts/confirm-email/(?P<key>[-:\w]+)/$", confirm_email, name="account_confirm_email"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("", include("mailaccounts.urls")),

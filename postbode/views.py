@@ -1,37 +1,40 @@
-"""The dashboard: the customer's home page, over every layer below (mail, storage, team)."""
+"""The dashboard: the customer's home page, over every layer below (mail, storage, team, invoices)."""
 
-from django.db.models import F
+from django.conf import settings
+from django.http import HttpResponsePermanentRedirect, HttpResponseServerError
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.templatetags.static import static
 
-from mailaccounts.models import Domain, Mailbox
+from mailaccounts.models import Domain
 from mailaccounts.services.dnschecks import with_dns_health
 from mailaccounts.services.storage import pool_summary
-from tenants import services
 from tenants.access import customer_required, may_manage_mail
 
-NEAR_QUOTA_RATIO = 0.9
-NEAR_QUOTA_SHOWN = 10
+from .attention import attention_points
+from .context_processors import support_contact
 
 
 @customer_required
 def dashboard(request):
     customer = request.customer
-    domains, near_quota = [], []
+    domains = []
     if may_manage_mail(request.membership):  # the billing role sees the plan, storage and invoices only
         domains = list(with_dns_health(Domain.objects.for_customer(customer)).select_related("mailhost"))
-        near_quota = list(
-            Mailbox.objects.for_customer(customer)
-            .active()
-            .filter(quota_bytes__gt=0, used_bytes__gte=F("quota_bytes") * NEAR_QUOTA_RATIO)
-            .select_related("domain")
-            .order_by("-used_bytes")[:NEAR_QUOTA_SHOWN]
-        )
-    without_two_factor = services.members_without_two_factor(customer) if customer.require_two_factor else []
     context = {
         "storage": pool_summary(customer),
         "domains": domains,
-        "unverified_domains": [domain for domain in domains if not domain.is_verified],
-        "near_quota": near_quota,
-        "without_two_factor": without_two_factor,
+        "attention": attention_points(customer, request.membership, domains),
     }
     return render(request, "panel/dashboard.html", context)
+
+
+def server_error(request):
+    """Our own 500 page, with the support line; no database access (it may be what failed)."""
+    context = {"site_name": settings.SITE_NAME, "support": support_contact()}
+    return HttpResponseServerError(render_to_string("500.html", context))
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

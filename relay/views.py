@@ -170,6 +170,7 @@ def message_list(request):
         )
     query = request.GET.copy()
     query.pop("after", None)
+    chart = daily_chart(request.customer)
     return render(
         request,
         "relay/message_list.html",
@@ -177,7 +178,9 @@ def message_list(request):
             "form": form,
             "page": page,
             "rejects": rejects,
-            "chart": daily_chart(request.customer),
+            "chart": chart,
+            "chart_total": sum(day.total for day in chart),
+            "chart_max": max((day.total for day in chart), default=0),
             "query": query.urlencode(),
         },
     )

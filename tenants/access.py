@@ -16,7 +16,7 @@ def customer_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.customer is None:
-            return redirect("onboarding")
+            return redirect("admin:index" if request.user.is_staff else "onboarding")
         return view(request, *args, **kwargs)
 
     return wrapper

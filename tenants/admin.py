@@ -97,11 +97,19 @@ class InvitationInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["name", "plan", "status", "created_at", "domain_count", "billing_email"]
+    list_display = ["name", "plan", "status", "support_pin", "created_at", "domain_count", "billing_email"]
     list_filter = ["status", "plan", "require_two_factor", "country", "created_at"]
-    search_fields = ["name", "billing_email", "memberships__user__email", "domains__name", "vat_number"]
+    search_fields = [
+        "name",
+        "billing_email",
+        "memberships__user__email",
+        "domains__name",
+        "vat_number",
+        "=support_pin",
+        "phone",
+    ]
     list_select_related = ["plan"]
-    readonly_fields = ["plan", "status", "suspended_reason", "suspended_at", "created_at"]
+    readonly_fields = ["plan", "status", "suspended_reason", "suspended_at", "support_pin", "created_at"]
     inlines = [MembershipInline, SubscriptionInline, InvitationInline]
     actions = ["suspend", "reactivate"]
     date_hierarchy = "created_at"

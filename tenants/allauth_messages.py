@@ -8,6 +8,7 @@ before allauth's. Nothing imports this module.
 from django.utils.translation import gettext_noop
 
 ALLAUTH_MESSAGES = [
+    gettext_noop("Confirmation email sent to %(email)s."),
     gettext_noop("Send me a sign-in code"),
     gettext_noop("You cannot add an email address to an account protected by two-factor authentication."),
     gettext_noop("You cannot deactivate two-factor authentication."),

@@ -9,15 +9,21 @@ from stdnum.exceptions import ValidationError as VatError
 
 from .models import Customer, Membership, Plan, vat_percent
 from .services import CUSTOMER_DETAILS
+from .units import format_bytes
+from .validation import normalize_phone, normalize_postal_code
+
+
+def euro(amount) -> str:
+    return "€\xa0" + number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
 
 
 def plan_label(plan: Plan) -> str:
-    return _("%(name)s — %(storage)s GB — €%(excl)s/month excl. VAT (€%(incl)s incl. %(vat)s%% VAT)") % {
+    return _("%(name)s — %(storage)s — %(excl)s/month excl. VAT (%(incl)s incl. %(vat)s%% VAT)") % {
         "vat": vat_percent(),
         "name": plan.name,
-        "storage": number_format(plan.storage_gb, 1),
-        "excl": number_format(plan.price_monthly, 2),
-        "incl": number_format(plan.price_monthly_incl_vat, 2),
+        "storage": format_bytes(plan.storage_bytes),
+        "excl": euro(plan.price_monthly),
+        "incl": euro(plan.price_monthly_incl_vat),
     }
 
 
@@ -29,7 +35,7 @@ class PlanChoiceField(forms.ModelChoiceField):
 class CustomerDetailsForm(forms.ModelForm):
     """The organisation's details as invoices show them, and the language of the e-mails it gets."""
 
-    country = forms.ChoiceField(label=_("Country"), choices=countries, initial="NL")
+    country = forms.ChoiceField(label=_("Country"), choices=lambda: list(countries), initial="NL")
 
     class Meta:
         model = Customer
@@ -38,6 +44,7 @@ class CustomerDetailsForm(forms.ModelForm):
         help_texts = {
             "vat_number": _("Optional. EU VAT number with country prefix, e.g. NL123456789B01."),
             "billing_email": _("Invoices and payment reminders go to this address."),
+            "phone": _("Optional. So we can call you about your account."),
             "language": _("Invoices, reminders and notices about your mail are sent in this language."),
         }
 
@@ -46,6 +53,19 @@ class CustomerDetailsForm(forms.ModelForm):
         if not name:
             raise forms.ValidationError(_("Enter your organisation's name."))
         return name
+
+    def clean(self):
+        cleaned = super().clean()
+        country = cleaned.get("country") or "NL"
+        for field, normalize in (("postal_code", normalize_postal_code), ("phone", normalize_phone)):
+            value = cleaned.get(field)
+            if not value or field not in self.fields:
+                continue
+            try:
+                cleaned[field] = normalize(value, country)
+            except ValueError as error:
+                self.add_error(field, str(error))
+        return cleaned
 
     def clean_vat_number(self):
         raw = self.cleaned_data.get("vat_number", "").strip()
@@ -68,7 +88,17 @@ class OnboardingForm(CustomerDetailsForm):
     )
 
     class Meta(CustomerDetailsForm.Meta):
-        fields = ["name", "billing_email", "address", "postal_code", "city", "country", "vat_number", "plan"]
+        fields = [
+            "name",
+            "billing_email",
+            "address",
+            "postal_code",
+            "city",
+            "country",
+            "phone",
+            "vat_number",
+            "plan",
+        ]
 
 
 class InviteForm(forms.Form):

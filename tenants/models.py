@@ -1,5 +1,6 @@
 """Customers (tenants), their users and roles, plans, subscriptions and the audit log."""
 
+import secrets
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -9,7 +10,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-GB = 1024**3
+GB = 10**9  # decimal, as the product page sells storage: 5 GB is 5,000 MB
+
+
+def new_support_pin() -> str:
+    """Six digits a caller reads out to support to prove which customer they are."""
+    return f"{secrets.randbelow(10**6):06d}"
+
+
 CENT = Decimal("0.01")
 
 
@@ -128,6 +136,14 @@ class Customer(models.Model):
     plan = models.ForeignKey(Plan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="customers")
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
     suspended_reason = models.CharField(_("reason for suspension"), max_length=200, blank=True)
+    support_pin = models.CharField(
+        _("support PIN"),
+        max_length=6,
+        default=new_support_pin,
+        db_index=True,
+        help_text=_("Shown in the customer's panel; a caller reads it out so support knows who is calling."),
+    )
+    phone = models.CharField(_("phone number"), max_length=30, blank=True)
     suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
     require_two_factor = models.BooleanField(_("require two-factor authentication"), default=False)
     # The language of the e-mails about the account (invoices, reminders, full mailboxes, broken DNS).
@@ -239,6 +255,9 @@ AUDIT_ACTION_LABELS = {
     "customer.suspended": _("Account suspended"),
     "dkim.generate": _("DKIM key created"),
     "dkim.rotate": _("DKIM key rotation started"),
+    "dkim.active": _("DKIM key now signs outgoing mail"),
+    "dkim.retiring": _("Previous DKIM key stops signing"),
+    "dkim.retired": _("Previous DKIM key retired"),
     "dns.settings": _("DMARC and MTA-STS settings changed"),
     "domain.added": _("Domain added"),
     "domain.changed_by_staff": _("Domain changed by support"),

@@ -36,6 +36,7 @@ def create_customer(
     country: str,
     plan: Plan,
     vat_number: str = "",
+    phone: str = "",
     language: str = "",
     actor: Actor,
 ) -> Customer:
@@ -48,6 +49,7 @@ def create_customer(
         billing_email=billing_email,
         address=address,
         postal_code=postal_code,
+        phone=phone,
         city=city,
         country=country,
         vat_number=vat_number,
@@ -84,6 +86,7 @@ CUSTOMER_DETAILS = [
     "city",
     "country",
     "vat_number",
+    "phone",
     "language",
 ]
 

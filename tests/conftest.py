@@ -23,17 +23,6 @@ test_redis_url.__test__ = False  # a helper, not a test
 PASSWORD = "Correct-Horse-Battery-9"
 
 
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`--dist loadgroup`), every test of the real mail stack runs on one worker, which
-    starts one stack and one Celery worker for them; the browser tests likewise share one. The fast set
-    spreads over all workers."""
-    for item in items:
-        if item.get_closest_marker("integration"):
-            item.add_marker(pytest.mark.xdist_group("mailstack"))
-        elif item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
-
-
 def require_service(available: bool, what: str) -> None:
     """A test whose real dependency is missing fails under CI=true, and is skipped on a developer's machine."""
     if available:

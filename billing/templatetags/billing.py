@@ -19,6 +19,14 @@ def euro(amount) -> str:
     return "€\xa0" + number_format(Decimal(amount), decimal_pos=2, use_l10n=True, force_grouping=True)
 
 
+@register.filter
+def euro_abs(amount) -> str:
+    """The amount without its sign, for sentences that say "less" or "more" instead of "€ -1,50"."""
+    if amount in (None, ""):
+        return ""
+    return euro(abs(Decimal(amount)))
+
+
 @register.simple_tag(takes_context=True)
 def expected_next_invoice(context):
     """The estimate of the customer's next invoice, for owners and billing members; None for others."""

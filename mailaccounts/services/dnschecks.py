@@ -7,20 +7,20 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.db.models.functions import Mod
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from tenants.audit import Actor
 from tenants.emails import owner_addresses, send_customer_email, site_link
 
 from ..dnscheck import BROKEN, Outcome, check_record
-from ..dnsrecords import DnsRecord, records_for
+from ..dnsrecords import REQUIRED_KEYS, DnsRecord, is_required, records_for
 from ..models import DkimKey, DnsCheckResult, DnsCheckStatus, Domain
 from . import dkim as dkim_service
 from .dns import dns_settings_for, make_resolver
@@ -132,57 +132,117 @@ def domains_due(now=None) -> list[Domain]:
 
 
 def with_dns_health(queryset):
-    """Annotate domains with their DNS health for lists such as the dashboard (one query)."""
+    """Annotate domains with their DNS health for lists such as the dashboard (one query).
+
+    Two tiers: the required records (MX, SPF, DKIM, DMARC) decide whether mail works; the recommended ones
+    (autoconfig, SRV, MTA-STS, TLS-RPT) are improvements, never problems.
+    """
+    required = Q(dns_results__record_key__in=REQUIRED_KEYS) | Q(dns_results__record_key__startswith="dkim:")
+    status = "dns_results__status"
     return queryset.annotate(
         dns_result_count=Count("dns_results"),
-        dns_problem_count=Count("dns_results", filter=~Q(dns_results__status=DnsCheckStatus.OK)),
-        dns_unreachable_count=Count("dns_results", filter=Q(dns_results__status=DnsCheckStatus.UNREACHABLE)),
+        dns_missing_count=Count("dns_results", filter=required & Q(**{status: DnsCheckStatus.MISSING})),
+        dns_broken_count=Count(
+            "dns_results",
+            filter=required & Q(**{f"{status}__in": [DnsCheckStatus.WRONG, DnsCheckStatus.CONFLICTING]}),
+        ),
+        dns_unreachable_count=Count(
+            "dns_results", filter=required & Q(**{status: DnsCheckStatus.UNREACHABLE})
+        ),
+        dns_improvement_count=Count(
+            "dns_results",
+            filter=~required & ~Q(**{f"{status}__in": [DnsCheckStatus.OK, DnsCheckStatus.UNREACHABLE]}),
+        ),
+        dns_has_dkim=Exists(DkimKey.objects.filter(domain=OuterRef("pk"), state__in=PUBLISHED_KEY_STATES)),
         dns_checked_at=Max("dns_results__checked_at"),
     )
 
 
+PUBLISHED_KEY_STATES = [DkimKey.State.PUBLISH, DkimKey.State.ACTIVE, DkimKey.State.RETIRING]
+RECORD_LABELS = {"mx": "MX", "spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC"}
+
+
 @dataclass(frozen=True)
 class DomainHealth:
-    status: str  # "ok", "problems", "unreachable" or "unchecked"
-    problem_count: int
-    checked_at: object
+    """A plain verdict on a domain's DNS, from the required records only.
+
+    status: "ok" (mail works), "incomplete" (required records missing: `missing` of them), "problems"
+    (required records published but wrong: `broken` names them), "unreachable", "unchecked" or "unverified".
+    `improvements` counts recommended records not (yet) right; they never change the verdict.
+    """
+
+    status: str
+    missing: int = 0
+    broken: tuple[str, ...] = ()
+    improvements: int = 0
+    checked_at: object = None
+
+    @property
+    def problem_count(self) -> int:
+        return self.missing + len(self.broken)
 
     @property
     def label(self) -> str:
+        if self.status == "incomplete":
+            return ngettext(
+                "Not ready yet: add %(count)d record", "Not ready yet: add %(count)d records", self.missing
+            ) % {"count": self.missing}
+        if self.status == "problems":
+            return gettext("Problem: %(records)s not right") % {"records": ", ".join(self.broken)}
         return str(HEALTH_LABELS[self.status])
 
     @property
     def badge(self) -> str:
-        return {"ok": "badge-ok", "problems": "badge-danger", "unreachable": "badge-warn"}.get(
-            self.status, "badge-muted"
-        )
+        return {
+            "ok": "badge-ok",
+            "problems": "badge-danger",
+            "incomplete": "badge-warn",
+            "unreachable": "badge-warn",
+            "unverified": "badge-warn",
+        }.get(self.status, "badge-muted")
+
+    @property
+    def level(self) -> str:
+        """For the dashboard's attention list: "danger", "warn", or "" when nothing needs doing."""
+        return {
+            "problems": "danger",
+            "incomplete": "warn",
+            "unverified": "warn",
+            "unreachable": "warn",
+            "unchecked": "warn",
+        }.get(self.status, "")
 
 
 HEALTH_LABELS = {
-    "ok": _("DNS OK"),
-    "problems": _("DNS problems"),
+    "ok": _("Your mail works"),
     "unreachable": _("DNS could not be checked"),
     "unchecked": _("DNS not checked yet"),
+    "unverified": _("Not ready yet: prove the domain is yours"),
 }
 
 
 def domain_health(domain: Domain) -> DomainHealth:
-    """A domain's DNS health from its stored results (uses `with_dns_health` annotations when present)."""
-    if not hasattr(domain, "dns_problem_count"):
+    """A domain's DNS verdict from its stored results (uses `with_dns_health` annotations when present)."""
+    if not hasattr(domain, "dns_missing_count"):
         domain = with_dns_health(Domain.objects.filter(pk=domain.pk)).get()
-    return health_of(domain)
-
-
-def health_of(domain: Any) -> DomainHealth:
-    """The verdict from the counts `with_dns_health` annotates."""
+    if not domain.is_verified:
+        return DomainHealth("unverified")
     if not domain.dns_result_count:
-        status = "unchecked"
-    elif domain.dns_problem_count > domain.dns_unreachable_count:
+        return DomainHealth("unchecked")
+    missing = domain.dns_missing_count + (0 if domain.dns_has_dkim else 1)  # no DKIM key yet: one to add
+    broken = ()
+    if domain.dns_broken_count:
+        keys = DnsCheckResult.objects.filter(
+            domain=domain, status__in=[DnsCheckStatus.WRONG, DnsCheckStatus.CONFLICTING]
+        ).values_list("record_key", flat=True)
+        kinds = {key.split(":")[0] for key in keys if is_required(key)}
+        broken = tuple(RECORD_LABELS[kind] for kind in RECORD_LABELS if kind in kinds)  # MX, SPF, DKIM, DMARC
+    if broken:
         status = "problems"
+    elif missing:
+        status = "incomplete"
     elif domain.dns_unreachable_count:
         status = "unreachable"
     else:
         status = "ok"
-    return DomainHealth(
-        status, domain.dns_problem_count - domain.dns_unreachable_count, domain.dns_checked_at
-    )
+    return DomainHealth(status, missing, broken, domain.dns_improvement_count, domain.dns_checked_at)

@@ -16,8 +16,8 @@ from ..models import Mailbox
 
 # The storage pool ------------------------------------------------------------------------------------
 
-MB = 1024**2
-GB = 1024**3
+MB = 10**6  # decimal units, as the product page sells storage
+GB = 10**9
 DEFAULT_QUOTA_BYTES = 1 * GB
 MIN_QUOTA_BYTES = 10 * MB
 QUOTA_WARNING_LEVELS = (95, 80)

@@ -45,7 +45,8 @@ def dns_records(request, pk: int):
     keys = list(domain.dkim_keys.select_related("domain__mailhost").order_by("-created_at"))
     context = {
         "domain": domain,
-        "rows": [(record, results.get(record.key)) for record in records],
+        "required_rows": [(r, results.get(r.key)) for r in records if r.required],
+        "recommended_rows": [(r, results.get(r.key)) for r in records if not r.required],
         "health": domain_health(domain),
         "dns_settings": dns_settings_for(domain),
         "keys": [(key, dkim_service.retire_after(key)) for key in keys],
@@ -79,12 +80,16 @@ def _rotatable(keys) -> set[int]:
 @require_POST
 def dns_check(request, pk: int):
     domain = get_domain_or_404(request, pk)
-    results = check_domain(domain, actor=Actor.from_request(request))
-    problems = sum(1 for _record, result in results if result.status != "ok")
-    if problems:
-        messages.warning(request, _("Checked: %(count)s record(s) need attention.") % {"count": problems})
-    else:
+    check_domain(domain, actor=Actor.from_request(request))
+    health = domain_health(domain)
+    if health.status == "ok" and not health.improvements:
         messages.success(request, _("Checked: every record is published correctly."))
+    elif health.status == "ok":
+        messages.success(
+            request, _("Checked: your mail works. The recommended records below can still improve it.")
+        )
+    else:
+        messages.warning(request, _("Checked: %(verdict)s.") % {"verdict": health.label})
     return redirect("mailaccounts:dns_records", pk=domain.pk)
 
 

@@ -12,6 +12,7 @@ from tenants.access import mail_role_required, owner_required
 from tenants.audit import Actor
 
 from ..access import get_domain_or_404
+from ..forms import DomainDeleteForm
 from ..models import Domain
 from ..services import domains as domain_services
 
@@ -75,10 +76,12 @@ def domain_verify(request, pk):
 
 @owner_required
 def domain_delete(request, pk):
+    """GET lists what goes with the domain; POST removes it once the owner has typed its name."""
     domain = get_domain_or_404(request, pk)
-    if request.method == "POST":
+    form = DomainDeleteForm(request.POST or None, domain=domain)
+    if request.method == "POST" and form.is_valid():
         domain_services.remove_domain(domain=domain, actor=Actor.from_request(request))
         messages.success(request, _("%(name)s was removed.") % {"name": domain})
         return redirect("mailaccounts:domain_list")
-    context = {"domain": domain, "summary": domain_services.removal_summary(domain)}
+    context = {"domain": domain, "form": form, "summary": domain_services.removal_summary(domain)}
     return render(request, "mailaccounts/domain_confirm_delete.html", context)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -226,7 +227,7 @@ def mailbox_delete(request, pk):
             _("Mailbox %(address)s is deleted. You can restore it until %(date)s.")
             % {
                 "address": mailbox.unicode_address,
-                "date": mailboxes.restore_deadline(mailbox).strftime("%Y-%m-%d"),
+                "date": date_format(mailboxes.restore_deadline(mailbox), "DATE_FORMAT"),
             },
         )
         for domain in mailboxes.domains_routed_to(mailbox):

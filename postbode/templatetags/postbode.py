@@ -1,17 +1,21 @@
 """Template helpers shared by all panel pages."""
 
+from datetime import timedelta
+
 from django import template
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.timesince import timesince
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import Country
 
 from billing.access import may_see_invoices
 from tenants.access import may_manage_mail
+from tenants.units import format_bytes
 
 register = template.Library()
 
@@ -20,47 +24,88 @@ def anyone(membership) -> bool:
     return True
 
 
-# (url name, label, who sees it): the same predicates the views' access decorators use, so the menu never
-# offers a page that would answer 403.
-NAV = [
-    ("dashboard", _("Dashboard"), anyone),
-    ("mailaccounts:domain_list", _("Domains"), may_manage_mail),
-    ("mailaccounts:mailbox_list", _("Mailboxes"), may_manage_mail),
-    ("mailaccounts:alias_list", _("Aliases"), may_manage_mail),
-    ("mailaccounts:dns_overview", _("DNS & DKIM"), may_manage_mail),
-    ("relay:credential_list", _("SMTP relay"), may_manage_mail),
-    ("relay:message_list", _("Relay log"), may_manage_mail),
-    ("plan", _("Plan"), anyone),
-    ("billing:invoice_list", _("Invoices"), may_see_invoices),
-    ("billing:details", _("Billing details"), may_see_invoices),
-    ("team", _("Team"), anyone),
-    ("audit_log", _("Activity"), anyone),
-    ("account_settings", _("Security"), anyone),
+# The menu, in groups (templates/README.md): (group title or None, [(url name, label, who sees it)]), "who"
+# being the same predicate the view's access decorator uses, so the menu never offers a page that answers 403.
+# A new page adds its entry to the group it belongs to; a url name that does not resolve is left out, so a
+# branch may list its page before its urls are included.
+NAV_GROUPS = [
+    (None, [("dashboard", _("Dashboard"), anyone)]),
+    (
+        _("Mail"),
+        [
+            ("mailaccounts:mailbox_list", _("Mailboxes"), may_manage_mail),
+            ("mailaccounts:alias_list", _("Aliases"), may_manage_mail),
+            ("relay:credential_list", _("SMTP relay"), may_manage_mail),
+            ("relay:message_list", _("Relay log"), may_manage_mail),
+        ],
+    ),
+    (
+        _("Domains"),
+        [
+            ("mailaccounts:domain_list", _("Domains"), may_manage_mail),
+            ("mailaccounts:dns_overview", _("DNS & DKIM"), may_manage_mail),
+        ],
+    ),
+    (
+        _("Account"),
+        [
+            ("plan", _("Plan"), anyone),
+            ("billing:invoice_list", _("Invoices"), may_see_invoices),
+            ("billing:details", _("Billing details"), may_see_invoices),
+            ("team", _("Team"), anyone),
+            ("audit_log", _("Activity"), anyone),
+            ("account_settings", _("Security"), anyone),
+        ],
+    ),
 ]
 
 
-@register.simple_tag(takes_context=True)
+def nav_groups(path: str, membership) -> list[dict]:
+    """The menu for a user of this role on this page: groups with at least one entry, the current one marked."""
+    groups = []
+    for title, entries in NAV_GROUPS:
+        items = []
+        for name, label, may_see in entries:
+            if not may_see(membership):
+                continue
+            try:
+                url = reverse(name)
+            except NoReverseMatch:
+                continue
+            current = path == url or (url != "/" and path.startswith(url))
+            items.append({"url": url, "label": label, "current": current})
+        if items:
+            groups.append({"title": title, "items": items})
+    return groups
+
+
+@register.inclusion_tag("partials/nav.html", takes_context=True)
 def panel_nav(context):
     request = context["request"]
     membership = getattr(request, "membership", None)
-    items = []
-    for name, label, may_see in NAV:
-        if not may_see(membership):
-            continue
-        try:
-            url = reverse(name)
-        except NoReverseMatch:
-            continue
-        current = request.path == url or (url != "/" and request.path.startswith(url))
-        items.append((url, "current" if current else "", label))
-    return format_html(
-        '<ul class="nav">{}</ul>', format_html_join("", '<li><a href="{}" class="{}">{}</a></li>', items)
-    )
+    return {"groups": nav_groups(request.path, membership)}
 
 
 @register.filter
 def bytes_human(value):
-    return filesizeformat(value or 0)
+    """Sizes in decimal units, as the product page sells them (tenants.units.format_bytes)."""
+    return format_bytes(value)
+
+
+@register.filter
+def country_name(code: str) -> str:
+    """A country code as its name in the reader's language ("NL" → "Nederland")."""
+    return str(Country(code).name) if code else ""
+
+
+@register.filter
+def since(moment) -> str:
+    """How long ago, in words: "zojuist" under a minute, else "5 minuten geleden"."""
+    if not moment:
+        return ""
+    if timezone.now() - moment < timedelta(minutes=1):
+        return gettext("just now")
+    return gettext("%(time)s ago") % {"time": timesince(moment, depth=1)}
 
 
 @register.filter

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.db import migrations
 
-GB = 1024**3
+GB = 10**9  # decimal since 0005 converted existing plans; fresh databases start decimal
 PLANS = [
     {"code": "basis", "name": "Basis", "price_monthly": Decimal("4.50"), "storage_bytes": 5 * GB,
      "hourly_send_limit": 300, "sort_order": 1},

@@ -32,7 +32,7 @@ def test_create_mailbox_alias_and_autoresponder(signed_in_page, shot):
     page.click("a[href='/mailboxes/add/']")
     page.fill("input[name=local_part]", "Jan")
     page.fill("input[name=display_name]", "Jan de Vries")
-    assert page.input_value("input[name=quota_mb]") == "1024"
+    assert page.input_value("input[name=quota_mb]") == "1000"  # 1 GB, in decimal MB
     page.fill("input[name=quota_mb]", "2048")
     page.check("input[name=password_mode][value=generate]")
     shot("mailbox-add")
@@ -43,7 +43,7 @@ def test_create_mailbox_alias_and_autoresponder(signed_in_page, shot):
     assert page.locator(f"h1 .{state_badge(Mailbox.objects.get())}").count() == 1  # live, pending or failed
     shot("mailbox-created-password-once")
     mailbox = Mailbox.objects.get()
-    assert mailbox.address == "jan@bakkerij.example" and mailbox.quota_bytes == 2048 * 1024**2
+    assert mailbox.address == "jan@bakkerij.example" and mailbox.quota_bytes == 2048 * 10**6
 
     page.reload()
     assert page.locator("[data-testid=new-password]").count() == 0

@@ -43,7 +43,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import require_service, test_redis_url
+from tests.conftest import XDIST_WORKER, require_service, test_redis_url
 
 STACK_HOST_NAME = "stack"
 DEFAULT_TIMEOUT = 15.0
@@ -81,11 +81,12 @@ def wait_until(
 
 @pytest.fixture(scope="session")
 def mailstack():
-    from mailhosts.stack import MailStack, is_traversable_by_all
+    from mailhosts.stack import PORT_SPACING, MailStack, is_traversable_by_all
 
     for program in ["postfix", "postmap", "dovecot", "doveadm", "opendkim"]:
         require_service(shutil.which(program) is not None, f"{program} (mail stack)")
-    base = int(os.environ.get("MAILSTACK_PORT_BASE", "20000"))
+    # one stack per pytest-xdist worker: its own ports, directory, Celery queue and Redis database
+    base = int(os.environ.get("MAILSTACK_PORT_BASE", "20000")) + XDIST_WORKER * PORT_SPACING
     directory = Path(settings.VAR_DIR) / f"test-mailstack-{base}"
     if not is_traversable_by_all(directory.parent):  # e.g. a checkout inside a private temporary directory
         directory = Path("/var/tmp") / f"postbode-test-mailstack-{base}"

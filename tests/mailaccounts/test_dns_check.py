@@ -52,7 +52,13 @@ def test_each_missing_record_is_reported_missing_and_only_it(domain, rsa_key, pu
     expected = dict.fromkeys(ALL_KEYS, "ok")
     expected[missing] = "missing"
     assert statuses(domain) == expected
-    assert domain_health(domain).status == "problems"
+    health = domain_health(domain)
+    if missing in ("mx", "spf", "dmarc", "dkim:pb202611"):  # required: mail does not work yet
+        assert (health.status, health.missing, health.improvements) == ("incomplete", 1, 0)
+        assert health.label == "Not ready yet: add 1 record"
+    else:  # recommended: an improvement, never a problem
+        assert (health.status, health.missing, health.improvements) == ("ok", 0, 1)
+        assert health.label == "Your mail works"
 
 
 def test_nxdomain_for_the_whole_domain_is_missing_everywhere(domain, rsa_key, dns_server):
@@ -278,16 +284,37 @@ def test_two_dmarc_records_are_conflicting(domain, rsa_key, publish):
     assert problem_codes(domain, "dmarc") == ["multiple"]
 
 
-def test_dmarc_with_another_policy_is_wrong_and_shows_the_difference(domain, rsa_key, publish):
+def test_a_stricter_dmarc_policy_than_ours_is_fine(domain, rsa_key, publish):
     publish(
         skip=("dmarc",),
-        extra='_dmarc.bakkerij.example. 300 IN TXT "v=DMARC1; p=reject; rua=mailto:postmaster@bakkerij.example"\n',
+        extra='_dmarc.bakkerij.example. 300 IN TXT "v=DMARC1; p=quarantine; rua=mailto:postmaster@bakkerij.example"\n',
+    )
+    check_domain(domain)
+    assert result(domain, "dmarc").status == "ok"
+    assert domain_health(domain).status == "ok"
+
+
+def test_a_weaker_dmarc_policy_than_chosen_is_wrong_and_shows_the_difference(domain, rsa_key, publish):
+    from mailaccounts.services.dns import dns_settings_for
+
+    dns_settings = dns_settings_for(domain)
+    dns_settings.dmarc_policy = "reject"
+    dns_settings.save(update_fields=["dmarc_policy"])
+    publish(
+        skip=("dmarc",),
+        extra='_dmarc.bakkerij.example. 300 IN TXT "v=DMARC1; p=none; rua=mailto:postmaster@bakkerij.example"\n',
     )
     check_domain(domain)
     res = result(domain, "dmarc")
     assert res.status == "wrong"
-    assert res.problems == [{"code": "differs", "part": "p=", "found": "reject", "expected": "none"}]
-    assert res.problem_messages == ["p= is “reject”; expected “none”."]
+    assert res.problems == [{"code": "differs", "part": "p=", "found": "none", "expected": "reject"}]
+    assert res.problem_messages == ["p= is “none”; expected “reject”."]
+    health = domain_health(domain)
+    assert (health.status, health.broken, health.label) == (
+        "problems",
+        ("DMARC",),
+        "Problem: DMARC not right",
+    )
 
 
 def test_dmarc_reporting_elsewhere_is_wrong(domain, rsa_key, publish):

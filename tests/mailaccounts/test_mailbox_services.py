@@ -156,7 +156,7 @@ def test_pool_summary_counts_only_live_mailboxes(customer, domain):
 
 def test_quota_beyond_the_pool_is_refused_saying_what_fits(customer, domain):
     create(customer, domain, "a", quota_bytes=4 * GB)
-    with pytest.raises(ValidationError, match="at most 1024 MB is left"):
+    with pytest.raises(ValidationError, match="at most 1000 MB is left"):
         create(customer, domain, "b", quota_bytes=1 * GB + MB)
     mailbox, _ = create(customer, domain, "b", quota_bytes=1 * GB)
     assert storage.pool_summary(customer).free_bytes == 0
@@ -175,7 +175,7 @@ def test_growing_a_quota_may_use_its_own_share_plus_what_is_left(customer, domai
     mailboxes.update_mailbox(
         actor=Actor.system(), mailbox=a, display_name="", quota_bytes=3 * GB, is_enabled=True
     )
-    with pytest.raises(ValidationError, match="at most 3072 MB"):
+    with pytest.raises(ValidationError, match="at most 3000 MB"):
         mailboxes.update_mailbox(
             actor=Actor.system(), mailbox=a, display_name="", quota_bytes=3 * GB + MB, is_enabled=True
         )
@@ -209,7 +209,7 @@ def test_restore_that_no_longer_fits_the_pool_is_refused(customer, domain):
     a, _ = create(customer, domain, "a", quota_bytes=3 * GB)
     mailboxes.delete_mailbox(actor=Actor.system(), mailbox=a)
     create(customer, domain, "b", quota_bytes=4 * GB)
-    with pytest.raises(ValidationError, match="needs 3072 MB"):
+    with pytest.raises(ValidationError, match="needs 3000 MB"):
         mailboxes.restore_mailbox(actor=Actor.system(), mailbox=a)
 
 

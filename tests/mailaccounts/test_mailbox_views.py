@@ -114,8 +114,8 @@ def add_mailbox(client, own_domain, **overrides):
 def test_form_suggests_a_quota_and_shows_what_is_left(owner_client, domain):
     response = owner_client.get(reverse("mailaccounts:mailbox_add"))
     form = response.context["form"]
-    assert form.fields["quota_mb"].initial == 1024
-    assert "5120 MB" in form.fields["quota_mb"].help_text
+    assert form.fields["quota_mb"].initial == 1000  # 1 GB in decimal MB, as the product page sells it
+    assert "5000 MB" in form.fields["quota_mb"].help_text
 
 
 def test_create_with_generated_password_shows_it_once(owner_client, domain):
@@ -128,7 +128,7 @@ def test_create_with_generated_password_shows_it_once(owner_client, domain):
     assert passwords.verify_password(password, mailbox.password_hash)
     again = owner_client.get(response["Location"])
     assert again.context["new_password"] is None and password not in again.content.decode()
-    assert b"Pending" in page.content
+    assert b"Busy" in page.content  # on its way to the mail servers
 
 
 def test_create_with_chosen_password(owner_client, domain):
@@ -193,9 +193,9 @@ def test_mailbox_on_another_customers_domain_is_refused(owner_client, domain, ot
 
 
 def test_quota_refusal_says_what_fits(owner_client, domain, make_mailbox):
-    make_mailbox("a", quota_bytes=4608 * MB)
+    make_mailbox("a", quota_bytes=4500 * MB)
     response = add_mailbox(owner_client, domain, quota_mb=600)
-    assert "at most 512 MB is left" in str(response.context["form"].errors["quota_mb"])
+    assert "at most 500 MB is left" in str(response.context["form"].errors["quota_mb"])
 
 
 def test_edit_changes_quota_and_disables(owner_client, mailbox):
@@ -273,7 +273,7 @@ def test_delete_asks_then_disables_and_restore_brings_back(owner_client, mailbox
 
 def test_restore_that_does_not_fit_shows_a_message(owner_client, mailbox, make_mailbox):
     owner_client.post(reverse("mailaccounts:mailbox_delete", args=[mailbox.pk]))
-    make_mailbox("big", quota_bytes=5 * 1024 * MB)
+    make_mailbox("big", quota_bytes=5000 * MB)  # the whole plan
     response = owner_client.post(reverse("mailaccounts:mailbox_restore", args=[mailbox.pk]), follow=True)
     assert b"Restoring needs 100 MB" in response.content
     mailbox.refresh_from_db()
@@ -505,7 +505,7 @@ def test_list_is_paginated_searchable_and_sortable(owner_client, customer, domai
     exact = owner_client.get(reverse("mailaccounts:mailbox_list") + "?q=user0042@bakkerij").context["page"]
     assert [m.local_part for m in exact.object_list] == ["user0042"]
     second = owner_client.get(reverse("mailaccounts:mailbox_list") + "?page=3&sort=-usage")
-    assert second.context["page"].number == 3 and b"Live" in second.content or b"Pending" in second.content
+    assert second.context["page"].number == 3 and b"Active" in second.content or b"Busy" in second.content
     junk = owner_client.get(
         reverse("mailaccounts:mailbox_list") + "?page=abc&sort=password_hash&q=" + "%00" * 3
     )
@@ -516,14 +516,14 @@ def test_list_shows_live_state_and_usage(owner_client, mailbox):
     Mailbox.objects.filter(pk=mailbox.pk).update(used_bytes=50 * MB, usage_measured_at=timezone.now())
     MailHost.objects.update(applied_revision=10**6)
     content = owner_client.get(reverse("mailaccounts:mailbox_list")).content.decode().replace("\xa0", " ")
-    assert "Live" in content and "50.0 MB" in content and "(50%)" in content
+    assert "Active" in content and "50 MB" in content and "(50%)" in content
     assert f'href="{reverse("mailaccounts:mailbox_detail", args=[mailbox.pk])}"' in content
     detail = (
         owner_client.get(reverse("mailaccounts:mailbox_detail", args=[mailbox.pk]))
         .content.decode()
         .replace("\xa0", " ")
     )
-    assert "Measured at" in detail and "50.0 MB of 100.0 MB used" in detail
+    assert "Measured at" in detail and "50 MB of 100 MB used" in detail
 
 
 def test_unverified_domain_is_not_offered(owner_client, customer, domain):

@@ -29,6 +29,22 @@ def test_signup_requires_email_verification_then_onboarding(client, db):
     assert client.get("/onboarding/").status_code == 200
 
 
+def test_confirming_in_another_browser_continues_signed_in_once(client, db):
+    from django.test import Client
+
+    client.post(
+        "/accounts/signup/", {"email": "nieuw@example.com", "password1": PASSWORD, "password2": PASSWORD}
+    )
+    link = re.search(r"https?://[^/]+(/accounts/confirm-email/\S+/)", mail.outbox[-1].body).group(1)
+    phone = Client()  # the link opened from the mail app on a phone: another browser, no sign-up session
+    response = phone.post(link)
+    assert response["Location"] == "/onboarding/"
+    assert phone.get("/onboarding/").status_code == 200
+    again = Client()  # the same link once more signs nobody in
+    again.post(link)
+    assert again.get("/onboarding/")["Location"].startswith("/accounts/login/")
+
+
 @pytest.mark.parametrize(
     ("email", "password", "error"),
     [

@@ -210,13 +210,24 @@ def test_owner_removes_domain_with_everything_on_it(owner_client, domain, custom
     )
     host = domain.mailhost
     before = host.desired_revision
-    response = owner_client.post(f"/domains/{domain.pk}/delete/")
+    response = owner_client.post(f"/domains/{domain.pk}/delete/", {"confirm_name": "bakkerij.example"})
     assert response["Location"] == "/domains/"
     assert not Domain.objects.exists() and not Mailbox.objects.exists()
     host.refresh_from_db()
     assert host.desired_revision == before + 1
     entry = AuditEntry.objects.get(action="domain.removed")
     assert entry.changes["mailboxes"] == 1 and entry.customer == customer
+
+
+@pytest.mark.parametrize("typed", ["", "bakkerij", "other.example"])
+def test_removing_a_domain_needs_its_name_typed(owner_client, domain, typed):
+    Mailbox.objects.create(
+        customer=domain.customer, domain=domain, local_part="info", password_hash="x", quota_bytes=1
+    )
+    response = owner_client.post(f"/domains/{domain.pk}/delete/", {"confirm_name": typed})
+    assert response.status_code == 200
+    assert "Type bakkerij.example exactly to remove it." in response.content.decode() or typed == ""
+    assert Domain.objects.filter(pk=domain.pk).exists() and Mailbox.objects.exists()
 
 
 def test_member_cannot_remove_a_domain(member_client, domain):

@@ -4,16 +4,16 @@ from django.core.exceptions import ValidationError
 from billing.plans import change_plan
 from mailaccounts.services.storage import pool_summary
 from tenants.audit import Actor
-from tenants.models import AuditEntry, Customer, Plan, Subscription
+from tenants.models import GB, AuditEntry, Customer, Plan, Subscription
 
 
 def test_plan_page_shows_plan_storage_and_prices(owner_client, make_mailbox):
     make_mailbox("info", quota_gb=2, used_gb=0.5)
     make_mailbox("old", quota_gb=3, deleted=True)
     page = owner_client.get("/plan/").content.decode()
-    assert "Basis" in page and "€4.50" in page and "€5.45" in page
-    assert "2.0\xa0GB" in page  # allocated: the deleted mailbox does not count
-    assert "512.0\xa0MB" in page  # used
+    assert "Basis" in page and "€\xa04.50" in page and "€\xa05.45" in page
+    assert "2\xa0GB (40%)" in page  # allocated: the deleted mailbox does not count
+    assert "500\xa0MB" in page  # used: decimal units, as the product page sells them
     assert 'id="billing-next-invoice"' in page
 
 
@@ -22,16 +22,16 @@ def test_storage_use_sums_active_mailboxes(customer, make_mailbox):
     make_mailbox("b", quota_gb=2, used_gb=1)
     make_mailbox("gone", quota_gb=4, used_gb=4, deleted=True)
     use = pool_summary(customer)
-    assert use.allocated_bytes == 3 * 1024**3
-    assert use.used_bytes == int(1.25 * 1024**3)
-    assert use.free_bytes == 2 * 1024**3
+    assert use.allocated_bytes == 3 * GB
+    assert use.used_bytes == int(1.25 * GB)
+    assert use.free_bytes == 2 * GB
 
 
 def test_preview_shows_new_price_excl_and_incl_vat(owner_client):
     page = owner_client.get("/plan/?preview=professional").content.decode()
     assert 'id="preview"' in page
-    assert "€6.00" in page and "€7.26" in page
-    assert "€1.50" in page  # difference excl. VAT
+    assert "€\xa06.00" in page and "€\xa07.26" in page
+    assert "€\xa01.50 more per month excl. VAT" in page
 
 
 def test_owner_changes_plan_and_history_is_kept(owner_client, customer, owner):
@@ -54,7 +54,7 @@ def test_downgrade_refused_when_quotas_exceed_new_storage(owner_client, customer
     make_mailbox("big", quota_gb=7)
     response = owner_client.post("/plan/change/", {"plan": "basis"}, follow=True)
     page = response.content.decode()
-    assert "Lower mailbox quotas by 2.0\xa0GB" in page
+    assert "Lower mailbox quotas by 2\xa0GB" in page
     customer.refresh_from_db()
     assert customer.plan.code == "professional"
 
@@ -88,7 +88,8 @@ def test_preview_warns_when_downgrade_does_not_fit(owner_client, customer, make_
     customer.save()
     make_mailbox("big", quota_gb=6)
     page = owner_client.get("/plan/?preview=basis").content.decode()
-    assert "lower them by 1.0\xa0GB first" in page
+    assert "lower them by 1\xa0GB first" in page
+    assert "disabled>Switch to Basis</button>" in page  # the button does not invite a change that will fail
 
 
 def test_the_vat_rate_shown_is_the_configured_one(owner_client, settings):

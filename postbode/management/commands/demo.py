@@ -42,6 +42,13 @@ def ensure_user(email: str, password: str, *, staff: bool) -> User:
     return user
 
 
+def christmas_holiday() -> datetime:
+    """The next 24 December, 12:00 local time: a scheduled automatic reply to show."""
+    now = timezone.localtime()
+    start = now.replace(month=12, day=24, hour=12, minute=0, second=0, microsecond=0)
+    return start if start > now else start.replace(year=now.year + 1)
+
+
 class Command(BaseCommand):
     help = "Create the demo logins, customer and domain (safe to run again)."
 
@@ -61,6 +68,7 @@ class Command(BaseCommand):
                 postal_code="1015 AA",
                 city="Amsterdam",
                 country="NL",
+                phone="+31 20 794 0000",
                 plan=Plan.objects.get(code="basis"),
                 actor=actor,
             )
@@ -113,7 +121,9 @@ class Command(BaseCommand):
             mailbox=sales,
             is_enabled=True,
             subject="Afwezig / Out of office",
-            body="Wij zijn tot maandag afwezig. / We are away until Monday.",
+            body="Wij zijn met kerstvakantie. / We are away for Christmas.",
+            starts_at=christmas_holiday(),  # the mailbox page shows "Gepland vanaf 24 december"
+            ends_at=christmas_holiday() + timedelta(days=10),
             interval_days=3,
         )
 
