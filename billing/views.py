@@ -14,7 +14,9 @@ from tenants.services import update_customer_details
 
 from .access import billing_role_required, get_invoice_or_404
 from .forms import InvoiceFilterForm
-from .models import Invoice
+from .models import Invoice, Payment
+from .mollie import online_payments_enabled
+from .payments import is_payable
 from .pdf import company_details, render_invoice_pdf
 
 PAGE_SIZE = 25
@@ -57,6 +59,12 @@ def invoice_detail(request, pk: int):
         "lines": invoice.lines.all(),
         "credits": invoice.credit_invoices.issued(),
         "company": company_details(),
+        "payments": invoice.payments.all(),
+        "payable": is_payable(invoice),
+        "online": online_payments_enabled(),
+        "collecting": invoice.payments.filter(
+            sequence_type=Payment.Sequence.RECURRING, status=Payment.Status.PENDING
+        ).exists(),
     }
     return render(request, "billing/invoice_detail.html", context)
 

@@ -32,6 +32,7 @@ NAV = [
     ("relay:message_list", _("Relay log"), may_manage_mail),
     ("plan", _("Plan"), anyone),
     ("billing:invoice_list", _("Invoices"), may_see_invoices),
+    ("billing:payment_list", _("Payments"), may_see_invoices),
     ("billing:details", _("Billing details"), may_see_invoices),
     ("team", _("Team"), anyone),
     ("audit_log", _("Activity"), anyone),
