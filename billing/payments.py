@@ -282,7 +282,7 @@ def apply_mollie_payment(*, payment_id: int, data) -> bool:
     if refunded != payment.amount_refunded:
         payment.amount_refunded = refunded
         changed.append("amount_refunded")
-    if data.get("method") and data["method"] != payment.method:
+    if isinstance(data.get("method"), str) and data["method"] != payment.method:
         payment.method = data["method"]
         changed.append("method")
     payment.updated_at = timezone.now()

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0002_immutable_issued_invoices_in_postgresql'),
-        ('panel', '0004_alter_customer_status'),
+        ('panel', '0004_customer_status_closed'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
