@@ -21,7 +21,9 @@ def assert_mail_stopped(mail, mailbox, source: str) -> None:
         mail.deliver(mail.message(sender="klant@elders.example", to=mailbox.address, subject="Nog open?"))
 
 
-def test_cancelling_within_the_guarantee_stops_mailbox_logins_at_once(customer, owner, stack_domain, mail, fresh):
+def test_cancelling_within_the_guarantee_stops_mailbox_logins_at_once(
+    customer, owner, stack_domain, mail, fresh
+):
     mailbox = create_mailbox(stack_domain, fresh("stop"), PASSWORD)
     mail.wait_live(mailbox)
     assert mail.imap_login_works(mailbox.address, PASSWORD)
@@ -32,7 +34,9 @@ def test_cancelling_within_the_guarantee_stops_mailbox_logins_at_once(customer, 
     assert_mail_stopped(mail, mailbox, "127.0.0.4")
 
 
-def test_cancelling_after_the_guarantee_keeps_mail_until_the_period_ends(customer, owner, stack_domain, mail, fresh):
+def test_cancelling_after_the_guarantee_keeps_mail_until_the_period_ends(
+    customer, owner, stack_domain, mail, fresh
+):
     mailbox = create_mailbox(stack_domain, fresh("later"), PASSWORD)
     mail.wait_live(mailbox)
     day_40 = timezone.localdate() + timedelta(days=40)
