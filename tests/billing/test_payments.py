@@ -277,3 +277,30 @@ def test_payments_are_audited_and_members_do_not_read_them(
     visible_to_member = AuditEntry.objects.visible_to(member.membership).values_list("action", flat=True)
     assert not [a for a in visible_to_member if a.startswith(("payment.", "mandate.", "invoice."))]
     assert actions(customer, "payment.started") == 1
+
+
+def test_staff_see_every_payment_and_can_still_record_a_bank_transfer(
+    staff_client, owner_client, customer, invoice, mollie, django_capture_on_commit_callbacks, history
+):
+    payment = pay_first_invoice(owner_client, invoice, mollie, django_capture_on_commit_callbacks)
+    page = staff_client.get("/admin/billing/payment/").content.decode()
+    assert payment.mollie_id in page and invoice.number in page
+    assert payment.mollie_id in staff_client.get(f"/admin/billing/invoice/{invoice.pk}/change/").content.decode()
+    assert staff_client.get(f"/admin/billing/payment/{payment.pk}/change/").status_code == 200
+    assert staff_client.get("/admin/billing/paymentaccount/").status_code == 200
+    assert staff_client.get("/admin/billing/refund/").status_code == 200
+
+    generate_invoices(month=date(2026, 11, 1))
+    november = Invoice.objects.get(customer=customer, period_start=date(2026, 11, 1))
+    staff_client.post(
+        "/admin/billing/invoice/",
+        {
+            "action": "mark_paid_action",
+            "_selected_action": [november.pk],
+            "apply": "1",
+            "paid_on": timezone.localdate().isoformat(),
+            "reference": "NL12 overboeking",
+        },
+    )
+    november.refresh_from_db()
+    assert november.status == Invoice.Status.PAID and november.payment_reference == "NL12 overboeking"
