@@ -87,6 +87,10 @@ def test_first_payment_sets_up_a_mandate_and_the_next_invoice_is_collected_by_di
     debit = Payment.objects.get(invoice=november)
     assert debit.sequence_type == "recurring" and debit.status == "pending"
     assert mollie.payments[debit.mollie_id]["mandateId"] == account.mandate_id
+    assert (
+        "Being collected by direct debit"
+        in owner_client.get(reverse("billing:invoice_list")).content.decode()
+    )
     with django_capture_on_commit_callbacks(execute=True):
         mollie.settle(debit.mollie_id, "paid")
     november.refresh_from_db()
@@ -285,7 +289,9 @@ def test_staff_see_every_payment_and_can_still_record_a_bank_transfer(
     payment = pay_first_invoice(owner_client, invoice, mollie, django_capture_on_commit_callbacks)
     page = staff_client.get("/admin/billing/payment/").content.decode()
     assert payment.mollie_id in page and invoice.number in page
-    assert payment.mollie_id in staff_client.get(f"/admin/billing/invoice/{invoice.pk}/change/").content.decode()
+    assert (
+        payment.mollie_id in staff_client.get(f"/admin/billing/invoice/{invoice.pk}/change/").content.decode()
+    )
     assert staff_client.get(f"/admin/billing/payment/{payment.pk}/change/").status_code == 200
     assert staff_client.get("/admin/billing/paymentaccount/").status_code == 200
     assert staff_client.get("/admin/billing/refund/").status_code == 200

@@ -129,8 +129,12 @@ class Command(BaseCommand):
             return
         last_month = previous_month(timezone.localdate())
         month_before = previous_month(last_month)
-        Subscription.objects.filter(customer=customer).update(started_at=start_of_day(month_before.replace(day=3)))
-        first = issue_invoice(invoice=create_invoice_draft(customer=customer, month=month_before), actor=actor)
+        Subscription.objects.filter(customer=customer).update(
+            started_at=start_of_day(month_before.replace(day=3))
+        )
+        first = issue_invoice(
+            invoice=create_invoice_draft(customer=customer, month=month_before), actor=actor
+        )
         second = issue_invoice(invoice=create_invoice_draft(customer=customer, month=last_month), actor=actor)
         now = timezone.now()
         Payment.objects.create(
