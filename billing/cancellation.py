@@ -28,9 +28,9 @@ from mailhosts.revisions import mark_changed
 from tenants.audit import Actor, record
 from tenants.models import Customer, Subscription
 
-from . import mollie
 from .emails import deliver_account_email
-from .models import Cancellation, Invoice, Payment, PaymentAccount, Refund
+from .models import Cancellation, Invoice, Payment, PaymentAccount
+from .payments import refund_payment
 from .services import BillingError, issue_credit_invoice, month_bounds, start_of_day
 
 
@@ -153,35 +153,11 @@ def cancel_account(*, customer: Customer, actor: Actor, today: date | None = Non
 def _give_money_back(customer: Customer, terms: CancellationTerms, actor: Actor) -> None:
     """Refund each online payment through Mollie and credit every invoice, paid or open."""
     reason = _("Money-back guarantee: cancelled within %(days)d days") % {"days": settings.MONEY_BACK_DAYS}
-    client = mollie.client() if terms.refunds else None
     for payment in terms.refunds:
         credit = issue_credit_invoice(original=payment.invoice, actor=actor, reason=reason)
-        created = client.payments.get(payment.mollie_id).refunds.create(
-            {
-                "amount": mollie.amount(payment.refundable),
-                "description": reason[:140],
-                "metadata": {"credit": credit.number},
-            },
-            idempotency_key=f"postbode-refund-{payment.reference}",
-        )
-        refund = Refund.objects.create(
-            payment=payment,
-            mollie_id=created.id,
-            amount=mollie.decimal_of(created.amount),
-            status=created.status or "",
-            credit_invoice=credit,
-            reason=reason,
-        )
-        Payment.objects.filter(pk=payment.pk).update(amount_refunded=payment.amount_refunded + refund.amount)
+        refund = refund_payment(payment=payment, reason=reason, actor=actor, credit_invoice=credit)
         Invoice.objects.filter(pk=credit.pk).update(
             status=Invoice.Status.PAID, paid_at=timezone.localdate(), payment_reference=refund.mollie_id
-        )
-        record(
-            actor,
-            "refund.created",
-            customer=customer,
-            obj=refund,
-            changes={"payment": payment.mollie_id, "amount": str(refund.amount), "credit": credit.number},
         )
     creditable = (
         Invoice.objects.for_customer(customer)

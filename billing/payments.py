@@ -27,7 +27,7 @@ from tenants.services import reactivate_customer, suspend_customer
 
 from . import mollie
 from .emails import deliver_account_email
-from .models import Invoice, Payment, PaymentAccount
+from .models import Invoice, Payment, PaymentAccount, Refund
 from .services import BillingError, mark_paid, send_after_commit, start_of_day
 
 IN_PROGRESS = [Payment.Status.OPEN, Payment.Status.PENDING, Payment.Status.AUTHORIZED]
@@ -279,9 +279,10 @@ def apply_mollie_payment(*, payment_id: int, data) -> bool:
         changed.append("amount_charged_back")
         _on_charged_back(payment)
     refunded = mollie.decimal_of(data.get("amountRefunded"))
-    if refunded != payment.amount_refunded:
+    if refunded > payment.amount_refunded:
         payment.amount_refunded = refunded
         changed.append("amount_refunded")
+    _refresh_refunds(payment, data)
     if isinstance(data.get("method"), str) and data["method"] != payment.method:
         payment.method = data["method"]
         changed.append("method")
@@ -305,6 +306,9 @@ def _on_paid(payment: Payment, data) -> None:
         mark_paid(
             invoice=invoice, paid_on=timezone.localdate(), reference=payment.mollie_id, actor=Actor.system()
         )
+    else:  # paid twice (a bank transfer came first) or credited meanwhile: the money goes back
+        reason = _("Invoice %(number)s was already settled; paid twice") % {"number": invoice.number}
+        refund_payment(payment=payment, reason=reason, actor=Actor.system())
     if account.first_paid_at is None:
         account.first_paid_at = timezone.now()
         account.save(update_fields=["first_paid_at"])
@@ -378,6 +382,52 @@ def _on_charged_back(payment: Payment) -> None:
         changes={"reason": "chargeback"},
     )
     send_after_commit(invoice, "payment_charged_back")
+
+
+# --- Refunds -------------------------------------------------------------------------------------------------
+
+
+def refund_payment(
+    *, payment: Payment, reason: str, actor: Actor, credit_invoice: Invoice | None = None
+) -> Refund:
+    """Send back what is left of a paid payment through Mollie (once: the idempotency key is the payment's)."""
+    created = (
+        mollie.client()
+        .payments.get(payment.mollie_id)
+        .refunds.create(
+            {
+                "amount": mollie.amount(payment.refundable),
+                "description": reason[:140],
+                "metadata": {"credit": credit_invoice.number if credit_invoice else None},
+            },
+            idempotency_key=f"postbode-refund-{payment.reference}",
+        )
+    )
+    refund = Refund.objects.create(
+        payment=payment,
+        mollie_id=created.id,
+        amount=mollie.decimal_of(created.amount),
+        status=created.status or "",
+        credit_invoice=credit_invoice,
+        reason=reason,
+    )
+    payment.amount_refunded += refund.amount
+    Payment.objects.filter(pk=payment.pk).update(amount_refunded=payment.amount_refunded)
+    changes = {"payment": payment.mollie_id, "amount": str(refund.amount)}
+    if credit_invoice is not None:
+        changes["credit"] = credit_invoice.number
+    record(actor, "refund.created", customer=payment.customer, obj=refund, changes=changes)
+    return refund
+
+
+def _refresh_refunds(payment: Payment, data) -> None:
+    """Mollie calls the payment's webhook when one of its refunds moves on: keep their status current."""
+    if not payment.refunds.exists():
+        return
+    for item in data.refunds.list():
+        Refund.objects.filter(payment=payment, mollie_id=item.id).exclude(status=item.status).update(
+            status=item.status
+        )
 
 
 # --- Suspension for non-payment --------------------------------------------------------------------------

@@ -310,3 +310,28 @@ def test_staff_see_every_payment_and_can_still_record_a_bank_transfer(
     )
     november.refresh_from_db()
     assert november.status == Invoice.Status.PAID and november.payment_reference == "NL12 overboeking"
+
+
+def test_an_invoice_paid_twice_gets_the_online_payment_refunded_and_refunds_follow_mollie(
+    owner_client, staff, customer, invoice, mollie, django_capture_on_commit_callbacks
+):
+    from billing.models import Refund
+    from billing.services import mark_paid
+    from tenants.audit import Actor
+
+    mollie_payment = start_paying(owner_client, invoice, mollie)
+    mark_paid(invoice=invoice, paid_on=timezone.localdate(), reference="bank", actor=Actor(user=staff))
+    with django_capture_on_commit_callbacks(execute=True):
+        mollie.settle(mollie_payment["id"], "paid")
+    invoice.refresh_from_db()
+    assert invoice.payment_reference == "bank"
+    assert [r.content for r in mollie.webhook_responses] == [b"updated"]
+    (refund,) = Refund.objects.all()
+    assert mollie.refunds[refund.mollie_id]["amount"]["value"] == f"{invoice.total_incl_vat:.2f}"
+    assert refund.status == "pending"
+
+    mollie.refunds[refund.mollie_id]["status"] = "refunded"
+    mollie.call_webhook(mollie_payment["id"])
+    refund.refresh_from_db()
+    assert refund.status == "refunded"
+    assert Payment.objects.get().amount_refunded == invoice.total_incl_vat
