@@ -3,6 +3,8 @@
 from django.db.models import F
 from django.shortcuts import render
 
+from billing.access import may_see_invoices
+from billing.models import Invoice
 from mailaccounts.models import Domain, Mailbox
 from mailaccounts.services.dnschecks import with_dns_health
 from mailaccounts.services.storage import pool_summary
@@ -27,11 +29,15 @@ def dashboard(request):
             .order_by("-used_bytes")[:NEAR_QUOTA_SHOWN]
         )
     without_two_factor = services.members_without_two_factor(customer) if customer.require_two_factor else []
+    overdue_invoices = []
+    if may_see_invoices(request.membership):  # members see no invoices
+        overdue_invoices = list(Invoice.objects.for_customer(customer).overdue().order_by("due_date")[:10])
     context = {
         "storage": pool_summary(customer),
         "domains": domains,
         "unverified_domains": [domain for domain in domains if not domain.is_verified],
         "near_quota": near_quota,
         "without_two_factor": without_two_factor,
+        "overdue_invoices": overdue_invoices,
     }
     return render(request, "panel/dashboard.html", context)

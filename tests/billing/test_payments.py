@@ -337,3 +337,13 @@ def test_an_invoice_paid_twice_gets_the_online_payment_refunded_and_refunds_foll
     refund.refresh_from_db()
     assert refund.status == "refunded"
     assert Payment.objects.get().amount_refunded == invoice.total_incl_vat
+
+
+def test_the_dashboard_asks_owners_and_the_billing_role_to_pay_an_overdue_invoice(
+    owner_client, billing_client, member_client, invoice, travel
+):
+    travel(invoice.due_date + timedelta(days=1))
+    for client in (owner_client, billing_client):
+        page = client.get("/").content.decode()
+        assert f"Invoice {invoice.number}" in page and f"/billing/invoices/{invoice.pk}/#pay" in page
+    assert invoice.number not in member_client.get("/").content.decode()
