@@ -77,3 +77,27 @@ def test_sign_up_pay_the_first_invoice_on_the_payment_page_and_see_it_paid(page,
     assert invoice.status == Invoice.Status.PAID
     assert PaymentAccount.objects.get(customer=customer).has_mandate
     assert date.today() >= invoice.paid_at
+
+
+def test_an_owner_cancels_with_the_typed_name_and_sees_when_mail_stops(
+    page, shot, live_server, owner, customer, domain
+):
+    from billing.models import Cancellation
+    from tests.browser.test_billing_print import sign_in
+
+    sign_in(page, live_server, owner)
+    page.goto("/plan/")
+    page.locator("#cancel-account a").click()
+    page.wait_for_url("**/billing/cancel/")
+    assert domain.name in page.locator("#consequences").inner_text()
+    page.fill("input[name=confirm]", "verkeerd")
+    page.locator("#confirm-cancel").click()
+    page.wait_for_load_state()
+    assert not Cancellation.objects.exists()
+    page.fill("input[name=confirm]", customer.name)
+    shot("cancel-01-confirm")
+    page.locator("#confirm-cancel").click()
+    page.wait_for_url("**/billing/cancel/")
+    assert page.locator("#cancellation").count() == 1
+    shot("cancel-02-done")
+    assert Customer.objects.get(pk=customer.pk).is_closed  # within 30 days of sign-up: mail stops at once
