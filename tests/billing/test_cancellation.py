@@ -196,3 +196,23 @@ def test_no_plan_change_after_cancelling(owner_client, customer, invoice, django
     Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)
     response = owner_client.post(reverse("plan_change"), {"plan": "professional"}, follow=True)
     assert "has been cancelled" in response.content.decode()
+
+
+def test_a_closed_accounts_relay_credentials_no_longer_log_in(
+    owner_client, customer, domain, django_capture_on_commit_callbacks
+):
+    from relay.rendering import render_relay
+    from relay.services import create_credential
+    from tenants.audit import Actor
+
+    credential, _secret = create_credential(
+        customer=customer, name="shop", domains=[domain], actor=Actor.system()
+    )
+    users = render_relay(domain.mailhost).files["dovecot/relay-users"].content.decode()
+    assert credential.username in users
+    cancel(
+        owner_client, customer, django_capture_on_commit_callbacks
+    )  # within the guarantee: mail stops at once
+    assert (
+        credential.username not in render_relay(domain.mailhost).files["dovecot/relay-users"].content.decode()
+    )
