@@ -9,8 +9,9 @@ from django.utils.translation import ngettext
 from tenants.audit import Actor
 
 from . import services
+from .cancellation import restore_account
 from .forms import CreditInvoiceForm, MarkPaidForm
-from .models import Invoice, InvoiceLine, InvoiceNumberSequence
+from .models import Cancellation, Invoice, InvoiceLine, InvoiceNumberSequence, Payment, PaymentAccount, Refund
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -53,6 +54,35 @@ class InvoiceLineInline(admin.TabularInline):
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PaymentInline(ReadOnlyInline):
+    """What Mollie said about each payment of the invoice (staff record bank transfers with "Mark paid")."""
+
+    model = Payment
+    fields = [
+        "mollie_id",
+        "sequence_type",
+        "method",
+        "status",
+        "amount",
+        "amount_refunded",
+        "amount_charged_back",
+        "created_at",
+        "paid_at",
+    ]
+    readonly_fields = fields
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(admin.ModelAdmin):
     list_display = [
@@ -69,7 +99,7 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_filter = ["status", OverdueFilter, "reverse_charge", "year"]
     search_fields = ["number", "customer__name", "billed_name"]
     date_hierarchy = "period_start"
-    inlines = [InvoiceLineInline]
+    inlines = [InvoiceLineInline, PaymentInline]
     view_on_site = False  # the customer page is scoped to the customer's own users
     actions = ["mark_paid_action", "issue_credit_action"]
     fieldsets = [
@@ -213,3 +243,101 @@ class InvoiceNumberSequenceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of what happened at Mollie: staff read them, only the services write them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ["mollie_id", "amount", "status", "credit_invoice", "reason", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "__str__",
+        "customer",
+        "invoice",
+        "sequence_type",
+        "method",
+        "status",
+        "amount",
+        "amount_refunded",
+        "amount_charged_back",
+        "created_at",
+    ]
+    list_select_related = ["customer", "invoice"]
+    list_filter = ["status", "sequence_type", "method"]
+    search_fields = ["=mollie_id", "=reference", "invoice__number", "customer__name"]
+    date_hierarchy = "created_at"
+    inlines = [RefundInline]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "payment", "amount", "status", "credit_invoice", "created_at"]
+    list_select_related = ["payment", "credit_invoice"]
+    list_filter = ["status"]
+    search_fields = ["=mollie_id", "=payment__mollie_id", "payment__customer__name"]
+
+
+@admin.register(PaymentAccount)
+class PaymentAccountAdmin(ReadOnlyAdmin):
+    list_display = [
+        "customer",
+        "mollie_customer_id",
+        "mandate_status",
+        "mandate_method",
+        "first_paid_at",
+        "suspended_for_payment_at",
+    ]
+    list_select_related = ["customer"]
+    list_filter = ["mandate_status"]
+    search_fields = ["customer__name", "=mollie_customer_id", "=mandate_id"]
+
+
+@admin.register(Cancellation)
+class CancellationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "customer",
+        "requested_at",
+        "money_back",
+        "service_ends_on",
+        "closed_at",
+        "delete_after",
+        "deleted_at",
+    ]
+    list_select_related = ["customer"]
+    list_filter = ["money_back"]
+    search_fields = ["customer__name"]
+    actions = ["restore_action"]
+
+    def has_restore_permission(self, request):
+        return request.user.has_perm("panel.change_customer")
+
+    @admin.action(description=_("Restore the account (mail works again)"), permissions=["restore"])
+    def restore_action(self, request, queryset):
+        actor = Actor.from_request(request)
+        for cancellation in queryset.select_related("customer"):
+            try:
+                restore_account(customer=cancellation.customer, actor=actor)
+            except services.BillingError as error:
+                self.message_user(request, f"{cancellation.customer}: {error}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("%(customer)s restored.") % {"customer": cancellation.customer},
+                    messages.SUCCESS,
+                )

@@ -8,6 +8,7 @@ reference the original.
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -227,3 +228,165 @@ class InvoiceLine(models.Model):
     def _refuse_if_issued(self) -> None:
         if Invoice.objects.issued().filter(pk=self.invoice_id).exists():
             raise ImmutableInvoiceError(_("The lines of an issued invoice cannot be changed."))
+
+
+# --- Online payment (Mollie) ---------------------------------------------------------------------------------
+
+
+class PaymentAccount(models.Model):
+    """A customer's side at Mollie: its Mollie customer, its direct-debit mandate, and the dates the money-back
+    guarantee and an automatic suspension are counted from."""
+
+    customer = models.OneToOneField(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="payment_account"
+    )
+    mollie_customer_id = models.CharField(_("Mollie customer"), max_length=40, blank=True)
+    mandate_id = models.CharField(_("mandate"), max_length=40, blank=True)
+    mandate_status = models.CharField(_("mandate status"), max_length=20, blank=True)
+    mandate_method = models.CharField(_("mandate method"), max_length=20, blank=True)
+    mandate_reference = models.CharField(_("mandate reference"), max_length=60, blank=True)
+    mandate_account = models.CharField(_("debited account"), max_length=60, blank=True)
+    first_paid_at = models.DateTimeField(_("first payment"), null=True, blank=True)
+    # Set when billing suspended the customer for an unpaid invoice: paying lifts exactly that suspension.
+    suspended_for_payment_at = models.DateTimeField(_("suspended for non-payment at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("payment account")
+        verbose_name_plural = _("payment accounts")
+
+    def __str__(self):
+        return str(self.customer)
+
+    @property
+    def has_mandate(self) -> bool:
+        return bool(self.mandate_id) and self.mandate_status in ("valid", "pending")
+
+    @property
+    def masked_account(self) -> str:
+        account = self.mandate_account.replace(" ", "")
+        return f"•••• {account[-4:]}" if len(account) >= 4 else account
+
+
+class PaymentQuerySet(models.QuerySet):
+    def for_customer(self, customer: Customer):
+        return self.filter(customer=customer)
+
+    def in_progress(self):
+        return self.filter(
+            status__in=[Payment.Status.OPEN, Payment.Status.PENDING, Payment.Status.AUTHORIZED]
+        )
+
+
+class Payment(models.Model):
+    """One payment at Mollie for one invoice. Its status is what Mollie last said, never what a browser said."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Waiting for payment")
+        PENDING = "pending", _("Processing")
+        AUTHORIZED = "authorized", _("Authorised")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+        CANCELED = "canceled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+
+    class Sequence(models.TextChoices):
+        ONEOFF = "oneoff", _("One-off")
+        FIRST = "first", _("First payment (sets up direct debit)")
+        RECURRING = "recurring", _("Direct debit")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="payments"
+    )
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="payments"
+    )
+    # The token in the redirect URL: the return page finds the payment by it, scoped to the customer.
+    reference = models.CharField(_("reference"), max_length=40, unique=True)
+    mollie_id = models.CharField(_("Mollie payment"), max_length=40, unique=True, null=True, blank=True)
+    sequence_type = models.CharField(_("kind"), max_length=10, choices=Sequence.choices)
+    method = models.CharField(_("method"), max_length=30, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    amount_refunded = models.DecimalField(_("refunded"), max_digits=10, decimal_places=2, default=0)
+    amount_charged_back = models.DecimalField(_("charged back"), max_digits=10, decimal_places=2, default=0)
+    checkout_url = models.URLField(_("payment page"), max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("last news from Mollie"), null=True, blank=True)
+
+    objects = PaymentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        indexes = [models.Index(fields=["invoice", "status"])]
+
+    def __str__(self):
+        return self.mollie_id or self.reference
+
+    @property
+    def is_in_progress(self) -> bool:
+        return self.status in (self.Status.OPEN, self.Status.PENDING, self.Status.AUTHORIZED)
+
+    @property
+    def refundable(self) -> Decimal:
+        return self.amount - self.amount_refunded - self.amount_charged_back
+
+
+class Refund(models.Model):
+    """Money sent back through Mollie, with the credit invoice that keeps the books gapless."""
+
+    payment = models.ForeignKey(
+        Payment, verbose_name=_("payment"), on_delete=models.PROTECT, related_name="refunds"
+    )
+    mollie_id = models.CharField(_("Mollie refund"), max_length=40, unique=True)
+    amount = models.DecimalField(_("amount"), max_digits=10, decimal_places=2)
+    status = models.CharField(_("status"), max_length=20)
+    credit_invoice = models.ForeignKey(
+        Invoice,
+        verbose_name=_("credit invoice"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+
+    def __str__(self):
+        return self.mollie_id
+
+
+class Cancellation(models.Model):
+    """An owner's cancellation and its steps: mail stops on `service_ends_on` (at once with the money-back
+    guarantee), the data is kept until `delete_after`, then deleted for good. Staff may restore before that."""
+
+    customer = models.OneToOneField(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="cancellation"
+    )
+    requested_at = models.DateTimeField(_("cancelled at"), default=timezone.now)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    money_back = models.BooleanField(_("money-back guarantee"), default=False)
+    service_ends_on = models.DateField(_("mail stops after"))
+    closed_at = models.DateTimeField(_("mail stopped at"), null=True, blank=True)
+    delete_after = models.DateField(_("data deleted after"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("data deleted at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("cancellation")
+        verbose_name_plural = _("cancellations")
+
+    def __str__(self):
+        return str(self.customer)

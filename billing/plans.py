@@ -16,6 +16,8 @@ from tenants.audit import Actor, record
 from tenants.models import Customer, Plan, Subscription, with_vat
 from tenants.units import format_bytes
 
+from .models import Cancellation, Invoice
+
 
 @dataclass(frozen=True)
 class PriceChange:
@@ -45,12 +47,23 @@ def preview_plan_change(*, customer: Customer, plan: Plan) -> PriceChange:
 
 @transaction.atomic
 def change_plan(*, customer: Customer, plan: Plan, actor: Actor) -> Subscription:
-    """Close the open subscription and open one on `plan`. Refused when mailbox quotas exceed its storage."""
+    """Close the open subscription and open one on `plan`, from today: the next invoice charges each plan for
+    its days, so an upgrade costs its share and a downgrade's credit shows there. Refused when mailbox quotas
+    exceed the plan's storage, for an upgrade while an invoice is overdue, and after a cancellation."""
     customer = Customer.objects.select_for_update().select_related("plan").get(pk=customer.pk)
     if plan.pk == customer.plan_id:
         raise ValidationError(_("You are already on the %(plan)s plan.") % {"plan": plan.name})
     if not plan.is_active:
         raise ValidationError(_("This plan is no longer available."))
+    if Cancellation.objects.filter(customer=customer).exists():
+        raise ValidationError(_("This account has been cancelled; its plan can no longer change."))
+    if (
+        plan.price_monthly > customer.plan.price_monthly
+        and Invoice.objects.for_customer(customer).overdue().exists()
+    ):
+        raise ValidationError(
+            _("An upgrade is possible once nothing is overdue. Please pay your overdue invoices first.")
+        )
     allocated = pool_summary(customer).allocated_bytes
     if allocated > plan.storage_bytes:
         raise ValidationError(

@@ -20,7 +20,7 @@ from tenants.audit import Actor, record
 from tenants.models import Customer, Plan, Subscription, vat_rate
 
 from .emails import deliver_invoice_email
-from .models import EU_COUNTRIES, Invoice, InvoiceLine, InvoiceNumberSequence
+from .models import EU_COUNTRIES, Cancellation, Invoice, InvoiceLine, InvoiceNumberSequence
 
 CENT = Decimal("0.01")
 
@@ -239,7 +239,7 @@ def issue_invoice(*, invoice: Invoice, actor: Actor) -> Invoice:
         obj=invoice,
         changes={"total_incl_vat": str(invoice.total_incl_vat)},
     )
-    _send_after_commit(invoice, "invoice_issued")
+    send_after_commit(invoice, "invoice_issued")
     return invoice
 
 
@@ -274,6 +274,8 @@ def _generate_one(*, customer: Customer, month: date, actor: Actor) -> int | Non
     """The new invoice's id; None if it was already invoiced; 0 if there was nothing to bill."""
     if _already_invoiced(customer, month):
         return None
+    if Cancellation.objects.filter(customer=customer, money_back=True).exists():
+        return 0  # the money-back guarantee: nothing more is billed
     try:
         with transaction.atomic():
             invoice = create_invoice_draft(customer=customer, month=month)
@@ -393,12 +395,12 @@ def send_overdue_reminders(*, today: date | None = None) -> int:
             )
             if claimed:
                 record(Actor.system(), "invoice.reminded", customer=invoice.customer, obj=invoice)
-                _send_after_commit(invoice, "invoice_overdue")
+                send_after_commit(invoice, "invoice_overdue")
                 sent += 1
     return sent
 
 
-def _send_after_commit(invoice: Invoice, email_name: str) -> None:
+def send_after_commit(invoice: Invoice, email_name: str) -> None:
     invoice_id = invoice.pk
     transaction.on_commit(lambda: deliver_invoice_email.delay(invoice_id, email_name))
 

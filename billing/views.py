@@ -3,7 +3,7 @@ details (the organisation's name and address for invoices, the billing e-mail, t
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -14,7 +14,9 @@ from tenants.services import update_customer_details
 
 from .access import billing_role_required, get_invoice_or_404
 from .forms import InvoiceFilterForm
-from .models import Invoice
+from .models import Invoice, Payment
+from .mollie import online_payments_enabled
+from .payments import is_payable
 from .pdf import company_details, render_invoice_pdf
 
 PAGE_SIZE = 25
@@ -31,6 +33,10 @@ def filter_by_status(invoices, status: str):
 @billing_role_required
 def invoice_list(request):
     invoices = Invoice.objects.for_customer(request.customer).issued().select_related("credit_for")
+    collecting = Payment.objects.filter(
+        invoice=OuterRef("pk"), sequence_type=Payment.Sequence.RECURRING, status=Payment.Status.PENDING
+    )
+    invoices = invoices.annotate(collecting=Exists(collecting))
     form = InvoiceFilterForm(request.GET or None)
     status = form.cleaned_data["status"] if form.is_valid() else ""
     page = Paginator(filter_by_status(invoices, status).order_by("-issued_at", "-id"), PAGE_SIZE).get_page(
@@ -57,6 +63,12 @@ def invoice_detail(request, pk: int):
         "lines": invoice.lines.all(),
         "credits": invoice.credit_invoices.issued(),
         "company": company_details(),
+        "payments": invoice.payments.all(),
+        "payable": is_payable(invoice),
+        "online": online_payments_enabled(),
+        "collecting": invoice.payments.filter(
+            sequence_type=Payment.Sequence.RECURRING, status=Payment.Status.PENDING
+        ).exists(),
     }
     return render(request, "billing/invoice_detail.html", context)
 

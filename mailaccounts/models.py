@@ -22,6 +22,10 @@ class DomainQuerySet(models.QuerySet):
     def verified(self):
         return self.filter(verified_at__isnull=False)
 
+    def served(self):
+        """Verified domains of customers not closed: the ones the mail hosts receive, store and send for."""
+        return self.verified().exclude(customer__status=Customer.Status.CLOSED)
+
 
 class Domain(models.Model):
     """A customer's mail domain, stored as punycode (ASCII) and shown in Unicode."""

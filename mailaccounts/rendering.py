@@ -105,11 +105,11 @@ def load_host_data(host: MailHost) -> HostData:
     domains = {
         row["id"]: row
         for row in Domain.objects.filter(mailhost=host)
-        .verified()
+        .served()
         .values("id", "name", "catch_all_to_id", "postmaster_to_id", "abuse_to_id")
     }
     names = {pk: row["name"] for pk, row in domains.items()}
-    of_host = Mailbox.objects.filter(domain__mailhost=host, domain__verified_at__isnull=False).order_by()
+    of_host = Mailbox.objects.filter(domain__in=Domain.objects.filter(mailhost=host).served()).order_by()
     columns = [
         "id",
         "domain_id",

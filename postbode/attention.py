@@ -155,9 +155,9 @@ def overdue_invoice_points(customer: Customer) -> list[Attention]:
             "danger",
             _("Overdue"),
             _("Invoice %(number)s is overdue; please pay it.") % {"number": invoice.number},
-            reverse("billing:invoice_detail", args=[invoice.pk]),
+            reverse("billing:invoice_detail", args=[invoice.pk]) + "#pay",
         )
-        for invoice in Invoice.objects.filter(customer=customer).overdue()
+        for invoice in Invoice.objects.filter(customer=customer).overdue().order_by("due_date")
     ]
 
 

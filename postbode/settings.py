@@ -230,6 +230,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.remind_overdue_invoices",
         "schedule": crontab(hour=9, minute=0),
     },
+    "collect-open-invoices": {
+        "task": "billing.tasks.collect_open_invoices",
+        "schedule": crontab(hour=6, minute=5),
+    },
+    "suspend-unpaid-customers": {
+        "task": "billing.tasks.suspend_unpaid_customers",
+        "schedule": crontab(hour=9, minute=30),
+    },
+    "advance-cancellations": {
+        "task": "billing.tasks.advance_cancellations",
+        "schedule": crontab(minute=23),
+    },
 }
 
 # Mail hosts: the embedded default renders into var/mailhost/ and reloads nothing.
@@ -286,6 +298,21 @@ COMPANY_COUNTRY = "NL"
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)  # the proxy example sends HSTS itself
+# Online payment through Mollie. Without an API key (the default) invoices show bank-transfer instructions
+# only. MOLLIE_API_ENDPOINT is empty in production (the client's own https://api.mollie.com); tests point it
+# at a local server that answers like Mollie. Mollie calls the webhook at PAYMENT_WEBHOOK_BASE_URL (it must
+# be reachable from the internet) and sends the customer back to PAYMENT_REDIRECT_BASE_URL.
+MOLLIE_API_KEY = env("MOLLIE_API_KEY", "")
+MOLLIE_API_ENDPOINT = env("MOLLIE_API_ENDPOINT", "")
+PAYMENT_WEBHOOK_BASE_URL = env("PAYMENT_WEBHOOK_BASE_URL", SITE_URL)
+PAYMENT_REDIRECT_BASE_URL = env("PAYMENT_REDIRECT_BASE_URL", SITE_URL)
+# Days after the overdue reminder before an unpaid customer is suspended (lifted when paid).
+PAYMENT_GRACE_DAYS = env_int("PAYMENT_GRACE_DAYS", 14)
+# The money-back guarantee: cancelling within this many days of the first payment refunds everything.
+MONEY_BACK_DAYS = env_int("MONEY_BACK_DAYS", 30)
+# Days a closed account's data is kept (restorable by staff) before it is deleted for good.
+CLOSED_ACCOUNT_RETENTION_DAYS = env_int("CLOSED_ACCOUNT_RETENTION_DAYS", 30)
+
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True

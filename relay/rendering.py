@@ -8,6 +8,7 @@
 
 from django.conf import settings
 
+from mailaccounts.models import Domain
 from mailhosts.models import MailHost
 from mailhosts.rendering import MODE_AUTH, HostConfig, RenderedFile, is_password_hash, is_safe_token
 
@@ -29,7 +30,7 @@ def credential_sender_logins(domain_names: dict[int, str]) -> list[tuple[str, li
 def render_relay(host: MailHost) -> HostConfig:
     credentials = (
         RelayCredential.objects.filter(
-            is_enabled=True, domains__mailhost=host, domains__verified_at__isnull=False
+            is_enabled=True, domains__in=Domain.objects.filter(mailhost=host).served()
         )
         .order_by()
         .values_list("username", "secret_hash")

@@ -57,5 +57,11 @@ def role_required(may):
     return decorator
 
 
+def allowed_while_suspended(view):
+    """Mark a view that a suspended or closed customer may still post to (paying what is owed)."""
+    view.allowed_while_suspended = True
+    return view
+
+
 # Owners and members; a billing-only member gets 403.
 mail_role_required = role_required(may_manage_mail)

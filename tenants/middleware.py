@@ -38,22 +38,32 @@ def is_exempt(path: str) -> bool:
 
 
 class SuspendedCustomerMiddleware:
-    """A suspended customer's users may look around but every change (non-GET request) is refused here."""
+    """A suspended or closed customer's users may look around but every change (non-GET request) is refused
+    here, except in views marked `allowed_while_suspended` (paying an invoice is how a suspension ends)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method not in SAFE_METHODS and not is_exempt(request.path):
-            customer = request.customer
-            if customer is not None and customer.is_suspended:
-                from django.contrib import messages
-                from django.shortcuts import redirect
-                from django.utils.translation import gettext as _
-
-                messages.error(request, _("This account is suspended: changes are not possible."))
-                return redirect(_back(request))
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.method in SAFE_METHODS or is_exempt(request.path):
+            return None
+        if getattr(view_func, "allowed_while_suspended", False):
+            return None
+        customer = getattr(request, "customer", None)
+        if customer is not None and customer.is_read_only:
+            from django.contrib import messages
+            from django.shortcuts import redirect
+            from django.utils.translation import gettext as _
+
+            if customer.is_closed:
+                messages.error(request, _("This account is closed: changes are not possible."))
+            else:
+                messages.error(request, _("This account is suspended: changes are not possible."))
+            return redirect(_back(request))
+        return None
 
 
 class TwoFactorRequiredMiddleware:

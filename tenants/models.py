@@ -125,6 +125,8 @@ class Customer(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
         SUSPENDED = "suspended", _("Suspended")
+        # Cancelled and past its last paid day: no mail is served; the data waits for restore or deletion.
+        CLOSED = "closed", _("Closed")
 
     name = models.CharField(_("name"), max_length=200)
     billing_email = models.EmailField(_("billing e-mail"))
@@ -165,6 +167,15 @@ class Customer(models.Model):
     @property
     def is_suspended(self) -> bool:
         return self.status == self.Status.SUSPENDED
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == self.Status.CLOSED
+
+    @property
+    def is_read_only(self) -> bool:
+        """Suspended or closed: its users may look (and pay), not change anything."""
+        return self.status in (self.Status.SUSPENDED, self.Status.CLOSED)
 
 
 class Subscription(models.Model):
@@ -249,6 +260,10 @@ AUDIT_ACTION_LABELS = {
     "alias.disable": _("Alias disabled"),
     "alias.update": _("Alias changed"),
     "autoresponder.save": _("Automatic reply saved"),
+    "account.cancelled": _("Account cancelled"),
+    "account.closed": _("Mail stopped after cancellation"),
+    "account.deleted": _("Account data deleted for good"),
+    "account.restored": _("Cancelled account restored"),
     "customer.created": _("Account created"),
     "customer.edited": _("Account details changed"),
     "customer.reactivated": _("Account reactivated"),
@@ -270,6 +285,14 @@ AUDIT_ACTION_LABELS = {
     "invoice.issued": _("Invoice issued"),
     "invoice.paid": _("Invoice paid"),
     "invoice.reminded": _("Payment reminder sent"),
+    "invoice.reopened": _("Invoice reopened"),
+    "mandate.created": _("Direct debit authorised"),
+    "payment.charged_back": _("Direct debit reversed"),
+    "payment.collected": _("Direct debit started"),
+    "payment.failed": _("Payment failed"),
+    "payment.paid": _("Payment received"),
+    "payment.started": _("Online payment started"),
+    "refund.created": _("Refund sent"),
     "mailbox.create": _("Mailbox created"),
     "mailbox.delete": _("Mailbox deleted"),
     "mailbox.disable": _("Mailbox disabled"),
@@ -305,7 +328,7 @@ MAIL_ACTION_PREFIXES = (
     "mailhost.",
     "relay.",
 )
-INVOICE_ACTION_PREFIXES = ("invoice.",)
+INVOICE_ACTION_PREFIXES = ("invoice.", "payment.", "refund.", "mandate.")
 
 
 class AuditEntryQuerySet(models.QuerySet):

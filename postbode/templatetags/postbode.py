@@ -51,6 +51,7 @@ NAV_GROUPS = [
         [
             ("plan", _("Plan"), anyone),
             ("billing:invoice_list", _("Invoices"), may_see_invoices),
+            ("billing:payment_list", _("Payments"), may_see_invoices),
             ("billing:details", _("Billing details"), may_see_invoices),
             ("team", _("Team"), anyone),
             ("audit_log", _("Activity"), anyone),

@@ -64,3 +64,46 @@ def travel(monkeypatch):
         )
 
     return to
+
+
+@pytest.fixture
+def mollie(settings):
+    """A local server that answers like Mollie's API, with the production client pointed at it. Its webhooks
+    reach the panel's webhook view through Django's test client (`mollie.webhook_responses`)."""
+    from urllib.parse import urlsplit
+
+    from django.test import Client
+
+    from tests.fake_mollie import FakeMollie
+
+    fake = FakeMollie().start()
+    settings.MOLLIE_API_KEY = "test_postbodeTestKey0000000000000000"
+    settings.MOLLIE_API_ENDPOINT = fake.url
+    settings.PAYMENT_WEBHOOK_BASE_URL = "http://testserver"
+    settings.PAYMENT_REDIRECT_BASE_URL = "http://testserver"
+    webhook_client = Client()
+    fake.webhook_responses = []
+
+    def deliver(url: str, payment_id: str) -> None:
+        response = webhook_client.post(urlsplit(url).path, {"id": payment_id})
+        fake.webhook_responses.append(response)
+
+    fake.deliver_webhooks_to(deliver)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def mailbox(customer, domain):
+    from mailaccounts.services.mailboxes import MB, create_mailbox
+    from tenants.audit import Actor
+
+    mailbox, _generated = create_mailbox(
+        actor=Actor.system(),
+        customer=customer,
+        domain=domain,
+        local_part="jan",
+        quota_bytes=100 * MB,
+        password="Brood-En-Banket-42",
+    )
+    return mailbox

@@ -56,3 +56,17 @@ def test_demo_has_a_relay_credential_and_two_weeks_of_relay_log(db):
     again = (messages.count(), RejectedAttempt.objects.filter(customer=customer).count())
     assert again == counts
     assert RelayCredential.objects.filter(customer=customer).count() == 1
+
+
+def test_demo_shows_a_paid_invoice_a_mandate_and_a_direct_debit_under_way(client, db):
+    from billing.models import Invoice, Payment, PaymentAccount
+
+    call_command("demo")
+    call_command("demo")
+    invoices = Invoice.objects.filter(customer__name="Demo B.V.").order_by("period_start")
+    assert [i.status for i in invoices] == ["paid", "open"]
+    assert PaymentAccount.objects.get(customer__name="Demo B.V.").has_mandate
+    assert sorted(Payment.objects.values_list("status", flat=True)) == ["paid", "pending"]
+    client.login(email="demo@postbode.localhost", password="postbode-demo-2026")
+    page = client.get("/billing/payments/").content.decode()
+    assert "•••• 0000" in page and invoices[0].number in page

@@ -1,5 +1,6 @@
 """Load the demo data (idempotent): a staff superuser, a demo owner, "Demo B.V." on Basis with a verified domain,
-its mailboxes, and a relay credential with two weeks of relay log."""
+its mailboxes, a relay credential with two weeks of relay log, and two months of invoices: one paid online (the
+first payment, which authorised direct debit) and one being collected by direct debit."""
 
 import random
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from billing.models import Invoice, Payment, PaymentAccount
+from billing.services import create_invoice_draft, issue_invoice, mark_paid, previous_month, start_of_day
 from mailaccounts.models import Domain
 from mailaccounts.services.aliases import create_alias
 from mailaccounts.services.autoresponders import save_autoresponder
@@ -19,7 +22,7 @@ from relay.ingest import ingest_lines
 from relay.models import RelayCredential, RelayMessage
 from relay.services import create_credential
 from tenants.audit import Actor
-from tenants.models import GB, Customer, Membership, Plan, User
+from tenants.models import GB, Customer, Membership, Plan, Subscription, User
 from tenants.services import create_customer
 
 ADMIN_EMAIL = "admin@postbode.localhost"
@@ -79,6 +82,7 @@ class Command(BaseCommand):
             mark_domain_verified(domain=domain, actor=actor)
         self.ensure_mailboxes(customer, domain, actor)
         self.ensure_relay_log(customer, domain, actor)
+        self.ensure_invoices_and_payments(customer, actor)
         self.stdout.write(
             self.style.SUCCESS("Demo data ready.")
             + f"\n  Panel:    {settings.SITE_URL}/"
@@ -125,6 +129,58 @@ class Command(BaseCommand):
             starts_at=christmas_holiday(),  # the mailbox page shows "Gepland vanaf 24 december"
             ends_at=christmas_holiday() + timedelta(days=10),
             interval_days=3,
+        )
+
+    def ensure_invoices_and_payments(self, customer, actor) -> None:
+        """The customer signed up two months ago: the first invoice was paid on Mollie's payment page (which
+        set up a SEPA mandate), the second is being collected by direct debit. No Mollie call is made: these
+        are the records the webhook would have left."""
+        if Invoice.objects.filter(customer=customer).exists():
+            return
+        last_month = previous_month(timezone.localdate())
+        month_before = previous_month(last_month)
+        Subscription.objects.filter(customer=customer).update(
+            started_at=start_of_day(month_before.replace(day=3))
+        )
+        first = issue_invoice(
+            invoice=create_invoice_draft(customer=customer, month=month_before), actor=actor
+        )
+        second = issue_invoice(invoice=create_invoice_draft(customer=customer, month=last_month), actor=actor)
+        now = timezone.now()
+        Payment.objects.create(
+            customer=customer,
+            invoice=first,
+            reference="demo-first-payment",
+            mollie_id="tr_DemoFirst01",
+            sequence_type=Payment.Sequence.FIRST,
+            method="ideal",
+            status=Payment.Status.PAID,
+            amount=first.total_incl_vat,
+            paid_at=now,
+            updated_at=now,
+        )
+        mark_paid(invoice=first, paid_on=timezone.localdate(), reference="tr_DemoFirst01", actor=actor)
+        PaymentAccount.objects.update_or_create(
+            customer=customer,
+            defaults={
+                "mollie_customer_id": "cst_DemoCustomer",
+                "mandate_id": "mdt_DemoMandate",
+                "mandate_status": "valid",
+                "mandate_method": "directdebit",
+                "mandate_reference": "POSTBODE-DEMO-0001",
+                "mandate_account": "NL55INGB0000000000",
+                "first_paid_at": now,
+            },
+        )
+        Payment.objects.create(
+            customer=customer,
+            invoice=second,
+            reference="demo-direct-debit",
+            mollie_id="tr_DemoDebit02",
+            sequence_type=Payment.Sequence.RECURRING,
+            method="directdebit",
+            status=Payment.Status.PENDING,
+            amount=second.total_incl_vat,
         )
 
     def ensure_relay_log(self, customer, domain, actor) -> None:
