@@ -30,6 +30,7 @@ NAV = [
     ("mailaccounts:dns_overview", _("DNS & DKIM"), may_manage_mail),
     ("relay:credential_list", _("SMTP relay"), may_manage_mail),
     ("relay:message_list", _("Relay log"), may_manage_mail),
+    ("backups:overview", _("Backups"), may_manage_mail),
     ("plan", _("Plan"), anyone),
     ("billing:invoice_list", _("Invoices"), may_see_invoices),
     ("billing:details", _("Billing details"), may_see_invoices),
