@@ -188,4 +188,6 @@ class DoveadmCommand:
         return used
 
     def import_messages(self, user: str, *, source: str, parent: str, folder: str, sequence: str) -> None:
-        self.run("import", "-s", "-u", user, f"maildir:{source}", parent, "mailbox", folder, sequence)
+        # the copy is plain Maildir++: its hierarchy separator is "." (Dovecot maps it to "/" below `parent`)
+        source_name = folder.replace("/", ".")
+        self.run("import", "-s", "-u", user, f"maildir:{source}", parent, "mailbox", source_name, sequence)

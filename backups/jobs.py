@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 
 from mailaccounts.models import Mailbox
 from mailhosts.models import MailHost
@@ -287,8 +288,10 @@ def check_backup_health(*, now: datetime | None = None) -> list[BackupAlert]:
 
 
 def mb(size: int) -> str:
-    """Megabytes as people read them: 0.4, 3.5, 120."""
-    return f"{size / MB:.1f}".removesuffix(".0") if size < 10 * MB else str(round(size / MB))
+    """Megabytes as people read them, in the active language: 0,4 / 3,5 / 120."""
+    if size >= 10 * MB:
+        return str(round(size / MB))
+    return number_format(round(size / MB, 1), decimal_pos=1)
 
 
 def restore_folder_name(day, language: str) -> str:
@@ -375,7 +378,8 @@ def run_restore(*, restore_id: int) -> Restore | None:
     )
     scratch = Path(settings.BACKUP_SCRATCH_DIR).resolve() / f"restore-{restore.pk}"
     try:
-        import_restore(restore, scratch)
+        with translation.override(restore.customer.language or settings.LANGUAGE_CODE):
+            import_restore(restore, scratch)
     except RestoreRefused as refusal:
         finish_restore(restore, Restore.Status.REFUSED, str(refusal))
     except Exception as error:

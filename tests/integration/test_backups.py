@@ -55,7 +55,7 @@ def imap_folder_messages(client, folder: str) -> list[email.message.EmailMessage
 
 def fingerprint(message) -> tuple[str, str]:
     """(Message-ID, hash of the body): the same message, whatever the folder or file name."""
-    body = message.get_body(preferencelist=("plain",)).get_content()
+    body = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n").strip()
     return message["Message-ID"], hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -179,15 +179,16 @@ def test_a_restore_that_no_longer_fits_the_quota_is_refused_by_the_task(
     from backups.services import request_restore, snapshots_of
     from tenants.audit import Actor
 
-    mailbox = create_mailbox(stack_domain, fresh("vol"), PASSWORD, quota_bytes=40_000)
+    mailbox = create_mailbox(stack_domain, fresh("vol"), PASSWORD, quota_bytes=10 * 1024 * 1024)
     mail.wait_live(mailbox)
+    line = "x" * 70 + "\n"
     mail.deliver(
-        mail.message(sender="a@elders.example", to=mailbox.address, subject="Groot", body="x" * 15_000)
+        mail.message(sender="a@elders.example", to=mailbox.address, subject="Groot", body=line * 85_000)
     )
     mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Groot")
     backup(backups_host)
     mail.deliver(
-        mail.message(sender="a@elders.example", to=mailbox.address, subject="Nog groter", body="y" * 20_000)
+        mail.message(sender="a@elders.example", to=mailbox.address, subject="Nog groter", body=line * 50_000)
     )
     mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Nog groter")
     restore = wait_restore(
