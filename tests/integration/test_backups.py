@@ -224,12 +224,12 @@ def test_an_expunged_message_is_listed_restored_to_its_folder_and_kept_outside_t
     used_deleted = doveadm.quota_used_bytes(mailbox.address)
     assert used_deleted <= used_before - 49_000  # the deleted message no longer counts
 
-    page = owner_client.get(f"/mailboxes/{mailbox.pk}/deleted/")
+    page = owner_client.get(f"/mailboxes/{mailbox.pk}/backups/deleted/")
     assert page.status_code == 200
     assert "Per ongeluk weg" in page.content.decode() and "Blijft" not in page.content.decode()
     found = page.context["messages_found"]
     assert [(m.folder, m.subject) for m in found] == [("Offertes", "Per ongeluk weg")]
-    search = owner_client.get(f"/mailboxes/{mailbox.pk}/deleted/", {"q": "niets dergelijks"})
+    search = owner_client.get(f"/mailboxes/{mailbox.pk}/backups/deleted/", {"q": "niets dergelijks"})
     assert search.context["messages_found"] == []
 
     # an IMAP client cannot see or fill the hidden folder
@@ -240,17 +240,17 @@ def test_an_expunged_message_is_listed_restored_to_its_folder_and_kept_outside_t
     client.logout()
 
     response = owner_client.post(
-        f"/mailboxes/{mailbox.pk}/deleted/restore/", {"folder": "Offertes", "guid": found[0].guid}
+        f"/mailboxes/{mailbox.pk}/backups/deleted/restore/", {"folder": "Offertes", "guid": found[0].guid}
     )
     assert response.status_code == 302
     client = mail.imap(mailbox.address, PASSWORD)
     back = sorted(fingerprint(m) for m in imap_folder_messages(client, "Offertes"))
     assert back == sorted([fingerprint(keep), fingerprint(gone)])
-    assert owner_client.get(f"/mailboxes/{mailbox.pk}/deleted/").context["messages_found"] == []
+    assert owner_client.get(f"/mailboxes/{mailbox.pk}/backups/deleted/").context["messages_found"] == []
     assert AuditEntry.objects.filter(customer=customer, action="backup.deleted_message_restore").count() == 1
     # restoring it again (it is no longer there) is a 404 and changes nothing
     again = owner_client.post(
-        f"/mailboxes/{mailbox.pk}/deleted/restore/", {"folder": "Offertes", "guid": found[0].guid}
+        f"/mailboxes/{mailbox.pk}/backups/deleted/restore/", {"folder": "Offertes", "guid": found[0].guid}
     )
     assert again.status_code == 404
 
