@@ -231,8 +231,14 @@ class SnapshotMailboxAdmin(admin.ModelAdmin):
         return render(request, "admin/backups/restore_form.html", context)
 
 
+class StaffDeletedSearchForm(forms.Form):
+    address = forms.EmailField(label=_("Mailbox address"))
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+
+
 @admin.register(Restore)
 class RestoreAdmin(admin.ModelAdmin):
+    change_list_template = "admin/backups/restore/change_list.html"
     list_display = [
         "created_at",
         "customer",
@@ -253,6 +259,50 @@ class RestoreAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.deleted_view)
+        return [path("deleted/", view, name="backups_restore_deleted"), *super().get_urls()]
+
+    def deleted_view(self, request):
+        """Staff restore recently deleted mail of any mailbox, as its customer can."""
+        form = StaffDeletedSearchForm(request.GET or None)
+        mailbox, found, problem = None, [], ""
+        if form.is_valid():
+            local, _at, domain = form.cleaned_data["address"].lower().partition("@")
+            mailbox = Mailbox.objects.active().filter(local_part=local, domain__name=domain).first()
+            if mailbox is None:
+                problem = _("No such mailbox.")
+        if mailbox is not None and request.method == "POST":
+            try:
+                folder = services.restore_deleted_message(
+                    actor=Actor.from_request(request),
+                    mailbox=mailbox,
+                    folder=request.POST.get("folder", ""),
+                    guid=request.POST.get("guid", ""),
+                )
+            except services.NotFound:
+                messages.error(request, _("That message is no longer there."))
+            except services.DoveadmUnavailable as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, _("The message is back in %(folder)s.") % {"folder": folder})
+            return redirect(f"{request.path}?{request.GET.urlencode()}")
+        if mailbox is not None:
+            try:
+                found = services.deleted_messages(mailbox=mailbox, search=form.cleaned_data["q"])
+            except (ValidationError, services.DoveadmUnavailable) as error:
+                problem = str(error)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Recently deleted mail"),
+            "form": form,
+            "mailbox": mailbox,
+            "messages_found": found,
+            "problem": problem,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/backups/deleted.html", context)
 
 
 @admin.register(BackupAlert)
