@@ -203,3 +203,25 @@ def test_the_navigation_and_the_mailbox_page_lead_to_backups(owner_client, mailb
         f"/mailboxes/{mailbox.pk}/backups/deleted/" in page
         and f"/mailboxes/{mailbox.pk}/backups/restore/" in page
     )
+
+
+def test_staff_start_any_restore_a_customer_can(
+    staff_client, mailbox, make_snapshot, django_capture_on_commit_callbacks
+):
+    from tenants.models import AuditEntry
+
+    source = make_snapshot(mailbox)
+    form = staff_client.get(f"/admin/backups/snapshotmailbox/{source.pk}/restore/")
+    assert form.status_code == 200 and "Werk" in form.content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        response = staff_client.post(
+            f"/admin/backups/snapshotmailbox/{source.pk}/restore/", {"mailbox": mailbox.pk, "folder": "Werk"}
+        )
+    assert response.status_code == 302
+    assert Restore.objects.get().folder == "Werk"
+    assert AuditEntry.objects.get(action="backup.restore").actor_kind == "staff"
+    bad = staff_client.post(
+        f"/admin/backups/snapshotmailbox/{source.pk}/restore/", {"mailbox": mailbox.pk, "folder": "../x"}
+    )
+    assert "cannot start with" in bad.content.decode()
+    assert Restore.objects.count() == 1

@@ -255,11 +255,10 @@ def test_an_expunged_message_is_listed_restored_to_its_folder_and_kept_outside_t
     assert again.status_code == 404
 
 
-def test_a_message_deleted_from_the_trash_comes_back_to_the_inbox(
-    backups_host, stack_domain, owner, mail, fresh
+def test_a_message_deleted_from_the_trash_comes_back_to_the_inbox_also_by_staff(
+    backups_host, stack_domain, staff_client, mail, fresh
 ):
-    from backups.services import deleted_messages, restore_deleted_message
-    from tenants.audit import Actor
+    from tenants.models import AuditEntry
 
     mailbox = create_mailbox(stack_domain, fresh("bin"), PASSWORD)
     mail.wait_live(mailbox)
@@ -275,13 +274,16 @@ def test_a_message_deleted_from_the_trash_comes_back_to_the_inbox(
     client.store("1:*", "+FLAGS", "\\Deleted")
     client.expunge()
     client.logout()
-    found = deleted_messages(mailbox=mailbox)
+    page = staff_client.get("/admin/backups/restore/deleted/", {"address": mailbox.address})
+    found = page.context["messages_found"]
     assert [(m.folder, m.subject) for m in found] == [("Trash", "Prullenbak")]
-    assert (
-        restore_deleted_message(actor=Actor(user=owner), mailbox=mailbox, folder="Trash", guid=found[0].guid)
-        == "INBOX"
+    response = staff_client.post(
+        f"/admin/backups/restore/deleted/?address={mailbox.address}",
+        {"folder": "Trash", "guid": found[0].guid},
     )
+    assert response.status_code == 302
     assert [m["Subject"] for m in mail.imap_messages(mailbox.address, PASSWORD)] == ["Prullenbak"]
+    assert AuditEntry.objects.get(action="backup.deleted_message_restore").actor_kind == "staff"
 
 
 def test_a_purged_mailbox_is_restored_from_the_snapshot_taken_before(
