@@ -490,12 +490,12 @@ def dump_database(*, now: datetime | None = None) -> DatabaseDump:
     remove dumps older than DB_BACKUP_KEEP_DAYS. The file appears under its final name only when complete."""
     now = now or timezone.now()
     directory = Path(settings.DB_BACKUP_DIR)
-    directory.mkdir(parents=True, exist_ok=True)
     dump = DatabaseDump.objects.create(started_at=now)
     suffix = "dump" if connection.vendor == "postgresql" else "sqlite3"
     path = directory / f"postbode-{now:%Y%m%d-%H%M%S}.{suffix}"
     partial = path.with_name(path.name + ".partial")
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         if connection.vendor == "postgresql":
             run_pg(
                 ["pg_dump", "--format=custom", "--no-owner", f"--file={partial}"], connection.settings_dict
@@ -564,6 +564,10 @@ def run_pg(command: list[str], settings_dict: dict) -> None:
 
 
 def copy_sqlite(target: Path) -> None:
+    """The development default's database, copied with SQLite's backup API (which waits for ever on a
+    database its own connection is writing: never inside a transaction)."""
+    if connection.in_atomic_block:
+        raise RuntimeError("the SQLite database cannot be copied inside a transaction")
     connection.ensure_connection()
     with sqlite3.connect(target) as copy:
         connection.connection.backup(copy)

@@ -49,6 +49,7 @@ def test_customers_do_not_see_the_alert_banner(owner_client, settings):
     assert "backup-alerts" not in owner_client.get("/").content.decode()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_database_dump_is_written_whole_and_old_dumps_go(settings, tmp_path):
     settings.DB_BACKUP_DIR = str(tmp_path / "dumps")
     old = jobs.dump_database(now=timezone.now() - timedelta(days=31))
@@ -62,6 +63,7 @@ def test_the_database_dump_is_written_whole_and_old_dumps_go(settings, tmp_path)
     assert not list((tmp_path / "dumps").glob("*.partial"))
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_failed_database_dump_is_recorded_and_alerts_staff(settings, tmp_path, staff):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
