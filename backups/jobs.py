@@ -6,6 +6,7 @@
 - `dump_database` / `restore_database`: the panel's own database (pg_dump, custom format).
 """
 
+import contextlib
 import logging
 import os
 import re
@@ -505,7 +506,8 @@ def dump_database(*, now: datetime | None = None) -> DatabaseDump:
         partial.chmod(0o600)
         partial.replace(path)
     except Exception as error:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
         dump.status, dump.error, dump.finished_at = (
             DatabaseDump.Status.FAILED,
             str(error)[:4000],
