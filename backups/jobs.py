@@ -322,29 +322,15 @@ def snapshot_paths(root: Path, home: str, folder: str) -> tuple[str, list[str]]:
     return source, [f"{source}/{maildir.folder_dir(folder)}"]
 
 
-def messages_in_snapshot(
-    repository: Repository, snapshot_id: str, source: str, folder: str
-) -> dict[str, list[int]]:
-    """{folder name: [sizes of its messages]} in the snapshot, from restic's listing (the exact sizes)."""
-    listing = source if folder in ("", maildir.INBOX) else f"{source}/{maildir.folder_dir(folder)}"
-    found: dict[str, list[int]] = {}
-    for node in repository.ls(snapshot_id, listing):
-        if node.get("type") != "file":
-            continue
-        parent = Path(node["path"]).parent
-        directory = parent.parent
-        if parent.name not in maildir.MESSAGE_DIRS:
-            continue
-        if str(directory) == source:
-            name = maildir.INBOX
-        elif str(directory.parent) == source and directory.name.startswith("."):
-            name = maildir.folder_name(directory.name)
-        else:
-            continue
-        if folder and name != folder:
-            continue
-        found.setdefault(name, []).append(maildir.message_size(node["name"]) or node.get("size", 0))
-    return found
+def messages_in_copy(copy: Path, folder: str) -> dict[str, tuple[int, int]]:
+    """{folder name: (messages, bytes as the quota counts them)} in the restored copy of a Maildir."""
+    if folder and folder != maildir.INBOX:
+        found = {folder: maildir.count_messages(copy / maildir.folder_dir(folder))}
+    elif folder == maildir.INBOX:
+        found = {folder: maildir.count_messages(copy)}
+    else:
+        found = {entry["name"]: (entry["messages"], entry["bytes"]) for entry in maildir.scan_mailbox(copy)}
+    return {name: counts for name, counts in found.items() if counts[0]}
 
 
 def prepare_source(target: Path, source: str, folders: list[str]) -> Path:
@@ -364,8 +350,9 @@ def prepare_source(target: Path, source: str, folders: list[str]) -> Path:
 
 def run_restore(*, restore_id: int) -> Restore | None:
     """1. claim the waiting restore (a second delivery of the task finds it running and stops);
-    2. list the snapshot's messages exactly (restic ls) and check they fit the quota Dovecot reports now;
-    3. `restic restore` the mailbox or folder into a scratch directory, owned by the mail user;
+    2. `restic restore` the mailbox or folder into a scratch directory (the mailbox is not touched yet);
+    3. count the restored messages and their sizes exactly and check they fit the quota Dovecot reports now;
+       the copy is made the mail user's;
     4. `doveadm import` it into a new folder `Hersteld <date>`, a batch at a time, recording the progress;
     5. check the counts Dovecot reports against the snapshot's, mail the owners, remove the scratch copy.
     """
@@ -398,13 +385,17 @@ def import_restore(restore: Restore, scratch: Path) -> None:
     host = mailbox.domain.mailhost
     if restore.source is None:
         raise RestoreRefused(translation.gettext("This backup has expired."))
-    snapshot_id = restore.source.snapshot.snapshot_id
     repository = repository_for(host)
     source, includes = snapshot_paths(host.mail_root.resolve(), restore.source.home, restore.folder)
-    found = messages_in_snapshot(repository, snapshot_id, source, restore.folder)
-    total, size = sum(len(s) for s in found.values()), sum(sum(s) for s in found.values())
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    repository.restore(restore.source.snapshot.snapshot_id, target=scratch, includes=includes)
+    found = messages_in_copy(scratch / source.lstrip("/"), restore.folder)
+    total, size = sum(c for c, _b in found.values()), sum(b for _c, b in found.values())
     Restore.objects.filter(pk=restore.pk).update(messages_total=total, bytes_needed=size)
     restore.messages_total, restore.bytes_needed = total, size
+    if not total:
+        raise RestoreRefused(translation.gettext("There are no messages to restore in this backup."))
     doveadm = DoveadmCommand(host.doveadm_command)
     user = mailbox.address
     free = max(0, mailbox.quota_bytes - doveadm.quota_used_bytes(user))
@@ -416,19 +407,14 @@ def import_restore(restore: Restore, scratch: Path) -> None:
             )
             % {"needed": mb(size), "free": mb(free)}
         )
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    repository.restore(snapshot_id, target=scratch, includes=includes)
-    folders = sorted(name for name in found if name != maildir.INBOX)
-    copy = prepare_source(scratch, source, folders)
-    parent = unique_folder(
-        restore_folder_name(restore.snapshot_day, restore.customer.language), doveadm.mailboxes(user)
-    )
+    copy = prepare_source(scratch, source, sorted(name for name in found if name != maildir.INBOX))
+    existing = doveadm.mailboxes(user)
+    parent = unique_folder(restore_folder_name(restore.snapshot_day, restore.customer.language), existing)
     Restore.objects.filter(pk=restore.pk).update(target_folder=parent)
     restore.target_folder = parent
     done = 0
     for name in sorted(found):
-        count = len(found[name])
+        count = found[name][0]
         for start in range(1, count + 1, IMPORT_BATCH):
             end = min(start + IMPORT_BATCH - 1, count)
             doveadm.import_messages(

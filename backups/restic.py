@@ -8,7 +8,6 @@ the warning recorded; such a message is in the next snapshot under its new name.
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,14 +100,6 @@ class Repository:
         self.run(
             "forget", "--host", host, "--keep-daily", str(keep_daily), "--keep-within", keep_within, "--prune"
         )
-
-    def ls(self, snapshot_id: str, path: str) -> Iterator[dict]:
-        """Every node below `path` (absolute, as backed up) in the snapshot."""
-        completed = self.run("ls", "--json", "--recursive", snapshot_id, path, timeout=3600)
-        for line in completed.stdout.splitlines():
-            node = json.loads(line)
-            if node.get("struct_type") == "node":
-                yield node
 
     def restore(self, snapshot_id: str, *, target: Path, includes: list[str]) -> None:
         args = ["restore", snapshot_id, "--target", str(target)]

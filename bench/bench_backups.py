@@ -3,8 +3,8 @@
 1. First backup: the catalogue scan of every mailbox's folders plus `restic backup` into a new repository.
 2. Incremental backup after 1% of the mail changed (2,000 messages delivered across random mailboxes).
    Target: under 60 s.
-3. Restoring one 1,000-message folder as the restore task does it: `restic ls` for the exact sizes,
-   `restic restore` of the folder, then `doveadm import` in batches into `Restored <date>/Archief` of a real
+3. Restoring one 1,000-message folder as the restore task does it: `restic restore` of the folder, its
+   messages counted, then `doveadm import` in batches into `Restored <date>/Archief` of a real
    Dovecot (the local mail stack), and the count checked. Target: under 10 s.
 Peak memory of the benchmark process and of restic is printed after each step (it should stay flat).
 
@@ -36,7 +36,7 @@ from django.conf import settings  # noqa: E402
 
 from backups import maildir  # noqa: E402
 from backups.doveadm import DoveadmCommand  # noqa: E402
-from backups.jobs import IMPORT_BATCH, messages_in_snapshot, prepare_source, snapshot_paths  # noqa: E402
+from backups.jobs import IMPORT_BATCH, messages_in_copy, prepare_source, snapshot_paths  # noqa: E402
 from backups.restic import Repository  # noqa: E402
 from mailaccounts.passwords import hash_password  # noqa: E402
 from mailhosts.stack import MailStack  # noqa: E402
@@ -158,13 +158,12 @@ def main() -> None:
         scratch = work / "scratch"
         started = time.monotonic()
         source, includes = snapshot_paths(mail_root.resolve(), "bench.example/user0", "Archief")
-        found = messages_in_snapshot(repository, snapshot, source, "Archief")
-        listed = time.monotonic() - started
         repository.restore(snapshot, target=scratch, includes=includes)
+        found = messages_in_copy(scratch / source.lstrip("/"), "Archief")
         copy = prepare_source(scratch, source, ["Archief"])
         restored = time.monotonic() - started
         parent = f"Restored {datetime.date.today().isoformat()}"
-        count = len(found["Archief"])
+        count = found["Archief"][0]
         for start in range(1, count + 1, IMPORT_BATCH):
             end = min(start + IMPORT_BATCH - 1, count)
             doveadm.import_messages(
@@ -174,8 +173,8 @@ def main() -> None:
         seconds = time.monotonic() - started
         assert arrived == count, (arrived, count)
         print(
-            f"restore of one {count}-message folder: {seconds:.1f} s (target < 10 s): restic ls {listed:.1f} s, "
-            f"restic restore {restored - listed:.1f} s, doveadm import {seconds - restored:.1f} s; {peak_mb()}"
+            f"restore of one {count}-message folder: {seconds:.1f} s (target < 10 s): restic restore and count "
+            f"{restored:.1f} s, doveadm import {seconds - restored:.1f} s; {peak_mb()}"
         )
     finally:
         stack.stop()
