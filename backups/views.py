@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from mailaccounts.access import get_mailbox_or_404, refuse_if_suspended
 from mailaccounts.models import Mailbox
-from mailaccounts.views.mailboxes import get_mailbox_or_404
 from tenants.access import mail_role_required
 from tenants.audit import Actor
 
@@ -76,6 +76,8 @@ def deleted_list(request, pk):
 @require_POST
 def deleted_restore(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
+    if refuse_if_suspended(request):
+        return redirect("backups:deleted_list", pk=mailbox.pk)
     form = DeletedRestoreForm(request.POST)
     if not form.is_valid():
         raise Http404
@@ -104,6 +106,8 @@ def restore_start(request, pk):
     source = None
     if data is not None and form.is_valid():
         source = form.source
+        if request.method == "POST" and refuse_if_suspended(request):
+            return redirect("backups:restore_start", pk=mailbox.pk)
         if request.method == "POST":
             try:
                 restore = services.request_restore(
@@ -164,6 +168,8 @@ def purged_restore(request, source_pk):
     source = get_purged_source_or_404(request, source_pk)
     mailboxes = Mailbox.objects.for_customer(request.customer).active().select_related("domain")
     form = PurgedRestoreForm(request.POST or None, mailboxes=mailboxes)
+    if request.method == "POST" and refuse_if_suspended(request):
+        return redirect("backups:overview")
     if request.method == "POST" and form.is_valid():
         try:
             restore = services.request_restore(

@@ -225,3 +225,12 @@ def test_staff_start_any_restore_a_customer_can(
     )
     assert "cannot start with" in bad.content.decode()
     assert Restore.objects.count() == 1
+
+
+def test_a_suspended_customer_starts_no_restore(owner_client, customer, mailbox, make_snapshot):
+    source = make_snapshot(mailbox)
+    customer.status = customer.Status.SUSPENDED
+    customer.save(update_fields=["status"])
+    response = post_restore(owner_client, mailbox, source)
+    assert response.status_code == 302
+    assert not Restore.objects.exists()
