@@ -3,6 +3,7 @@
 Production differs only by environment variables; README.md lists them all.
 """
 
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "mailaccounts",
     "relay",
     "billing",
+    "backups",
     "postbode",
 ]
 
@@ -226,6 +228,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.generate_monthly_invoices",
         "schedule": crontab(day_of_month=1, hour=2, minute=5),
     },
+    "dump-database": {"task": "backups.tasks.dump_database", "schedule": crontab(hour=1, minute=45)},
+    "backup-mailhosts": {"task": "backups.tasks.backup_all_hosts", "schedule": crontab(hour=2, minute=30)},
+    "check-backup-health": {"task": "backups.tasks.check_backup_health", "schedule": crontab(minute=50)},
     "remind-overdue-invoices": {
         "task": "billing.tasks.remind_overdue_invoices",
         "schedule": crontab(hour=9, minute=0),
@@ -283,6 +288,27 @@ RELAY_LOG_TIMEZONE = env("RELAY_LOG_TIMEZONE", TIME_ZONE)
 RELAY_SMTP_HOST = env("RELAY_SMTP_HOST", MAILHOST_DEFAULT_HOSTNAME)
 # Redis for the relay policy service's hourly counters (database 0 of REDIS_URL's server by default).
 RELAY_POLICY_REDIS_URL = env("RELAY_POLICY_REDIS_URL", REDIS_URL or "redis://127.0.0.1:6379/0")
+
+# Backups (restic): one repository per mail host ("{host}" is its name), a local path, sftp:, s3:, rest:...
+# The password encrypts the repositories: keep it stable and stored apart from them.
+BACKUP_REPOSITORY = env("BACKUP_REPOSITORY", str(VAR_DIR / "backups" / "restic" / "{host}"))
+BACKUP_PASSWORD = env("BACKUP_PASSWORD", hashlib.sha256(f"postbode-backup:{SECRET_KEY}".encode()).hexdigest())
+BACKUP_CACHE_DIR = env("BACKUP_CACHE_DIR", str(VAR_DIR / "backups" / "cache"))
+# Where a restore unpacks a snapshot before `doveadm import` (on the mail host; the mail user must enter it).
+BACKUP_SCRATCH_DIR = env("BACKUP_SCRATCH_DIR", str(VAR_DIR / "backups" / "scratch"))
+BACKUP_KEEP_DAILY = env_int("BACKUP_KEEP_DAILY", 30)
+BACKUP_KEEP_WITHIN = env("BACKUP_KEEP_WITHIN", "1d")  # extra snapshots of the last day are kept too
+BACKUP_MAX_AGE_HOURS = env_int("BACKUP_MAX_AGE_HOURS", 26)  # staff are alerted past this without a backup
+# Mail a user deletes (an emptied trash included) stays restorable this long, outside the quota.
+DELETED_MAIL_RETENTION_DAYS = env_int("DELETED_MAIL_RETENTION_DAYS", 30)
+# The doveadm HTTP API key of the mail hosts (rendered into their config; the panel lists deleted mail).
+DOVEADM_API_KEY = env(
+    "DOVEADM_API_KEY", hashlib.sha256(f"postbode-doveadm:{SECRET_KEY}".encode()).hexdigest()
+)
+# Nightly pg_dump of the panel's own database (custom format), kept DB_BACKUP_KEEP_DAYS.
+DB_BACKUP_ENABLED = env_bool("DB_BACKUP_ENABLED", True)
+DB_BACKUP_DIR = env("DB_BACKUP_DIR", str(VAR_DIR / "backups" / "database"))
+DB_BACKUP_KEEP_DAYS = env_int("DB_BACKUP_KEEP_DAYS", 30)
 
 # Billing
 VAT_RATE = env("VAT_RATE", "0.21")

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("mailaccounts.urls")),
     path("relay/", include("relay.urls")),
     path("billing/", include("billing.urls")),
+    path("", include("backups.urls")),
 ]
 
 if settings.DEBUG:

@@ -41,7 +41,7 @@ def test_every_audited_action_has_a_label():
 
     root = Path(__file__).resolve().parents[2]
     codes = set()
-    for app in ["panel", "mailaccounts", "relay", "billing"]:
+    for app in ["panel", "mailaccounts", "relay", "billing", "backups"]:
         for path in (root / app).rglob("*.py"):
             text = path.read_text()
             for call in re.finditer(r"record\((.{0,300}?)\)", text, re.S):

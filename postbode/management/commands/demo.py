@@ -1,9 +1,12 @@
 """Load the demo data (idempotent): a staff superuser, a demo owner, "Demo B.V." on Basis with a verified domain,
-its mailboxes, a relay credential with two weeks of relay log, and two months of invoices: one paid online (the
-first payment, which authorised direct debit) and one being collected by direct debit."""
+its mailboxes, a relay credential with two weeks of relay log, two months of invoices (one paid online, the first
+payment, which authorised direct debit; one being collected by direct debit) and a first backup of the mail host."""
 
+import os
 import random
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -11,6 +14,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from backups.jobs import backup_host
+from backups.models import Snapshot
 from billing.models import Invoice, Payment, PaymentAccount
 from billing.services import create_invoice_draft, issue_invoice, mark_paid, previous_month, start_of_day
 from mailaccounts.models import Domain
@@ -83,6 +88,7 @@ class Command(BaseCommand):
         self.ensure_mailboxes(customer, domain, actor)
         self.ensure_relay_log(customer, domain, actor)
         self.ensure_invoices_and_payments(customer, actor)
+        transaction.on_commit(lambda: self.ensure_backup(domain))
         self.stdout.write(
             self.style.SUCCESS("Demo data ready.")
             + f"\n  Panel:    {settings.SITE_URL}/"
@@ -183,6 +189,17 @@ class Command(BaseCommand):
             amount=second.total_incl_vat,
         )
 
+    def ensure_backup(self, domain) -> None:
+        """A real first backup of the demo host (restic, a repository under var/), so the restore pages
+        list a day with the demo mailboxes' folders."""
+        host = domain.mailhost
+        if Snapshot.objects.filter(host=host).exists() or shutil.which("restic") is None:
+            return
+        for mailbox in domain.mailboxes.filter(deleted_at__isnull=True):
+            welcome_message(host.mail_root / domain.name / mailbox.local_part / "Maildir", mailbox.address)
+        run = backup_host(host=host)
+        self.stdout.write(f"  Backup:   snapshot {run.snapshot_id[:8]} of {host.name} (restic)")
+
     def ensure_relay_log(self, customer, domain, actor) -> None:
         """A relay credential for the demo web shop and two weeks of its Postfix log, read by the real
         ingest: sent, greylisted and later sent, bounced (with the notification back), inbound mail through
@@ -197,6 +214,22 @@ class Command(BaseCommand):
         ingest_lines(
             demo_relay_log(domain.name, credential.username, timezone.now()), host=domain.mailhost.name
         )
+
+
+def welcome_message(maildir: Path, address: str) -> None:
+    """One message delivered the Maildir way (a file in new/), so the demo mailbox has something to back up."""
+    if (maildir / "new").exists():
+        return
+    for sub in ["cur", "new", "tmp"]:
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    body = (
+        f"From: Postbode <noreply@postbode.localhost>\nTo: {address}\nSubject: Welkom / Welcome\n"
+        f"Message-ID: <welcome.{address}>\n\nWelkom bij Postbode. / Welcome to Postbode.\n"
+    ).encode()
+    (maildir / "new" / f"1700000000.M1P1.demo,S={len(body)},W={len(body) + 6}").write_bytes(body)
+    if os.geteuid() == 0:
+        for path in [maildir.parent, maildir, *maildir.rglob("*")]:
+            os.chown(path, settings.MAIL_UID, settings.MAIL_GID)
 
 
 def demo_relay_log(domain: str, username: str, now: datetime, *, messages: int = 90) -> list[str]:

@@ -1,0 +1,101 @@
+"""Staff see backup health: a missing nightly backup or dump raises one alert (admin banner and one e-mail
+to staff), a successful run resolves it; the panel's database dump and its retention."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from backups import jobs
+from backups.models import BackupAlert, BackupRun, DatabaseDump
+from mailhosts.models import MailHost
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_host_without_a_recent_backup_raises_one_alert_mailed_to_staff(staff, staff_client, settings):
+    settings.DB_BACKUP_ENABLED = False
+    host = MailHost.objects.default()
+    BackupRun.objects.create(
+        host=host,
+        status="succeeded",
+        started_at=timezone.now() - timedelta(hours=30),
+        finished_at=timezone.now(),
+    )
+    opened = jobs.check_backup_health()
+    assert [(a.host, a.kind) for a in opened] == [(host, "missing")]
+    assert jobs.check_backup_health() == []  # still open: not mailed again
+    assert [m.to for m in mail.outbox] == [[staff.email]]
+    assert "No recent backup" in mail.outbox[0].subject
+    assert "backup-alerts" in staff_client.get("/admin/").content.decode()
+    health = staff_client.get("/admin/backups/hostbackup/").content.decode()
+    assert host.name in health and "No recent backup" in health
+
+
+def test_a_recent_successful_backup_raises_nothing(settings):
+    settings.DB_BACKUP_ENABLED = False
+    BackupRun.objects.create(host=MailHost.objects.default(), status="succeeded", finished_at=timezone.now())
+    assert jobs.check_backup_health() == []
+    assert not BackupAlert.objects.exists()
+
+
+def test_customers_do_not_see_the_alert_banner(owner_client, settings):
+    settings.DB_BACKUP_ENABLED = False
+    MailHost.objects.default()
+    jobs.check_backup_health()
+    assert BackupAlert.objects.exists()
+    assert "backup-alerts" not in owner_client.get("/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_dump_is_written_whole_and_old_dumps_go(settings, tmp_path):
+    settings.DB_BACKUP_DIR = str(tmp_path / "dumps")
+    old = jobs.dump_database(now=timezone.now() - timedelta(days=31))
+    assert Path(old.path).exists()
+    dump = jobs.dump_database()
+    assert dump.status == DatabaseDump.Status.SUCCEEDED and dump.size > 0
+    assert Path(dump.path).stat().st_mode & 0o777 == 0o600
+    assert not Path(old.path).exists()
+    old.refresh_from_db()
+    assert old.deleted_at is not None
+    assert not list((tmp_path / "dumps").glob("*.partial"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_database_dump_is_recorded_and_alerts_staff(settings, tmp_path, staff):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    settings.DB_BACKUP_DIR = str(blocker / "dumps")
+    with pytest.raises(OSError):
+        jobs.dump_database()
+    assert BackupAlert.objects.get(resolved_at__isnull=True).kind == "database"
+    assert len(mail.outbox) == 1
+
+
+def test_the_renderer_gives_dovecot_the_api_key_and_hides_the_deleted_mail(settings):
+    from mailhosts.rendering import render_host
+
+    settings.DOVEADM_API_KEY = "sleutel-123"
+    files = render_host(MailHost.objects.default()).files
+    assert files["dovecot/doveadm-api-key"].content == b"sleutel-123"
+    assert files["dovecot/doveadm-api-key"].mode == 0o640
+    assert files["dovecot/lazy-expunge.acl"].content == b".EXPUNGED owner \n.EXPUNGED/* owner \n"
+
+
+def test_backed_up_paths_are_a_list_other_capabilities_add_to(tmp_path):
+    from backups.sources import BackupSource, backup_sources, paths_to_back_up, register_backup_source
+
+    host = MailHost.objects.default()
+    host.mail_root.mkdir(parents=True, exist_ok=True)
+    calendars = tmp_path / "collections"
+    calendars.mkdir()
+    register_backup_source(BackupSource("test-calendars", lambda h: [calendars, tmp_path / "missing"]))
+    try:
+        assert paths_to_back_up(host) == sorted([str(host.mail_root.resolve()), str(calendars)])
+    finally:
+        from backups import sources
+
+        sources._sources.pop("test-calendars")
+    assert [s.name for s in backup_sources()] == ["mail"]
