@@ -28,6 +28,7 @@ NAV = [
     ("mailaccounts:mailbox_list", _("Mailboxes"), may_manage_mail),
     ("mailaccounts:alias_list", _("Aliases"), may_manage_mail),
     ("mailaccounts:dns_overview", _("DNS & DKIM"), may_manage_mail),
+    ("spamfilter:overview", _("Spam filter"), may_manage_mail),
     ("relay:credential_list", _("SMTP relay"), may_manage_mail),
     ("relay:message_list", _("Relay log"), may_manage_mail),
     ("plan", _("Plan"), anyone),
