@@ -83,7 +83,7 @@ def wait_until(
 def mailstack():
     from mailhosts.stack import MailStack, is_traversable_by_all
 
-    for program in ["postfix", "postmap", "dovecot", "doveadm", "opendkim"]:
+    for program in ["postfix", "postmap", "dovecot", "doveadm", "opendkim", "rspamd", "rspamc", "sievec"]:
         require_service(shutil.which(program) is not None, f"{program} (mail stack)")
     base = int(os.environ.get("MAILSTACK_PORT_BASE", "20000"))
     directory = Path(settings.VAR_DIR) / f"test-mailstack-{base}"
