@@ -62,7 +62,8 @@ def find_rotated(path: str, inode: int) -> str | None:
 
 
 def read_new_lines(path: str, inode: int, offset: int) -> tuple[list[tuple[str, str]], int, int]:
-    """[(file, line)], new inode, new offset: whole lines appended since (inode, offset), rotation followed."""
+    """[(position, line)], new inode, new offset: whole lines appended since (inode, offset), rotation
+    followed. A line's position ("inode:offset") tells apart two lines with the same text."""
     try:
         stat = os.stat(path)
     except FileNotFoundError:
@@ -71,21 +72,24 @@ def read_new_lines(path: str, inode: int, offset: int) -> tuple[list[tuple[str, 
     if inode and inode != stat.st_ino:
         rotated = find_rotated(path, inode)
         if rotated is not None:
-            lines += read_from(rotated, offset)[0]
+            lines += read_from(rotated, inode, offset)[0]
         offset = 0
     elif offset > stat.st_size:
         offset = 0
-    more, offset = read_from(path, offset)
+    more, offset = read_from(path, stat.st_ino, offset)
     return lines + more, stat.st_ino, offset
 
 
-def read_from(path: str, offset: int) -> tuple[list[tuple[str, str]], int]:
+def read_from(path: str, inode: int, offset: int) -> tuple[list[tuple[str, str]], int]:
     with open(path, "rb") as log:
         log.seek(offset)
         data = log.read(MAX_BYTES)
     end = data.rfind(b"\n") + 1
-    text = data[:end].decode("utf-8", "replace")
-    return [(path, line) for line in text.splitlines()], offset + end
+    lines, position = [], offset
+    for raw in data[:end].splitlines(keepends=True):
+        lines.append((f"{inode}:{position}", raw.decode("utf-8", "replace").rstrip("\r\n")))
+        position += len(raw)
+    return lines, offset + end
 
 
 class Recipients:
@@ -125,12 +129,12 @@ class Recipients:
 
 
 def results_of(scans: list[tuple[Scan, str]], host: str) -> list[SpamResult]:
-    addresses = {r for scan, _line in scans for r in scan.recipients} | {
-        scan.sender.lower() for scan, _line in scans if scan.user
+    addresses = {r for scan, _position in scans for r in scan.recipients} | {
+        scan.sender.lower() for scan, _position in scans if scan.user
     }
     known = Recipients(addresses)
     rows = []
-    for scan, line in scans:
+    for scan, position in scans:
         base = {
             "host": host,
             "queue_id": scan.queue_id,
@@ -140,14 +144,14 @@ def results_of(scans: list[tuple[Scan, str]], host: str) -> list[SpamResult]:
             "symbols": scan.symbols,
         }
         if scan.user:
-            rows.append(outbound_row(scan, line, base, known))
+            rows.append(outbound_row(scan, position, base, known))
             continue
         for recipient in scan.recipients:
-            rows.append(inbound_row(scan, line, recipient, base, known))
+            rows.append(inbound_row(scan, position, recipient, base, known))
     return rows
 
 
-def outbound_row(scan: Scan, line: str, base: dict, known: Recipients) -> SpamResult:
+def outbound_row(scan: Scan, position: str, base: dict, known: Recipients) -> SpamResult:
     domain = known.domain_of(scan.sender.lower())
     return SpamResult(
         **base,
@@ -158,11 +162,11 @@ def outbound_row(scan: Scan, line: str, base: dict, known: Recipients) -> SpamRe
         domain=domain,
         mailbox=known.mailboxes.get(scan.user.lower()),
         verdict=Verdict.REFUSED if scan.refused else Verdict.DELIVERED,
-        line_key=line_key(base["host"], line),
+        line_key=line_key(base["host"], position),
     )
 
 
-def inbound_row(scan: Scan, line: str, recipient: str, base: dict, known: Recipients) -> SpamResult:
+def inbound_row(scan: Scan, position: str, recipient: str, base: dict, known: Recipients) -> SpamResult:
     domain = known.domain_of(recipient)
     mailbox = known.mailboxes.get(recipient)
     verdict = Verdict.DELIVERED
@@ -180,14 +184,14 @@ def inbound_row(scan: Scan, line: str, recipient: str, base: dict, known: Recipi
         domain=domain,
         mailbox=mailbox,
         verdict=verdict,
-        line_key=line_key(base["host"], line, recipient),
+        line_key=line_key(base["host"], position, recipient),
     )
 
 
 def learn_events(lines: list[tuple[str, str]], host: str) -> list[LearnEvent]:
     """`2026-12-06T04:54:05Z spam learned jan@bakkerij.nl` lines (deploy/dovecot/sieve/bin/learn-*)."""
     parsed = []
-    for _path, line in lines:
+    for position, line in lines:
         parts = line.split(" ")
         if len(parts) != 4 or parts[1] not in LearnEvent.Kind.values:
             continue
@@ -195,13 +199,17 @@ def learn_events(lines: list[tuple[str, str]], host: str) -> list[LearnEvent]:
             at = datetime.strptime(parts[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=ZoneInfo("UTC"))
         except ValueError:
             continue
-        parsed.append((at, parts[1], parts[2] == "learned", parts[3].strip().lower(), line))
-    known = Recipients({address for *_rest, address, _line in parsed})
+        parsed.append((at, parts[1], parts[2] == "learned", parts[3].strip().lower(), position))
+    known = Recipients({address for *_rest, address, _position in parsed})
     return [
         LearnEvent(
-            at=at, kind=kind, learned=learned, mailbox=known.mailboxes[address], line_key=line_key(host, line)
+            at=at,
+            kind=kind,
+            learned=learned,
+            mailbox=known.mailboxes[address],
+            line_key=line_key(host, position),
         )
-        for at, kind, learned, address, line in parsed
+        for at, kind, learned, address, position in parsed
         if address in known.mailboxes
     ]
 
@@ -213,7 +221,7 @@ def ingest_host(spam_host: SpamHost) -> int:
     lines, scan_inode, scan_offset = read_new_lines(
         spam_host.scan_log, spam_host.scan_inode, spam_host.scan_offset
     )
-    scans = [(scan, line) for (_path, line) in lines for scan in parse_lines([line], tz=tz)]
+    scans = [(scan, position) for (position, line) in lines for scan in parse_lines([line], tz=tz)]
     learn_lines, learn_inode, learn_offset = ([], 0, 0)
     if spam_host.learn_log:
         learn_lines, learn_inode, learn_offset = read_new_lines(

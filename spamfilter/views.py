@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
+from mailaccounts.access import get_domain_or_404, get_mailbox_or_404
 from mailaccounts.models import Domain
-from mailaccounts.views.mailboxes import attach_errors, get_domain_or_404, get_mailbox_or_404
+from mailaccounts.views.mailboxes import attach_errors
 from tenants.access import mail_role_required
 from tenants.audit import Actor
 

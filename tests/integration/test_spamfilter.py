@@ -9,6 +9,7 @@ refuses it outright). Every setting goes through the panel's services (or its pa
 import email
 import smtplib
 import subprocess
+import time
 import uuid
 from email.policy import default as default_policy
 
@@ -167,12 +168,16 @@ def test_a_domain_setting_changed_in_the_panel_is_live_and_the_next_message_is_r
 def test_moving_into_junk_learns_spam_moving_back_learns_ham_and_deleting_teaches_nothing(
     stack_domain, mail, fresh, spam_host
 ):
+    # rspamd's own Redis database: start from an untrained filter (it refuses to learn what it is already
+    # sure about), with words it has never seen
+    redis.Redis.from_url(settings.MAILSTACK_RSPAMD_REDIS_URL).flushdb()
     mailbox = create_mailbox(stack_domain, fresh("leer"), PASSWORD)
     mail.wait_live(mailbox)
     subject = f"Aanbieding {uuid.uuid4().hex[:6]}"
+    words = " ".join(uuid.uuid4().hex[:8] for _ in range(20))
     mail.deliver(
         mail.message(
-            sender="shop@elders.example", to=mailbox.address, subject=subject, body=LONG_BODY + subject
+            sender="shop@elders.example", to=mailbox.address, subject=subject, body=f"{LONG_BODY} {words}"
         )
     )
     mail.wait_for_inbox(mailbox.address, PASSWORD, subject=subject)
@@ -188,23 +193,27 @@ def test_moving_into_junk_learns_spam_moving_back_learns_ham_and_deleting_teache
     wait_until(lambda: learned()["ham"] == before["ham"] + 1, what="rspamd to learn ham")
     after_ham = learned()
 
-    client.select("INBOX")
-    client.copy("1:*", "Junk")  # copying into Junk teaches spam again (relearning the same message)
-    wait_until(lambda: learned() != after_ham, what="rspamd to learn spam again")
-    taught = learned()
+    client.logout()
+
+    # probable spam filed into Junk on delivery teaches nothing; deleting it from Junk neither
+    mail.deliver(
+        mail.message(sender="s9@elders.example", to=mailbox.address, subject="Weg ermee", **PROBABLE)
+    )
+    wait_in_folder(mail, mailbox.address, "Junk", "Weg ermee")
+    client = mail.imap(mailbox.address, PASSWORD)
     client.select("Junk")
     client.store("1:*", "+FLAGS", "\\Deleted")
     client.expunge()
     client.logout()
-    subprocess.run(["sleep", "2"], check=True)
-    assert learned() == taught
+    time.sleep(2)
+    assert learned() == after_ham
 
     ingest_host(spam_host)
     kinds = list(
         LearnEvent.objects.filter(mailbox=mailbox).order_by("at", "pk").values_list("kind", flat=True)
     )
-    assert kinds == ["spam", "ham", "spam"]
-    assert services.mailbox_counts(mailbox)["learned"] == 3
+    assert kinds == ["spam", "ham"]
+    assert services.mailbox_counts(mailbox)["learned"] == 2
 
 
 def test_counts_and_reasons_come_from_rspamds_log(stack_domain, mail, fresh, spam_host):
