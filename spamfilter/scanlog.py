@@ -45,7 +45,7 @@ def parse_line(line: str, *, tz: ZoneInfo) -> Scan | None:
     if match is None:
         return None
     queue_id = match["qid"]
-    if not QUEUE_ID.fullmatch(queue_id):
+    if queue_id in UNDEFINED or not QUEUE_ID.fullmatch(queue_id):
         return None
     try:
         at = datetime.strptime(match["at"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=tz)
