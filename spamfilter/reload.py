@@ -1,13 +1,18 @@
-"""`python -m spamfilter.reload PIDFILE CONTROLLER_URL`: make rspamd re-read its settings and maps, and wait
-until the new configuration is serving (a mail host's reload step, see stack.py).
+"""`python spamfilter/reload.py PIDFILE CONTROLLER_URL RSPAMD_DIR`: when the panel's rspamd files (the settings
+and list maps, in the directory rspamd's `RSPAMD_DIR/rspamd.conf.local.override` names) changed since the last
+reload, make rspamd re-read them and wait until
+the new configuration is serving (a mail host's reload step, see stack.py).
 
-SIGHUP makes rspamd load its configuration again and replace its workers without failing a scan; the
-controller's `/stat` shows a new `config_id` once that is done. Plain standard library: the reload step runs
-outside Django. Exit status 1 (with the reason) when rspamd is not running or does not come back in time.
+An apply runs every reload step whenever any file changed; a mailbox's password is none of rspamd's business,
+so the newest mtime of its files is compared with a stamp next to the pid file and nothing happens when it is
+not newer. SIGHUP makes rspamd load its configuration again and replace its workers without failing a scan;
+the controller's `/stat` shows a new `config_id` once that is done. Plain standard library: the reload step
+runs outside Django. Exit status 1 (with the reason) when rspamd is not running or does not come back in time.
 """
 
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -24,6 +29,43 @@ def config_id(controller: str) -> str | None:
             return json.load(response).get("config_id")
     except (OSError, ValueError, urllib.error.URLError):
         return None
+
+
+RSPAMD_FILES = (".conf", ".map")
+
+
+def newest_change(rendered_dir: str) -> int:
+    newest = 0
+    with os.scandir(rendered_dir) as entries:
+        for entry in entries:
+            if entry.is_file() and entry.name.endswith(RSPAMD_FILES):
+                newest = max(newest, entry.stat().st_mtime_ns)
+    return newest
+
+
+def rendered_dir(rspamd_dir: str) -> str:
+    """The directory of the settings map named in rspamd.conf.local.override (`settings = "file://..."`)."""
+    with open(os.path.join(rspamd_dir, "rspamd.conf.local.override")) as file:
+        match = re.search(r'settings = "file://([^"]+)"', file.read())
+    if match is None:
+        raise ValueError(f"no settings map in {rspamd_dir}/rspamd.conf.local.override")
+    return os.path.dirname(match.group(1))
+
+
+def reload_if_changed(pidfile: str, controller: str, rspamd_dir: str) -> bool:
+    """Reload when the rendered files are newer than the last reload; True when it reloaded."""
+    stamp = os.path.join(os.path.dirname(pidfile), "postbode-reloaded")
+    newest = newest_change(rendered_dir(rspamd_dir))
+    try:
+        last = int(open(stamp).read().strip() or 0)  # noqa: SIM115 - a tiny file read once
+    except (FileNotFoundError, ValueError):
+        last = -1
+    if newest <= last:
+        return False
+    reload(pidfile, controller)
+    with open(stamp, "w") as file:
+        file.write(str(newest))
+    return True
 
 
 def reload(pidfile: str, controller: str, *, timeout: float = TIMEOUT) -> None:
@@ -43,7 +85,7 @@ def reload(pidfile: str, controller: str, *, timeout: float = TIMEOUT) -> None:
 
 if __name__ == "__main__":
     try:
-        reload(sys.argv[1], sys.argv[2])
+        reload_if_changed(sys.argv[1], sys.argv[2], sys.argv[3])
     except (OSError, ValueError, TimeoutError, IndexError) as error:
         print(f"rspamd reload failed: {error}", file=sys.stderr)
         sys.exit(1)

@@ -217,9 +217,12 @@ def stop(stack: MailStack) -> list[int | None]:
 
 
 def reload_commands(stack: MailStack) -> list[list[str]]:
-    """HUP rspamd and wait until its new settings serve (spamfilter/reload.py, run without Django)."""
+    """When the panel's rspamd files changed: HUP rspamd and wait until its new settings serve
+    (spamfilter/reload.py, run without Django)."""
     script = Path(settings.BASE_DIR) / "spamfilter" / "reload.py"
-    return [[sys.executable, str(script), str(pidfile(stack)), controller_url(stack)]]
+    return [
+        [sys.executable, str(script), str(pidfile(stack)), controller_url(stack), str(stack.path("rspamd"))]
+    ]
 
 
 def attach(stack: MailStack, host: MailHost) -> None:
