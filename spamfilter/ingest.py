@@ -228,15 +228,28 @@ def ingest_host(spam_host: SpamHost) -> int:
             spam_host.learn_log, spam_host.learn_inode, spam_host.learn_offset
         )
     with transaction.atomic():
-        rows = results_of(scans, host)
-        SpamResult.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-        LearnEvent.objects.bulk_create(learn_events(learn_lines, host), ignore_conflicts=True)
+        stored = store(scans, learn_lines, host)
         SpamHost.objects.filter(pk=spam_host.pk).update(
             scan_inode=scan_inode, scan_offset=scan_offset, learn_inode=learn_inode, learn_offset=learn_offset
         )
-        logins = {row.login for row in rows if row.login and row.verdict == Verdict.REFUSED}
-        if logins:
-            flag_logins(logins)
+    return stored
+
+
+def ingest_lines(scan_lines: list[str], learn_lines: list[str], *, host: str) -> int:
+    """Store log lines handed over directly (the demo data); a line's number is its position."""
+    tz = ZoneInfo(settings.RELAY_LOG_TIMEZONE)
+    scans = [(scan, f"lines:{n}") for n, line in enumerate(scan_lines) for scan in parse_lines([line], tz=tz)]
+    with transaction.atomic():
+        return store(scans, [(f"lines:{n}", line) for n, line in enumerate(learn_lines)], host)
+
+
+def store(scans: list[tuple[Scan, str]], learn_lines: list[tuple[str, str]], host: str) -> int:
+    rows = results_of(scans, host)
+    SpamResult.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    LearnEvent.objects.bulk_create(learn_events(learn_lines, host), ignore_conflicts=True)
+    logins = {row.login for row in rows if row.login and row.verdict == Verdict.REFUSED}
+    if logins:
+        flag_logins(logins)
     return len(rows)
 
 
