@@ -141,7 +141,7 @@ def render_settings(domains, domain_policies, mailboxes, mailbox_policies) -> st
         if mailbox_policy is None or mailbox_policy.inherits or not is_safe_address(address):
             continue
         reject = effective(None, mailbox_policy).rspamd_reject
-        parts.append(settings_entry(f"postbode_mailbox_{pk}", "high", address, reject))
+        parts.append(settings_entry(f"postbode_mailbox_{pk}", "high", address.lower(), reject))
     return "".join(parts)
 
 
