@@ -3,7 +3,7 @@
 Everything goes below `spamfilter/` in the host's `config_dir`:
 
 - `rspamd-settings.conf`: rspamd's settings map (deploy/rspamd/rspamd.conf.local.override), one entry per
-  domain and one per mailbox with settings of its own: the score from which mail is refused in the SMTP
+  domain with settings saved and one per mailbox with settings of its own (others get actions.conf's defaults): the score from which mail is refused in the SMTP
   dialogue. A filter that is off refuses nothing by score (`NEVER_REJECT_SCORE`); block lists still apply.
 - `allow-mailbox.map`, `block-mailbox.map`, `allow-domain.map`, `block-domain.map`: the lists as
   `recipient|sender` keys (deploy/rspamd/local.d/multimap.conf).
@@ -131,7 +131,9 @@ def render_settings(domains, domain_policies, mailboxes, mailbox_policies) -> st
     matches any of them (the Sieve scripts still file per mailbox)."""
     parts = ["# Rendered by the panel (spamfilter/rendering.py); do not edit.\n"]
     for pk in sorted(domains):
-        policy = effective(domain_policies.get(pk), None)
+        if pk not in domain_policies:
+            continue  # the defaults of deploy/rspamd/local.d/actions.conf: a new domain reloads nothing
+        policy = effective(domain_policies[pk], None)
         parts.append(
             settings_entry(f"postbode_domain_{pk}", "medium", f"@{domains[pk]}", policy.rspamd_reject)
         )
