@@ -129,9 +129,10 @@ class Recipients:
 
 
 def results_of(scans: list[tuple[Scan, str]], host: str) -> list[SpamResult]:
-    addresses = {r for scan, _position in scans for r in scan.recipients} | {
-        scan.sender.lower() for scan, _position in scans if scan.user
-    }
+    addresses = {r for scan, _position in scans for r in scan.recipients}
+    for scan, _position in scans:
+        if scan.user:  # outgoing: the sender's domain names the customer; a mailbox login is a mailbox
+            addresses |= {scan.sender.lower(), scan.user.lower()}
     known = Recipients(addresses)
     rows = []
     for scan, position in scans:

@@ -25,6 +25,7 @@ from mailhosts.models import MailHost
 from mailhosts.stack import MailStack, StackError, StackService, port_open, signal_pidfile
 
 from .models import SpamHost
+from .reload import fast_path_command
 
 CONTROLLER_OFFSET = 40
 RSPAMD_USER = "_rspamd"
@@ -218,10 +219,12 @@ def stop(stack: MailStack) -> list[int | None]:
 
 def reload_commands(stack: MailStack) -> list[list[str]]:
     """When the panel's rspamd files changed: HUP rspamd and wait until its new settings serve
-    (spamfilter/reload.py, run without Django)."""
+    (spamfilter/reload.py, run without Django; a shell test first, so other applies cost a few ms)."""
     script = Path(settings.BASE_DIR) / "spamfilter" / "reload.py"
     return [
-        [sys.executable, str(script), str(pidfile(stack)), controller_url(stack), str(stack.path("rspamd"))]
+        fast_path_command(
+            sys.executable, str(script), str(pidfile(stack)), controller_url(stack), str(stack.path("rspamd"))
+        )
     ]
 
 
