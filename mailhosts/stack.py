@@ -77,7 +77,9 @@ class StackService:
     - `prepare(stack, config_dir)`: directories and files before anything starts;
     - `start(stack, config_dir)` / `stop(stack)`: run and end it (`stop` returns pids to wait for);
     - `attach(stack, host)`: after start, what the panel's side needs to know about it (a log source);
-    - `describe(stack)`: lines for `manage.py mailstack start`.
+    - `describe(stack)`: lines for `manage.py mailstack start`;
+    - `reload_commands(stack)`: steps a host served by the stack runs after an apply changed files (the host's
+      reload steps, after the core ones).
     """
 
     name: str
@@ -89,6 +91,7 @@ class StackService:
     stop: Callable[["MailStack"], list[int | None]] | None = None
     attach: Callable[["MailStack", Any], None] | None = None
     describe: Callable[["MailStack"], list[str]] | None = None
+    reload_commands: Callable[["MailStack"], list[list[str]]] | None = None
 
 
 _services: dict[str, StackService] = {}
@@ -277,6 +280,12 @@ class MailStack:
                 *(
                     ["sh", "-c", f'kill -USR1 "$(cat {pidfile})"']
                     for pidfile in [self.opendkim_pidfile, self.opendkim_ed25519_pidfile]
+                ),
+                *(
+                    command
+                    for service in stack_services()
+                    if service.reload_commands
+                    for command in service.reload_commands(self)
                 ),
             ],
             "doveadm_command": ["doveadm", "-c", str(self.dovecot_conf)],

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "mailhosts",
     "mailaccounts",
     "relay",
+    "spamfilter",
     "billing",
     "backups",
     "postbode",
@@ -224,6 +225,9 @@ CELERY_BEAT_SCHEDULE = {
     "check-dns": {"task": "mailaccounts.tasks.check_dns_due", "schedule": timedelta(minutes=5)},
     "ingest-relay-logs": {"task": "relay.tasks.ingest_all_hosts", "schedule": timedelta(seconds=5)},
     "purge-relay-log": {"task": "relay.tasks.purge_relay_log", "schedule": crontab(hour=3, minute=41)},
+    "ingest-spam-logs": {"task": "spamfilter.tasks.ingest_all_hosts", "schedule": timedelta(seconds=10)},
+    "check-rspamd": {"task": "spamfilter.tasks.check_all_hosts", "schedule": timedelta(minutes=1)},
+    "purge-spam-results": {"task": "spamfilter.tasks.purge_results", "schedule": crontab(hour=3, minute=53)},
     "generate-invoices": {
         "task": "billing.tasks.generate_monthly_invoices",
         "schedule": crontab(day_of_month=1, hour=2, minute=5),
@@ -263,6 +267,11 @@ MAILHOST_AUTH_GROUP = env("MAILHOST_AUTH_GROUP", "dovecot")
 # The local mail stack (`manage.py mailstack`): its directory and the first of its 12 loopback ports.
 MAILSTACK_DIR = Path(env("MAILSTACK_DIR", str(VAR_DIR / "mailstack")))
 MAILSTACK_PORT_BASE = env_int("MAILSTACK_PORT_BASE", 20000)
+# rspamd in the local mail stack: its Bayes statistics (Redis) and its compiled regex cache (kept across stacks).
+MAILSTACK_RSPAMD_REDIS_URL = env("MAILSTACK_RSPAMD_REDIS_URL", "redis://127.0.0.1:6379/14")
+# A login whose outgoing mail rspamd refused this many times within an hour is flagged (a stolen password).
+SPAM_OUTBOUND_FLAG_AFTER = env_int("SPAM_OUTBOUND_FLAG_AFTER", 5)
+RSPAMD_HS_CACHE_DIR = Path(env("RSPAMD_HS_CACHE_DIR", str(VAR_DIR / "rspamd-cache")))
 
 # DNS: checks use these resolvers (comma-separated IPs) and port; empty means the system resolver.
 DNS_RESOLVERS = env_list("DNS_RESOLVERS", "")

@@ -26,6 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("mailaccounts.urls")),
     path("relay/", include("relay.urls")),
+    path("spam/", include("spamfilter.urls")),
     path("billing/", include("billing.urls")),
     path("", include("backups.urls")),
 ]

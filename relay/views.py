@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from mailaccounts.models import Mailbox
+from mailhosts.annotations import message_notes
 from tenants.access import mail_role_required
 from tenants.audit import Actor
 
@@ -156,6 +157,14 @@ def _filters(request) -> tuple[MessageFilterForm, dict]:
     return form, filters
 
 
+def attach_notes(rows) -> None:
+    """Other capabilities' notes on these messages or refused attempts (the spam filter's verdict and reasons),
+    as `row.notes`."""
+    notes = message_notes((row.host, row.queue_id) for row in rows)
+    for row in rows:
+        row.notes = notes.get((row.host, row.queue_id), [])
+
+
 @mail_role_required
 def message_list(request):
     form, filters = _filters(request)
@@ -168,6 +177,7 @@ def message_list(request):
                 "-at", "-id"
             )[:REJECTS_SHOWN]
         )
+    attach_notes([*page.messages, *rejects])
     query = request.GET.copy()
     query.pop("after", None)
     chart = daily_chart(request.customer)
@@ -192,6 +202,7 @@ def message_detail(request, pk: int):
     recipients = list(message.recipients.all())
     events = timeline_events(message.events.all(), recipients)
     notifications = list(message.bounce_notifications.filter(customer=request.customer))
+    attach_notes([message])
     return render(
         request,
         "relay/message_detail.html",

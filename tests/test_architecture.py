@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 
 BASE_DIR = Path(settings.BASE_DIR)
-APPS = ["postbode", "billing", "relay", "backups", "mailaccounts", "mailhosts", "tenants"]
+APPS = ["postbode", "billing", "relay", "backups", "spamfilter", "mailaccounts", "mailhosts", "tenants"]
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:

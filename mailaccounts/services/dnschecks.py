@@ -7,6 +7,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -225,12 +226,17 @@ def domain_health(domain: Domain) -> DomainHealth:
     """A domain's DNS verdict from its stored results (uses `with_dns_health` annotations when present)."""
     if not hasattr(domain, "dns_missing_count"):
         domain = with_dns_health(Domain.objects.filter(pk=domain.pk)).get()
+    return verdict_of(domain)
+
+
+def verdict_of(domain: Any) -> DomainHealth:
+    """The verdict from the counts `with_dns_health` annotates on the domain."""
     if not domain.is_verified:
         return DomainHealth("unverified")
     if not domain.dns_result_count:
         return DomainHealth("unchecked")
     missing = domain.dns_missing_count + (0 if domain.dns_has_dkim else 1)  # no DKIM key yet: one to add
-    broken = ()
+    broken: tuple[str, ...] = ()
     if domain.dns_broken_count:
         keys = DnsCheckResult.objects.filter(
             domain=domain, status__in=[DnsCheckStatus.WRONG, DnsCheckStatus.CONFLICTING]

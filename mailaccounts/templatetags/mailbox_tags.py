@@ -3,6 +3,9 @@
 from django import template
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+
+from .. import sections
 
 register = template.Library()
 
@@ -31,3 +34,15 @@ def page_query(context, number):
     if context.get("show_deleted"):
         params["show"] = "deleted"
     return "?" + urlencode(params)
+
+
+@register.simple_tag(takes_context=True)
+def mailbox_sections(context, mailbox):
+    """The cards other capabilities add to a mailbox's page (sections.py)."""
+    return mark_safe("".join(sections.mailbox_sections(context["request"], mailbox)))  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def domain_sections(context, domain):
+    """The cards other capabilities add to a domain's page (sections.py)."""
+    return mark_safe("".join(sections.domain_sections(context["request"], domain)))  # noqa: S308

@@ -35,6 +35,7 @@ NAV_GROUPS = [
         [
             ("mailaccounts:mailbox_list", _("Mailboxes"), may_manage_mail),
             ("mailaccounts:alias_list", _("Aliases"), may_manage_mail),
+            ("spamfilter:overview", _("Spam filter"), may_manage_mail),
             ("backups:overview", _("Backups"), may_manage_mail),
             ("relay:credential_list", _("SMTP relay"), may_manage_mail),
             ("relay:message_list", _("Relay log"), may_manage_mail),

@@ -83,7 +83,7 @@ def wait_until(
 def mailstack():
     from mailhosts.stack import PORT_SPACING, MailStack, is_traversable_by_all
 
-    for program in ["postfix", "postmap", "dovecot", "doveadm", "opendkim"]:
+    for program in ["postfix", "postmap", "dovecot", "doveadm", "opendkim", "rspamd", "rspamc", "sievec"]:
         require_service(shutil.which(program) is not None, f"{program} (mail stack)")
     # one stack per pytest-xdist worker: its own ports, directory, Celery queue and Redis database
     base = int(os.environ.get("MAILSTACK_PORT_BASE", "20000")) + XDIST_WORKER * PORT_SPACING

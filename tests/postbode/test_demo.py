@@ -70,3 +70,20 @@ def test_demo_shows_a_paid_invoice_a_mandate_and_a_direct_debit_under_way(client
     client.login(email="demo@postbode.localhost", password="postbode-demo-2026")
     page = client.get("/billing/payments/").content.decode()
     assert "•••• 0000" in page and invoices[0].number in page
+
+
+def test_demo_shows_the_spam_filter_with_lists_and_a_month_of_results(db, client):
+    from postbode.management.commands.demo import OWNER_PASSWORD
+    from spamfilter.models import LearnEvent, MailboxSpamPolicy, SenderListEntry, SpamResult
+
+    call_command("demo")
+    call_command("demo")
+    domain = Domain.objects.get(name="demo.postbode.localhost")
+    assert SenderListEntry.objects.filter(domain=domain).count() == 2
+    assert MailboxSpamPolicy.objects.get(mailbox__local_part="verkoop").sensitivity == "strict"
+    counts = SpamResult.objects.filter(domain=domain).counts()
+    assert counts["delivered"] > 100 and counts["junk"] and counts["refused"]
+    assert LearnEvent.objects.count() == 4
+    client.post("/accounts/login/", {"login": "demo@postbode.localhost", "password": OWNER_PASSWORD})
+    page = client.get("/spam/").content.decode()
+    assert "known spam test text" in page or "bekende spamtesttekst" in page

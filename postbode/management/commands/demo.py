@@ -1,12 +1,14 @@
 """Load the demo data (idempotent): a staff superuser, a demo owner, "Demo B.V." on Basis with a verified domain,
 its mailboxes, a relay credential with two weeks of relay log, two months of invoices (one paid online, the first
-payment, which authorised direct debit; one being collected by direct debit) and a first backup of the mail host."""
+payment, which authorised direct debit; one being collected by direct debit), spam filter settings with a month
+of results, and a first backup of the mail host."""
 
 import os
 import random
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -26,6 +28,9 @@ from mailaccounts.services.mailboxes import create_mailbox
 from relay.ingest import ingest_lines
 from relay.models import RelayCredential, RelayMessage
 from relay.services import create_credential
+from spamfilter import services as spam
+from spamfilter.ingest import ingest_lines as ingest_spam_lines
+from spamfilter.models import SpamResult
 from tenants.audit import Actor
 from tenants.models import GB, Customer, Membership, Plan, Subscription, User
 from tenants.services import create_customer
@@ -88,6 +93,7 @@ class Command(BaseCommand):
         self.ensure_mailboxes(customer, domain, actor)
         self.ensure_relay_log(customer, domain, actor)
         self.ensure_invoices_and_payments(customer, actor)
+        self.ensure_spam_filter(domain, actor)
         transaction.on_commit(lambda: self.ensure_backup(domain))
         self.stdout.write(
             self.style.SUCCESS("Demo data ready.")
@@ -199,6 +205,30 @@ class Command(BaseCommand):
             welcome_message(host.mail_root / domain.name / mailbox.local_part / "Maildir", mailbox.address)
         run = backup_host(host=host)
         self.stdout.write(f"  Backup:   snapshot {run.snapshot_id[:8]} of {host.name} (restic)")
+
+    def ensure_spam_filter(self, domain, actor) -> None:
+        """Spam filter settings and lists, and a month of what rspamd did, read by the real log ingest."""
+        if SpamResult.objects.filter(domain=domain).exists():
+            return
+        spam.update_domain_policy(
+            actor=actor, domain=domain, is_enabled=True, sensitivity="normal", reject_score=15
+        )
+        spam.add_list_entries(actor=actor, domain=domain, kind="block", text="@aanbiedingen-spam.example")
+        info, sales = domain.mailboxes.get(local_part="info"), domain.mailboxes.get(local_part="verkoop")
+        spam.add_list_entries(
+            actor=actor, domain=domain, mailbox=info, kind="allow", text="boekhouder@accountant.example"
+        )
+        spam.update_mailbox_policy(
+            actor=actor,
+            mailbox=sales,
+            inherits=False,
+            is_enabled=True,
+            sensitivity="strict",
+            reject_score=12,
+            junk_days=14,
+        )
+        scans, learns = demo_spam_log(domain.name, timezone.now())
+        ingest_spam_lines(scans, learns, host=domain.mailhost.name)
 
     def ensure_relay_log(self, customer, domain, actor) -> None:
         """A relay credential for the demo web shop and two weeks of its Postfix log, read by the real
@@ -317,3 +347,49 @@ def demo_relay_log(domain: str, username: str, now: datetime, *, messages: int =
         log(sent_at + timedelta(seconds=1), f"postfix/qmgr[2000]: {qid}: removed")
     lines.sort(key=lambda line: line[0])
     return [f"{at.astimezone(UTC).isoformat(timespec='microseconds')} mx1 {text}" for at, text in lines]
+
+
+def demo_spam_log(domain: str, now: datetime) -> tuple[list[str], list[str]]:
+    """A month of rspamd's `postbode-scan` lines (deploy/rspamd/local.d/logging.inc) for the demo mailboxes, and
+    a few lines of the learning log: mostly clean mail, some probable spam, GTUBE, a blocked sender."""
+    rng = random.Random(7)
+    kinds = [
+        ("no action", 0.3, "MIME_GOOD(-0.10),R_SPF_ALLOW(-0.20),DMARC_POLICY_ALLOW(-0.50)", "klant"),
+        (
+            "no action",
+            7.2,
+            "BAYES_SPAM(5.10),R_SPF_SOFTFAIL(0.60),MISSING_MID(2.50),MIME_GOOD(-0.10)",
+            "promo",
+        ),
+        (
+            "reject",
+            16.4,
+            "RBL_SPAMHAUS_XBL(4.00),BAYES_SPAM(5.10),R_SPF_FAIL(4.00),DMARC_POLICY_REJECT(2.00)",
+            "x",
+        ),
+        ("reject", 15.0, "GTUBE(0.00)", "test"),
+        (
+            "reject",
+            0.0,
+            "FORCE_ACTION_POSTBODE_BLOCKED(0.00),POSTBODE_BLOCK_DOMAIN_SENDER_DOMAIN(0.00)",
+            "deal",
+        ),
+    ]
+    scans = []
+    for number in range(160):
+        action, score, symbols, who = kinds[0] if number % 4 else rng.choice(kinds)
+        at = (now - timedelta(minutes=number * 270 + rng.randint(0, 200))).astimezone(
+            ZoneInfo(settings.RELAY_LOG_TIMEZONE)
+        )
+        sender = f"{who}{number}@{'aanbiedingen-spam.example' if who == 'deal' else 'elders.example'}"
+        rcpt = f"{'info' if number % 3 else 'verkoop'}@{domain}"
+        scans.append(
+            f"{at:%Y-%m-%d %H:%M:%S} #1(rspamd_proxy) <demo>; proxy; rspamd_task_write_log: postbode-scan "
+            f"qid=<DEMO{number:06X}> user=<undef> action=<{action}> score=<{score:.2f}/15.00> "
+            f"symbols=<{symbols}> from=<{sender}> rcpts=<{rcpt}>"
+        )
+    learns = [
+        f"{(now - timedelta(days=d)).astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} {kind} learned info@{domain}"
+        for d, kind in [(2, "spam"), (5, "spam"), (9, "ham"), (20, "spam")]
+    ]
+    return scans, learns

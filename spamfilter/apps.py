@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SpamfilterConfig(AppConfig):
+    name = "spamfilter"
+    verbose_name = _("Spam filter")
+
+    def ready(self):
+        from mailaccounts.sections import register_domain_section, register_mailbox_section
+        from mailhosts.annotations import register_message_notes
+        from mailhosts.rendering import Renderer, register_renderer
+        from mailhosts.stack import register_stack_service
+
+        from .rendering import MANAGED_DIRS, render_spamfilter
+        from .sections import domain_section, mailbox_section, relay_notes
+        from .stack import RSPAMD_SERVICE
+
+        register_renderer(Renderer("spamfilter", render_spamfilter, managed_dirs=MANAGED_DIRS))
+        register_stack_service(RSPAMD_SERVICE)
+        register_mailbox_section(mailbox_section)
+        register_domain_section(domain_section)
+        register_message_notes(relay_notes)

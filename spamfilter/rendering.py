@@ -1,0 +1,178 @@
+"""The spam filter's part of a mail host's configuration (registered as the "spamfilter" renderer).
+
+Everything goes below `spamfilter/` in the host's `config_dir`:
+
+- `rspamd-settings.conf`: rspamd's settings map (deploy/rspamd/rspamd.conf.local.override), one entry per
+  domain with settings saved and one per mailbox with settings of its own (others get actions.conf's defaults): the score from which mail is refused in the SMTP
+  dialogue. A filter that is off refuses nothing by score (`NEVER_REJECT_SCORE`); block lists still apply.
+- `allow-mailbox.map`, `block-mailbox.map`, `allow-domain.map`, `block-domain.map`: the lists as
+  `recipient|sender` keys (deploy/rspamd/local.d/multimap.conf).
+- `sieve/<domain>/<local part>.sieve`: the mailbox's first Sieve script (Dovecot's `sieve_before`, before
+  the autoresponder's): probable spam into Junk. Only whole numbers from the database reach it.
+- `dovecot-userdb`: how long a mailbox's Junk folder keeps mail, when not the default 30 days.
+
+Addresses and domains come from the database and are checked with `is_safe_address`/`is_safe_token`; list
+entries were validated when saved (entries.py) and are checked again here, so a line or an option can never
+be injected: an entry that does not pass is left out and logged.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+from mailaccounts.models import Domain, Mailbox
+from mailhosts.models import MailHost
+from mailhosts.rendering import HostConfig, RenderedFile, is_safe_address, is_safe_token
+
+from .entries import is_valid_entry
+from .models import (
+    DEFAULT_JUNK_DAYS,
+    DEFAULT_REJECT_SCORE,
+    JUNK_SCORE,
+    NEVER_REJECT_SCORE,
+    DomainSpamPolicy,
+    MailboxSpamPolicy,
+    SenderListEntry,
+    Sensitivity,
+)
+
+logger = logging.getLogger(__name__)
+
+MANAGED_DIRS = ("spamfilter",)
+MAPS = ("allow-mailbox", "block-mailbox", "allow-domain", "block-domain")
+JUNK_HEADER = "X-Spamd-Bar"
+
+
+@dataclass(frozen=True)
+class Effective:
+    """The settings that apply to one mailbox."""
+
+    is_enabled: bool = True
+    sensitivity: str = Sensitivity.NORMAL
+    reject_score: int = DEFAULT_REJECT_SCORE
+    junk_days: int = DEFAULT_JUNK_DAYS
+
+    @property
+    def junk_score(self) -> int:
+        return JUNK_SCORE[Sensitivity(self.sensitivity)]
+
+    @property
+    def rspamd_reject(self) -> int:
+        return int(self.reject_score) if self.is_enabled else NEVER_REJECT_SCORE
+
+
+def effective(domain_policy: DomainSpamPolicy | None, mailbox_policy: MailboxSpamPolicy | None) -> Effective:
+    junk_days = mailbox_policy.junk_days if mailbox_policy else DEFAULT_JUNK_DAYS
+    source = domain_policy
+    if mailbox_policy is not None and not mailbox_policy.inherits:
+        source = mailbox_policy
+    if source is None:
+        return Effective(junk_days=junk_days)
+    return Effective(source.is_enabled, source.sensitivity, source.reject_score, junk_days)
+
+
+def render_spamfilter(host: MailHost) -> HostConfig:
+    domains = {
+        pk: name
+        for pk, name in Domain.objects.filter(mailhost=host).verified().values_list("id", "name")
+        if is_safe_token(name)
+    }
+    domain_policies = {p.domain_id: p for p in DomainSpamPolicy.objects.filter(domain_id__in=domains)}
+    mailboxes = list(
+        Mailbox.objects.filter(domain_id__in=domains, deleted_at__isnull=True, is_enabled=True)
+        .order_by()
+        .values_list("id", "domain_id", "local_part")
+    )
+    mailbox_policies = {
+        p.mailbox_id: p for p in MailboxSpamPolicy.objects.filter(mailbox__domain_id__in=domains)
+    }
+    entries = SenderListEntry.objects.filter(domain_id__in=domains).values_list(
+        "domain_id", "mailbox_id", "kind", "value"
+    )
+    files = {
+        "spamfilter/rspamd-settings.conf": RenderedFile(
+            render_settings(domains, domain_policies, mailboxes, mailbox_policies).encode()
+        ),
+        **render_maps(domains, dict((pk, (d, lp)) for pk, d, lp in mailboxes), entries),
+    }
+    userdb = []
+    for pk, domain_id, local_part in mailboxes:
+        address = f"{local_part}@{domains[domain_id]}"
+        if not is_safe_address(address):
+            continue
+        settings = effective(domain_policies.get(domain_id), mailbox_policies.get(pk))
+        if settings.is_enabled:
+            files[f"spamfilter/sieve/{domains[domain_id]}/{local_part}.sieve"] = RenderedFile(
+                render_junk_sieve(address, settings.junk_score).encode()
+            )
+        if settings.junk_days != DEFAULT_JUNK_DAYS:
+            days = int(settings.junk_days)
+            userdb.append(f"{address}:::::::userdb_namespace/inbox/mailbox/Junk/autoexpunge={days}d\n")
+    files["spamfilter/dovecot-userdb"] = RenderedFile("".join(sorted(userdb)).encode(), bump_mtime=True)
+    return HostConfig(files=files)
+
+
+def settings_entry(name: str, priority: str, recipient: str, reject: int) -> str:
+    return (
+        f"{name} {{\n"
+        f"  priority = {priority};\n"
+        f'  rcpt = ["{recipient}"];\n'
+        f"  apply {{\n"
+        f'    actions {{ reject = {int(reject)}; "add header" = null; "rewrite subject" = null; greylist = null; }}\n'
+        f"  }}\n"
+        f"}}\n"
+    )
+
+
+def render_settings(domains, domain_policies, mailboxes, mailbox_policies) -> str:
+    """rspamd settings by recipient: a mailbox's own settings (high) before its domain's (medium).
+
+    A message to several recipients is scanned once; rspamd applies the highest-priority entry that
+    matches any of them (the Sieve scripts still file per mailbox)."""
+    parts = ["# Rendered by the panel (spamfilter/rendering.py); do not edit.\n"]
+    for pk in sorted(domains):
+        if pk not in domain_policies:
+            continue  # the defaults of deploy/rspamd/local.d/actions.conf: a new domain reloads nothing
+        policy = effective(domain_policies[pk], None)
+        parts.append(
+            settings_entry(f"postbode_domain_{pk}", "medium", f"@{domains[pk]}", policy.rspamd_reject)
+        )
+    for pk, domain_id, local_part in sorted(mailboxes):
+        mailbox_policy = mailbox_policies.get(pk)
+        address = f"{local_part}@{domains[domain_id]}"
+        if mailbox_policy is None or mailbox_policy.inherits or not is_safe_address(address):
+            continue
+        reject = effective(None, mailbox_policy).rspamd_reject
+        parts.append(settings_entry(f"postbode_mailbox_{pk}", "high", address.lower(), reject))
+    return "".join(parts)
+
+
+def render_maps(domains, mailboxes, entries) -> dict[str, RenderedFile]:
+    lines: dict[str, set[str]] = defaultdict(set)
+    for domain_id, mailbox_id, kind, value in entries:
+        if not is_valid_entry(value):
+            logger.warning("left out spam list entry %r: not a valid entry", value)
+            continue
+        if mailbox_id is None:
+            lines[f"{kind}-domain"].add(f"@{domains[domain_id]}|{value}\n")
+        elif mailbox_id in mailboxes:
+            _domain_id, local_part = mailboxes[mailbox_id]
+            address = f"{local_part}@{domains[domain_id]}"
+            if is_safe_address(address):
+                lines[f"{kind}-mailbox"].add(f"{address.lower()}|{value}\n")
+    return {f"spamfilter/{name}.map": RenderedFile("".join(sorted(lines[name])).encode()) for name in MAPS}
+
+
+def render_junk_sieve(address: str, junk_score: int) -> str:
+    """The mailbox's first Sieve script: a score of `junk_score` or more (as many "+" in rspamd's
+    X-Spamd-Bar; rspamd removes any such header the sender wrote) goes to Junk, and nothing after it runs
+    (no automatic reply to spam)."""
+    bar = "+" * int(junk_score)
+    return (
+        f"# Spam filter of {address} (rendered by the panel): probable spam into Junk.\n"
+        'require ["fileinto", "mailbox"];\n'
+        f'if header :matches "{JUNK_HEADER}" "{bar}*" {{\n'
+        '  fileinto :create "Junk";\n'
+        "  stop;\n"
+        "}\n"
+    )

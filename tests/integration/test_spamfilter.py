@@ -1,0 +1,340 @@
+"""The spam filter on the real stack: rspamd as Postfix's milter, the panel's settings rendered for rspamd and
+into each mailbox's Sieve, learning from the Junk folder over IMAP (issue 17).
+
+Probable spam is made on demand: the test stack's rspamd gives a message with the header
+`X-Postbode-Test-Spam: probable` a fixed 7 points (spamfilter/stack.py); GTUBE is certain spam (rspamd
+refuses it outright). Every setting goes through the panel's services (or its pages) and is awaited live.
+"""
+
+import email
+import smtplib
+import subprocess
+import time
+import uuid
+from email.policy import default as default_policy
+
+import pytest
+import redis
+from django.conf import settings
+from django.core import mail as django_mail
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from relay.services import create_credential
+from spamfilter import services
+from spamfilter.ingest import ingest_host
+from spamfilter.models import LearnEvent, OutboundFlag, SpamHost, SpamResult, Verdict
+from spamfilter.stack import attach
+from tenants.audit import Actor
+from tests.integration.conftest import create_mailbox, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+PASSWORD = "Zomer-Appeltaart-2026"
+SYSTEM = Actor.system()
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+PROBABLE = {"X_Postbode_Test_Spam": "probable"}
+# Bayes learns only from messages with enough words.
+LONG_BODY = (
+    "Beste klant, wij bieden vandaag een bijzondere aanbieding op horloges, tassen en zonnebrillen aan. "
+    "Bestel nu en ontvang gratis verzending naar elk adres in Nederland en België. "
+)
+
+
+@pytest.fixture
+def spam_host(mailstack, stack_host):
+    attach(mailstack, stack_host)
+    return SpamHost.objects.get(mailhost=stack_host)
+
+
+def refused(mail, message) -> tuple[int, str]:
+    with pytest.raises(smtplib.SMTPDataError) as error:
+        mail.deliver(message)
+    return error.value.smtp_code, error.value.smtp_error.decode()
+
+
+def folder_subjects(mail, user: str, folder: str) -> list[str]:
+    client = mail.imap(user, PASSWORD)
+    try:
+        client.select(folder, readonly=True)
+        _status, data = client.search(None, "ALL")
+        subjects = []
+        for number in data[0].split():
+            _status, parts = client.fetch(number, "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            subjects.append(email.message_from_bytes(parts[0][1], policy=default_policy)["Subject"])
+        return subjects
+    finally:
+        client.logout()
+
+
+def wait_in_folder(mail, user: str, folder: str, subject: str) -> None:
+    wait_until(
+        lambda: subject in folder_subjects(mail, user, folder), what=f"{subject!r} in {user}'s {folder}"
+    )
+
+
+def learned() -> dict[str, int]:
+    """rspamd's Bayes counters in its Redis database (`rspamc stat` lags behind)."""
+    stats = redis.Redis.from_url(settings.MAILSTACK_RSPAMD_REDIS_URL).hgetall("RS")
+    return {"spam": int(stats.get(b"learns_spam", 0)), "ham": int(stats.get(b"learns_ham", 0))}
+
+
+def test_gtube_is_refused_during_smtp_and_an_ordinary_message_reaches_the_inbox(stack_domain, mail, fresh):
+    mailbox = create_mailbox(stack_domain, fresh("jan"), PASSWORD)
+    mail.wait_live(mailbox)
+
+    code, reply = refused(
+        mail, mail.message(sender="x@elders.example", to=mailbox.address, subject="g", body=GTUBE)
+    )
+    assert code == 554
+    assert "5.7.1" in reply
+
+    mail.deliver(mail.message(sender="klant@elders.example", to=mailbox.address, subject="Bestelling 7"))
+    received = mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Bestelling 7")
+    assert received["X-Spamd-Bar"] is not None  # rspamd saw it
+    assert "GTUBE" not in str(received)
+
+
+def test_probable_spam_goes_to_junk_and_to_the_inbox_when_the_mailbox_filter_is_off(
+    stack_domain, mail, fresh
+):
+    mailbox = create_mailbox(stack_domain, fresh("piet"), PASSWORD)
+    mail.wait_live(mailbox)
+
+    mail.deliver(mail.message(sender="s1@elders.example", to=mailbox.address, subject="Koopje 1", **PROBABLE))
+    wait_in_folder(mail, mailbox.address, "Junk", "Koopje 1")
+    assert "Koopje 1" not in folder_subjects(mail, mailbox.address, "INBOX")
+
+    policy = services.update_mailbox_policy(
+        actor=SYSTEM, mailbox=mailbox, inherits=False, is_enabled=False, sensitivity="normal", reject_score=15
+    )
+    mail.wait_live(policy)
+    mail.deliver(mail.message(sender="s2@elders.example", to=mailbox.address, subject="Koopje 2", **PROBABLE))
+    mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Koopje 2")
+    assert "Koopje 2" not in folder_subjects(mail, mailbox.address, "Junk")
+
+
+def test_a_sender_on_the_allow_list_reaches_the_inbox_and_one_on_the_block_list_is_refused(
+    stack_domain, mail, fresh
+):
+    mailbox = create_mailbox(stack_domain, fresh("kees"), PASSWORD)
+    mail.wait_live(mailbox)
+    services.add_list_entries(
+        actor=SYSTEM, domain=stack_domain, mailbox=mailbox, kind="allow", text="vriend@aanbieding.example"
+    )
+    services.add_list_entries(
+        actor=SYSTEM, domain=stack_domain, mailbox=mailbox, kind="block", text="@aanbieding.example"
+    )
+    mail.wait_live(services.mailbox_policy(mailbox))
+
+    mail.deliver(
+        mail.message(
+            sender="vriend@aanbieding.example", to=mailbox.address, subject="Van een vriend", **PROBABLE
+        )
+    )
+    mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Van een vriend")
+    code, reply = refused(
+        mail, mail.message(sender="reclame@aanbieding.example", to=mailbox.address, subject="x")
+    )
+    assert code == 554
+    assert "does not accept mail from this sender" in reply
+    assert "Van een vriend" not in folder_subjects(mail, mailbox.address, "Junk")
+
+
+def test_a_domain_setting_changed_in_the_panel_is_live_and_the_next_message_is_refused(
+    stack_domain, mail, fresh, owner_client
+):
+    mailbox = create_mailbox(stack_domain, fresh("els"), PASSWORD)
+    mail.wait_live(mailbox)
+    mail.deliver(
+        mail.message(sender="s3@elders.example", to=mailbox.address, subject="Eerst nog", **PROBABLE)
+    )
+    wait_in_folder(mail, mailbox.address, "Junk", "Eerst nog")
+
+    url = reverse("spamfilter:domain", args=[stack_domain.pk])
+    response = owner_client.post(url, {"is_enabled": "on", "sensitivity": "strict", "reject_score": "6"})
+    assert response.status_code == 302
+    policy = services.domain_policy(stack_domain)
+    mail.wait_live(policy)
+    assert "Live" in owner_client.get(url).content.decode()
+
+    code, reply = refused(
+        mail, mail.message(sender="s4@elders.example", to=mailbox.address, subject="Nu", **PROBABLE)
+    )
+    assert code == 554
+    assert "Spam message rejected" in reply
+
+
+def test_moving_into_junk_learns_spam_moving_back_learns_ham_and_deleting_teaches_nothing(
+    stack_domain, mail, fresh, spam_host
+):
+    # rspamd's own Redis database: start from an untrained filter (it refuses to learn what it is already
+    # sure about), with words it has never seen
+    redis.Redis.from_url(settings.MAILSTACK_RSPAMD_REDIS_URL).flushdb()
+    mailbox = create_mailbox(stack_domain, fresh("leer"), PASSWORD)
+    mail.wait_live(mailbox)
+    subject = f"Aanbieding {uuid.uuid4().hex[:6]}"
+    words = " ".join(uuid.uuid4().hex[:8] for _ in range(20))
+    mail.deliver(
+        mail.message(
+            sender="shop@elders.example", to=mailbox.address, subject=subject, body=f"{LONG_BODY} {words}"
+        )
+    )
+    mail.wait_for_inbox(mailbox.address, PASSWORD, subject=subject)
+    before = learned()
+
+    client = mail.imap(mailbox.address, PASSWORD)
+    client.select("INBOX")
+    client._simple_command("MOVE", "1:*", "Junk")
+    wait_until(lambda: learned()["spam"] == before["spam"] + 1, what="rspamd to learn spam")
+
+    client.select("Junk")
+    client._simple_command("MOVE", "1:*", "INBOX")
+    wait_until(lambda: learned()["ham"] == before["ham"] + 1, what="rspamd to learn ham")
+    after_ham = learned()
+
+    client.logout()
+
+    # probable spam filed into Junk on delivery teaches nothing; deleting it from Junk neither
+    mail.deliver(
+        mail.message(sender="s9@elders.example", to=mailbox.address, subject="Weg ermee", **PROBABLE)
+    )
+    wait_in_folder(mail, mailbox.address, "Junk", "Weg ermee")
+    client = mail.imap(mailbox.address, PASSWORD)
+    client.select("Junk")
+    client.store("1:*", "+FLAGS", "\\Deleted")
+    client.expunge()
+    client.logout()
+    time.sleep(2)
+    assert learned() == after_ham
+
+    ingest_host(spam_host)
+    kinds = list(
+        LearnEvent.objects.filter(mailbox=mailbox).order_by("at", "pk").values_list("kind", flat=True)
+    )
+    assert kinds == ["spam", "ham"]
+    assert services.mailbox_counts(mailbox)["learned"] == 2
+
+
+def test_counts_and_reasons_come_from_rspamds_log(stack_domain, mail, fresh, spam_host):
+    mailbox = create_mailbox(stack_domain, fresh("tel"), PASSWORD)
+    mail.wait_live(mailbox)
+    mail.deliver(mail.message(sender="a@elders.example", to=mailbox.address, subject="Gewoon"))
+    mail.deliver(mail.message(sender="b@elders.example", to=mailbox.address, subject="Junk", **PROBABLE))
+    refused(mail, mail.message(sender="c@elders.example", to=mailbox.address, subject="G", body=GTUBE))
+    wait_in_folder(mail, mailbox.address, "Junk", "Junk")
+
+    def counted():
+        ingest_host(spam_host)
+        return services.mailbox_counts(mailbox)
+
+    counts = wait_until(lambda: (c := counted())["refused"] and c, what="the refusal in rspamd's log")
+    assert (counts["delivered"], counts["junk"], counts["refused"]) == (1, 1, 1)
+    result = SpamResult.objects.get(mailbox=mailbox, verdict=Verdict.REFUSED)
+    assert result.reasons == ["known spam test text"]
+
+
+def test_gtube_sent_through_a_relay_credential_is_refused_and_repeated_refusals_flag_it(
+    stack_domain, mail, fresh, spam_host, settings
+):
+    settings.SPAM_OUTBOUND_FLAG_AFTER = 3
+    credential, secret = create_credential(
+        customer=stack_domain.customer, name="Webshop", domains=[stack_domain], actor=SYSTEM
+    )
+    mail.wait_live(credential)
+    for n in range(3):
+        message = mail.message(
+            sender=f"shop@{stack_domain.name}",
+            to=f"klant{n}@elders.example",
+            subject="Aanbieding",
+            body=GTUBE,
+        )
+        with pytest.raises(smtplib.SMTPDataError) as error:
+            mail.submit(message, user=credential.username, password=secret)
+        assert error.value.smtp_code == 554
+
+    django_mail.outbox.clear()
+    wait_until(lambda: ingest_host(spam_host) or OutboundFlag.objects.exists(), what="the flag")
+    flag = OutboundFlag.objects.get()
+    assert (flag.login, flag.customer, flag.refused) == (credential.username, stack_domain.customer, 3)
+    assert [m.to for m in django_mail.outbox] == [[stack_domain.customer.memberships.get().user.email]]
+    assert credential.username in django_mail.outbox[0].body
+
+
+def test_hostile_list_entries_are_refused_and_the_rendered_files_stay_valid(
+    stack_domain, mail, fresh, mailstack
+):
+    mailbox = create_mailbox(stack_domain, fresh("vijand"), PASSWORD)
+    mail.wait_live(mailbox)
+    hostile = [
+        "a@b.example\nreject = 0;",
+        "#@b.example",
+        "/.*/@b.example",
+        "*@b.example",
+        'x"; } settings { a@b.example',
+        "a|b@c.example",
+        "@b.example } if true { discard; }",
+    ]
+    for entry in hostile:
+        with pytest.raises(ValidationError):
+            services.add_list_entries(
+                actor=SYSTEM, domain=stack_domain, mailbox=mailbox, kind="block", text=entry
+            )
+    services.add_list_entries(
+        actor=SYSTEM,
+        domain=stack_domain,
+        mailbox=mailbox,
+        kind="allow",
+        text="Jan@Bäckerei.example\n@Xn--bckerei-5wa.example",
+    )
+    policy = services.update_mailbox_policy(
+        actor=SYSTEM, mailbox=mailbox, inherits=False, is_enabled=True, sensitivity="strict", reject_score=9
+    )
+    mail.wait_live(policy)
+    assert sorted(e.value for e in services.list_entries(stack_domain, mailbox)) == [
+        "@xn--bckerei-5wa.example",
+        "jan@xn--bckerei-5wa.example",
+    ]
+
+    rspamd_dir = mailstack.path("rspamd")
+    check = subprocess.run(
+        [
+            "rspamadm",
+            f"--var=LOCAL_CONFDIR={rspamd_dir}",
+            f"--var=DBDIR={rspamd_dir}/db",
+            "configtest",
+            "-c",
+            f"{rspamd_dir}/rspamd.conf",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    script = mailstack.config_dir / "spamfilter" / "sieve" / stack_domain.name / f"{mailbox.local_part}.sieve"
+    compiled = subprocess.run(
+        ["sievec", "-c", str(mailstack.dovecot_conf), str(script), "/dev/null"],
+        capture_output=True,
+        text=True,
+    )
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    assert '"++++*"' in script.read_text()
+
+
+def test_the_junk_folder_keeps_mail_as_long_as_the_mailbox_says(stack_domain, mail, fresh, mailstack):
+    mailbox = create_mailbox(stack_domain, fresh("bewaar"), PASSWORD)
+    policy = services.update_mailbox_policy(
+        actor=SYSTEM,
+        mailbox=mailbox,
+        inherits=True,
+        is_enabled=True,
+        sensitivity="normal",
+        reject_score=15,
+        junk_days=7,
+    )
+    mail.wait_live(policy)
+    user = subprocess.run(
+        ["doveadm", "-c", str(mailstack.dovecot_conf), "user", mailbox.address],
+        capture_output=True,
+        text=True,
+    )
+    assert "namespace/inbox/mailbox/Junk/autoexpunge\t7d" in user.stdout
