@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("mailaccounts.urls")),
     path("relay/", include("relay.urls")),
+    path("", include("devices.urls")),
     path("billing/", include("billing.urls")),
 ]
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.access import may_see_invoices
 from tenants.access import may_manage_mail
+from devices.views import domain_shared_context, mailbox_settings_context
 
 register = template.Library()
 
@@ -80,3 +81,16 @@ def live_state(state):
     if key not in _live_state_badges or settings.DEBUG:
         _live_state_badges[key] = mark_safe(render_to_string("partials/live_state.html", {"state": state}))  # noqa: S308
     return _live_state_badges[key]
+
+
+# The capabilities' cards on the mail accounts' pages (mail accounts cannot import the apps above them).
+
+
+@register.inclusion_tag("devices/_mailbox_settings.html")
+def mailbox_client_settings(mailbox):
+    return mailbox_settings_context(mailbox)
+
+
+@register.inclusion_tag("devices/_domain_shared.html", takes_context=True)
+def domain_shared_collections(context, domain):
+    return {**domain_shared_context(domain), "membership": context.get("membership")}
