@@ -71,9 +71,15 @@ VALUE_LABELS = {
 }
 IMAP_VALUES = ("imap_server", "imap_port", "imap_security", "username")
 SMTP_VALUES = ("smtp_server", "smtp_port", "smtp_security", "username")
-PASSWORD_STEP = Step(_("Type the password of this mailbox. We never send it by e-mail; ask whoever manages your mail if you do not know it."))
+PASSWORD_STEP = Step(
+    _(
+        "Type the password of this mailbox. We never send it by e-mail; ask whoever manages your mail if you do not know it."
+    )
+)
 DAVX5_STEP = Step(
-    _("For calendar and contacts: install DAVx⁵ from the Play Store, add an account with “Log in with e-mail address” and type your address and password. DAVx⁵ finds your calendar and address book itself."),
+    _(
+        "For calendar and contacts: install DAVx⁵ from the Play Store, add an account with “Log in with e-mail address” and type your address and password. DAVx⁵ finds your calendar and address book itself."
+    ),
     ("address",),
 )
 
@@ -82,10 +88,27 @@ CLIENTS = [
         "iphone",
         _("iPhone or iPad"),
         (
-            Step(_("Scan the QR code below with the camera of your iPhone or iPad and tap the link that appears. The link works once and for a short time.")),
-            Step(_("Tap “Allow” to download the profile. Then open Settings: “Profile Downloaded” is at the top (or under General → VPN & Device Management).")),
-            Step(_("Tap “Install” and type your device passcode. The profile is signed by us, so it shows as verified.")),
-            Step(_("When asked, type the password of this mailbox. Mail, Calendar and Contacts now show the account."), ("address",)),
+            Step(
+                _(
+                    "Scan the QR code below with the camera of your iPhone or iPad and tap the link that appears. The link works once and for a short time."
+                )
+            ),
+            Step(
+                _(
+                    "Tap “Allow” to download the profile. Then open Settings: “Profile Downloaded” is at the top (or under General → VPN & Device Management)."
+                )
+            ),
+            Step(
+                _(
+                    "Tap “Install” and type your device passcode. The profile is signed by us, so it shows as verified."
+                )
+            ),
+            Step(
+                _(
+                    "When asked, type the password of this mailbox. Mail, Calendar and Contacts now show the account."
+                ),
+                ("address",),
+            ),
         ),
         uses_profile_qr=True,
     ),
@@ -93,7 +116,12 @@ CLIENTS = [
         "android_gmail",
         _("Android: Gmail app"),
         (
-            Step(_("Open the Gmail app, tap your picture at the top right, then “Add another account” and “Other”."), ()),
+            Step(
+                _(
+                    "Open the Gmail app, tap your picture at the top right, then “Add another account” and “Other”."
+                ),
+                (),
+            ),
             Step(_("Type your e-mail address and tap “Manual setup”, then “Personal (IMAP)”."), ("address",)),
             PASSWORD_STEP,
             Step(_("Incoming server settings:"), IMAP_VALUES),
@@ -106,7 +134,10 @@ CLIENTS = [
         _("Android: Thunderbird (K-9 Mail)"),
         (
             Step(_("Open Thunderbird for Android and tap “Add account”."), ()),
-            Step(_("Type your e-mail address and tap “Next”: the app finds our server settings by itself."), ("address",)),
+            Step(
+                _("Type your e-mail address and tap “Next”: the app finds our server settings by itself."),
+                ("address",),
+            ),
             PASSWORD_STEP,
             Step(_("Only if it asks for settings: incoming (IMAP)"), IMAP_VALUES),
             Step(_("and outgoing (SMTP):"), SMTP_VALUES),
@@ -117,9 +148,17 @@ CLIENTS = [
         "outlook_windows",
         _("Outlook for Windows"),
         (
-            Step(_("Choose File → Add account, type your e-mail address and click “Connect”. Outlook finds our settings by itself (Autodiscover)."), ("address",)),
+            Step(
+                _(
+                    "Choose File → Add account, type your e-mail address and click “Connect”. Outlook finds our settings by itself (Autodiscover)."
+                ),
+                ("address",),
+            ),
             PASSWORD_STEP,
-            Step(_("Only if it asks for the account type: choose IMAP and type these incoming settings"), IMAP_VALUES),
+            Step(
+                _("Only if it asks for the account type: choose IMAP and type these incoming settings"),
+                IMAP_VALUES,
+            ),
             Step(_("and these outgoing settings:"), SMTP_VALUES),
         ),
     ),
@@ -127,9 +166,17 @@ CLIENTS = [
         "outlook_mac",
         _("Outlook for Mac"),
         (
-            Step(_("Choose Outlook → Settings → Accounts, click + and “New account”, and type your e-mail address."), ("address",)),
+            Step(
+                _(
+                    "Choose Outlook → Settings → Accounts, click + and “New account”, and type your e-mail address."
+                ),
+                ("address",),
+            ),
             PASSWORD_STEP,
-            Step(_("If it asks for the provider, choose IMAP/POP and type these incoming settings"), IMAP_VALUES),
+            Step(
+                _("If it asks for the provider, choose IMAP/POP and type these incoming settings"),
+                IMAP_VALUES,
+            ),
             Step(_("and these outgoing settings:"), SMTP_VALUES),
         ),
     ),
@@ -148,8 +195,17 @@ CLIENTS = [
         _("Apple Mail on a Mac"),
         (
             Step(_("Download the profile with the button below and open it.")),
-            Step(_("Open System Settings → Privacy & Security → Profiles (or General → Device Management), choose the profile and click “Install”.")),
-            Step(_("When asked, type the password of this mailbox. Mail, Calendar and Contacts now show the account."), ("address",)),
+            Step(
+                _(
+                    "Open System Settings → Privacy & Security → Profiles (or General → Device Management), choose the profile and click “Install”."
+                )
+            ),
+            Step(
+                _(
+                    "When asked, type the password of this mailbox. Mail, Calendar and Contacts now show the account."
+                ),
+                ("address",),
+            ),
         ),
         uses_profile_download=True,
     ),
@@ -158,20 +214,39 @@ CLIENTS = [
         _("Thunderbird (Windows, Mac, Linux)"),
         (
             Step(_("Choose ≡ → Account Settings → Account Actions → Add Mail Account."), ()),
-            Step(_("Type your name, e-mail address and password and click “Continue”: Thunderbird finds our settings by itself."), ("address",)),
+            Step(
+                _(
+                    "Type your name, e-mail address and password and click “Continue”: Thunderbird finds our settings by itself."
+                ),
+                ("address",),
+            ),
             Step(_("Only if it asks: incoming (IMAP)"), IMAP_VALUES),
             Step(_("and outgoing (SMTP):"), SMTP_VALUES),
-            Step(_("Calendar: New Calendar → On the network, type your e-mail address. Contacts: New Address Book → Add CardDAV Address Book with this address:"), ("address", "dav_url")),
+            Step(
+                _(
+                    "Calendar: New Calendar → On the network, type your e-mail address. Contacts: New Address Book → Add CardDAV Address Book with this address:"
+                ),
+                ("address", "dav_url"),
+            ),
         ),
     ),
     Client(
         "other",
         _("Another program"),
         (
-            Step(_("Incoming mail over IMAP (recommended):"), ("imap_server", "imap_port", "imap_security", "imap_starttls_port")),
+            Step(
+                _("Incoming mail over IMAP (recommended):"),
+                ("imap_server", "imap_port", "imap_security", "imap_starttls_port"),
+            ),
             Step(_("Or incoming mail over POP3:"), ("pop3_server", "pop3_port", "pop3_security")),
-            Step(_("Outgoing mail (SMTP, sign-in required):"), ("smtp_server", "smtp_port", "smtp_security", "smtp_starttls_port")),
-            Step(_("The user name is always the full e-mail address, with the mailbox's password:"), ("username",)),
+            Step(
+                _("Outgoing mail (SMTP, sign-in required):"),
+                ("smtp_server", "smtp_port", "smtp_security", "smtp_starttls_port"),
+            ),
+            Step(
+                _("The user name is always the full e-mail address, with the mailbox's password:"),
+                ("username",),
+            ),
             Step(_("Calendar (CalDAV) and contacts (CardDAV):"), ("dav_url", "caldav_url", "carddav_url")),
         ),
     ),

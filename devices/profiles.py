@@ -104,8 +104,11 @@ def build_profile(mailbox: Mailbox) -> dict:
         "PayloadVersion": 1,
         "PayloadIdentifier": base,
         "PayloadUUID": payload_uuid(mailbox, "profile"),
-        "PayloadDisplayName": _("%(site)s: %(address)s") % {"site": settings.SITE_NAME, "address": mailbox.unicode_address},
-        "PayloadDescription": _("E-mail, calendar and contacts for %(address)s. Your device asks for the password.")
+        "PayloadDisplayName": _("%(site)s: %(address)s")
+        % {"site": settings.SITE_NAME, "address": mailbox.unicode_address},
+        "PayloadDescription": _(
+            "E-mail, calendar and contacts for %(address)s. Your device asks for the password."
+        )
         % {"address": mailbox.unicode_address},
         "PayloadOrganization": settings.SITE_NAME,
         "PayloadRemovalDisallowed": False,
@@ -146,7 +149,9 @@ def development_material(directory: str):
     if not cert_path.exists():
         folder.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{settings.SITE_NAME} profiles (development)")])
+        name = x509.Name(
+            [x509.NameAttribute(NameOID.COMMON_NAME, f"{settings.SITE_NAME} profiles (development)")]
+        )
         now = datetime.datetime.now(datetime.UTC)
         certificate = (
             x509.CertificateBuilder()

@@ -84,7 +84,10 @@ def shared_collections_for(domains: list[tuple[str, str]]) -> dict:
     for name, language in domains:
         names = display_names(language)
         for collection, props in SHARED_COLLECTIONS.items():
-            wanted[f"{shared_path(name)}/{collection}"] = {**props, "D:displayname": f"{names[collection]} {name}"}
+            wanted[f"{shared_path(name)}/{collection}"] = {
+                **props,
+                "D:displayname": f"{names[collection]} {name}",
+            }
     return wanted
 
 

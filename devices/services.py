@@ -43,7 +43,9 @@ def claim_profile_link(*, mailbox_id: int, token: str) -> Mailbox | None:
     is used up by this call (a conditional UPDATE, so two devices cannot both use it)."""
     claimed = (
         ProfileLink.objects.usable()
-        .filter(mailbox_id=mailbox_id, token_hash=ProfileLink.hash_token(token), mailbox__deleted_at__isnull=True)
+        .filter(
+            mailbox_id=mailbox_id, token_hash=ProfileLink.hash_token(token), mailbox__deleted_at__isnull=True
+        )
         .update(used_at=timezone.now())
     )
     if claimed != 1:
@@ -101,4 +103,10 @@ def send_device_instructions(*, actor: Actor, mailbox: Mailbox, client: Client, 
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[mailbox.address],
     )
-    record(actor, "devices.instructions_sent", customer=mailbox.customer, obj=mailbox, changes={"client": client.key})
+    record(
+        actor,
+        "devices.instructions_sent",
+        customer=mailbox.customer,
+        obj=mailbox,
+        changes={"client": client.key},
+    )

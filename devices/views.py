@@ -44,7 +44,10 @@ def autoconfig(request):
     domain = autoconfig_domain(email_address=request.GET.get("emailaddress", ""), host=request.get_host())
     if domain is None:
         raise Http404
-    context = {"client": settings_for_domain(domain, username="%EMAILADDRESS%"), "site_name": settings.SITE_NAME}
+    context = {
+        "client": settings_for_domain(domain, username="%EMAILADDRESS%"),
+        "site_name": settings.SITE_NAME,
+    }
     return HttpResponse(render_to_string("devices/autoconfig.xml", context), content_type=XML)
 
 
@@ -152,7 +155,8 @@ def instructions_send(request, pk):
             actor=Actor.from_request(request), mailbox=mailbox, client=client, language=get_language()
         )
         messages.success(
-            request, _("The instructions are on their way to %(address)s.") % {"address": mailbox.unicode_address}
+            request,
+            _("The instructions are on their way to %(address)s.") % {"address": mailbox.unicode_address},
         )
     return redirect(reverse("devices:device_setup", args=[mailbox.pk]) + f"?client={client.key}")
 
@@ -167,7 +171,9 @@ def shared_collections_set(request, pk):
         if enabled:
             messages.success(request, _("The company calendar and address book are switched on."))
         else:
-            messages.success(request, _("The company calendar and address book are switched off; their data is kept."))
+            messages.success(
+                request, _("The company calendar and address book are switched off; their data is kept.")
+            )
     return redirect("mailaccounts:domain_detail", pk=domain.pk)
 
 

@@ -141,7 +141,9 @@ def records_for(domain: Domain) -> list[DnsRecord]:
             f"autoconfig.{name}",
             "CNAME",
             settings.AUTOCONFIG_HOST,
-            _("Thunderbird and other mail apps find the server settings by themselves (served by this panel)."),
+            _(
+                "Thunderbird and other mail apps find the server settings by themselves (served by this panel)."
+            ),
         ),
         rec(
             "autodiscover",
