@@ -19,9 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from mailaccounts.access import get_domain_or_404, get_mailbox_or_404
 from mailaccounts.views.dkim import refuse_if_suspended
-from mailaccounts.views.domains import get_domain_or_404
-from mailaccounts.views.mailboxes import get_mailbox_or_404
 from tenants.access import mail_role_required, owner_required
 from tenants.audit import Actor
 
