@@ -1,5 +1,6 @@
 """Load the demo data (idempotent): a staff superuser, a demo owner, "Demo B.V." on Basis with a verified domain,
-its mailboxes, and a relay credential with two weeks of relay log."""
+its mailboxes (with the company calendar and address book switched on), and a relay credential with two weeks
+of relay log."""
 
 import random
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from devices.services import set_shared_collections
 from mailaccounts.models import Domain
 from mailaccounts.services.aliases import create_alias
 from mailaccounts.services.autoresponders import save_autoresponder
@@ -71,12 +73,15 @@ class Command(BaseCommand):
             mark_domain_verified(domain=domain, actor=actor)
         self.ensure_mailboxes(customer, domain, actor)
         self.ensure_relay_log(customer, domain, actor)
+        set_shared_collections(actor=actor, domain=domain, enabled=True)  # the company calendar and contacts
         self.stdout.write(
             self.style.SUCCESS("Demo data ready.")
             + f"\n  Panel:    {settings.SITE_URL}/"
             + f"\n  Customer: {OWNER_EMAIL} / {OWNER_PASSWORD}"
             + f"\n  Staff:    {ADMIN_EMAIL} / {ADMIN_PASSWORD}  ({settings.SITE_URL}/admin/)"
             + f"\n  Mailbox:  info@{DOMAIN_NAME} / {MAILBOX_PASSWORD}  (IMAP/SMTP with `manage.py mailstack start`)"
+            + f"\n  Devices:  {settings.SITE_URL}/mailboxes/ → a mailbox → “Set up a device”; calendar and contacts"
+            + f"\n            https://127.0.0.1:<MAILSTACK_PORT_BASE+13>/ (Radicale, with `manage.py mailstack start`)"
         )
 
     def ensure_mailboxes(self, customer, domain, actor) -> None:
