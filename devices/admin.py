@@ -1,5 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from tenants.audit import Actor
+
+from . import services
 from .models import ClientEndpoints, ProfileLink, SharedCollections
 
 
@@ -14,10 +19,30 @@ class SharedCollectionsAdmin(admin.ModelAdmin):
     list_filter = ["is_enabled"]
     search_fields = ["domain__name"]
     raw_id_fields = ["domain"]
-    readonly_fields = ["revision", "changed_at"]
+    readonly_fields = ["domain", "is_enabled", "revision", "changed_at"]
+    actions = ["switch_on", "switch_off"]
 
     def has_change_permission(self, request, obj=None):
-        return False  # switched on and off through the service (it bumps the host's revision)
+        return obj is None  # the list and its actions; rows change only through the service (host revision)
+
+    def switch(self, request, queryset, *, enabled: bool) -> None:
+        actor = Actor.from_request(request)
+        for shared in queryset.select_related("domain__mailhost", "domain__customer"):
+            services.set_shared_collections(actor=actor, domain=shared.domain, enabled=enabled)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("%(count)d domain changed.", "%(count)d domains changed.", count) % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Switch the company calendar and address book on"))
+    def switch_on(self, request, queryset):
+        self.switch(request, queryset, enabled=True)
+
+    @admin.action(description=_("Switch the company calendar and address book off (the data is kept)"))
+    def switch_off(self, request, queryset):
+        self.switch(request, queryset, enabled=False)
 
     def has_add_permission(self, request):
         return False

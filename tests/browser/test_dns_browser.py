@@ -44,7 +44,7 @@ def test_customer_publishes_checks_and_rotates_in_the_browser(
     zone = page.request.get(f"/domains/{domain.pk}/dns/zone/").text()
     dns_server.set_zone(zone.replace("$TTL 3600", ""))
     page.click("form[action$='/dns/check/'] button")
-    assert page.locator("#records .badge-ok").count() == 13
+    assert page.locator("#records .badge-ok").count() == 16
     assert page.locator(f"#key-{key.selector} .badge").get_attribute("class") == "badge badge-ok"
     shot("dns-records-all-ok")
 

@@ -174,3 +174,19 @@ def test_members_and_outsiders_cannot_switch_shared_collections(member_client, o
     from devices.models import SharedCollections
 
     assert not SharedCollections.objects.exists()
+
+
+def test_staff_switch_shared_collections_off_in_the_admin(staff_client, domain):
+    from devices.models import SharedCollections
+    from devices.services import set_shared_collections
+    from tenants.audit import Actor
+
+    shared = set_shared_collections(actor=Actor.system(), domain=domain, enabled=True)
+    assert staff_client.get("/admin/devices/sharedcollections/").status_code == 200
+    response = staff_client.post(
+        "/admin/devices/sharedcollections/", {"action": "switch_off", "_selected_action": [shared.pk]}
+    )
+    assert response.status_code == 302
+    assert not SharedCollections.objects.get().is_enabled
+    assert staff_client.get("/admin/devices/clientendpoints/").status_code == 200
+    assert staff_client.get("/admin/devices/profilelink/").status_code == 200

@@ -37,7 +37,7 @@ def test_dns_check_prints_status_and_what_differs(domain, rsa_key, publish):
     output = run("check", "bakkerij.example")
     assert "MISSING" in output and "_dmarc.bakkerij.example" in output
     assert "CONFLICTING" in output and "mail.elsewhere.example" in output
-    assert "11 of 13 records ok" in output
+    assert "14 of 16 records ok" in output
     assert DnsCheckResult.objects.filter(domain=domain).count() == 16
 
 
