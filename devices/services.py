@@ -4,15 +4,13 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from mailaccounts.models import Domain, Mailbox
 from mailhosts.revisions import mark_changed
 from tenants.audit import Actor, record
+from tenants.emails import send_customer_email, site_link
 
 from .clients import Client, facts, steps_with_values
 from .models import ProfileLink, SharedCollections
@@ -80,28 +78,20 @@ def set_shared_collections(*, actor: Actor, domain: Domain, enabled: bool) -> Sh
     return shared
 
 
-def send_device_instructions(*, actor: Actor, mailbox: Mailbox, client: Client, language: str) -> None:
-    """E-mail the steps for one program to the mailbox itself (never with a password)."""
-    context = {
-        "mailbox": mailbox,
-        "address": mailbox.unicode_address,
-        "client": client,
-        "steps": None,
-        "site_name": settings.SITE_NAME,
-        "site_url": settings.SITE_URL,
-        "device_url": settings.SITE_URL.rstrip("/") + reverse("devices:device_setup", args=[mailbox.pk]),
-    }
-    with translation.override(language):
-        context["steps"] = steps_with_values(client, facts(mailbox))
-        subject = render_to_string("devices/email/instructions_subject.txt", context).strip()
-        message = render_to_string("devices/email/instructions_message.txt", context)
-        html_message = render_to_string("devices/email/instructions_message.html", context)
-    send_mail(
-        subject=" ".join(subject.splitlines()),
-        message=message,
-        html_message=html_message,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[mailbox.address],
+def send_device_instructions(*, actor: Actor, mailbox: Mailbox, client: Client) -> None:
+    """E-mail the steps for one program to the mailbox itself, in the customer's language (never with a
+    password: the panel does not have it)."""
+    send_customer_email(
+        customer=mailbox.customer,
+        name="devices/email/instructions",
+        context={
+            "mailbox": mailbox,
+            "address": mailbox.unicode_address,
+            "client": client,
+            "steps": steps_with_values(client, facts(mailbox)),  # lazy texts, rendered in that language
+            "device_url": site_link("devices:device_setup", mailbox.pk),
+        },
+        to=[mailbox.address],
     )
     record(
         actor,

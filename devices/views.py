@@ -14,13 +14,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from mailaccounts.access import get_domain_or_404, get_mailbox_or_404
-from mailaccounts.views.dkim import refuse_if_suspended
+from mailaccounts.access import get_domain_or_404, get_mailbox_or_404, refuse_if_suspended
 from tenants.access import mail_role_required, owner_required
 from tenants.audit import Actor
 
@@ -150,9 +148,7 @@ def instructions_send(request, pk):
         messages.error(request, _("Choose a device or program first."))
         return redirect("devices:device_setup", pk=mailbox.pk)
     if not refuse_if_suspended(request):
-        services.send_device_instructions(
-            actor=Actor.from_request(request), mailbox=mailbox, client=client, language=get_language()
-        )
+        services.send_device_instructions(actor=Actor.from_request(request), mailbox=mailbox, client=client)
         messages.success(
             request,
             _("The instructions are on their way to %(address)s.") % {"address": mailbox.unicode_address},
