@@ -11,8 +11,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from billing.access import may_see_invoices
-from tenants.access import may_manage_mail
 from devices.views import domain_shared_context, mailbox_settings_context
+from tenants.access import may_manage_mail
 
 register = template.Library()
 
