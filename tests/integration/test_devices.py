@@ -25,7 +25,11 @@ from mailaccounts.services import mailboxes as services
 from tenants.audit import Actor
 from tests.integration.conftest import create_mailbox, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.xdist_group("mailstack"),  # one worker, one stack (also when this file runs alone)
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 PASSWORD = "Zomer-Appeltaart-2026"
 SYSTEM = Actor.system()
