@@ -6,6 +6,10 @@ Choices (see also README.md):
   room for the customer's own includes, and follows a move to another of our hosts without any edit.
 - MTA-STS: the policy is served by this panel at https://mta-sts.<domain>/.well-known/mta-sts.txt; its id is
   a hash of the policy, so it changes exactly when the policy does.
+- autoconfig.<domain> and autodiscover.<domain> point at this panel (AUTOCONFIG_HOST), which answers them
+  (devices/); the mail host runs no web server for them. Outlook also follows `_autodiscover._tcp` to the
+  panel's own name, so it needs no certificate for the customer's name (deploy/README.md, "Device set-up").
+- `_caldavs._tcp`/`_carddavs._tcp` point at Radicale on the mail host (RFC 6764).
 """
 
 import hashlib
@@ -29,6 +33,8 @@ SRV_SERVICES = [
     ("_submission._tcp", 587),
     ("_submissions._tcp", 465),
 ]
+# RFC 6764: CalDAV and CardDAV over TLS, served by Radicale on the mail host itself (its own certificate).
+DAV_SRV_SERVICES = [("_caldavs._tcp", 443), ("_carddavs._tcp", 443)]
 
 
 # The records mail needs to work (they decide a domain's verdict); all others are recommended improvements.
@@ -147,15 +153,24 @@ def records_for(domain: Domain) -> list[DnsRecord]:
             "autoconfig",
             f"autoconfig.{name}",
             "CNAME",
-            host,
-            _("Thunderbird and other mail apps find the server settings by themselves."),
+            settings.AUTOCONFIG_HOST,
+            _(
+                "Thunderbird and other mail apps find the server settings by themselves (served by this panel)."
+            ),
         ),
         rec(
             "autodiscover",
             f"autodiscover.{name}",
             "CNAME",
-            host,
-            _("Outlook and other mail apps find the server settings by themselves."),
+            settings.AUTOCONFIG_HOST,
+            _("Outlook and other mail apps find the server settings by themselves (served by this panel)."),
+        ),
+        rec(
+            "srv:_autodiscover._tcp",
+            f"_autodiscover._tcp.{name}",
+            "SRV",
+            f"0 0 443 {settings.AUTOCONFIG_HOST}",
+            _("Outlook asks this panel for the settings over HTTPS, under the panel's own certificate."),
         ),
     ]
     srv_why = {
@@ -167,6 +182,14 @@ def records_for(domain: Domain) -> list[DnsRecord]:
     for service, port in SRV_SERVICES:
         records.append(
             rec(f"srv:{service}", f"{service}.{name}", "SRV", f"0 1 {port} {host}", srv_why[service])
+        )
+    dav_why = {
+        "_caldavs._tcp": _("Calendar apps find the calendar server (RFC 6764)."),
+        "_carddavs._tcp": _("Contacts apps find the address book server (RFC 6764)."),
+    }
+    for service, port in DAV_SRV_SERVICES:
+        records.append(
+            rec(f"srv:{service}", f"{service}.{name}", "SRV", f"0 1 {port} {host}", dav_why[service])
         )
     records += [
         rec(

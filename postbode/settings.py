@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "mailaccounts",
     "relay",
     "spamfilter",
+    "devices",
     "billing",
     "backups",
     "postbode",
@@ -287,6 +288,21 @@ DKIM_RETIRE_GRACE_DAYS = env_int("DKIM_RETIRE_GRACE_DAYS", 7)
 DNS_RECORD_TTL = env_int("DNS_RECORD_TTL", 3600)
 MTA_STS_POLICY_HOST = env("MTA_STS_POLICY_HOST", SITE_URL.split("://")[-1].split("/")[0].split(":")[0])
 MTA_STS_MAX_AGE = env_int("MTA_STS_MAX_AGE", 604800)
+
+# Device set-up (devices/). Mail programs find their settings on this panel: autoconfig.<domain> and
+# autodiscover.<domain> point here (CNAME), as does the _autodiscover._tcp SRV record.
+AUTOCONFIG_HOST = env("AUTOCONFIG_HOST", MTA_STS_POLICY_HOST)
+# Apple configuration profiles are signed with this certificate (PEM, with its chain) and key; in production
+# the panel's own TLS certificate, so iOS shows the profile as verified. Empty: a throw-away self-signed
+# certificate in VAR_DIR (development; iOS then says "not verified").
+DEVICE_PROFILE_SIGNING_CERT = env("DEVICE_PROFILE_SIGNING_CERT", "")
+DEVICE_PROFILE_SIGNING_KEY = env("DEVICE_PROFILE_SIGNING_KEY", "")
+# How long the one-time profile link behind the device page's QR code works.
+DEVICE_PROFILE_LINK_MINUTES = env_int("DEVICE_PROFILE_LINK_MINUTES", 15)
+# Autodiscover request bodies above this many bytes are refused (400) unread.
+AUTODISCOVER_MAX_BYTES = env_int("AUTODISCOVER_MAX_BYTES", 16384)
+# Radicale refuses larger request bodies (413); rendered into deploy/radicale/radicale.conf by the mail stack.
+DAV_MAX_CONTENT_LENGTH = env_int("DAV_MAX_CONTENT_LENGTH", 10_000_000)
 
 # Relay log
 RELAY_LOG_RETENTION_DAYS = env_int("RELAY_LOG_RETENTION_DAYS", 30)

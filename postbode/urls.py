@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("mailaccounts.urls")),
     path("relay/", include("relay.urls")),
     path("spam/", include("spamfilter.urls")),
+    path("", include("devices.urls")),
     path("billing/", include("billing.urls")),
     path("", include("backups.urls")),
 ]

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import Country
 
 from billing.access import may_see_invoices
+from devices.views import domain_shared_context, mailbox_settings_context
 from tenants.access import may_manage_mail
 from tenants.units import format_bytes
 
@@ -128,3 +129,16 @@ def live_state(state):
     if key not in _live_state_badges or settings.DEBUG:
         _live_state_badges[key] = mark_safe(render_to_string("partials/live_state.html", {"state": state}))  # noqa: S308
     return _live_state_badges[key]
+
+
+# The capabilities' cards on the mail accounts' pages (mail accounts cannot import the apps above them).
+
+
+@register.inclusion_tag("devices/_mailbox_settings.html")
+def mailbox_client_settings(mailbox):
+    return mailbox_settings_context(mailbox)
+
+
+@register.inclusion_tag("devices/_domain_shared.html", takes_context=True)
+def domain_shared_collections(context, domain):
+    return {**domain_shared_context(domain), "membership": context.get("membership")}

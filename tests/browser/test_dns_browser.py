@@ -45,7 +45,7 @@ def test_customer_publishes_checks_and_rotates_in_the_browser(
     dns_server.set_zone(zone.replace("$TTL 3600", ""))
     page.click("form[action$='/dns/check/'] button")
     assert page.locator("#records .badge-ok").count() == 4  # required: MX, SPF, DKIM, DMARC
-    assert page.locator("#recommended .badge-ok").count() == 9  # recommended, all published too
+    assert page.locator("#recommended .badge-ok").count() == 12  # recommended, all published too
     assert page.locator("#dns-health").inner_text() == "Je mail werkt"
     assert page.locator(f"#key-{key.selector} .badge").get_attribute("class") == "badge badge-ok"
     shot("dns-records-all-ok")

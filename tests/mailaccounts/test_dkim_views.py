@@ -150,7 +150,7 @@ def test_check_now_stores_results_and_shows_them(owner_client, domain, rsa_key, 
     publish(skip=("dmarc",))
     response = owner_client.post(reverse("mailaccounts:dns_check", args=[domain.pk]), follow=True)
     html = response.content.decode()
-    assert DnsCheckResult.objects.filter(domain=domain).count() == 13
+    assert DnsCheckResult.objects.filter(domain=domain).count() == 16
     assert DnsCheckResult.objects.get(domain=domain, record_key="dmarc").status == "missing"
     assert "Checked: Not ready yet: add 1 record." in html
     assert "Missing" in html

@@ -37,8 +37,8 @@ def test_dns_check_prints_status_and_what_differs(domain, rsa_key, publish):
     output = run("check", "bakkerij.example")
     assert "MISSING" in output and "_dmarc.bakkerij.example" in output
     assert "CONFLICTING" in output and "mail.elsewhere.example" in output
-    assert "11 of 13 records ok" in output
-    assert DnsCheckResult.objects.filter(domain=domain).count() == 13
+    assert "14 of 16 records ok" in output
+    assert DnsCheckResult.objects.filter(domain=domain).count() == 16
 
 
 @pytest.mark.parametrize("name", ["unknown.example", "bad..name", "ünknown.example"])
@@ -71,7 +71,7 @@ def test_check_dns_due_task_checks_and_activates(domain, rsa_key, publish, setti
     assert check_dns_due() == 1
     rsa_key.refresh_from_db()
     assert rsa_key.state == DkimKey.State.ACTIVE
-    assert DnsCheckResult.objects.filter(domain=domain, status="ok").count() == 13
+    assert DnsCheckResult.objects.filter(domain=domain, status="ok").count() == 16
 
 
 def test_admin_lists_keys_without_the_private_part_and_searches(staff_client, rsa_key):

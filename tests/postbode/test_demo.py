@@ -24,6 +24,7 @@ def test_demo_is_idempotent_and_prints_logins(db, capsys):
         "verkoop@demo.postbode.localhost",
     ]
     assert Autoresponder.objects.get().is_enabled
+    assert domain.shared_collections.is_enabled  # the company calendar and address book
 
 
 def test_demo_owner_can_log_in(client, db):

@@ -1,7 +1,7 @@
 """Load the demo data (idempotent): a staff superuser, a demo owner, "Demo B.V." on Basis with a verified domain,
-its mailboxes, a relay credential with two weeks of relay log, two months of invoices (one paid online, the first
-payment, which authorised direct debit; one being collected by direct debit), spam filter settings with a month
-of results, and a first backup of the mail host."""
+its mailboxes (with the company calendar and address book switched on), a relay credential with two weeks of
+relay log, two months of invoices (one paid online, the first payment, which authorised direct debit; one being
+collected by direct debit), spam filter settings with a month of results, and a first backup of the mail host."""
 
 import os
 import random
@@ -20,6 +20,7 @@ from backups.jobs import backup_host
 from backups.models import Snapshot
 from billing.models import Invoice, Payment, PaymentAccount
 from billing.services import create_invoice_draft, issue_invoice, mark_paid, previous_month, start_of_day
+from devices.services import set_shared_collections
 from mailaccounts.models import Domain
 from mailaccounts.services.aliases import create_alias
 from mailaccounts.services.autoresponders import save_autoresponder
@@ -95,12 +96,15 @@ class Command(BaseCommand):
         self.ensure_invoices_and_payments(customer, actor)
         self.ensure_spam_filter(domain, actor)
         transaction.on_commit(lambda: self.ensure_backup(domain))
+        set_shared_collections(actor=actor, domain=domain, enabled=True)  # the company calendar and contacts
         self.stdout.write(
             self.style.SUCCESS("Demo data ready.")
             + f"\n  Panel:    {settings.SITE_URL}/"
             + f"\n  Customer: {OWNER_EMAIL} / {OWNER_PASSWORD}"
             + f"\n  Staff:    {ADMIN_EMAIL} / {ADMIN_PASSWORD}  ({settings.SITE_URL}/admin/)"
             + f"\n  Mailbox:  info@{DOMAIN_NAME} / {MAILBOX_PASSWORD}  (IMAP/SMTP with `manage.py mailstack start`)"
+            + f"\n  Devices:  {settings.SITE_URL}/mailboxes/ → a mailbox → “Set up a device”; calendar and contacts"
+            + "\n            https://127.0.0.1:<MAILSTACK_PORT_BASE+13>/ (Radicale, with `manage.py mailstack start`)"
         )
 
     def ensure_mailboxes(self, customer, domain, actor) -> None:
