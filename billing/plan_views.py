@@ -22,13 +22,13 @@ PLAN_FEATURES = [
     gettext_lazy("Your own domains, with DKIM, SPF and DMARC set up for you"),
     gettext_lazy("Automatic replies, forwarding and catch-all addresses"),
     gettext_lazy("SMTP relay for your website or shop, with a searchable log"),
+    gettext_lazy("Spam filter"),
+    gettext_lazy("Daily backups with restore"),
+    gettext_lazy("Shared calendars and contacts"),
     gettext_lazy("Phone and e-mail support in Dutch"),
 ]
 COMING_FEATURES = [
-    gettext_lazy("Spam filter"),
     gettext_lazy("Webmail"),
-    gettext_lazy("Daily backups with restore"),
-    gettext_lazy("Shared calendars and contacts"),
 ]
 
 

@@ -96,3 +96,12 @@ def test_the_vat_rate_shown_is_the_configured_one(owner_client, settings):
     settings.VAT_RATE = "0.09"
     page = owner_client.get("/plan/").content.decode()
     assert "9% VAT" in page and "21%" not in page
+
+
+def test_plans_list_what_the_panel_offers_as_included_and_only_the_rest_as_coming(owner_client):
+    page = owner_client.get("/plan/").content.decode()
+    coming = page.split('class="soon"')
+    assert "Spam filter" in coming[0] and "Daily backups with restore" in coming[0]
+    assert "Shared calendars and contacts" in coming[0]
+    assert all("Spam filter" not in part.split("</li>")[0] for part in coming[1:])
+    assert any("Webmail" in part.split("</li>")[0] for part in coming[1:])
