@@ -435,7 +435,7 @@ def test_a_failing_reload_step_leaves_the_change_failed_and_visible_until_it_is_
     customer_page = owner_client.get(
         reverse("mailaccounts:mailbox_detail", args=[mailbox.pk])
     ).content.decode()
-    assert "Live" in customer_page and "Failed" not in customer_page
+    assert 'data-live-state="live"' in customer_page and "Failed" not in customer_page
 
 
 def test_a_worker_killed_during_an_apply_loses_nothing(stack_domain, mail, fresh, celery_worker, mailstack):

@@ -156,7 +156,7 @@ def test_a_domain_setting_changed_in_the_panel_is_live_and_the_next_message_is_r
     assert response.status_code == 302
     policy = services.domain_policy(stack_domain)
     mail.wait_live(policy)
-    assert "Live" in owner_client.get(url).content.decode()
+    assert 'data-live-state="live"' in owner_client.get(url).content.decode()
 
     code, reply = refused(
         mail, mail.message(sender="s4@elders.example", to=mailbox.address, subject="Nu", **PROBABLE)
