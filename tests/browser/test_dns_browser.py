@@ -32,7 +32,10 @@ def test_customer_publishes_checks_and_rotates_in_the_browser(
     page.click(f'a[href="/domains/{domain.pk}/dns/"] >> nth=0')
     page.click("#dkim-generate button[type=submit]")
     key = DkimKey.objects.get(domain=domain)
-    assert page.locator(f"#key-{key.selector} .badge:not([data-live-state])").get_attribute("class") == "badge badge-warn"
+    assert (
+        page.locator(f"#key-{key.selector} .badge:not([data-live-state])").get_attribute("class")
+        == "badge badge-warn"
+    )
     shot("dns-records-to-publish")
 
     dkim_row = page.locator(f'tr[data-record="dkim:{key.selector}"]')
@@ -47,19 +50,30 @@ def test_customer_publishes_checks_and_rotates_in_the_browser(
     assert page.locator("#records .badge-ok").count() == 4  # required: MX, SPF, DKIM, DMARC
     assert page.locator("#recommended .badge-ok").count() == 12  # recommended, all published too
     assert page.locator("#dns-health").inner_text() == "Je mail werkt"
-    assert page.locator(f"#key-{key.selector} .badge:not([data-live-state])").get_attribute("class") == "badge badge-ok"
+    assert (
+        page.locator(f"#key-{key.selector} .badge:not([data-live-state])").get_attribute("class")
+        == "badge badge-ok"
+    )
     shot("dns-records-all-ok")
 
     page.click(f"#key-{key.selector} a.button")
     page.fill("input[name=selector]", "pb209901")
     shot("dkim-rotate-confirm")
     page.click("form:has(input[name=selector]) button[type=submit]")
-    assert page.locator("#key-pb209901 .badge:not([data-live-state])").get_attribute("class") == "badge badge-warn"
-    assert page.locator(f"#key-{key.selector} .badge:not([data-live-state])").get_attribute("class") == "badge badge-ok"
+    assert (
+        page.locator("#key-pb209901 .badge:not([data-live-state])").get_attribute("class")
+        == "badge badge-warn"
+    )
+    assert (
+        page.locator(f"#key-{key.selector} .badge:not([data-live-state])").get_attribute("class")
+        == "badge badge-ok"
+    )
 
     dns_server.set_zone(correct_zone(domain))
     page.click("form[action$='/dns/check/'] button")
-    assert page.locator("#key-pb209901 .badge:not([data-live-state])").get_attribute("class") == "badge badge-ok"
+    assert (
+        page.locator("#key-pb209901 .badge:not([data-live-state])").get_attribute("class") == "badge badge-ok"
+    )
     key.refresh_from_db()
     assert key.state == DkimKey.State.RETIRING
     shot("dkim-rotated")
