@@ -13,7 +13,9 @@ from pathlib import Path
 
 # tmp/ holds messages still being written (delivery renames them into new/ once complete), Dovecot rebuilds
 # its index cache, and lock files come and go while restic walks the tree.
-EXCLUDES = ("tmp", "dovecot.index.cache", "*.lock")
+# Maildir's tmp folders (of the inbox and of each sub-folder), Dovecot's caches and locks. A bare "tmp" would
+# also match a parent directory named tmp (a mail root below /tmp), leaving the snapshot empty.
+EXCLUDES = ("Maildir/tmp", "Maildir/.*/tmp", "dovecot.index.cache", "*.lock")
 INCOMPLETE_SNAPSHOT = 3
 TIMEOUT = 6 * 3600
 
