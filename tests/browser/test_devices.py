@@ -78,5 +78,6 @@ def test_android_steps_show_the_values_with_copy_buttons(signed_in_page, mailbox
     shot("devices-android")
     button = page.locator("#steps button[data-copy]").first
     button.click()
+    page.locator("#steps button.copied").wait_for(timeout=5000)  # marked once the clipboard write resolved
     assert page.locator("#steps button.copied").count() == 1
     assert page.evaluate("navigator.clipboard.readText()") == "jan@bakkerij.example"
