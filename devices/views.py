@@ -53,7 +53,7 @@ def autoconfig(request):
 def autodiscover(request):
     """Outlook's POX Autodiscover. Oversized bodies are refused before they are read."""
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(request.headers.get("content-length") or 0)
     except ValueError:
         length = -1
     if length <= 0 or length > settings.AUTODISCOVER_MAX_BYTES:

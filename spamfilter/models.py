@@ -39,7 +39,7 @@ MAX_JUNK_DAYS = 365
 class PolicyFields(models.Model):
     is_enabled = models.BooleanField(_("spam filter on"), default=True)
     sensitivity = models.CharField(
-        _("sensitivity"), max_length=10, choices=Sensitivity.choices, default=Sensitivity.NORMAL
+        _("sensitivity"), max_length=10, choices=Sensitivity, default=Sensitivity.NORMAL
     )
     reject_score = models.PositiveSmallIntegerField(_("refuse from score"), default=DEFAULT_REJECT_SCORE)
     revision = models.BigIntegerField(default=0)
@@ -103,7 +103,7 @@ class SenderListEntry(models.Model):
     mailbox = models.ForeignKey(
         Mailbox, on_delete=models.CASCADE, null=True, blank=True, related_name="spam_list_entries"
     )
-    kind = models.CharField(_("list"), max_length=5, choices=ListKind.choices)
+    kind = models.CharField(_("list"), max_length=5, choices=ListKind)
     value = models.CharField(_("address or @domain"), max_length=320)
     created_at = models.DateTimeField(_("added at"), default=timezone.now)
 
@@ -148,14 +148,14 @@ class SpamResult(models.Model):
     host = models.CharField(_("mail host"), max_length=100)
     queue_id = models.CharField(_("queue id"), max_length=32)
     at = models.DateTimeField(_("at"))
-    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction)
     sender = models.CharField(_("sender"), max_length=320, blank=True)
     recipient = models.CharField(_("recipient"), max_length=320, blank=True)
     login = models.CharField(_("SMTP user"), max_length=320, blank=True)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     domain = models.ForeignKey(Domain, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     mailbox = models.ForeignKey(Mailbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    verdict = models.CharField(_("result"), max_length=10, choices=Verdict.choices)
+    verdict = models.CharField(_("result"), max_length=10, choices=Verdict)
     score = models.DecimalField(_("score"), max_digits=8, decimal_places=2)
     symbols = models.JSONField(_("rspamd symbols"), default=dict, blank=True)
     line_key = models.BigIntegerField(unique=True)

@@ -56,7 +56,7 @@ MAIN_PAGES = [
 def demo_client(db, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     call_command("demo", verbosity=0)
-    client = Client(HTTP_ACCEPT_LANGUAGE="nl")
+    client = Client(headers={"accept-language": "nl"})
     client.force_login(User.objects.get(email=OWNER_EMAIL))
     return client
 
