@@ -4,17 +4,27 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect
 
 from .models import Membership
 
 
+def is_limited_to_mailbox(request) -> bool:
+    """Signed in as a mailbox's own user (`request.own_mailbox`, set by mailaccounts' middleware): they
+    see that one mailbox's pages and none of the customer's."""
+    return getattr(request, "own_mailbox", None) is not None
+
+
 def customer_required(view):
-    """Signed in and belonging to a customer; otherwise to login or to onboarding."""
+    """Signed in and belonging to a customer; otherwise to login or to onboarding. A mailbox's own user
+    gets 404: the customer's pages do not exist for them."""
 
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
+        if is_limited_to_mailbox(request):
+            raise Http404
         if request.customer is None:
             return redirect("admin:index" if request.user.is_staff else "onboarding")
         return view(request, *args, **kwargs)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import services
-from .access import customer_required, owner_required
+from .access import customer_required, is_limited_to_mailbox, owner_required
 from .audit import Actor
 from .forms import InviteForm, OnboardingForm, TwoFactorRequirementForm
 from .models import AuditEntry, Invitation, Membership
@@ -136,7 +136,11 @@ def invitation_accept(request, token):
     if invitation is None:
         return render(request, "panel/invitation_invalid.html", status=404)
     refusal = None
-    if request.user.is_authenticated:
+    if is_limited_to_mailbox(request):  # a mailbox's own login never becomes a team member
+        refusal = _(
+            "You are signed in with a mailbox. Sign out, then sign in or sign up with your own account."
+        )
+    elif request.user.is_authenticated:
         refusal = services.invitation_refusal(invitation=invitation, user=request.user)
     if request.method == "POST" and request.user.is_authenticated and refusal is None:
         try:

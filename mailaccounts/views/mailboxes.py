@@ -6,6 +6,7 @@ validate with a form, call the service, redirect. Service `ValidationError`s go 
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -17,7 +18,13 @@ from django.views.decorators.http import require_POST
 from tenants.access import mail_role_required, owner_required
 from tenants.audit import Actor
 
-from ..access import get_alias_or_404, get_domain_or_404, get_mailbox_or_404
+from ..access import (
+    get_alias_or_404,
+    get_domain_or_404,
+    get_mailbox_or_404,
+    mailbox_access_required,
+    own_mailbox,
+)
 from ..crypto import seal, unseal
 from ..forms import (
     AliasForm,
@@ -115,6 +122,9 @@ def mailbox_add(request):
         except ValidationError as error:
             attach_errors(form, error)
         else:
+            if own_mailbox(request.user) is not None:  # their own password: this session stays signed in
+                request.user.refresh_from_db(fields=["password"])
+                update_session_auth_hash(request, request.user)
             remember_new_password(request, mailbox, generated)
             messages.success(
                 request, _("Mailbox %(address)s created.") % {"address": mailbox.unicode_address}
@@ -128,7 +138,7 @@ def mailbox_add(request):
     )
 
 
-@mail_role_required
+@mailbox_access_required
 def mailbox_detail(request, pk):
     mailbox = get_mailbox_or_404(request, pk, include_deleted=True)
     forwarding = ForwardingForm(
@@ -175,7 +185,7 @@ def mailbox_edit(request, pk):
     return render(request, "mailaccounts/mailbox_edit.html", {"form": form, "mailbox": mailbox})
 
 
-@mail_role_required
+@mailbox_access_required
 def mailbox_password(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     form = MailboxPasswordForm(request.POST or None)
@@ -187,6 +197,9 @@ def mailbox_password(request, pk):
         except ValidationError as error:
             attach_errors(form, error)
         else:
+            if own_mailbox(request.user) is not None:  # their own password: this session stays signed in
+                request.user.refresh_from_db(fields=["password"])
+                update_session_auth_hash(request, request.user)
             remember_new_password(request, mailbox, generated)
             messages.success(
                 request, _("The password of %(address)s was changed.") % {"address": mailbox.unicode_address}
@@ -195,7 +208,7 @@ def mailbox_password(request, pk):
     return render(request, "mailaccounts/mailbox_password.html", {"form": form, "mailbox": mailbox})
 
 
-@mail_role_required
+@mailbox_access_required
 @require_POST
 def mailbox_forwarding(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
@@ -267,7 +280,7 @@ def mailbox_restore(request, pk):
 # Autoresponder --------------------------------------------------------------------------------------
 
 
-@mail_role_required
+@mailbox_access_required
 def autoresponder(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     current = Autoresponder.objects.filter(mailbox=mailbox).first()
