@@ -14,7 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
-from tenants.access import may_manage_mail, role_required
+from tenants.access import mark_open_to_mailbox_user, may_manage_mail, role_required
 
 from .models import Alias, Domain, Mailbox, MailboxUser
 
@@ -45,7 +45,11 @@ def is_mailbox_user(request) -> bool:
 
 def may_use_mailbox_pages(request) -> bool:
     """The mailbox pages' rule: the mailbox's own user, or a customer user who manages mail."""
-    return is_mailbox_user(request) or (request.customer is not None and may_manage_mail(request.membership))
+    if is_mailbox_user(request):
+        return True
+    return getattr(request, "customer", None) is not None and may_manage_mail(
+        getattr(request, "membership", None)
+    )
 
 
 def mailbox_access_required(view):
@@ -61,7 +65,7 @@ def mailbox_access_required(view):
             return view(request, *args, **kwargs)
         return for_members(request, *args, **kwargs)
 
-    return wrapper
+    return mark_open_to_mailbox_user(wrapper)
 
 
 def refuse_mailbox_user(request) -> None:

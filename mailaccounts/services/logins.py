@@ -7,6 +7,7 @@ them has no usable password and no membership; it is linked to the mailbox by a 
 
 import idna
 from allauth.account.models import EmailAddress
+from allauth.core import ratelimit
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -70,6 +71,20 @@ def check_mailbox_password(address: str, password: str) -> Mailbox | None:
         passwords.verify_password(password, _TIMING_HASH)
         return None
     return mailbox if passwords.verify_password(password, mailbox.password_hash) else None
+
+
+def check_current_password(request, mailbox: Mailbox, password: str) -> None:
+    """ValidationError unless `password` is the mailbox's. Wrong ones count against the same limit as
+    wrong passwords on the login form (allauth's `login_failed`, per address), so the form is no way
+    around it."""
+    key = mailbox.address.lower()
+    if not ratelimit.consume(request, action="login_failed", key=key, dry_run=True):
+        message = _("Too many wrong passwords. Wait a few minutes and try again.")
+        raise ValidationError({"current_password": ValidationError(message, code="too_many_attempts")})
+    if not passwords.verify_password(password, mailbox.password_hash):
+        ratelimit.consume(request, action="login_failed", key=key)
+        message = _("That is not the current password of this mailbox.")
+        raise ValidationError({"current_password": ValidationError(message, code="wrong_password")})
 
 
 def address_taken_by_panel_user(mailbox: Mailbox) -> bool:
