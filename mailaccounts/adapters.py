@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from tenants.adapters import AccountAdapter as PanelAccountAdapter
 
@@ -33,3 +34,18 @@ class AccountAdapter(PanelAccountAdapter):
         if own_mailbox(user) is not None:
             raise PermissionDenied
         super().set_password(user, password)
+
+    def get_reauthentication_methods(self, user) -> list[dict]:
+        """A mailbox user confirms it is them with the mailbox password (allauth offers its password step
+        only to users with a usable password of their own), before its e-mailed code."""
+        methods = super().get_reauthentication_methods(user)
+        if own_mailbox(user) is not None and not any(m["id"] == "reauthenticate" for m in methods):
+            methods.insert(
+                0,
+                {
+                    "id": "reauthenticate",
+                    "description": _("Use your password"),
+                    "url": reverse("account_reauthenticate"),
+                },
+            )
+        return methods
