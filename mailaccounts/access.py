@@ -30,12 +30,11 @@ def own_mailbox(user) -> Mailbox | None:
     cached = getattr(user, "_own_mailbox", _UNSET)
     if isinstance(cached, Mailbox) or cached is None:
         return cached
-    link = (
-        MailboxUser.objects.select_related("mailbox__domain__mailhost", "mailbox__customer__plan")
-        .filter(user_id=user.pk)
-        .first()
-    )
-    mailbox = link.mailbox if link is not None else None
+    # one light query for every signed-in request (most are customer users, without a link)
+    mailbox_id = MailboxUser.objects.filter(user_id=user.pk).values_list("mailbox_id", flat=True).first()
+    mailbox = None
+    if mailbox_id is not None:
+        mailbox = Mailbox.objects.select_related("domain__mailhost", "customer__plan").get(pk=mailbox_id)
     user._own_mailbox = mailbox  # once per request (the middleware asks first)
     return mailbox
 
