@@ -9,6 +9,7 @@ from django.test import Client
 from mailaccounts.models import Autoresponder, Mailbox
 from tenants.models import AuditEntry
 from tests.integration.conftest import create_mailbox
+from tests.integration.test_backups import backups_host  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -65,3 +66,52 @@ def test_mailbox_user_sets_an_automatic_reply_and_changes_the_password_on_the_re
     activity = owner_client.get("/activity/").content.decode()
     assert "Automatic reply saved" in activity and "Mailbox password changed" in activity
     assert mailbox.address in activity and "own login" in activity
+
+
+def test_mailbox_user_gets_their_own_deleted_mail_back_but_never_a_colleagues(
+    backups_host,  # noqa: F811
+    stack_domain,
+    mail,
+    fresh,
+    owner_client,
+):
+    from tests.integration.test_backups import append, imap_folder_messages
+
+    cache.clear()
+    mine = create_mailbox(stack_domain, fresh("els"), PASSWORD)
+    colleague = create_mailbox(stack_domain, fresh("kees"), PASSWORD)
+    mail.wait_live(colleague)
+    for mailbox in (mine, colleague):
+        client = mail.imap(mailbox.address, PASSWORD)
+        gone = mail.message(sender="b@elders.example", to=mailbox.address, subject="Per ongeluk weg")
+        append(client, "Offertes", gone)
+        client.select("Offertes")
+        client.store("1", "+FLAGS", "\\Deleted")
+        client.expunge()
+        client.logout()
+
+    browser = Client()
+    browser.post("/accounts/login/", {"login": mine.address, "password": PASSWORD})
+    page = browser.get(f"/mailboxes/{mine.pk}/backups/deleted/")
+    found = page.context["messages_found"]
+    assert [(m.folder, m.subject) for m in found] == [("Offertes", "Per ongeluk weg")]
+    colleagues = owner_client.get(f"/mailboxes/{colleague.pk}/backups/deleted/").context["messages_found"]
+
+    assert browser.get(f"/mailboxes/{colleague.pk}/backups/deleted/").status_code == 404
+    refused = browser.post(
+        f"/mailboxes/{colleague.pk}/backups/deleted/restore/",
+        {"folder": "Offertes", "guid": colleagues[0].guid},
+    )
+    assert refused.status_code == 404
+    response = browser.post(
+        f"/mailboxes/{mine.pk}/backups/deleted/restore/", {"folder": "Offertes", "guid": found[0].guid}
+    )
+    assert response.status_code == 302
+    client = mail.imap(mine.address, PASSWORD)
+    assert [m["Subject"] for m in imap_folder_messages(client, "Offertes")] == ["Per ongeluk weg"]
+    client.logout()
+    client = mail.imap(colleague.address, PASSWORD)
+    assert imap_folder_messages(client, "Offertes") == []  # the colleague's stays deleted
+    client.logout()
+    entry = AuditEntry.objects.get(action="backup.deleted_message_restore")
+    assert entry.actor_label == mine.address and entry.changes["signed_in_as"] == "mailbox"
