@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from tenants.audit import Actor
 
 from ..models import Alias, Autoresponder, Mailbox
-from ..services import aliases, mailboxes
+from ..services import aliases, logins, mailboxes
 from .actions import reapply_mail_hosts
 
 
@@ -49,13 +49,18 @@ class MailboxAdmin(ReadOnlyAdmin):
         live_state_badge,
         "created_at",
     ]
-    list_filter = ["is_enabled", ("deleted_at", admin.EmptyFieldListFilter), "domain__mailhost"]
+    list_filter = [
+        "is_enabled",
+        "panel_login_enabled",
+        ("deleted_at", admin.EmptyFieldListFilter),
+        "domain__mailhost",
+    ]
     search_fields = ["local_part", "domain__name", "customer__name"]
     local_part_lookup, domain_name_lookup = "local_part", "domain__name"
     list_select_related = ["domain__mailhost", "customer"]
     show_full_result_count = False
     exclude = ["password_hash"]
-    actions = ["disable_mailboxes", "reset_passwords", reapply_mail_hosts]
+    actions = ["disable_mailboxes", "reset_passwords", "switch_panel_login_off", reapply_mail_hosts]
 
     @admin.action(description=_("Disable the selected mailboxes"))
     def disable_mailboxes(self, request, queryset):
@@ -63,6 +68,15 @@ class MailboxAdmin(ReadOnlyAdmin):
         for mailbox in queryset.select_related("domain__mailhost", "customer"):
             mailboxes.disable_mailbox(actor=actor, mailbox=mailbox)
         self.message_user(request, _("Disabled %(count)d mailboxes.") % {"count": queryset.count()})
+
+    @admin.action(description=_("Switch off the mailbox's own login to the panel (signs them out)"))
+    def switch_panel_login_off(self, request, queryset):
+        actor = Actor.from_request(request)
+        for mailbox in queryset.select_related("domain__mailhost", "customer"):
+            logins.set_panel_login(actor=actor, mailbox=mailbox, enabled=False)
+        self.message_user(
+            request, _("Own panel login switched off for %(count)d mailboxes.") % {"count": queryset.count()}
+        )
 
     @admin.action(description=_("Reset the password (a new one is shown once)"))
     def reset_passwords(self, request, queryset):

@@ -3,12 +3,13 @@
 from allauth.account.models import EmailAddress
 from django.core import mail
 from django.test import Client
+from django.urls import reverse
 
 from mailaccounts.access import own_mailbox
-from mailaccounts.models import MailboxUser
+from mailaccounts.models import Mailbox, MailboxUser
 from mailaccounts.services import logins, mailboxes
 from tenants.audit import Actor
-from tenants.models import Membership, User
+from tenants.models import AuditEntry, Membership, User
 from tests.conftest import PASSWORD, make_user
 from tests.mailboxusers.conftest import MAILBOX_PASSWORD, sign_in
 
@@ -119,3 +120,13 @@ def test_a_password_set_on_the_panel_user_behind_the_mailbox_does_not_sign_in(cl
     assert "_auth_user_id" not in client.session
     assert response.status_code in (200, 302)
     assert sign_in(Client(), mailbox.address).status_code == 302  # the mailbox password still does
+
+
+def test_staff_switch_a_mailbox_login_off_from_the_admin(staff_client, staff, mailbox_client, mailbox):
+    staff_client.post(
+        reverse("admin:mailaccounts_mailbox_changelist"),
+        {"action": "switch_panel_login_off", "_selected_action": [mailbox.pk]},
+    )
+    assert not Mailbox.objects.get(pk=mailbox.pk).panel_login_enabled
+    assert AuditEntry.objects.get(action="mailbox.panel_login_off").actor_kind == "staff"
+    assert mailbox_client.get(f"/mailboxes/{mailbox.pk}/").status_code == 302  # signed out
