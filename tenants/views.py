@@ -138,7 +138,8 @@ def invitation_accept(request, token):
     refusal = None
     if is_limited_to_mailbox(request):  # a mailbox's own login never becomes a team member
         refusal = _(
-            "You are signed in with a mailbox. Sign out, then sign in or sign up with your own account."
+            "You are signed in with a mailbox. To join the team with this address, ask an owner to switch off "
+            "the mailbox's own login (on the mailbox's page), then sign up with the address."
         )
     elif request.user.is_authenticated:
         refusal = services.invitation_refusal(invitation=invitation, user=request.user)

@@ -133,13 +133,15 @@ def end_sessions(mailbox: Mailbox) -> None:
 
 @transaction.atomic
 def set_panel_login(*, actor: Actor, mailbox: Mailbox, enabled: bool) -> Mailbox:
-    """The owner's switch: may this mailbox's own user sign in to the panel? Off ends their sessions."""
+    """The owner's switch: may this mailbox's own user sign in to the panel? Off deletes the panel user
+    behind it (its sessions and two-factor with it), so the address is free to become a team member's
+    login; on again, the next sign-in makes a new one."""
     if mailbox.panel_login_enabled == enabled:
         return mailbox
     mailbox.panel_login_enabled = enabled
     mailbox.save(update_fields=["panel_login_enabled"])
     if not enabled:
-        end_sessions(mailbox)
+        delete_login_user(mailbox)
     record(
         actor,
         "mailbox.panel_login_on" if enabled else "mailbox.panel_login_off",

@@ -130,3 +130,20 @@ def test_staff_switch_a_mailbox_login_off_from_the_admin(staff_client, staff, ma
     assert not Mailbox.objects.get(pk=mailbox.pk).panel_login_enabled
     assert AuditEntry.objects.get(action="mailbox.panel_login_off").actor_kind == "staff"
     assert mailbox_client.get(f"/mailboxes/{mailbox.pk}/").status_code == 302  # signed out
+
+
+def test_switching_the_login_off_frees_the_address_to_join_the_team(mailbox_client, mailbox):
+    logins.set_panel_login(actor=Actor.system(), mailbox=mailbox, enabled=False)
+    assert not User.objects.filter(email=mailbox.address).exists()
+    signup = Client().post(
+        "/accounts/signup/",
+        {
+            "email": mailbox.address,
+            "password1": "Een-Eigen-Wachtwoord-9",
+            "password2": "Een-Eigen-Wachtwoord-9",
+        },
+    )
+    assert signup.status_code == 302
+    logins.set_panel_login(actor=Actor.system(), mailbox=mailbox, enabled=True)
+    response = sign_in(Client(), mailbox.address)  # the address is now a panel login of its own
+    assert "already signs in to the panel" in response.content.decode()
