@@ -93,6 +93,7 @@ MAILBOX_NAV_GROUPS = [
         [
             ("mailaccounts:mailbox_password", _("Password")),
             ("mailaccounts:autoresponder", _("Automatic reply")),
+            ("mailaccounts:mailbox_signature", _("Signature")),  # the webmail branch's page
             ("spamfilter:mailbox", _("Spam filter")),
             ("devices:device_setup", _("Devices")),
         ],
