@@ -1,10 +1,13 @@
 """rspamd in the local mail stack (mailhosts/stack.py), from deploy/rspamd/ and deploy/dovecot/sieve/.
 
 Postfix reaches rspamd's milter on a Unix socket in the stack directory; learning goes to its controller on
-the stack's `rspamd_controller` port. The test stack differs from production only in its values: no checks
-that ask the internet (RSPAMD_NETWORK_CHECKS=false), Bayes answers after a single learn, and one extra
-multimap rule (`multimap-stack.conf`): a message with the header `X-Postbode-Test-Spam: probable` scores
-7 points, so tests (and developers) can produce probable spam on demand.
+the stack's `rspamd_controller` port, with the password `RSPAMD_CONTROLLER_PASSWORD` (rspamd is given its
+hash, the learning scripts a file with it that only root and the mail user can read). The test stack differs
+from production only in its values: no checks that ask the internet (RSPAMD_NETWORK_CHECKS=false), SPF, DKIM
+and DMARC asked of `MAILSTACK_RSPAMD_NAMESERVER` (the integration tests' own DNS server; off without one),
+Bayes answers after a single learn, and one extra multimap rule (`multimap-stack.conf`): a message with the
+header `X-Postbode-Test-Spam: probable` scores 7 points, so tests (and developers) can produce probable spam
+on demand.
 
 The first start of rspamd compiles its regular expressions (about 16 s on a 2-core machine); they are kept in
 `RSPAMD_HS_CACHE_DIR` (default var/rspamd-cache/, outside the stack directory that tests wipe), so later
@@ -47,7 +50,13 @@ TEMPLATES = {
             "classifier-bayes.conf",
             "multimap.conf",
             "force_actions.conf",
+            "dmarc.conf",
         ]
+    },
+    # SPF, DKIM, DMARC and ARC ask DNS, but only of the host's own resolver (options.inc)
+    **{
+        f"rspamd/local.d/{module}.conf": "rspamd/local.d/sender-check.conf"
+        for module in ["spf", "dkim", "arc"]
     },
     # every check that asks the network reads one switch (deploy/rspamd/local.d/network-check.conf)
     **{
@@ -61,10 +70,6 @@ TEMPLATES = {
             "fuzzy_check",
             "neural",
             "reputation",
-            "spf",
-            "dmarc",
-            "dkim",
-            "arc",
             "mx_check",
             "dcc",
             "url_redirector",
@@ -72,8 +77,9 @@ TEMPLATES = {
     },
     "dovecot/sieve/learn-spam.sieve": "dovecot/sieve/learn-spam.sieve",
     "dovecot/sieve/learn-ham.sieve": "dovecot/sieve/learn-ham.sieve",
-    "dovecot/sieve/bin/learn-spam": "dovecot/sieve/bin/learn-spam",
-    "dovecot/sieve/bin/learn-ham": "dovecot/sieve/bin/learn-ham",
+    # one script under two names: the name says what it teaches
+    "dovecot/sieve/bin/learn-spam": "dovecot/sieve/bin/learn",
+    "dovecot/sieve/bin/learn-ham": "dovecot/sieve/bin/learn",
 }
 # Files rspamd and Dovecot read before the panel's first apply has written them.
 RENDERED_PLACEHOLDERS = [
@@ -98,6 +104,19 @@ def controller_url(stack: MailStack) -> str:
     return f"http://127.0.0.1:{stack.ports['rspamd_controller']}"
 
 
+def controller_password_file(stack: MailStack) -> Path:
+    return stack.path("rspamd", "controller.password")
+
+
+def password_hash(secret: str) -> str:
+    """rspamd's own hash of the controller password (`rspamadm pw`: catena, a random salt)."""
+    completed = subprocess.run(["rspamadm", "pw", "-p", secret], capture_output=True, text=True)
+    hashed = completed.stdout.strip()
+    if completed.returncode != 0 or not hashed.startswith("$"):
+        raise StackError(f"rspamadm pw failed: {completed.stdout}{completed.stderr}")
+    return hashed
+
+
 def hs_cache_dir() -> Path:
     return Path(settings.RSPAMD_HS_CACHE_DIR)
 
@@ -112,6 +131,11 @@ def values(stack: MailStack, config_dir: Path) -> dict[str, str]:
         "RSPAMD_PROXY_WORKERS": "2",
         "RSPAMD_HS_CACHE_DIR": str(hs_cache_dir()),
         "RSPAMD_NETWORK_CHECKS": "false",
+        "RSPAMD_NAMESERVER": settings.MAILSTACK_RSPAMD_NAMESERVER or "127.0.0.1:53",
+        "RSPAMD_SENDER_CHECKS": "true" if settings.MAILSTACK_RSPAMD_NAMESERVER else "false",
+        # loopback is where the test stack's mail comes from: check it like mail from the internet
+        "RSPAMD_CHECK_LOCAL": "true",
+        "RSPAMD_CONTROLLER_PASSWORD_FILE": str(controller_password_file(stack)),
         "RSPAMD_REDIS_SERVER": redis_host,
         "RSPAMD_REDIS_DB": redis_db,
         "RSPAMD_BAYES_MIN_LEARNS": "1",
@@ -162,10 +186,27 @@ def prepare(stack: MailStack, config_dir: Path) -> None:
         '  description = "test mail stack only: a fixed score for a message that asks for it";\n'
         "}\n"
     )
+    write_controller_password(stack)
     for rel in RENDERED_PLACEHOLDERS:
         path = Path(config_dir) / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(exist_ok=True)
+
+
+def write_controller_password(stack: MailStack) -> None:
+    """The hash for rspamd (readable by root and rspamd's group) and the password itself for the
+    learning scripts (root and the mail user's group only)."""
+    include = stack.path("rspamd", "local.d", "worker-controller-password.inc")
+    hashed = password_hash(settings.RSPAMD_CONTROLLER_PASSWORD)
+    include.write_text(f'password = "{hashed}";\nenable_password = "{hashed}";\n')
+    include.chmod(0o640)
+    if os.geteuid() == 0:
+        os.chown(include, 0, pwd.getpwnam(RSPAMD_USER).pw_gid)
+    secret = controller_password_file(stack)
+    secret.write_text(settings.RSPAMD_CONTROLLER_PASSWORD + "\n")
+    secret.chmod(0o640)
+    if os.geteuid() == 0:
+        os.chown(secret, 0, settings.MAIL_GID)
 
 
 def compile_sieve(stack: MailStack, script: Path) -> None:
@@ -223,7 +264,12 @@ def reload_commands(stack: MailStack) -> list[list[str]]:
     script = Path(settings.BASE_DIR) / "spamfilter" / "reload.py"
     return [
         fast_path_command(
-            sys.executable, str(script), str(pidfile(stack)), controller_url(stack), str(stack.path("rspamd"))
+            sys.executable,
+            str(script),
+            str(pidfile(stack)),
+            controller_url(stack),
+            str(stack.path("rspamd")),
+            str(controller_password_file(stack)),
         )
     ]
 
