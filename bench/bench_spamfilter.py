@@ -152,7 +152,7 @@ def cpu_snapshot() -> tuple[float, dict[tuple[str, str, str], float]]:
     return busy, processes
 
 
-def cpu_report(before, after, elapsed: float) -> str:
+def cpu_report(before, after, elapsed: float, messages: int) -> str:
     """CPU seconds per program between two snapshots; "everything else" is the rest of the machine's."""
     used: dict[str, float] = defaultdict(float)
     by_name: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -171,7 +171,13 @@ def cpu_report(before, after, elapsed: float) -> str:
         parts.append(f"{program} {seconds:.1f}" + (f" ({detail})" if len(names) > 1 else ""))
     parts.append(f"everything else on the machine {max(total - ours, 0):.1f}")
     capacity = elapsed * os.cpu_count()
-    return f"CPU seconds in {elapsed:.1f} s ({capacity:.0f} on {os.cpu_count()} cores): " + "; ".join(parts)
+    per_message = 1000 * ours / messages
+    return (
+        f"CPU seconds in {elapsed:.1f} s ({capacity:.0f} on {os.cpu_count()} cores): "
+        + "; ".join(parts)
+        + f"\n    the mail stack and its clients: {per_message:.1f} ms CPU per message, i.e. about "
+        f"{1000 * os.cpu_count() / per_message:.0f} msg/s if they had the {os.cpu_count()} cores to themselves"
+    )
 
 
 SCAN_TIME = re.compile(rb"scan-time=<([\d.]+)ms ([\d.]+)ms> postbode-scan")
@@ -192,6 +198,24 @@ def scan_times(stack, offset: int) -> tuple[str, int]:
         f"{len(pairs)} scans, wall clock p50 {statistics.median(real):.1f} ms / p95 {real[p95]:.1f} ms, "
         f"CPU p50 {statistics.median(cpu):.1f} ms / p95 {cpu[p95]:.1f} ms",
         offset + len(data),
+    )
+
+
+def ingest_cost(stack, host) -> str:
+    """The panel's side: reading rspamd's log of every message sent above into results (spamfilter.ingest),
+    as the host's worker does every few seconds."""
+    from spamfilter.ingest import ingest_host
+    from spamfilter.models import SpamHost
+    from spamfilter.stack import attach
+
+    attach(stack, host)
+    spam_host = SpamHost.objects.get(mailhost=host)
+    started = time.process_time(), time.monotonic()
+    stored = ingest_host(spam_host)
+    cpu, wall = time.process_time() - started[0], time.monotonic() - started[1]
+    return (
+        f"ingesting rspamd's log: {stored} results in {wall:.1f} s ({cpu:.1f} s CPU in this process), "
+        f"{1000 * wall / max(stored, 1):.2f} ms per message"
     )
 
 
@@ -346,7 +370,9 @@ def main() -> None:
                     run("as fast as 4 clients can", port, batch(), maildirs, rate=None)["rate"]
                 )
                 if round_number == 0:
-                    print("   ", cpu_report(before, cpu_snapshot(), time.monotonic() - started))
+                    print(
+                        "   ", cpu_report(before, cpu_snapshot(), time.monotonic() - started, args.messages)
+                    )
                     if value:
                         print("    rspamd's own time per message:", scan_times(stack, log_offset)[0])
         latency = {}
@@ -355,6 +381,7 @@ def main() -> None:
             print(label)
             latency[label] = run(f"steady {args.rate:.0f} msg/s", port, batch(), maildirs, rate=args.rate)
         postconf_milters(stack, milters)
+        print(ingest_cost(stack, host))
         added = latency["with rspamd"]["p95"] - latency["without rspamd"]["p95"]
         with_rspamd, without = (statistics.median(rates[label]) for label in rates)
         print(f"load average at the end: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")

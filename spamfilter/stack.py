@@ -51,6 +51,7 @@ TEMPLATES = {
             "multimap.conf",
             "force_actions.conf",
             "dmarc.conf",
+            "history_redis.conf",
         ]
     },
     # SPF, DKIM, DMARC and ARC ask DNS, but only of the host's own resolver (options.inc)

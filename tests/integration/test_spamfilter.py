@@ -28,6 +28,7 @@ from django.core import mail as django_mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from mailaccounts.services import autoresponders
 from relay.services import create_credential
 from spamfilter import services
 from spamfilter.ingest import ingest_host
@@ -519,3 +520,102 @@ def test_staff_see_rspamds_status_asked_with_the_password(spam_host, settings):
     assert not check_status(spam_host)
     spam_host.refresh_from_db()
     assert spam_host.is_up is False and "401" in spam_host.status_error
+
+
+def arc_sealed(message, domain: str, private: bytes) -> bytes:
+    """The message as a forwarder that checked it would pass it on: its Authentication-Results and an ARC set
+    (seal, message signature, results) signed with the forwarder's key (selector "post")."""
+    raw = f"Authentication-Results: mx.{domain}; spf=pass smtp.mailfrom={domain}\r\n".encode()
+    raw += message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    headers = dkim.arc_sign(raw, b"post", domain.encode(), private, f"mx.{domain}".encode())
+    return b"".join(headers) + raw
+
+
+def test_an_arc_chain_is_checked_a_valid_one_credited_and_a_broken_one_scored(
+    stack_domain, mail, fresh, dns_server
+):
+    mailbox = create_mailbox(stack_domain, fresh("lijst"), PASSWORD)
+    forwarder = f"{fresh('lijst')}.example"
+    private = publish_sender_domain(dns_server, forwarder, spf="v=spf1 ip4:127.0.0.1 -all")
+    mail.wait_live(mailbox)
+
+    sender = f"leden@{forwarder}"
+    intact = mail.message(sender=sender, to=mailbox.address, subject="Nieuwsbrief intact", body=LONG_BODY)
+    deliver_raw(mail, sender, mailbox.address, arc_sealed(intact, forwarder, private))
+    broken = mail.message(sender=sender, to=mailbox.address, subject="Nieuwsbrief gewijzigd", body=LONG_BODY)
+    tampered = arc_sealed(broken, forwarder, private).replace(b"Beste klant", b"Beste lezer")
+    deliver_raw(mail, sender, mailbox.address, tampered)
+
+    assert "ARC_ALLOW" in spamd_symbols(
+        mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Nieuwsbrief intact")
+    )
+    symbols = spamd_symbols(mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Nieuwsbrief gewijzigd"))
+    assert symbols.get("ARC_REJECT", 0) > 0, symbols
+
+
+def test_probable_spam_gets_no_automatic_reply_and_ordinary_mail_does(stack_domain, mail, fresh):
+    """The spam filter's Sieve script runs before the autoresponder's: one coherent set per mailbox."""
+    mailbox = create_mailbox(stack_domain, fresh("weg"), PASSWORD)
+    autoresponder = autoresponders.save_autoresponder(
+        actor=SYSTEM,
+        mailbox=mailbox,
+        is_enabled=True,
+        subject="Even weg",
+        body="Tot maandag.",
+        interval_days=1,
+    )
+    mail.wait_live(autoresponder)
+    spammer, customer = f"{fresh('s')}@elders.example", f"{fresh('klant')}@elders.example"
+
+    mail.deliver(mail.message(sender=spammer, to=mailbox.address, subject="Gratis horloge", **PROBABLE))
+    mail.deliver(mail.message(sender=customer, to=mailbox.address, subject="Bestelling"))
+
+    assert mail.wait_for_sink(to=customer)["Subject"] == "Even weg"
+    wait_in_folder(mail, mailbox.address, "Junk", "Gratis horloge")
+    assert mail.sink_messages(to=spammer) == []
+    mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Bestelling")
+
+
+def test_the_junk_folder_is_marked_for_mail_programs_and_moving_from_it_to_the_trash_teaches_nothing(
+    stack_domain, mail, fresh, mailstack
+):
+    mailbox = create_mailbox(stack_domain, fresh("prul"), PASSWORD)
+    mail.wait_live(mailbox)
+    mail.deliver(mail.message(sender="s@elders.example", to=mailbox.address, subject="Prullaria", **PROBABLE))
+    wait_in_folder(mail, mailbox.address, "Junk", "Prullaria")
+    learn_log = mailstack.path("log", "spam-learn.log")
+    logged = learn_log.read_text()
+    before = learned()
+
+    client = mail.imap(mailbox.address, PASSWORD)
+    _status, listed = client.list('""', "Junk")
+    assert b"\\Junk" in listed[0]  # special-use: mail programs show it as their spam folder
+    client.select("Junk")
+    client._simple_command("MOVE", "1:*", "Trash")
+    client.logout()
+    wait_in_folder(mail, mailbox.address, "Trash", "Prullaria")
+    time.sleep(2)  # a learning script would have run by now
+    assert learned() == before
+    assert learn_log.read_text() == logged
+
+
+def test_spam_sent_by_a_mailbox_on_587_is_refused_and_counted_against_its_login(
+    stack_domain, mail, fresh, spam_host
+):
+    mailbox = create_mailbox(stack_domain, fresh("gekaapt"), PASSWORD)
+    mail.wait_live(mailbox)
+    message = mail.message(sender=mailbox.address, to="klant@elders.example", subject="Win", body=GTUBE)
+    with pytest.raises(smtplib.SMTPDataError) as error:
+        mail.submit(message, user=mailbox.address, password=PASSWORD)
+    assert error.value.smtp_code == 554
+
+    def outbound():
+        ingest_host(spam_host)
+        return SpamResult.objects.filter(direction="out", login=mailbox.address).first()
+
+    result = wait_until(outbound, what="the refusal in rspamd's log")
+    assert (result.verdict, result.mailbox, result.customer) == (
+        Verdict.REFUSED,
+        mailbox,
+        stack_domain.customer,
+    )
