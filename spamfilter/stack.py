@@ -288,8 +288,11 @@ def attach(stack: MailStack, host: MailHost) -> None:
 
 
 def describe(stack: MailStack) -> list[str]:
+    nameserver = settings.MAILSTACK_RSPAMD_NAMESERVER
     return [
         f"  rspamd (spam filter)        milter {milter_socket(stack)}, controller {controller_url(stack)}",
+        f"                              controller password: RSPAMD_CONTROLLER_PASSWORD (in {controller_password_file(stack)})",
+        f"                              SPF, DKIM, DMARC: {f'asking {nameserver}' if nameserver else 'off (set MAILSTACK_RSPAMD_NAMESERVER)'}",
         f"                              probable spam on demand: header '{TEST_SCORE_HEADER}: probable'",
     ]
 
