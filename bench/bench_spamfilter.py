@@ -198,6 +198,17 @@ def scan_times(stack, offset: int) -> tuple[str, int]:
     )
 
 
+def local_dns_server() -> TestDnsServer:
+    """The test DNS server, on a free port (its TCP side can find the UDP side's port taken: try again)."""
+    for attempt in range(5):
+        try:
+            return TestDnsServer().start()
+        except OSError:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
 def ingest_cost(stack, host) -> str:
     """The panel's side: reading rspamd's log of every message sent above into results (spamfilter.ingest),
     as the host's worker does every few seconds."""
@@ -286,7 +297,7 @@ def main() -> None:
     shutil.rmtree(stack.directory, ignore_errors=True)
     config_dir = stack.path("mailhost")
     # the senders' SPF and DMARC records, as rspamd finds them for mail from the internet
-    dns = TestDnsServer().start()
+    dns = local_dns_server()
     for server in (dns.udp, dns.tcp):
         server.server.logger = DNSLogger("-request,-reply,-truncated", prefix=False)
     dns.set_zone(
