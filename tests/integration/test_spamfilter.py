@@ -619,3 +619,14 @@ def test_spam_sent_by_a_mailbox_on_587_is_refused_and_counted_against_its_login(
         mailbox,
         stack_domain.customer,
     )
+
+
+def test_a_senders_own_spam_marks_do_not_file_ordinary_mail_into_junk(stack_domain, mail, fresh):
+    mailbox = create_mailbox(stack_domain, fresh("kop"), PASSWORD)
+    mail.wait_live(mailbox)
+    headers = {"X_Spam": "Yes", "X_Spamd_Bar": "++++++++++++"}
+    mail.deliver(mail.message(sender="klant@elders.example", to=mailbox.address, subject="Gewoon", **headers))
+
+    received = mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Gewoon")
+    assert received["X-Spamd-Bar"] != "++++++++++++"  # rspamd's own bar replaced the sender's
+    assert "Gewoon" not in folder_subjects(mail, mailbox.address, "Junk")
