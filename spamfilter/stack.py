@@ -16,6 +16,7 @@ starts take about a second.
 
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
@@ -132,7 +133,7 @@ def values(stack: MailStack, config_dir: Path) -> dict[str, str]:
         "RSPAMD_PROXY_WORKERS": "2",
         "RSPAMD_HS_CACHE_DIR": str(hs_cache_dir()),
         "RSPAMD_NETWORK_CHECKS": "false",
-        "RSPAMD_NAMESERVER": settings.MAILSTACK_RSPAMD_NAMESERVER or "127.0.0.1:53",
+        "RSPAMD_NAMESERVER": nameserver(settings.MAILSTACK_RSPAMD_NAMESERVER),
         "RSPAMD_SENDER_CHECKS": "true" if settings.MAILSTACK_RSPAMD_NAMESERVER else "false",
         # loopback is where the test stack's mail comes from: check it like mail from the internet
         "RSPAMD_CHECK_LOCAL": "true",
@@ -143,6 +144,15 @@ def values(stack: MailStack, config_dir: Path) -> dict[str, str]:
         "SIEVE_GLOBAL_DIR": str(stack.path("dovecot", "sieve")),
         "SPAM_LEARN_LOG": str(stack.path("log", "spam-learn.log")),
     }
+
+
+def nameserver(value: str) -> str:
+    """MAILSTACK_RSPAMD_NAMESERVER as it goes into options.inc: an address and port, nothing else."""
+    if not value:
+        return "127.0.0.1:53"  # not asked: the sender checks are off without a nameserver
+    if not re.fullmatch(r"[0-9A-Za-z.\-]+:[0-9]{1,5}|\[[0-9A-Fa-f:.]+\]:[0-9]{1,5}", value):
+        raise StackError(f"MAILSTACK_RSPAMD_NAMESERVER must be host:port, not {value!r}")
+    return value
 
 
 def redis_server(url: str) -> tuple[str, str]:

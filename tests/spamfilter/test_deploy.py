@@ -3,7 +3,9 @@ production only, SPF/DKIM/DMARC/ARC asked of a resolver, the controller only wit
 
 from pathlib import Path
 
-from mailhosts.stack import MailStack, read_vars, render_templates
+import pytest
+
+from mailhosts.stack import MailStack, StackError, read_vars, render_templates
 from spamfilter import stack as spam_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,3 +48,9 @@ def test_the_test_stack_has_no_network_checks_and_sender_checks_only_with_a_name
     settings.MAILSTACK_RSPAMD_NAMESERVER = "127.0.0.1:5353"
     values = spam_stack.values(stack, tmp_path / "config")
     assert (values["RSPAMD_SENDER_CHECKS"], values["RSPAMD_NAMESERVER"]) == ("true", "127.0.0.1:5353")
+
+
+def test_a_nameserver_setting_that_is_not_host_and_port_is_refused(settings, tmp_path):
+    settings.MAILSTACK_RSPAMD_NAMESERVER = '127.0.0.1:53"]; } options { x = "'
+    with pytest.raises(StackError):
+        spam_stack.values(MailStack(tmp_path / "stack", 29000), tmp_path / "config")
