@@ -122,6 +122,13 @@ def reload(pidfile: str, controller: str, password: str, *, timeout: float = TIM
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 5:
+        print(
+            "rspamd reload failed: usage: reload.py PIDFILE CONTROLLER_URL RSPAMD_DIR PASSWORD_FILE (the controller"
+            " needs its password since issue 17; add the password file to the host's reload step)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
     try:
         reload_if_changed(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4])
     except (OSError, ValueError, TimeoutError, IndexError) as error:
