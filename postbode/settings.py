@@ -276,6 +276,15 @@ MAILSTACK_RSPAMD_REDIS_URL = env("MAILSTACK_RSPAMD_REDIS_URL", "redis://127.0.0.
 # A login whose outgoing mail rspamd refused this many times within an hour is flagged (a stolen password).
 SPAM_OUTBOUND_FLAG_AFTER = env_int("SPAM_OUTBOUND_FLAG_AFTER", 5)
 RSPAMD_HS_CACHE_DIR = Path(env("RSPAMD_HS_CACHE_DIR", str(VAR_DIR / "rspamd-cache")))
+# rspamd's controller (learning, status, reloads) asks for this password; rspamd's configuration holds only its
+# hash (`rspamadm pw`), the mail user's learning scripts read it from a file only root and that user can read.
+RSPAMD_CONTROLLER_PASSWORD = env(
+    "RSPAMD_CONTROLLER_PASSWORD", hashlib.sha256(f"postbode-rspamd:{SECRET_KEY}".encode()).hexdigest()
+)
+# The DNS server rspamd in the local mail stack asks (host:port) for SPF, DKIM and DMARC; the integration tests
+# point it at their own (tests/dns_server.py). Empty: those checks are off in the local stack, as it may have no
+# DNS at all (production always checks them, through the host's own resolver: deploy/README.md).
+MAILSTACK_RSPAMD_NAMESERVER = env("MAILSTACK_RSPAMD_NAMESERVER", "")
 
 # DNS: checks use these resolvers (comma-separated IPs) and port; empty means the system resolver.
 DNS_RESOLVERS = env_list("DNS_RESOLVERS", "")

@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 MANAGED_DIRS = ("spamfilter",)
 MAPS = ("allow-mailbox", "block-mailbox", "allow-domain", "block-domain")
 JUNK_HEADER = "X-Spamd-Bar"
+SPAM_HEADER = (
+    "X-Spam"  # rspamd's proxy (spam_header in deploy/rspamd/rspamd.conf) for the "add header" action
+)
 
 
 @dataclass(frozen=True)
@@ -165,13 +168,18 @@ def render_maps(domains, mailboxes, entries) -> dict[str, RenderedFile]:
 
 def render_junk_sieve(address: str, junk_score: int) -> str:
     """The mailbox's first Sieve script: a score of `junk_score` or more (as many "+" in rspamd's
-    X-Spamd-Bar; rspamd removes any such header the sender wrote) goes to Junk, and nothing after it runs
-    (no automatic reply to spam)."""
+    X-Spamd-Bar; rspamd removes any such header the sender wrote) goes to Junk, and so does mail rspamd marked
+    as spam whatever its score (`X-Spam: Yes`: the sending domain's DMARC policy says quarantine). Nothing
+    after it runs (no automatic reply to spam)."""
     bar = "+" * int(junk_score)
     return (
         f"# Spam filter of {address} (rendered by the panel): probable spam into Junk.\n"
         'require ["fileinto", "mailbox"];\n'
         f'if header :matches "{JUNK_HEADER}" "{bar}*" {{\n'
+        '  fileinto :create "Junk";\n'
+        "  stop;\n"
+        "}\n"
+        f'if header :is "{SPAM_HEADER}" "Yes" {{\n'
         '  fileinto :create "Junk";\n'
         "  stop;\n"
         "}\n"

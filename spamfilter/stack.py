@@ -1,10 +1,13 @@
 """rspamd in the local mail stack (mailhosts/stack.py), from deploy/rspamd/ and deploy/dovecot/sieve/.
 
 Postfix reaches rspamd's milter on a Unix socket in the stack directory; learning goes to its controller on
-the stack's `rspamd_controller` port. The test stack differs from production only in its values: no checks
-that ask the internet (RSPAMD_NETWORK_CHECKS=false), Bayes answers after a single learn, and one extra
-multimap rule (`multimap-stack.conf`): a message with the header `X-Postbode-Test-Spam: probable` scores
-7 points, so tests (and developers) can produce probable spam on demand.
+the stack's `rspamd_controller` port, with the password `RSPAMD_CONTROLLER_PASSWORD` (rspamd is given its
+hash, the learning scripts a file with it that only root and the mail user can read). The test stack differs
+from production only in its values: no checks that ask the internet (RSPAMD_NETWORK_CHECKS=false), SPF, DKIM
+and DMARC asked of `MAILSTACK_RSPAMD_NAMESERVER` (the integration tests' own DNS server; off without one),
+Bayes answers after a single learn, and one extra multimap rule (`multimap-stack.conf`): a message with the
+header `X-Postbode-Test-Spam: probable` scores 7 points, so tests (and developers) can produce probable spam
+on demand.
 
 The first start of rspamd compiles its regular expressions (about 16 s on a 2-core machine); they are kept in
 `RSPAMD_HS_CACHE_DIR` (default var/rspamd-cache/, outside the stack directory that tests wipe), so later
@@ -13,6 +16,7 @@ starts take about a second.
 
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
@@ -47,7 +51,14 @@ TEMPLATES = {
             "classifier-bayes.conf",
             "multimap.conf",
             "force_actions.conf",
+            "dmarc.conf",
+            "history_redis.conf",
         ]
+    },
+    # SPF, DKIM, DMARC and ARC ask DNS, but only of the host's own resolver (options.inc)
+    **{
+        f"rspamd/local.d/{module}.conf": "rspamd/local.d/sender-check.conf"
+        for module in ["spf", "dkim", "arc"]
     },
     # every check that asks the network reads one switch (deploy/rspamd/local.d/network-check.conf)
     **{
@@ -61,10 +72,6 @@ TEMPLATES = {
             "fuzzy_check",
             "neural",
             "reputation",
-            "spf",
-            "dmarc",
-            "dkim",
-            "arc",
             "mx_check",
             "dcc",
             "url_redirector",
@@ -72,8 +79,9 @@ TEMPLATES = {
     },
     "dovecot/sieve/learn-spam.sieve": "dovecot/sieve/learn-spam.sieve",
     "dovecot/sieve/learn-ham.sieve": "dovecot/sieve/learn-ham.sieve",
-    "dovecot/sieve/bin/learn-spam": "dovecot/sieve/bin/learn-spam",
-    "dovecot/sieve/bin/learn-ham": "dovecot/sieve/bin/learn-ham",
+    # one script under two names: the name says what it teaches
+    "dovecot/sieve/bin/learn-spam": "dovecot/sieve/bin/learn",
+    "dovecot/sieve/bin/learn-ham": "dovecot/sieve/bin/learn",
 }
 # Files rspamd and Dovecot read before the panel's first apply has written them.
 RENDERED_PLACEHOLDERS = [
@@ -98,6 +106,19 @@ def controller_url(stack: MailStack) -> str:
     return f"http://127.0.0.1:{stack.ports['rspamd_controller']}"
 
 
+def controller_password_file(stack: MailStack) -> Path:
+    return stack.path("rspamd", "controller.password")
+
+
+def password_hash(secret: str) -> str:
+    """rspamd's own hash of the controller password (`rspamadm pw`: catena, a random salt)."""
+    completed = subprocess.run(["rspamadm", "pw", "-p", secret], capture_output=True, text=True)
+    hashed = completed.stdout.strip()
+    if completed.returncode != 0 or not hashed.startswith("$"):
+        raise StackError(f"rspamadm pw failed: {completed.stdout}{completed.stderr}")
+    return hashed
+
+
 def hs_cache_dir() -> Path:
     return Path(settings.RSPAMD_HS_CACHE_DIR)
 
@@ -112,12 +133,26 @@ def values(stack: MailStack, config_dir: Path) -> dict[str, str]:
         "RSPAMD_PROXY_WORKERS": "2",
         "RSPAMD_HS_CACHE_DIR": str(hs_cache_dir()),
         "RSPAMD_NETWORK_CHECKS": "false",
+        "RSPAMD_NAMESERVER": nameserver(settings.MAILSTACK_RSPAMD_NAMESERVER),
+        "RSPAMD_SENDER_CHECKS": "true" if settings.MAILSTACK_RSPAMD_NAMESERVER else "false",
+        # loopback is where the test stack's mail comes from: check it like mail from the internet
+        "RSPAMD_CHECK_LOCAL": "true",
+        "RSPAMD_CONTROLLER_PASSWORD_FILE": str(controller_password_file(stack)),
         "RSPAMD_REDIS_SERVER": redis_host,
         "RSPAMD_REDIS_DB": redis_db,
         "RSPAMD_BAYES_MIN_LEARNS": "1",
         "SIEVE_GLOBAL_DIR": str(stack.path("dovecot", "sieve")),
         "SPAM_LEARN_LOG": str(stack.path("log", "spam-learn.log")),
     }
+
+
+def nameserver(value: str) -> str:
+    """MAILSTACK_RSPAMD_NAMESERVER as it goes into options.inc: an address and port, nothing else."""
+    if not value:
+        return "127.0.0.1:53"  # not asked: the sender checks are off without a nameserver
+    if not re.fullmatch(r"[0-9A-Za-z.\-]+:[0-9]{1,5}|\[[0-9A-Fa-f:.]+\]:[0-9]{1,5}", value):
+        raise StackError(f"MAILSTACK_RSPAMD_NAMESERVER must be host:port, not {value!r}")
+    return value
 
 
 def redis_server(url: str) -> tuple[str, str]:
@@ -162,10 +197,27 @@ def prepare(stack: MailStack, config_dir: Path) -> None:
         '  description = "test mail stack only: a fixed score for a message that asks for it";\n'
         "}\n"
     )
+    write_controller_password(stack)
     for rel in RENDERED_PLACEHOLDERS:
         path = Path(config_dir) / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(exist_ok=True)
+
+
+def write_controller_password(stack: MailStack) -> None:
+    """The hash for rspamd (readable by root and rspamd's group) and the password itself for the
+    learning scripts (root and the mail user's group only)."""
+    include = stack.path("rspamd", "local.d", "worker-controller-password.inc")
+    hashed = password_hash(settings.RSPAMD_CONTROLLER_PASSWORD)
+    include.write_text(f'password = "{hashed}";\nenable_password = "{hashed}";\n')
+    include.chmod(0o640)
+    if os.geteuid() == 0:
+        os.chown(include, 0, pwd.getpwnam(RSPAMD_USER).pw_gid)
+    secret = controller_password_file(stack)
+    secret.write_text(settings.RSPAMD_CONTROLLER_PASSWORD + "\n")
+    secret.chmod(0o640)
+    if os.geteuid() == 0:
+        os.chown(secret, 0, settings.MAIL_GID)
 
 
 def compile_sieve(stack: MailStack, script: Path) -> None:
@@ -223,7 +275,12 @@ def reload_commands(stack: MailStack) -> list[list[str]]:
     script = Path(settings.BASE_DIR) / "spamfilter" / "reload.py"
     return [
         fast_path_command(
-            sys.executable, str(script), str(pidfile(stack)), controller_url(stack), str(stack.path("rspamd"))
+            sys.executable,
+            str(script),
+            str(pidfile(stack)),
+            controller_url(stack),
+            str(stack.path("rspamd")),
+            str(controller_password_file(stack)),
         )
     ]
 
@@ -241,8 +298,11 @@ def attach(stack: MailStack, host: MailHost) -> None:
 
 
 def describe(stack: MailStack) -> list[str]:
+    nameserver = settings.MAILSTACK_RSPAMD_NAMESERVER
     return [
         f"  rspamd (spam filter)        milter {milter_socket(stack)}, controller {controller_url(stack)}",
+        f"                              controller password: RSPAMD_CONTROLLER_PASSWORD (in {controller_password_file(stack)})",
+        f"                              SPF, DKIM, DMARC: {f'asking {nameserver}' if nameserver else 'off (set MAILSTACK_RSPAMD_NAMESERVER)'}",
         f"                              probable spam on demand: header '{TEST_SCORE_HEADER}: probable'",
     ]
 

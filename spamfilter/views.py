@@ -6,6 +6,7 @@ what was typed; nothing is saved.
 """
 
 from datetime import timedelta
+from functools import partial
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -13,7 +14,7 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from mailaccounts.access import get_domain_or_404, get_mailbox_or_404, mailbox_access_required
@@ -53,11 +54,11 @@ def bound_list_form(request) -> ListEntriesForm:
 
 
 LIST_TEXT = {
-    ListKind.ALLOW: _lazy(
+    ListKind.ALLOW: gettext_lazy(
         "Mail from these senders is never filed as spam or refused by its score. A domain's list applies to "
         "all its mailboxes; a mailbox's own lists come first."
     ),
-    ListKind.BLOCK: _lazy(
+    ListKind.BLOCK: gettext_lazy(
         "Mail from these senders is refused while they are still connected; they are told it was not accepted."
     ),
 }
@@ -161,22 +162,7 @@ def domain_settings(request, pk):
 @require_POST
 @mail_role_required
 def domain_list_add(request, pk):
-    domain = get_domain_or_404(request, pk)
-    form = bound_list_form(request)
-    if form.is_valid():
-        try:
-            added = services.add_list_entries(
-                actor=Actor.from_request(request),
-                domain=domain,
-                kind=form.initial_kind,
-                text=form.cleaned_data["entries"],
-            )
-        except ValidationError as error:
-            form.add_error("entries", error)
-        else:
-            messages.success(request, added_message(form.initial_kind, added))
-            return redirect("spamfilter:domain", pk=domain.pk)
-    return render_domain(request, domain, list_form=form, status=400)
+    return add_to_list(request, get_domain_or_404(request, pk), None)
 
 
 @require_POST
@@ -184,9 +170,7 @@ def domain_list_add(request, pk):
 def domain_list_remove(request, pk, entry_pk):
     domain = get_domain_or_404(request, pk)
     entry = get_object_or_404(SenderListEntry, pk=entry_pk, domain=domain, mailbox__isnull=True)
-    services.remove_list_entry(actor=Actor.from_request(request), entry=entry)
-    messages.success(request, _("%(entry)s removed.") % {"entry": display_entry(entry.value)})
-    return redirect("spamfilter:domain", pk=domain.pk)
+    return remove_from_list(request, entry)
 
 
 def added_message(kind: str, added) -> str:
@@ -253,12 +237,37 @@ def mailbox_settings(request, pk):
 @mailbox_access_required
 def mailbox_list_add(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
+    return add_to_list(request, mailbox.domain, mailbox)
+
+
+@require_POST
+@mailbox_access_required
+def mailbox_list_remove(request, pk, entry_pk):
+    mailbox = get_mailbox_or_404(request, pk)
+    entry = get_object_or_404(SenderListEntry, pk=entry_pk, mailbox=mailbox)
+    return remove_from_list(request, entry)
+
+
+# Allow and block lists, a domain's or a mailbox's alike ---------------------------------------------------
+
+
+def list_page(domain, mailbox):
+    """The page a list belongs to: its redirect after a change, and how to show it again with a refused form."""
+    if mailbox is not None:
+        return redirect("spamfilter:mailbox", pk=mailbox.pk), partial(render_mailbox, mailbox=mailbox)
+    return redirect("spamfilter:domain", pk=domain.pk), partial(render_domain, domain=domain)
+
+
+def add_to_list(request, domain, mailbox):
+    """Add the typed entries to the domain's (mailbox None) or the mailbox's list; a refusal re-renders the
+    page with the message and what was typed."""
+    done, render_page = list_page(domain, mailbox)
     form = bound_list_form(request)
     if form.is_valid():
         try:
             added = services.add_list_entries(
                 actor=Actor.from_request(request),
-                domain=mailbox.domain,
+                domain=domain,
                 mailbox=mailbox,
                 kind=form.initial_kind,
                 text=form.cleaned_data["entries"],
@@ -267,15 +276,12 @@ def mailbox_list_add(request, pk):
             form.add_error("entries", error)
         else:
             messages.success(request, added_message(form.initial_kind, added))
-            return redirect("spamfilter:mailbox", pk=mailbox.pk)
-    return render_mailbox(request, mailbox, list_form=form, status=400)
+            return done
+    return render_page(request, list_form=form, status=400)
 
 
-@require_POST
-@mailbox_access_required
-def mailbox_list_remove(request, pk, entry_pk):
-    mailbox = get_mailbox_or_404(request, pk)
-    entry = get_object_or_404(SenderListEntry, pk=entry_pk, mailbox=mailbox)
+def remove_from_list(request, entry):
+    done, _render_page = list_page(entry.domain, entry.mailbox)
     services.remove_list_entry(actor=Actor.from_request(request), entry=entry)
     messages.success(request, _("%(entry)s removed.") % {"entry": display_entry(entry.value)})
-    return redirect("spamfilter:mailbox", pk=mailbox.pk)
+    return done

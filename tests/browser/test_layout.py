@@ -22,6 +22,7 @@ MAIN_PAGES = [
     "/dns/",
     "/relay/credentials/",
     "/relay/log/",
+    "/spam/",
     "/plan/",
     "/billing/invoices/",
     "/billing/details/",
@@ -54,6 +55,8 @@ def every_main_page() -> list[str]:
         f"/domains/{domain.pk}/delete/",
         f"/mailboxes/{mailbox.pk}/",
         f"/mailboxes/{mailbox.pk}/autoresponder/",
+        f"/spam/domains/{domain.pk}/",
+        f"/spam/mailboxes/{mailbox.pk}/",
         "/mailboxes/add/",
         "/domains/add/",
     ]

@@ -7,6 +7,7 @@ Shared fixtures (for every engineer's integration tests):
   `var/test-mailstack-<base>/` (wiped at the start; `/var/tmp/postbode-test-mailstack-<base>/` when the
   checkout is in a directory the daemons cannot enter). `mailstack.ports["imaps"]`, `.sink_messages()`,
   `.ca_file`, logs at `mailstack.path("log", "postfix.log")` (Postfix's `maillog_file`), `"dovecot.log"`.
+  Its rspamd checks SPF, DKIM and DMARC against the local DNS server of `dns_server` (tests/conftest.py).
 - `celery_worker` (session): a real `celery -A postbode worker` subprocess consuming the stack host's queue, on
   the Redis database named by `POSTBODE_TEST_REDIS_URL` (default redis://127.0.0.1:6379/15) and the very
   test database pytest-django created. `.kill()` and `.start()` for crash tests. While it runs, this
@@ -80,7 +81,9 @@ def wait_until(
 
 
 @pytest.fixture(scope="session")
-def mailstack():
+def mailstack(_dns_server_process):
+    from django.test import override_settings
+
     from mailhosts.stack import PORT_SPACING, MailStack, is_traversable_by_all
 
     for program in ["postfix", "postmap", "dovecot", "doveadm", "opendkim", "rspamd", "rspamc", "sievec"]:
@@ -94,9 +97,11 @@ def mailstack():
     stack.stop()  # a stack left over from an interrupted run
     shutil.rmtree(directory, ignore_errors=True)
     config_dir = stack.path("mailhost")
-    stack.prepare(config_dir)
-    bootstrap_maps(stack, config_dir)
-    stack.start(config_dir)
+    # rspamd checks SPF, DKIM and DMARC against the tests' own DNS server (tests use `dns_server` to publish)
+    with override_settings(MAILSTACK_RSPAMD_NAMESERVER=f"127.0.0.1:{_dns_server_process.port}"):
+        stack.prepare(config_dir)
+        bootstrap_maps(stack, config_dir)
+        stack.start(config_dir)
     stack.config_dir = config_dir
     yield stack
     stack.stop()
@@ -440,5 +445,9 @@ class MailClient:
 
 
 @pytest.fixture
-def mail(mailstack):
+def mail(mailstack, _dns_server_process):
+    # rspamd asks the tests' DNS server about every sender: start from no records (an earlier test's DMARC
+    # policy for the same domain must not refuse this test's mail) and no silenced names (rspamd would wait)
+    _dns_server_process.set_zone("")
+    _dns_server_process.resolver.silent.clear()
     return MailClient(mailstack)

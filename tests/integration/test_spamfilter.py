@@ -6,25 +6,35 @@ Probable spam is made on demand: the test stack's rspamd gives a message with th
 refuses it outright). Every setting goes through the panel's services (or its pages) and is awaited live.
 """
 
+import base64
 import email
+import re
 import smtplib
+import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 from email.policy import default as default_policy
 
+import dkim
 import pytest
 import redis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core import mail as django_mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from mailaccounts.services import autoresponders
 from relay.services import create_credential
 from spamfilter import services
 from spamfilter.ingest import ingest_host
 from spamfilter.models import LearnEvent, OutboundFlag, SpamHost, SpamResult, Verdict
 from spamfilter.stack import attach
+from spamfilter.status import check_status
 from tenants.audit import Actor
 from tests.integration.conftest import create_mailbox, wait_until
 
@@ -338,3 +348,285 @@ def test_the_junk_folder_keeps_mail_as_long_as_the_mailbox_says(stack_domain, ma
         text=True,
     )
     assert "namespace/inbox/mailbox/Junk/autoexpunge\t7d" in user.stdout
+
+
+# --- SPF, DKIM and DMARC, answered by the tests' own DNS server ------------------------------------------------
+
+
+def dkim_key() -> tuple[bytes, str]:
+    """A fresh RSA key: the private key for dkimpy and the public key as a DKIM record's p= value."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, base64.b64encode(public).decode()
+
+
+def txt(value: str) -> str:
+    """A TXT record's data, split into strings of at most 255 bytes."""
+    return " ".join(f'"{value[i : i + 250]}"' for i in range(0, len(value), 250))
+
+
+def publish_sender_domain(dns_server, domain: str, *, spf: str, dmarc: str | None = None) -> bytes:
+    """SPF, a DKIM key (selector "post") and optionally DMARC for `domain`; returns the DKIM private key."""
+    private, public = dkim_key()
+    zone = [
+        f"{domain}. 60 IN TXT {txt(spf)}",
+        f"post._domainkey.{domain}. 60 IN TXT {txt(f'v=DKIM1; k=rsa; p={public}')}",
+    ]
+    if dmarc:
+        zone.append(f"_dmarc.{domain}. 60 IN TXT {txt(dmarc)}")
+    dns_server.add_zone("\n".join(zone) + "\n")
+    return private
+
+
+def signed(message, domain: str, private: bytes) -> bytes:
+    raw = message.as_bytes()
+    signature = dkim.sign(
+        raw, b"post", domain.encode(), private, include_headers=[b"from", b"to", b"subject", b"message-id"]
+    )
+    return signature + raw
+
+
+def deliver_raw(mail, sender: str, recipient: str, raw: bytes) -> None:
+    with smtplib.SMTP("127.0.0.1", mail.ports["smtp"], timeout=15) as smtp:
+        smtp.ehlo("mx.elders.example")
+        smtp.sendmail(sender, [recipient], raw)
+
+
+def spamd_symbols(message) -> dict[str, float]:
+    """rspamd's symbols and their scores from the X-Spamd-Result header of a delivered message."""
+    result = " ".join(str(message["X-Spamd-Result"]).split())
+    return {name: float(score) for name, score in re.findall(r"([A-Z0-9_]+)\((-?[\d.]+)\)", result)}
+
+
+def test_a_sender_passing_spf_dkim_and_dmarc_is_credited_and_reaches_the_inbox(
+    stack_domain, mail, fresh, dns_server
+):
+    mailbox = create_mailbox(stack_domain, fresh("echt"), PASSWORD)
+    sender_domain = f"{fresh('molen')}.example"
+    private = publish_sender_domain(
+        dns_server, sender_domain, spf="v=spf1 ip4:127.0.0.1 -all", dmarc="v=DMARC1; p=reject"
+    )
+    mail.wait_live(mailbox)
+    sender = f"info@{sender_domain}"
+    message = mail.message(sender=sender, to=mailbox.address, subject="Meel geleverd", body=LONG_BODY)
+    deliver_raw(mail, sender, mailbox.address, signed(message, sender_domain, private))
+
+    received = mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Meel geleverd")
+    symbols = spamd_symbols(received)
+    assert {"R_SPF_ALLOW", "R_DKIM_ALLOW", "DMARC_POLICY_ALLOW"} <= symbols.keys(), symbols
+    assert symbols["R_SPF_ALLOW"] < 0 and symbols["DMARC_POLICY_ALLOW"] < 0
+    assert not {"R_SPF_FAIL", "R_DKIM_REJECT", "DMARC_POLICY_REJECT"} & symbols.keys()
+    assert "Meel geleverd" not in folder_subjects(mail, mailbox.address, "Junk")
+
+
+def test_failing_spf_and_a_broken_dkim_signature_add_to_the_score(stack_domain, mail, fresh, dns_server):
+    mailbox = create_mailbox(stack_domain, fresh("vals"), PASSWORD)
+    sender_domain = f"{fresh('nep')}.example"
+    private = publish_sender_domain(dns_server, sender_domain, spf="v=spf1 ip4:192.0.2.25 -all")
+    mail.wait_live(mailbox)
+    sender = f"factuur@{sender_domain}"
+    message = mail.message(sender=sender, to=mailbox.address, subject="Factuur", body=LONG_BODY)
+    tampered = signed(message, sender_domain, private).replace(b"Beste klant", b"Beste klant, betaal nu")
+    deliver_raw(mail, sender, mailbox.address, tampered)
+
+    received = mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Factuur")
+    symbols = spamd_symbols(received)
+    assert symbols.get("R_SPF_FAIL", 0) > 0, symbols
+    assert symbols.get("R_DKIM_REJECT", 0) > 0, symbols
+    assert not {"R_SPF_ALLOW", "R_DKIM_ALLOW"} & symbols.keys()
+
+
+def test_a_domains_dmarc_reject_policy_refuses_failing_mail_during_smtp(
+    stack_domain, mail, fresh, dns_server, spam_host
+):
+    mailbox = create_mailbox(stack_domain, fresh("bank"), PASSWORD)
+    sender_domain = f"{fresh('bank')}.example"
+    publish_sender_domain(
+        dns_server, sender_domain, spf="v=spf1 ip4:192.0.2.25 -all", dmarc="v=DMARC1; p=reject"
+    )
+    mail.wait_live(mailbox)
+
+    code, reply = refused(
+        mail, mail.message(sender=f"beveiliging@{sender_domain}", to=mailbox.address, subject="Uw pas")
+    )
+    assert code == 554 and "5.7.1" in reply
+
+    def refusal():
+        ingest_host(spam_host)
+        return SpamResult.objects.filter(mailbox=mailbox, verdict=Verdict.REFUSED).first()
+
+    result = wait_until(refusal, what="the refusal in rspamd's log")
+    assert "sender fails DMARC" in result.reasons
+
+
+def test_a_domains_dmarc_quarantine_policy_files_failing_mail_into_junk(
+    stack_domain, mail, fresh, dns_server
+):
+    mailbox = create_mailbox(stack_domain, fresh("post"), PASSWORD)
+    sender_domain = f"{fresh('pakket')}.example"
+    publish_sender_domain(
+        dns_server, sender_domain, spf="v=spf1 ip4:192.0.2.25 -all", dmarc="v=DMARC1; p=quarantine"
+    )
+    mail.wait_live(mailbox)
+
+    mail.deliver(mail.message(sender=f"track@{sender_domain}", to=mailbox.address, subject="Pakket"))
+    wait_in_folder(mail, mailbox.address, "Junk", "Pakket")
+    assert "Pakket" not in folder_subjects(mail, mailbox.address, "INBOX")
+
+
+# --- rspamd's controller ---------------------------------------------------------------------------------------
+
+
+def controller_get(url: str, password: str | None) -> int:
+    headers = {"Password": password} if password is not None else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_rspamds_controller_listens_on_loopback_only_and_refuses_without_its_password(
+    mailstack, spam_host, settings
+):
+    stat = f"{spam_host.controller_url}/stat"
+    assert controller_get(stat, None) == 401
+    assert controller_get(stat, "q1") == 401  # Debian's default
+    assert controller_get(stat, settings.RSPAMD_CONTROLLER_PASSWORD) == 200
+    learn = urllib.request.Request(
+        f"{spam_host.controller_url}/learnspam", data=b"Subject: x\r\n\r\nx", method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(learn, timeout=5)
+    assert error.value.code == 401
+    with socket.socket() as other_address:  # bound to 127.0.0.1, not to every address of the host
+        assert other_address.connect_ex(("127.0.0.2", mailstack.ports["rspamd_controller"])) != 0
+    include = mailstack.path("rspamd", "local.d", "worker-controller-password.inc").read_text()
+    assert settings.RSPAMD_CONTROLLER_PASSWORD not in include and 'password = "$2$' in include
+
+
+def test_staff_see_rspamds_status_asked_with_the_password(spam_host, settings):
+    assert check_status(spam_host)
+    spam_host.refresh_from_db()
+    assert spam_host.is_up and spam_host.status["version"].startswith("3.")
+    settings.RSPAMD_CONTROLLER_PASSWORD = "not-the-password"
+    assert not check_status(spam_host)
+    spam_host.refresh_from_db()
+    assert spam_host.is_up is False and "401" in spam_host.status_error
+
+
+def arc_sealed(message, domain: str, private: bytes) -> bytes:
+    """The message as a forwarder that checked it would pass it on: its Authentication-Results and an ARC set
+    (seal, message signature, results) signed with the forwarder's key (selector "post")."""
+    raw = f"Authentication-Results: mx.{domain}; spf=pass smtp.mailfrom={domain}\r\n".encode()
+    raw += message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    headers = dkim.arc_sign(raw, b"post", domain.encode(), private, f"mx.{domain}".encode())
+    return b"".join(headers) + raw
+
+
+def test_an_arc_chain_is_checked_a_valid_one_credited_and_a_broken_one_scored(
+    stack_domain, mail, fresh, dns_server
+):
+    mailbox = create_mailbox(stack_domain, fresh("lijst"), PASSWORD)
+    forwarder = f"{fresh('lijst')}.example"
+    private = publish_sender_domain(dns_server, forwarder, spf="v=spf1 ip4:127.0.0.1 -all")
+    mail.wait_live(mailbox)
+
+    sender = f"leden@{forwarder}"
+    intact = mail.message(sender=sender, to=mailbox.address, subject="Nieuwsbrief intact", body=LONG_BODY)
+    deliver_raw(mail, sender, mailbox.address, arc_sealed(intact, forwarder, private))
+    broken = mail.message(sender=sender, to=mailbox.address, subject="Nieuwsbrief gewijzigd", body=LONG_BODY)
+    tampered = arc_sealed(broken, forwarder, private).replace(b"Beste klant", b"Beste lezer")
+    deliver_raw(mail, sender, mailbox.address, tampered)
+
+    assert "ARC_ALLOW" in spamd_symbols(
+        mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Nieuwsbrief intact")
+    )
+    symbols = spamd_symbols(mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Nieuwsbrief gewijzigd"))
+    assert symbols.get("ARC_REJECT", 0) > 0, symbols
+
+
+def test_probable_spam_gets_no_automatic_reply_and_ordinary_mail_does(stack_domain, mail, fresh):
+    """The spam filter's Sieve script runs before the autoresponder's: one coherent set per mailbox."""
+    mailbox = create_mailbox(stack_domain, fresh("weg"), PASSWORD)
+    autoresponder = autoresponders.save_autoresponder(
+        actor=SYSTEM,
+        mailbox=mailbox,
+        is_enabled=True,
+        subject="Even weg",
+        body="Tot maandag.",
+        interval_days=1,
+    )
+    mail.wait_live(autoresponder)
+    spammer, customer = f"{fresh('s')}@elders.example", f"{fresh('klant')}@elders.example"
+
+    mail.deliver(mail.message(sender=spammer, to=mailbox.address, subject="Gratis horloge", **PROBABLE))
+    mail.deliver(mail.message(sender=customer, to=mailbox.address, subject="Bestelling"))
+
+    assert mail.wait_for_sink(to=customer)["Subject"] == "Even weg"
+    wait_in_folder(mail, mailbox.address, "Junk", "Gratis horloge")
+    assert mail.sink_messages(to=spammer) == []
+    mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Bestelling")
+
+
+def test_the_junk_folder_is_marked_for_mail_programs_and_moving_from_it_to_the_trash_teaches_nothing(
+    stack_domain, mail, fresh, mailstack
+):
+    mailbox = create_mailbox(stack_domain, fresh("prul"), PASSWORD)
+    mail.wait_live(mailbox)
+    mail.deliver(mail.message(sender="s@elders.example", to=mailbox.address, subject="Prullaria", **PROBABLE))
+    wait_in_folder(mail, mailbox.address, "Junk", "Prullaria")
+    learn_log = mailstack.path("log", "spam-learn.log")
+    logged = learn_log.read_text()
+    before = learned()
+
+    client = mail.imap(mailbox.address, PASSWORD)
+    _status, listed = client.list('""', "Junk")
+    assert b"\\Junk" in listed[0]  # special-use: mail programs show it as their spam folder
+    client.select("Junk")
+    client._simple_command("MOVE", "1:*", "Trash")
+    client.logout()
+    wait_in_folder(mail, mailbox.address, "Trash", "Prullaria")
+    time.sleep(2)  # a learning script would have run by now
+    assert learned() == before
+    assert learn_log.read_text() == logged
+
+
+def test_spam_sent_by_a_mailbox_on_587_is_refused_and_counted_against_its_login(
+    stack_domain, mail, fresh, spam_host
+):
+    mailbox = create_mailbox(stack_domain, fresh("gekaapt"), PASSWORD)
+    mail.wait_live(mailbox)
+    message = mail.message(sender=mailbox.address, to="klant@elders.example", subject="Win", body=GTUBE)
+    with pytest.raises(smtplib.SMTPDataError) as error:
+        mail.submit(message, user=mailbox.address, password=PASSWORD)
+    assert error.value.smtp_code == 554
+
+    def outbound():
+        ingest_host(spam_host)
+        return SpamResult.objects.filter(direction="out", login=mailbox.address).first()
+
+    result = wait_until(outbound, what="the refusal in rspamd's log")
+    assert (result.verdict, result.mailbox, result.customer) == (
+        Verdict.REFUSED,
+        mailbox,
+        stack_domain.customer,
+    )
+
+
+def test_a_senders_own_spam_marks_do_not_file_ordinary_mail_into_junk(stack_domain, mail, fresh):
+    mailbox = create_mailbox(stack_domain, fresh("kop"), PASSWORD)
+    mail.wait_live(mailbox)
+    headers = {"X_Spam": "Yes", "X_Spamd_Bar": "++++++++++++"}
+    mail.deliver(mail.message(sender="klant@elders.example", to=mailbox.address, subject="Gewoon", **headers))
+
+    received = mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Gewoon")
+    assert received["X-Spamd-Bar"] != "++++++++++++"  # rspamd's own bar replaced the sender's
+    assert "Gewoon" not in folder_subjects(mail, mailbox.address, "Junk")

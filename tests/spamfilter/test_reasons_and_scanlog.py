@@ -26,6 +26,11 @@ def test_a_scan_line_is_read_into_its_parts():
     assert scan.at.isoformat() == "2026-12-06T05:52:27+01:00"
 
 
+def test_a_scan_line_with_the_scan_time_in_front_reads_the_same():
+    timed = LINE.replace("postbode-scan", "scan-time=<12.31ms> postbode-scan")
+    assert parse_line(timed, tz=AMSTERDAM) == parse_line(LINE, tz=AMSTERDAM)
+
+
 def test_other_lines_and_garbage_are_skipped():
     assert (
         parse_line(

@@ -154,3 +154,37 @@ def test_the_mailbox_and_domain_pages_show_the_filter_and_link_to_its_settings(o
     assert reverse("spamfilter:domain", args=[domain.pk]) in page
     overview = owner_client.get(reverse("spamfilter:overview")).content.decode()
     assert reverse("spamfilter:domain", args=[domain.pk]) in overview
+
+
+def test_list_entries_are_added_and_removed_from_the_domain_page(owner_client, domain):
+    url = reverse("spamfilter:domain_list_add", args=[domain.pk])
+    response = owner_client.post(url, {"kind": "block", "entries": "@Reclame.example\nspam@x.example"})
+    assert response.status_code == 302
+    assert response.url == reverse("spamfilter:domain", args=[domain.pk])
+    entries = list(SenderListEntry.objects.order_by("value"))
+    assert [(e.mailbox, e.kind, e.value) for e in entries] == [
+        (None, "block", "@reclame.example"),
+        (None, "block", "spam@x.example"),
+    ]
+    response = owner_client.post(reverse("spamfilter:domain_list_remove", args=[domain.pk, entries[0].pk]))
+    assert response.url == reverse("spamfilter:domain", args=[domain.pk])
+    assert list(SenderListEntry.objects.values_list("value", flat=True)) == ["spam@x.example"]
+    assert DomainSpamPolicy.objects.get(domain=domain).revision > 0
+
+
+def test_a_refused_entry_on_the_mailbox_page_shows_the_message_and_what_was_typed(owner_client, mailbox):
+    url = reverse("spamfilter:mailbox_list_add", args=[mailbox.pk])
+    response = owner_client.post(url, {"kind": "block", "entries": "goed@example.nl\nfout@@x.nl"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "fout@@x.nl" in page and "is not an address or @domain" in page
+    assert mailbox.unicode_address in page  # the mailbox's page, not the domain's
+    assert not SenderListEntry.objects.exists()
+    assert not MailboxSpamPolicy.objects.filter(mailbox=mailbox).exists()
+
+
+def test_an_entry_of_the_domains_list_cannot_be_removed_through_a_mailbox(owner_client, domain, mailbox):
+    entry = services.add_list_entries(actor=SYSTEM, domain=domain, kind="block", text="a@b.example")[0]
+    response = owner_client.post(reverse("spamfilter:mailbox_list_remove", args=[mailbox.pk, entry.pk]))
+    assert response.status_code == 404
+    assert SenderListEntry.objects.count() == 1
