@@ -13,7 +13,7 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from mailaccounts.access import get_domain_or_404, get_mailbox_or_404
@@ -53,11 +53,11 @@ def bound_list_form(request) -> ListEntriesForm:
 
 
 LIST_TEXT = {
-    ListKind.ALLOW: _lazy(
+    ListKind.ALLOW: gettext_lazy(
         "Mail from these senders is never filed as spam or refused by its score. A domain's list applies to "
         "all its mailboxes; a mailbox's own lists come first."
     ),
-    ListKind.BLOCK: _lazy(
+    ListKind.BLOCK: gettext_lazy(
         "Mail from these senders is refused while they are still connected; they are told it was not accepted."
     ),
 }
