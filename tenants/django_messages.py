@@ -24,3 +24,15 @@ DJANGO_ADMIN_MESSAGES = [
     gettext_noop("ID"),
     gettext_noop("After you’ve created a user, you’ll be able to edit more user options."),
 ]
+
+# The password rules under every password field: Django's Dutch says "Uw wachtwoord", we say "je".
+DJANGO_PASSWORD_HELP = [
+    gettext_noop("Your password can’t be too similar to your other personal information."),
+    ngettext_lazy(
+        "Your password must contain at least %(min_length)d character.",
+        "Your password must contain at least %(min_length)d characters.",
+        "min_length",
+    ),
+    gettext_noop("Your password can’t be a commonly used password."),
+    gettext_noop("Your password can’t be entirely numeric."),
+]

@@ -392,3 +392,10 @@ def test_translation_functions_are_imported_under_names_makemessages_extracts():
                     if alias.asname and alias.asname not in EXTRACTED_NAMES and "gettext" in alias.name
                 ]
     assert not wrong, "makemessages does not see strings marked with these names:\n" + "\n".join(wrong)
+
+
+def test_dutch_says_je_never_u(dutch):
+    """The panel and its e-mails speak informally: "je" and "jouw", never "u" or "uw" beside them."""
+    _, entries = dutch
+    formal = [str(e) for e in entries for t in e.translations if re.search(r"\b([Uu]w|[Uu])\b", t)]
+    assert not formal, "formal Dutch in the catalogue:\n" + "\n".join(formal)
