@@ -130,3 +130,21 @@ def test_pending_badges_turn_live_without_a_reload(demo_page, shot, size):
     assert page.locator('[data-live-state="live"]').first.inner_text() == "Actief"
     assert page.evaluate("window.__notReloaded") is True
     shot(f"layout-{size[0]}-badges-live")
+
+
+def test_tables_become_cards_with_labels_on_a_phone(demo_page, shot):
+    page = demo_page
+    page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    page.goto("/mailboxes/")
+    table = page.locator(".content table").first
+    assert not table.locator("thead").is_visible()  # each cell names its column instead
+    cell = table.locator("tbody tr").first.locator("td").nth(1)
+    assert cell.get_attribute("data-label")
+    assert cell.evaluate("td => getComputedStyle(td).display") == "flex"
+    assert (
+        cell.evaluate("td => getComputedStyle(td, '::before').content")
+        == f'"{cell.get_attribute("data-label")}"'
+    )
+    shot("layout-390-table-as-cards")
+    page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
+    assert table.locator("thead").is_visible()
