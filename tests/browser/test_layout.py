@@ -29,11 +29,11 @@ SIZES = {"desktop": DESKTOP, "phone": PHONE, "small-phone": SMALL_PHONE}
 # What sticks out of a page that is wider than the screen: the element whose right edge is furthest out, or
 # whose text runs past its own box (a long address in a heading).
 WIDEST = """() => {
-  let worst = null, right = window.innerWidth;
-  for (const el of document.body.querySelectorAll("*")) {
+  let worst = null, right = 0;
+  for (const el of document.body.querySelectorAll("*")) {  // document order: the deepest of equals wins
     const box = el.getBoundingClientRect();
     const edge = Math.max(box.right, box.left + el.scrollWidth);
-    if (box.width && edge > right) { right = edge; worst = el; }
+    if (box.width && edge > window.innerWidth && edge >= right) { right = edge; worst = el; }
   }
   return worst ? `${worst.tagName.toLowerCase()}.${worst.className} "${worst.innerText.slice(0, 60)}"` : "";
 }"""
