@@ -20,7 +20,9 @@ from tenants.models import Customer
 class HostDoveadm(models.Model):
     """Where the panel reaches a mail host's Dovecot (its doveadm HTTP API) for recently deleted mail."""
 
-    host = models.OneToOneField(MailHost, on_delete=models.CASCADE, related_name="doveadm_api")
+    host = models.OneToOneField(
+        MailHost, on_delete=models.CASCADE, related_name="doveadm_api", verbose_name=_("mail host")
+    )
     url = models.URLField(_("doveadm HTTP API"), help_text=_("e.g. http://10.0.0.5:8080/doveadm/v1"))
 
     class Meta:
@@ -39,7 +41,9 @@ class BackupRun(models.Model):
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
 
-    host = models.ForeignKey(MailHost, on_delete=models.CASCADE, related_name="backup_runs")
+    host = models.ForeignKey(
+        MailHost, on_delete=models.CASCADE, related_name="backup_runs", verbose_name=_("mail host")
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -71,7 +75,9 @@ class SnapshotQuerySet(models.QuerySet):
 
 
 class Snapshot(models.Model):
-    host = models.ForeignKey(MailHost, on_delete=models.CASCADE, related_name="snapshots")
+    host = models.ForeignKey(
+        MailHost, on_delete=models.CASCADE, related_name="snapshots", verbose_name=_("mail host")
+    )
     snapshot_id = models.CharField(_("snapshot"), max_length=64)
     taken_at = models.DateTimeField(_("taken at"))
     paths = models.JSONField(_("paths"), default=list)
@@ -106,7 +112,9 @@ class SnapshotMailbox(models.Model):
     """A mailbox as one snapshot holds it: its folders with their message counts and sizes."""
 
     snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="mailboxes")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
+    )
     mailbox = models.ForeignKey(Mailbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     address = models.CharField(_("address"), max_length=320)
     home = models.CharField(_("folder on the host"), max_length=400)  # "domain/local part", below mail_root
@@ -150,9 +158,17 @@ class Restore(models.Model):
         FAILED = "failed", _("Failed")
         REFUSED = "refused", _("Refused")
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
+    )
     mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="backup_restores")
-    source = models.ForeignKey(SnapshotMailbox, on_delete=models.SET_NULL, null=True, related_name="restores")
+    source = models.ForeignKey(
+        SnapshotMailbox,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="restores",
+        verbose_name=_("from the backup of"),
+    )
     source_address = models.CharField(_("from mailbox"), max_length=320)
     snapshot_day = models.DateField(_("backup of"))
     folder = models.CharField(_("folder"), max_length=255, blank=True)  # empty: the whole mailbox
@@ -163,7 +179,12 @@ class Restore(models.Model):
     bytes_needed = models.BigIntegerField(_("size"), default=0)
     error = models.TextField(_("error"), blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
     created_at = models.DateTimeField(_("requested at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
@@ -208,7 +229,14 @@ class BackupAlert(models.Model):
         MISSING = "missing", _("No recent backup")
         DATABASE = "database", _("Database dump failed or missing")
 
-    host = models.ForeignKey(MailHost, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    host = models.ForeignKey(
+        MailHost,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("mail host"),
+    )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     message = models.TextField(_("message"))
     opened_at = models.DateTimeField(_("since"), default=timezone.now)

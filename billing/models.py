@@ -311,7 +311,12 @@ class Payment(models.Model):
     amount_charged_back = models.DecimalField(_("charged back"), max_digits=10, decimal_places=2, default=0)
     checkout_url = models.URLField(_("payment page"), max_length=500, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
@@ -375,7 +380,12 @@ class Cancellation(models.Model):
     )
     requested_at = models.DateTimeField(_("cancelled at"), default=timezone.now)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("requested by"),
     )
     money_back = models.BooleanField(_("money-back guarantee"), default=False)
     service_ends_on = models.DateField(_("mail stops after"))

@@ -16,7 +16,9 @@ class ClientEndpoints(models.Model):
     """The names and ports a mail program or phone uses for one mail host (the standard ports unless staff
     say otherwise; the local mail stack records its loopback ports here)."""
 
-    mailhost = models.OneToOneField(MailHost, on_delete=models.CASCADE, related_name="client_endpoints")
+    mailhost = models.OneToOneField(
+        MailHost, on_delete=models.CASCADE, related_name="client_endpoints", verbose_name=_("mail host")
+    )
     hostname = models.CharField(
         _("host name for clients"),
         max_length=253,
@@ -61,9 +63,11 @@ class ClientEndpoints(models.Model):
 class SharedCollections(models.Model):
     """A domain's company calendar and address book, which every mailbox of the domain reads and writes."""
 
-    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="shared_collections")
+    domain = models.OneToOneField(
+        Domain, on_delete=models.CASCADE, related_name="shared_collections", verbose_name=_("domain")
+    )
     is_enabled = models.BooleanField(_("shared calendar and address book"), default=False)
-    revision = models.BigIntegerField(default=0)
+    revision = models.BigIntegerField(default=0, verbose_name=_("revision"))
     changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
 
     class Meta:
@@ -88,10 +92,10 @@ class ProfileLink(models.Model):
     device page). Only a hash of its token is stored."""
 
     mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="profile_links")
-    token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True, verbose_name=_("code (hashed)"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("used at"))
 
     objects = ProfileLinkQuerySet.as_manager()
 

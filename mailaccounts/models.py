@@ -31,10 +31,14 @@ class DomainQuerySet(models.QuerySet):
 class Domain(models.Model):
     """A customer's mail domain, stored as punycode (ASCII) and shown in Unicode."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="domains")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="domains", verbose_name=_("customer")
+    )
     name = models.CharField(_("domain name"), max_length=253, unique=True)
-    mailhost = models.ForeignKey(MailHost, on_delete=models.PROTECT, related_name="domains")
-    verification_token = models.CharField(max_length=64)
+    mailhost = models.ForeignKey(
+        MailHost, on_delete=models.PROTECT, related_name="domains", verbose_name=_("mail host")
+    )
+    verification_token = models.CharField(max_length=64, verbose_name=_("verification code"))
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     verification_checked_at = models.DateTimeField(_("last verification check"), null=True, blank=True)
     catch_all_to = models.ForeignKey(
@@ -61,7 +65,7 @@ class Domain(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    revision = models.BigIntegerField(default=0)
+    revision = models.BigIntegerField(default=0, verbose_name=_("revision"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = DomainQuerySet.as_manager()
@@ -105,8 +109,12 @@ class MailboxQuerySet(models.QuerySet):
 class Mailbox(models.Model):
     """A mailbox: an address that stores mail and signs in over IMAP, POP3 and submission."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="mailboxes")
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="mailboxes")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="mailboxes", verbose_name=_("customer")
+    )
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="mailboxes", verbose_name=_("domain")
+    )
     local_part = models.CharField(_("local part"), max_length=64)
     display_name = models.CharField(_("display name"), max_length=120, blank=True)
     password_hash = models.CharField(max_length=255)
@@ -116,13 +124,15 @@ class Mailbox(models.Model):
     forward_keep_copy = models.BooleanField(_("keep a copy when forwarding"), default=True)
     used_bytes = models.BigIntegerField(_("used (bytes)"), default=0)
     usage_measured_at = models.DateTimeField(_("usage measured at"), null=True, blank=True)
-    quota_warning_level = models.PositiveSmallIntegerField(default=0)
+    quota_warning_level = models.PositiveSmallIntegerField(
+        default=0, verbose_name=_("last storage warning (percent)")
+    )
     # The mailbox's own user may sign in to the panel with the mailbox address and password and manage
     # this one mailbox (mailaccounts.access.own_mailbox). On by default: that password already opens all
     # the mail; the panel adds only this mailbox's own settings, never other mailboxes or the account.
     panel_login_enabled = models.BooleanField(_("own panel login"), default=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
-    revision = models.BigIntegerField(default=0)
+    revision = models.BigIntegerField(default=0, verbose_name=_("revision"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = MailboxQuerySet.as_manager()
@@ -183,12 +193,16 @@ class AliasQuerySet(models.QuerySet):
 class Alias(models.Model):
     """An address that delivers to one or more destinations: the customer's mailboxes or external addresses."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="aliases")
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="aliases")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="aliases", verbose_name=_("customer")
+    )
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="aliases", verbose_name=_("domain")
+    )
     local_part = models.CharField(_("local part"), max_length=64)
     destinations = models.JSONField(_("destinations"), default=list)
     is_enabled = models.BooleanField(_("enabled"), default=True)
-    revision = models.BigIntegerField(default=0)
+    revision = models.BigIntegerField(default=0, verbose_name=_("revision"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = AliasQuerySet.as_manager()
@@ -222,7 +236,7 @@ class Autoresponder(models.Model):
     starts_at = models.DateTimeField(_("from"), null=True, blank=True)
     ends_at = models.DateTimeField(_("until"), null=True, blank=True)
     interval_days = models.PositiveSmallIntegerField(_("days between replies to the same sender"), default=1)
-    revision = models.BigIntegerField(default=0)
+    revision = models.BigIntegerField(default=0, verbose_name=_("revision"))
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
@@ -261,7 +275,9 @@ class DkimKey(models.Model):
         RETIRING = "retiring", _("Retiring")
         RETIRED = "retired", _("Retired")
 
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="dkim_keys")
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="dkim_keys", verbose_name=_("domain")
+    )
     selector = models.CharField(_("selector"), max_length=63)
     algorithm = models.CharField(
         _("algorithm"), max_length=10, choices=Algorithm.choices, default=Algorithm.RSA
@@ -273,7 +289,7 @@ class DkimKey(models.Model):
     activated_at = models.DateTimeField(_("signing since"), null=True, blank=True)
     retiring_at = models.DateTimeField(_("retiring since"), null=True, blank=True)
     retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
-    revision = models.BigIntegerField(default=0)
+    revision = models.BigIntegerField(default=0, verbose_name=_("revision"))
 
     class Meta:
         ordering = ["domain__name", "-created_at"]
@@ -309,7 +325,9 @@ class MtaStsMode(models.TextChoices):
 class DomainDnsSettings(models.Model):
     """The customer's choices for the DNS records we tell them to publish (DMARC, MTA-STS)."""
 
-    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="dns_settings")
+    domain = models.OneToOneField(
+        Domain, on_delete=models.CASCADE, related_name="dns_settings", verbose_name=_("domain")
+    )
     dmarc_policy = models.CharField(
         _("DMARC policy"), max_length=12, choices=DmarcPolicy, default=DmarcPolicy.NONE
     )
@@ -348,7 +366,9 @@ class DnsCheckResultQuerySet(models.QuerySet):
 class DnsCheckResult(models.Model):
     """The last live check of one record a domain should publish (see mailaccounts.dnscheck)."""
 
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="dns_results")
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="dns_results", verbose_name=_("domain")
+    )
     record_key = models.CharField(_("record"), max_length=100)
     name = models.CharField(_("name"), max_length=300)
     rtype = models.CharField(_("type"), max_length=10)

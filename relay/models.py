@@ -27,7 +27,9 @@ class RelayCredentialQuerySet(models.QuerySet):
 class RelayCredential(models.Model):
     """A username and secret an application uses on submission. Only the secret's hash is kept."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="relay_credentials")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="relay_credentials", verbose_name=_("customer")
+    )
     name = models.CharField(_("name"), max_length=80)
     username = models.CharField(_("username"), max_length=80, unique=True)
     secret_hash = models.CharField(max_length=255)
@@ -36,7 +38,7 @@ class RelayCredential(models.Model):
     )
     is_enabled = models.BooleanField(_("enabled"), default=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
-    revision = models.BigIntegerField(default=0)
+    revision = models.BigIntegerField(default=0, verbose_name=_("revision"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = RelayCredentialQuerySet.as_manager()
@@ -113,6 +115,7 @@ class RelayMessage(models.Model):
         related_name="relay_messages",
         db_index=False,
         db_constraint=False,
+        verbose_name=_("customer"),
     )
     credential = models.ForeignKey(
         RelayCredential,
@@ -312,6 +315,7 @@ class RejectedAttempt(models.Model):
         related_name="relay_rejections",
         db_index=False,
         db_constraint=False,
+        verbose_name=_("customer"),
     )
     credential = models.ForeignKey(
         RelayCredential,
@@ -320,6 +324,7 @@ class RejectedAttempt(models.Model):
         on_delete=models.SET_NULL,
         related_name="rejections",
         db_constraint=False,
+        verbose_name=_("relay credential"),
     )
     stage = models.CharField(_("stage"), max_length=30, blank=True)
     client = models.CharField(_("client"), max_length=300, blank=True)
@@ -328,7 +333,7 @@ class RejectedAttempt(models.Model):
     recipient = models.CharField(_("recipient"), max_length=320, blank=True)
     dsn = models.CharField(_("DSN code"), max_length=12, blank=True)
     response = models.TextField(_("answer"), blank=True)
-    line_key = models.BigIntegerField(unique=True)
+    line_key = models.BigIntegerField(unique=True, verbose_name=_("log line key"))
 
     objects = RejectedAttemptQuerySet.as_manager()
 
@@ -353,7 +358,10 @@ class RelayLogSource(models.Model):
     """The Postfix log file of a mail host (its `maillog_file`), read by the periodic ingest task."""
 
     mailhost = models.ForeignKey(
-        "mailhosts.MailHost", on_delete=models.CASCADE, related_name="relay_log_sources"
+        "mailhosts.MailHost",
+        on_delete=models.CASCADE,
+        related_name="relay_log_sources",
+        verbose_name=_("mail host"),
     )
     path = models.CharField(_("log file"), max_length=500)
     is_enabled = models.BooleanField(_("enabled"), default=True)

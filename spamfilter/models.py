@@ -42,7 +42,7 @@ class PolicyFields(models.Model):
         _("sensitivity"), max_length=10, choices=Sensitivity, default=Sensitivity.NORMAL
     )
     reject_score = models.PositiveSmallIntegerField(_("refuse from score"), default=DEFAULT_REJECT_SCORE)
-    revision = models.BigIntegerField(default=0)
+    revision = models.BigIntegerField(_("revision"), default=0)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
@@ -56,7 +56,9 @@ class PolicyFields(models.Model):
 class DomainSpamPolicy(PolicyFields):
     """A domain's spam filter settings; its mailboxes inherit them unless they override."""
 
-    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="spam_policy")
+    domain = models.OneToOneField(
+        Domain, on_delete=models.CASCADE, related_name="spam_policy", verbose_name=_("domain")
+    )
 
     class Meta:
         verbose_name = _("domain spam filter")
@@ -99,7 +101,9 @@ class ListKind(models.TextChoices):
 class SenderListEntry(models.Model):
     """An address (`jan@example.nl`) or domain (`@example.nl`) on a domain's or a mailbox's list."""
 
-    domain = models.ForeignKey(Domain, on_delete=models.CASCADE, related_name="spam_list_entries")
+    domain = models.ForeignKey(
+        Domain, on_delete=models.CASCADE, related_name="spam_list_entries", verbose_name=_("domain")
+    )
     mailbox = models.ForeignKey(
         Mailbox, on_delete=models.CASCADE, null=True, blank=True, related_name="spam_list_entries"
     )
@@ -152,13 +156,22 @@ class SpamResult(models.Model):
     sender = models.CharField(_("sender"), max_length=320, blank=True)
     recipient = models.CharField(_("recipient"), max_length=320, blank=True)
     login = models.CharField(_("SMTP user"), max_length=320, blank=True)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    domain = models.ForeignKey(Domain, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("customer"),
+    )
+    domain = models.ForeignKey(
+        Domain, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("domain")
+    )
     mailbox = models.ForeignKey(Mailbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     verdict = models.CharField(_("result"), max_length=10, choices=Verdict)
     score = models.DecimalField(_("score"), max_digits=8, decimal_places=2)
     symbols = models.JSONField(_("rspamd symbols"), default=dict, blank=True)
-    line_key = models.BigIntegerField(unique=True)
+    line_key = models.BigIntegerField(unique=True, verbose_name=_("log line key"))
 
     objects = SpamResultQuerySet.as_manager()
 
@@ -208,7 +221,14 @@ class OutboundFlag(models.Model):
     """A login (mailbox or relay credential) whose outgoing mail was refused as spam repeatedly."""
 
     login = models.CharField(_("SMTP user"), max_length=320)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("customer"),
+    )
     mailbox = models.ForeignKey(Mailbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     refused = models.PositiveIntegerField(_("refused in the hour"))
     first_refused_at = models.DateTimeField(_("first refused at"))
@@ -230,16 +250,18 @@ class OutboundFlag(models.Model):
 class SpamHost(models.Model):
     """rspamd on one mail host: where its logs are, how to ask its status, and what it said last."""
 
-    mailhost = models.OneToOneField(MailHost, on_delete=models.CASCADE, related_name="spam_host")
+    mailhost = models.OneToOneField(
+        MailHost, on_delete=models.CASCADE, related_name="spam_host", verbose_name=_("mail host")
+    )
     scan_log = models.CharField(_("rspamd log file"), max_length=500)
     learn_log = models.CharField(_("learning log file"), max_length=500, blank=True)
     controller_url = models.CharField(
         _("rspamd controller"), max_length=200, default="http://127.0.0.1:11334"
     )
-    scan_inode = models.BigIntegerField(default=0)
-    scan_offset = models.BigIntegerField(default=0)
-    learn_inode = models.BigIntegerField(default=0)
-    learn_offset = models.BigIntegerField(default=0)
+    scan_inode = models.BigIntegerField(default=0, verbose_name=_("scan log inode"))
+    scan_offset = models.BigIntegerField(default=0, verbose_name=_("scan log position"))
+    learn_inode = models.BigIntegerField(default=0, verbose_name=_("learning log inode"))
+    learn_offset = models.BigIntegerField(default=0, verbose_name=_("learning log position"))
     status_checked_at = models.DateTimeField(_("status checked at"), null=True, blank=True)
     is_up = models.BooleanField(_("running"), null=True)
     status = models.JSONField(_("status"), default=dict, blank=True)

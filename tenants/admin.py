@@ -1,5 +1,7 @@
 """Staff screens: customers (with suspend/reactivate), users, plans, subscriptions and the audit log."""
 
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -11,7 +13,17 @@ from django.utils.translation import ngettext
 
 from . import services
 from .audit import Actor, record
-from .models import AuditEntry, Customer, Invitation, Membership, Plan, Subscription, User
+from .models import (
+    AuditEntry,
+    Customer,
+    Invitation,
+    Membership,
+    Plan,
+    SignedInSession,
+    Subscription,
+    TwoFactorMethod,
+    User,
+)
 
 
 class SuspendForm(forms.Form):
@@ -56,14 +68,22 @@ class PlanAdmin(admin.ModelAdmin):
         "name",
         "code",
         "price_monthly",
-        "price_monthly_incl_vat",
-        "storage_gb",
+        "price_incl_vat",
+        "storage",
         "is_active",
         "sort_order",
     ]
     list_editable = ["is_active", "sort_order"]
     search_fields = ["name", "code"]
     prepopulated_fields = {"code": ("name",)}
+
+    @admin.display(description=_("price per month incl. VAT"))
+    def price_incl_vat(self, plan):
+        return plan.price_monthly_incl_vat
+
+    @admin.display(description=_("storage (GB)"))
+    def storage(self, plan):
+        return plan.storage_gb
 
 
 class MembershipInline(admin.TabularInline):
@@ -221,3 +241,65 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# allauth registers its own admins with English labels; ours show the same records in the staff's language, read
+# only: staff remove a lost second factor or end a session, and never see a secret (the TOTP seed in `data`).
+admin.site.unregister(Authenticator)
+admin.site.unregister(UserSession)
+
+
+class AllauthRecordAdmin(admin.ModelAdmin):
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+
+    @admin.display(description=_("user"), ordering="user__email")
+    def user_email(self, record):
+        return record.user.email
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def added(self, record):
+        return record.created_at
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TwoFactorMethod)
+class TwoFactorMethodAdmin(AllauthRecordAdmin):
+    list_display = ["user_email", "kind", "added", "last_used"]
+    list_filter = [("type", admin.ChoicesFieldListFilter)]
+    fields = readonly_fields = ["user_email", "kind", "added", "last_used"]
+
+    @admin.display(description=_("kind"), ordering="type")
+    def kind(self, method):
+        return {
+            Authenticator.Type.TOTP: _("Authenticator app"),
+            Authenticator.Type.RECOVERY_CODES: _("Recovery codes"),
+            Authenticator.Type.WEBAUTHN: _("Security key or passkey"),
+        }.get(method.type, method.type)
+
+    @admin.display(description=_("last used"), ordering="last_used_at")
+    def last_used(self, method):
+        return method.last_used_at
+
+
+@admin.register(SignedInSession)
+class SignedInSessionAdmin(AllauthRecordAdmin):
+    list_display = ["user_email", "added", "last_seen", "ip_address", "browser"]
+    fields = readonly_fields = ["user_email", "added", "last_seen", "ip_address", "browser"]
+
+    @admin.display(description=_("last seen"), ordering="last_seen_at")
+    def last_seen(self, session):
+        return session.last_seen_at
+
+    @admin.display(description=_("IP address"), ordering="ip")
+    def ip_address(self, session):
+        return session.ip
+
+    @admin.display(description=_("browser"))
+    def browser(self, session):
+        return session.user_agent

@@ -3,6 +3,8 @@
 import secrets
 from decimal import ROUND_HALF_UP, Decimal
 
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
@@ -181,12 +183,21 @@ class Customer(models.Model):
 class Subscription(models.Model):
     """One period on one plan; the open row (ended_at is null) is the current one. Kept as history."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="subscriptions")
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="subscriptions", verbose_name=_("customer")
+    )
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("plan")
+    )
     started_at = models.DateTimeField(_("started at"), default=timezone.now)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("changed by"),
     )
 
     class Meta:
@@ -211,8 +222,12 @@ class Membership(models.Model):
         MEMBER = "member", _("Member")
         BILLING = "billing", pgettext_lazy("membership role", "Billing")
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="memberships")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership", verbose_name=_("user")
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("customer")
+    )
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -273,6 +288,9 @@ AUDIT_ACTION_LABELS = {
     "customer.edited": _("Account details changed"),
     "customer.reactivated": _("Account reactivated"),
     "customer.suspended": _("Account suspended"),
+    "devices.instructions_sent": _("Set-up instructions for a device e-mailed"),
+    "devices.profile_link": _("Set-up link for a device created"),
+    "devices.shared_collections": _("Company calendar and address book switched on or off"),
     "dkim.generate": _("DKIM key created"),
     "dkim.rotate": _("DKIM key rotation started"),
     "dkim.active": _("DKIM key now signs outgoing mail"),
@@ -284,6 +302,7 @@ AUDIT_ACTION_LABELS = {
     "domain.removed": _("Domain removed"),
     "domain.routing": _("Domain routing changed"),
     "domain.verified": _("Domain verified"),
+    "domainspampolicy.update": _("Spam filter settings of a domain changed"),
     "invitation.cancelled": _("Invitation cancelled"),
     "invitation.sent": _("Invitation sent"),
     "invoice.credited": _("Invoice credited"),
@@ -309,6 +328,7 @@ AUDIT_ACTION_LABELS = {
     "mailbox.restore": _("Mailbox restored"),
     "mailbox.update": _("Mailbox changed"),
     "mailhost.reapply": _("Mail servers updated again"),
+    "mailboxspampolicy.update": _("Spam filter settings of a mailbox changed"),
     "member.joined": _("Team member joined"),
     "member.removed": _("Team member removed"),
     "plan.changed": _("Plan changed"),
@@ -318,6 +338,8 @@ AUDIT_ACTION_LABELS = {
     "relay.credential.disable": _("SMTP relay credential disabled"),
     "relay.credential.rotate_secret": _("SMTP relay secret replaced"),
     "relay.credential.update": _("SMTP relay credential changed"),
+    "spam_list.add": _("Sender added to a spam filter list"),
+    "spam_list.remove": _("Sender removed from a spam filter list"),
     "two_factor.required": _("Two-factor authentication required for everyone"),
     "two_factor.optional": _("Two-factor authentication no longer required"),
 }
@@ -329,12 +351,16 @@ MAIL_ACTION_PREFIXES = (
     "alias.",
     "autoresponder.",
     "backup.",
+    "devices.",
     "dkim.",
     "dns.",
     "domain.",
+    "domainspampolicy.",
     "mailbox.",
+    "mailboxspampolicy.",
     "mailhost.",
     "relay.",
+    "spam_list.",
 )
 INVOICE_ACTION_PREFIXES = ("invoice.", "payment.", "refund.", "mandate.")
 
@@ -367,7 +393,12 @@ class AuditEntry(models.Model):
     actor_kind = models.CharField(_("actor kind"), max_length=10, choices=ActorKind.choices)
     actor_label = models.CharField(_("actor"), max_length=254, blank=True)
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+        verbose_name=_("customer"),
     )
     action = models.CharField(_("action"), max_length=60, db_index=True)
     object_type = models.CharField(_("object type"), max_length=60, blank=True)
@@ -391,3 +422,22 @@ class AuditEntry(models.Model):
     def action_label(self) -> str:
         """The action in the reader's language; an action without a label shows its code."""
         return AUDIT_ACTION_LABELS.get(self.action, self.action)
+
+
+class TwoFactorMethod(Authenticator):
+    """allauth's second factor (an app, recovery codes, a security key) under Dutch names in the staff admin,
+    where staff remove the method of a customer who lost their phone (tenants/admin.py)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("two-factor method")
+        verbose_name_plural = _("two-factor methods")
+
+
+class SignedInSession(UserSession):
+    """allauth's record of a signed-in browser, under Dutch names in the staff admin (tenants/admin.py)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("signed-in session")
+        verbose_name_plural = _("signed-in sessions")

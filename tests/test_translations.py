@@ -360,3 +360,42 @@ def test_catalogues_pass_msgfmt_check(tmp_path):
             ["msgfmt", "--check", "-o", str(tmp_path / "out.mo"), str(po)], capture_output=True, text=True
         )
         assert result.returncode == 0, result.stderr
+
+
+# Names makemessages (xgettext with Django's keywords) extracts from Python: a translation function imported
+# under any other name (`gettext_lazy as _lazy`) marks nothing, and its strings stay English on Dutch pages.
+EXTRACTED_NAMES = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "gettext_noop",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+    "npgettext",
+    "npgettext_lazy",
+}
+
+
+def test_translation_functions_are_imported_under_names_makemessages_extracts():
+    wrong = []
+    for path in BASE_DIR.rglob("*.py"):
+        relative = path.relative_to(BASE_DIR)
+        if relative.parts[0] in {".venv", "var", "tests", "bench", "staticfiles", "node_modules"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
+                wrong += [
+                    f"{relative}:{node.lineno}: {alias.name} as {alias.asname}"
+                    for alias in node.names
+                    if alias.asname and alias.asname not in EXTRACTED_NAMES and "gettext" in alias.name
+                ]
+    assert not wrong, "makemessages does not see strings marked with these names:\n" + "\n".join(wrong)
+
+
+def test_dutch_says_je_never_u(dutch):
+    """The panel and its e-mails speak informally: "je" and "jouw", never "u" or "uw" beside them."""
+    _, entries = dutch
+    formal = [str(e) for e in entries for t in e.translations if re.search(r"\b([Uu]w|[Uu])\b", t)]
+    assert not formal, "formal Dutch in the catalogue:\n" + "\n".join(formal)

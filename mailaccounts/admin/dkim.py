@@ -1,6 +1,7 @@
 """Admin for DKIM keys (never the private part), DNS check results and DNS settings, per domain."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from ..models import DkimKey, DnsCheckResult, DomainDnsSettings
 
@@ -62,7 +63,7 @@ class DnsCheckResultAdmin(admin.ModelAdmin):
     ]
     exclude = ["problems"]
 
-    @admin.display(description="problems")
+    @admin.display(description=_("problems"))
     def problems_text(self, obj):
         return "\n".join(obj.problem_messages)
 

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from mailhosts.models import LiveState
 from tenants.audit import Actor
 
 from ..models import Domain
@@ -27,12 +28,25 @@ class VerifiedFilter(admin.SimpleListFilter):
 
 @admin.register(Domain)
 class DomainAdmin(admin.ModelAdmin):
-    list_display = ["name", "unicode_name", "customer", "mailhost", "is_verified", "live_state", "created_at"]
+    list_display = [
+        "name",
+        "name_as_shown",
+        "customer",
+        "mailhost",
+        "is_verified",
+        "live_state",
+        "created_at",
+    ]
     list_filter = [VerifiedFilter, "mailhost", "created_at"]
     search_fields = ["name", "customer__name", "customer__billing_email"]
     list_select_related = ["customer", "mailhost"]
     autocomplete_fields = ["customer"]
     actions = [reapply_mail_hosts]
+
+    @admin.display(description=_("name as shown (Unicode)"))
+    def name_as_shown(self, obj):
+        return obj.unicode_name
+
     readonly_fields = [
         "name",
         "verification_token",
@@ -59,7 +73,7 @@ class DomainAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("mail servers"))
     def live_state(self, domain):
-        return domain.live_state
+        return LiveState(domain.live_state).label
 
     def has_add_permission(self, request):
         return False  # domains are added through the panel's service (validation, verification token)

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from mailhosts.models import LiveState
 from tenants.audit import Actor
 
 from ..models import Alias, Autoresponder, Mailbox
@@ -32,14 +33,21 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.display(description=_("mail servers"))
+@admin.display(description=_("address"), ordering="local_part")
+def address(obj):
+    return obj.address
+
+
+@admin.display(description=_("mail servers"))
 def live_state_badge(obj):
-    return format_html('<span class="live-state {}">{}</span>', obj.live_state, obj.live_state)
+    state = obj.live_state
+    return format_html('<span class="live-state {}">{}</span>', state, LiveState(state).label)
 
 
 @admin.register(Mailbox)
 class MailboxAdmin(ReadOnlyAdmin):
     list_display = [
-        "address",
+        address,
         "customer",
         "display_name",
         "quota_bytes",
@@ -93,7 +101,7 @@ class MailboxAdmin(ReadOnlyAdmin):
 
 @admin.register(Alias)
 class AliasAdmin(ReadOnlyAdmin):
-    list_display = ["address", "customer", "destinations", "is_enabled", live_state_badge, "created_at"]
+    list_display = [address, "customer", "destinations", "is_enabled", live_state_badge, "created_at"]
     list_filter = ["is_enabled"]
     search_fields = ["local_part", "domain__name", "customer__name"]
     local_part_lookup, domain_name_lookup = "local_part", "domain__name"

@@ -1,5 +1,6 @@
-"""Every main page of a customer with data (the demo), at a desktop and a phone size: nothing wider than the
-screen, the menu opens and navigates, pending badges turn live without a reload. Screenshots are artifacts."""
+"""Every customer page (tests/customer_pages.py) of a customer with data (the demo), at a desktop and two phone
+sizes (390 and 360 px): nothing wider than the screen, the menu opens and navigates, pending badges turn live
+without a reload. Screenshots are artifacts (test-artifacts/browser/)."""
 
 import re
 
@@ -9,27 +10,33 @@ from django.db.models import F
 
 from mailhosts.models import MailHost
 from postbode.management.commands.demo import OWNER_EMAIL, OWNER_PASSWORD
-from tenants.models import Customer
+from tests.conftest import PASSWORD, make_user
+from tests.customer_pages import (
+    CUSTOMER_PAGES,
+    NOT_FOUND_PATH,
+    Demo,
+    anonymous_page_paths,
+    customer_page_paths,
+    new_user_page_paths,
+    page_slug,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DESKTOP, PHONE = (1366, 900), (390, 844)
-MAIN_PAGES = [
-    "/",
-    "/domains/",
-    "/mailboxes/",
-    "/aliases/",
-    "/dns/",
-    "/relay/credentials/",
-    "/relay/log/",
-    "/spam/",
-    "/plan/",
-    "/billing/invoices/",
-    "/billing/details/",
-    "/team/",
-    "/activity/",
-    "/security/",
-]
+DESKTOP, PHONE, SMALL_PHONE = (1366, 900), (390, 844), (360, 740)
+SIZES = {"desktop": DESKTOP, "phone": PHONE, "small-phone": SMALL_PHONE}
+
+# What sticks out of a page that is wider than the screen: the element whose right edge is furthest out, or
+# whose text runs past its own box (a long address in a heading).
+WIDEST = """() => {
+  let worst = null, right = 0;
+  for (const el of document.body.querySelectorAll("*")) {  // document order: the deepest of equals wins
+    const box = el.getBoundingClientRect();
+    const edge = Math.max(box.right, box.left + el.scrollWidth);
+    if (box.width && edge > window.innerWidth && edge >= right) { right = edge; worst = el; }
+  }
+  return worst ? `${worst.tagName.toLowerCase()}.${worst.className} "${worst.innerText.slice(0, 60)}"` : "";
+}"""
 
 
 @pytest.fixture
@@ -37,53 +44,44 @@ def demo_page(page, settings):
     """The demo customer's owner, signed in through the login form."""
     settings.CELERY_TASK_ALWAYS_EAGER = True
     call_command("demo", verbosity=0)
-    page.goto("/accounts/login/")
-    page.fill("input[name=login]", OWNER_EMAIL)
-    page.fill("input[name=password]", OWNER_PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(re.compile(r".*/$"))
+    sign_in(page, OWNER_EMAIL, OWNER_PASSWORD)
     return page
 
 
-def every_main_page() -> list[str]:
-    customer = Customer.objects.get(memberships__user__email=OWNER_EMAIL)
-    domain, mailbox = customer.domains.first(), customer.mailboxes.first()
-    credential, invoice = customer.relay_credentials.first(), customer.invoices.first()
-    details = [
-        f"/domains/{domain.pk}/",
-        f"/domains/{domain.pk}/dns/",
-        f"/domains/{domain.pk}/delete/",
-        f"/mailboxes/{mailbox.pk}/",
-        f"/mailboxes/{mailbox.pk}/autoresponder/",
-        f"/spam/domains/{domain.pk}/",
-        f"/spam/mailboxes/{mailbox.pk}/",
-        "/mailboxes/add/",
-        "/domains/add/",
-    ]
-    if credential:
-        details.append(f"/relay/credentials/{credential.pk}/")
-    if invoice:
-        details.append(f"/billing/invoices/{invoice.pk}/")
-    return MAIN_PAGES + details
+def sign_in(page, email: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", password)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(re.compile(r".*/(onboarding/)?$"))
 
 
-def screenshot_name(path: str) -> str:
-    """/domains/12/dns/ → domains-n-dns: stable names whatever the ids."""
-    return re.sub(r"\d+", "n", path.strip("/").replace("/", "-")) or "dashboard"
-
-
-@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_no_page_is_wider_than_the_screen(demo_page, shot, size):
-    page = demo_page
+def too_wide(page, paths: list[str], size: tuple[int, int], shot) -> dict[str, str]:
+    """{path: what sticks out} for every page wider than the screen; a screenshot of each page."""
     page.set_viewport_size({"width": size[0], "height": size[1]})
-    too_wide = {}
-    for path in every_main_page():
+    found = {}
+    for path in paths:
         page.goto(path)
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > page.evaluate("window.innerWidth"):
-            too_wide[path] = width
-        shot(f"layout-{size[0]}-{screenshot_name(path)}")
-    assert not too_wide, too_wide
+            found[path] = f"{width} px: {page.evaluate(WIDEST)}"
+        shot(f"layout-{size[0]}-{page_slug(path)}")
+    return found
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+def test_no_page_is_wider_than_the_screen(demo_page, shot, size):
+    paths = customer_page_paths(Demo.load())
+    assert len(paths) == len(CUSTOMER_PAGES)
+    assert not too_wide(demo_page, paths, size, shot)
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+def test_no_sign_in_page_nor_onboarding_is_wider_than_the_screen(page, shot, size):
+    assert not too_wide(page, [*anonymous_page_paths(), NOT_FOUND_PATH], size, shot)
+    make_user("nieuw@bakkerij.example")
+    sign_in(page, "nieuw@bakkerij.example", PASSWORD)
+    assert not too_wide(page, new_user_page_paths(), size, shot)
 
 
 def test_phone_menu_opens_and_navigates(demo_page, shot):
@@ -132,3 +130,21 @@ def test_pending_badges_turn_live_without_a_reload(demo_page, shot, size):
     assert page.locator('[data-live-state="live"]').first.inner_text() == "Actief"
     assert page.evaluate("window.__notReloaded") is True
     shot(f"layout-{size[0]}-badges-live")
+
+
+def test_tables_become_cards_with_labels_on_a_phone(demo_page, shot):
+    page = demo_page
+    page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
+    page.goto("/mailboxes/")
+    table = page.locator(".content table").first
+    assert not table.locator("thead").is_visible()  # each cell names its column instead
+    cell = table.locator("tbody tr").first.locator("td").nth(1)
+    assert cell.get_attribute("data-label")
+    assert cell.evaluate("td => getComputedStyle(td).display") == "flex"
+    assert (
+        cell.evaluate("td => getComputedStyle(td, '::before').content")
+        == f'"{cell.get_attribute("data-label")}"'
+    )
+    shot("layout-390-table-as-cards")
+    page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
+    assert table.locator("thead").is_visible()

@@ -289,3 +289,14 @@ def test_credential_list_queries_do_not_grow_with_credentials(
         extra.domains.add(domain)
     with django_assert_max_num_queries(len(one.captured_queries)):
         owner_client.get(reverse("relay:credential_list"))
+
+
+def test_the_chart_has_an_axis_and_daily_counts_and_says_when_there_is_no_traffic(owner_client, relay_log):
+    RelayMessage.objects.update(received_at=timezone.now())
+    page = owner_client.get(reverse("relay:message_list"), HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert '<div class="chart-axis" aria-hidden="true"><span>' in page and "chart-counts" in page
+    assert "Geen verkeer" not in page
+    RelayMessage.objects.all().delete()
+    RejectedAttempt.objects.all().delete()
+    empty = owner_client.get(reverse("relay:message_list"), HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Geen verkeer in de afgelopen 14 dagen." in empty and "chart-axis" not in empty

@@ -1,5 +1,5 @@
-"""Load the demo data (idempotent): a staff superuser, a demo owner, "Demo B.V." on Basis with a verified domain,
-its mailboxes (with the company calendar and address book switched on), a relay credential with two weeks of
+"""Load the demo data (idempotent): a staff superuser, a demo owner, "Demo B.V." on Basis with a verified domain
+signing with its DKIM key, its mailboxes (with the company calendar and address book switched on), a relay credential with two weeks of
 relay log, two months of invoices (one paid online, the first payment, which authorised direct debit; one being
 collected by direct debit), spam filter settings with a month of results, and a first backup of the mail host."""
 
@@ -24,6 +24,7 @@ from devices.services import set_shared_collections
 from mailaccounts.models import Domain
 from mailaccounts.services.aliases import create_alias
 from mailaccounts.services.autoresponders import save_autoresponder
+from mailaccounts.services.dkim import activate_published_keys, generate_dkim_key
 from mailaccounts.services.domains import add_domain, mark_domain_verified
 from mailaccounts.services.mailboxes import create_mailbox
 from relay.ingest import ingest_lines
@@ -92,6 +93,9 @@ class Command(BaseCommand):
             domain = add_domain(customer=customer, name=DOMAIN_NAME, actor=actor)
         if not domain.is_verified:
             mark_domain_verified(domain=domain, actor=actor)
+        if not domain.dkim_keys.exists():  # signing, as if the DNS check had seen its record
+            key = generate_dkim_key(domain=domain, actor=actor)
+            activate_published_keys(domain=domain, live_selectors={key.selector}, actor=actor)
         self.ensure_mailboxes(customer, domain, actor)
         self.ensure_relay_log(customer, domain, actor)
         self.ensure_invoices_and_payments(customer, actor)
