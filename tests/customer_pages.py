@@ -186,6 +186,7 @@ EXCLUDED: dict[str, str] = {
     "mailaccounts:domain_verify": POST_ONLY,
     "mailaccounts:mailbox_forwarding": POST_ONLY,
     "mailaccounts:mailbox_restore": POST_ONLY,
+    "mailaccounts:mailbox_panel_login": POST_ONLY,
     "mailaccounts:dns_check": POST_ONLY,
     "mailaccounts:dkim_generate": POST_ONLY,
     "relay:credential_secret": POST_ONLY,
