@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from mailaccounts.access import get_domain_or_404, get_mailbox_or_404, refuse_if_suspended
+from mailaccounts.services.signatures import effective_signature
 from tenants.access import mail_role_required, owner_required
 from tenants.audit import Actor
 
@@ -112,6 +113,7 @@ def device_setup(request, pk):
         "steps": steps_with_values(client, facts(mailbox)) if client else [],
         "profile_link": pop_profile_link(request, mailbox) if client and client.uses_profile_qr else None,
         "link_minutes": settings.DEVICE_PROFILE_LINK_MINUTES,
+        "signature": effective_signature(mailbox),
     }
     return render(request, "devices/device_setup.html", context)
 

@@ -14,6 +14,7 @@ ALL_KEYS = [
     "autoconfig",
     "autodiscover",
     "srv:_autodiscover._tcp",
+    "webmail",
     "srv:_imaps._tcp",
     "srv:_pop3s._tcp",
     "srv:_submission._tcp",
