@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mailaccounts.access import get_mailbox_or_404, refuse_if_suspended
+from mailaccounts.access import get_mailbox_or_404, mailbox_access_required, refuse_if_suspended
 from mailaccounts.models import Mailbox
 from tenants.access import mail_role_required
 from tenants.audit import Actor
@@ -46,7 +46,7 @@ def overview(request):
     )
 
 
-@mail_role_required
+@mailbox_access_required
 def deleted_list(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     form = DeletedSearchForm(request.GET or None)
@@ -72,7 +72,7 @@ def deleted_list(request, pk):
     )
 
 
-@mail_role_required
+@mailbox_access_required
 @require_POST
 def deleted_restore(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
@@ -97,7 +97,7 @@ def deleted_restore(request, pk):
     return redirect("backups:deleted_list", pk=mailbox.pk)
 
 
-@mail_role_required
+@mailbox_access_required
 def restore_start(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     sources = list(services.snapshots_of(mailbox))
@@ -138,14 +138,14 @@ def restore_start(request, pk):
     )
 
 
-@mail_role_required
+@mailbox_access_required
 def restore_detail(request, pk, restore_pk):
     mailbox = get_mailbox_or_404(request, pk, include_deleted=True)
     restore = get_restore_or_404(request, mailbox, restore_pk)
     return render(request, "backups/restore_detail.html", {"mailbox": mailbox, "restore": restore})
 
 
-@mail_role_required
+@mailbox_access_required
 def restore_progress(request, pk, restore_pk):
     mailbox = get_mailbox_or_404(request, pk, include_deleted=True)
     restore = get_restore_or_404(request, mailbox, restore_pk)

@@ -18,9 +18,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from mailaccounts.access import get_domain_or_404, get_mailbox_or_404, refuse_if_suspended
+from mailaccounts.access import (
+    get_domain_or_404,
+    get_mailbox_or_404,
+    mailbox_access_required,
+    refuse_if_suspended,
+)
 from mailaccounts.services.signatures import effective_signature
-from tenants.access import mail_role_required, owner_required
+from tenants.access import owner_required
 from tenants.audit import Actor
 
 from . import services
@@ -102,7 +107,7 @@ def pop_profile_link(request, mailbox) -> dict | None:
     return {**link, "qr": mark_safe(qr_svg(link["url"]))}  # noqa: S308 - qrcode's own SVG of our URL
 
 
-@mail_role_required
+@mailbox_access_required
 def device_setup(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     client = client_or_none(request.GET.get("client", ""))
@@ -119,7 +124,7 @@ def device_setup(request, pk):
 
 
 @require_POST
-@mail_role_required
+@mailbox_access_required
 def profile_link_create(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     if mailbox.is_enabled and not refuse_if_suspended(request):
@@ -135,14 +140,14 @@ def profile_link_create(request, pk):
     return redirect(reverse("devices:device_setup", args=[mailbox.pk]) + "?client=iphone")
 
 
-@mail_role_required
+@mailbox_access_required
 def profile_direct_download(request, pk):
     """The profile for the signed-in panel user (a Mac): no link needed."""
     return profile_response(get_mailbox_or_404(request, pk))
 
 
 @require_POST
-@mail_role_required
+@mailbox_access_required
 def instructions_send(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     client = client_or_none(request.POST.get("client", ""))

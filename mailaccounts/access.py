@@ -1,28 +1,100 @@
 """Access: one function per protected type, scoped to the request's customer. Another customer's object
-does not exist for them: a 404, never a 403 that confirms it exists."""
+does not exist for them: a 404, never a 403 that confirms it exists.
+
+A mailbox's own user (a `MailboxUser` login) is limited to that one mailbox: `get_mailbox_or_404` finds
+only it, and every other lookup here is a 404 for them (customer-wide pages are refused earlier, by
+`tenants.access.customer_required`).
+"""
+
+from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
-from .models import Alias, Domain, Mailbox
+from tenants.access import mark_open_to_mailbox_user, may_manage_mail, role_required
+
+from .models import Alias, Domain, Mailbox, MailboxUser
+
+_UNSET = object()
+
+
+def own_mailbox(user) -> Mailbox | None:
+    """The one mailbox a mailbox-user login is limited to; None for customer panel users, staff and
+    anonymous visitors. Never None for a mailbox login, even when its mailbox is disabled or deleted
+    (the middleware signs such a session out), so `None` always means "not limited to a mailbox"."""
+    if user is None or not user.is_authenticated:
+        return None
+    cached = getattr(user, "_own_mailbox", _UNSET)
+    if cached is _UNSET:
+        link = (
+            MailboxUser.objects.select_related("mailbox__domain__mailhost", "mailbox__customer__plan")
+            .filter(user_id=user.pk)
+            .first()
+        )
+        cached = link.mailbox if link is not None else None
+        user._own_mailbox = cached
+    return cached
+
+
+def is_mailbox_user(request) -> bool:
+    return own_mailbox(getattr(request, "user", None)) is not None
+
+
+def may_use_mailbox_pages(request) -> bool:
+    """The mailbox pages' rule: the mailbox's own user, or a customer user who manages mail."""
+    if is_mailbox_user(request):
+        return True
+    return getattr(request, "customer", None) is not None and may_manage_mail(
+        getattr(request, "membership", None)
+    )
+
+
+def mailbox_access_required(view):
+    """For the pages of one mailbox a mailbox's own user may use (password, automatic reply, forwarding,
+    spam settings, devices, deleted mail): their own mailbox, or any of the customer's for owners and
+    members (as `mail_role_required`). The view must find the mailbox with `get_mailbox_or_404`."""
+    for_members = role_required(may_manage_mail)(view)
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if is_mailbox_user(request):
+            return view(request, *args, **kwargs)
+        return for_members(request, *args, **kwargs)
+
+    return mark_open_to_mailbox_user(wrapper)
+
+
+def refuse_mailbox_user(request) -> None:
+    if is_mailbox_user(request):
+        raise Http404
 
 
 def get_domain_or_404(request, pk: int) -> Domain:
+    refuse_mailbox_user(request)
     queryset = Domain.objects.for_customer(request.customer).select_related("mailhost", "customer")
     return get_object_or_404(queryset, pk=pk)
 
 
 def get_mailbox_or_404(request, pk: int, *, include_deleted: bool = False) -> Mailbox:
+    """The customer's mailbox `pk`; for a mailbox's own user only their own mailbox (and only while it is
+    not deleted), every other id a 404."""
     mailboxes = Mailbox.objects.for_customer(request.customer).select_related(
         "domain__mailhost", "customer__plan"
     )
+    own = own_mailbox(getattr(request, "user", None))
+    if own is not None:
+        mailboxes, include_deleted = mailboxes.filter(pk=own.pk), False
     if not include_deleted:
         mailboxes = mailboxes.active()
     return get_object_or_404(mailboxes, pk=pk)
 
 
 def get_alias_or_404(request, pk: int) -> Alias:
+    refuse_mailbox_user(request)
     return get_object_or_404(
         Alias.objects.for_customer(request.customer).select_related("domain__mailhost"), pk=pk
     )

@@ -163,6 +163,20 @@ class MailboxPasswordForm(PasswordChoiceMixin):
     pass
 
 
+class OwnPasswordForm(MailboxPasswordForm):
+    """The mailbox's own user changing their password: the current one first, so an open session left on
+    someone else's screen cannot take the mailbox over."""
+
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        max_length=256,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    field_order = ["current_password", "password_mode", "password1", "password2"]
+
+
 def address_lines(value: str) -> list[str]:
     """Addresses typed one per line (commas and semicolons also separate them). Spaces do not: "jan bij
     gmail" is one thing that is not an address (one error), not three."""

@@ -5,6 +5,7 @@ It is live when the host's applied revision has reached it (see `LiveState`).
 """
 
 import idna
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -116,6 +117,10 @@ class Mailbox(models.Model):
     used_bytes = models.BigIntegerField(_("used (bytes)"), default=0)
     usage_measured_at = models.DateTimeField(_("usage measured at"), null=True, blank=True)
     quota_warning_level = models.PositiveSmallIntegerField(default=0)
+    # The mailbox's own user may sign in to the panel with the mailbox address and password and manage
+    # this one mailbox (mailaccounts.access.own_mailbox). On by default: that password already opens all
+    # the mail; the panel adds only this mailbox's own settings, never other mailboxes or the account.
+    panel_login_enabled = models.BooleanField(_("own panel login"), default=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
     revision = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -145,6 +150,29 @@ class Mailbox(models.Model):
     @property
     def live_state(self) -> str:
         return self.domain.mailhost.state_of(self.revision)
+
+
+class MailboxUser(models.Model):
+    """The panel login of a mailbox's own user: a `panel.User` limited to this one mailbox.
+
+    Made (or refreshed) at sign-in by `mailaccounts.auth.MailboxBackend` when the mailbox address and
+    password are right; the user has no membership and no usable password of its own (the mailbox's
+    Dovecot hash is the only password). Purging the mailbox deletes the user with it.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailbox_login"
+    )
+    mailbox = models.OneToOneField(Mailbox, on_delete=models.CASCADE, related_name="login")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_login_at = models.DateTimeField(_("last signed in"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("mailbox login")
+        verbose_name_plural = _("mailbox logins")
+
+    def __str__(self):
+        return str(self.mailbox)
 
 
 class AliasQuerySet(models.QuerySet):

@@ -25,6 +25,8 @@ def panel(request):
         "membership": membership if membership else None,
         "customer": membership.customer if membership else None,
         "manages_mail": may_manage_mail(membership),
+        # a mailbox's own user (mailaccounts.access.own_mailbox): the frame shows only their mailbox
+        "own_mailbox": getattr(request, "own_mailbox", None),
         "vat_percent": vat_percent(),
         "support": support_contact(),
     }

@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "tenants.middleware.CustomerMiddleware",
+    "mailaccounts.middleware.MailboxUserMiddleware",
     "tenants.middleware.SuspendedCustomerMiddleware",
     "tenants.middleware.TwoFactorRequiredMiddleware",
 ]
@@ -126,6 +127,8 @@ AUTH_USER_MODEL = "panel.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+    # a mailbox's own user: its address and the mailbox's password (mailaccounts.access.own_mailbox)
+    "mailaccounts.auth.MailboxBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -151,7 +154,7 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
-ACCOUNT_ADAPTER = "tenants.adapters.AccountAdapter"
+ACCOUNT_ADAPTER = "mailaccounts.adapters.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Postbode] "
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "5/5m/ip,5/5m/key",

@@ -2,10 +2,11 @@
 
 from django.conf import settings
 from django.http import HttpResponsePermanentRedirect, HttpResponseServerError
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 
+from mailaccounts.access import own_mailbox
 from mailaccounts.models import Domain
 from mailaccounts.services.dnschecks import with_dns_health
 from mailaccounts.services.storage import pool_summary
@@ -15,8 +16,16 @@ from .attention import attention_points
 from .context_processors import support_contact
 
 
-@customer_required
 def dashboard(request):
+    """The home page: the customer's dashboard; a mailbox's own user's home is their mailbox's page."""
+    mailbox = own_mailbox(request.user)
+    if mailbox is not None:
+        return redirect("mailaccounts:mailbox_detail", pk=mailbox.pk)
+    return customer_dashboard(request)
+
+
+@customer_required
+def customer_dashboard(request):
     customer = request.customer
     domains = []
     if may_manage_mail(request.membership):  # the billing role sees the plan, storage and invoices only

@@ -3,6 +3,7 @@
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from mailaccounts.access import may_use_mailbox_pages
 from tenants.access import may_manage_mail
 
 from . import services
@@ -10,7 +11,7 @@ from .models import SpamResult, Verdict
 
 
 def mailbox_section(request, mailbox) -> str:
-    if mailbox.deleted_at is not None or not may_manage_mail(getattr(request, "membership", None)):
+    if mailbox.deleted_at is not None or not may_use_mailbox_pages(request):
         return ""
     policy = services.mailbox_policy(mailbox)
     shown = services.domain_policy(mailbox.domain) if policy.inherits else policy

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from mailaccounts.access import get_domain_or_404, get_mailbox_or_404
+from mailaccounts.access import get_domain_or_404, get_mailbox_or_404, mailbox_access_required
 from mailaccounts.models import Domain
 from mailaccounts.views.mailboxes import attach_errors
 from tenants.access import mail_role_required
@@ -220,7 +220,7 @@ def render_mailbox(request, mailbox, *, form=None, list_form=None, status=200):
     return render(request, "spamfilter/mailbox.html", context, status=status)
 
 
-@mail_role_required
+@mailbox_access_required
 def mailbox_settings(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     if request.method != "POST":
@@ -250,7 +250,7 @@ def mailbox_settings(request, pk):
 
 
 @require_POST
-@mail_role_required
+@mailbox_access_required
 def mailbox_list_add(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     form = bound_list_form(request)
@@ -272,7 +272,7 @@ def mailbox_list_add(request, pk):
 
 
 @require_POST
-@mail_role_required
+@mailbox_access_required
 def mailbox_list_remove(request, pk, entry_pk):
     mailbox = get_mailbox_or_404(request, pk)
     entry = get_object_or_404(SenderListEntry, pk=entry_pk, mailbox=mailbox)

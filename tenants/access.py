@@ -4,17 +4,52 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect
 
 from .models import Membership
 
 
-def customer_required(view):
-    """Signed in and belonging to a customer; otherwise to login or to onboarding."""
+def is_limited_to_mailbox(request) -> bool:
+    """Signed in as a mailbox's own user (`request.own_mailbox`, set by mailaccounts' middleware): they
+    see that one mailbox's pages and none of the customer's."""
+    return getattr(request, "own_mailbox", None) is not None
+
+
+def mark_open_to_mailbox_user(view):
+    """Mark a view a mailbox's own user may open (for their own mailbox): the menu offers a mailbox user
+    only such pages, and the access tests expect a 404 from every other."""
+    view.open_to_mailbox_user = True
+    return view
+
+
+def is_open_to_mailbox_user(view) -> bool:
+    return getattr(view, "open_to_mailbox_user", False)
+
+
+def signed_in_user_required(view):
+    """A customer's user or a mailbox's own user: pages about one's own login (security, two-factor)."""
+    for_customers = customer_required(view)
 
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
+        if is_limited_to_mailbox(request):
+            return view(request, *args, **kwargs)
+        return for_customers(request, *args, **kwargs)
+
+    return mark_open_to_mailbox_user(wrapper)
+
+
+def customer_required(view):
+    """Signed in and belonging to a customer; otherwise to login or to onboarding. A mailbox's own user
+    gets 404: the customer's pages do not exist for them."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if is_limited_to_mailbox(request):
+            raise Http404
         if request.customer is None:
             return redirect("admin:index" if request.user.is_staff else "onboarding")
         return view(request, *args, **kwargs)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db import models
 
+from .access import is_limited_to_mailbox
 from .models import AuditEntry, Customer, User
 
 
@@ -14,12 +15,19 @@ class Actor:
     user: User | None = None
     ip_address: str | None = None
     is_staff_action: bool = False
+    # signed in with a mailbox's own address and password (its label is that address)
+    is_mailbox_user: bool = False
 
     @classmethod
     def from_request(cls, request) -> "Actor":
         user = request.user if request.user.is_authenticated else None
         in_admin = request.path.startswith("/admin/")
-        return cls(user=user, ip_address=client_ip(request), is_staff_action=in_admin)
+        return cls(
+            user=user,
+            ip_address=client_ip(request),
+            is_staff_action=in_admin,
+            is_mailbox_user=is_limited_to_mailbox(request),
+        )
 
     @classmethod
     def system(cls) -> "Actor":
@@ -57,6 +65,6 @@ def record(
         object_type=obj._meta.model_name if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         object_repr=str(obj)[:254] if obj is not None else "",
-        changes=changes or {},
+        changes={**(changes or {}), **({"signed_in_as": "mailbox"} if actor.is_mailbox_user else {})},
         ip_address=actor.ip_address,
     )

@@ -303,6 +303,8 @@ AUDIT_ACTION_LABELS = {
     "mailbox.delete": _("Mailbox deleted"),
     "mailbox.disable": _("Mailbox disabled"),
     "mailbox.forwarding": _("Forwarding changed"),
+    "mailbox.panel_login_off": _("Panel login of a mailbox switched off"),
+    "mailbox.panel_login_on": _("Panel login of a mailbox switched on"),
     "mailbox.password": _("Mailbox password changed"),
     "mailbox.purge": _("Mailbox removed for good"),
     "mailbox.restore": _("Mailbox restored"),

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import services
-from .access import customer_required, owner_required
+from .access import customer_required, is_limited_to_mailbox, owner_required, signed_in_user_required
 from .audit import Actor
 from .forms import InviteForm, OnboardingForm, TwoFactorRequirementForm
 from .models import AuditEntry, Invitation, Membership
@@ -136,7 +136,11 @@ def invitation_accept(request, token):
     if invitation is None:
         return render(request, "panel/invitation_invalid.html", status=404)
     refusal = None
-    if request.user.is_authenticated:
+    if is_limited_to_mailbox(request):  # a mailbox's own login never becomes a team member
+        refusal = _(
+            "You are signed in with a mailbox. Sign out, then sign in or sign up with your own account."
+        )
+    elif request.user.is_authenticated:
         refusal = services.invitation_refusal(invitation=invitation, user=request.user)
     if request.method == "POST" and request.user.is_authenticated and refusal is None:
         try:
@@ -152,7 +156,7 @@ def invitation_accept(request, token):
     return render(request, "panel/invitation_accept.html", context)
 
 
-@customer_required
+@signed_in_user_required
 def account_settings(request):
     from allauth.mfa.models import Authenticator
 
@@ -166,6 +170,7 @@ def account_settings(request):
         "has_totp": Authenticator.Type.TOTP in authenticator_types,
         "has_webauthn": Authenticator.Type.WEBAUTHN in authenticator_types,
         "has_recovery_codes": Authenticator.Type.RECOVERY_CODES in authenticator_types,
+        "own_mailbox": request.own_mailbox if is_limited_to_mailbox(request) else None,
     }
     return render(request, "panel/account_settings.html", context)
 

@@ -21,7 +21,7 @@ from publicsuffixlist import PublicSuffixList
 from mailhosts.models import MailHost
 from mailhosts.revisions import bump_revision, mark_changed
 from tenants.audit import Actor, record
-from tenants.models import Customer
+from tenants.models import Customer, User
 
 from ..models import Domain
 from .dns import make_resolver
@@ -205,6 +205,7 @@ def remove_domain(*, domain: Domain, actor: Actor) -> None:
         },
     )
     bump_revision(domain.mailhost)
+    User.objects.filter(mailbox_login__mailbox__domain=domain).delete()  # its mailboxes' own panel logins
     domain.delete()
 
 

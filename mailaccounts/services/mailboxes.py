@@ -17,6 +17,7 @@ from tenants.models import Customer
 
 from .. import passwords, usage
 from ..models import Alias, Domain, Mailbox
+from . import logins
 from .addresses import (
     check_address_free,
     check_domain_usable,
@@ -160,6 +161,7 @@ def set_mailbox_password(
     mailbox.password_hash = passwords.hash_password(chosen)
     mark_changed(mailbox, host=mailbox.domain.mailhost)
     mailbox.save(update_fields=["password_hash", "revision"])
+    logins.end_sessions(mailbox)  # the old password's panel sessions end with it
     record(
         actor,
         "mailbox.password",
@@ -292,6 +294,7 @@ def purge_mailbox(*, mailbox: Mailbox) -> None:
             forwarder.save(update_fields=["forward_to", "revision"])
     record(Actor.system(), "mailbox.purge", customer=mailbox.customer, obj=mailbox)
     host = mailbox.domain.mailhost
+    logins.delete_login_user(mailbox)
     Mailbox.objects.filter(pk=mailbox.pk).delete()
     bump_revision(host)
     transaction.on_commit(lambda: usage.remove_mail_folder(mailbox))

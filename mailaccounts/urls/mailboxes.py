@@ -10,6 +10,7 @@ urlpatterns = [
     path("mailboxes/<int:pk>/edit/", views.mailbox_edit, name="mailbox_edit"),
     path("mailboxes/<int:pk>/password/", views.mailbox_password, name="mailbox_password"),
     path("mailboxes/<int:pk>/forwarding/", views.mailbox_forwarding, name="mailbox_forwarding"),
+    path("mailboxes/<int:pk>/panel-login/", views.mailbox_panel_login, name="mailbox_panel_login"),
     path("mailboxes/<int:pk>/autoresponder/", views.autoresponder, name="autoresponder"),
     path("mailboxes/<int:pk>/signature/", signatures.mailbox_signature, name="mailbox_signature"),
     path(

@@ -6,6 +6,7 @@ validate with a form, call the service, redirect. Service `ValidationError`s go 
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -16,8 +17,16 @@ from django.views.decorators.http import require_POST
 
 from tenants.access import mail_role_required, owner_required
 from tenants.audit import Actor
+from tenants.services import user_has_two_factor
 
-from ..access import get_alias_or_404, get_domain_or_404, get_mailbox_or_404
+from ..access import (
+    get_alias_or_404,
+    get_domain_or_404,
+    get_mailbox_or_404,
+    mailbox_access_required,
+    own_mailbox,
+    refuse_if_suspended,
+)
 from ..crypto import seal, unseal
 from ..forms import (
     AliasForm,
@@ -27,9 +36,10 @@ from ..forms import (
     MailboxCreateForm,
     MailboxEditForm,
     MailboxPasswordForm,
+    OwnPasswordForm,
 )
-from ..models import Alias, Autoresponder, Domain, Mailbox
-from ..services import aliases, autoresponders, lists, mailboxes, storage
+from ..models import Alias, Autoresponder, Domain, Mailbox, MailboxUser
+from ..services import aliases, autoresponders, lists, logins, mailboxes, storage
 
 PAGE_SIZE = 50
 NEW_PASSWORD_KEY = "mailaccounts.new_password"
@@ -115,6 +125,9 @@ def mailbox_add(request):
         except ValidationError as error:
             attach_errors(form, error)
         else:
+            if own_mailbox(request.user) is not None:  # their own password: this session stays signed in
+                request.user.refresh_from_db(fields=["password"])
+                update_session_auth_hash(request, request.user)
             remember_new_password(request, mailbox, generated)
             messages.success(
                 request, _("Mailbox %(address)s created.") % {"address": mailbox.unicode_address}
@@ -128,7 +141,7 @@ def mailbox_add(request):
     )
 
 
-@mail_role_required
+@mailbox_access_required
 def mailbox_detail(request, pk):
     mailbox = get_mailbox_or_404(request, pk, include_deleted=True)
     forwarding = ForwardingForm(
@@ -150,8 +163,26 @@ def render_detail(request, mailbox: Mailbox, forwarding_form, *, new_password: s
             "forwarding_form": forwarding_form,
             "new_password": new_password,
             "restore_deadline": mailboxes.restore_deadline(mailbox),
+            "is_own": own_mailbox(request.user) is not None,
+            "panel_login": panel_login_context(request, mailbox),
         },
     )
+
+
+def panel_login_context(request, mailbox: Mailbox) -> dict | None:
+    """For the owner's "own login" card: is it on, is it in use, with two-factor? None for the mailbox's
+    own user (the switch is the owner's)."""
+    if own_mailbox(request.user) is not None or request.membership is None:
+        return None
+    link = MailboxUser.objects.select_related("user").filter(mailbox=mailbox).first()
+    return {
+        "enabled": mailbox.panel_login_enabled,
+        "last_login_at": link.last_login_at if link else None,
+        "two_factor": bool(link) and user_has_two_factor(link.user),
+        "taken": link is None and logins.address_taken_by_panel_user(mailbox),
+        "may_switch": request.membership.is_owner,
+        "required_two_factor": mailbox.customer.require_two_factor,
+    }
 
 
 @mail_role_required
@@ -175,18 +206,26 @@ def mailbox_edit(request, pk):
     return render(request, "mailaccounts/mailbox_edit.html", {"form": form, "mailbox": mailbox})
 
 
-@mail_role_required
+@mailbox_access_required
 def mailbox_password(request, pk):
+    """Owners and members set a mailbox's password; the mailbox's own user changes theirs after typing
+    the current one. The same strength rules, audit and apply either way (set_mailbox_password)."""
     mailbox = get_mailbox_or_404(request, pk)
-    form = MailboxPasswordForm(request.POST or None)
+    own = own_mailbox(request.user) is not None
+    form = (OwnPasswordForm if own else MailboxPasswordForm)(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
+            if own:
+                logins.check_current_password(request, mailbox, form.cleaned_data["current_password"])
             generated = mailboxes.set_mailbox_password(
                 actor=Actor.from_request(request), mailbox=mailbox, password=form.chosen_password
             )
         except ValidationError as error:
             attach_errors(form, error)
         else:
+            if own:  # every other session of theirs ends with the old password; this one stays
+                request.user.refresh_from_db(fields=["password"])
+                update_session_auth_hash(request, request.user)
             remember_new_password(request, mailbox, generated)
             messages.success(
                 request, _("The password of %(address)s was changed.") % {"address": mailbox.unicode_address}
@@ -195,7 +234,7 @@ def mailbox_password(request, pk):
     return render(request, "mailaccounts/mailbox_password.html", {"form": form, "mailbox": mailbox})
 
 
-@mail_role_required
+@mailbox_access_required
 @require_POST
 def mailbox_forwarding(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
@@ -264,10 +303,33 @@ def mailbox_restore(request, pk):
     return redirect("mailaccounts:mailbox_detail", pk=mailbox.pk)
 
 
+@require_POST
+@owner_required
+def mailbox_panel_login(request, pk):
+    """The owner switches the mailbox's own panel login on or off."""
+    mailbox = get_mailbox_or_404(request, pk)
+    enabled = request.POST.get("enabled") == "1"
+    if not refuse_if_suspended(request):
+        logins.set_panel_login(actor=Actor.from_request(request), mailbox=mailbox, enabled=enabled)
+        if enabled:
+            messages.success(
+                request,
+                _("%(address)s can now sign in to the panel with the mailbox password.")
+                % {"address": mailbox.unicode_address},
+            )
+        else:
+            messages.success(
+                request,
+                _("%(address)s can no longer sign in to the panel; open sessions have ended.")
+                % {"address": mailbox.unicode_address},
+            )
+    return redirect(reverse("mailaccounts:mailbox_detail", args=[mailbox.pk]) + "#panel-login")
+
+
 # Autoresponder --------------------------------------------------------------------------------------
 
 
-@mail_role_required
+@mailbox_access_required
 def autoresponder(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     current = Autoresponder.objects.filter(mailbox=mailbox).first()

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django import template
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, resolve, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
@@ -15,7 +15,7 @@ from django_countries.fields import Country
 
 from billing.access import may_see_invoices
 from devices.views import domain_shared_context, mailbox_settings_context
-from tenants.access import may_manage_mail
+from tenants.access import is_open_to_mailbox_user, may_manage_mail
 from tenants.units import format_bytes
 
 register = template.Library()
@@ -83,9 +83,65 @@ def nav_groups(path: str, membership) -> list[dict]:
     return groups
 
 
+# The menu of a mailbox's own user: their mailbox's pages. An entry shows only when its view is open to
+# them (`tenants.access.is_open_to_mailbox_user`, set by the same decorator that lets them in), so the
+# menu never offers a page that answers 404. A capability adds its mailbox page here by url name.
+MAILBOX_NAV_GROUPS = [
+    (None, [("mailaccounts:mailbox_detail", _("My mailbox"))]),
+    (
+        _("Settings"),
+        [
+            ("mailaccounts:mailbox_password", _("Password")),
+            ("mailaccounts:autoresponder", _("Automatic reply")),
+            ("spamfilter:mailbox", _("Spam filter")),
+            ("devices:device_setup", _("Devices")),
+        ],
+    ),
+    (
+        _("Mail back"),
+        [
+            ("backups:deleted_list", _("Recently deleted")),
+            ("backups:restore_start", _("Restore from backup")),
+        ],
+    ),
+    (_("Account"), [("account_settings", _("Security"))]),
+]
+
+
+def mailbox_url(name: str, mailbox) -> str | None:
+    """The url of `name` for the mailbox (or without arguments); None when it does not exist."""
+    for args in ([mailbox.pk], []):
+        try:
+            return reverse(name, args=args)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def mailbox_nav_groups(path: str, mailbox) -> list[dict]:
+    """The menu of a mailbox's own user; the entry whose url is the longest start of `path` is current."""
+    groups = []
+    for title, entries in MAILBOX_NAV_GROUPS:
+        items = []
+        for name, label in entries:
+            url = mailbox_url(name, mailbox)
+            if url is None or not is_open_to_mailbox_user(resolve(url).func):
+                continue
+            items.append({"url": url, "label": label, "current": False})
+        if items:
+            groups.append({"title": title, "items": items})
+    matching = [item for group in groups for item in group["items"] if path.startswith(item["url"])]
+    if matching:
+        max(matching, key=lambda item: len(item["url"]))["current"] = True
+    return groups
+
+
 @register.inclusion_tag("partials/nav.html", takes_context=True)
 def panel_nav(context):
     request = context["request"]
+    mailbox = getattr(request, "own_mailbox", None)
+    if mailbox is not None:
+        return {"groups": mailbox_nav_groups(request.path, mailbox)}
     membership = getattr(request, "membership", None)
     return {"groups": nav_groups(request.path, membership)}
 

@@ -37,6 +37,17 @@ def test_demo_owner_can_log_in(client, db):
     assert response["Location"] == "/"
 
 
+def test_demo_mailbox_user_logs_in_to_their_own_mailbox(client, db, capsys):
+    from postbode.management.commands.demo import MAILBOX_PASSWORD, MAILBOX_USER_EMAIL
+
+    call_command("demo")
+    assert f"{MAILBOX_USER_EMAIL} / {MAILBOX_PASSWORD}" in capsys.readouterr().out
+    response = client.post("/accounts/login/", {"login": MAILBOX_USER_EMAIL, "password": MAILBOX_PASSWORD})
+    mailbox = Domain.objects.get(name="demo.postbode.localhost").mailboxes.get(local_part="verkoop")
+    assert response["Location"] == f"/mailboxes/{mailbox.pk}/"
+    assert client.get("/team/").status_code == 404
+
+
 def test_demo_has_a_relay_credential_and_two_weeks_of_relay_log(db):
     from relay.models import RejectedAttempt, RelayCredential, RelayEvent, RelayMessage
 

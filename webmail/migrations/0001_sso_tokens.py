@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('mailaccounts', '0008_mailbox_signatures'),
+        ('mailaccounts', '0009_mailbox_signatures'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

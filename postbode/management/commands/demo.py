@@ -43,6 +43,7 @@ OWNER_PASSWORD = "postbode-demo-2026"
 MAILBOX_PASSWORD = "Demo-Postvak-2026!"
 CUSTOMER_NAME = "Demo B.V."
 DOMAIN_NAME = "demo.postbode.localhost"
+MAILBOX_USER_EMAIL = f"verkoop@{DOMAIN_NAME}"  # signs in to the panel with the mailbox's own password
 
 
 def ensure_user(email: str, password: str, *, staff: bool) -> User:
@@ -103,6 +104,7 @@ class Command(BaseCommand):
             + f"\n  Customer: {OWNER_EMAIL} / {OWNER_PASSWORD}"
             + f"\n  Staff:    {ADMIN_EMAIL} / {ADMIN_PASSWORD}  ({settings.SITE_URL}/admin/)"
             + f"\n  Mailbox:  info@{DOMAIN_NAME} / {MAILBOX_PASSWORD}  (IMAP/SMTP with `manage.py mailstack start`)"
+            + f"\n  Mailbox user: {MAILBOX_USER_EMAIL} / {MAILBOX_PASSWORD}  (the panel, for that one mailbox only)"
             + f"\n  Devices:  {settings.SITE_URL}/mailboxes/ → a mailbox → “Set up a device”; calendar and contacts"
             + "\n            https://127.0.0.1:<MAILSTACK_PORT_BASE+13>/ (Radicale, with `manage.py mailstack start`)"
         )
