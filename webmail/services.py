@@ -23,7 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mailaccounts.models import Mailbox
+from mailaccounts.access import own_mailbox
+from mailaccounts.models import Mailbox, MailboxUser
 from mailaccounts.passwords import verify_password
 from mailaccounts.services.mailboxes import set_mailbox_password
 from tenants.audit import Actor, record
@@ -54,9 +55,13 @@ def is_available() -> bool:
 def may_open_webmail(user, mailbox: Mailbox) -> bool:
     """Only the mailbox's own user opens its webmail: owners and colleagues do not get into someone's mail.
 
-    The mailbox's own user is the panel login whose address is the mailbox's address."""
+    The mailbox's own user is its mailbox login (`own_mailbox`), or a panel user whose login address is the
+    mailbox's address (that person has no separate mailbox login: the panel refuses one for a taken address)."""
     if user is None or not user.is_authenticated or mailbox.deleted_at is not None:
         return False
+    own = own_mailbox(user)
+    if own is not None:
+        return own.pk == mailbox.pk
     return (user.email or "").strip().lower() == mailbox.address.lower()
 
 
@@ -141,6 +146,14 @@ def count_failure(address: str) -> None:
             cache.incr(key)
         except ValueError:  # expired between add and incr
             cache.add(key, 1, settings.WEBMAIL_PASSWORD_FAILURE_SECONDS)
+
+
+def webmail_actor(mailbox: Mailbox, ip_address: str | None) -> Actor:
+    """Who changes a password in webmail: the mailbox's own user (their panel login, when they have one)."""
+    link = MailboxUser.objects.select_related("user").filter(mailbox=mailbox).first()
+    if link is None:
+        return Actor(ip_address=ip_address)
+    return Actor(user=link.user, ip_address=ip_address, is_mailbox_user=True)
 
 
 def change_password_from_webmail(*, address: str, current: str, new: str, ip_address: str | None) -> Mailbox:

@@ -5,6 +5,7 @@ onto the hosts); without it they do not exist (404). They are CSRF-exempt becaus
 """
 
 import hmac
+import ipaddress
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,15 +17,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from mailaccounts.access import get_mailbox_or_404, refuse_if_suspended
-from tenants.access import customer_required
+from mailaccounts.access import get_mailbox_or_404, mailbox_access_required, refuse_if_suspended
 from tenants.audit import Actor, client_ip
 
 from . import services
 
 
 @require_POST
-@customer_required
+@mailbox_access_required
 def open_webmail(request, pk):
     """A one-time link into the mailbox's webmail, for the mailbox's own user only (others: 404)."""
     mailbox = get_mailbox_or_404(request, pk)
@@ -75,6 +75,14 @@ def webmail_language(code: str) -> str:
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
+def user_ip(request) -> str | None:
+    """The webmail user's address as webmail saw it (the caller proved it is the mail host), else the caller's."""
+    try:
+        return str(ipaddress.ip_address(request.POST.get("ip", "").strip()))
+    except ValueError:
+        return client_ip(request)
+
+
 @mail_host_only
 def api_password(request):
     with translation.override(webmail_language(request.POST.get("language", ""))):
@@ -83,7 +91,7 @@ def api_password(request):
                 address=request.POST.get("user", "")[:254],
                 current=request.POST.get("current", ""),
                 new=request.POST.get("new", ""),
-                ip_address=client_ip(request),
+                ip_address=user_ip(request),
             )
         except services.PasswordChangeRefused as refused:
             return JsonResponse({"message": refused.message}, status=refused.status)

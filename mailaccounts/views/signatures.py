@@ -6,10 +6,10 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from tenants.access import mail_role_required, owner_required
+from tenants.access import owner_required
 from tenants.audit import Actor
 
-from ..access import get_domain_or_404, get_mailbox_or_404, refuse_if_suspended
+from ..access import get_domain_or_404, get_mailbox_or_404, mailbox_access_required, refuse_if_suspended
 from ..forms import SignatureForm, SignatureTemplateForm
 from ..services import signatures
 from .mailboxes import attach_errors
@@ -26,7 +26,7 @@ def signature_initial(mailbox, *, from_template: bool) -> dict:
     return {"name": start.name, "phone": "", "text": start.text, "html": start.html}
 
 
-@mail_role_required
+@mailbox_access_required
 def mailbox_signature(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     if request.method == "POST" and request.POST.get("action") == "use-template":

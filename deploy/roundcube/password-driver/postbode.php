@@ -6,7 +6,8 @@
  * it to the mail hosts, exactly as a change made in the panel. Its refusal comes back in the user's language.
  *
  * POST <panel>/webmail/api/password/ with the mail host's shared secret (Authorization: Bearer ...), fields
- * user, current, new and language. Answers: 200 {"ok": true}; 400/403/429 {"message": "..."}.
+ * user, current, new, language and ip (the user's address, for the activity log).
+ * Answers: 200 {"ok": true}; 400/403/429 {"message": "..."}.
  */
 class rcube_postbode_password
 {
@@ -33,6 +34,7 @@ class rcube_postbode_password
                     'current' => $curpass,
                     'new' => $newpass,
                     'language' => (string) ($_SESSION['language'] ?? ''),
+                    'ip' => rcube_utils::remote_ip(),
                 ],
                 'headers' => ['Authorization' => 'Bearer ' . $settings['api_secret']],
                 'http_errors' => false,
