@@ -166,7 +166,9 @@ def change_password_from_webmail(*, address: str, current: str, new: str, ip_add
     if new == current:
         raise PasswordChangeRefused(400, _("The new password is the same as the current one."))
     try:
-        set_mailbox_password(actor=Actor(ip_address=ip_address), mailbox=mailbox, password=new, via="webmail")
+        set_mailbox_password(
+            actor=webmail_actor(mailbox, ip_address), mailbox=mailbox, password=new, via="webmail"
+        )
     except ValidationError as error:
         raise PasswordChangeRefused(400, " ".join(error.messages)) from None
     cache.delete(failure_key(address))
