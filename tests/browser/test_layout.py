@@ -54,6 +54,8 @@ def every_main_page() -> list[str]:
         f"/domains/{domain.pk}/delete/",
         f"/mailboxes/{mailbox.pk}/",
         f"/mailboxes/{mailbox.pk}/autoresponder/",
+        f"/mailboxes/{mailbox.pk}/signature/",
+        f"/domains/{domain.pk}/signature/",
         "/mailboxes/add/",
         "/domains/add/",
     ]
