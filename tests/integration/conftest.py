@@ -83,7 +83,17 @@ def wait_until(
 def mailstack():
     from mailhosts.stack import PORT_SPACING, MailStack, is_traversable_by_all
 
-    for program in ["postfix", "postmap", "dovecot", "doveadm", "opendkim", "rspamd", "rspamc", "sievec", "php"]:
+    for program in [
+        "postfix",
+        "postmap",
+        "dovecot",
+        "doveadm",
+        "opendkim",
+        "rspamd",
+        "rspamc",
+        "sievec",
+        "php",
+    ]:
         require_service(shutil.which(program) is not None, f"{program} (mail stack)")
     require_service(Path("/usr/share/roundcube/index.php").exists(), "Roundcube (roundcube-core, mail stack)")
     # one stack per pytest-xdist worker: its own ports, directory, Celery queue and Redis database

@@ -10,6 +10,10 @@ def test_demo_mailboxes_have_signatures(db, capsys):
     domain = Domain.objects.get(name="demo.postbode.localhost")
     info = effective_signature(domain.mailboxes.get(local_part="info"))
     sales = effective_signature(domain.mailboxes.get(local_part="verkoop"))
-    assert info.source == "template" and "info@demo.postbode.localhost" in info.text and "<strong>Demo B.V.</strong>" in info.html
+    assert (
+        info.source == "template"
+        and "info@demo.postbode.localhost" in info.text
+        and "<strong>Demo B.V.</strong>" in info.html
+    )
     assert sales.source == "own" and "Team Verkoop" in sales.text
     assert "Webmail:" in capsys.readouterr().out
