@@ -1,12 +1,18 @@
 """allauth adapter: the panel's (tenants.adapters), and what differs for a mailbox's own user."""
 
+from allauth.account.internal.stagekit import clear_login
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from tenants.adapters import AccountAdapter as PanelAccountAdapter
 
 from .access import own_mailbox
+
+MAILBOX_BACKEND = "mailaccounts.auth.MailboxBackend"
 
 
 class AccountAdapter(PanelAccountAdapter):
@@ -15,6 +21,16 @@ class AccountAdapter(PanelAccountAdapter):
         if mailbox is not None:
             return reverse("mailaccounts:mailbox_detail", args=[mailbox.pk])
         return super().get_login_redirect_url(request)
+
+    def pre_login(self, request, user, **kwargs):
+        """A mailbox user signs in only with the mailbox's password (MailboxBackend): never with a passkey
+        alone or a password someone set on the panel user, so changing the mailbox password (or switching
+        the login off) always locks them out."""
+        if own_mailbox(user) is not None and getattr(user, "backend", "") != MAILBOX_BACKEND:
+            clear_login(request)
+            messages.error(request, gettext("Sign in with your mailbox address and its password."))
+            return redirect("account_login")
+        return super().pre_login(request, user, **kwargs)
 
     def validation_error(self, code, *args):
         """A right mailbox password that may not sign in says why, instead of "wrong password"."""

@@ -144,8 +144,10 @@ def test_security_page_offers_two_factor_and_their_mailbox_password(mailbox_clie
     assert "/accounts/email/" not in page
 
 
-def test_two_factor_required_by_the_owner_applies_to_mailbox_users(client, mailbox, customer):
+def test_two_factor_required_by_the_owner_applies_to_mailbox_users(client, mailbox, customer, settings):
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+
+    settings.MFA_TOTP_TOLERANCE = 1  # two codes: one to set up, the next to sign in with
 
     customer.require_two_factor = True
     customer.save()
@@ -169,6 +171,10 @@ def test_two_factor_required_by_the_owner_applies_to_mailbox_users(client, mailb
     response = sign_in(other, mailbox.address)
     assert response.status_code == 302 and response["Location"] == "/accounts/2fa/authenticate/"
     assert other.get(f"/mailboxes/{mailbox.pk}/").status_code == 302
+    code = format_hotp_value(hotp_value(secret, list(yield_hotp_counters_from_time())[-1]))  # not used yet
+    response = other.post("/accounts/2fa/authenticate/", {"code": code})
+    assert response.status_code == 302 and response["Location"] == f"/mailboxes/{mailbox.pk}/"
+    assert other.get(f"/mailboxes/{mailbox.pk}/").status_code == 200
 
 
 def test_owner_switches_a_mailbox_login_off_and_on(owner_client, mailbox):

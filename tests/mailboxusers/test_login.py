@@ -107,3 +107,15 @@ def test_purging_the_mailbox_deletes_its_panel_user(mailbox_client, mailbox):
     mailboxes.purge_mailbox(mailbox=mailbox)
     assert not User.objects.filter(email=mailbox.address).exists()
     assert not EmailAddress.objects.filter(email=mailbox.address).exists()
+
+
+def test_a_password_set_on_the_panel_user_behind_the_mailbox_does_not_sign_in(client, mailbox):
+    """Say staff set one in the admin: only the mailbox's own password opens the panel for it."""
+    sign_in(Client(), mailbox.address)
+    user = User.objects.get(email=mailbox.address)
+    user.set_password("Door-Support-Gezet-1")
+    user.save()
+    response = sign_in(client, mailbox.address, "Door-Support-Gezet-1")
+    assert "_auth_user_id" not in client.session
+    assert response.status_code in (200, 302)
+    assert sign_in(Client(), mailbox.address).status_code == 302  # the mailbox password still does
