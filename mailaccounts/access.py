@@ -28,15 +28,16 @@ def own_mailbox(user) -> Mailbox | None:
     if user is None or not user.is_authenticated:
         return None
     cached = getattr(user, "_own_mailbox", _UNSET)
-    if cached is _UNSET:
-        link = (
-            MailboxUser.objects.select_related("mailbox__domain__mailhost", "mailbox__customer__plan")
-            .filter(user_id=user.pk)
-            .first()
-        )
-        cached = link.mailbox if link is not None else None
-        user._own_mailbox = cached
-    return cached
+    if isinstance(cached, Mailbox) or cached is None:
+        return cached
+    link = (
+        MailboxUser.objects.select_related("mailbox__domain__mailhost", "mailbox__customer__plan")
+        .filter(user_id=user.pk)
+        .first()
+    )
+    mailbox = link.mailbox if link is not None else None
+    user._own_mailbox = mailbox  # once per request (the middleware asks first)
+    return mailbox
 
 
 def is_mailbox_user(request) -> bool:
