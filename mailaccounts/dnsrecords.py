@@ -176,12 +176,12 @@ def records_for(domain: Domain) -> list[DnsRecord]:
         ),
     ]
     webmail_host = urlsplit(settings.WEBMAIL_URL).hostname
-    if webmail_host:
+    if webmail_host and not address_type(webmail_host):  # a CNAME needs a name (not the local stack's IP)
         records.append(
             rec(
                 "webmail",
                 f"webmail.{name}",
-                address_type(webmail_host) or "CNAME",
+                "CNAME",
                 webmail_host,
                 _("Optional: webmail also opens at webmail.%(domain)s, besides %(address)s.")
                 % {"domain": domain.unicode_name, "address": webmail_host},

@@ -14,7 +14,6 @@ ALL_KEYS = [
     "autoconfig",
     "autodiscover",
     "srv:_autodiscover._tcp",
-    "webmail",
     "srv:_imaps._tcp",
     "srv:_pop3s._tcp",
     "srv:_submission._tcp",

@@ -100,3 +100,8 @@ def test_the_dns_page_lists_webmail_as_an_optional_cname(domain, settings):
         "webmail.postbode.nl",
     )
     assert not record.required
+
+
+def test_no_webmail_record_while_webmail_is_an_ip_address(domain, settings):
+    settings.WEBMAIL_URL = "http://127.0.0.1:20045/"
+    assert "webmail" not in [r.key for r in records_for(domain)]
