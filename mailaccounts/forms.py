@@ -407,7 +407,13 @@ def no_control_characters(value: str) -> None:
 class SignatureTextFields(forms.Form):
     # no max_length: the service refuses more than 10,000 characters with its own message
     text = forms.CharField(
-        label=_("Signature"), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 6})
+        label=_("Signature"),
+        required=False,
+        strip=False,
+        help_text=_(
+            "{name}, {address} and {phone} are filled in with the mailbox's name, address and phone number."
+        ),
+        widget=forms.Textarea(attrs={"rows": 6}),
     )
     html = forms.CharField(
         label=_("Signature with formatting (HTML)"),

@@ -5,9 +5,9 @@ it for copying), so they live here. HTML is limited to safe tags with nh3 (`clea
 handlers, no remote images (only small inline `data:` images), no styles that could hide text (only a short
 list of harmless properties with visible values). Each part is refused above `MAX_CHARACTERS`.
 
-Templates use the placeholders {name}, {address} and {phone}; `fill_placeholders` puts a mailbox's values in
-(escaped in HTML). A mailbox without a signature of its own uses its domain's template, filled in
-(`effective_signature`), and its editing form starts from that.
+Templates, and the mailbox signatures that start from them, use the placeholders {name}, {address} and {phone};
+`effective_signature` puts the mailbox's values in (escaped in HTML). A mailbox without a signature of its own
+signs with its domain's template, filled in with its display name and address.
 """
 
 import html as html_lib
@@ -154,23 +154,25 @@ def own_signature(mailbox: Mailbox) -> MailboxSignature | None:
         return None
 
 
-def from_template(mailbox: Mailbox, *, name: str = "", phone: str = "") -> Signature:
-    template = template_for(mailbox.domain)
+def filled(mailbox: Mailbox, *, text: str, html: str, name: str, phone: str, source: str) -> Signature:
     values = {"name": name or mailbox.display_name, "address": mailbox.unicode_address, "phone": phone}
     return Signature(
         name=values["name"],
-        text=fill_placeholders(template.text, **values, is_html=False),
-        html=fill_placeholders(template.html, **values, is_html=True),
-        source="template" if (template.text or template.html) else "none",
+        text=fill_placeholders(text, **values, is_html=False),
+        html=fill_placeholders(html, **values, is_html=True),
+        source=source,
     )
 
 
 def effective_signature(mailbox: Mailbox) -> Signature:
-    """The mailbox's own signature, else its domain's template filled in with its name and address."""
+    """What the mailbox signs with, placeholders filled in: its own signature (with its own name and phone),
+    else its domain's template (with its display name and address)."""
     own = own_signature(mailbox)
     if own is not None:
-        return Signature(name=own.name or mailbox.display_name, text=own.text, html=own.html, source="own")
-    return from_template(mailbox)
+        return filled(mailbox, text=own.text, html=own.html, name=own.name, phone=own.phone, source="own")
+    template = template_for(mailbox.domain)
+    source = "template" if (template.text or template.html) else "none"
+    return filled(mailbox, text=template.text, html=template.html, name="", phone="", source=source)
 
 
 # Changing -------------------------------------------------------------------------------------------

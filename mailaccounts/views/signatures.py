@@ -22,8 +22,8 @@ def signature_initial(mailbox, *, from_template: bool) -> dict:
     own = None if from_template else signatures.own_signature(mailbox)
     if own is not None:
         return {"name": own.name, "phone": own.phone, "text": own.text, "html": own.html}
-    start = signatures.from_template(mailbox)
-    return {"name": start.name, "phone": "", "text": start.text, "html": start.html}
+    template = signatures.template_for(mailbox.domain)
+    return {"name": mailbox.display_name, "phone": "", "text": template.text, "html": template.html}
 
 
 @mailbox_access_required

@@ -178,3 +178,16 @@ def test_the_device_page_shows_the_signature_for_copying(owner_client, mailbox):
     assert 'data-testid="device-signature-html"><p><b>Jan</b></p>' in page
     assert "Groet,\nJan</pre>" in page
     assert "data-copy-rich" in page
+
+
+def test_a_mailboxs_own_signature_fills_in_its_name_and_phone(mailbox, domain):
+    signatures.set_signature_template(actor=SYSTEM, domain=domain, text="Groet, {name} · {phone}", html="")
+    signatures.set_signature(
+        actor=SYSTEM,
+        mailbox=mailbox,
+        name="Jan",
+        phone="06 1234 5678",
+        text="Groet, {name} · {phone}",
+        html="",
+    )
+    assert signatures.effective_signature(mailbox).text == "Groet, Jan · 06 1234 5678"
