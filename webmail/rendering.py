@@ -18,7 +18,7 @@ from passlib.hash import sha512_crypt
 
 from mailaccounts.models import Mailbox
 from mailaccounts.passwords import SHA512_CRYPT, SHA512_ROUNDS
-from mailaccounts.services.signatures import effective_signature
+from mailaccounts.services.signatures import signatures_of
 from mailhosts.models import MailHost
 from mailhosts.rendering import MODE_AUTH, HostConfig, RenderedFile, is_password_hash, is_safe_token
 
@@ -64,20 +64,11 @@ def signature_path(address: str) -> str:
 
 def signature_files(host: MailHost) -> dict[str, RenderedFile]:
     files = {}
-    mailboxes = (
-        Mailbox.objects.active()
-        .filter(domain__mailhost=host, is_enabled=True)
-        .select_related("domain__signature_template", "signature")
-    )
-    for mailbox in mailboxes.iterator(chunk_size=500):
-        signature = effective_signature(mailbox)
-        if signature.is_empty:
-            continue
+    mailboxes = Mailbox.objects.active().filter(domain__mailhost=host, is_enabled=True)
+    for address, signature in signatures_of(mailboxes):
         content = {"name": signature.name, "text": signature.text, "html": signature.html}
-        files[signature_path(mailbox.address)] = RenderedFile(
-            json.dumps(content, ensure_ascii=False, indent=2).encode(),
-            mode=MODE_AUTH,
-            group=settings.WEBMAIL_PHP_GROUP,
+        files[signature_path(address)] = RenderedFile(
+            json.dumps(content, ensure_ascii=False).encode(), mode=MODE_AUTH, group=settings.WEBMAIL_PHP_GROUP
         )
     return files
 

@@ -12,11 +12,13 @@ signs with its domain's template, filled in with its display name and address.
 
 import html as html_lib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import nh3
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -173,6 +175,47 @@ def effective_signature(mailbox: Mailbox) -> Signature:
     template = template_for(mailbox.domain)
     source = "template" if (template.text or template.html) else "none"
     return filled(mailbox, text=template.text, html=template.html, name="", phone="", source=source)
+
+
+def signatures_of(mailboxes: QuerySet[Mailbox]) -> Iterator[tuple[str, Signature]]:
+    """(address, effective signature) of each mailbox with one, for rendering a whole host: plain rows rather
+    than model instances, and each domain's Unicode name decoded once (as `effective_signature` would)."""
+    rows = mailboxes.values_list(
+        "local_part",
+        "display_name",
+        "domain__name",
+        "domain__signature_template__text",
+        "domain__signature_template__html",
+        "signature__pk",
+        "signature__name",
+        "signature__phone",
+        "signature__text",
+        "signature__html",
+    )
+    unicode_names: dict[str, str] = {}
+    for local, display, domain, t_text, t_html, own_pk, name, phone, text, html in rows.iterator(
+        chunk_size=2000
+    ):
+        if domain not in unicode_names:
+            unicode_names[domain] = Domain(name=domain).unicode_name
+        if own_pk is not None:
+            parts, source = (text or "", html or "", name or "", phone or ""), "own"
+        else:
+            parts, source = (t_text or "", t_html or "", "", ""), "template"
+        if not (parts[0].strip() or parts[1].strip()):
+            continue
+        values = {
+            "name": parts[2] or display,
+            "address": f"{local}@{unicode_names[domain]}",
+            "phone": parts[3],
+        }
+        signature = Signature(
+            name=values["name"],
+            text=fill_placeholders(parts[0], **values, is_html=False),
+            html=fill_placeholders(parts[1], **values, is_html=True),
+            source=source,
+        )
+        yield f"{local}@{domain}", signature
 
 
 # Changing -------------------------------------------------------------------------------------------

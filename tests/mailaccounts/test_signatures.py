@@ -191,3 +191,16 @@ def test_a_mailboxs_own_signature_fills_in_its_name_and_phone(mailbox, domain):
         html="",
     )
     assert signatures.effective_signature(mailbox).text == "Groet, Jan · 06 1234 5678"
+
+
+def test_the_whole_host_rendering_agrees_with_each_mailboxs_signature(mailbox, make_mailbox, domain):
+    from mailaccounts.models import Mailbox
+
+    kees, piet = make_mailbox("kees", display_name="Kees"), make_mailbox("piet")
+    signatures.set_signature_template(actor=SYSTEM, domain=domain, text="Groet, {name}", html="<b>{name}</b>")
+    signatures.set_signature(actor=SYSTEM, mailbox=kees, name="", phone="06", text="K {phone}", html="")
+    signatures.set_signature(actor=SYSTEM, mailbox=piet, name="", phone="", text="", html="")
+    rendered = dict(signatures.signatures_of(Mailbox.objects.all()))
+    for box in (mailbox, kees):
+        assert rendered[box.address] == signatures.effective_signature(box)
+    assert piet.address not in rendered  # an own, empty signature: nothing to set
