@@ -226,3 +226,20 @@ def test_signature_html_reaches_webmail_cleaned(jan, mail):
     rendered = (mail.stack.config_dir / signature_path(jan.address)).read_text()
     assert "onclick" not in rendered and "tracker.example" not in rendered and "script" not in rendered
     assert "<p>Jan" in rendered
+
+
+def test_anyone_logs_in_at_the_webmail_address_with_the_mailbox_password(page, jan, mail, webmail):
+    """The provider-wide address, without the panel: Roundcube's own login form, checked by Dovecot."""
+    subject = "Rechtstreeks in webmail"
+    mail.deliver(mail.message(sender="klant@elders.example", to=jan.address, subject=subject))
+    mail.wait_for_inbox(jan.address, PASSWORD, subject=subject)
+    page.goto(webmail)
+    page.fill("#rcmloginuser", jan.address)
+    page.fill("#rcmloginpwd", "Verkeerd-Wachtwoord-1")
+    page.press("#rcmloginpwd", "Enter")
+    page.locator("#messagestack div").first.wait_for()
+    assert page.locator("#messagelist").count() == 0
+    page.fill("#rcmloginuser", jan.address)
+    page.fill("#rcmloginpwd", PASSWORD)
+    page.press("#rcmloginpwd", "Enter")
+    page.locator("#messagelist").get_by_text(subject).wait_for()
