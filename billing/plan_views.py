@@ -25,11 +25,10 @@ PLAN_FEATURES = [
     gettext_lazy("Spam filter"),
     gettext_lazy("Daily backups with restore"),
     gettext_lazy("Shared calendars and contacts"),
+    gettext_lazy("Webmail from anywhere, with your own signature"),
     gettext_lazy("Phone and e-mail support in Dutch"),
 ]
-COMING_FEATURES = [
-    gettext_lazy("Webmail"),
-]
+COMING_FEATURES: list = []
 
 
 @customer_required

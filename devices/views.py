@@ -24,6 +24,7 @@ from mailaccounts.access import (
     mailbox_access_required,
     refuse_if_suspended,
 )
+from mailaccounts.services.signatures import effective_signature
 from tenants.access import owner_required
 from tenants.audit import Actor
 
@@ -117,6 +118,7 @@ def device_setup(request, pk):
         "steps": steps_with_values(client, facts(mailbox)) if client else [],
         "profile_link": pop_profile_link(request, mailbox) if client and client.uses_profile_qr else None,
         "link_minutes": settings.DEVICE_PROFILE_LINK_MINUTES,
+        "signature": effective_signature(mailbox),
     }
     return render(request, "devices/device_setup.html", context)
 

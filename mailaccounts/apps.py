@@ -10,5 +10,9 @@ class MailaccountsConfig(AppConfig):
         from mailhosts.rendering import Renderer, register_renderer
 
         from .rendering import HASH_MAPS, MANAGED_DIRS, render_mail_accounts
+        from .sections import register_domain_section, register_mailbox_section
+        from .views.signatures import domain_signature_section, mailbox_signature_section
 
         register_renderer(Renderer("mailaccounts", render_mail_accounts, MANAGED_DIRS, HASH_MAPS))
+        register_mailbox_section(mailbox_signature_section)
+        register_domain_section(domain_signature_section)

@@ -10,11 +10,13 @@ Choices (see also README.md):
   (devices/); the mail host runs no web server for them. Outlook also follows `_autodiscover._tcp` to the
   panel's own name, so it needs no certificate for the customer's name (deploy/README.md, "Device set-up").
 - `_caldavs._tcp`/`_carddavs._tcp` point at Radicale on the mail host (RFC 6764).
+- webmail.<domain> (optional) points at the provider-wide webmail (WEBMAIL_URL's host name).
 """
 
 import hashlib
 import ipaddress
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -173,6 +175,18 @@ def records_for(domain: Domain) -> list[DnsRecord]:
             _("Outlook asks this panel for the settings over HTTPS, under the panel's own certificate."),
         ),
     ]
+    webmail_host = urlsplit(settings.WEBMAIL_URL).hostname
+    if webmail_host and not address_type(webmail_host):  # a CNAME needs a name (not the local stack's IP)
+        records.append(
+            rec(
+                "webmail",
+                f"webmail.{name}",
+                "CNAME",
+                webmail_host,
+                _("Optional: webmail also opens at webmail.%(domain)s, besides %(address)s.")
+                % {"domain": domain.unicode_name, "address": webmail_host},
+            )
+        )
     srv_why = {
         "_imaps._tcp": _("Mail apps find the IMAP server (RFC 6186)."),
         "_pop3s._tcp": _("Mail apps find the POP3 server (RFC 6186)."),

@@ -388,3 +388,56 @@ class DomainDeleteForm(forms.Form):
                 _("Type %(name)s exactly to remove it.") % {"name": self.domain.unicode_name}
             )
         return typed
+
+
+# Signatures ------------------------------------------------------------------------------------------
+
+PHONE = re.compile(r"[0-9+()./ \-]*")
+SIGNATURE_HTML_HELP = _(
+    "Optional. Bold, italic, links, lists, tables and small inline images are kept; scripts, images from "
+    "elsewhere and hidden text are removed."
+)
+
+
+def no_control_characters(value: str) -> None:
+    if any(ord(character) < 32 for character in value):
+        raise ValidationError(_("Use one line, without special characters."), code="control")
+
+
+class SignatureTextFields(forms.Form):
+    # no max_length: the service refuses more than 10,000 characters with its own message
+    text = forms.CharField(
+        label=_("Signature"),
+        required=False,
+        strip=False,
+        help_text=_(
+            "{name}, {address} and {phone} are filled in with the mailbox's name, address and phone number."
+        ),
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    html = forms.CharField(
+        label=_("Signature with formatting (HTML)"),
+        required=False,
+        strip=False,
+        help_text=SIGNATURE_HTML_HELP,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+    )
+
+
+class SignatureForm(SignatureTextFields):
+    name = forms.CharField(
+        label=_("Name"), max_length=120, required=False, validators=[no_control_characters]
+    )
+    phone = forms.CharField(label=_("Phone number"), max_length=40, required=False)
+
+    field_order = ["name", "phone", "text", "html"]
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"].strip()
+        if not PHONE.fullmatch(phone):
+            raise ValidationError(_("Use digits, spaces and + ( ) - only."), code="phone")
+        return phone
+
+
+class SignatureTemplateForm(SignatureTextFields):
+    pass

@@ -395,3 +395,50 @@ class DnsCheckResult(models.Model):
     @property
     def problem_messages(self) -> list[str]:
         return [describe_problem(problem) for problem in self.problems]
+
+
+class MailboxSignature(models.Model):
+    """A mailbox's e-mail signature: plain text and, optionally, HTML limited to safe tags (sanitised on save,
+    services/signatures.py). Webmail puts it on the mailbox's default identity; the device page shows it for
+    copying into a mail program. A mailbox without one uses its domain's template, filled in."""
+
+    mailbox = models.OneToOneField(Mailbox, on_delete=models.CASCADE, related_name="signature")
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    phone = models.CharField(_("phone number"), max_length=40, blank=True)
+    text = models.TextField(_("signature (plain text)"), blank=True)
+    html = models.TextField(_("signature (formatted)"), blank=True)
+    revision = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
+
+    def __str__(self):
+        return str(self.mailbox)
+
+    @property
+    def live_state(self) -> str:
+        return self.mailbox.domain.mailhost.state_of(self.revision)
+
+
+class DomainSignatureTemplate(models.Model):
+    """The owner's signature template for a domain, with placeholders {name}, {address} and {phone}, that its
+    mailboxes start from (and use, filled in, until they have a signature of their own)."""
+
+    domain = models.OneToOneField(Domain, on_delete=models.CASCADE, related_name="signature_template")
+    text = models.TextField(_("template (plain text)"), blank=True)
+    html = models.TextField(_("template (formatted)"), blank=True)
+    revision = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("signature template")
+        verbose_name_plural = _("signature templates")
+
+    def __str__(self):
+        return str(self.domain)
+
+    @property
+    def live_state(self) -> str:
+        return self.domain.mailhost.state_of(self.revision)

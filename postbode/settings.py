@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "devices",
     "billing",
     "backups",
+    "webmail",
     "postbode",
 ]
 
@@ -315,6 +316,31 @@ DEVICE_PROFILE_LINK_MINUTES = env_int("DEVICE_PROFILE_LINK_MINUTES", 15)
 AUTODISCOVER_MAX_BYTES = env_int("AUTODISCOVER_MAX_BYTES", 16384)
 # Radicale refuses larger request bodies (413); rendered into deploy/radicale/radicale.conf by the mail stack.
 DAV_MAX_CONTENT_LENGTH = env_int("DAV_MAX_CONTENT_LENGTH", 10_000_000)
+
+# Webmail (Roundcube on the mail hosts, webmail/ and deploy/roundcube/). WEBMAIL_URL is the one address for
+# every customer (webmail.<domain> may point to it by CNAME); the default is the local mail stack's Roundcube.
+WEBMAIL_URL = env("WEBMAIL_URL", f"http://127.0.0.1:{MAILSTACK_PORT_BASE + 45}/")
+# The secret the mail hosts' webmail shows the panel (single sign-on, password changes), the key that
+# encrypts its sessions, and its Dovecot master login (accepted only from WEBMAIL_ALLOW_NETS). All three are
+# rendered onto the mail hosts (webmail/roundcube.json); set them in production.
+WEBMAIL_API_SECRET = env(
+    "WEBMAIL_API_SECRET", hashlib.sha256(f"postbode-webmail-api:{SECRET_KEY}".encode()).hexdigest()
+)
+WEBMAIL_DES_KEY = env(
+    "WEBMAIL_DES_KEY", hashlib.sha256(f"postbode-webmail-des:{SECRET_KEY}".encode()).hexdigest()[:24]
+)
+WEBMAIL_MASTER_USER = env("WEBMAIL_MASTER_USER", "postbode-webmail")
+WEBMAIL_MASTER_PASSWORD = env(
+    "WEBMAIL_MASTER_PASSWORD", hashlib.sha256(f"postbode-webmail-master:{SECRET_KEY}".encode()).hexdigest()
+)
+WEBMAIL_ALLOW_NETS = env_list("WEBMAIL_ALLOW_NETS", "127.0.0.1/32")
+# The group of the PHP-FPM pool that runs Roundcube, given its files from the panel (mode 0640).
+WEBMAIL_PHP_GROUP = env("WEBMAIL_PHP_GROUP", "www-data")
+# How long an "Open webmail" link works (seconds, at most 60), and wrong current passwords allowed per
+# mailbox in webmail's password form before it waits WEBMAIL_PASSWORD_FAILURE_SECONDS.
+WEBMAIL_SSO_SECONDS = min(env_int("WEBMAIL_SSO_SECONDS", 60), 60)
+WEBMAIL_PASSWORD_FAILURES = env_int("WEBMAIL_PASSWORD_FAILURES", 5)
+WEBMAIL_PASSWORD_FAILURE_SECONDS = env_int("WEBMAIL_PASSWORD_FAILURE_SECONDS", 300)
 
 # Relay log
 RELAY_LOG_RETENTION_DAYS = env_int("RELAY_LOG_RETENTION_DAYS", 30)

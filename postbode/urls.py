@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("devices.urls")),
     path("billing/", include("billing.urls")),
     path("", include("backups.urls")),
+    path("", include("webmail.urls")),
 ]
 
 if settings.DEBUG:

@@ -144,8 +144,11 @@ def check_not_deleted(mailbox: Mailbox) -> None:
 
 
 @transaction.atomic
-def set_mailbox_password(*, actor: Actor, mailbox: Mailbox, password: str | None = None) -> str | None:
-    """Set a chosen password, or generate one (returned, to be shown once)."""
+def set_mailbox_password(
+    *, actor: Actor, mailbox: Mailbox, password: str | None = None, via: str = ""
+) -> str | None:
+    """Set a chosen password, or generate one (returned, to be shown once). `via` names where the change
+    was made when not in the panel ("webmail"), for the activity log."""
     if password is not None:
         check_mailbox_password(
             password,
@@ -164,7 +167,7 @@ def set_mailbox_password(*, actor: Actor, mailbox: Mailbox, password: str | None
         "mailbox.password",
         customer=mailbox.customer,
         obj=mailbox,
-        changes={"password": "generated" if generated else "chosen"},
+        changes={"password": "generated" if generated else "chosen", **({"via": via} if via else {})},
     )
     return generated
 

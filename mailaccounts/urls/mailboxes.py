@@ -1,6 +1,7 @@
 from django.urls import path
 
 from ..views import mailboxes as views
+from ..views import signatures
 
 urlpatterns = [
     path("mailboxes/", views.mailbox_list, name="mailbox_list"),
@@ -11,6 +12,12 @@ urlpatterns = [
     path("mailboxes/<int:pk>/forwarding/", views.mailbox_forwarding, name="mailbox_forwarding"),
     path("mailboxes/<int:pk>/panel-login/", views.mailbox_panel_login, name="mailbox_panel_login"),
     path("mailboxes/<int:pk>/autoresponder/", views.autoresponder, name="autoresponder"),
+    path("mailboxes/<int:pk>/signature/", signatures.mailbox_signature, name="mailbox_signature"),
+    path(
+        "domains/<int:pk>/signature/",
+        signatures.domain_signature_template,
+        name="domain_signature_template",
+    ),
     path("mailboxes/<int:pk>/delete/", views.mailbox_delete, name="mailbox_delete"),
     path("mailboxes/<int:pk>/restore/", views.mailbox_restore, name="mailbox_restore"),
     path("aliases/", views.alias_list, name="alias_list"),

@@ -28,15 +28,28 @@ CHROMIUM_ARGS = [
 ]
 
 
+_shared: dict = {"users": 0}
+
+
 @pytest.fixture(scope="session")
 def browser():
+    """One Chromium per test process: tests elsewhere that import this fixture (tests/integration/
+    test_webmail.py, beside the mail stack's fixtures) get the same one, as Playwright's sync API runs one
+    event loop per thread."""
     require_service(Path(CHROMIUM).exists() or bool(shutil.which("chromium")), "Chromium (/usr/bin/chromium)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    if _shared["users"] == 0:
+        _shared["playwright"] = sync_playwright().start()
+        _shared["browser"] = _shared["playwright"].chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+    _shared["users"] += 1
+    yield _shared["browser"]
+    _shared["users"] -= 1
+    if _shared["users"] == 0:
+        _shared.pop("browser").close()
+        _shared.pop("playwright").stop()
 
 
 @pytest.fixture

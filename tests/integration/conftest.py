@@ -86,8 +86,19 @@ def mailstack(_dns_server_process):
 
     from mailhosts.stack import PORT_SPACING, MailStack, is_traversable_by_all
 
-    for program in ["postfix", "postmap", "dovecot", "doveadm", "opendkim", "rspamd", "rspamc", "sievec"]:
+    for program in [
+        "postfix",
+        "postmap",
+        "dovecot",
+        "doveadm",
+        "opendkim",
+        "rspamd",
+        "rspamc",
+        "sievec",
+        "php",
+    ]:
         require_service(shutil.which(program) is not None, f"{program} (mail stack)")
+    require_service(Path("/usr/share/roundcube/index.php").exists(), "Roundcube (roundcube-core, mail stack)")
     # one stack per pytest-xdist worker: its own ports, directory, Celery queue and Redis database
     base = int(os.environ.get("MAILSTACK_PORT_BASE", "20000")) + XDIST_WORKER * PORT_SPACING
     directory = Path(settings.VAR_DIR) / f"test-mailstack-{base}"

@@ -104,4 +104,6 @@ def test_plans_list_what_the_panel_offers_as_included_and_only_the_rest_as_comin
     assert "Spam filter" in coming[0] and "Daily backups with restore" in coming[0]
     assert "Shared calendars and contacts" in coming[0]
     assert all("Spam filter" not in part.split("</li>")[0] for part in coming[1:])
-    assert any("Webmail" in part.split("</li>")[0] for part in coming[1:])
+    # webmail works (issue 20): included, and nothing is left as coming
+    assert "Webmail from anywhere, with your own signature" in coming[0]
+    assert len(coming) == 1

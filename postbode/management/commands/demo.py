@@ -27,6 +27,7 @@ from mailaccounts.services.autoresponders import save_autoresponder
 from mailaccounts.services.dkim import activate_published_keys, generate_dkim_key
 from mailaccounts.services.domains import add_domain, mark_domain_verified
 from mailaccounts.services.mailboxes import create_mailbox
+from mailaccounts.services.signatures import set_signature, set_signature_template
 from relay.ingest import ingest_lines
 from relay.models import RelayCredential, RelayMessage
 from relay.services import create_credential
@@ -100,6 +101,7 @@ class Command(BaseCommand):
         self.ensure_relay_log(customer, domain, actor)
         self.ensure_invoices_and_payments(customer, actor)
         self.ensure_spam_filter(domain, actor)
+        self.ensure_signatures(domain, actor)
         transaction.on_commit(lambda: self.ensure_backup(domain))
         set_shared_collections(actor=actor, domain=domain, enabled=True)  # the company calendar and contacts
         self.stdout.write(
@@ -111,6 +113,8 @@ class Command(BaseCommand):
             + f"\n  Mailbox user: {MAILBOX_USER_EMAIL} / {MAILBOX_PASSWORD}  (the panel, for that one mailbox only)"
             + f"\n  Devices:  {settings.SITE_URL}/mailboxes/ → a mailbox → “Set up a device”; calendar and contacts"
             + "\n            https://127.0.0.1:<MAILSTACK_PORT_BASE+13>/ (Radicale, with `manage.py mailstack start`)"
+            + f"\n  Webmail:  {settings.WEBMAIL_URL} (Roundcube, with `manage.py mailstack start`); the mailbox"
+            + "\n            user's mailbox page has “Webmail openen”"
         )
 
     def ensure_mailboxes(self, customer, domain, actor) -> None:
@@ -152,6 +156,31 @@ class Command(BaseCommand):
             ends_at=christmas_holiday() + timedelta(days=10),
             interval_days=3,
         )
+
+    def ensure_signatures(self, domain, actor) -> None:
+        """The domain's signature template (info@ signs with it) and a signature of verkoop@'s own."""
+        if hasattr(domain, "signature_template"):
+            return
+        set_signature_template(
+            actor=actor,
+            domain=domain,
+            text="Met vriendelijke groet,\n{name}\n{address} · {phone}\nDemo B.V. · Keizersgracht 100, Amsterdam",
+            html=(
+                "<p>Met vriendelijke groet,<br><strong>{name}</strong><br>"
+                '<a href="mailto:{address}">{address}</a> · {phone}<br>'
+                '<span style="color: #1f5fbf">Demo B.V.</span> · Keizersgracht 100, Amsterdam</p>'
+            ),
+        )
+        sales = domain.mailboxes.filter(local_part="verkoop").first()
+        if sales is not None:
+            set_signature(
+                actor=actor,
+                mailbox=sales,
+                name="Team Verkoop",
+                phone="+31 20 794 0001",
+                text="Groet van Team Verkoop\nDemo B.V. · +31 20 794 0001\nBestel ook in onze webwinkel.",
+                html="",
+            )
 
     def ensure_invoices_and_payments(self, customer, actor) -> None:
         """The customer signed up two months ago: the first invoice was paid on Mollie's payment page (which
