@@ -134,9 +134,12 @@ def test_restore_of_a_whole_mailbox_brings_back_deleted_messages_and_folders(
     client.logout()
     assert AuditEntry.objects.filter(customer=customer, action="backup.restore").exists()
     assert AuditEntry.objects.filter(customer=customer, action="backup.restore_succeeded").exists()
-    # the worker mails the owners (console backend in the test worker: its log)
-    worker_log = mailstack.path("log", "celery-worker.log").read_text(errors="replace")
-    assert f"Subject: Terugzetten klaar: {mailbox.address}" in worker_log
+    # the worker mails the owners (console backend in the test worker: its log), right after it marked the
+    # restore done
+    subject = f"Subject: Terugzetten klaar: {mailbox.address}"
+    worker_log = mailstack.path("log", "celery-worker.log")
+    wait_until(lambda: subject in worker_log.read_text(errors="replace"), what="the restore's e-mail")
+    assert subject in worker_log.read_text(errors="replace")
 
 
 def test_restore_of_one_folder_goes_into_a_new_folder_and_twice_gets_a_second_one(
