@@ -3,8 +3,10 @@ API and `doveadm import`), Postfix delivering, the Celery worker running restore
 
 import email
 import hashlib
+import imaplib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -174,6 +176,68 @@ def test_restore_of_one_folder_goes_into_a_new_folder_and_twice_gets_a_second_on
     assert sorted(fingerprint(m) for m in imap_folder_messages(client, "Archief/2025")) == sorted(
         fingerprint(m) for m in archive
     )
+
+
+def flags_and_dates(client, folder: str) -> dict[str, tuple[list[str], str]]:
+    """Message-ID -> (its flags, its INTERNALDATE) as an IMAP client sees them; every message once."""
+    client.select(f'"{folder}"', readonly=True)
+    _status, data = client.fetch("1:*", "(FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+    found, rows = {}, [part for part in data if isinstance(part, tuple)]
+    for meta, header in rows:
+        flags = sorted(f.decode() for f in imaplib.ParseFlags(meta) if f != b"\\Recent")
+        date = re.search(rb'INTERNALDATE "([^"]+)"', meta)[1].decode()
+        found[email.message_from_bytes(header)["Message-ID"]] = (flags, date)
+    assert len(found) == len(rows), f"a message twice in {folder}"
+    return found
+
+
+def test_a_restore_keeps_flags_and_dates_counts_towards_the_quota_and_never_doubles_a_message(
+    backups_host, stack_domain, owner, mail, fresh
+):
+    """Read, answered, flagged and unread messages of different ages and sizes come back exactly so; the
+    restored mail counts towards the quota; a second restore gets its own folder with each message once."""
+    from backups.doveadm import DoveadmCommand
+    from backups.services import request_restore, snapshots_of
+    from tenants.audit import Actor
+
+    mailbox = create_mailbox(stack_domain, fresh("vlag"), PASSWORD)
+    mail.wait_live(mailbox)
+    client = mail.imap(mailbox.address, PASSWORD)
+    client.create("Offertes")
+    flag_sets = ["(\\Seen)", "(\\Seen \\Answered)", "(\\Flagged)", "()", "(\\Seen \\Flagged $Label1)"]
+    for number, flags in enumerate(flag_sets * 3):
+        message = mail.message(
+            sender="k@elders.example",
+            to=mailbox.address,
+            subject=f"Offerte {number}",
+            body=("regel met tekst " * 8 + "\n") * (1 + number * 97),
+        )
+        when = time.time() - (number + 1) * 40 * 86400  # up to a year and a half old
+        status, _ = client.append("Offertes", flags, imaplib.Time2Internaldate(when), message.as_bytes())
+        assert status == "OK"
+    original = flags_and_dates(client, "Offertes")
+    client.logout()
+    backup(backups_host)
+    source = snapshots_of(mailbox).first()
+    doveadm = DoveadmCommand(backups_host.doveadm_command)
+    used_before = doveadm.quota_used_bytes(mailbox.address)
+
+    first = wait_restore(
+        request_restore(actor=Actor(user=owner), mailbox=mailbox, source=source, folder="Offertes")
+    )
+    assert first.status == "succeeded", first.error
+    used_after = doveadm.quota_used_bytes(mailbox.address)
+    assert used_after - used_before >= source.folder("Offertes")["bytes"] - 1024  # Dovecot counts in kB
+    second = wait_restore(
+        request_restore(actor=Actor(user=owner), mailbox=mailbox, source=source, folder="Offertes")
+    )
+    assert second.status == "succeeded", second.error
+    assert second.target_folder == f"{first.target_folder} (2)"
+    client = mail.imap(mailbox.address, PASSWORD)
+    for parent in [first.target_folder, second.target_folder]:
+        assert flags_and_dates(client, f"{parent}/Offertes") == original
+    assert flags_and_dates(client, "Offertes") == original  # the folder itself is untouched
+    client.logout()
 
 
 def test_a_restore_that_no_longer_fits_the_quota_is_refused_by_the_task(
