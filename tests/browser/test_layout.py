@@ -28,6 +28,7 @@ MAIN_PAGES = [
     "/team/",
     "/activity/",
     "/security/",
+    "/backups/",
 ]
 
 
@@ -54,6 +55,8 @@ def every_main_page() -> list[str]:
         f"/domains/{domain.pk}/delete/",
         f"/mailboxes/{mailbox.pk}/",
         f"/mailboxes/{mailbox.pk}/autoresponder/",
+        f"/mailboxes/{mailbox.pk}/backups/deleted/",
+        f"/mailboxes/{mailbox.pk}/backups/restore/",
         "/mailboxes/add/",
         "/domains/add/",
     ]
