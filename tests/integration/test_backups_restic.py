@@ -4,7 +4,9 @@ named tmp), the calendars and address books, `forget` keeping the configured dai
 following it, and the demo's backup to restore from."""
 
 import json
+import os
 import shutil
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -148,3 +150,48 @@ def test_the_demo_has_a_backup_to_restore_from(settings, client):
     client.force_login(User.objects.get(email=OWNER_EMAIL))
     page = client.get(f"/mailboxes/{info.mailbox_id}/backups/restore/", {"day": snapshot.day.isoformat()})
     assert page.status_code == 200 and page.context["source"] == info
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MB file system (tmpfs) for the repository: full after the first megabytes of mail."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True
+    )
+    require_service(mounted.returncode == 0, "mounting a tmpfs (root) to fill a repository")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@pytest.mark.django_db
+def test_a_full_repository_fails_visibly_and_the_next_run_succeeds_once_there_is_room(
+    settings, domain, staff, small_disk
+):
+    from django.core import mail as django_mail
+
+    from backups import jobs
+    from backups.models import BackupAlert, BackupRun
+    from backups.restic import ResticError
+
+    settings.BACKUP_REPOSITORY = str(small_disk / "{host}")
+    host = MailHost.objects.default()
+    for number in range(4):  # 4 MB of mail that does not compress
+        put(
+            host.mail_root / domain.name / "jan" / "Maildir" / "cur" / f"{number}.M1P1.mx1:2,S",
+            os.urandom(10**6),
+        )
+    jobs.repository_for(host).init()
+
+    with pytest.raises(ResticError):
+        jobs.backup_host(host=host)
+    failed = BackupRun.objects.get(host=host)
+    assert failed.status == "failed" and "no space left on device" in failed.error.lower()
+    assert BackupAlert.objects.get(host=host, resolved_at__isnull=True).kind == "failed"
+    assert [m.to for m in django_mail.outbox] == [[staff.email]]
+
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)  # room again
+    run = jobs.backup_host(host=host)
+    assert run.status == "succeeded", run.error
+    assert not BackupAlert.objects.filter(host=host, resolved_at__isnull=True).exists()
