@@ -368,7 +368,8 @@ def run_restore(*, restore_id: int) -> Restore | None:
     3. count the restored messages and their sizes exactly and check they fit the quota Dovecot reports now;
        the copy is made the mail user's;
     4. `doveadm import` it into a new folder `Hersteld <date>`, a batch at a time, recording the progress;
-    5. check the counts Dovecot reports against the snapshot's, mail the owners, remove the scratch copy.
+    5. check the counts Dovecot reports against the copy's, fsync the new folders, mail the owners, remove
+       the scratch copy.
     """
     now = timezone.now()
     if not Restore.objects.filter(pk=restore_id, status=Restore.Status.QUEUED).update(

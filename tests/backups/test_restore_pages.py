@@ -234,3 +234,44 @@ def test_a_suspended_customer_starts_no_restore(owner_client, customer, mailbox,
     response = post_restore(owner_client, mailbox, source)
     assert response.status_code == 302
     assert not Restore.objects.exists()
+
+
+def test_the_customers_restore_and_snapshot_ids_under_another_customers_own_mailbox_are_404s(
+    outsider_client, owner_client, mailbox, make_snapshot, make_mailbox, other_customer, other_domain,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    """The outsider signs in to their own mailbox and tries the customer's ids with it: nothing is found, the
+    customer's mailbox cannot be a restore's target, nothing is queued."""
+    from mailaccounts.services.mailboxes import delete_mailbox, purge_mailbox
+    from tenants.audit import Actor
+
+    own = make_mailbox("eigen", on_customer=other_customer, on_domain=other_domain)
+    source = make_snapshot(mailbox)
+    leaver = make_mailbox("weg")
+    purged_source = make_snapshot(leaver)
+    delete_mailbox(actor=Actor.system(), mailbox=leaver)
+    purge_mailbox(mailbox=leaver)
+    with django_capture_on_commit_callbacks(execute=False):
+        post_restore(owner_client, mailbox, source)
+    restore = Restore.objects.get()
+    for url in [
+        f"/mailboxes/{own.pk}/backups/restores/{restore.pk}/",
+        f"/mailboxes/{own.pk}/backups/restores/{restore.pk}/progress/",
+    ]:
+        assert outsider_client.get(url).status_code == 404, url
+    # the customer's day is not a day of the outsider's mailbox: a clear message, no restore
+    with django_capture_on_commit_callbacks(execute=False):
+        response = post_restore(outsider_client, own, source)
+    assert response.status_code == 200 and response.context["form"].errors
+    # a purged mailbox of their own cannot be restored into the customer's mailbox
+    own_leaver = make_mailbox("oud", on_customer=other_customer, on_domain=other_domain)
+    own_source = make_snapshot(own_leaver)
+    delete_mailbox(actor=Actor.system(), mailbox=own_leaver)
+    purge_mailbox(mailbox=own_leaver)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = outsider_client.post(
+            f"/backups/removed/{own_source.pk}/", {"mailbox": mailbox.pk, "folder": ""}
+        )
+    assert response.status_code == 200 and "mailbox" in response.context["form"].errors
+    assert outsider_client.get(f"/backups/removed/{purged_source.pk}/").status_code == 404
+    assert Restore.objects.count() == 1
