@@ -275,3 +275,51 @@ def test_the_customers_restore_and_snapshot_ids_under_another_customers_own_mail
     assert response.status_code == 200 and "mailbox" in response.context["form"].errors
     assert outsider_client.get(f"/backups/removed/{purged_source.pk}/").status_code == 404
     assert Restore.objects.count() == 1
+
+
+def test_a_restore_task_delivered_twice_runs_once(
+    owner_client, mailbox, make_snapshot, django_capture_on_commit_callbacks
+):
+    """Celery may deliver a task again (acks_late, a worker lost): the second delivery finds the restore
+    claimed and does nothing, so no message is imported twice."""
+    from backups import jobs
+
+    with django_capture_on_commit_callbacks(execute=False):
+        post_restore(owner_client, mailbox, make_snapshot(mailbox))
+    restore = Restore.objects.get()
+    Restore.objects.filter(pk=restore.pk).update(status=Restore.Status.RUNNING)  # the first delivery's claim
+    assert jobs.run_restore(restore_id=restore.pk) is None
+    Restore.objects.filter(pk=restore.pk).update(status=Restore.Status.SUCCEEDED)
+    assert jobs.run_restore(restore_id=restore.pk) is None
+    restore.refresh_from_db()
+    assert (restore.status, restore.messages_done, restore.error) == ("succeeded", 0, "")
+
+
+def test_an_interrupted_restore_and_backup_are_closed_and_a_second_backup_waits(
+    mailbox, make_snapshot, owner, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from backups import jobs
+    from backups.models import BackupRun
+    from backups.services import request_restore
+    from tenants.audit import Actor
+
+    settings.DB_BACKUP_ENABLED = False
+    host = mailbox.domain.mailhost
+    restore = request_restore(actor=Actor(user=owner), mailbox=mailbox, source=make_snapshot(mailbox))
+    long_ago = timezone.now() - timedelta(hours=7)
+    Restore.objects.filter(pk=restore.pk).update(status=Restore.Status.RUNNING, started_at=long_ago)
+    jobs.check_backup_health()
+    restore.refresh_from_db()
+    assert restore.status == "failed" and "interrupted" in restore.error
+
+    running = BackupRun.objects.create(host=host)
+    with pytest.raises(jobs.BackupBusy):
+        jobs.claim_backup(host)
+    BackupRun.objects.filter(pk=running.pk).update(started_at=long_ago)
+    claimed = jobs.claim_backup(host)  # the stale run (a killed worker) no longer holds the host
+    running.refresh_from_db()
+    assert running.status == "failed" and "interrupted" in running.error and claimed.status == "running"
