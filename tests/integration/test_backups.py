@@ -270,7 +270,7 @@ def test_a_restore_that_no_longer_fits_the_quota_is_refused_by_the_task(
 
 
 def test_an_expunged_message_is_listed_restored_to_its_folder_and_kept_outside_the_quota(
-    backups_host, stack_domain, customer, owner_client, mail, fresh
+    backups_host, stack_domain, customer, owner_client, mail, fresh, other_customer, outsider_client
 ):
     from backups.doveadm import DoveadmCommand
     from tenants.models import AuditEntry
@@ -307,6 +307,26 @@ def test_an_expunged_message_is_listed_restored_to_its_folder_and_kept_outside_t
     assert client.select('".EXPUNGED/Offertes"')[0] == "NO"
     assert client.append(".EXPUNGED/Offertes", None, None, keep.as_bytes())[0] == "NO"
     client.logout()
+
+    # another customer, with a mailbox of their own on the same host, cannot list or take the message
+    from django.utils import timezone
+
+    from mailaccounts.models import Domain
+
+    molen = Domain.objects.create(
+        customer=other_customer,
+        name="molen.example",
+        mailhost=backups_host,
+        verification_token="token-molen",
+        verified_at=timezone.now(),
+    )
+    own = create_mailbox(molen, fresh("molenaar"), PASSWORD)
+    mail.wait_live(own)
+    taken = {"folder": "Offertes", "guid": found[0].guid}
+    assert outsider_client.post(f"/mailboxes/{own.pk}/backups/deleted/restore/", taken).status_code == 404
+    assert outsider_client.post(f"/mailboxes/{mailbox.pk}/backups/deleted/restore/", taken).status_code == 404
+    assert outsider_client.get(f"/mailboxes/{mailbox.pk}/backups/deleted/").status_code == 404
+    assert outsider_client.get(f"/mailboxes/{own.pk}/backups/deleted/").context["messages_found"] == []
 
     response = owner_client.post(
         f"/mailboxes/{mailbox.pk}/backups/deleted/restore/", {"folder": "Offertes", "guid": found[0].guid}
