@@ -435,7 +435,7 @@ def restore_from_copy(
     on_progress=None,
     timings: dict[str, float] | None = None,
 ) -> str:
-    """Import a restored copy (below `scratch`) into a new folder of the mailbox: `parent_name`, or
+    """Import a restored copy of a Maildir into a new folder of the mailbox: `parent_name`, or
     `parent_name (2)` ... when taken; refused up front when it does not fit the quota Dovecot reports now.
     The counts are checked and the new folder synced to disk. The new folder's name."""
     size = sum(b for _c, b in found.values())

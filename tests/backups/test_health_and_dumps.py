@@ -153,3 +153,20 @@ def test_a_failed_nightly_backup_is_retried_later_with_backoff(monkeypatch):
     [(error, countdown)] = retried
     assert isinstance(error, ResticError) and 4 * 60 * 0.8 <= countdown <= 4 * 60 * 1.2
     assert tasks.backup_mailhost.max_retries >= 3
+
+
+def test_every_enabled_host_is_backed_up_each_night_on_its_own_queue(settings, monkeypatch):
+    from backups import tasks
+
+    schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"backups.tasks.backup_all_hosts", "backups.tasks.dump_database"} <= schedule.keys()
+    assert "backups.tasks.check_backup_health" in schedule
+    default = MailHost.objects.default()
+    second = MailHost.objects.create(name="mx2", hostname="mx2.postbode.localhost", queue="mailhost.mx2")
+    MailHost.objects.create(
+        name="mx3", hostname="mx3.postbode.localhost", queue="mailhost.mx3", enabled=False
+    )
+    sent = []
+    monkeypatch.setattr(tasks.backup_mailhost, "apply_async", lambda args, queue: sent.append((args, queue)))
+    assert sorted(tasks.backup_all_hosts()) == ["mx1", "mx2"]
+    assert sorted(sent) == sorted([([default.pk], default.queue), ([second.pk], "mailhost.mx2")])
