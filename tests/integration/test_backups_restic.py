@@ -138,7 +138,9 @@ def test_the_demo_has_a_backup_to_restore_from(settings, client):
     from backups.models import Snapshot, SnapshotMailbox
     from postbode.management.commands.demo import DOMAIN_NAME, OWNER_EMAIL
     from tenants.models import User
+    from tests.conftest import ensure_seeded_plans
 
+    ensure_seeded_plans()  # an earlier transactional test flushed them
     settings.CELERY_TASK_ALWAYS_EAGER = True
     call_command("demo", verbosity=0)
     host = MailHost.objects.get(domains__name=DOMAIN_NAME)
