@@ -103,8 +103,10 @@ class Repository:
             "forget", "--host", host, "--keep-daily", str(keep_daily), "--keep-within", keep_within, "--prune"
         )
 
-    def restore(self, snapshot_id: str, *, target: Path, includes: list[str]) -> None:
+    def restore(self, snapshot_id: str, *, target: Path, includes: list[str], lock: bool = True) -> None:
         args = ["restore", snapshot_id, "--target", str(target)]
+        if not lock:
+            args.append("--no-lock")
         for include in includes:
             args += ["--include", include]
         self.run(*args)

@@ -7,3 +7,11 @@ class PostbodeConfig(AppConfig):
 
     name = "postbode"
     verbose_name = _("Postbode")
+
+    def ready(self):
+        # Capabilities do not import each other: the project, which knows them all, tells the backups where
+        # the calendars and address books of a host live (Radicale's storage folder, from `devices`).
+        from backups.sources import BackupSource, register_backup_source
+        from devices.endpoints import dav_storage_path
+
+        register_backup_source(BackupSource("calendars", lambda host: [dav_storage_path(host)]))

@@ -98,4 +98,75 @@ def test_backed_up_paths_are_a_list_other_capabilities_add_to(tmp_path):
         from backups import sources
 
         sources._sources.pop("test-calendars")
-    assert [s.name for s in backup_sources()] == ["mail"]
+    assert [s.name for s in backup_sources()] == ["mail", "calendars"]
+
+
+def test_the_calendars_and_address_books_are_part_of_the_hosts_backup(tmp_path):
+    """Radicale's storage folder of the host (the device settings' `dav_storage_dir`) is backed up with the
+    mail, once it exists."""
+    from backups.sources import paths_to_back_up
+    from devices.models import ClientEndpoints
+
+    host = MailHost.objects.default()
+    host.mail_root.mkdir(parents=True, exist_ok=True)
+    collections = tmp_path / "radicale" / "collections"
+    ClientEndpoints.objects.create(mailhost=host, dav_storage_dir=str(collections))
+    assert paths_to_back_up(host) == [str(host.mail_root.resolve())]  # nothing there yet
+    collections.mkdir(parents=True)
+    assert paths_to_back_up(host) == sorted([str(host.mail_root.resolve()), str(collections)])
+
+
+def test_snapshots_and_dumps_are_kept_thirty_days_by_default():
+    from django.conf import settings as django_settings
+
+    assert django_settings.BACKUP_KEEP_DAILY == 30 and django_settings.DB_BACKUP_KEEP_DAYS == 30
+    assert django_settings.DELETED_MAIL_RETENTION_DAYS == 30
+
+
+def test_a_failed_nightly_backup_is_retried_later_with_backoff(monkeypatch):
+    """The task retries (1, 2, 4 ... minutes, a little jitter) instead of failing once; the job has already
+    recorded the failure and alerted staff (tests/integration: a broken repository)."""
+    from celery.exceptions import Retry
+
+    from backups import tasks
+    from backups.restic import ResticError
+
+    host = MailHost.objects.default()
+
+    def broken(*, host):
+        raise ResticError("the repository is unreachable")
+
+    retried = []
+
+    def retry(*, exc, countdown):
+        retried.append((exc, countdown))
+        return Retry()
+
+    monkeypatch.setattr(jobs, "backup_host", broken)
+    monkeypatch.setattr(tasks.backup_mailhost, "retry", retry)
+    tasks.backup_mailhost.push_request(retries=2, is_eager=False)
+    try:
+        with pytest.raises(Retry):
+            tasks.backup_mailhost.run(host.pk)
+    finally:
+        tasks.backup_mailhost.pop_request()
+    [(error, countdown)] = retried
+    assert isinstance(error, ResticError) and 4 * 60 * 0.8 <= countdown <= 4 * 60 * 1.2
+    assert tasks.backup_mailhost.max_retries >= 3
+
+
+def test_every_enabled_host_is_backed_up_each_night_on_its_own_queue(settings, monkeypatch):
+    from backups import tasks
+
+    schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {"backups.tasks.backup_all_hosts", "backups.tasks.dump_database"} <= schedule.keys()
+    assert "backups.tasks.check_backup_health" in schedule
+    default = MailHost.objects.default()
+    second = MailHost.objects.create(name="mx2", hostname="mx2.postbode.localhost", queue="mailhost.mx2")
+    MailHost.objects.create(
+        name="mx3", hostname="mx3.postbode.localhost", queue="mailhost.mx3", enabled=False
+    )
+    sent = []
+    monkeypatch.setattr(tasks.backup_mailhost, "apply_async", lambda args, queue: sent.append((args, queue)))
+    assert sorted(tasks.backup_all_hosts()) == ["mx1", "mx2"]
+    assert sorted(sent) == sorted([([default.pk], default.queue), ([second.pk], "mailhost.mx2")])

@@ -234,3 +234,92 @@ def test_a_suspended_customer_starts_no_restore(owner_client, customer, mailbox,
     response = post_restore(owner_client, mailbox, source)
     assert response.status_code == 302
     assert not Restore.objects.exists()
+
+
+def test_the_customers_restore_and_snapshot_ids_under_another_customers_own_mailbox_are_404s(
+    outsider_client, owner_client, mailbox, make_snapshot, make_mailbox, other_customer, other_domain,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    """The outsider signs in to their own mailbox and tries the customer's ids with it: nothing is found, the
+    customer's mailbox cannot be a restore's target, nothing is queued."""
+    from mailaccounts.services.mailboxes import delete_mailbox, purge_mailbox
+    from tenants.audit import Actor
+
+    own = make_mailbox("eigen", on_customer=other_customer, on_domain=other_domain)
+    source = make_snapshot(mailbox)
+    leaver = make_mailbox("weg")
+    purged_source = make_snapshot(leaver)
+    delete_mailbox(actor=Actor.system(), mailbox=leaver)
+    purge_mailbox(mailbox=leaver)
+    with django_capture_on_commit_callbacks(execute=False):
+        post_restore(owner_client, mailbox, source)
+    restore = Restore.objects.get()
+    for url in [
+        f"/mailboxes/{own.pk}/backups/restores/{restore.pk}/",
+        f"/mailboxes/{own.pk}/backups/restores/{restore.pk}/progress/",
+    ]:
+        assert outsider_client.get(url).status_code == 404, url
+    # the customer's day is not a day of the outsider's mailbox: a clear message, no restore
+    with django_capture_on_commit_callbacks(execute=False):
+        response = post_restore(outsider_client, own, source)
+    assert response.status_code == 200 and response.context["form"].errors
+    # a purged mailbox of their own cannot be restored into the customer's mailbox
+    own_leaver = make_mailbox("oud", on_customer=other_customer, on_domain=other_domain)
+    own_source = make_snapshot(own_leaver)
+    delete_mailbox(actor=Actor.system(), mailbox=own_leaver)
+    purge_mailbox(mailbox=own_leaver)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = outsider_client.post(
+            f"/backups/removed/{own_source.pk}/", {"mailbox": mailbox.pk, "folder": ""}
+        )
+    assert response.status_code == 200 and "mailbox" in response.context["form"].errors
+    assert outsider_client.get(f"/backups/removed/{purged_source.pk}/").status_code == 404
+    assert Restore.objects.count() == 1
+
+
+def test_a_restore_task_delivered_twice_runs_once(
+    owner_client, mailbox, make_snapshot, django_capture_on_commit_callbacks
+):
+    """Celery may deliver a task again (acks_late, a worker lost): the second delivery finds the restore
+    claimed and does nothing, so no message is imported twice."""
+    from backups import jobs
+
+    with django_capture_on_commit_callbacks(execute=False):
+        post_restore(owner_client, mailbox, make_snapshot(mailbox))
+    restore = Restore.objects.get()
+    Restore.objects.filter(pk=restore.pk).update(status=Restore.Status.RUNNING)  # the first delivery's claim
+    assert jobs.run_restore(restore_id=restore.pk) is None
+    Restore.objects.filter(pk=restore.pk).update(status=Restore.Status.SUCCEEDED)
+    assert jobs.run_restore(restore_id=restore.pk) is None
+    restore.refresh_from_db()
+    assert (restore.status, restore.messages_done, restore.error) == ("succeeded", 0, "")
+
+
+def test_an_interrupted_restore_and_backup_are_closed_and_a_second_backup_waits(
+    mailbox, make_snapshot, owner, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from backups import jobs
+    from backups.models import BackupRun
+    from backups.services import request_restore
+    from tenants.audit import Actor
+
+    settings.DB_BACKUP_ENABLED = False
+    host = mailbox.domain.mailhost
+    restore = request_restore(actor=Actor(user=owner), mailbox=mailbox, source=make_snapshot(mailbox))
+    long_ago = timezone.now() - timedelta(hours=7)
+    Restore.objects.filter(pk=restore.pk).update(status=Restore.Status.RUNNING, started_at=long_ago)
+    jobs.check_backup_health()
+    restore.refresh_from_db()
+    assert restore.status == "failed" and "interrupted" in restore.error
+
+    running = BackupRun.objects.create(host=host)
+    with pytest.raises(jobs.BackupBusy):
+        jobs.claim_backup(host)
+    BackupRun.objects.filter(pk=running.pk).update(started_at=long_ago)
+    claimed = jobs.claim_backup(host)  # the stale run (a killed worker) no longer holds the host
+    running.refresh_from_db()
+    assert running.status == "failed" and "interrupted" in running.error and claimed.status == "running"

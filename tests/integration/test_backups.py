@@ -3,8 +3,10 @@ API and `doveadm import`), Postfix delivering, the Celery worker running restore
 
 import email
 import hashlib
+import imaplib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -134,9 +136,12 @@ def test_restore_of_a_whole_mailbox_brings_back_deleted_messages_and_folders(
     client.logout()
     assert AuditEntry.objects.filter(customer=customer, action="backup.restore").exists()
     assert AuditEntry.objects.filter(customer=customer, action="backup.restore_succeeded").exists()
-    # the worker mails the owners (console backend in the test worker: its log)
-    worker_log = mailstack.path("log", "celery-worker.log").read_text(errors="replace")
-    assert f"Subject: Terugzetten klaar: {mailbox.address}" in worker_log
+    # the worker mails the owners (console backend in the test worker: its log), right after it marked the
+    # restore done
+    subject = f"Subject: Terugzetten klaar: {mailbox.address}"
+    worker_log = mailstack.path("log", "celery-worker.log")
+    wait_until(lambda: subject in worker_log.read_text(errors="replace"), what="the restore's e-mail")
+    assert subject in worker_log.read_text(errors="replace")
 
 
 def test_restore_of_one_folder_goes_into_a_new_folder_and_twice_gets_a_second_one(
@@ -173,6 +178,68 @@ def test_restore_of_one_folder_goes_into_a_new_folder_and_twice_gets_a_second_on
     )
 
 
+def flags_and_dates(client, folder: str) -> dict[str, tuple[list[str], str]]:
+    """Message-ID -> (its flags, its INTERNALDATE) as an IMAP client sees them; every message once."""
+    client.select(f'"{folder}"', readonly=True)
+    _status, data = client.fetch("1:*", "(FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+    found, rows = {}, [part for part in data if isinstance(part, tuple)]
+    for meta, header in rows:
+        flags = sorted(f.decode() for f in imaplib.ParseFlags(meta) if f != b"\\Recent")
+        date = re.search(rb'INTERNALDATE "([^"]+)"', meta)[1].decode()
+        found[email.message_from_bytes(header)["Message-ID"]] = (flags, date)
+    assert len(found) == len(rows), f"a message twice in {folder}"
+    return found
+
+
+def test_a_restore_keeps_flags_and_dates_counts_towards_the_quota_and_never_doubles_a_message(
+    backups_host, stack_domain, owner, mail, fresh
+):
+    """Read, answered, flagged and unread messages of different ages and sizes come back exactly so; the
+    restored mail counts towards the quota; a second restore gets its own folder with each message once."""
+    from backups.doveadm import DoveadmCommand
+    from backups.services import request_restore, snapshots_of
+    from tenants.audit import Actor
+
+    mailbox = create_mailbox(stack_domain, fresh("vlag"), PASSWORD)
+    mail.wait_live(mailbox)
+    client = mail.imap(mailbox.address, PASSWORD)
+    client.create("Offertes")
+    flag_sets = ["(\\Seen)", "(\\Seen \\Answered)", "(\\Flagged)", "()", "(\\Seen \\Flagged $Label1)"]
+    for number, flags in enumerate(flag_sets * 3):
+        message = mail.message(
+            sender="k@elders.example",
+            to=mailbox.address,
+            subject=f"Offerte {number}",
+            body=("regel met tekst " * 8 + "\n") * (1 + number * 97),
+        )
+        when = time.time() - (number + 1) * 40 * 86400  # up to a year and a half old
+        status, _ = client.append("Offertes", flags, imaplib.Time2Internaldate(when), message.as_bytes())
+        assert status == "OK"
+    original = flags_and_dates(client, "Offertes")
+    client.logout()
+    backup(backups_host)
+    source = snapshots_of(mailbox).first()
+    doveadm = DoveadmCommand(backups_host.doveadm_command)
+    used_before = doveadm.quota_used_bytes(mailbox.address)
+
+    first = wait_restore(
+        request_restore(actor=Actor(user=owner), mailbox=mailbox, source=source, folder="Offertes")
+    )
+    assert first.status == "succeeded", first.error
+    used_after = doveadm.quota_used_bytes(mailbox.address)
+    assert used_after - used_before >= source.folder("Offertes")["bytes"] - 1024  # Dovecot counts in kB
+    second = wait_restore(
+        request_restore(actor=Actor(user=owner), mailbox=mailbox, source=source, folder="Offertes")
+    )
+    assert second.status == "succeeded", second.error
+    assert second.target_folder == f"{first.target_folder} (2)"
+    client = mail.imap(mailbox.address, PASSWORD)
+    for parent in [first.target_folder, second.target_folder]:
+        assert flags_and_dates(client, f"{parent}/Offertes") == original
+    assert flags_and_dates(client, "Offertes") == original  # the folder itself is untouched
+    client.logout()
+
+
 def test_a_restore_that_no_longer_fits_the_quota_is_refused_by_the_task(
     backups_host, stack_domain, owner, mail, fresh
 ):
@@ -203,7 +270,7 @@ def test_a_restore_that_no_longer_fits_the_quota_is_refused_by_the_task(
 
 
 def test_an_expunged_message_is_listed_restored_to_its_folder_and_kept_outside_the_quota(
-    backups_host, stack_domain, customer, owner_client, mail, fresh
+    backups_host, stack_domain, customer, owner_client, mail, fresh, other_customer, outsider_client
 ):
     from backups.doveadm import DoveadmCommand
     from tenants.models import AuditEntry
@@ -240,6 +307,26 @@ def test_an_expunged_message_is_listed_restored_to_its_folder_and_kept_outside_t
     assert client.select('".EXPUNGED/Offertes"')[0] == "NO"
     assert client.append(".EXPUNGED/Offertes", None, None, keep.as_bytes())[0] == "NO"
     client.logout()
+
+    # another customer, with a mailbox of their own on the same host, cannot list or take the message
+    from django.utils import timezone
+
+    from mailaccounts.models import Domain
+
+    molen = Domain.objects.create(
+        customer=other_customer,
+        name="molen.example",
+        mailhost=backups_host,
+        verification_token="token-molen",
+        verified_at=timezone.now(),
+    )
+    own = create_mailbox(molen, fresh("molenaar"), PASSWORD)
+    mail.wait_live(own)
+    taken = {"folder": "Offertes", "guid": found[0].guid}
+    assert outsider_client.post(f"/mailboxes/{own.pk}/backups/deleted/restore/", taken).status_code == 404
+    assert outsider_client.post(f"/mailboxes/{mailbox.pk}/backups/deleted/restore/", taken).status_code == 404
+    assert outsider_client.get(f"/mailboxes/{mailbox.pk}/backups/deleted/").status_code == 404
+    assert outsider_client.get(f"/mailboxes/{own.pk}/backups/deleted/").context["messages_found"] == []
 
     response = owner_client.post(
         f"/mailboxes/{mailbox.pk}/backups/deleted/restore/", {"folder": "Offertes", "guid": found[0].guid}

@@ -16,18 +16,12 @@ from django.utils import timezone
 from mailaccounts.services import signatures
 from tenants.audit import Actor
 from tenants.models import AuditEntry
-from tests.browser import conftest as browser_fixtures
 from tests.conftest import ensure_seeded_plans
 from tests.integration.conftest import create_mailbox, wait_until
 from webmail import services as webmail_services
 from webmail.models import SsoToken
 from webmail.rendering import signature_path
 from webmail.stack import config_dir, url
-
-# Chromium, its page on the live server and screenshots (tests/browser/conftest.py), beside the stack's fixtures.
-browser = browser_fixtures.browser
-page = browser_fixtures.page
-shot = browser_fixtures.shot
 
 pytestmark = [
     pytest.mark.integration,
