@@ -69,7 +69,13 @@ FOLDER_MANIFEST = f"{STATE_DIR}/mail-folders"  # the layout before scopes: one l
 FOLDER_MANIFESTS = f"{STATE_DIR}/mail-folders.d"  # one list per domain
 ASSEMBLED_INDEX = f"{STATE_DIR}/assembled"  # <file>.index: where each part is in an assembled file
 LAYOUT_MARKER = f"{STATE_DIR}/layout"
-LAYOUT = "scoped-1\n"  # files by scope; a host without this marker is rendered whole once
+LAYOUT = "scoped-1"  # files by scope; the marker also names the host and the revision its files are at
+
+
+def layout_marker(host: MailHost, revision: int) -> str:
+    return f"{LAYOUT} host={host.pk} revision={revision}\n"
+
+
 LOCK_NAMESPACE = 0x706F7374  # "post": keeps our advisory locks apart from anyone else's
 COMMAND_TIMEOUT = 120
 
@@ -129,7 +135,7 @@ def apply_host(host_id: int, *, force: bool = False) -> ApplyResult:
         revision = host.desired_revision
         try:
             scopes = None if force else changed_scopes(host, revision)
-            result = write_host(host, force=force, scopes=scopes)
+            result = write_host(host, force=force, scopes=scopes, revision=revision)
         except Exception as error:
             record_failure(host, error)
             raise
@@ -153,10 +159,11 @@ def apply_host(host_id: int, *, force: bool = False) -> ApplyResult:
 
 def changed_scopes(host: MailHost, revision: int) -> frozenset[str] | None:
     """The scopes changed after the applied revision up to `revision`, or None when the whole host must be
-    rendered: its files are in an older layout, a revision recorded no scope (or "anything"), or a scope is
-    not a name that can be part of a path."""
+    rendered: its files are in an older layout or are not known to be this host's at its applied revision
+    (a new host, a folder restored or shared, an apply that failed after writing), a revision recorded no
+    scope (or "anything"), or a scope is not a name that can be part of a path."""
     try:
-        if (Path(host.config_dir) / LAYOUT_MARKER).read_text() != LAYOUT:
+        if (Path(host.config_dir) / LAYOUT_MARKER).read_text() != layout_marker(host, host.applied_revision):
             return None
     except FileNotFoundError:
         return None
@@ -181,7 +188,10 @@ def record_failure(host: MailHost, error: Exception) -> None:
     logger.error("applying mail host %s failed: %s", host.name, message)
 
 
-def write_host(host: MailHost, *, force: bool, scopes: frozenset[str] | None = None) -> ApplyResult:
+def write_host(
+    host: MailHost, *, force: bool, scopes: frozenset[str] | None = None, revision: int | None = None
+) -> ApplyResult:
+    revision = host.desired_revision if revision is None else revision
     config = render_host(host, scopes)
     root = Path(host.config_dir)
     marker = root / RELOAD_MARKER
@@ -210,8 +220,7 @@ def write_host(host: MailHost, *, force: bool, scopes: frozenset[str] | None = N
         for folder, database in user_tables().items():
             prune_user_table(root, folder, database, config.files)
     result.created_folders, result.removed_folders = sync_mail_folders(host, config)
-    if scopes is None and read_lines(root / LAYOUT_MARKER) != {LAYOUT.strip()}:
-        write_atomic(root / LAYOUT_MARKER, LAYOUT.encode(), 0o644)
+    write_atomic(root / LAYOUT_MARKER, layout_marker(host, revision).encode(), 0o644)
     if marker.exists() or force:
         run_postmap(host, root)
         for command in host.reload_commands:

@@ -168,6 +168,23 @@ def test_a_revision_that_recorded_nothing_renders_the_whole_host(make_mailbox, h
     assert apply_host(host.pk).scopes is None
 
 
+def test_files_not_known_to_be_at_the_hosts_applied_revision_are_rendered_whole(make_mailbox, host):
+    """A folder restored from a backup, or a host made anew over an old folder: its files may hold
+    domains the database no longer has, which only a whole rendering removes."""
+    root = Path(host.config_dir)
+    make_mailbox("jan")
+    apply_host(host.pk)
+    stray = root / "postfix/virtual_mailbox_maps.d/vergeten.example"
+    stray.write_text("oud@vergeten.example vergeten.example/oud/\n")
+    MailHost.objects.filter(pk=host.pk).update(applied_revision=0)
+
+    make_mailbox("piet")
+    result = apply_host(host.pk)
+    assert result.scopes is None
+    assert not stray.exists()
+    assert "vergeten" not in read(host, "postfix/virtual_mailbox_maps")
+
+
 def test_parts_written_by_an_apply_that_died_are_assembled_by_the_next(make_mailbox, host, monkeypatch):
     make_mailbox("jan")
     apply_host(host.pk)
