@@ -55,6 +55,9 @@ IDN_NAMES = [
 ]
 
 
+TAKEN: set[str] = set()  # domain names are unique across hosts
+
+
 @dataclass
 class Seeded:
     mailboxes: int
@@ -139,7 +142,7 @@ def seed_host(host, total: int, rng: random.Random, prefix: str) -> Seeded:  # n
     now = timezone.now()
     hashes = [hash_password("Bench-Wachtwoord-2026"), "{ARGON2ID}" + hash_password("x").partition("}")[2]]
     sizes = domain_sizes(total, rng)
-    taken: set[str] = set()
+    taken = TAKEN
     # Customers: most have one domain, some several, one reseller-like customer fifty.
     customers = []
     index = 0

@@ -148,11 +148,11 @@ def load_host_data(host: MailHost, scopes: frozenset[str] | None = None) -> Host
         "quota_bytes",
         "forward_keep_copy",
     ]
+    rows = of_host.filter(deleted_at__isnull=True).values_list(*columns)
+    # The whole host streams through a server-side cursor; a few domains come in one round trip.
     mailboxes = [
         MailboxRow(pk, names[domain_id], *rest)
-        for pk, domain_id, *rest in of_host.filter(deleted_at__isnull=True)
-        .values_list(*columns)
-        .iterator(chunk_size=10_000)
+        for pk, domain_id, *rest in (rows.iterator(chunk_size=10_000) if scopes is None else rows)
     ]
     forwards = dict(
         of_host.filter(deleted_at__isnull=True).exclude(forward_to=[]).values_list("id", "forward_to")

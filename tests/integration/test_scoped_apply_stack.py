@@ -60,7 +60,9 @@ def test_every_mailbox_of_several_domain_files_logs_in_and_receives_and_homes_ap
     mail.deliver(mail.message(sender="klant@elders.example", to=late.address, subject="Eerste post"))
     assert mail.wait_for_inbox(late.address, PASSWORD, subject="Eerste post")["To"] == late.address
     for box in boxes:
-        mail.deliver(mail.message(sender="klant@elders.example", to=box.address, subject=f"Voor {box.address}"))
+        mail.deliver(
+            mail.message(sender="klant@elders.example", to=box.address, subject=f"Voor {box.address}")
+        )
     for box in boxes:
         mail.wait_for_inbox(box.address, PASSWORD, subject=f"Voor {box.address}")
 

@@ -259,3 +259,22 @@ def test_changes_applied_domain_by_domain_leave_nothing_for_a_whole_rendering(
     forced = apply_host(host.pk, force=True)
     assert forced.scopes is None
     assert forced.changed_files == []
+
+
+def test_an_assembled_map_whose_index_no_longer_fits_is_made_again_from_every_part(
+    make_mailbox, host, other_domain, other_customer
+):
+    make_mailbox("jan")
+    make_mailbox("piet", owner_customer=other_customer, on_domain=other_domain)
+    apply_host(host.pk)
+    target = Path(host.config_dir) / "postfix/virtual_mailbox_maps"
+    target.write_text("handwerk@elders.example elders/\n")  # edited by hand: the index no longer fits
+
+    make_mailbox("kees")
+    apply_host(host.pk)
+
+    assert read(host, "postfix/virtual_mailbox_maps") == (
+        "jan@bakkerij.example bakkerij.example/jan/\n"
+        "kees@bakkerij.example bakkerij.example/kees/\n"
+        "piet@concurrent.example concurrent.example/piet/\n"
+    )
