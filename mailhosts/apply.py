@@ -220,7 +220,7 @@ def write_host(
         for folder, database in user_tables().items():
             prune_user_table(root, folder, database, config.files)
     result.created_folders, result.removed_folders = sync_mail_folders(host, config)
-    write_atomic(root / LAYOUT_MARKER, layout_marker(host, revision).encode(), 0o644)
+    write_hint(root / LAYOUT_MARKER, layout_marker(host, revision).encode())
     if marker.exists() or force:
         run_postmap(host, root)
         for command in host.reload_commands:
@@ -230,6 +230,15 @@ def write_host(
     if settle_at is not None:
         wait_for_dovecot_resync(settle_at)
     return result
+
+
+def write_hint(path: Path, content: bytes) -> None:
+    """Replace a small state file atomically but without waiting for the disk: after a crash it may be
+    old or missing, and either only makes the next apply render the whole host."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(content)
+    temporary.replace(path)
 
 
 def plan_files(root: Path, config: HostConfig) -> list[str]:
