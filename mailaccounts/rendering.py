@@ -308,7 +308,7 @@ def render_postfix(data: HostData) -> dict[str, RenderedFile]:
     mailboxes = [box for box in data.mailboxes if not box.deleted]
     domains = {row["name"] for row in data.domains.values() if is_safe_token(row["name"])}
     aliases = virtual_aliases(data, mailboxes)
-    maps = {
+    maps: dict[str, dict] = {
         "postfix/virtual_mailbox_domains": dict.fromkeys(domains, "OK"),
         "postfix/virtual_mailbox_maps": {
             box.address: f"{box.folder}/" for box in mailboxes if box.is_enabled

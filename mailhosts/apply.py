@@ -170,16 +170,17 @@ def changed_scopes(host: MailHost, revision: int) -> frozenset[str] | None:
     rows = PendingChange.objects.filter(
         host_id=host.pk, revision__gt=host.applied_revision, revision__lte=revision
     ).values_list("revision", "scope")
-    revisions, scopes = set(), set()
+    revisions: set[int] = set()
+    changed: set[str] = set()
     for number, scope in rows:
         revisions.add(number)
-        scopes.add(scope)
+        changed.add(scope)
     if len(revisions) != max(revision - host.applied_revision, 0):
         return None
-    scopes = with_related_scopes(host, frozenset(scopes))
-    if not all(is_safe_token(scope) for scope in scopes):
+    if not all(is_safe_token(scope) for scope in changed):
         return None
-    return scopes
+    scopes = with_related_scopes(host, frozenset(changed))
+    return scopes if all(is_safe_token(scope) for scope in scopes) else None
 
 
 def record_failure(host: MailHost, error: Exception) -> None:
