@@ -116,8 +116,9 @@ def local_parts(size: int, rng: random.Random) -> list[str]:
             local = f"{rng.choice(ROLES)}-{rng.choice(PLACES)}"
         else:
             local = f"{rng.choice(ROLES)}.afdeling-{rng.choice(PLACES)}.{first}{last}"
+        local = local[:60]  # a local part has at most 64 characters
         while local in seen:
-            local = f"{local}{rng.randint(2, 99)}"
+            local = f"{local[:60]}{rng.randint(2, 999)}"
         seen.add(local)
         result.append(local)
     return result
