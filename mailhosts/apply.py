@@ -211,7 +211,9 @@ def write_host(
             settle_at = int(time.time()) + 1
     if to_assemble:
         how = {path: assembled_files()[path] for path in to_assemble}
-        assembled = assemble_from_disk(root, how, result.changed_files, whole=leftover)
+        assembled = assemble_from_disk(
+            root, how, result.changed_files, whole=leftover, postmap=host.postmap_command or None
+        )
         if assembled:
             write_atomic(marker, b"", 0o644)
         result.changed_files += assembled
@@ -268,18 +270,26 @@ def parts_changed(changed_files: list[str]) -> set[str]:
 
 
 def assemble_from_disk(
-    root: Path, files: dict[str, Assembled], changed: list[str], *, whole: set[str] | None = None
+    root: Path,
+    files: dict[str, Assembled],
+    changed: list[str],
+    *,
+    whole: set[str] | None = None,
+    postmap: list[str] | None = None,
 ) -> list[str]:
     """Bring each assembled file up to date with its parts on disk; return the ones that changed.
 
     The file is cut into its parts by its index (`ASSEMBLED_INDEX`) and only the changed parts are read
     from disk, so adding one mailbox reads one part, not one per domain. Without a usable index (none,
     or one that does not describe the file as it is), or for the files in `whole`, every part is read.
+    A Postfix hash map whose database was up to date with the old file gets only the changed lines
+    (`postmap -i`, `postmap -d`, see `update_map_in_place`) instead of being rebuilt whole.
     """
     result = []
     for path, how in sorted(files.items()):
         prefix = f"{how.parts}/"
         indexed = None if path in (whole or set()) else parts_by_index(root, path)
+        old: dict[str, bytes] = {}
         if indexed is None:
             folder = root / how.parts
             parts: dict[str, bytes] = {}
@@ -287,6 +297,10 @@ def assemble_from_disk(
         else:
             parts = indexed
             names = [rel[len(prefix) :] for rel in changed if rel.startswith(prefix)]
+            old = {name: indexed.get(name, b"") for name in names}
+        in_place = (
+            bool(postmap) and indexed is not None and path in hash_maps() and database_is_current(root, path)
+        )
         for name in names:
             if name.endswith(".tmp"):
                 continue
@@ -303,8 +317,37 @@ def assemble_from_disk(
         if not unchanged:
             write_atomic(target, content, how.mode)
             result.append(path)
+            if in_place and postmap:
+                new = {name: parts.get(name, b"") for name in old}
+                update_map_in_place(postmap, target, b"".join(old.values()), b"".join(new.values()))
         write_index(root, path, parts)
     return result
+
+
+def database_is_current(root: Path, path: str) -> bool:
+    """Whether the hash map's `.db` holds its source as it is now (before the source is rewritten)."""
+    try:
+        return (root / f"{path}.db").stat().st_mtime_ns >= (root / path).stat().st_mtime_ns
+    except FileNotFoundError:
+        return False
+
+
+def update_map_in_place(postmap: list[str], source: Path, old: bytes, new: bytes) -> None:
+    """Change a hash map's database by the lines that differ: `postmap -i` adds or replaces the new and
+    changed entries, `postmap -d -` removes the keys that are gone (Postfix locks the database meanwhile,
+    and its daemons notice the change). Should either fail, the map is rebuilt whole from its source."""
+    old_entries = dict(line.split(maxsplit=1) for line in old.decode().splitlines() if line.strip())
+    new_entries = dict(line.split(maxsplit=1) for line in new.decode().splitlines() if line.strip())
+    upserts = [f"{key} {value}\n" for key, value in new_entries.items() if old_entries.get(key) != value]
+    removals = [f"{key}\n" for key in old_entries.keys() - new_entries.keys()]
+    try:
+        if removals:
+            run_command([*postmap, "-d", "-", f"hash:{source}"], stdin="".join(removals))
+        if upserts:
+            run_command([*postmap, "-i", f"hash:{source}"], stdin="".join(upserts))
+    except ApplyError as error:
+        logger.warning("changing %s in place failed (%s); rebuilding it whole", source, error)
+        run_command([*postmap, f"hash:{source}"])
 
 
 def index_path(root: Path, path: str) -> Path:
@@ -417,9 +460,11 @@ def run_postmap(host: MailHost, root: Path) -> None:
         run_command([*host.postmap_command, *stale])
 
 
-def run_command(command: list[str]) -> None:
+def run_command(command: list[str], *, stdin: str | None = None) -> None:
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
+        completed = subprocess.run(
+            command, input=stdin, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ApplyError(f"{' '.join(command)}: {error}") from error
     if completed.returncode != 0:

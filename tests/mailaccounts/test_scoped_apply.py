@@ -278,3 +278,42 @@ def test_an_assembled_map_whose_index_no_longer_fits_is_made_again_from_every_pa
         "kees@bakkerij.example bakkerij.example/kees/\n"
         "piet@concurrent.example concurrent.example/piet/\n"
     )
+
+
+def test_a_changed_map_is_changed_in_place_by_its_changed_lines(make_mailbox, host, tmp_path):
+    """Postfix's database of a map gets the new and removed entries (`postmap -i`, `postmap -d`), not a
+    rebuild of every entry of the host."""
+    import shutil
+    import subprocess
+
+    assert shutil.which("postmap"), "postmap (Debian package postfix) is needed"
+    etc = tmp_path / "postfix-etc"
+    etc.mkdir()
+    (etc / "main.cf").write_text("compatibility_level = 3.6\n")
+    log = tmp_path / "postmap.log"
+    host.postmap_command = ["sh", "-c", f'echo "$*" >> {log}; exec postmap -c {etc} "$@"', "postmap"]
+    host.save()
+    jan = make_mailbox("jan")
+    apply_host(host.pk)
+    maps = Path(host.config_dir) / "postfix/virtual_mailbox_maps"
+
+    def lookup(address: str) -> str:
+        found = subprocess.run(
+            ["postmap", "-c", str(etc), "-q", address, f"hash:{maps}"], capture_output=True
+        )
+        return found.stdout.decode().strip()
+
+    log.write_text("")
+    make_mailbox("piet")
+    apply_host(host.pk)
+    calls = log.read_text().splitlines()
+    assert f"-i hash:{maps}" in calls
+    assert f"hash:{maps}" not in calls  # no rebuild of the whole map
+    assert lookup("piet@bakkerij.example") == "bakkerij.example/piet/"
+    assert lookup("jan@bakkerij.example") == "bakkerij.example/jan/"
+
+    mailboxes.delete_mailbox(actor=SYSTEM, mailbox=jan)
+    apply_host(host.pk)
+    assert f"-d - hash:{maps}" in log.read_text().splitlines()
+    assert lookup("jan@bakkerij.example") == ""
+    assert lookup("piet@bakkerij.example") == "bakkerij.example/piet/"
