@@ -317,3 +317,15 @@ def test_a_changed_map_is_changed_in_place_by_its_changed_lines(make_mailbox, ho
     assert f"-d - hash:{maps}" in log.read_text().splitlines()
     assert lookup("jan@bakkerij.example") == ""
     assert lookup("piet@bakkerij.example") == "bakkerij.example/piet/"
+
+
+def test_switching_a_domains_shared_calendar_renders_that_domain_and_the_calendar_rights(make_mailbox, host):
+    from devices.rendering import RIGHTS_FILE
+    from devices.services import set_shared_collections
+
+    make_mailbox("jan")
+    apply_host(host.pk)
+    set_shared_collections(actor=SYSTEM, domain=Domain.objects.get(name="bakkerij.example"), enabled=True)
+    result = apply_host(host.pk)
+    assert result.scopes == {"bakkerij.example"}
+    assert "bakkerij" in read(host, RIGHTS_FILE)
