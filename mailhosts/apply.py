@@ -333,7 +333,7 @@ def database_is_current(root: Path, path: str) -> bool:
 
 
 def update_map_in_place(postmap: list[str], source: Path, old: bytes, new: bytes) -> None:
-    """Change a hash map's database by the lines that differ: `postmap -i` adds or replaces the new and
+    """Change a hash map's database by the lines that differ: `postmap -i -r` adds or replaces the new and
     changed entries, `postmap -d -` removes the keys that are gone (Postfix locks the database meanwhile,
     and its daemons notice the change). Should either fail, the map is rebuilt whole from its source."""
     old_entries = dict(line.split(maxsplit=1) for line in old.decode().splitlines() if line.strip())
@@ -344,7 +344,8 @@ def update_map_in_place(postmap: list[str], source: Path, old: bytes, new: bytes
         if removals:
             run_command([*postmap, "-d", "-", f"hash:{source}"], stdin="".join(removals))
         if upserts:
-            run_command([*postmap, "-i", f"hash:{source}"], stdin="".join(upserts))
+            # -r: an entry already there is replaced (without it postmap keeps the old value and warns)
+            run_command([*postmap, "-i", "-r", f"hash:{source}"], stdin="".join(upserts))
     except ApplyError as error:
         logger.warning("changing %s in place failed (%s); rebuilding it whole", source, error)
         run_command([*postmap, f"hash:{source}"])

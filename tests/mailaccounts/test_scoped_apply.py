@@ -307,10 +307,18 @@ def test_a_changed_map_is_changed_in_place_by_its_changed_lines(make_mailbox, ho
     make_mailbox("piet")
     apply_host(host.pk)
     calls = log.read_text().splitlines()
-    assert f"-i hash:{maps}" in calls
+    assert f"-i -r hash:{maps}" in calls
     assert f"hash:{maps}" not in calls  # no rebuild of the whole map
     assert lookup("piet@bakkerij.example") == "bakkerij.example/piet/"
     assert lookup("jan@bakkerij.example") == "bakkerij.example/jan/"
+
+    aliases_map = Path(host.config_dir) / "postfix/virtual_alias_maps"
+    mailboxes.set_forwarding(actor=SYSTEM, mailbox=jan, forward_to=["jan@elders.example"], keep_copy=True)
+    apply_host(host.pk)
+    found = subprocess.run(
+        ["postmap", "-c", str(etc), "-q", "jan@bakkerij.example", f"hash:{aliases_map}"], capture_output=True
+    )
+    assert found.stdout.decode().strip() == "jan@bakkerij.example,jan@elders.example"  # replaced in place
 
     mailboxes.delete_mailbox(actor=SYSTEM, mailbox=jan)
     apply_host(host.pk)
