@@ -81,6 +81,11 @@ class SharedCollections(models.Model):
     def live_state(self) -> str:
         return self.domain.mailhost.state_of(self.revision)
 
+    @property
+    def mailhost_scope(self) -> str:
+        """The part of its mail host a change to it touches: its domain (see mailhosts.revisions)."""
+        return self.domain.name
+
 
 class ProfileLinkQuerySet(models.QuerySet):
     def usable(self):

@@ -9,10 +9,32 @@ class MailaccountsConfig(AppConfig):
     def ready(self):
         from mailhosts.rendering import Renderer, register_renderer
 
-        from .rendering import HASH_MAPS, MANAGED_DIRS, render_mail_accounts
+        from .rendering import (
+            ASSEMBLED,
+            HASH_MAPS,
+            MANAGED_DIRS,
+            SCOPED_ROOTS,
+            USERS_DATABASE,
+            USERS_DIR,
+            related_domains,
+            render_mail_accounts,
+            render_mail_accounts_scoped,
+        )
         from .sections import register_domain_section, register_mailbox_section
         from .views.signatures import domain_signature_section, mailbox_signature_section
 
-        register_renderer(Renderer("mailaccounts", render_mail_accounts, MANAGED_DIRS, HASH_MAPS))
+        register_renderer(
+            Renderer(
+                "mailaccounts",
+                render_mail_accounts,
+                MANAGED_DIRS,
+                HASH_MAPS,
+                render_scoped=render_mail_accounts_scoped,
+                scoped_roots=SCOPED_ROOTS,
+                assembled=ASSEMBLED,
+                user_tables={USERS_DIR: USERS_DATABASE},
+                related_scopes=related_domains,
+            )
+        )
         register_mailbox_section(mailbox_signature_section)
         register_domain_section(domain_signature_section)

@@ -94,6 +94,11 @@ class Domain(models.Model):
     def live_state(self) -> str:
         return self.mailhost.state_of(self.revision)
 
+    @property
+    def mailhost_scope(self) -> str:
+        """The part of its mail host a change to it touches: its domain (see mailhosts.revisions)."""
+        return self.name
+
 
 class MailboxQuerySet(models.QuerySet):
     def for_customer(self, customer):
@@ -161,6 +166,11 @@ class Mailbox(models.Model):
     def live_state(self) -> str:
         return self.domain.mailhost.state_of(self.revision)
 
+    @property
+    def mailhost_scope(self) -> str:
+        """The part of its mail host a change to it touches: its domain (see mailhosts.revisions)."""
+        return self.domain.name
+
 
 class MailboxUser(models.Model):
     """The panel login of a mailbox's own user: a `panel.User` limited to this one mailbox.
@@ -225,6 +235,11 @@ class Alias(models.Model):
     def live_state(self) -> str:
         return self.domain.mailhost.state_of(self.revision)
 
+    @property
+    def mailhost_scope(self) -> str:
+        """The part of its mail host a change to it touches: its domain (see mailhosts.revisions)."""
+        return self.domain.name
+
 
 class Autoresponder(models.Model):
     """A mailbox's out-of-office reply, rendered to a Sieve vacation script."""
@@ -249,6 +264,11 @@ class Autoresponder(models.Model):
     @property
     def live_state(self) -> str:
         return self.mailbox.domain.mailhost.state_of(self.revision)
+
+    @property
+    def mailhost_scope(self) -> str:
+        """The part of its mail host a change to it touches: its domain (see mailhosts.revisions)."""
+        return self.mailbox.domain.name
 
     def schedule_state(self, now=None) -> str:
         """ "off", "scheduled" (switched on, starts later), "on" (answering now) or "ended" (its end has passed)."""
@@ -304,6 +324,11 @@ class DkimKey(models.Model):
     def live_state(self) -> str:
         """Whether the mail host applied this key's latest change (a switch to signing, to retiring)."""
         return self.domain.mailhost.state_of(self.revision)
+
+    @property
+    def mailhost_scope(self) -> str:
+        """The part of its mail host a change to it touches: its domain (see mailhosts.revisions)."""
+        return self.domain.name
 
     @property
     def is_signing(self) -> bool:

@@ -6,6 +6,12 @@ host's `config_dir`. The output depends only on the data: keys are sorted and no
 so rendering twice gives the same bytes and only real changes are written. Registered with the mail-host
 machinery as the "mailaccounts" renderer (see apps.py).
 
+Its scope is a domain: every file it writes belongs to one domain, so a change costs what its domain holds,
+not what the host holds (`render_mail_accounts_scoped`). Dovecot's users are one passwd-file per domain
+(`dovecot/users.d/<domain>`), kept as rows of the one table Dovecot reads (`dovecot/users.sqlite`); Postfix's
+maps and OpenDKIM's tables are assembled from one part per domain (`postfix/<map>.d/<domain>`); Sieve
+scripts and DKIM keys live in a folder per domain.
+
 Capabilities above this one may add logins that may send as a domain's addresses (the relay's credentials)
 through `register_sender_logins`.
 """
@@ -15,16 +21,19 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
+from django.db.models import Q
 
 from mailhosts.models import MailHost
 from mailhosts.rendering import (
     MODE_AUTH,
     MODE_SECRET,
+    Assembled,
     HostConfig,
     RenderedFile,
     is_password_hash,
@@ -46,6 +55,20 @@ HASH_MAPS = (
     "postfix/virtual_alias_maps",
     "postfix/sender_login_maps",
     "postfix/recipient_access",
+)
+USERS_DIR = "dovecot/users.d"
+USERS_DATABASE = "dovecot/users.sqlite"
+DKIM_DIRS = ("opendkim", "opendkim/ed25519")  # RSA keys, Ed25519 keys (two OpenDKIMs, see render_opendkim)
+DKIM_TABLES = tuple(
+    f"{directory}/{table}" for directory in DKIM_DIRS for table in ("KeyTable", "SigningTable")
+)
+ASSEMBLED = {path: Assembled(f"{path}.d") for path in (*HASH_MAPS, *DKIM_TABLES)}
+# Where each domain's files are: `<root>/<domain>` (a file, or a folder for Sieve scripts and keys).
+SCOPED_ROOTS = (
+    *(how.parts for how in ASSEMBLED.values()),
+    USERS_DIR,
+    "sieve",
+    *(f"{directory}/keys" for directory in DKIM_DIRS),
 )
 DISABLED_REPLY = "550 5.2.1 This mailbox is disabled"
 
@@ -95,21 +118,27 @@ class HostData:
     autoresponders: list[Autoresponder]
     dkim_keys: list[DkimKey]
     sender_logins: list[tuple[str, list[str]]]  # (login, [domain names]) from registered sources
+    # Rendering some domains only: mailboxes of other domains that these domains' routing names
+    # (catch-all, postmaster@, abuse@ targets by id; alias destinations by address, when not deleted).
+    outside_targets: dict[int, MailboxRow] = dataclass_field(default_factory=dict)
+    outside_addresses: set[str] = dataclass_field(default_factory=set)
 
     @property
     def mailbox_by_id(self) -> dict[int, MailboxRow]:
-        return {box.id: box for box in self.mailboxes}
+        return {**self.outside_targets, **{box.id: box for box in self.mailboxes}}
 
 
-def load_host_data(host: MailHost) -> HostData:
+def load_host_data(host: MailHost, scopes: frozenset[str] | None = None) -> HostData:
+    """The rows of the host's served domains, or of those among them named in `scopes`."""
+    served = Domain.objects.filter(mailhost=host).served()
+    if scopes is not None:
+        served = served.filter(name__in=scopes)
     domains = {
         row["id"]: row
-        for row in Domain.objects.filter(mailhost=host)
-        .served()
-        .values("id", "name", "catch_all_to_id", "postmaster_to_id", "abuse_to_id")
+        for row in served.values("id", "name", "catch_all_to_id", "postmaster_to_id", "abuse_to_id")
     }
     names = {pk: row["name"] for pk, row in domains.items()}
-    of_host = Mailbox.objects.filter(domain__in=Domain.objects.filter(mailhost=host).served()).order_by()
+    of_host = Mailbox.objects.filter(domain__in=served).order_by()
     columns = [
         "id",
         "domain_id",
@@ -119,11 +148,11 @@ def load_host_data(host: MailHost) -> HostData:
         "quota_bytes",
         "forward_keep_copy",
     ]
+    rows = of_host.filter(deleted_at__isnull=True).values_list(*columns)
+    # The whole host streams through a server-side cursor; a few domains come in one round trip.
     mailboxes = [
         MailboxRow(pk, names[domain_id], *rest)
-        for pk, domain_id, *rest in of_host.filter(deleted_at__isnull=True)
-        .values_list(*columns)
-        .iterator(chunk_size=10_000)
+        for pk, domain_id, *rest in (rows.iterator(chunk_size=10_000) if scopes is None else rows)
     ]
     forwards = dict(
         of_host.filter(deleted_at__isnull=True).exclude(forward_to=[]).values_list("id", "forward_to")
@@ -145,30 +174,92 @@ def load_host_data(host: MailHost) -> HostData:
         mailboxes = [box for box in mailboxes if is_safe_address(box.address)]
     aliases = [
         (names[domain_id], local, destinations or [])
-        for domain_id, local, destinations in Alias.objects.filter(domain_id__in=names, is_enabled=True)
+        for domain_id, local, destinations in Alias.objects.filter(domain__in=served, is_enabled=True)
         .order_by()
         .values_list("domain_id", "local_part", "destinations")
     ]
     autoresponders = list(
         Autoresponder.objects.filter(
-            mailbox__domain_id__in=names,
+            mailbox__domain__in=served,
             is_enabled=True,
             mailbox__is_enabled=True,
             mailbox__deleted_at__isnull=True,
         ).select_related("mailbox__domain")
     )
     dkim_keys = list(
-        DkimKey.objects.filter(domain_id__in=names, state=DkimKey.State.ACTIVE)
+        DkimKey.objects.filter(domain__in=served, state=DkimKey.State.ACTIVE)
         .select_related("domain")
         # newest first within each domain and algorithm: render_opendkim keeps the first of each
         .order_by("domain__name", "-algorithm", "-activated_at", "-created_at")
     )
     sender_logins = [login for source in _sender_login_sources for login in source(names)]
-    return HostData(domains, mailboxes, aliases, autoresponders, dkim_keys, sender_logins)
+    data = HostData(domains, mailboxes, aliases, autoresponders, dkim_keys, sender_logins)
+    if scopes is not None:
+        load_outside_targets(host, data)
+    return data
+
+
+def load_outside_targets(host: MailHost, data: HostData) -> None:
+    """For a rendering of some domains: the mailboxes of other domains their routing points at."""
+    inside = {box.id for box in data.mailboxes}
+    ids = {
+        row[name]
+        for row in data.domains.values()
+        for name in ("catch_all_to_id", "postmaster_to_id", "abuse_to_id")
+        if row[name] and row[name] not in inside
+    }
+    for pk, domain, local, deleted_at in Mailbox.objects.filter(pk__in=ids).values_list(
+        "id", "domain__name", "local_part", "deleted_at"
+    ):
+        data.outside_targets[pk] = MailboxRow(pk, domain, local)
+        data.outside_targets[pk].deleted = deleted_at is not None
+    in_scope = {row["name"] for row in data.domains.values()}
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for _domain, _local, destinations in data.aliases:
+        for destination in destinations:
+            local, _at, domain = destination.rpartition("@")
+            if local and domain not in in_scope:
+                wanted[domain].add(local)
+    if not wanted:
+        return
+    found = Mailbox.objects.filter(
+        domain__in=Domain.objects.filter(mailhost=host, name__in=list(wanted)).served(),
+        local_part__in={local for locals_ in wanted.values() for local in locals_},
+        deleted_at__isnull=True,
+    ).values_list("local_part", "domain__name")
+    data.outside_addresses = {f"{local}@{domain}" for local, domain in found if local in wanted[domain]}
+
+
+def related_domains(host: MailHost, scopes: frozenset[str]) -> set[str]:
+    """Domains whose files name these domains' mailboxes: an alias (its sender logins) or the catch-all,
+    postmaster@ or abuse@ of a domain of the same customer (the only ones allowed to point at them)."""
+    customers = Domain.objects.filter(mailhost=host, name__in=scopes).values("customer_id")
+    ends = tuple(f"@{name}" for name in scopes)
+    related = {
+        name
+        for name, destinations in Alias.objects.filter(customer_id__in=customers, domain__mailhost=host)
+        .exclude(domain__name__in=scopes)
+        .values_list("domain__name", "destinations")
+        if any(str(d).endswith(ends) for d in destinations or [])
+    }
+    routed = Domain.objects.filter(customer_id__in=customers, mailhost=host).exclude(name__in=scopes)
+    related |= set(
+        routed.filter(
+            Q(catch_all_to__domain__name__in=scopes)
+            | Q(postmaster_to__domain__name__in=scopes)
+            | Q(abuse_to__domain__name__in=scopes)
+        ).values_list("name", flat=True)
+    )
+    return related
 
 
 def render_mail_accounts(host: MailHost) -> HostConfig:
-    data = load_host_data(host)
+    return render_mail_accounts_scoped(host, None)
+
+
+def render_mail_accounts_scoped(host: MailHost, scopes: frozenset[str] | None) -> HostConfig:
+    """The files of the host's domains (all, or those named in `scopes`), each below its scoped root."""
+    data = load_host_data(host, scopes)
     config = HostConfig()
     config.files.update(render_postfix(data))
     config.files.update(render_dovecot(data, host))
@@ -177,6 +268,18 @@ def render_mail_accounts(host: MailHost) -> HostConfig:
     config.known_folders = {box.folder for box in data.mailboxes}
     config.mail_folders = {box.folder for box in data.mailboxes if not box.deleted}
     return config
+
+
+def domain_parts(data: HostData, root: str, entries: dict, render) -> dict[str, RenderedFile]:
+    """`entries` keyed by address (or domain) split into one file per domain below `root`; only the
+    rendered domains get one (a key of another domain would be outside what this rendering owns)."""
+    rendered = {row["name"] for row in data.domains.values()}
+    by_domain: dict[str, dict] = defaultdict(dict)
+    for key, value in entries.items():
+        domain = key.rpartition("@")[2]
+        if domain in rendered:
+            by_domain[domain][key] = value
+    return {f"{root}/{domain}": render(part) for domain, part in by_domain.items()}
 
 
 def map_file(entries: dict[str, list[str]] | dict[str, str]) -> RenderedFile:
@@ -205,17 +308,19 @@ def render_postfix(data: HostData) -> dict[str, RenderedFile]:
     mailboxes = [box for box in data.mailboxes if not box.deleted]
     domains = {row["name"] for row in data.domains.values() if is_safe_token(row["name"])}
     aliases = virtual_aliases(data, mailboxes)
-    return {
-        "postfix/virtual_mailbox_domains": map_file(dict.fromkeys(domains, "OK")),
-        "postfix/virtual_mailbox_maps": map_file(
-            {box.address: f"{box.folder}/" for box in mailboxes if box.is_enabled}
-        ),
-        "postfix/virtual_alias_maps": map_file(aliases),
-        "postfix/sender_login_maps": map_file(sender_logins(data, mailboxes, aliases)),
-        "postfix/recipient_access": map_file(
-            {box.address: DISABLED_REPLY for box in mailboxes if not box.is_enabled}
-        ),
+    maps: dict[str, dict] = {
+        "postfix/virtual_mailbox_domains": dict.fromkeys(domains, "OK"),
+        "postfix/virtual_mailbox_maps": {
+            box.address: f"{box.folder}/" for box in mailboxes if box.is_enabled
+        },
+        "postfix/virtual_alias_maps": aliases,
+        "postfix/sender_login_maps": sender_logins(data, mailboxes, aliases),
+        "postfix/recipient_access": {box.address: DISABLED_REPLY for box in mailboxes if not box.is_enabled},
     }
+    files = {}
+    for path, entries in maps.items():
+        files.update(domain_parts(data, ASSEMBLED[path].parts, entries, map_file))
+    return files
 
 
 def virtual_aliases(data: HostData, mailboxes: list[MailboxRow]) -> dict[str, list[str]]:
@@ -260,7 +365,7 @@ def sender_logins(
     at the first key that matches).
     """
     owners: dict[str, list[str]] = defaultdict(list, {box.address: [box.address] for box in mailboxes})
-    local_addresses = set(owners)
+    local_addresses = set(owners) | data.outside_addresses
     for address, destinations in aliases.items():
         if address.startswith("@") or destinations == [address]:
             continue
@@ -281,15 +386,16 @@ def sender_logins(
 
 
 def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
-    """`dovecot/users`, the passdb and userdb of mailboxes, which Dovecot reads as the SQLite table the apply
-    keeps beside it (`dovecot/users.sqlite`, see `RenderedFile.user_table`), so a change is live at once.
+    """`dovecot/users.d/<domain>`, the passdb and userdb of mailboxes, which Dovecot reads as the one SQLite
+    table the apply keeps equal to them (`dovecot/users.sqlite`, see `RenderedFile.user_table`), so a change
+    is live at once.
 
     Disabled and deleted mailboxes are left out: they cannot log in.
     """
     root = str(host.mail_root)
     ids = f"{settings.MAIL_UID}:{settings.MAIL_GID}"
     auth_group = settings.MAILHOST_AUTH_GROUP
-    users = []
+    users = {}
     for box in data.mailboxes:
         if box.deleted or not box.is_enabled:
             continue
@@ -297,12 +403,15 @@ def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
             logger.warning("mailbox %s has no usable password hash; left out", box.address)
             continue
         quota = f"userdb_quota_rule=*:storage={int(box.quota_bytes)}B"
-        users.append(f"{box.address}:{box.password_hash}:{ids}::{root}/{box.folder}::{quota}\n")
-    return {
-        "dovecot/users": RenderedFile(
-            "".join(sorted(users)).encode(), MODE_AUTH, group=auth_group, user_table=True
-        ),
-    }
+        users[box.address] = f"{box.address}:{box.password_hash}:{ids}::{root}/{box.folder}::{quota}\n"
+
+    def passwd_file(part: dict[str, str]) -> RenderedFile:
+        content = "".join(part[address] for address in sorted(part)).encode()
+        return RenderedFile(
+            content, MODE_AUTH, group=auth_group, user_table=True, user_database=USERS_DATABASE
+        )
+
+    return domain_parts(data, USERS_DIR, users, passwd_file)
 
 
 # --- Sieve ---------------------------------------------------------------------------------------------
@@ -332,25 +441,24 @@ def render_opendkim(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
     OpenDKIM (deploy/opendkim/opendkim-ed25519.conf) that adds its signature after the first.
     """
     files = {}
-    tables: dict[str, tuple[list[str], list[str]]] = {"opendkim": ([], []), "opendkim/ed25519": ([], [])}
     signing = set()
+    rendered = {row["name"] for row in data.domains.values()}
     for key in data.dkim_keys:  # newest active key first, per domain
         domain = key.domain.name
         if (domain, key.algorithm) in signing or not (is_safe_token(domain) and is_safe_token(key.selector)):
             continue
+        if domain not in rendered:
+            continue
         signing.add((domain, key.algorithm))
         directory = "opendkim/ed25519" if key.algorithm == DkimKey.Algorithm.ED25519 else "opendkim"
         name = f"{key.selector}._domainkey.{domain}"
-        key_path = f"{directory}/keys/{domain}.{key.selector}.private"
+        key_path = f"{directory}/keys/{domain}/{key.selector}.private"
         files[key_path] = RenderedFile(
             opendkim_key_file(key, decrypt_private_key(key)), MODE_SECRET, settings.MAILHOST_DKIM_KEY_OWNER
         )
-        key_table, signing_table = tables[directory]
-        key_table.append(f"{name} {domain}:{key.selector}:{Path(host.config_dir) / key_path}\n")
-        signing_table.append(f"*@{domain} {name}\n")
-    for directory, (key_table, signing_table) in tables.items():
-        files[f"{directory}/KeyTable"] = RenderedFile("".join(sorted(key_table)).encode())
-        files[f"{directory}/SigningTable"] = RenderedFile("".join(sorted(signing_table)).encode())
+        key_line = f"{name} {domain}:{key.selector}:{Path(host.config_dir) / key_path}\n"
+        files[f"{directory}/KeyTable.d/{domain}"] = RenderedFile(key_line.encode())
+        files[f"{directory}/SigningTable.d/{domain}"] = RenderedFile(f"*@{domain} {name}\n".encode())
     return files
 
 

@@ -3,11 +3,16 @@
 `apply_host(host_id)`:
 1. takes the host's lock (a PostgreSQL advisory lock, released by the server if the worker dies) or
    raises `HostBusy`;
-2. reads the desired revision, then renders the whole configuration from the database: every change up to
+2. reads the desired revision, then renders the configuration from the database: every change up to
    that revision is committed (services bump the revision on the host row, which serialises them), so the
-   rendering contains it; later changes may be in it too, and their own apply will find nothing to do;
-3. writes only the files that changed, atomically; creates folders of new mailboxes and removes the folders
-   of mailboxes purged since the last apply;
+   rendering contains it; later changes may be in it too, and their own apply will find nothing to do.
+   Only the scopes (domains) changed since the applied revision are rendered, when every revision in
+   between recorded its scopes (`PendingChange`); otherwise, when forced, or on a host whose files are in
+   an older layout, the whole host;
+3. writes only the files that changed, atomically, then makes the assembled files (Postfix maps, OpenDKIM
+   tables) whose parts changed from the parts on disk; makes sure the domains' mail folders exist (a
+   mailbox's own folder is made by Dovecot on its first delivery or login) and removes the folders of
+   mailboxes purged since the last apply;
 4. runs `postmap` for the hash maps and the host's reload steps when a file that needs them changed (not
    for Dovecot's user table and passwd-files, which Dovecot reads by itself: a password change reloads
    nothing); a marker file makes sure a reload that did not finish (a failure, a killed worker) is run
@@ -29,15 +34,48 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from .files import ensure_mail_folders, plan_changes, read_lines, remove_mail_folder, sync_files, write_atomic
-from .models import MailHost
-from .rendering import HostConfig, RenderedFile, hash_maps, managed_dirs, render_host
+from .files import (
+    ensure_domain_folders,
+    plan_changes,
+    prune_user_table,
+    read_lines,
+    remove_mail_folder,
+    sync_files,
+    write_atomic,
+    write_plain,
+)
+from .models import MailHost, PendingChange
+from .rendering import (
+    Assembled,
+    HostConfig,
+    RenderedFile,
+    assemble,
+    assembled_files,
+    hash_maps,
+    is_safe_token,
+    managed_dirs,
+    render_host,
+    scoped_roots,
+    user_tables,
+    with_related_scopes,
+)
 
 logger = logging.getLogger(__name__)
 
 STATE_DIR = ".postbode"
 RELOAD_MARKER = f"{STATE_DIR}/reload-pending"
-FOLDER_MANIFEST = f"{STATE_DIR}/mail-folders"
+ASSEMBLE_MARKER = f"{STATE_DIR}/assemble-pending"
+FOLDER_MANIFEST = f"{STATE_DIR}/mail-folders"  # the layout before scopes: one list for the whole host
+FOLDER_MANIFESTS = f"{STATE_DIR}/mail-folders.d"  # one list per domain
+ASSEMBLED_INDEX = f"{STATE_DIR}/assembled"  # <file>.index: where each part is in an assembled file
+LAYOUT_MARKER = f"{STATE_DIR}/layout"
+LAYOUT = "scoped-1"  # files by scope; the marker also names the host and the revision its files are at
+
+
+def layout_marker(host: MailHost, revision: int) -> str:
+    return f"{LAYOUT} host={host.pk} revision={revision}\n"
+
+
 LOCK_NAMESPACE = 0x706F7374  # "post": keeps our advisory locks apart from anyone else's
 COMMAND_TIMEOUT = 120
 
@@ -55,6 +93,7 @@ class ApplyResult:
     revision: int = 0
     skipped: bool = False
     changed_files: list[str] = field(default_factory=list)
+    scopes: frozenset[str] | None = None  # what was rendered: None for the whole host
     created_folders: int = 0
     removed_folders: int = 0
     reloaded: bool = False
@@ -95,7 +134,8 @@ def apply_host(host_id: int, *, force: bool = False) -> ApplyResult:
             return ApplyResult(revision=host.applied_revision, skipped=True)
         revision = host.desired_revision
         try:
-            result = write_host(host, force=force)
+            scopes = None if force else changed_scopes(host, revision)
+            result = write_host(host, force=force, scopes=scopes, revision=revision)
         except Exception as error:
             record_failure(host, error)
             raise
@@ -106,13 +146,41 @@ def apply_host(host_id: int, *, force: bool = False) -> ApplyResult:
             last_error="",
             last_error_at=None,
         )
+        PendingChange.objects.filter(host_id=host.pk, revision__lte=revision).delete()
         logger.info(
-            "applied mail host %s at revision %s: %d files changed",
+            "applied mail host %s at revision %s (%s): %d files changed",
             host.name,
             revision,
+            "whole host" if scopes is None else f"{len(scopes)} scopes",
             len(result.changed_files),
         )
         return result
+
+
+def changed_scopes(host: MailHost, revision: int) -> frozenset[str] | None:
+    """The scopes changed after the applied revision up to `revision`, or None when the whole host must be
+    rendered: its files are in an older layout or are not known to be this host's at its applied revision
+    (a new host, a folder restored or shared, an apply that failed after writing), a revision recorded no
+    scope (or "anything"), or a scope is not a name that can be part of a path."""
+    try:
+        if (Path(host.config_dir) / LAYOUT_MARKER).read_text() != layout_marker(host, host.applied_revision):
+            return None
+    except FileNotFoundError:
+        return None
+    rows = PendingChange.objects.filter(
+        host_id=host.pk, revision__gt=host.applied_revision, revision__lte=revision
+    ).values_list("revision", "scope")
+    revisions: set[int] = set()
+    changed: set[str] = set()
+    for number, scope in rows:
+        revisions.add(number)
+        changed.add(scope)
+    if len(revisions) != max(revision - host.applied_revision, 0):
+        return None
+    if not all(is_safe_token(scope) for scope in changed):
+        return None
+    scopes = with_related_scopes(host, frozenset(changed))
+    return scopes if all(is_safe_token(scope) for scope in scopes) else None
 
 
 def record_failure(host: MailHost, error: Exception) -> None:
@@ -121,19 +189,41 @@ def record_failure(host: MailHost, error: Exception) -> None:
     logger.error("applying mail host %s failed: %s", host.name, message)
 
 
-def write_host(host: MailHost, *, force: bool) -> ApplyResult:
-    config = render_host(host)
+def write_host(
+    host: MailHost, *, force: bool, scopes: frozenset[str] | None = None, revision: int | None = None
+) -> ApplyResult:
+    revision = host.desired_revision if revision is None else revision
+    config = render_host(host, scopes)
     root = Path(host.config_dir)
     marker = root / RELOAD_MARKER
-    result = ApplyResult(changed_files=plan_changes(root, config.files, managed_dirs()))
+    result = ApplyResult(changed_files=plan_files(root, config), scopes=scopes)
+    assemble_marker = root / ASSEMBLE_MARKER
+    leftover = read_lines(assemble_marker)  # from an apply that died before assembling: rebuild them whole
+    to_assemble = set() if scopes is None else parts_changed(result.changed_files) | leftover
     settle_at = None
     if result.changed_files:
         if any(needs_reload(config.files.get(rel)) for rel in result.changed_files):
             write_atomic(marker, b"", 0o644)  # before the first file, so a crash after it still reloads
-        sync_files(root, config.files, result.changed_files)
+        if to_assemble:  # likewise: parts written now are assembled even if this apply dies after them
+            write_atomic(assemble_marker, "".join(f"{p}\n" for p in sorted(to_assemble)).encode(), 0o644)
+        sync_files(root, config.files, result.changed_files, user_tables())
         if any(config.files[rel].bump_mtime for rel in result.changed_files if rel in config.files):
             settle_at = int(time.time()) + 1
+    if to_assemble:
+        how = {path: assembled_files()[path] for path in to_assemble}
+        assembled = assemble_from_disk(
+            root, how, result.changed_files, whole=leftover, postmap=host.postmap_command or None
+        )
+        if assembled:
+            write_atomic(marker, b"", 0o644)
+        result.changed_files += assembled
+    assemble_marker.unlink(missing_ok=True)
+    if scopes is None:
+        write_assembly_indexes(root, config)
+        for folder, database in user_tables().items():
+            prune_user_table(root, folder, database, config.files)
     result.created_folders, result.removed_folders = sync_mail_folders(host, config)
+    write_hint(root / LAYOUT_MARKER, layout_marker(host, revision).encode())
     if marker.exists() or force:
         run_postmap(host, root)
         for command in host.reload_commands:
@@ -143,6 +233,166 @@ def write_host(host: MailHost, *, force: bool) -> ApplyResult:
     if settle_at is not None:
         wait_for_dovecot_resync(settle_at)
     return result
+
+
+def write_hint(path: Path, content: bytes) -> None:
+    """Replace a small state file atomically but without waiting for the disk: after a crash it may be
+    old or missing, and either only makes the next apply render the whole host."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(content)
+    temporary.replace(path)
+
+
+def plan_files(root: Path, config: HostConfig) -> list[str]:
+    # The shared user tables stay even when this rendering has none of their passwd-files.
+    tables = [f"{database}{end}" for database in user_tables().values() for end in ("", "-journal")]
+    if config.scopes is None:
+        return plan_changes(root, config.files, managed_dirs(), keep_also=tables)
+    roots = scoped_roots()
+    return plan_changes(
+        root,
+        config.files,
+        managed_dirs(),
+        keep_also=[*assembled_files(), *tables],
+        skip_dirs=roots,
+        scoped_paths=[f"{folder}/{scope}" for folder in roots for scope in sorted(config.scopes)],
+    )
+
+
+def parts_changed(changed_files: list[str]) -> set[str]:
+    """The assembled files whose parts are among the changed files."""
+    return {
+        path
+        for path, how in assembled_files().items()
+        if any(rel.startswith(f"{how.parts}/") for rel in changed_files)
+    }
+
+
+def assemble_from_disk(
+    root: Path,
+    files: dict[str, Assembled],
+    changed: list[str],
+    *,
+    whole: set[str] | None = None,
+    postmap: list[str] | None = None,
+) -> list[str]:
+    """Bring each assembled file up to date with its parts on disk; return the ones that changed.
+
+    The file is cut into its parts by its index (`ASSEMBLED_INDEX`) and only the changed parts are read
+    from disk, so adding one mailbox reads one part, not one per domain. Without a usable index (none,
+    or one that does not describe the file as it is), or for the files in `whole`, every part is read.
+    A Postfix hash map whose database was up to date with the old file gets only the changed lines
+    (`postmap -i`, `postmap -d`, see `update_map_in_place`) instead of being rebuilt whole.
+    """
+    result = []
+    for path, how in sorted(files.items()):
+        prefix = f"{how.parts}/"
+        indexed = None if path in (whole or set()) else parts_by_index(root, path)
+        old: dict[str, bytes] = {}
+        if indexed is None:
+            folder = root / how.parts
+            parts: dict[str, bytes] = {}
+            names = [p.name for p in folder.iterdir()] if folder.is_dir() else []
+        else:
+            parts = indexed
+            names = [rel[len(prefix) :] for rel in changed if rel.startswith(prefix)]
+            old = {name: indexed.get(name, b"") for name in names}
+        in_place = (
+            bool(postmap) and indexed is not None and path in hash_maps() and database_is_current(root, path)
+        )
+        for name in names:
+            if name.endswith(".tmp"):
+                continue
+            try:
+                parts[name] = (root / how.parts / name).read_bytes()
+            except FileNotFoundError:
+                parts.pop(name, None)
+        content = assemble(parts)
+        target = root / path
+        try:
+            unchanged = target.read_bytes() == content
+        except FileNotFoundError:
+            unchanged = False
+        if not unchanged:
+            write_atomic(target, content, how.mode)
+            result.append(path)
+            if in_place and postmap:
+                new = {name: parts.get(name, b"") for name in old}
+                update_map_in_place(postmap, target, b"".join(old.values()), b"".join(new.values()))
+        write_index(root, path, parts)
+    return result
+
+
+def database_is_current(root: Path, path: str) -> bool:
+    """Whether the hash map's `.db` holds its source as it is now (before the source is rewritten)."""
+    try:
+        return (root / f"{path}.db").stat().st_mtime_ns >= (root / path).stat().st_mtime_ns
+    except FileNotFoundError:
+        return False
+
+
+def update_map_in_place(postmap: list[str], source: Path, old: bytes, new: bytes) -> None:
+    """Change a hash map's database by the lines that differ: `postmap -i -r` adds or replaces the new and
+    changed entries, `postmap -d -` removes the keys that are gone (Postfix locks the database meanwhile,
+    and its daemons notice the change). Should either fail, the map is rebuilt whole from its source."""
+    old_entries = dict(line.split(maxsplit=1) for line in old.decode().splitlines() if line.strip())
+    new_entries = dict(line.split(maxsplit=1) for line in new.decode().splitlines() if line.strip())
+    upserts = [f"{key} {value}\n" for key, value in new_entries.items() if old_entries.get(key) != value]
+    removals = [f"{key}\n" for key in old_entries.keys() - new_entries.keys()]
+    try:
+        if removals:
+            run_command([*postmap, "-d", "-", f"hash:{source}"], stdin="".join(removals))
+        if upserts:
+            # -r: an entry already there is replaced (without it postmap keeps the old value and warns)
+            run_command([*postmap, "-i", "-r", f"hash:{source}"], stdin="".join(upserts))
+    except ApplyError as error:
+        logger.warning("changing %s in place failed (%s); rebuilding it whole", source, error)
+        run_command([*postmap, f"hash:{source}"])
+
+
+def index_path(root: Path, path: str) -> Path:
+    return root / ASSEMBLED_INDEX / f"{path}.index"
+
+
+def parts_by_index(root: Path, path: str) -> dict[str, bytes] | None:
+    """The parts of an assembled file, cut out of it by its index; None when the index does not fit."""
+    try:
+        header, *rows = index_path(root, path).read_text().splitlines()
+        content = (root / path).read_bytes()
+        status = (root / path).stat()
+    except (FileNotFoundError, ValueError):
+        return None
+    if header != f"{status.st_size} {status.st_mtime_ns} {status.st_ino}":
+        return None
+    parts, offset = {}, 0
+    for row in rows:
+        name, _, length = row.rpartition(" ")
+        parts[name] = content[offset : offset + int(length)]
+        offset += int(length)
+    return parts if offset == len(content) else None
+
+
+def write_index(root: Path, path: str, parts: dict[str, bytes]) -> None:
+    status = (root / path).stat()
+    rows = [f"{status.st_size} {status.st_mtime_ns} {status.st_ino}"]
+    rows += [f"{name} {len(parts[name])}" for name in sorted(parts)]
+    content = ("\n".join(rows) + "\n").encode()
+    try:
+        if index_path(root, path).read_bytes() == content:
+            return
+    except FileNotFoundError:
+        pass
+    write_atomic(index_path(root, path), content, 0o644)
+
+
+def write_assembly_indexes(root: Path, config: HostConfig) -> None:
+    """After the whole host was written: the index of every assembled file, from the rendered parts."""
+    for path, how in assembled_files().items():
+        prefix = f"{how.parts}/"
+        parts = {rel[len(prefix) :]: f.content for rel, f in config.files.items() if rel.startswith(prefix)}
+        if (root / path).exists():
+            write_index(root, path, parts)
 
 
 def needs_reload(file: RenderedFile | None) -> bool:
@@ -162,22 +412,39 @@ def wait_for_dovecot_resync(settle_at: int) -> None:
 
 
 def sync_mail_folders(host: MailHost, config: HostConfig) -> tuple[int, int]:
-    """Create the folders of mailboxes new since the last apply; remove those of mailboxes that no longer
-    exist at all (purged). The manifest lists what the last apply knew.
+    """Make sure the folder of each domain with mailboxes exists (Dovecot makes a mailbox's own folder in it
+    on the first delivery or login); remove the folders of mailboxes that no longer exist at all (purged).
+    A manifest per domain lists the mailboxes the last apply knew. Returns (folders made, removed).
 
     Only folders this code listed earlier are ever removed, so a mistake in the data cannot wipe mail it
-    never knew about. A missing manifest (first apply) means every folder is checked.
+    never knew about.
     """
     root = host.mail_root
-    manifest = Path(host.config_dir) / FOLDER_MANIFEST
-    known_before = read_lines(manifest)
-    created = ensure_mail_folders(root, sorted(config.mail_folders - known_before))
+    manifests = Path(host.config_dir) / FOLDER_MANIFESTS
+    old_manifest = Path(host.config_dir) / FOLDER_MANIFEST
+    known_now: dict[str, set[str]] = {}
+    for folder in config.known_folders:
+        known_now.setdefault(folder.partition("/")[0], set()).add(folder)
+    if config.scopes is None:
+        listed = {p.name for p in manifests.iterdir()} if manifests.is_dir() else set()
+        from_old = read_lines(old_manifest)
+        domains = set(known_now) | listed | {folder.partition("/")[0] for folder in from_old}
+    else:
+        domains, from_old = set(config.scopes), set()
     removed = 0
-    for folder in sorted(known_before - config.known_folders):
-        removed += remove_mail_folder(root, root / folder)
-    if known_before != config.known_folders:
-        listing = "".join(f"{folder}\n" for folder in sorted(config.known_folders)).encode()
-        write_atomic(manifest, listing, 0o644)
+    listings: dict[str, bytes] = {}
+    for domain in sorted(domains):
+        before = read_lines(manifests / domain) | {f for f in from_old if f.partition("/")[0] == domain}
+        now = known_now.get(domain, set())
+        for folder in sorted(before - now):
+            removed += remove_mail_folder(root, root / folder)
+        if now and before != now:
+            listings[f"{FOLDER_MANIFESTS}/{domain}"] = "".join(f"{f}\n" for f in sorted(now)).encode()
+        elif not now:
+            (manifests / domain).unlink(missing_ok=True)
+    write_plain(Path(host.config_dir), listings)
+    old_manifest.unlink(missing_ok=True)
+    created = ensure_domain_folders(root, sorted({f.partition("/")[0] for f in config.mail_folders}))
     return created, removed
 
 
@@ -194,9 +461,11 @@ def run_postmap(host: MailHost, root: Path) -> None:
         run_command([*host.postmap_command, *stale])
 
 
-def run_command(command: list[str]) -> None:
+def run_command(command: list[str], *, stdin: str | None = None) -> None:
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
+        completed = subprocess.run(
+            command, input=stdin, capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ApplyError(f"{' '.join(command)}: {error}") from error
     if completed.returncode != 0:

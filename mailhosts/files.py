@@ -83,8 +83,15 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def is_current(path: Path, wanted: RenderedFile) -> bool:
-    if wanted.user_table and not path.with_name(path.name + USER_TABLE_SUFFIX).exists():
+def user_database_of(path: Path, wanted: RenderedFile, root: Path) -> Path:
+    """The SQLite database that holds a user-table passwd-file's rows: shared, or its own beside it."""
+    if wanted.user_database:
+        return root / wanted.user_database
+    return path.with_name(path.name + USER_TABLE_SUFFIX)
+
+
+def is_current(path: Path, wanted: RenderedFile, root: Path | None = None) -> bool:
+    if wanted.user_table and not user_database_of(path, wanted, root or path.parent).exists():
         return False
     try:
         status = path.stat()
@@ -98,27 +105,92 @@ def is_current(path: Path, wanted: RenderedFile) -> bool:
         return False
 
 
-def plan_changes(root: Path, files: dict[str, RenderedFile], managed_dirs: Iterable[str]) -> list[str]:
+def plan_changes(
+    root: Path, files: dict[str, RenderedFile], managed_dirs: Iterable[str], **stale_options
+) -> list[str]:
     """The relative paths `sync_files` would write or remove to make `root` hold exactly `files`.
 
     Postfix's `.db` files built from a rendered map are kept; any other file in a managed directory that
     the rendering no longer produces (a deleted autoresponder's script, a retired DKIM key) is removed.
+    `stale_options` are those of `stale_files`, for a rendering of some scopes only.
     """
-    changed = [rel for rel, wanted in sorted(files.items()) if not is_current(root / rel, wanted)]
-    return changed + stale_files(root, files, managed_dirs)
+    changed = [rel for rel, wanted in sorted(files.items()) if not is_current(root / rel, wanted, root)]
+    return changed + stale_files(root, files, managed_dirs, **stale_options)
 
 
-def sync_files(root: Path, files: dict[str, RenderedFile], changes: Iterable[str]) -> None:
+# Beyond this many files in one sync, they are written as one batch: every temporary file first, one flush
+# of the file system, then the renames (each file still appears whole, old or new, but the first apply of a
+# host with thousands of domains does not wait for thousands of separate flushes).
+BATCH_FROM = 8
+
+
+def sync_files(
+    root: Path,
+    files: dict[str, RenderedFile],
+    changes: Iterable[str],
+    user_tables: dict[str, str] | None = None,
+) -> None:
+    """Write (or remove) the `changes`. A removed passwd-file of a shared user table (`user_tables`: folder
+    -> database) takes its rows out of the table first."""
+    changes = list(changes)
+    writes = [rel for rel in changes if rel in files]
+    shared: dict[Path, list[tuple[Path, RenderedFile]]] = {}
+    for rel in writes:
+        wanted = files[rel]
+        if wanted.user_table and wanted.user_database:
+            shared.setdefault(root / wanted.user_database, []).append((root / rel, wanted))
+        elif wanted.user_table:
+            sync_user_table(root / rel, wanted, root)
+    for database, passwd_files in shared.items():
+        sync_shared_user_table(database, passwd_files)
     for rel in changes:
-        if rel in files:
+        if rel not in files:
+            remove_user_rows(root, rel, user_tables or {})
+            (root / rel).unlink(missing_ok=True)
+    if len(writes) < BATCH_FROM:
+        for rel in writes:
             wanted = files[rel]
-            if wanted.user_table:
-                sync_user_table(root / rel, wanted)
             write_atomic(
                 root / rel, wanted.content, wanted.mode, ownership(wanted), bump_mtime=wanted.bump_mtime
             )
-        else:
-            (root / rel).unlink(missing_ok=True)
+        return
+    write_batch(root, {rel: files[rel] for rel in writes})
+
+
+def write_batch(root: Path, files: dict[str, RenderedFile]) -> None:
+    temporary: list[tuple[str, Path]] = []
+    folders: set[Path] = set()
+    try:
+        for rel, wanted in files.items():
+            path = root / rel
+            if path.parent not in folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(path.parent)
+            mtime_ns = later_mtime_ns(path) if wanted.bump_mtime else None
+            fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temporary.append((rel, Path(temp_name)))
+            with os.fdopen(fd, "wb") as temp:
+                temp.write(wanted.content)
+                ids = ownership(wanted)
+                if ids != (-1, -1):
+                    os.fchown(temp.fileno(), *ids)
+                os.fchmod(temp.fileno(), wanted.mode)
+                if mtime_ns is not None:
+                    os.utime(temp.fileno(), ns=(mtime_ns, mtime_ns))
+        os.sync()
+        for rel, temp_path in temporary:
+            os.replace(temp_path, root / rel)
+    except BaseException:
+        for _rel, temp_path in temporary:
+            temp_path.unlink(missing_ok=True)
+        raise
+    os.sync()  # the renames, in every folder at once
+
+
+def write_plain(root: Path, contents: dict[str, bytes], mode: int = 0o644) -> None:
+    """Write the apply's own small state files (one or many) atomically."""
+    files = {rel: RenderedFile(content, mode) for rel, content in contents.items()}
+    sync_files(root, files, list(files))
 
 
 # --- passwd-files as SQLite tables ------------------------------------------------------------------------
@@ -151,7 +223,10 @@ def user_table_rows(content: bytes) -> dict[str, tuple]:
 
 def ensure_user_table(path: Path, mode: int = 0o640, ids: tuple[int, int] = (-1, -1)) -> None:
     """Create `path` (a passwd-file's table) with its empty table, before Dovecot first opens it."""
-    database = path.with_name(path.name + USER_TABLE_SUFFIX)
+    ensure_user_database(path.with_name(path.name + USER_TABLE_SUFFIX), mode, ids)
+
+
+def ensure_user_database(database: Path, mode: int = 0o640, ids: tuple[int, int] = (-1, -1)) -> None:
     database.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.closing(sqlite3.connect(database, timeout=10)) as db:
         db.execute(USER_TABLE_SCHEMA)
@@ -161,13 +236,15 @@ def ensure_user_table(path: Path, mode: int = 0o640, ids: tuple[int, int] = (-1,
     os.chmod(database, mode)
 
 
-def sync_user_table(path: Path, wanted: RenderedFile) -> None:
-    """Make the table beside the passwd-file `path` hold `wanted`'s lines: delete, insert and replace only
+def sync_user_table(path: Path, wanted: RenderedFile, root: Path | None = None) -> None:
+    """Make the table of the passwd-file `path` hold `wanted`'s lines: delete, insert and replace only
     the rows whose lines changed since the file as it is now, in one transaction, in place (Dovecot keeps
-    the database open: a new file would go unseen). Without a table yet, every row is written."""
-    database = path.with_name(path.name + USER_TABLE_SUFFIX)
+    the database open: a new file would go unseen). Without a table yet, every row is written.
+
+    A shared table (`user_database`) holds the rows of several files; each sync touches only its own."""
+    database = user_database_of(path, wanted, root or path.parent)
     fresh = not database.exists()
-    ensure_user_table(path, wanted.mode, ownership(wanted))
+    ensure_user_database(database, wanted.mode, ownership(wanted))
     try:
         old_lines = set() if fresh else set(path.read_bytes().splitlines())
     except FileNotFoundError:
@@ -178,7 +255,7 @@ def sync_user_table(path: Path, wanted: RenderedFile) -> None:
     removed = user_table_rows(b"\n".join(sorted(old_lines - new_lines)))
     with contextlib.closing(sqlite3.connect(database, timeout=10, isolation_level=None)) as db:
         db.execute("BEGIN IMMEDIATE")
-        if not old_lines:
+        if not old_lines and not wanted.user_database:
             db.execute("DELETE FROM users")
         db.executemany(
             "DELETE FROM users WHERE username = ?", [(user,) for user in removed.keys() - changed.keys()]
@@ -187,44 +264,135 @@ def sync_user_table(path: Path, wanted: RenderedFile) -> None:
         db.execute("COMMIT")
 
 
-def stale_files(root: Path, files: dict[str, RenderedFile], managed_dirs: Iterable[str]) -> list[str]:
-    keep = set(files) | {f"{rel}.db" for rel in files}
+def sync_shared_user_table(database: Path, passwd_files: list[tuple[Path, RenderedFile]]) -> None:
+    """`sync_user_table` for many passwd-files of one shared table, in one transaction (one flush)."""
+    ensure_user_database(database, passwd_files[0][1].mode, ownership(passwd_files[0][1]))
+    changed: dict[str, tuple] = {}
+    removed: dict[str, tuple] = {}
+    for path, wanted in passwd_files:
+        try:
+            old_lines = set(path.read_bytes().splitlines())
+        except FileNotFoundError:
+            old_lines = set()
+        new_lines = set(wanted.content.splitlines())
+        changed |= user_table_rows(b"\n".join(sorted(new_lines - old_lines)))
+        removed |= user_table_rows(b"\n".join(sorted(old_lines - new_lines)))
+    with contextlib.closing(sqlite3.connect(database, timeout=10, isolation_level=None)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(
+            "DELETE FROM users WHERE username = ?", [(user,) for user in removed.keys() - changed.keys()]
+        )
+        db.executemany("INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?)", list(changed.values()))
+        db.execute("COMMIT")
+
+
+def remove_user_rows(root: Path, rel: str, user_tables: dict[str, str]) -> None:
+    """Before a passwd-file of a shared user table goes, the rows of its lines leave the table."""
+    folder = rel.rpartition("/")[0]
+    database = root / user_tables[folder] if folder in user_tables else None
+    if database is None or not database.exists():
+        return
+    try:
+        users = [line.split(b":", 1)[0].decode() for line in (root / rel).read_bytes().splitlines() if line]
+    except FileNotFoundError:
+        return
+    with contextlib.closing(sqlite3.connect(database, timeout=10, isolation_level=None)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany("DELETE FROM users WHERE username = ?", [(user,) for user in users])
+        db.execute("COMMIT")
+
+
+def prune_user_table(root: Path, folder: str, database_rel: str, files: dict[str, RenderedFile]) -> int:
+    """After the whole host was rendered: delete the rows of users in none of the folder's files (left by a
+    layout before this one, or by a crash between a table and its file). Returns how many went."""
+    database = root / database_rel
+    if not database.exists():
+        return 0
+    prefix = f"{folder}/"
+    wanted = {
+        line.split(b":", 1)[0].decode()
+        for rel, file in files.items()
+        if rel.startswith(prefix)
+        for line in file.content.splitlines()
+        if line
+    }
+    with contextlib.closing(sqlite3.connect(database, timeout=10, isolation_level=None)) as db:
+        stale = [(user,) for (user,) in db.execute("SELECT username FROM users") if user not in wanted]
+        if stale:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("DELETE FROM users WHERE username = ?", stale)
+            db.execute("COMMIT")
+    return len(stale)
+
+
+def stale_files(
+    root: Path,
+    files: dict[str, RenderedFile],
+    managed_dirs: Iterable[str],
+    *,
+    keep_also: Iterable[str] = (),
+    skip_dirs: Iterable[str] = (),
+    scoped_paths: Iterable[str] = (),
+) -> list[str]:
+    """Files in the managed folders that the rendering no longer produces.
+
+    A partial rendering (some scopes) passes the folders it renders only part of as `skip_dirs`, and the
+    paths its scopes own below them (`<scoped root>/<scope>`, a file or a folder) as `scoped_paths`: only
+    those are looked at there."""
+    keep = set(files) | set(keep_also)
+    keep |= {f"{rel}.db" for rel in keep}
     keep |= {
         f"{rel}{USER_TABLE_SUFFIX}{end}"
         for rel, file in files.items()
-        if file.user_table
+        if file.user_table and not file.user_database
         for end in ("", "-journal")
     }
+    keep |= {
+        f"{file.user_database}{end}"
+        for file in files.values()
+        if file.user_database
+        for end in ("", "-journal")
+    }
+    skip = {root / rel for rel in skip_dirs}
     stale = []
-    for managed in managed_dirs:
-        for directory, _subdirs, names in os.walk(root / managed):
+
+    def look(top: Path) -> None:
+        if top.is_file():
+            rel = str(top.relative_to(root))
+            if rel not in keep and not top.name.endswith(".tmp"):
+                stale.append(rel)
+            return
+        for directory, subdirs, names in os.walk(top):
+            here = Path(directory)
+            subdirs[:] = [d for d in subdirs if here / d not in skip]
             for name in names:
-                rel = str((Path(directory) / name).relative_to(root))
+                rel = str((here / name).relative_to(root))
                 if rel not in keep and not name.endswith(".tmp"):
                     stale.append(rel)
-    return sorted(stale)
+
+    for managed in managed_dirs:
+        if root / managed not in skip:
+            look(root / managed)
+    for rel in scoped_paths:
+        look(root / rel)
+    return sorted(set(stale))
 
 
-def ensure_mail_folders(root: Path, folders: list[str]) -> int:
-    """Create mailbox home folders ("domain/local") owned by the mail user; return how many were new."""
+def ensure_domain_folders(root: Path, domains: list[str]) -> int:
+    """Create the domains' folders below the mail root, owned by the mail user, so that Dovecot (running as
+    that user) can make each mailbox's home in it on first use; return how many were new."""
     chown = os.geteuid() == 0
     ids = (settings.MAIL_UID, settings.MAIL_GID)
-    domains_seen: set[str] = set()
     created = 0
-    for folder in folders:
-        domain = folder.partition("/")[0]
-        if domain not in domains_seen:
-            domains_seen.add(domain)
-            domain_dir = root / domain
-            if not domain_dir.is_dir():
-                domain_dir.mkdir(parents=True, exist_ok=True)
-                if chown:
-                    os.chown(domain_dir, *ids)
-        path = f"{root}/{folder}"
-        try:
-            os.mkdir(path, 0o700)
-        except FileExistsError:
+    for domain in domains:
+        path = root / domain
+        if path.is_dir():
             continue
+        if not root.is_dir():
+            root.mkdir(parents=True, exist_ok=True)
+            if chown:
+                os.chown(root, *ids)
+        path.mkdir(exist_ok=True)
         if chown:
             os.chown(path, *ids)
         created += 1

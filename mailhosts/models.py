@@ -87,3 +87,20 @@ class MailHost(models.Model):
         if revision <= self.applied_revision:
             return LiveState.LIVE
         return LiveState.FAILED if self.last_error else LiveState.PENDING
+
+
+class PendingChange(models.Model):
+    """Which part of a host one revision changed: `scope` names it (a domain's name for the mail accounts),
+    empty for "anything". The apply renders only the scopes changed since its last revision, when every
+    revision in between is accounted for here; otherwise it renders the whole host. Rows at or below the
+    applied revision are deleted by the apply that reached them."""
+
+    host = models.ForeignKey(MailHost, on_delete=models.CASCADE, related_name="+")
+    revision = models.BigIntegerField()
+    scope = models.CharField(max_length=253, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["host", "revision"], name="mailhosts_pending_rev")]
+
+    def __str__(self):
+        return f"{self.host_id}@{self.revision}: {self.scope or '*'}"

@@ -5,6 +5,13 @@ Each capability (mail accounts, the relay, later the spam filter, backups, calen
 host's configuration and merges them; the apply (`mailhosts.apply`) writes the result without knowing which
 capability wrote which file. Two renderers may not write the same path.
 
+A renderer may also render only part of a host: the files of some *scopes* (the mail accounts' scope is a
+domain). Such a renderer writes each scope's files at `<scoped root>/<scope>` (a file or a folder) for each of
+its `scoped_roots`, so the apply knows which files one scope owns; files a program needs whole (a Postfix map,
+OpenDKIM's KeyTable) are `assembled` from a folder of parts, one per scope; passwd-files whose lines are rows
+of one SQLite table Dovecot reads are kept in a folder of `user_tables`. Renderers without scopes render
+their (small) part whole on every apply.
+
 Values typed by customers end up in line-oriented files; `is_safe_token` and `is_safe_address` keep anything
 that could start a new line or field (whitespace, commas, colons, control characters) out of them.
 """
@@ -55,15 +62,23 @@ class RenderedFile:
     # `users`) equal to it, changing only the rows of lines that changed, in place. Dovecot reads that table
     # on every lookup, so a change is seen the moment it commits (no once-a-second check of a file).
     user_table: bool = False
+    # ... or, for the passwd-files of a renderer's `user_tables` folder, the one table (path below config_dir)
+    # that all the folder's files share, each file owning the rows of its own lines.
+    user_database: str = ""
 
 
 @dataclass
 class HostConfig:
-    """Everything one apply writes: files by relative path, and the mailbox folders that should exist."""
+    """Everything one apply writes: files by relative path, and the mailbox folders that should exist.
+
+    `scopes` is None for the whole host, else the scopes this (partial) configuration covers: then the
+    files under their scoped roots are complete for them, and mail folders are those of these scopes.
+    """
 
     files: dict[str, RenderedFile] = field(default_factory=dict)
     mail_folders: set[str] = field(default_factory=set)  # "domain/local" of mailboxes not deleted
     known_folders: set[str] = field(default_factory=set)  # ... plus deleted ones still kept
+    scopes: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,27 @@ class Renderer:
     render: Callable[["MailHost"], HostConfig]
     managed_dirs: tuple[str, ...] = ()
     hash_maps: tuple[str, ...] = ()
+    # Rendering by scope (see the module's docstring): `render_scoped(host, scopes)` returns the files of
+    # those scopes below `scoped_roots` plus the renderer's files outside them, whole.
+    render_scoped: Callable[["MailHost", frozenset[str]], HostConfig] | None = None
+    scoped_roots: tuple[str, ...] = ()
+    assembled: dict[str, "Assembled"] = field(default_factory=dict)  # file -> how it is made of parts
+    user_tables: dict[str, str] = field(default_factory=dict)  # folder of passwd-files -> their table
+    # Other scopes whose files depend on these (an alias in one domain naming a mailbox of another).
+    related_scopes: Callable[["MailHost", frozenset[str]], set[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """A file made of the parts in folder `parts` (one per scope), in the order of their names."""
+
+    parts: str
+    mode: int = MODE_PUBLIC
+
+
+def assemble(parts: dict[str, bytes]) -> bytes:
+    """The content of an assembled file from its parts by name."""
+    return b"".join(parts[name] for name in sorted(parts))
 
 
 _renderers: dict[str, Renderer] = {}
@@ -99,11 +135,37 @@ def hash_maps() -> tuple[str, ...]:
     return tuple(m for renderer in _renderers.values() for m in renderer.hash_maps)
 
 
-def render_host(host: "MailHost") -> HostConfig:
-    """The host's complete configuration: every registered renderer's part, merged."""
-    config = HostConfig()
+def scoped_roots() -> tuple[str, ...]:
+    return tuple(root for renderer in _renderers.values() for root in renderer.scoped_roots)
+
+
+def assembled_files() -> dict[str, Assembled]:
+    return {path: how for renderer in _renderers.values() for path, how in renderer.assembled.items()}
+
+
+def user_tables() -> dict[str, str]:
+    return {folder: db for renderer in _renderers.values() for folder, db in renderer.user_tables.items()}
+
+
+def with_related_scopes(host: "MailHost", scopes: frozenset[str]) -> frozenset[str]:
+    """`scopes` and the scopes whose files depend on them, by every renderer's account."""
+    related: set[str] = set()
     for renderer in _renderers.values():
-        part = renderer.render(host)
+        if renderer.related_scopes is not None and scopes:
+            related |= renderer.related_scopes(host, scopes)
+    return scopes | frozenset(related)
+
+
+def render_host(host: "MailHost", scopes: frozenset[str] | None = None) -> HostConfig:
+    """The host's configuration: every registered renderer's part, merged. Whole (with the assembled files
+    made from their parts), or, given `scopes`, only those scopes of the renderers that have scopes (whose
+    assembled files the apply then makes from the parts on disk) and the other renderers whole."""
+    config = HostConfig(scopes=scopes)
+    for renderer in _renderers.values():
+        if scopes is not None and renderer.render_scoped is not None:
+            part = renderer.render_scoped(host, scopes)
+        else:
+            part = renderer.render(host)
         overlap = config.files.keys() & part.files.keys()
         if overlap:
             raise ValueError(
@@ -112,4 +174,11 @@ def render_host(host: "MailHost") -> HostConfig:
         config.files.update(part.files)
         config.mail_folders |= part.mail_folders
         config.known_folders |= part.known_folders
+    if scopes is None:
+        for path, how in assembled_files().items():
+            prefix = f"{how.parts}/"
+            parts = {
+                rel[len(prefix) :]: f.content for rel, f in config.files.items() if rel.startswith(prefix)
+            }
+            config.files[path] = RenderedFile(assemble(parts), how.mode)
     return config

@@ -34,7 +34,8 @@ from typing import Any
 
 from django.conf import settings
 
-from .files import ensure_user_table
+from .files import ensure_user_database
+from .rendering import user_tables
 
 DEPLOY_DIR = Path(settings.BASE_DIR) / "deploy"
 TEMPLATES = {
@@ -312,12 +313,13 @@ class MailStack:
             os.chown(self.mail_dir, settings.MAIL_UID, settings.MAIL_GID)
         make_certificates(self.path("tls"), self.hostname)
         render_templates(self.values(config_dir), self.directory)
-        placeholders = ["dovecot/users", "dovecot/relay-users", "opendkim/KeyTable", "opendkim/SigningTable"]
+        placeholders = ["dovecot/relay-users", "opendkim/KeyTable", "opendkim/SigningTable"]
         for rel in [*placeholders, "opendkim/ed25519/KeyTable", "opendkim/ed25519/SigningTable"]:
             placeholder = Path(config_dir) / rel
             placeholder.parent.mkdir(parents=True, exist_ok=True)
             placeholder.touch(exist_ok=True)
-        ensure_user_table(Path(config_dir) / "dovecot/users", 0o644)  # before Dovecot first opens it
+        for database in user_tables().values():  # before Dovecot first opens them
+            ensure_user_database(Path(config_dir) / database, 0o644)
         for service in stack_services():
             if service.prepare:
                 service.prepare(self, config_dir)

@@ -65,8 +65,10 @@ def _hosts(domains: Iterable[Domain]) -> list[MailHost]:
 
 
 def _mark_hosts(credential: RelayCredential, domains: Iterable[Domain]) -> None:
+    """Each host re-renders the credential's domains on it (their sender logins) and its relay logins."""
+    domains = list(domains)
     for host in _hosts(domains):
-        mark_changed(credential, host=host)
+        mark_changed(credential, host=host, scope=[d.name for d in domains if d.mailhost_id == host.pk])
 
 
 @transaction.atomic
@@ -141,8 +143,9 @@ def set_credential_enabled(*, credential: RelayCredential, enabled: bool, actor:
 @transaction.atomic
 def delete_credential(*, credential: RelayCredential, actor: Actor) -> None:
     """Delete the credential; its hosts re-render without it. Its relay log stays (credential set to none)."""
-    for host in _hosts(credential.domains.all()):
-        bump_revision(host)
+    domains = list(credential.domains.all())
+    for host in _hosts(domains):
+        bump_revision(host, scope=[d.name for d in domains if d.mailhost_id == host.pk])
     record(
         actor,
         "relay.credential.delete",

@@ -71,6 +71,11 @@ class DomainSpamPolicy(PolicyFields):
     def live_state(self) -> str:
         return self.domain.mailhost.state_of(self.revision)
 
+    @property
+    def mailhost_scope(self) -> str:
+        """The part of its mail host a change to it touches: its domain (see mailhosts.revisions)."""
+        return self.domain.name
+
 
 class MailboxSpamPolicy(PolicyFields):
     """A mailbox's spam filter: the domain's settings or its own, and how long Junk keeps mail."""
@@ -91,6 +96,11 @@ class MailboxSpamPolicy(PolicyFields):
     @property
     def live_state(self) -> str:
         return self.mailbox.domain.mailhost.state_of(self.revision)
+
+    @property
+    def mailhost_scope(self) -> str:
+        """The part of its mail host a change to it touches: its domain (see mailhosts.revisions)."""
+        return self.mailbox.domain.name
 
 
 class ListKind(models.TextChoices):

@@ -39,6 +39,7 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 MANAGED_DIRS = ("spamfilter",)
+SIEVE_ROOT = "spamfilter/sieve"  # a folder per domain: the renderer's scope is a domain, like the accounts'
 MAPS = ("allow-mailbox", "block-mailbox", "allow-domain", "block-domain")
 JUNK_HEADER = "X-Spamd-Bar"
 SPAM_HEADER = (
@@ -75,43 +76,75 @@ def effective(domain_policy: DomainSpamPolicy | None, mailbox_policy: MailboxSpa
 
 
 def render_spamfilter(host: MailHost) -> HostConfig:
+    return render_spamfilter_scoped(host, None)
+
+
+def render_spamfilter_scoped(host: MailHost, scopes: frozenset[str] | None) -> HostConfig:
+    """The whole-host files (from the few mailboxes and domains with settings or lists of their own) and
+    the Sieve scripts of the mailboxes of every domain, or of the domains named in `scopes`. Its queries
+    read the host's domains and mailboxes only where they have settings, so a change costs what its domain
+    holds plus what has settings, not what the host holds."""
+    served = Domain.objects.filter(mailhost=host).verified()
+    domain_policies = {p.domain_id: p for p in DomainSpamPolicy.objects.filter(domain__in=served)}
+    live = Mailbox.objects.filter(domain__in=served, deleted_at__isnull=True, is_enabled=True).order_by()
+    # Joined from the (few) policies to their mailboxes, not from every mailbox of the host to its policy.
+    policies = list(
+        MailboxSpamPolicy.objects.filter(
+            mailbox__domain__mailhost=host,
+            mailbox__domain__verified_at__isnull=False,
+            mailbox__deleted_at__isnull=True,
+            mailbox__is_enabled=True,
+        ).select_related("mailbox")
+    )
+    mailbox_policies = {p.mailbox_id: p for p in policies}
+    entries = list(
+        SenderListEntry.objects.filter(domain__in=served).values_list(
+            "domain_id", "mailbox_id", "kind", "value"
+        )
+    )
+    # Only mailboxes with settings or lists of their own appear in the whole-host files: found from the
+    # (few) settings and list entries, never by reading every mailbox of the host.
+    with_lists = {entry[1] for entry in entries if entry[1] is not None}
+    own = sorted(
+        {(p.mailbox_id, p.mailbox.domain_id, p.mailbox.local_part) for p in policies}
+        | set(live.filter(pk__in=with_lists).values_list("id", "domain_id", "local_part"))
+    )
+    rendered = served if scopes is None else served.filter(name__in=scopes)
+    scoped = list(live.filter(domain__in=rendered).values_list("id", "domain_id", "local_part"))
+    needed = set(domain_policies) | {entry[0] for entry in entries} | {row[1] for row in own + scoped}
     domains = {
         pk: name
-        for pk, name in Domain.objects.filter(mailhost=host).verified().values_list("id", "name")
+        for pk, name in served.filter(pk__in=rendered.values("pk") if scopes is None else needed).values_list(
+            "id", "name"
+        )
         if is_safe_token(name)
     }
-    domain_policies = {p.domain_id: p for p in DomainSpamPolicy.objects.filter(domain_id__in=domains)}
-    mailboxes = list(
-        Mailbox.objects.filter(domain_id__in=domains, deleted_at__isnull=True, is_enabled=True)
-        .order_by()
-        .values_list("id", "domain_id", "local_part")
-    )
-    mailbox_policies = {
-        p.mailbox_id: p for p in MailboxSpamPolicy.objects.filter(mailbox__domain_id__in=domains)
-    }
-    entries = SenderListEntry.objects.filter(domain_id__in=domains).values_list(
-        "domain_id", "mailbox_id", "kind", "value"
-    )
+    own = [row for row in own if row[1] in domains]
     files = {
         "spamfilter/rspamd-settings.conf": RenderedFile(
-            render_settings(domains, domain_policies, mailboxes, mailbox_policies).encode()
+            render_settings(domains, domain_policies, own, mailbox_policies).encode()
         ),
-        **render_maps(domains, dict((pk, (d, lp)) for pk, d, lp in mailboxes), entries),
+        **render_maps(domains, {pk: (d, lp) for pk, d, lp in own}, [e for e in entries if e[0] in domains]),
     }
     userdb = []
-    for pk, domain_id, local_part in mailboxes:
+    for pk, domain_id, local_part in own:
+        address = f"{local_part}@{domains[domain_id]}"
+        settings = effective(domain_policies.get(domain_id), mailbox_policies.get(pk))
+        if is_safe_address(address) and settings.junk_days != DEFAULT_JUNK_DAYS:
+            days = int(settings.junk_days)
+            userdb.append(f"{address}:::::::userdb_namespace/inbox/mailbox/Junk/autoexpunge={days}d\n")
+    files["spamfilter/dovecot-userdb"] = RenderedFile("".join(sorted(userdb)).encode(), bump_mtime=True)
+    for pk, domain_id, local_part in scoped:
+        if domain_id not in domains:
+            continue
         address = f"{local_part}@{domains[domain_id]}"
         if not is_safe_address(address):
             continue
         settings = effective(domain_policies.get(domain_id), mailbox_policies.get(pk))
         if settings.is_enabled:
-            files[f"spamfilter/sieve/{domains[domain_id]}/{local_part}.sieve"] = RenderedFile(
+            files[f"{SIEVE_ROOT}/{domains[domain_id]}/{local_part}.sieve"] = RenderedFile(
                 render_junk_sieve(address, settings.junk_score).encode()
             )
-        if settings.junk_days != DEFAULT_JUNK_DAYS:
-            days = int(settings.junk_days)
-            userdb.append(f"{address}:::::::userdb_namespace/inbox/mailbox/Junk/autoexpunge={days}d\n")
-    files["spamfilter/dovecot-userdb"] = RenderedFile("".join(sorted(userdb)).encode(), bump_mtime=True)
     return HostConfig(files=files)
 
 

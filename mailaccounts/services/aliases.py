@@ -84,8 +84,9 @@ def disable_alias(*, actor: Actor, alias: Alias) -> Alias:
 def delete_alias(*, actor: Actor, alias: Alias) -> None:
     record(actor, "alias.delete", customer=alias.customer, obj=alias)
     host = alias.domain.mailhost
+    scope = alias.domain.name
     alias.delete()
-    bump_revision(host)
+    bump_revision(host, scope=scope)
 
 
 # Domain routing: catch-all, postmaster@, abuse@ ------------------------------------------------------

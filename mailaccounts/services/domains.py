@@ -204,7 +204,7 @@ def remove_domain(*, domain: Domain, actor: Actor) -> None:
             "dkim_keys": summary.dkim_keys,
         },
     )
-    bump_revision(domain.mailhost)
+    bump_revision(domain.mailhost, scope=domain.name)
     User.objects.filter(mailbox_login__mailbox__domain=domain).delete()  # its mailboxes' own panel logins
     domain.delete()
 
@@ -217,6 +217,6 @@ def save_domain_by_staff(
     away, the host it is on now renders it, and the change is audited."""
     domain.save()
     if previous_host_id:
-        bump_revision(MailHost.objects.get(pk=previous_host_id))
+        bump_revision(MailHost.objects.get(pk=previous_host_id), scope=domain.name)
     mark_changed(domain, host=domain.mailhost)
     record(actor, "domain.changed_by_staff", customer=domain.customer, obj=domain, changes=changes)

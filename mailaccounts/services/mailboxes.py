@@ -283,7 +283,7 @@ def purge_mailbox(*, mailbox: Mailbox) -> None:
         else:
             record(Actor.system(), "alias.delete", customer=alias.customer, obj=alias)
             alias.delete()
-            bump_revision(alias.domain.mailhost)
+            bump_revision(alias.domain.mailhost, scope=alias.domain.name)
     forwarding = (
         Mailbox.objects.filter(customer=mailbox.customer).exclude(pk=mailbox.pk).exclude(forward_to=[])
     )
@@ -296,5 +296,5 @@ def purge_mailbox(*, mailbox: Mailbox) -> None:
     host = mailbox.domain.mailhost
     logins.delete_login_user(mailbox)
     Mailbox.objects.filter(pk=mailbox.pk).delete()
-    bump_revision(host)
+    bump_revision(host, scope=mailbox.domain.name)
     transaction.on_commit(lambda: usage.remove_mail_folder(mailbox))

@@ -33,6 +33,12 @@ def text(config, path: str) -> str:
     return config.files[path].content.decode()
 
 
+def users(config) -> str:
+    """Dovecot's users of every domain: the passwd-files of `dovecot/users.d/`, one per domain with users."""
+    paths = sorted(path for path in config.files if path.startswith("dovecot/users.d/"))
+    return "".join(text(config, path) for path in paths)
+
+
 def test_a_mailbox_is_a_domain_a_mailbox_map_entry_a_user_and_its_own_sender(domain):
     make_mailbox(domain, "jan", quota_bytes=2 * GIB)
     config = render_host(domain.mailhost)
@@ -41,7 +47,7 @@ def test_a_mailbox_is_a_domain_a_mailbox_map_entry_a_user_and_its_own_sender(dom
     assert text(config, "postfix/virtual_mailbox_maps") == "jan@bakkerij.example bakkerij.example/jan/\n"
     assert text(config, "postfix/virtual_alias_maps") == "jan@bakkerij.example jan@bakkerij.example\n"
     assert text(config, "postfix/sender_login_maps") == "jan@bakkerij.example jan@bakkerij.example\n"
-    user, hashed, uid, gid, _gecos, home, _shell, extra = text(config, "dovecot/users").strip().split(":", 7)
+    user, hashed, uid, gid, _gecos, home, _shell, extra = users(config).strip().split(":", 7)
     assert user == "jan@bakkerij.example"
     assert hashed.startswith("{SHA512-CRYPT}$6$")
     assert (uid, gid) == ("5000", "5000")
@@ -55,7 +61,7 @@ def test_rendering_is_sorted_and_the_same_every_time(domain):
         make_mailbox(domain, local)
     first, second = render_host(domain.mailhost), render_host(domain.mailhost)
     assert first.files == second.files
-    locals_in_order = [line.split("@")[0] for line in text(first, "dovecot/users").splitlines()]
+    locals_in_order = [line.split("@")[0] for line in users(first).splitlines()]
     assert locals_in_order == ["alpha", "mid", "zeta"]
 
 
@@ -74,7 +80,7 @@ def test_disabled_mailbox_cannot_log_in_nor_receive_and_is_not_caught_by_the_cat
     domain.save()
     config = render_host(domain.mailhost)
 
-    assert "off@" not in text(config, "dovecot/users")
+    assert "off@" not in users(config)
     assert "off@" not in text(config, "postfix/virtual_mailbox_maps")
     aliases = text(config, "postfix/virtual_alias_maps").splitlines()
     assert "off@bakkerij.example off@bakkerij.example" in aliases
@@ -88,7 +94,8 @@ def test_disabled_mailbox_cannot_log_in_nor_receive_and_is_not_caught_by_the_cat
 def test_deleted_mailbox_is_gone_from_every_map_but_its_folder_is_kept(domain):
     make_mailbox(domain, "gone", deleted_at=timezone.now())
     config = render_host(domain.mailhost)
-    for path in ["dovecot/users", "postfix/virtual_mailbox_maps", "postfix/virtual_alias_maps"]:
+    assert "gone@" not in users(config)
+    for path in ["postfix/virtual_mailbox_maps", "postfix/virtual_alias_maps"]:
         assert "gone@" not in text(config, path)
     assert config.mail_folders == set()
     assert config.known_folders == {"bakkerij.example/gone"}
@@ -163,7 +170,7 @@ def test_relay_credentials_may_send_as_any_address_of_their_domains_but_have_no_
     assert not any("off-1" in line for line in senders)
     assert not any(line.startswith("@concurrent.example") for line in senders)
     assert text(config, "dovecot/relay-users").startswith("webshop-1:{SHA512-CRYPT}$6$")
-    assert "webshop-1" not in text(config, "dovecot/users")
+    assert "webshop-1" not in users(config)
 
 
 @pytest.mark.parametrize(
@@ -195,7 +202,8 @@ def test_autoresponder_scripts_exist_only_for_enabled_autoresponders(domain, mon
     assert sieve == {"sieve/bakkerij.example/jan.sieve": b"# Op vakantie\n"}
 
 
-def test_apply_writes_files_creates_folders_and_records_the_revision(domain):
+def test_apply_writes_files_makes_the_domain_folder_and_records_the_revision(domain):
+    """A mailbox's own folder is made by Dovecot on its first delivery or login (tests/integration)."""
     from mailhosts.revisions import mark_changed
 
     host = domain.mailhost
@@ -206,9 +214,10 @@ def test_apply_writes_files_creates_folders_and_records_the_revision(domain):
 
     assert host.applied_revision == host.desired_revision == result.revision
     root = Path(host.config_dir)
-    assert (root / "dovecot/users").read_text().startswith("jan@bakkerij.example:")
-    assert stat.S_IMODE((root / "dovecot/users").stat().st_mode) == 0o640
-    assert (root / "mail/bakkerij.example/jan").is_dir()
+    assert (root / "dovecot/users.d/bakkerij.example").read_text().startswith("jan@bakkerij.example:")
+    assert stat.S_IMODE((root / "dovecot/users.d/bakkerij.example").stat().st_mode) == 0o640
+    assert (root / "mail/bakkerij.example").is_dir()
+    assert not (root / "mail/bakkerij.example/jan").exists()
     box.refresh_from_db()
     assert box.live_state == "live"
 
@@ -219,11 +228,11 @@ def test_a_second_apply_writes_nothing_and_an_up_to_date_host_is_skipped(domain)
     host = domain.mailhost
     mark_changed(make_mailbox(domain, "jan"), host=host)
     apply_host(host.pk)
-    mtime = (Path(host.config_dir) / "dovecot/users").stat().st_mtime_ns
+    mtime = (Path(host.config_dir) / "dovecot/users.d/bakkerij.example").stat().st_mtime_ns
     assert apply_host(host.pk).skipped
     forced = apply_host(host.pk, force=True)
     assert forced.changed_files == []
-    assert (Path(host.config_dir) / "dovecot/users").stat().st_mtime_ns == mtime
+    assert (Path(host.config_dir) / "dovecot/users.d/bakkerij.example").stat().st_mtime_ns == mtime
 
 
 def test_purged_mailbox_loses_its_folder_and_stale_files_are_removed(domain, monkeypatch):
@@ -323,14 +332,15 @@ def test_dkim_keys_of_active_keys_are_written_private(domain, monkeypatch):
     mark_changed(domain, host=host)
     apply_host(host.pk)
     root = Path(host.config_dir) / "opendkim"
-    key = root / "keys/bakkerij.example.pb2026.private"
+    key = root / "keys/bakkerij.example/pb2026.private"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert (
         root / "KeyTable"
     ).read_text() == f"pb2026._domainkey.bakkerij.example bakkerij.example:pb2026:{key}\n"
     assert (root / "SigningTable").read_text() == "*@bakkerij.example pb2026._domainkey.bakkerij.example\n"
-    assert not (root / "keys/bakkerij.example.pb2025.private").exists()
-    assert os.listdir(root / "keys") == ["bakkerij.example.pb2026.private"]
+    assert not (root / "keys/bakkerij.example/pb2025.private").exists()
+    assert os.listdir(root / "keys") == ["bakkerij.example"]
+    assert os.listdir(root / "keys/bakkerij.example") == ["pb2026.private"]
 
 
 def test_quota_report_of_doveadm_is_read_in_bytes():

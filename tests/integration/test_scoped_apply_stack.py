@@ -1,0 +1,102 @@
+"""Applies by domain on the real stack (issue 22, point 6): Dovecot's users come from one passwd-file per
+domain kept as rows of its SQLite table, Postfix's maps are assembled from per-domain parts, and a mailbox's
+home is made by Dovecot on its first delivery or login, never by the apply.
+"""
+
+import smtplib
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from mailaccounts.models import Domain
+from mailaccounts.services import aliases, mailboxes
+from mailhosts.models import MailHost, PendingChange
+from tenants.audit import Actor
+from tests.integration.conftest import create_mailbox
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+PASSWORD = "Herfst-Appelflap-2026"
+SYSTEM = Actor.system()
+
+
+@pytest.fixture
+def three_domains(customer, stack_host, stack_domain):
+    """bakkerij.example plus a long-named domain and an internationalised one (bäcker.example)."""
+    names = ["loodgietersbedrijf-van-der-meer-en-zonen.example", "xn--bcker-gra.example"]
+    others = [
+        Domain.objects.create(
+            customer=customer,
+            name=name,
+            mailhost=stack_host,
+            verification_token=f"token-{name}",
+            verified_at=timezone.now(),
+        )
+        for name in names
+    ]
+    return [stack_domain, *others]
+
+
+def test_every_mailbox_of_several_domain_files_logs_in_and_receives_and_homes_appear_on_first_use(
+    three_domains, stack_host, mail, mailstack, fresh
+):
+    boxes = []
+    for domain, count in zip(three_domains, [3, 1, 2], strict=True):
+        boxes += [create_mailbox(domain, fresh(f"m{n}"), PASSWORD) for n in range(count)]
+    mail.wait_live(boxes[-1])
+    config = Path(stack_host.config_dir)
+    for domain in three_domains:
+        assert (config / "dovecot/users.d" / domain.name).is_file()
+    homes = {box.address: Path(mailstack.mail_dir) / box.domain.name / box.local_part for box in boxes}
+    assert not any(home.exists() for home in homes.values())  # the apply made no mailbox folder
+
+    for box in boxes:
+        assert mail.imap_login_works(box.address, PASSWORD), box.address
+    assert all(homes[box.address].is_dir() for box in boxes)  # Dovecot made them at the first login
+
+    late = create_mailbox(three_domains[2], fresh("nieuw"), PASSWORD)
+    mail.wait_live(late)
+    mail.deliver(mail.message(sender="klant@elders.example", to=late.address, subject="Eerste post"))
+    assert mail.wait_for_inbox(late.address, PASSWORD, subject="Eerste post")["To"] == late.address
+    for box in boxes:
+        mail.deliver(
+            mail.message(sender="klant@elders.example", to=box.address, subject=f"Voor {box.address}")
+        )
+    for box in boxes:
+        mail.wait_for_inbox(box.address, PASSWORD, subject=f"Voor {box.address}")
+
+
+def test_a_change_in_one_domain_leaves_the_others_working_and_the_maps_right(three_domains, mail, fresh):
+    bakkerij, loodgieter, baecker = three_domains
+    jan = create_mailbox(bakkerij, fresh("jan"), PASSWORD)
+    piet = create_mailbox(loodgieter, fresh("piet"), PASSWORD)
+    anna = create_mailbox(baecker, fresh("anna"), PASSWORD)
+    team = aliases.create_alias(
+        actor=SYSTEM,
+        customer=bakkerij.customer,
+        domain=loodgieter,
+        local_part=fresh("team"),
+        destinations=[piet.address, jan.address],
+    )
+    mail.wait_live(team)
+
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=anna, password="Nieuw-Wachtwoord-2026")
+    mailboxes.delete_mailbox(actor=SYSTEM, mailbox=jan)
+    mail.wait_live(jan)
+    anna.refresh_from_db()
+    mail.wait_live(anna)
+    assert not PendingChange.objects.filter(host=MailHost.objects.get(pk=bakkerij.mailhost_id)).exists()
+
+    assert mail.imap_login_works(anna.address, "Nieuw-Wachtwoord-2026")
+    assert not mail.imap_login_works(anna.address, PASSWORD, source="127.0.0.4")
+    assert not mail.imap_login_works(jan.address, PASSWORD, source="127.0.0.5")
+    assert mail.imap_login_works(piet.address, PASSWORD)
+
+    subject = "Aan het team"
+    mail.deliver(mail.message(sender="klant@elders.example", to=team.address, subject=subject))
+    mail.wait_for_inbox(piet.address, PASSWORD, subject=subject)
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        mail.deliver(mail.message(sender="klant@elders.example", to=jan.address, subject="Weg"))
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        mail.deliver(mail.message(sender="klant@elders.example", to=f"niemand@{baecker.name}", subject="?"))

@@ -1,0 +1,339 @@
+"""An apply costs what changed (issue 22, point 6): a change renders and writes only its domain's files.
+
+Each test applies by hand (on-commit work does not run inside a test's transaction). The strongest check is
+the last one: after a series of changes applied domain by domain, rendering the whole host finds nothing
+left to write, so the files written per domain are exactly what a whole rendering makes.
+"""
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from mailaccounts.models import Alias, Domain
+from mailaccounts.services import aliases, domains, mailboxes
+from mailhosts.apply import ASSEMBLE_MARKER, apply_host
+from mailhosts.models import MailHost, PendingChange
+from mailhosts.revisions import bump_revision
+from tenants.audit import Actor
+
+pytestmark = pytest.mark.django_db
+
+SYSTEM = Actor.system()
+
+
+@pytest.fixture
+def host(domain):
+    return domain.mailhost
+
+
+@pytest.fixture
+def third_domain(customer, host):
+    return Domain.objects.create(
+        customer=customer,
+        name="xn--bcker-gra.example",  # bäcker.example
+        mailhost=host,
+        verification_token="token-baecker",
+        verified_at=timezone.now(),
+    )
+
+
+def users_in_table(host) -> dict[str, str]:
+    with sqlite3.connect(Path(host.config_dir) / "dovecot/users.sqlite") as db:
+        return dict(db.execute("SELECT username, password FROM users"))
+
+
+def read(host, rel: str) -> str:
+    return (Path(host.config_dir) / rel).read_text()
+
+
+def mtimes(host, *rels: str) -> list[int]:
+    return [(Path(host.config_dir) / rel).stat().st_mtime_ns for rel in rels]
+
+
+def test_a_password_change_writes_only_its_domains_passwd_file_and_row(
+    make_mailbox, host, other_domain, other_customer
+):
+    jan = make_mailbox("jan")
+    make_mailbox("piet", owner_customer=other_customer, on_domain=other_domain)
+    first = apply_host(host.pk)
+    assert first.scopes is None  # a new host is rendered whole once
+    untouched = mtimes(host, "dovecot/users.d/concurrent.example", "postfix/virtual_alias_maps")
+    before = users_in_table(host)
+
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=jan, password="Nieuw-Wachtwoord-2026")
+    result = apply_host(host.pk)
+
+    assert result.scopes == {"bakkerij.example"}
+    assert result.changed_files == ["dovecot/users.d/bakkerij.example"]
+    assert not result.reloaded  # Dovecot reads the table on every lookup
+    after = users_in_table(host)
+    assert after["jan@bakkerij.example"] != before["jan@bakkerij.example"]
+    assert after["piet@concurrent.example"] == before["piet@concurrent.example"]
+    assert mtimes(host, "dovecot/users.d/concurrent.example", "postfix/virtual_alias_maps") == untouched
+    assert not PendingChange.objects.filter(host=host).exists()
+
+
+def test_a_new_mailbox_reaches_the_assembled_maps_beside_other_domains_entries(
+    make_mailbox, host, other_domain, other_customer
+):
+    make_mailbox("piet", owner_customer=other_customer, on_domain=other_domain)
+    apply_host(host.pk)
+    other_part = mtimes(host, "postfix/virtual_mailbox_maps.d/concurrent.example")
+
+    make_mailbox("jan")
+    result = apply_host(host.pk)
+
+    assert result.scopes == {"bakkerij.example"}
+    assert "postfix/virtual_mailbox_maps.d/bakkerij.example" in result.changed_files
+    assert "postfix/virtual_mailbox_maps" in result.changed_files
+    assert read(host, "postfix/virtual_mailbox_maps") == (
+        "jan@bakkerij.example bakkerij.example/jan/\npiet@concurrent.example concurrent.example/piet/\n"
+    )
+    assert read(host, "postfix/virtual_mailbox_domains") == "bakkerij.example OK\nconcurrent.example OK\n"
+    assert mtimes(host, "postfix/virtual_mailbox_maps.d/concurrent.example") == other_part
+    assert set(users_in_table(host)) == {"jan@bakkerij.example", "piet@concurrent.example"}
+
+
+def test_a_removed_domain_takes_its_files_rows_and_map_entries_with_it(
+    make_mailbox, host, other_domain, other_customer
+):
+    make_mailbox("jan")
+    make_mailbox("piet", owner_customer=other_customer, on_domain=other_domain)
+    apply_host(host.pk)
+    root = Path(host.config_dir)
+    assert (root / "mail/concurrent.example").is_dir()
+
+    domains.remove_domain(domain=other_domain, actor=SYSTEM)
+    result = apply_host(host.pk)
+
+    assert result.scopes == {"concurrent.example"}
+    assert not (root / "dovecot/users.d/concurrent.example").exists()
+    assert not (root / "postfix/virtual_alias_maps.d/concurrent.example").exists()
+    assert set(users_in_table(host)) == {"jan@bakkerij.example"}
+    assert "concurrent" not in read(host, "postfix/virtual_mailbox_domains")
+    assert "concurrent" not in read(host, "postfix/virtual_alias_maps")
+
+
+def test_an_alias_to_another_domains_mailbox_lets_that_mailbox_send_as_it(make_mailbox, host, third_domain):
+    make_mailbox("jan")
+    apply_host(host.pk)
+    aliases.create_alias(
+        actor=SYSTEM,
+        customer=third_domain.customer,
+        domain=third_domain,
+        local_part="info",
+        destinations=["jan@bakkerij.example"],
+    )
+    result = apply_host(host.pk)
+    assert result.scopes == {third_domain.name}
+    senders = read(host, "postfix/sender_login_maps").splitlines()
+    assert f"info@{third_domain.name} jan@bakkerij.example" in senders
+
+
+def test_a_mailbox_deleted_in_one_domain_leaves_the_aliases_of_another_that_named_it(
+    make_mailbox, host, third_domain
+):
+    kees = make_mailbox("kees", on_domain=third_domain)
+    aliases.create_alias(
+        actor=SYSTEM,
+        customer=host.domains.get(name="bakkerij.example").customer,
+        domain=Domain.objects.get(name="bakkerij.example"),
+        local_part="team",
+        destinations=[kees.address],
+    )
+    apply_host(host.pk)
+    assert "team@bakkerij.example kees@" in read(host, "postfix/sender_login_maps")
+
+    mailboxes.delete_mailbox(actor=SYSTEM, mailbox=kees)
+    result = apply_host(host.pk)
+
+    assert result.scopes == {third_domain.name, "bakkerij.example"}
+    assert "team@bakkerij.example kees@" not in read(host, "postfix/sender_login_maps")
+    assert apply_host(host.pk, force=True).changed_files == []
+
+
+def test_a_revision_without_a_scope_renders_the_whole_host(make_mailbox, host):
+    make_mailbox("jan")
+    apply_host(host.pk)
+    bump_revision(host)
+    assert apply_host(host.pk).scopes is None
+
+
+def test_a_revision_that_recorded_nothing_renders_the_whole_host(make_mailbox, host):
+    make_mailbox("jan")
+    apply_host(host.pk)
+    MailHost.objects.filter(pk=host.pk).update(desired_revision=host.desired_revision + 5)
+    assert apply_host(host.pk).scopes is None
+
+
+def test_files_not_known_to_be_at_the_hosts_applied_revision_are_rendered_whole(make_mailbox, host):
+    """A folder restored from a backup, or a host made anew over an old folder: its files may hold
+    domains the database no longer has, which only a whole rendering removes."""
+    root = Path(host.config_dir)
+    make_mailbox("jan")
+    apply_host(host.pk)
+    stray = root / "postfix/virtual_mailbox_maps.d/vergeten.example"
+    stray.write_text("oud@vergeten.example vergeten.example/oud/\n")
+    MailHost.objects.filter(pk=host.pk).update(applied_revision=0)
+
+    make_mailbox("piet")
+    result = apply_host(host.pk)
+    assert result.scopes is None
+    assert not stray.exists()
+    assert "vergeten" not in read(host, "postfix/virtual_mailbox_maps")
+
+
+def test_parts_written_by_an_apply_that_died_are_assembled_by_the_next(make_mailbox, host, monkeypatch):
+    make_mailbox("jan")
+    apply_host(host.pk)
+    make_mailbox("piet")
+
+    def die(*args, **kwargs):
+        raise OSError("killed")
+
+    monkeypatch.setattr("mailhosts.apply.assemble_from_disk", die)
+    with pytest.raises(OSError):
+        apply_host(host.pk)
+    assert (Path(host.config_dir) / ASSEMBLE_MARKER).exists()
+    monkeypatch.undo()
+
+    apply_host(host.pk)  # its parts are on disk already: nothing new to write but the assembly
+    assert "piet@bakkerij.example" in read(host, "postfix/virtual_mailbox_maps")
+    assert not (Path(host.config_dir) / ASSEMBLE_MARKER).exists()
+
+
+def test_a_host_in_the_layout_before_scopes_is_rendered_whole_and_cleaned_up(make_mailbox, host):
+    root = Path(host.config_dir)
+    make_mailbox("jan")
+    apply_host(host.pk)
+    (root / ".postbode/layout").unlink()
+    (root / "dovecot/users").write_text("old@bakkerij.example:{PLAIN}x:5000:5000::/x::\n")
+    (root / "opendkim/keys").mkdir(parents=True, exist_ok=True)
+    (root / "opendkim/keys/bakkerij.example.pb2025.private").write_text("old key")
+    with sqlite3.connect(root / "dovecot/users.sqlite") as db:
+        db.execute("INSERT INTO users VALUES ('old@bakkerij.example', '{PLAIN}x', 5000, 5000, '/x', NULL)")
+
+    make_mailbox("piet")
+    result = apply_host(host.pk)
+
+    assert result.scopes is None
+    assert not (root / "dovecot/users").exists()
+    assert not (root / "opendkim/keys/bakkerij.example.pb2025.private").exists()
+    assert set(users_in_table(host)) == {"jan@bakkerij.example", "piet@bakkerij.example"}
+    make_mailbox("kees")
+    assert apply_host(host.pk).scopes == {"bakkerij.example"}
+
+
+def test_changes_applied_domain_by_domain_leave_nothing_for_a_whole_rendering(
+    make_mailbox, host, other_domain, other_customer, third_domain
+):
+    jan = make_mailbox("jan")
+    piet = make_mailbox("piet", owner_customer=other_customer, on_domain=other_domain)
+    apply_host(host.pk)
+    steps = [
+        lambda: make_mailbox("kees", on_domain=third_domain),
+        lambda: mailboxes.set_forwarding(
+            actor=SYSTEM, mailbox=jan, forward_to=["buiten@elders.example"], keep_copy=False
+        ),
+        lambda: aliases.create_alias(
+            actor=SYSTEM,
+            customer=other_customer,
+            domain=other_domain,
+            local_part="team",
+            destinations=["piet@concurrent.example", "x@elders.example"],
+        ),
+        lambda: aliases.set_domain_routing(
+            actor=SYSTEM, domain=other_domain, catch_all_to=piet, postmaster_to=piet, abuse_to=piet
+        ),
+        lambda: mailboxes.disable_mailbox(actor=SYSTEM, mailbox=jan),
+        lambda: mailboxes.delete_mailbox(actor=SYSTEM, mailbox=piet),
+        lambda: aliases.delete_alias(actor=SYSTEM, alias=Alias.objects.get(local_part="team")),
+        lambda: domains.remove_domain(domain=third_domain, actor=SYSTEM),
+    ]
+    for step in steps:
+        step()
+        assert apply_host(host.pk).scopes is not None
+
+    forced = apply_host(host.pk, force=True)
+    assert forced.scopes is None
+    assert forced.changed_files == []
+
+
+def test_an_assembled_map_whose_index_no_longer_fits_is_made_again_from_every_part(
+    make_mailbox, host, other_domain, other_customer
+):
+    make_mailbox("jan")
+    make_mailbox("piet", owner_customer=other_customer, on_domain=other_domain)
+    apply_host(host.pk)
+    target = Path(host.config_dir) / "postfix/virtual_mailbox_maps"
+    target.write_text("handwerk@elders.example elders/\n")  # edited by hand: the index no longer fits
+
+    make_mailbox("kees")
+    apply_host(host.pk)
+
+    assert read(host, "postfix/virtual_mailbox_maps") == (
+        "jan@bakkerij.example bakkerij.example/jan/\n"
+        "kees@bakkerij.example bakkerij.example/kees/\n"
+        "piet@concurrent.example concurrent.example/piet/\n"
+    )
+
+
+def test_a_changed_map_is_changed_in_place_by_its_changed_lines(make_mailbox, host, tmp_path):
+    """Postfix's database of a map gets the new and removed entries (`postmap -i`, `postmap -d`), not a
+    rebuild of every entry of the host."""
+    import shutil
+    import subprocess
+
+    assert shutil.which("postmap"), "postmap (Debian package postfix) is needed"
+    etc = tmp_path / "postfix-etc"
+    etc.mkdir()
+    (etc / "main.cf").write_text("compatibility_level = 3.6\n")
+    log = tmp_path / "postmap.log"
+    host.postmap_command = ["sh", "-c", f'echo "$*" >> {log}; exec postmap -c {etc} "$@"', "postmap"]
+    host.save()
+    jan = make_mailbox("jan")
+    apply_host(host.pk)
+    maps = Path(host.config_dir) / "postfix/virtual_mailbox_maps"
+
+    def lookup(address: str) -> str:
+        found = subprocess.run(
+            ["postmap", "-c", str(etc), "-q", address, f"hash:{maps}"], capture_output=True
+        )
+        return found.stdout.decode().strip()
+
+    log.write_text("")
+    make_mailbox("piet")
+    apply_host(host.pk)
+    calls = log.read_text().splitlines()
+    assert f"-i -r hash:{maps}" in calls
+    assert f"hash:{maps}" not in calls  # no rebuild of the whole map
+    assert lookup("piet@bakkerij.example") == "bakkerij.example/piet/"
+    assert lookup("jan@bakkerij.example") == "bakkerij.example/jan/"
+
+    aliases_map = Path(host.config_dir) / "postfix/virtual_alias_maps"
+    mailboxes.set_forwarding(actor=SYSTEM, mailbox=jan, forward_to=["jan@elders.example"], keep_copy=True)
+    apply_host(host.pk)
+    found = subprocess.run(
+        ["postmap", "-c", str(etc), "-q", "jan@bakkerij.example", f"hash:{aliases_map}"], capture_output=True
+    )
+    assert found.stdout.decode().strip() == "jan@bakkerij.example,jan@elders.example"  # replaced in place
+
+    mailboxes.delete_mailbox(actor=SYSTEM, mailbox=jan)
+    apply_host(host.pk)
+    assert f"-d - hash:{maps}" in log.read_text().splitlines()
+    assert lookup("jan@bakkerij.example") == ""
+    assert lookup("piet@bakkerij.example") == "bakkerij.example/piet/"
+
+
+def test_switching_a_domains_shared_calendar_renders_that_domain_and_the_calendar_rights(make_mailbox, host):
+    from devices.rendering import RIGHTS_FILE
+    from devices.services import set_shared_collections
+
+    make_mailbox("jan")
+    apply_host(host.pk)
+    set_shared_collections(actor=SYSTEM, domain=Domain.objects.get(name="bakkerij.example"), enabled=True)
+    result = apply_host(host.pk)
+    assert result.scopes == {"bakkerij.example"}
+    assert "bakkerij" in read(host, RIGHTS_FILE)
