@@ -1,5 +1,7 @@
 """Staff screens: customers (with suspend/reactivate), users, plans, subscriptions and the audit log."""
 
+from allauth.usersessions import admin as allauth_usersessions_admin
+from allauth.usersessions.models import UserSession
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -221,3 +223,12 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# allauth's user-session screen searches `user__username`, which the panel's user model does not have.
+admin.site.unregister(UserSession)
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(allauth_usersessions_admin.UserSessionAdmin):
+    search_fields = ["user__email", "ip"]
