@@ -38,11 +38,11 @@ RESERVED_LOCAL_PARTS = frozenset(
 )
 ROUTED_LOCAL_PARTS = frozenset({"postmaster", "abuse", "mailer-daemon"})
 
-# RFC 5321 dot-atom: atext runs separated by single dots. "%" and "!" are valid atext but old routing
-# syntax (percent hack, bang paths) that mail servers may act on, so they are refused for hosted addresses.
-ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
-DOT_ATOM = re.compile(rf"\A{ATEXT}+(?:\.{ATEXT}+)*\Z")
-ROUTING_CHARACTERS = set("%!")
+# Addresses hosted here are stricter than RFC 5321's dot-atom allows: letters, digits and . - _ +, starting with a
+# letter or digit. No "*" (it looks like a catch-all and is not one), no "$" "{" "}" (expansion syntax in
+# the mail programs' configuration), no leading "-" (it reads as an option to doveadm and friends), no
+# "=?...?=" (an encoded word, which mail programs would show decoded as something else).
+HOSTED_LOCAL_PART = re.compile(r"\A[a-z0-9][a-z0-9_+-]*(?:\.[a-z0-9_+-]+)*\Z")
 
 
 # Local parts and addresses ---------------------------------------------------------------------------
@@ -62,11 +62,20 @@ def normalize_local_part(value: str, *, for_mailbox: bool) -> str:
             _("The part before the @ can be at most %(max)d characters.") % {"max": MAX_LOCAL_PART_OCTETS},
             code="too_long",
         )
-    if not DOT_ATOM.match(local) or ROUTING_CHARACTERS & set(local) or (for_mailbox and "/" in local):
+    if "*" in local:
         raise ValidationError(
             _(
-                "“%(value)s” is not a valid address: use letters, digits and . - _ +, "
-                "without a dot at the start or end or two dots in a row."
+                "“%(value)s” is not an address. To receive mail for every address of a domain, choose a "
+                "mailbox under “Catch-all” in the domain's routing settings (Domains → the domain → Routing)."
+            )
+            % {"value": local},
+            code="wildcard",
+        )
+    if not HOSTED_LOCAL_PART.match(local):
+        raise ValidationError(
+            _(
+                "“%(value)s” is not a valid address: use letters, digits and . - _ +, starting with a "
+                "letter or digit, without a dot at the end or two dots in a row."
             )
             % {"value": local},
             code="invalid",
