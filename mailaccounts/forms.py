@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tenants.addresses import normalize_email_address, validate_email_address
+
 from .models import DkimKey, DmarcPolicy, Domain, Mailbox, MtaStsMode
 from .services import addresses, autoresponders, storage
 from .services import dkim as dkim_service
@@ -353,9 +355,14 @@ class DnsSettingsForm(forms.Form):
     dmarc_report_email = forms.EmailField(
         label=_("Reporting address"),
         required=False,
+        validators=[validate_email_address],
         help_text=_("DMARC and TLS reports are sent here. Empty: postmaster@ of the domain."),
     )
     mta_sts_mode = forms.ChoiceField(label=_("MTA-STS mode"), choices=MtaStsMode.choices)
+
+    def clean_dmarc_report_email(self) -> str:
+        value = self.cleaned_data["dmarc_report_email"]
+        return normalize_email_address(value) if value else ""
 
 
 class DomainDeleteForm(forms.Form):

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mailhosts.models import MailHost
+from tenants.addresses import validate_email_address
 from tenants.models import Customer
 
 from .dnsproblems import describe_problem
@@ -288,6 +289,7 @@ class DomainDnsSettings(models.Model):
     dmarc_report_email = models.EmailField(
         _("reporting address"),
         blank=True,
+        validators=[validate_email_address],
         help_text=_("Aggregate DMARC and TLS reports go here. Empty: postmaster@ of the domain."),
     )
     mta_sts_mode = models.CharField(

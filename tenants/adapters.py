@@ -3,6 +3,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.urls import reverse
 
+from .addresses import normalize_email_address
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def get_login_redirect_url(self, request):
@@ -12,3 +14,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_signup_redirect_url(self, request):
         return reverse("onboarding")
+
+    def clean_email(self, email: str) -> str:
+        """Sign-up and added addresses pass the panel's one address rule (`tenants.addresses`)."""
+        return normalize_email_address(super().clean_email(email))

@@ -2,11 +2,10 @@
 
 import re
 
-import idna
 from django.core.exceptions import ValidationError
-from django.core.validators import EmailValidator
 from django.utils.translation import gettext as _
 
+from tenants.addresses import normalize_email_address
 from tenants.models import Customer
 
 from ..models import Alias, Domain, Mailbox
@@ -100,40 +99,9 @@ def local_part_for_field(value: str, *, for_mailbox: bool) -> str:
 
 
 def normalize_external_address(value: str) -> str:
-    """A destination address: ASCII local part, domain as lower-case punycode; else ValidationError."""
-    address = (value or "").strip()
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
-        raise ValidationError(_("“%(value)s” is not an e-mail address.") % {"value": address}, code="invalid")
-    if not local.isascii():
-        raise ValidationError(
-            _("“%(value)s”: use only plain ASCII characters before the @.") % {"value": address},
-            code="unicode",
-        )
-    try:
-        ascii_domain = idna.encode(domain.rstrip(".").lower(), uts46=True).decode("ascii")
-    except (idna.IDNAError, UnicodeError):
-        raise ValidationError(
-            _("“%(value)s” does not have a valid domain name.") % {"value": address}, code="invalid"
-        ) from None
-    normalized = f"{local}@{ascii_domain}"
-    if len(normalized) > MAX_ADDRESS_LENGTH:
-        raise ValidationError(
-            _("“%(value)s” is longer than %(max)d characters.")
-            % {"value": address, "max": MAX_ADDRESS_LENGTH},
-            code="too_long",
-        )
-    try:
-        EmailValidator()(normalized)
-    except ValidationError:
-        raise ValidationError(
-            _("“%(value)s” is not a valid e-mail address.") % {"value": address}, code="invalid"
-        ) from None
-    if "." not in ascii_domain:
-        raise ValidationError(
-            _("“%(value)s” needs a full domain name after the @.") % {"value": address}, code="invalid"
-        )
-    return normalized
+    """A destination address, checked by the panel's one address rule (`tenants.addresses`): what is stored
+    here always reaches the mail host."""
+    return normalize_email_address(value)
 
 
 def split_address(address: str) -> tuple[str, str]:
