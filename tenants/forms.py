@@ -8,6 +8,7 @@ from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as VatError
 
 from .addresses import validate_email_address
+from .fields import IdChoiceField
 from .models import Customer, Membership, Plan, vat_percent
 from .services import CUSTOMER_DETAILS
 from .units import format_bytes
@@ -28,7 +29,7 @@ def plan_label(plan: Plan) -> str:
     }
 
 
-class PlanChoiceField(forms.ModelChoiceField):
+class PlanChoiceField(IdChoiceField):
     def label_from_instance(self, obj):
         return plan_label(obj)
 
