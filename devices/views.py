@@ -21,6 +21,8 @@ from django.views.decorators.http import require_GET, require_POST
 from mailaccounts.access import get_domain_or_404, get_mailbox_or_404, refuse_if_suspended
 from tenants.access import mail_role_required, owner_required
 from tenants.audit import Actor
+from tenants.emails import site_link
+from tenants.hosts import mail_client_host
 
 from . import services
 from .autoconfig import BadRequest, autoconfig_domain, domain_of, hosted_domain, parse_autodiscover
@@ -38,7 +40,9 @@ XML = "application/xml; charset=utf-8"
 
 @require_GET
 def autoconfig(request):
-    domain = autoconfig_domain(email_address=request.GET.get("emailaddress", ""), host=request.get_host())
+    domain = autoconfig_domain(
+        email_address=request.GET.get("emailaddress", ""), host=mail_client_host(request)
+    )
     if domain is None:
         raise Http404
     context = {
@@ -122,7 +126,7 @@ def profile_link_create(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     if mailbox.is_enabled and not refuse_if_suspended(request):
         link, token = services.create_profile_link(actor=Actor.from_request(request), mailbox=mailbox)
-        url = request.build_absolute_uri(reverse("devices:profile_download", args=[mailbox.pk, token]))
+        url = site_link("devices:profile_download", mailbox.pk, token)
         request.session[LINK_SESSION_KEY] = {
             "mailbox": mailbox.pk,
             "url": url,

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "postbode.middleware.MailClientHostMiddleware",  # MTA-STS and autoconfig under the customers' names
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files in production, compressed and cached
     "django.contrib.sessions.middleware.SessionMiddleware",
