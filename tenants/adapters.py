@@ -28,6 +28,14 @@ class AccountAdapter(DefaultAccountAdapter):
         }
         super().send_mail(template_prefix, email, context)
 
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        """Failed sign-ins are counted per address *and* IP: an attacker who knows an address is throttled
+        from their own network, while its owner, from theirs, still signs in. Every login through allauth's
+        form counts here, mailbox logins included; `ACCOUNT_RATE_LIMITS` adds the per-IP guard."""
+        return (
+            f"{super()._get_login_attempts_cache_key(request, **credentials)}:{self.get_client_ip(request)}"
+        )
+
     def get_email_confirmation_url(self, request, emailconfirmation) -> str:
         return on_site_url(super().get_email_confirmation_url(request, emailconfirmation))
 
