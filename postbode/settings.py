@@ -168,6 +168,8 @@ ACCOUNT_RATE_LIMITS = {
 }
 # Behind the reverse proxy the client's IP is the last X-Forwarded-For entry the proxy added (1 proxy).
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+MFA_ADAPTER = "tenants.mfa.MfaAdapter"  # TOTP secrets and recovery-code seeds encrypted at rest
+MFA_ENCRYPTION_KEY = env("MFA_ENCRYPTION_KEY", SECRET_KEY)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG

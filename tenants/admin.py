@@ -1,5 +1,6 @@
 """Staff screens: customers (with suspend/reactivate), users, plans, subscriptions and the audit log."""
 
+from allauth.mfa.models import Authenticator
 from allauth.usersessions import admin as allauth_usersessions_admin
 from allauth.usersessions.models import UserSession
 from django import forms
@@ -232,3 +233,33 @@ admin.site.unregister(UserSession)
 @admin.register(UserSession)
 class UserSessionAdmin(allauth_usersessions_admin.UserSessionAdmin):
     search_fields = ["user__email", "ip"]
+
+
+# Two-factor authenticators: staff see who has which kind, never the secret, and can only remove one
+# (a user who lost their phone), which is audited. allauth's own screen showed and edited the secret.
+admin.site.unregister(Authenticator)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(admin.ModelAdmin):
+    list_display = ["user", "type", "created_at", "last_used_at"]
+    list_filter = ["type"]
+    search_fields = ["user__email"]
+    fields = ["user", "type", "created_at", "last_used_at"]
+    readonly_fields = fields
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        services.remove_authenticator_by_staff(authenticator=obj, actor=Actor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        for authenticator in queryset.select_related("user"):
+            services.remove_authenticator_by_staff(
+                authenticator=authenticator, actor=Actor.from_request(request)
+            )

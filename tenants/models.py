@@ -288,6 +288,7 @@ AUDIT_ACTION_LABELS = {
     "domain.verified": _("Domain verified"),
     "invitation.cancelled": _("Invitation cancelled"),
     "invitation.sent": _("Invitation sent"),
+    "authenticator.removed_by_staff": _("Two-factor method removed by staff"),
     "invoice.credited": _("Invoice credited"),
     "invoice.issued": _("Invoice issued"),
     "invoice.paid": _("Invoice paid"),

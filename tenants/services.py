@@ -275,3 +275,19 @@ def members_without_two_factor(customer: Customer) -> list[Membership]:
         user=OuterRef("user"), type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
     )
     return list(customer.memberships.select_related("user").filter(~Exists(has_authenticator)))
+
+
+@transaction.atomic
+def remove_authenticator_by_staff(*, authenticator, actor: Actor) -> None:
+    """Staff remove a user's authenticator (a lost phone); the user sets up a new one at their next sign-in
+    when their organisation, or their staff role, requires it. Audited on the user's customer."""
+    user = authenticator.user
+    membership = Membership.objects.filter(user=user).select_related("customer").first()
+    record(
+        actor,
+        "authenticator.removed_by_staff",
+        customer=membership.customer if membership else None,
+        obj=authenticator,
+        changes={"user": user.email, "type": authenticator.type},
+    )
+    authenticator.delete()
