@@ -32,7 +32,7 @@ class Domain(models.Model):
     """A customer's mail domain, stored as punycode (ASCII) and shown in Unicode."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="domains")
-    name = models.CharField(_("domain name"), max_length=253, unique=True)
+    name = models.CharField(_("domain name"), max_length=253, db_index=True)
     mailhost = models.ForeignKey(MailHost, on_delete=models.PROTECT, related_name="domains")
     verification_token = models.CharField(max_length=64)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
@@ -68,6 +68,16 @@ class Domain(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # Only a verified domain claims its name; unverified claims of several customers may wait
+            # side by side until one of them proves it owns the domain (issue 15).
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(verified_at__isnull=False),
+                name="unique_verified_domain_name",
+            ),
+            models.UniqueConstraint(fields=["customer", "name"], name="unique_domain_name_per_customer"),
+        ]
         verbose_name = _("domain")
         verbose_name_plural = _("domains")
 

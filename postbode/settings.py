@@ -235,6 +235,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=17),
     },
     "check-dns": {"task": "mailaccounts.tasks.check_dns_due", "schedule": timedelta(minutes=5)},
+    "expire-unverified-domains": {
+        "task": "mailaccounts.tasks.expire_unverified_domains",
+        "schedule": crontab(minute=37),
+    },
     "ingest-relay-logs": {"task": "relay.tasks.ingest_all_hosts", "schedule": timedelta(seconds=5)},
     "purge-relay-log": {"task": "relay.tasks.purge_relay_log", "schedule": crontab(hour=3, minute=41)},
     "ingest-spam-logs": {"task": "spamfilter.tasks.ingest_all_hosts", "schedule": timedelta(seconds=10)},
@@ -290,6 +294,8 @@ DNS_RESOLVERS = env_list("DNS_RESOLVERS", "")
 DNS_PORT = env_int("DNS_PORT", 53)
 DNS_TIMEOUT = float(env("DNS_TIMEOUT", "3"))
 DOMAIN_VERIFICATION_PREFIX = env("DOMAIN_VERIFICATION_PREFIX", "_postbode")
+# A domain not verified this many days after it was added is removed (it claims nothing meanwhile).
+UNVERIFIED_DOMAIN_DAYS = env_int("UNVERIFIED_DOMAIN_DAYS", 14)
 
 # DKIM private keys are encrypted at rest with this key (any string; a Fernet key is derived from it).
 DKIM_ENCRYPTION_KEY = env("DKIM_ENCRYPTION_KEY", SECRET_KEY)

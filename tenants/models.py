@@ -284,6 +284,7 @@ AUDIT_ACTION_LABELS = {
     "domain.added": _("Domain added"),
     "domain.changed_by_staff": _("Domain changed by support"),
     "domain.removed": _("Domain removed"),
+    "domain.claim_removed": _("Unverified domain removed"),
     "domain.routing": _("Domain routing changed"),
     "domain.verified": _("Domain verified"),
     "invitation.cancelled": _("Invitation cancelled"),

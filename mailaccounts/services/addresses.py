@@ -175,7 +175,8 @@ def clean_destinations(customer: Customer, values: list[str], *, own_address: st
 
 
 def hosted_domain(domain_name: str) -> Domain | None:
-    return Domain.objects.filter(name=domain_name).first()
+    """The domain this panel routes mail for: only a verified one (an unverified claim routes nothing)."""
+    return Domain.objects.verified().filter(name=domain_name).first()
 
 
 def check_destination(customer: Customer, address: str, *, own_address: str) -> None:
