@@ -29,7 +29,7 @@ def mail_client_host(request) -> str:
 
 def outside_host(request) -> str | None:
     """The request's host name when it is a well-formed name that `ALLOWED_HOSTS` does not admit."""
-    raw = request.META.get("HTTP_HOST", "")
+    raw = request.headers.get("host", "")
     domain, _port = split_domain_port(raw)
     domain = domain.lower().rstrip(".")
     if not HOST_NAME.match(domain):

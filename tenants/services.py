@@ -139,7 +139,7 @@ def invite_member(*, customer: Customer, email: str, role: str, actor: Actor) ->
         customer=customer, email=email, role=role, token_hash=_hash_token(token), invited_by=actor.user
     )
     record(actor, "invitation.sent", customer=customer, obj=invitation, changes={"role": role})
-    context = {"customer": customer, "invitation": invitation, "inviter": actor.user}
+    context: dict[str, object] = {"customer": customer, "invitation": invitation, "inviter": actor.user}
     if Membership.objects.filter(user__email__iexact=email).exists():
         template = "panel/email/invitation_already_member"  # the token is never sent: nothing to accept
     else:
