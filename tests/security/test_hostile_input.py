@@ -166,22 +166,33 @@ def test_after_hostile_input_the_mail_host_accepts_every_file(owner_client, vict
     `sievec` for every Sieve script; passwd-files have exactly Dovecot's seven fields per line."""
     require_service(bool(shutil.which("postmap") and shutil.which("sievec")), "postmap and sievec")
     for form in all_forms(owner_client, victim):
+        switched_on = {name: ["on"] for name, offered in form.choice_fields.items() if offered == ["on"]}
         for value in HOSTILE:
-            post(owner_client, form.action, form.data() | {name: [value] for name in form.text_fields})
+            data = form.data() | switched_on | {name: [value] for name in form.text_fields}
+            post(owner_client, form.action, data)
+    checked = {"postmap": 0, "sievec": 0}
     config = render_host(victim.domain.mailhost)
+    postfix_etc = tmp_path / "postfix-etc"
+    postfix_etc.mkdir()
+    (postfix_etc / "main.cf").write_text("")  # postmap reads a main.cf; the defaults are what matter here
     hash_maps = {path for renderer in _renderers.values() for path in renderer.hash_maps}
     for path, rendered in config.files.items():
         target = tmp_path / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(rendered.content)
         if path in hash_maps:
-            run = subprocess.run(["postmap", f"hash:{target}"], capture_output=True, text=True)
+            run = subprocess.run(
+                ["postmap", "-c", str(postfix_etc), f"hash:{target}"], capture_output=True, text=True
+            )
             assert run.returncode == 0 and "warning" not in run.stderr, (path, run.stderr)
+            checked["postmap"] += 1
         elif path.endswith(".sieve"):
             run = subprocess.run(
                 ["sievec", str(target), str(tmp_path / "out.svbin")], capture_output=True, text=True
             )
             assert run.returncode == 0, (path, run.stdout, run.stderr)
+            checked["sievec"] += 1
         elif "passwd" in path:
             for line in rendered.content.decode().splitlines():
                 assert line.count(":") >= 6 and "\x00" not in line, (path, line)
+    assert checked["postmap"] >= 3 and checked["sievec"] >= 1, checked
