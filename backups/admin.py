@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mailaccounts.models import Mailbox
 from tenants.audit import Actor
+from tenants.fields import IdChoiceField
 
 from . import services
 from .forms import FolderField
@@ -153,9 +154,7 @@ class SnapshotAdmin(admin.ModelAdmin):
 
 
 class StaffRestoreForm(forms.Form):
-    mailbox = forms.ModelChoiceField(
-        label=_("Restore into"), queryset=Mailbox.objects.none(), empty_label=None
-    )
+    mailbox = IdChoiceField(label=_("Restore into"), queryset=Mailbox.objects.none(), empty_label=None)
     folder = FolderField(label=_("Folder (empty: the whole mailbox)"))
 
     def __init__(self, *args, source=None, **kwargs):

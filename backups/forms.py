@@ -4,6 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from tenants.fields import IdChoiceField
+
 from . import maildir
 
 
@@ -42,7 +44,7 @@ class RestoreForm(forms.Form):
 class PurgedRestoreForm(forms.Form):
     """A removed mailbox's backup, restored into one of the customer's mailboxes."""
 
-    mailbox = forms.ModelChoiceField(label=_("Restore into"), queryset=None, empty_label=None)
+    mailbox = IdChoiceField(label=_("Restore into"), queryset=None, empty_label=None)
     folder = FolderField(label=_("Folder"))
 
     def __init__(self, *args, mailboxes=None, **kwargs):

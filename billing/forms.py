@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tenants.fields import IdChoiceField
 from tenants.models import Plan
 
 
@@ -38,4 +39,4 @@ class CreditInvoiceForm(forms.Form):
 
 
 class ChangePlanForm(forms.Form):
-    plan = forms.ModelChoiceField(queryset=Plan.objects.available(), to_field_name="code")
+    plan = IdChoiceField(queryset=Plan.objects.available(), to_field_name="code")

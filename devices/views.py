@@ -27,6 +27,8 @@ from mailaccounts.access import (
 from mailaccounts.services.signatures import effective_signature
 from tenants.access import owner_required
 from tenants.audit import Actor
+from tenants.emails import site_link
+from tenants.hosts import mail_client_host
 
 from . import services
 from .autoconfig import BadRequest, autoconfig_domain, domain_of, hosted_domain, parse_autodiscover
@@ -44,7 +46,9 @@ XML = "application/xml; charset=utf-8"
 
 @require_GET
 def autoconfig(request):
-    domain = autoconfig_domain(email_address=request.GET.get("emailaddress", ""), host=request.get_host())
+    domain = autoconfig_domain(
+        email_address=request.GET.get("emailaddress", ""), host=mail_client_host(request)
+    )
     if domain is None:
         raise Http404
     context = {
@@ -129,7 +133,7 @@ def profile_link_create(request, pk):
     mailbox = get_mailbox_or_404(request, pk)
     if mailbox.is_enabled and not refuse_if_suspended(request):
         link, token = services.create_profile_link(actor=Actor.from_request(request), mailbox=mailbox)
-        url = request.build_absolute_uri(reverse("devices:profile_download", args=[mailbox.pk, token]))
+        url = site_link("devices:profile_download", mailbox.pk, token)
         request.session[LINK_SESSION_KEY] = {
             "mailbox": mailbox.pk,
             "url": url,

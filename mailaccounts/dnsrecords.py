@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from tenants.addresses import normalize_email_address
 
 from .models import DkimKey, Domain
 from .services.dkim import dkim_txt_value, published_keys
@@ -72,7 +75,7 @@ class DnsRecord:
     @property
     def zone_value(self) -> str:
         if self.rtype == "TXT":
-            return " ".join(f'"{part}"' for part in self.strings)
+            return " ".join(f'"{escape_character_string(part)}"' for part in self.strings)
         if self.rtype in {"CNAME", "MX", "SRV"}:
             return self.value + "."
         return self.value
@@ -90,13 +93,35 @@ def split_txt(value: str) -> tuple[str, ...]:
     """Split a TXT value into character-strings of at most 255 bytes (RFC 1035 §3.3.14)."""
     data = value.encode()
     return tuple(
-        data[start : start + TXT_STRING_MAX_BYTES].decode()
+        data[start : start + TXT_STRING_MAX_BYTES].decode(errors="surrogateescape")
         for start in range(0, len(data), TXT_STRING_MAX_BYTES)
     ) or ("",)
 
 
+def escape_character_string(text: str) -> str:
+    """A TXT character-string for a zone file (RFC 1035 §5.1): `"` and `\\` escaped with a backslash, any
+    byte outside printable ASCII as `\\DDD`, so no value can close the quotes or start a new line."""
+    escaped = []
+    for byte in text.encode(errors="surrogateescape"):
+        if byte in (0x22, 0x5C):
+            escaped.append("\\" + chr(byte))
+        elif 0x20 <= byte < 0x7F:
+            escaped.append(chr(byte))
+        else:
+            escaped.append(f"\\{byte:03d}")
+    return "".join(escaped)
+
+
 def report_address(domain: Domain) -> str:
-    return dns_settings_for(domain).dmarc_report_email or f"postmaster@{domain.name}"
+    """The DMARC and TLS-RPT reporting address; postmaster@ of the domain when none is set, or when a stored
+    one (from before the address rule) is not safe in a `mailto:` URI of a TXT record."""
+    stored = dns_settings_for(domain).dmarc_report_email
+    if stored:
+        try:
+            return normalize_email_address(stored)
+        except ValidationError:
+            pass
+    return f"postmaster@{domain.name}"
 
 
 def dmarc_value(domain: Domain) -> str:

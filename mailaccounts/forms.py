@@ -12,6 +12,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tenants.addresses import normalize_email_address, validate_email_address
+from tenants.fields import IdChoiceField
+
 from .models import DkimKey, DmarcPolicy, Domain, Mailbox, MtaStsMode
 from .services import addresses, autoresponders, storage
 from .services import dkim as dkim_service
@@ -85,7 +88,7 @@ class PasswordChoiceMixin(forms.Form):
 
 class MailboxCreateForm(PasswordChoiceMixin):
     local_part = forms.CharField(label=_("Address"), max_length=200)
-    domain = forms.ModelChoiceField(label=_("Domain"), queryset=Domain.objects.none(), empty_label=None)
+    domain = IdChoiceField(label=_("Domain"), queryset=Domain.objects.none(), empty_label=None)
     display_name = forms.CharField(label=_("Display name"), max_length=120, required=False)
     quota_mb = QuotaField()
 
@@ -199,7 +202,7 @@ class ForwardingForm(forms.Form):
 
 class AliasForm(forms.Form):
     local_part = forms.CharField(label=_("Address"), max_length=200)
-    domain = forms.ModelChoiceField(label=_("Domain"), queryset=Domain.objects.none(), empty_label=None)
+    domain = IdChoiceField(label=_("Domain"), queryset=Domain.objects.none(), empty_label=None)
     destinations = forms.CharField(
         label=_("Deliver to"),
         max_length=addresses.MAX_DESTINATIONS * (addresses.MAX_ADDRESS_LENGTH + 2),
@@ -296,12 +299,10 @@ class AutoresponderForm(forms.Form):
 
 
 class DomainRoutingForm(forms.Form):
-    postmaster_to = forms.ModelChoiceField(
+    postmaster_to = IdChoiceField(
         label=_("postmaster@ delivers to"), queryset=Mailbox.objects.none(), empty_label=None
     )
-    abuse_to = forms.ModelChoiceField(
-        label=_("abuse@ delivers to"), queryset=Mailbox.objects.none(), empty_label=None
-    )
+    abuse_to = IdChoiceField(label=_("abuse@ delivers to"), queryset=Mailbox.objects.none(), empty_label=None)
     catch_all_enabled = forms.BooleanField(
         label=_("Catch-all: deliver mail for addresses that do not exist"),
         required=False,
@@ -310,7 +311,7 @@ class DomainRoutingForm(forms.Form):
             "Turn it on only if you need it."
         ),
     )
-    catch_all_to = forms.ModelChoiceField(
+    catch_all_to = IdChoiceField(
         label=_("Catch-all delivers to"), queryset=Mailbox.objects.none(), required=False
     )
 
@@ -367,9 +368,14 @@ class DnsSettingsForm(forms.Form):
     dmarc_report_email = forms.EmailField(
         label=_("Reporting address"),
         required=False,
+        validators=[validate_email_address],
         help_text=_("DMARC and TLS reports are sent here. Empty: postmaster@ of the domain."),
     )
     mta_sts_mode = forms.ChoiceField(label=_("MTA-STS mode"), choices=MtaStsMode.choices)
+
+    def clean_dmarc_report_email(self) -> str:
+        value = self.cleaned_data["dmarc_report_email"]
+        return normalize_email_address(value) if value else ""
 
 
 class DomainDeleteForm(forms.Form):

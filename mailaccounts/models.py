@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mailhosts.models import MailHost
+from tenants.addresses import validate_email_address
 from tenants.models import Customer
 
 from .dnsproblems import describe_problem
@@ -34,7 +35,7 @@ class Domain(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="domains", verbose_name=_("customer")
     )
-    name = models.CharField(_("domain name"), max_length=253, unique=True)
+    name = models.CharField(_("domain name"), max_length=253, db_index=True)
     mailhost = models.ForeignKey(
         MailHost, on_delete=models.PROTECT, related_name="domains", verbose_name=_("mail host")
     )
@@ -72,6 +73,16 @@ class Domain(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # Only a verified domain claims its name; unverified claims of several customers may wait
+            # side by side until one of them proves it owns the domain (issue 15).
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(verified_at__isnull=False),
+                name="unique_verified_domain_name",
+            ),
+            models.UniqueConstraint(fields=["customer", "name"], name="unique_domain_name_per_customer"),
+        ]
         verbose_name = _("domain")
         verbose_name_plural = _("domains")
 
@@ -359,6 +370,7 @@ class DomainDnsSettings(models.Model):
     dmarc_report_email = models.EmailField(
         _("reporting address"),
         blank=True,
+        validators=[validate_email_address],
         help_text=_("Aggregate DMARC and TLS reports go here. Empty: postmaster@ of the domain."),
     )
     mta_sts_mode = models.CharField(

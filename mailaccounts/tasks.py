@@ -7,6 +7,7 @@ from mailhosts.models import MailHost
 from tenants.audit import Actor
 
 from .models import Domain, Mailbox
+from .services import domains
 from .services.dkim import retire_expired_keys
 from .services.dnschecks import check_domain, domains_due
 from .services.mailboxes import purge_deleted_mailboxes as purge
@@ -56,3 +57,9 @@ def check_domain_dns(domain_id: int) -> None:
     domain = Domain.objects.select_related("mailhost", "customer").filter(pk=domain_id).first()
     if domain is not None:
         check_domain(domain)
+
+
+@shared_task
+def expire_unverified_domains() -> int:
+    """Remove domains not verified within UNVERIFIED_DOMAIN_DAYS (their owners are told by e-mail)."""
+    return domains.expire_unverified_domains()

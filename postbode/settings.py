@@ -46,6 +46,9 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 SUPPORT_PHONE = env("SUPPORT_PHONE", "+31 20 123 4567")
 SUPPORT_HOURS = env("SUPPORT_HOURS", "")  # empty: "Mon–Fri 9:00–17:00" in the reader's language
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", "support@postbode.localhost")
+# E-mail addresses must end in a real public suffix (the Public Suffix List). These reserved names are
+# accepted as well in development and tests (the demo's postbode.localhost); empty in production.
+EXTRA_MAIL_SUFFIXES = env_list("EXTRA_MAIL_SUFFIXES", "example,test,localhost" if DEBUG else "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -74,6 +77,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "postbode.middleware.MailClientHostMiddleware",  # MTA-STS and autoconfig under the customers' names
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files in production, compressed and cached
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -157,12 +161,19 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_ADAPTER = "mailaccounts.adapters.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Postbode] "
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "5/5m/ip,5/5m/key",
+    # Wrong passwords: 5 per address *from one IP* ("key" is address + IP, see tenants.adapters), so a
+    # stranger who knows an address cannot keep its owner out; 20 per IP over all addresses (credential
+    # stuffing from one place), and every sign-in attempt at most 30 a minute per IP ("login").
+    "login_failed": "20/5m/ip,5/5m/key",
     "login": "30/m/ip",
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
     "confirm_email": "1/3m/key",
 }
+# Behind the reverse proxy the client's IP is the last X-Forwarded-For entry the proxy added (1 proxy).
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+MFA_ADAPTER = "tenants.mfa.MfaAdapter"  # TOTP secrets and recovery-code seeds encrypted at rest
+MFA_ENCRYPTION_KEY = env("MFA_ENCRYPTION_KEY", SECRET_KEY)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
@@ -228,6 +239,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=17),
     },
     "check-dns": {"task": "mailaccounts.tasks.check_dns_due", "schedule": timedelta(minutes=5)},
+    "expire-unverified-domains": {
+        "task": "mailaccounts.tasks.expire_unverified_domains",
+        "schedule": crontab(minute=37),
+    },
     "ingest-relay-logs": {"task": "relay.tasks.ingest_all_hosts", "schedule": timedelta(seconds=5)},
     "purge-relay-log": {"task": "relay.tasks.purge_relay_log", "schedule": crontab(hour=3, minute=41)},
     "ingest-spam-logs": {"task": "spamfilter.tasks.ingest_all_hosts", "schedule": timedelta(seconds=10)},
@@ -292,6 +307,8 @@ DNS_RESOLVERS = env_list("DNS_RESOLVERS", "")
 DNS_PORT = env_int("DNS_PORT", 53)
 DNS_TIMEOUT = float(env("DNS_TIMEOUT", "3"))
 DOMAIN_VERIFICATION_PREFIX = env("DOMAIN_VERIFICATION_PREFIX", "_postbode")
+# A domain not verified this many days after it was added is removed (it claims nothing meanwhile).
+UNVERIFIED_DOMAIN_DAYS = env_int("UNVERIFIED_DOMAIN_DAYS", 14)
 
 # DKIM private keys are encrypted at rest with this key (any string; a Fernet key is derived from it).
 DKIM_ENCRYPTION_KEY = env("DKIM_ENCRYPTION_KEY", SECRET_KEY)

@@ -12,6 +12,7 @@ from . import health, views
 handler500 = "postbode.views.server_error"
 admin.site.site_header = admin.site.site_title = format_lazy("{} · {}", settings.SITE_NAME, _("staff admin"))
 admin.site.index_title = _("Customers, mail and invoices")
+admin.site.login = views.admin_login  # staff sign in through allauth, with two-factor (issue 15)
 
 urlpatterns = [
     path("favicon.ico", views.favicon),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     re_path(r"^accounts/confirm-email/(?P<key>[-:\w]+)/$", confirm_email, name="account_confirm_email"),
     path("accounts/", include("allauth.urls")),
+    path("admin/login/", views.admin_login),
     path("admin/", admin.site.urls),
     path("", include("mailaccounts.urls")),
     path("relay/", include("relay.urls")),

@@ -1,10 +1,13 @@
 """The dashboard: the customer's home page, over every layer below (mail, storage, team, invoices)."""
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponsePermanentRedirect, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from mailaccounts.access import own_mailbox
 from mailaccounts.models import Domain
@@ -47,3 +50,16 @@ def server_error(request):
 def favicon(request):
     """Browsers ask for /favicon.ico whatever the page says."""
     return HttpResponsePermanentRedirect(static("img/favicon.svg"))
+
+
+def admin_login(request):
+    """Staff sign in where everyone signs in: allauth's form, with its second factor. Django's own admin
+    login form (password only) is never shown."""
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("admin:index")
+    if request.user.is_authenticated:
+        if request.user.is_active and request.user.is_staff:
+            return redirect(next_url)
+        raise PermissionDenied  # signed in as a customer's user: the admin is for staff only
+    return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")

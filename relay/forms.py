@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mailaccounts.models import Domain
+from tenants.fields import IdChoiceField, IdMultipleChoiceField
 
 from .models import RelayCredential, Status
 
@@ -12,7 +13,7 @@ class CredentialForm(forms.Form):
         max_length=80,
         help_text=_("What uses it, for example “webshop” or “newsletter”."),
     )
-    domains = forms.ModelMultipleChoiceField(
+    domains = IdMultipleChoiceField(
         label=_("May send as"),
         queryset=Domain.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -40,7 +41,7 @@ class MessageFilterForm(forms.Form):
     sender = forms.CharField(label=_("Sender"), required=False, max_length=320)
     recipient = forms.CharField(label=_("Recipient"), required=False, max_length=320)
     message_id = forms.CharField(label=_("Message-ID"), required=False, max_length=500)
-    credential = forms.ModelChoiceField(
+    credential = IdChoiceField(
         label=_("Credential"), required=False, queryset=RelayCredential.objects.none(), empty_label=_("Any")
     )
 

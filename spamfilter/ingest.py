@@ -97,7 +97,7 @@ class Recipients:
 
     def __init__(self, addresses: set[str]):
         names = {address.rpartition("@")[2] for address in addresses}
-        self.domains = {d.name: d for d in Domain.objects.filter(name__in=names)}
+        self.domains = {d.name: d for d in Domain.objects.verified().filter(name__in=names)}
         self.mailboxes: dict[str, Mailbox] = {}
         locals_by_domain = defaultdict(set)
         for address in addresses:

@@ -286,6 +286,15 @@ class TwoFactorMethodAdmin(AllauthRecordAdmin):
     def last_used(self, method):
         return method.last_used_at
 
+    def delete_model(self, request, obj):
+        services.remove_authenticator_by_staff(authenticator=obj, actor=Actor.from_request(request))
+
+    def delete_queryset(self, request, queryset):
+        for authenticator in queryset.select_related("user"):
+            services.remove_authenticator_by_staff(
+                authenticator=authenticator, actor=Actor.from_request(request)
+            )
+
 
 @admin.register(SignedInSession)
 class SignedInSessionAdmin(AllauthRecordAdmin):

@@ -7,6 +7,8 @@ from django_countries import countries
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as VatError
 
+from .addresses import validate_email_address
+from .fields import IdChoiceField
 from .models import Customer, Membership, Plan, vat_percent
 from .services import CUSTOMER_DETAILS
 from .units import format_bytes
@@ -27,7 +29,7 @@ def plan_label(plan: Plan) -> str:
     }
 
 
-class PlanChoiceField(forms.ModelChoiceField):
+class PlanChoiceField(IdChoiceField):
     def label_from_instance(self, obj):
         return plan_label(obj)
 
@@ -102,7 +104,7 @@ class OnboardingForm(CustomerDetailsForm):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail address"), max_length=254)
+    email = forms.EmailField(label=_("E-mail address"), max_length=254, validators=[validate_email_address])
     role = forms.ChoiceField(
         label=_("Role"),
         choices=[

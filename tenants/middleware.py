@@ -73,6 +73,15 @@ class TwoFactorRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if self._staff_must_set_up(request):
+            from django.contrib import messages
+            from django.shortcuts import redirect
+            from django.utils.translation import gettext as _
+
+            messages.warning(
+                request, _("Staff accounts need two-factor authentication. Please set it up first.")
+            )
+            return redirect("mfa_activate_totp")
         if not is_exempt(request.path) and self._must_set_up(request):
             from django.contrib import messages
             from django.shortcuts import redirect
@@ -83,6 +92,16 @@ class TwoFactorRequiredMiddleware:
             )
             return redirect("mfa_activate_totp")
         return self.get_response(request)
+
+    @staticmethod
+    def _staff_must_set_up(request) -> bool:
+        """Every staff account has two-factor: without it, the admin (and the panel) wait until it is set up."""
+        user = request.user
+        if not (user.is_authenticated and user.is_staff):
+            return False
+        if request.path.startswith(EXEMPT_PREFIXES) and not request.path.startswith("/admin/"):
+            return False  # sign-in, the two-factor set-up itself, the language switch, static files
+        return not user_has_two_factor(user)
 
     @staticmethod
     def _must_set_up(request) -> bool:

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from .addresses import validate_email_address
+
 GB = 10**9  # decimal, as the product page sells storage: 5 GB is 5,000 MB
 
 
@@ -62,7 +64,7 @@ class User(AbstractUser):
     """A person who signs in with an e-mail address. Belongs to at most one customer (see Membership)."""
 
     username = None
-    email = models.EmailField(_("e-mail address"), unique=True)
+    email = models.EmailField(_("e-mail address"), unique=True, validators=[validate_email_address])
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []
@@ -131,7 +133,7 @@ class Customer(models.Model):
         CLOSED = "closed", _("Closed")
 
     name = models.CharField(_("name"), max_length=200)
-    billing_email = models.EmailField(_("billing e-mail"))
+    billing_email = models.EmailField(_("billing e-mail"), validators=[validate_email_address])
     address = models.CharField(_("address"), max_length=200)
     postal_code = models.CharField(_("postal code"), max_length=20)
     city = models.CharField(_("city"), max_length=100)
@@ -248,7 +250,7 @@ class Invitation(models.Model):
     """An owner's invitation of a colleague by e-mail. Only the token's hash is stored."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invitations")
-    email = models.EmailField(_("e-mail address"))
+    email = models.EmailField(_("e-mail address"), validators=[validate_email_address])
     role = models.CharField(
         _("role"), max_length=20, choices=Membership.Role.choices, default=Membership.Role.MEMBER
     )
@@ -300,12 +302,14 @@ AUDIT_ACTION_LABELS = {
     "domain.added": _("Domain added"),
     "domain.changed_by_staff": _("Domain changed by support"),
     "domain.removed": _("Domain removed"),
+    "domain.claim_removed": _("Unverified domain removed"),
     "domain.routing": _("Domain routing changed"),
     "domain.signature_template": _("Signature template saved"),
     "domain.verified": _("Domain verified"),
     "domainspampolicy.update": _("Spam filter settings of a domain changed"),
     "invitation.cancelled": _("Invitation cancelled"),
     "invitation.sent": _("Invitation sent"),
+    "authenticator.removed_by_staff": _("Two-factor method removed by staff"),
     "invoice.credited": _("Invoice credited"),
     "invoice.issued": _("Invoice issued"),
     "invoice.paid": _("Invoice paid"),

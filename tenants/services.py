@@ -13,12 +13,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .audit import Actor, record
-from .models import Customer, Invitation, Membership, Plan, Subscription, User
+from .emails import site_link
+from .models import AuditEntry, Customer, Invitation, Membership, Plan, Subscription, User
 
 INVITATION_VALID_FOR = timedelta(days=7)
 INVITATIONS_PER_DAY = 20  # per customer: enough for a team, too few to use us for spam
@@ -111,16 +111,27 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def invitations_sent_today(customer: Customer) -> int:
+    """Invitations of the last 24 hours, the ones replaced by a new one or cancelled since included
+    (the audit log keeps them): sending the same address again and again counts every time."""
+    since = timezone.now() - timedelta(days=1)
+    still_stored = Invitation.objects.filter(customer=customer, created_at__gte=since).count()
+    sent = AuditEntry.objects.filter(customer=customer, action="invitation.sent", at__gte=since).count()
+    return max(still_stored, sent)
+
+
 @transaction.atomic
-def invite_member(*, customer: Customer, email: str, role: str, actor: Actor, base_url: str) -> Invitation:
-    """Store an invitation (only the token's hash) and e-mail the link with the token to `email`."""
+def invite_member(*, customer: Customer, email: str, role: str, actor: Actor) -> Invitation:
+    """Store an invitation (only the token's hash) and e-mail the link with the token to `email`.
+
+    The owner gets the same answer whether or not the address already belongs to a user (so the form tells
+    nobody who has an account here), and every attempt counts against the daily limit. An address that
+    already belongs to a customer account gets an e-mail without a link saying why it cannot join.
+    """
     email = email.strip().lower()
     if role not in (Membership.Role.MEMBER, Membership.Role.BILLING):
         raise ValidationError(_("Invite as member or billing contact."))
-    if Membership.objects.filter(user__email__iexact=email).exists():
-        raise ValidationError(_("This address already belongs to a user of a customer account."))
-    since = timezone.now() - timedelta(days=1)
-    if Invitation.objects.filter(customer=customer, created_at__gte=since).count() >= INVITATIONS_PER_DAY:
+    if invitations_sent_today(customer) >= INVITATIONS_PER_DAY:
         raise ValidationError(_("You have sent many invitations today. Please try again tomorrow."))
     Invitation.objects.filter(customer=customer, email=email, accepted_at__isnull=True).delete()
     token = secrets.token_urlsafe(32)
@@ -128,14 +139,13 @@ def invite_member(*, customer: Customer, email: str, role: str, actor: Actor, ba
         customer=customer, email=email, role=role, token_hash=_hash_token(token), invited_by=actor.user
     )
     record(actor, "invitation.sent", customer=customer, obj=invitation, changes={"role": role})
-    accept_url = base_url.rstrip("/") + reverse("invitation_accept", args=[token])
-    context = {
-        "customer": customer,
-        "invitation": invitation,
-        "accept_url": accept_url,
-        "inviter": actor.user,
-    }
-    transaction.on_commit(lambda: get_adapter().send_mail("panel/email/invitation", email, context))
+    context: dict[str, object] = {"customer": customer, "invitation": invitation, "inviter": actor.user}
+    if Membership.objects.filter(user__email__iexact=email).exists():
+        template = "panel/email/invitation_already_member"  # the token is never sent: nothing to accept
+    else:
+        template = "panel/email/invitation"
+        context["accept_url"] = site_link("invitation_accept", token)
+    transaction.on_commit(lambda: get_adapter().send_mail(template, email, context))
     return invitation
 
 
@@ -265,3 +275,19 @@ def members_without_two_factor(customer: Customer) -> list[Membership]:
         user=OuterRef("user"), type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
     )
     return list(customer.memberships.select_related("user").filter(~Exists(has_authenticator)))
+
+
+@transaction.atomic
+def remove_authenticator_by_staff(*, authenticator, actor: Actor) -> None:
+    """Staff remove a user's authenticator (a lost phone); the user sets up a new one at their next sign-in
+    when their organisation, or their staff role, requires it. Audited on the user's customer."""
+    user = authenticator.user
+    membership = Membership.objects.filter(user=user).select_related("customer").first()
+    record(
+        actor,
+        "authenticator.removed_by_staff",
+        customer=membership.customer if membership else None,
+        obj=authenticator,
+        changes={"user": user.email, "type": authenticator.type},
+    )
+    authenticator.delete()

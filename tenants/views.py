@@ -78,7 +78,6 @@ def team_invite(request):
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
             actor=Actor.from_request(request),
-            base_url=request.build_absolute_uri("/"),
         )
     except ValidationError as error:
         messages.error(request, _error_text(error))

@@ -109,9 +109,19 @@ def other_customer(outsider):
     return outsider.membership.customer
 
 
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
 @pytest.fixture
 def staff(db):
-    return User.objects.create_superuser(email="staff@postbode.test", password=PASSWORD)
+    """A staff user as every staff account is (issue 15): with a verified address and two-factor."""
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    user = User.objects.create_superuser(email="staff@postbode.test", password=PASSWORD)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    TOTP.activate(user, STAFF_TOTP_SECRET)
+    return user
 
 
 def _client_for(client_class, user):

@@ -6,6 +6,7 @@ Names are stored as punycode (IDNA 2008 with UTS #46 mapping) and shown in Unico
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 
 import dns.exception
@@ -14,6 +15,7 @@ import idna
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from publicsuffixlist import PublicSuffixList
@@ -21,6 +23,7 @@ from publicsuffixlist import PublicSuffixList
 from mailhosts.models import MailHost
 from mailhosts.revisions import bump_revision, mark_changed
 from tenants.audit import Actor, record
+from tenants.emails import owner_addresses, send_customer_email, site_link
 from tenants.models import Customer, User
 
 from ..models import Domain
@@ -105,11 +108,37 @@ def _taken_error(ascii_name: str, customer: Customer) -> ValidationError:
     return ValidationError(_("The domain %(name)s is already in use.") % {"name": name})
 
 
+def parent_names(ascii_name: str) -> list[str]:
+    """`a.b.example.nl` → [`b.example.nl`, `example.nl`, `nl`]."""
+    labels = ascii_name.split(".")
+    return [".".join(labels[index:]) for index in range(1, len(labels))]
+
+
+def claim_conflict(ascii_name: str, customer: Customer) -> ValidationError | None:
+    """Why `customer` may not claim the name, or None. Only verified domains claim anything: another
+    customer's unverified claim blocks nobody (issue 15), but a verified one blocks the name itself and
+    every name below it."""
+    if Domain.objects.filter(name=ascii_name, customer=customer).exists():
+        return _taken_error(ascii_name, customer)
+    others = Domain.objects.verified().exclude(customer=customer)
+    if others.filter(name=ascii_name).exists():
+        return _taken_error(ascii_name, customer)
+    if others.filter(name__in=parent_names(ascii_name)).exists():
+        return ValidationError(
+            _("%(name)s is part of a domain another customer uses here, so it cannot be added.")
+            % {"name": idna.decode(ascii_name)}
+        )
+    return None
+
+
 @transaction.atomic
 def add_domain(*, customer: Customer, name: str, actor: Actor) -> Domain:
+    """Add an unverified claim on a domain. It routes nothing and blocks nobody until it is verified, and
+    it is removed if it is not verified within `UNVERIFIED_DOMAIN_DAYS`."""
     ascii_name = normalize_domain_name(name)
-    if Domain.objects.filter(name=ascii_name).exists():
-        raise _taken_error(ascii_name, customer)
+    conflict = claim_conflict(ascii_name, customer)
+    if conflict is not None:
+        raise conflict
     host = MailHost.objects.default()
     try:
         with transaction.atomic():
@@ -141,11 +170,81 @@ def lookup_verification_values(domain: Domain) -> list[str]:
 
 @transaction.atomic
 def mark_domain_verified(*, domain: Domain, actor: Actor) -> None:
+    """The verified claim wins: other customers' unverified claims on the name (or below it) are removed,
+    and their owners are told by e-mail."""
+    conflict = claim_conflict_on_verify(domain)
+    if conflict is not None:
+        raise conflict
     domain.verified_at = timezone.now()
     domain.verification_checked_at = domain.verified_at
     domain.save(update_fields=["verified_at", "verification_checked_at"])
     mark_changed(domain, host=domain.mailhost)
     record(actor, "domain.verified", customer=domain.customer, obj=domain)
+    losing = Domain.objects.filter(verified_at__isnull=True).exclude(customer=domain.customer)
+    for claim in losing.filter(Q(name=domain.name) | Q(name__endswith="." + domain.name)):
+        remove_unverified_claim(domain=claim, reason=ClaimRemoval.VERIFIED_ELSEWHERE)
+
+
+def claim_conflict_on_verify(domain: Domain) -> ValidationError | None:
+    """A name another customer verified first (or a name below one) cannot be verified again."""
+    others = Domain.objects.verified().exclude(pk=domain.pk).exclude(customer=domain.customer)
+    if others.filter(name__in=[domain.name, *parent_names(domain.name)]).exists():
+        return ValidationError(
+            _("%(name)s is already in use by another customer here.") % {"name": domain.unicode_name}
+        )
+    return None
+
+
+class ClaimRemoval:
+    VERIFIED_ELSEWHERE = "verified_elsewhere"
+    EXPIRED = "expired"
+
+
+def remove_unverified_claim(*, domain: Domain, reason: str) -> None:
+    """Remove an unverified domain (it has no mailboxes or aliases: those need a verified domain), audited
+    on its customer, whose owners get an e-mail saying why."""
+    customer = domain.customer
+    record(
+        Actor.system(),
+        "domain.claim_removed",
+        customer=customer,
+        obj=domain,
+        changes={"name": domain.name, "reason": reason},
+    )
+    context = {
+        "domain_name": domain.unicode_name,
+        "reason": reason,
+        "days": settings.UNVERIFIED_DOMAIN_DAYS,
+        "add_url": site_link("mailaccounts:domain_add"),
+    }
+    bump_revision(domain.mailhost)
+    domain.delete()
+    to = owner_addresses(customer)
+    transaction.on_commit(
+        lambda: send_customer_email(
+            customer=customer, name="mailaccounts/email/domain_claim_removed", context=context, to=to
+        )
+    )
+
+
+def expire_unverified_domains() -> int:
+    """Remove domains still unverified `UNVERIFIED_DOMAIN_DAYS` after they were added (periodic task)."""
+    cutoff = timezone.now() - timedelta(days=settings.UNVERIFIED_DOMAIN_DAYS)
+    removed = 0
+    for domain_id in Domain.objects.filter(verified_at__isnull=True, created_at__lt=cutoff).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            domain = Domain.objects.select_for_update().filter(pk=domain_id, verified_at__isnull=True).first()
+            if domain is not None:
+                remove_unverified_claim(domain=domain, reason=ClaimRemoval.EXPIRED)
+                removed += 1
+    return removed
+
+
+def verification_deadline(domain: Domain):
+    """When an unverified domain is removed if it is still not verified."""
+    return domain.created_at + timedelta(days=settings.UNVERIFIED_DOMAIN_DAYS)
 
 
 def verify_domain(*, domain: Domain, actor: Actor) -> VerificationResult:
@@ -167,6 +266,9 @@ def verify_domain(*, domain: Domain, actor: Actor) -> VerificationResult:
             "value": expected,
         }
     if expected in values:
+        conflict = claim_conflict_on_verify(domain)
+        if conflict is not None:
+            return VerificationResult(False, conflict.messages[0])
         mark_domain_verified(domain=domain, actor=actor)
         return VerificationResult(True, _("Domain verified."))
     Domain.objects.filter(pk=domain.pk).update(verification_checked_at=timezone.now())

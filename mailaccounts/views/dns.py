@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from tenants.access import mail_role_required
 from tenants.audit import Actor
+from tenants.hosts import mail_client_host
 
 from ..access import get_domain_or_404, refuse_if_suspended
 from ..dnsrecords import mta_sts_policy, records_for, zone_fragment
@@ -121,7 +122,7 @@ def dmarc_settings(request, pk: int):
 
 def mta_sts_policy_file(request):
     """The MTA-STS policy of the domain named by the Host header `mta-sts.<domain>` (RFC 8461 §3.3)."""
-    host = request.get_host().split(":")[0].lower().rstrip(".")
+    host = mail_client_host(request).rstrip(".")
     if not host.startswith("mta-sts."):
         raise Http404
     domain = (

@@ -61,6 +61,7 @@ def domain_detail(request, pk):
         "record_name": record_name,
         "record_value": record_value,
         "summary": domain_services.removal_summary(domain),
+        "verify_before": domain_services.verification_deadline(domain),
     }
     return render(request, "mailaccounts/domain_detail.html", context)
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -154,7 +155,7 @@ def render_detail(request, mailbox: Mailbox, forwarding_form, *, new_password: s
     autoresponder = Autoresponder.objects.filter(mailbox=mailbox).first()
     if autoresponder is not None:
         autoresponder.mailbox = mailbox  # its live state reads the host already loaded
-    return render(
+    response = render(
         request,
         "mailaccounts/mailbox_detail.html",
         {
@@ -167,6 +168,10 @@ def render_detail(request, mailbox: Mailbox, forwarding_form, *, new_password: s
             "panel_login": panel_login_context(request, mailbox),
         },
     )
+    if new_password:
+        # The password is in this response only: no browser or proxy may keep it (the back button included).
+        add_never_cache_headers(response)
+    return response
 
 
 def panel_login_context(request, mailbox: Mailbox) -> dict | None:

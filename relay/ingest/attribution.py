@@ -49,8 +49,8 @@ class CustomerDirectory:
                 self.mailboxes[f"{local_part}@{domain_name}".lower()] = customer_id
             self._known_users |= usernames
         if domains:
-            for name, customer_id in Domain.objects.filter(name__in=domains).values_list(
-                "name", "customer_id"
+            for name, customer_id in (
+                Domain.objects.verified().filter(name__in=domains).values_list("name", "customer_id")
             ):
                 self.domains[name] = customer_id
             self._known_domains |= domains

@@ -275,6 +275,7 @@ def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path,
         name="bakkerij.example",
         mailhost=MailHost.objects.default(),
         verification_token="t",
+        verified_at=timezone.now(),  # only a verified domain's mail is attributed to its customer (issue 15)
     )
     credential = RelayCredential.objects.create(
         customer=customer, name="shop", username="relay-7k2m9q", secret_hash="x"
