@@ -25,6 +25,16 @@ def test_redis_url() -> str:
 test_redis_url.__test__ = False  # a helper, not a test
 
 
+def test_rspamd_redis_url() -> str:
+    """rspamd's Bayes statistics in the mail stack of this worker: on the server of POSTBODE_TEST_REDIS_URL,
+    eight databases below the workers' own (7, 6, … by default), so parallel stacks never learn together."""
+    prefix, _, database = test_redis_url().rpartition("/")
+    return f"{prefix}/{int(database) - 8}"
+
+
+test_rspamd_redis_url.__test__ = False
+
+
 # --- the test databases: migrated once per run, copied for each worker (tests/database.py) --------------------
 
 
