@@ -86,7 +86,7 @@ def store_results(domain: Domain, outcomes: list[tuple[DnsRecord, Outcome]]):
             checked_at=now,
             ok_since=ok_since,
         )
-        if was_ok and outcome.status in BROKEN:
+        if before is not None and was_ok and outcome.status in BROKEN:
             newly_broken.append(before.pk)  # the upsert keeps the row, and so its id
         results.append((record, result))
     DnsCheckResult.objects.bulk_create(
