@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from mailaccounts.models import Mailbox
+from mailaccounts.models import Domain, Mailbox
 from mailhosts.models import MailHost
 from tenants.audit import Actor, record
 from tenants.models import Customer
@@ -54,6 +54,14 @@ def host_health() -> list[dict]:
 
 
 # --- restores from snapshots -----------------------------------------------------------------------------
+
+
+def follow_moved_domain(domain: Domain, previous_customer: Customer, actor: Actor) -> None:
+    """A domain moved to another customer (`mailaccounts.services.domains.move_domain`): the snapshots of its
+    mailboxes, purged ones too, are the new customer's to see and restore from, no longer the old one's."""
+    SnapshotMailbox.objects.filter(customer=previous_customer, home__startswith=f"{domain.name}/").update(
+        customer=domain.customer
+    )
 
 
 def snapshots_of(mailbox: Mailbox):

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sites",
     "django.contrib.humanize",
+    "django.forms",  # its widget templates, for FORM_RENDERER
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -114,6 +115,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Forms: one form template and one field template for the whole panel (postbode/forms.py).
+FORM_RENDERER = "postbode.forms.PanelFormRenderer"
 
 # Database: SQLite in var/ unless DATABASE_URL says otherwise (PostgreSQL in production and CI).
 VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -8,12 +8,15 @@ class RelayConfig(AppConfig):
 
     def ready(self):
         from mailaccounts.rendering import register_sender_logins
+        from mailaccounts.services.domains import register_domain_moved
         from mailhosts.rendering import Renderer, register_renderer
         from mailhosts.stack import register_stack_service
 
         from .rendering import credential_sender_logins, render_relay
+        from .services import forget_moved_domain
         from .stack import POLICY_SERVICE
 
         register_sender_logins(credential_sender_logins)
+        register_domain_moved(forget_moved_domain)
         register_renderer(Renderer("relay", render_relay, managed_dirs=("dovecot",)))
         register_stack_service(POLICY_SERVICE)

@@ -93,6 +93,21 @@ def create_credential(
     return credential, secret
 
 
+def forget_moved_domain(domain: Domain, previous_customer: Customer, actor: Actor) -> None:
+    """A domain moved to another customer (`mailaccounts.services.domains.move_domain`): the credentials of
+    the customer it left may no longer send as it."""
+    for credential in RelayCredential.objects.filter(customer=previous_customer, domains=domain):
+        credential.domains.remove(domain)
+        mark_changed(credential, host=domain.mailhost)
+        record(
+            actor,
+            "relay.credential.update",
+            customer=previous_customer,
+            obj=credential,
+            changes={"name": credential.name, "domains": [d.name for d in credential.domains.all()]},
+        )
+
+
 @transaction.atomic
 def update_credential(
     *, credential: RelayCredential, name: str, domains: Iterable[Domain], actor: Actor

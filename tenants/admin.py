@@ -5,14 +5,13 @@ from allauth.usersessions.models import UserSession
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db import transaction
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
-from .audit import Actor, record
+from .audit import Actor
 from .models import (
     AuditEntry,
     Customer,
@@ -146,22 +145,25 @@ class CustomerAdmin(admin.ModelAdmin):
     def domain_count(self, customer):
         return customer.domain_count
 
+    def get_readonly_fields(self, request, obj=None):
+        if (
+            obj is None
+        ):  # a new customer starts on the plan staff choose; later changes go through change_plan
+            return [field for field in self.readonly_fields if field != "plan"]
+        return self.readonly_fields
+
     def save_model(self, request, obj, form, change):
-        """Staff edits of a customer's details are audited like any other change: the fields whose stored
-        value really changed (a form may count a field as changed that only lacked its hidden initial)."""
-        with transaction.atomic():
-            before = type(obj).objects.filter(pk=obj.pk).first() if change else None
-            super().save_model(request, obj, form, change)
-            if before is not None:
-                changes = {
-                    field: str(form.cleaned_data.get(field))
-                    for field in form.changed_data
-                    if getattr(before, field, None) != getattr(obj, field, None)
-                }
-                if changes:
-                    record(
-                        Actor.from_request(request), "customer.edited", customer=obj, obj=obj, changes=changes
-                    )
+        """Staff edits go through the services, audited like any other change (only the fields whose stored
+        value really changed: a form may count a field as changed that only lacked its hidden initial)."""
+        actor = Actor.from_request(request)
+        if not change:
+            services.add_customer_by_staff(customer=obj, actor=actor)
+            return
+        values = {
+            field: form.cleaned_data[field] for field in form.changed_data if field in form.cleaned_data
+        }
+        obj.refresh_from_db()  # the service compares with and changes the stored row, not the form's copy
+        services.edit_customer_by_staff(customer=obj, values=values, actor=actor)
 
     @admin.action(description=_("Suspend selected customers"))
     def suspend(self, request, queryset):

@@ -107,6 +107,50 @@ def update_customer_details(*, customer: Customer, details: dict, actor: Actor) 
     return list(changes)
 
 
+# What staff may change by hand in the admin: the details above and the two-factor requirement. The plan,
+# the status and the support PIN have their own operations (change_plan, suspend/reactivate).
+STAFF_EDITABLE = [*CUSTOMER_DETAILS, "require_two_factor"]
+
+
+@transaction.atomic
+def edit_customer_by_staff(*, customer: Customer, values: dict, actor: Actor) -> list[str]:
+    """Store a staff member's edit of a customer (fields of `STAFF_EDITABLE` given); returns the fields whose
+    stored value really changed, audited as `customer.edited` with each new value as text."""
+    stored = Customer.objects.select_for_update().get(pk=customer.pk)
+    changed = [
+        field for field in STAFF_EDITABLE if field in values and values[field] != getattr(stored, field)
+    ]
+    for field in changed:
+        setattr(customer, field, values[field])
+    if changed:
+        customer.save(update_fields=changed)
+        record(
+            actor,
+            "customer.edited",
+            customer=customer,
+            obj=customer,
+            changes={field: str(values[field]) for field in changed},
+        )
+    return changed
+
+
+@transaction.atomic
+def add_customer_by_staff(*, customer: Customer, actor: Actor) -> Customer:
+    """Store a customer that staff entered by hand (a sale over the phone; `customer` is unsaved, with its
+    plan): its first subscription starts now and the creation is audited. Its owner is added as a member
+    afterwards, on the customer's admin page."""
+    customer.save()
+    Subscription.objects.create(customer=customer, plan=customer.plan, changed_by=actor.user)
+    record(
+        actor,
+        "customer.created",
+        customer=customer,
+        obj=customer,
+        changes={"plan": customer.plan.code, "billing_email": customer.billing_email},
+    )
+    return customer
+
+
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

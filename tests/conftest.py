@@ -2,12 +2,15 @@
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from tenants.models import Customer, Membership, Plan, Subscription, User
+from tests import database as test_database
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 XDIST_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
@@ -22,6 +25,103 @@ def test_redis_url() -> str:
 
 
 test_redis_url.__test__ = False  # a helper, not a test
+
+
+def test_rspamd_redis_url() -> str:
+    """rspamd's Bayes statistics in the mail stack of this worker: on the server of POSTBODE_TEST_REDIS_URL,
+    eight databases below the workers' own (7, 6, … by default), so parallel stacks never learn together."""
+    prefix, _, database = test_redis_url().rpartition("/")
+    return f"{prefix}/{int(database) - 8}"
+
+
+test_rspamd_redis_url.__test__ = False
+
+
+# --- the test databases: migrated once per run, copied for each worker (tests/database.py) --------------------
+
+
+def _xdist_workers(config) -> int:
+    return (
+        int(getattr(config.option, "numprocesses", 0) or 0) if config.pluginmanager.has_plugin("xdist") else 0
+    )
+
+
+def pytest_configure(config):
+    """In the controlling process of a parallel run: start migrating the template database now."""
+    if hasattr(config, "workerinput") or _xdist_workers(config) == 0 or config.option.reuse_db:
+        return
+    if not test_database.supported():
+        return
+    config.option.testrunuid = config.option.testrunuid or uuid.uuid4().hex
+    config._postbode_template_builder = test_database.start_building(config.option.testrunuid)
+
+
+def pytest_unconfigure(config):
+    builder = getattr(config, "_postbode_template_builder", None)
+    if builder is not None:
+        from pytest_django.plugin import blocking_manager_key
+
+        builder.wait()
+        with config.stash[blocking_manager_key].unblock():
+            test_database.drop_template()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_use_migrations,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's set-up, except that a pytest-xdist worker on PostgreSQL copies the run's migrated
+    template instead of running the migrations itself."""
+    from django.db import connections
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
+
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    reuse = django_db_keepdb and not django_db_createdb
+    if (
+        run_id
+        and django_db_use_migrations
+        and not reuse
+        and test_database.supported()
+        and aliases <= {"default"}
+    ):
+        connection = connections["default"]
+        with django_db_blocker.unblock():
+            real_name = connection.settings_dict["NAME"]
+            worker_name = connection.creation._get_test_db_name()
+            connection.close()
+            test_database.clone_template(run_id, worker_name)
+            django_settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = worker_name
+            if "default" in serialized_aliases:
+                connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+        yield
+        with django_db_blocker.unblock():
+            connection.creation.destroy_test_db(real_name, verbosity=0)
+        return
+
+    if not django_db_use_migrations:
+        _disable_migrations()
+    with django_db_blocker.unblock():
+        db_cfg = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            aliases=aliases,
+            serialized_aliases=serialized_aliases,
+            keepdb=reuse,
+        )
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(db_cfg, verbosity=request.config.option.verbose)
+
+
 PASSWORD = "Correct-Horse-Battery-9"
 
 
@@ -32,6 +132,52 @@ def require_service(available: bool, what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required under CI=true but is not available")
     pytest.skip(f"{what} is not available on this machine")
+
+
+RSA_KEYS_PER_WORKER = 8
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _rsa_keys_made_once():
+    """DKIM keys are RSA 2048 (about a tenth of a second of CPU each, hundreds of them in the fast set): each
+    worker makes its first eight for real, through `cryptography` as the panel does, then hands those out in
+    turn, so the keys one test makes still differ from each other. Other sizes are made as asked."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    real = rsa.generate_private_key
+    made: list = []
+
+    def generate_private_key(public_exponent, key_size, backend=None):
+        if (public_exponent, key_size) != (65537, 2048):
+            return real(public_exponent=public_exponent, key_size=key_size)
+        if len(made) < RSA_KEYS_PER_WORKER:
+            made.append(real(public_exponent=public_exponent, key_size=key_size))
+            return made[-1]
+        made.append(made.pop(0))
+        return made[-1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rsa, "generate_private_key", generate_private_key)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_client_skips_widget_templates():
+    """Django's test client keeps a copy of the context of every template a response renders, so that a test
+    can read `response.context`; that includes each form widget's and each <option>'s template, dozens to
+    hundreds a page, and copying their contexts was a tenth of the fast set's time. Our tests read the
+    contexts of our own templates only: those of Django's widget templates are no longer kept."""
+    import django.test.client
+
+    keep = django.test.client.store_rendered_templates
+
+    def store_rendered_templates(store, signal, sender, template, context, **kwargs):
+        if not (template.name or "").startswith("django/forms/widgets/"):
+            keep(store, signal, sender, template, context, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(django.test.client, "store_rendered_templates", store_rendered_templates)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -55,12 +201,16 @@ def ensure_seeded_plans() -> None:
     """Put the migration-seeded rows (plans, the site) back after a transactional test flushed the database."""
     from importlib import import_module
 
-    from django.conf import settings
     from django.contrib.sites.models import Site
 
-    Site.objects.get_or_create(pk=settings.SITE_ID, defaults={"domain": "example.com", "name": "Postbode"})
-
-    for plan in import_module("tenants.migrations.0002_seed_plans").PLANS:
+    plans = import_module("tenants.migrations.0002_seed_plans").PLANS
+    site = Site.objects.filter(pk=django_settings.SITE_ID)
+    if site.exists() and Plan.objects.filter(code__in=[plan["code"] for plan in plans]).count() == len(plans):
+        return  # as migrated: one look instead of a get_or_create for each row
+    Site.objects.get_or_create(
+        pk=django_settings.SITE_ID, defaults={"domain": "example.com", "name": "Postbode"}
+    )
+    for plan in plans:
         Plan.objects.get_or_create(code=plan["code"], defaults=plan)
 
 

@@ -49,9 +49,18 @@ class ZoneResolver(BaseResolver):
 class TestDnsServer:
     def __init__(self):
         self.resolver = ZoneResolver()
-        self.udp = DNSServer(self.resolver, address="127.0.0.1", port=0, tcp=False)
-        self.port = self.udp.server.server_address[1]
-        self.tcp = DNSServer(self.resolver, address="127.0.0.1", port=self.port, tcp=True)
+        # UDP and TCP on one port: the system picks a free UDP port, which TCP may already use (a mail
+        # stack's daemon, another test worker's connection); then pick again.
+        for _attempt in range(20):
+            self.udp = DNSServer(self.resolver, address="127.0.0.1", port=0, tcp=False)
+            self.port = self.udp.server.server_address[1]
+            try:
+                self.tcp = DNSServer(self.resolver, address="127.0.0.1", port=self.port, tcp=True)
+                break
+            except OSError:
+                self.udp.server.server_close()
+        else:
+            raise OSError(f"no port free for both UDP and TCP after {_attempt + 1} tries")
 
     def start(self) -> "TestDnsServer":
         self.udp.start_thread()

@@ -5,6 +5,7 @@ Names are stored as punycode (IDNA 2008 with UTS #46 mapping) and shown in Unico
 
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -311,14 +312,46 @@ def remove_domain(*, domain: Domain, actor: Actor) -> None:
     domain.delete()
 
 
+# What capabilities above this app do when a domain moves to another customer (the relay takes the domain
+# off the credentials of the customer it left): `fn(domain, previous_customer, actor)`, inside the move's
+# transaction, registered in their `AppConfig.ready`.
+DomainMoved = Callable[[Domain, Customer, Actor], None]
+_domain_moved_handlers: list[DomainMoved] = []
+
+
+def register_domain_moved(handler: DomainMoved) -> None:
+    if handler not in _domain_moved_handlers:
+        _domain_moved_handlers.append(handler)
+
+
 @transaction.atomic
-def save_domain_by_staff(
-    *, domain: Domain, previous_host_id: int | None, changes: dict, actor: Actor
-) -> None:
-    """Store a staff edit of a domain (another customer, another mail host): the host it left renders it
-    away, the host it is on now renders it, and the change is audited."""
-    domain.save()
-    if previous_host_id:
-        bump_revision(MailHost.objects.get(pk=previous_host_id), scope=domain.name)
-    mark_changed(domain, host=domain.mailhost)
-    record(actor, "domain.changed_by_staff", customer=domain.customer, obj=domain, changes=changes)
+def move_domain(*, domain: Domain, customer: Customer, mailhost: MailHost, actor: Actor) -> dict[str, str]:
+    """Staff move a domain to another customer and/or mail host; returns what changed (audited as
+    `domain.changed_by_staff`, each new value as text).
+
+    1. To another customer: its mailboxes and aliases go with it (their owner is the domain's customer), and
+       the capabilities registered with `register_domain_moved` let go of it for the customer it left.
+    2. To another mail host: the host it left renders it away; the one it is on now renders it. The mail
+       itself (Maildir folders) is copied between the hosts by staff.
+    """
+    stored = Domain.objects.select_for_update().select_related("customer", "mailhost").get(pk=domain.pk)
+    previous_customer, previous_host = stored.customer, stored.mailhost
+    changes = {}
+    if customer.pk != previous_customer.pk:
+        changes["customer"] = str(customer)
+    if mailhost.pk != previous_host.pk:
+        changes["mailhost"] = str(mailhost)
+    if not changes:
+        return changes
+    domain.customer, domain.mailhost = customer, mailhost
+    domain.save(update_fields=["customer", "mailhost"])
+    if "customer" in changes:
+        domain.mailboxes.update(customer=customer)
+        domain.aliases.update(customer=customer)
+        for handler in _domain_moved_handlers:
+            handler(domain, previous_customer, actor)
+    if "mailhost" in changes:
+        bump_revision(previous_host, scope=domain.name)
+    mark_changed(domain, host=mailhost)
+    record(actor, "domain.changed_by_staff", customer=customer, obj=domain, changes=changes)
+    return changes

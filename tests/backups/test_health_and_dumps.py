@@ -1,15 +1,15 @@
 """Staff see backup health: a missing nightly backup or dump raises one alert (admin banner and one e-mail
-to staff), a successful run resolves it; the panel's database dump and its retention."""
+to staff), a successful run resolves it. The panel's database dump (a real pg_dump) is tested in
+tests/integration/test_database_dumps.py."""
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
 from backups import jobs
-from backups.models import BackupAlert, BackupRun, DatabaseDump
+from backups.models import BackupAlert, BackupRun
 from mailhosts.models import MailHost
 
 pytestmark = pytest.mark.django_db
@@ -47,31 +47,6 @@ def test_customers_do_not_see_the_alert_banner(owner_client, settings):
     jobs.check_backup_health()
     assert BackupAlert.objects.exists()
     assert "backup-alerts" not in owner_client.get("/").content.decode()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_database_dump_is_written_whole_and_old_dumps_go(settings, tmp_path):
-    settings.DB_BACKUP_DIR = str(tmp_path / "dumps")
-    old = jobs.dump_database(now=timezone.now() - timedelta(days=31))
-    assert Path(old.path).exists()
-    dump = jobs.dump_database()
-    assert dump.status == DatabaseDump.Status.SUCCEEDED and dump.size > 0
-    assert Path(dump.path).stat().st_mode & 0o777 == 0o600
-    assert not Path(old.path).exists()
-    old.refresh_from_db()
-    assert old.deleted_at is not None
-    assert not list((tmp_path / "dumps").glob("*.partial"))
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_failed_database_dump_is_recorded_and_alerts_staff(settings, tmp_path, staff):
-    blocker = tmp_path / "not-a-directory"
-    blocker.write_text("")
-    settings.DB_BACKUP_DIR = str(blocker / "dumps")
-    with pytest.raises(OSError):
-        jobs.dump_database()
-    assert BackupAlert.objects.get(resolved_at__isnull=True).kind == "database"
-    assert len(mail.outbox) == 1
 
 
 def test_the_renderer_gives_dovecot_the_api_key_and_hides_the_deleted_mail(settings):

@@ -44,7 +44,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import XDIST_WORKER, require_service, test_redis_url
+from tests.conftest import XDIST_WORKER, require_service, test_redis_url, test_rspamd_redis_url
 
 STACK_HOST_NAME = "stack"
 DEFAULT_TIMEOUT = 15.0
@@ -104,6 +104,8 @@ def mailstack(_dns_server_process):
     directory = Path(settings.VAR_DIR) / f"test-mailstack-{base}"
     if not is_traversable_by_all(directory.parent):  # e.g. a checkout inside a private temporary directory
         directory = Path("/var/tmp") / f"postbode-test-mailstack-{base}"
+    # and its own rspamd statistics (the Celery worker, which renders the stack's files too, inherits it)
+    os.environ["MAILSTACK_RSPAMD_REDIS_URL"] = settings.MAILSTACK_RSPAMD_REDIS_URL = test_rspamd_redis_url()
     stack = MailStack(directory, base)
     stack.stop()  # a stack left over from an interrupted run
     shutil.rmtree(directory, ignore_errors=True)

@@ -122,3 +122,46 @@ def test_staff_moving_a_domain_marks_it_changed_and_audits(staff_client, domain,
     assert host.desired_revision == before + 1 == domain.revision
     entry = AuditEntry.objects.get(action="domain.changed_by_staff")
     assert entry.actor_kind == "staff" and "customer" in entry.changes
+
+
+def test_staff_saving_a_customer_unchanged_records_nothing(staff_client, customer):
+    from django.forms.models import model_to_dict
+
+    data = {
+        k: v
+        for k, v in model_to_dict(customer).items()
+        if v is not None and k not in {"id", "plan", "status", "suspended_at"}
+    }
+    for prefix in ["memberships", "subscriptions", "invitations"]:
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    response = staff_client.post(f"/admin/panel/customer/{customer.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert not AuditEntry.objects.filter(action="customer.edited").exists()
+
+
+def test_staff_add_a_customer_on_a_plan_with_its_first_subscription(staff_client, staff):
+    from tenants.models import Plan, Subscription
+
+    data = {
+        "name": "Slagerij Jansen",
+        "billing_email": "boeken@slagerij.example",
+        "address": "Markt 3",
+        "postal_code": "2011 RA",
+        "city": "Haarlem",
+        "country": "NL",
+        "language": "nl",
+        "plan": Plan.objects.get(code="basis").pk,
+    }
+    for prefix in ["memberships", "subscriptions", "invitations"]:
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    response = staff_client.post("/admin/panel/customer/add/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    customer = Customer.objects.get(name="Slagerij Jansen")
+    subscription = Subscription.objects.get(customer=customer)
+    assert (
+        subscription.plan.code == "basis"
+        and subscription.ended_at is None
+        and subscription.changed_by == staff
+    )
+    entry = AuditEntry.objects.get(action="customer.created")
+    assert entry.customer == customer and entry.actor_kind == "staff" and entry.changes["plan"] == "basis"
