@@ -62,9 +62,7 @@ def test_a_mailbox_user_cannot_accept_a_team_invitation(
     mailbox_client, mailbox, owner, customer, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        invite_member(
-            customer=customer, email=mailbox.address, role="member", actor=Actor(user=owner), base_url="/"
-        )
+        invite_member(customer=customer, email=mailbox.address, role="member", actor=Actor(user=owner))
     token = mail.outbox[-1].body.split("/invitation/")[1].split("/")[0]
     response = mailbox_client.post(f"/invitation/{token}/")
     assert response.status_code == 200
