@@ -42,7 +42,10 @@ def decode_qr(png: bytes) -> list[str]:
     return [result.text for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
 
 
-def test_iphone_qr_code_decodes_to_the_one_time_profile_link(signed_in_page, mailbox, live_server, shot):
+def test_iphone_qr_code_decodes_to_the_one_time_profile_link(
+    signed_in_page, mailbox, live_server, shot, settings
+):
+    settings.SITE_URL = live_server.url  # links that leave the page are built on SITE_URL (issue 15)
     page = signed_in_page
     page.goto(f"/mailboxes/{mailbox.pk}/")
     assert page.locator("#client-settings").inner_text().count("jan@bakkerij.example") >= 1

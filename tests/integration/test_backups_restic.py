@@ -133,7 +133,7 @@ def test_forget_keeps_the_daily_snapshots_and_the_catalogue_follows(settings, do
     }
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_demo_has_a_backup_to_restore_from(settings, client):
     from backups.models import Snapshot, SnapshotMailbox
     from postbode.management.commands.demo import DOMAIN_NAME, OWNER_EMAIL

@@ -14,7 +14,7 @@ from backups.models import BackupAlert, DatabaseDump
 pytestmark = [pytest.mark.integration]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_database_dump_is_written_whole_and_old_dumps_go(settings, tmp_path):
     settings.DB_BACKUP_DIR = str(tmp_path / "dumps")
     old = jobs.dump_database(now=timezone.now() - timedelta(days=31))
@@ -28,7 +28,7 @@ def test_the_database_dump_is_written_whole_and_old_dumps_go(settings, tmp_path)
     assert not list((tmp_path / "dumps").glob("*.partial"))
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_failed_database_dump_is_recorded_and_alerts_staff(settings, tmp_path, staff):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")

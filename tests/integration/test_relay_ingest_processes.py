@@ -15,7 +15,7 @@ from tests.relay.test_ingest import REFUSED, NewYearsEveClock, counts, write
 pytestmark = [pytest.mark.integration]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("reader", ["inline", "child process"])
 def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path, monkeypatch, reader):
     import relay.ingest.following
@@ -53,7 +53,7 @@ def test_outside_a_transaction_a_writer_thread_stores_batches_in_order(tmp_path,
     assert RelayMessage.objects.filter(customer=customer).count() == 5
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_readers_never_talk_on_the_connection_they_inherit(tmp_path, monkeypatch):
     """A reader forked while the parent's connection is open (the parent could not close it: it lived in
     another context, as under Playwright's event loop) must open its own, and leave the parent's alone."""
@@ -74,7 +74,7 @@ def test_readers_never_talk_on_the_connection_they_inherit(tmp_path, monkeypatch
     assert counts() == (5, 6, 11, 2)  # the parent's connection still answers, and everything is there
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_reader_batches_cut_by_size_take_every_line_even_one_longer_than_a_batch(tmp_path, monkeypatch):
     import relay.ingest.following
     import relay.ingest.lines
@@ -93,7 +93,7 @@ def test_reader_batches_cut_by_size_take_every_line_even_one_longer_than_a_batch
     assert IngestState.objects.get().offset == os.path.getsize(path)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_readers_rows_of_a_batch_whose_writer_failed_are_merged_when_read_again(tmp_path, monkeypatch):
     """Reader processes commit a batch's new messages before the writer commits the rest with the offset.
     A writer failing in between loses nothing and doubles nothing: the next run reads the batch again, the
@@ -131,7 +131,7 @@ def test_readers_rows_of_a_batch_whose_writer_failed_are_merged_when_read_again(
     assert RelayMessage.objects.get(queue_id="8EAF61C0CCC").bounce_of.queue_id == "7D9E51C0BBB"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_readers_keep_the_year_across_new_year_over_batches_they_skip(tmp_path, monkeypatch, settings):
     """Each reader parses every other batch and only reads the dates of the rest (without decoding them).
     Here the second reader's first own line is already in January: only the December line it skipped tells
@@ -164,7 +164,7 @@ def test_readers_keep_the_year_across_new_year_over_batches_they_skip(tmp_path, 
     assert RelayMessage.objects.get(queue_id="1A2B3C4D50").removed_at is not None
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_identical_lines_split_between_reader_processes_keep_their_count(tmp_path, monkeypatch):
     """Two readers, one line a batch: each counts the repeats of the batches the other parses."""
     import relay.ingest.pipeline

@@ -13,7 +13,7 @@ from mailaccounts.models import Domain
 from mailaccounts.services import aliases, mailboxes
 from mailhosts.models import MailHost, PendingChange
 from tenants.audit import Actor
-from tests.integration.conftest import create_mailbox
+from tests.integration.conftest import create_mailbox, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -53,7 +53,8 @@ def test_every_mailbox_of_several_domain_files_logs_in_and_receives_and_homes_ap
 
     for box in boxes:
         assert mail.imap_login_works(box.address, PASSWORD), box.address
-    assert all(homes[box.address].is_dir() for box in boxes)  # Dovecot made them at the first login
+    # Dovecot made them at the first login (its imap process, which may still be finishing after LOGOUT)
+    wait_until(lambda: all(homes[box.address].is_dir() for box in boxes), what="the mailboxes' homes")
 
     late = create_mailbox(three_domains[2], fresh("nieuw"), PASSWORD)
     mail.wait_live(late)
