@@ -494,8 +494,7 @@ def make_durable(folder: Path) -> int:
             paths.append(directory)
             paths.extend(os.path.join(directory, name) for name in files)
     with ThreadPoolExecutor(max_workers=FSYNC_THREADS) as pool:
-        for _done in pool.map(fsync_path, paths):
-            pass
+        list(pool.map(fsync_path, paths))  # wait for every fsync; the first error is raised here
     return len(paths)
 
 
