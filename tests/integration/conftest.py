@@ -147,6 +147,9 @@ class CeleryWorker:
             "DATABASE_URL": self.database_url,
             "CELERY_BROKER_URL": self.broker_url,
             "PYTHONUNBUFFERED": "1",
+            # restores are unpacked where the mail user can reach them: beside the stack's mail, not below a
+            # checkout that may sit in a private (0700) directory
+            "BACKUP_SCRATCH_DIR": str(self.log.parent.parent / "backup-scratch"),
         }
         offset = self.log.stat().st_size if self.log.exists() else 0
         output = open(self.log, "ab")  # noqa: SIM115 - owned by the child process
