@@ -18,6 +18,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from mailaccounts.models import Domain
 from mailaccounts.services import mailboxes, signatures
 from mailhosts.models import MailHost
 from tenants.audit import Actor
@@ -300,3 +301,54 @@ def pop3_login_works(mail, user: str, password: str, *, source: str) -> bool:
         lines.readline()
         tls.sendall(f"PASS {password}\r\n".encode())
         return lines.readline().startswith(b"+OK")
+
+
+def test_webmail_connects_to_the_mail_host_the_panel_names(page, jan, mail, webmail, stack_host, customer):
+    """One webmail address for every mail host: Roundcube connects to the host the panel names for the login
+    (production's `ssl://%s:993`), not to its own default."""
+    imaps = mail.ports["imaps"]
+    local = config_dir(mail.stack) / "local.inc.php"
+    local.write_text(
+        local.read_text()
+        + f"$config['postbode_imap_host'] = 'ssl://%s:{imaps}';\n"
+        + f"$config['imap_host'] = 'ssl://default-host.invalid:{imaps}';\n"
+    )
+    stack_host.hostname = "localhost"  # the stack's certificate covers it; Roundcube checks the stack's name
+    stack_host.save(update_fields=["hostname"])
+    subject = "Via de juiste mailserver"
+    mail.deliver(mail.message(sender="klant@elders.example", to=jan.address, subject=subject))
+    mail.wait_for_inbox(jan.address, PASSWORD, subject=subject)
+
+    # a login with the password: the panel names the host (webmail/api/host/)
+    page.goto(webmail)
+    page.fill("#rcmloginuser", jan.address)
+    page.fill("#rcmloginpwd", PASSWORD)
+    page.press("#rcmloginpwd", "Enter")
+    page.locator("#messagelist").get_by_text(subject).wait_for()
+    page.context.clear_cookies()
+
+    # single sign-on: the host comes with the sign-on answer
+    page.goto(webmail_services.sso_url(webmail_services.create_sso_token(actor=Actor.system(), mailbox=jan)))
+    page.locator("#messagelist").get_by_text(subject).wait_for()
+    page.context.clear_cookies()
+
+    # a mailbox of another mail host is sent there, not here (that host does not exist in this test)
+    elsewhere = MailHost.objects.create(
+        name="mx-elders", hostname="mx2.invalid", queue="mailhost.mx-elders", config_dir="/nonexistent"
+    )
+    domain = Domain.objects.create(
+        customer=customer,
+        name=f"{fresh_label()}.example",
+        mailhost=elsewhere,
+        verification_token="elders",
+        verified_at=timezone.now(),
+    )
+    piet = create_mailbox(domain, "piet", PASSWORD)
+    page.goto(webmail_services.sso_url(webmail_services.create_sso_token(actor=Actor.system(), mailbox=piet)))
+    page.locator("#messagestack div").first.wait_for()
+    assert page.locator("#messagelist").count() == 0
+    assert "mx2.invalid" in mail.stack.path("log", "roundcube", "errors.log").read_text()
+
+
+def fresh_label() -> str:
+    return "elders-" + str(int(time.time() * 1000))
