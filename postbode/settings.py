@@ -341,19 +341,23 @@ DAV_MAX_CONTENT_LENGTH = env_int("DAV_MAX_CONTENT_LENGTH", 10_000_000)
 # Webmail (Roundcube on the mail hosts, webmail/ and deploy/roundcube/). WEBMAIL_URL is the one address for
 # every customer (webmail.<domain> may point to it by CNAME); the default is the local mail stack's Roundcube.
 WEBMAIL_URL = env("WEBMAIL_URL", f"http://127.0.0.1:{MAILSTACK_PORT_BASE + 45}/")
-# The secret the mail hosts' webmail shows the panel (single sign-on, password changes), the key that
-# encrypts its sessions, and its Dovecot master login (accepted only from WEBMAIL_ALLOW_NETS). All three are
-# rendered onto the mail hosts (webmail/roundcube.json); set them in production.
+# The secret the mail hosts' webmail shows the panel (single sign-on, password changes) and the key that
+# encrypts its sessions, both rendered onto the mail hosts (webmail/roundcube.json); set them in production.
 WEBMAIL_API_SECRET = env(
     "WEBMAIL_API_SECRET", hashlib.sha256(f"postbode-webmail-api:{SECRET_KEY}".encode()).hexdigest()
 )
 WEBMAIL_DES_KEY = env(
     "WEBMAIL_DES_KEY", hashlib.sha256(f"postbode-webmail-des:{SECRET_KEY}".encode()).hexdigest()[:24]
 )
-WEBMAIL_MASTER_USER = env("WEBMAIL_MASTER_USER", "postbode-webmail")
-WEBMAIL_MASTER_PASSWORD = env(
-    "WEBMAIL_MASTER_PASSWORD", hashlib.sha256(f"postbode-webmail-master:{SECRET_KEY}".encode()).hexdigest()
+# A webmail session opened from the panel logs in to its mailbox's mail host with a credential for that one
+# mailbox (webmail/credentials.py), which Dovecot checks itself: each host's key derives from this secret,
+# and the credential works WEBMAIL_SESSION_SECONDS (the longest such webmail session), only from
+# WEBMAIL_ALLOW_NETS (the webmail's addresses as the mail hosts see them).
+WEBMAIL_CREDENTIAL_SECRET = env(
+    "WEBMAIL_CREDENTIAL_SECRET",
+    hashlib.sha256(f"postbode-webmail-credential:{SECRET_KEY}".encode()).hexdigest(),
 )
+WEBMAIL_SESSION_SECONDS = env_int("WEBMAIL_SESSION_SECONDS", 8 * 3600)
 WEBMAIL_ALLOW_NETS = env_list("WEBMAIL_ALLOW_NETS", "127.0.0.1/32")
 # The group of the PHP-FPM pool that runs Roundcube, given its files from the panel (mode 0640).
 WEBMAIL_PHP_GROUP = env("WEBMAIL_PHP_GROUP", "www-data")

@@ -1,49 +1,55 @@
 """Webmail's part of a mail host's configuration (the "webmail" renderer), all below `webmail/`:
 
 - `roundcube.json`: what the host's Roundcube needs from the panel (deploy/roundcube/config.inc.php reads it):
-  its session key, the secret it shows the panel (single sign-on, password changes) and its Dovecot master
-  login. Mode 0640, group `WEBMAIL_PHP_GROUP` (the PHP-FPM pool's).
-- `dovecot-masters`: Dovecot's master passdb (deploy/dovecot/dovecot.conf): the webmail's master login, only
-  from `WEBMAIL_ALLOW_NETS`. The hash is salted from the secret itself, so the file changes only with it.
+  its session key and the secret it shows the panel (single sign-on, password changes). Mode 0640, group
+  `WEBMAIL_PHP_GROUP` (the PHP-FPM pool's).
+- `dovecot-credentials.json`: what Dovecot's checkpassword passdb for webmail sessions
+  (deploy/dovecot/webmail-checkpassword) checks a credential with (webmail/credentials.py): this host's own key,
+  the longest session, the webmail's addresses and the services a credential is good for. Mode 0640, group
+  `MAILHOST_AUTH_GROUP`; the key changes only with `WEBMAIL_CREDENTIAL_SECRET`.
 - `signatures/<sha256 of the address>.json`: each mailbox's signature (its own, or its domain's template
   filled in), which the Roundcube plugin sets on the default identity. Mailboxes without one have no file.
 """
 
 import hashlib
-import hmac
+import ipaddress
 import json
 
 from django.conf import settings
-from passlib.hash import sha512_crypt
 
 from mailaccounts.models import Mailbox
-from mailaccounts.passwords import SHA512_CRYPT, SHA512_ROUNDS
 from mailaccounts.services.signatures import signatures_of
 from mailhosts.models import MailHost
-from mailhosts.rendering import MODE_AUTH, HostConfig, RenderedFile, is_password_hash, is_safe_token
+from mailhosts.rendering import MODE_AUTH, HostConfig, RenderedFile
+
+from .credentials import host_key, session_seconds
 
 MANAGED_DIRS = ("webmail",)
-SALT_ALPHABET = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# IMAP for reading, SMTP (Postfix's SASL through Dovecot) for sending; never POP3, calendars or other logins.
+CREDENTIAL_SERVICES = ("imap", "smtp")
 
 
-def stable_salt(secret: str) -> str:
-    digest = hmac.new(secret.encode(), b"postbode-webmail-master-salt", hashlib.sha256).digest()
-    return "".join(SALT_ALPHABET[byte % len(SALT_ALPHABET)] for byte in digest[:16])
-
-
-def master_hash(password: str) -> str:
-    hashed = sha512_crypt.using(rounds=SHA512_ROUNDS, salt=stable_salt(password)).hash(password)
-    return "{" + SHA512_CRYPT + "}" + hashed
-
-
-def masters_file() -> bytes:
-    user, hashed, nets = settings.WEBMAIL_MASTER_USER, master_hash(settings.WEBMAIL_MASTER_PASSWORD), []
+def allowed_nets() -> list[str]:
+    """WEBMAIL_ALLOW_NETS as networks; an entry that is not one is left out."""
+    nets = []
     for net in settings.WEBMAIL_ALLOW_NETS:
-        if is_safe_token(net.replace("/", "")):
-            nets.append(net)
-    if not is_safe_token(user) or not is_password_hash(hashed) or not nets:
-        return b""
-    return f"{user}:{hashed}::::::allow_nets={','.join(nets)}\n".encode()
+        try:
+            nets.append(str(ipaddress.ip_network(net.strip(), strict=False)))
+        except ValueError:
+            continue
+    return nets
+
+
+def credentials_settings(host: MailHost) -> bytes:
+    return json.dumps(
+        {
+            "key": host_key(host),
+            "max_seconds": session_seconds(),
+            "allow_nets": allowed_nets(),
+            "services": list(CREDENTIAL_SERVICES),
+        },
+        indent=2,
+    ).encode()
 
 
 def roundcube_settings() -> bytes:
@@ -51,8 +57,6 @@ def roundcube_settings() -> bytes:
         {
             "des_key": settings.WEBMAIL_DES_KEY,
             "api_secret": settings.WEBMAIL_API_SECRET,
-            "master_user": settings.WEBMAIL_MASTER_USER,
-            "master_password": settings.WEBMAIL_MASTER_PASSWORD,
         },
         indent=2,
     ).encode()
@@ -78,8 +82,8 @@ def render_webmail(host: MailHost) -> HostConfig:
         "webmail/roundcube.json": RenderedFile(
             roundcube_settings(), mode=MODE_AUTH, group=settings.WEBMAIL_PHP_GROUP
         ),
-        "webmail/dovecot-masters": RenderedFile(
-            masters_file(), mode=MODE_AUTH, group=settings.MAILHOST_AUTH_GROUP, bump_mtime=True
+        "webmail/dovecot-credentials.json": RenderedFile(
+            credentials_settings(host), mode=MODE_AUTH, group=settings.MAILHOST_AUTH_GROUP
         ),
         **signature_files(host),
     }

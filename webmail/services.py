@@ -5,7 +5,8 @@ Single sign-on (the "Open webmail" button, for the mailbox's own user only):
    in the link to webmail (`sso_url`); it works for `WEBMAIL_SSO_SECONDS` (at most 60).
 2. The mail host's webmail (deploy/roundcube/plugins/postbode) shows the token to the panel with the host's
    shared secret; `redeem_sso_token` uses it up with a conditional UPDATE, so it is accepted once, and answers
-   with the mailbox it opens. The webmail logs in to Dovecot with its master login for that mailbox only.
+   with the mailbox it opens. `webmail_login` gives the webmail what it logs in with: the mailbox's mail host
+   and a credential for that one mailbox on that host (webmail/credentials.py), which Dovecot checks itself.
 
 Password changes from webmail (Roundcube's password plugin, driver `postbode`) go through
 `change_password_from_webmail`: the current password is checked, wrong ones are rate-limited, and the change
@@ -29,6 +30,7 @@ from mailaccounts.passwords import verify_password
 from mailaccounts.services.mailboxes import set_mailbox_password
 from tenants.audit import Actor, record
 
+from . import credentials
 from .models import SsoToken
 
 TOKEN_BYTES = 32
@@ -107,6 +109,20 @@ def redeem_sso_token(token: str) -> Mailbox | None:
     return Mailbox.objects.select_related("domain__mailhost", "customer").get(
         webmail_tokens__token_hash=token_hash
     )
+
+
+def webmail_login(mailbox: Mailbox) -> dict:
+    """What the webmail logs in to the mailbox's own mail host with: its address, the host's name and a
+    credential for this mailbox only (never its password)."""
+    host = mailbox.domain.mailhost
+    credential, expires = credentials.make_credential(host, mailbox.address)
+    return {"user": mailbox.address, "host": host.hostname, "password": credential, "expires": expires}
+
+
+def mail_host_of(address: str) -> str | None:
+    """The name of the mail host that serves an address's domain (for a login with the password), or None."""
+    mailbox = mailbox_by_address(address)
+    return mailbox.domain.mailhost.hostname if mailbox is not None else None
 
 
 # Password changes from webmail ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from mailhosts.stack import DEPLOY_DIR, MailStack, StackError, StackService, por
 
 WEBMAIL_OFFSET = 45
 CONFIG = "roundcube/config/config.inc.php"
+CHECKPASSWORD = "dovecot/webmail-checkpassword"
 START_TIMEOUT = 20.0
 
 
@@ -46,9 +47,12 @@ def values(stack: MailStack, config_dir_: Path) -> dict[str, str]:
         "ROUNDCUBE_LOG_DIR": str(stack.path("log", "roundcube")),
         "ROUNDCUBE_TEMP_DIR": str(stack.path("roundcube", "temp")),
         "ROUNDCUBE_USE_HTTPS": "false",
+        # one mail host on loopback: every mail host the panel names is this one, under its own name
         "ROUNDCUBE_IMAP_HOST": f"ssl://127.0.0.1:{ports['imaps']}",
         "ROUNDCUBE_SMTP_HOST": f"tls://127.0.0.1:{ports['submission']}",
+        "ROUNDCUBE_PEER_NAME": stack.hostname,
         "ROUNDCUBE_CA_FILE": str(stack.ca_file),
+        "WEBMAIL_CHECKPASSWORD": str(stack.path(CHECKPASSWORD)),
         "WEBMAIL_PRODUCT_NAME": php_string(f"{settings.SITE_NAME} Webmail"),
         "WEBMAIL_SUPPORT_URL": php_string(settings.SITE_URL),
         "WEBMAIL_PANEL_URL": php_string(settings.SITE_URL),
@@ -56,8 +60,9 @@ def values(stack: MailStack, config_dir_: Path) -> dict[str, str]:
 
 
 def prepare(stack: MailStack, config_dir_: Path) -> None:
-    """The private root, its database, log and temporary folders, and an empty master passdb until the
-    panel's first apply renders it (Dovecot reads it at every master login)."""
+    """The private root, its database, log and temporary folders, and Dovecot's checkpassword script for
+    webmail sessions (executable; it refuses every credential until the panel's first apply renders its
+    settings)."""
     if shutil.which("php") is None or not Path("/usr/share/roundcube/index.php").exists():
         raise StackError(
             "Roundcube is not installed (Debian packages roundcube-core roundcube-sqlite3 php-cli)"
@@ -75,9 +80,7 @@ def prepare(stack: MailStack, config_dir_: Path) -> None:
         check=True,
         capture_output=True,
     )
-    masters = Path(config_dir_) / "webmail" / "dovecot-masters"
-    masters.parent.mkdir(parents=True, exist_ok=True)
-    masters.touch(exist_ok=True)
+    stack.path(CHECKPASSWORD).chmod(0o755)
 
 
 def start(stack: MailStack, config_dir_: Path) -> None:
@@ -118,7 +121,7 @@ def stop(stack: MailStack) -> list[int | None]:
 
 ROUNDCUBE_SERVICE = StackService(
     name="roundcube",
-    templates={CONFIG: "roundcube/config.inc.php"},
+    templates={CONFIG: "roundcube/config.inc.php", CHECKPASSWORD: "dovecot/webmail-checkpassword"},
     ports={"webmail": WEBMAIL_OFFSET},
     values=values,
     prepare=prepare,

@@ -1,4 +1,4 @@
-"""The "Open webmail" button, and the two endpoints the mail hosts' webmail calls.
+"""The "Open webmail" button, and the endpoints the mail hosts' webmail calls (sign-on, mail host, password).
 
 The endpoints answer only a caller that shows the mail host's shared secret (`WEBMAIL_API_SECRET`, rendered
 onto the hosts); without it they do not exist (404). They are CSRF-exempt because no browser calls them.
@@ -66,7 +66,16 @@ def api_sso(request):
     mailbox = services.redeem_sso_token(request.POST.get("token", ""))
     if mailbox is None:
         return JsonResponse({"error": "invalid or used token"}, status=403)
-    return JsonResponse({"user": mailbox.address})
+    return JsonResponse(services.webmail_login(mailbox))
+
+
+@mail_host_only
+def api_host(request):
+    """The mail host a login with the password goes to: the one that serves the address's domain."""
+    host = services.mail_host_of(request.POST.get("user", "")[:254])
+    if host is None:
+        return JsonResponse({"error": "unknown mailbox"}, status=404)
+    return JsonResponse({"host": host})
 
 
 def webmail_language(code: str) -> str:
@@ -87,7 +96,7 @@ def user_ip(request) -> str | None:
 def api_password(request):
     with translation.override(webmail_language(request.POST.get("language", ""))):
         try:
-            services.change_password_from_webmail(
+            mailbox = services.change_password_from_webmail(
                 address=request.POST.get("user", "")[:254],
                 current=request.POST.get("current", ""),
                 new=request.POST.get("new", ""),
@@ -95,4 +104,5 @@ def api_password(request):
             )
         except services.PasswordChangeRefused as refused:
             return JsonResponse({"message": refused.message}, status=refused.status)
-    return JsonResponse({"ok": True})
+    # the session carries on with a credential: the new password works only once the host applied it
+    return JsonResponse({"ok": True, "password": services.webmail_login(mailbox)["password"]})

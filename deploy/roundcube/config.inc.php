@@ -2,8 +2,7 @@
 // Roundcube for a Postbode mail host (a template, see deploy/README.md, "Webmail"). `manage.py mailstack`
 // fills it for the local stack; production fills it from deploy/production.vars.
 //
-// Secrets (the key that encrypts sessions, the webmail's Dovecot master login and the secret it shows the
-// panel) are not in this file: the panel renders them into @CONFIG_DIR@/webmail/roundcube.json (mode 0640,
+// Secrets (the key that encrypts sessions and the secret it shows the panel) are not in this file: the panel renders them into @CONFIG_DIR@/webmail/roundcube.json (mode 0640,
 // group WEBMAIL_PHP_GROUP) on every apply, as it renders Dovecot's and Postfix's files.
 $postbode_settings_file = '@CONFIG_DIR@/webmail/roundcube.json';
 $postbode = is_readable($postbode_settings_file)
@@ -28,13 +27,19 @@ $config['login_rate_limit'] = 3;
 // Without the panel's file (no apply yet) a random key: nothing survives a request, so nobody gets in.
 $config['des_key'] = $postbode['des_key'] ?? bin2hex(random_bytes(12));
 
-// The mail host's own IMAP and submission, over TLS with the host's certificate.
-$config['imap_host'] = '@ROUNDCUBE_IMAP_HOST@';
+// The mailbox's own mail host's IMAP and submission, over TLS. The panel names the host of each login (the
+// `postbode` plugin: the single sign-on answer, or webmail/api/host/ for a login with the password); %s in
+// postbode_imap_host is its name, %h in smtp_host the session's IMAP host. Without the panel's answer, this
+// host (imap_host).
+$config['postbode_imap_host'] = '@ROUNDCUBE_IMAP_HOST@';
+$config['imap_host'] = sprintf($config['postbode_imap_host'], '@HOSTNAME@');
 $config['smtp_host'] = '@ROUNDCUBE_SMTP_HOST@';
 $config['smtp_user'] = '%u';
 $config['smtp_pass'] = '%p';
-$postbode_tls = ['ssl' => ['verify_peer' => true, 'verify_peer_name' => true,
-    'peer_name' => '@HOSTNAME@', 'cafile' => '@ROUNDCUBE_CA_FILE@']];
+$postbode_tls = ['ssl' => ['verify_peer' => true, 'verify_peer_name' => true, 'cafile' => '@ROUNDCUBE_CA_FILE@']];
+if ('@ROUNDCUBE_PEER_NAME@' !== '') {
+    $postbode_tls['ssl']['peer_name'] = '@ROUNDCUBE_PEER_NAME@';
+}
 $config['imap_conn_options'] = $postbode_tls;
 $config['smtp_conn_options'] = $postbode_tls;
 

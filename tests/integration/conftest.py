@@ -112,6 +112,10 @@ def mailstack(_dns_server_process):
     # and its own restic repositories: two workers' hosts share a name, and restic locks a repository
     os.environ["BACKUP_REPOSITORY"] = settings.BACKUP_REPOSITORY = str(directory / "restic" / "{host}")
     config_dir = stack.path("mailhost")
+    # webmail's credentials are good from these loopback addresses only (the Celery worker renders them): tests
+    # try wrong ones from other addresses (Dovecot slows down each address that failed) and one from outside
+    os.environ["WEBMAIL_ALLOW_NETS"] = "127.0.0.0/28"
+    settings.WEBMAIL_ALLOW_NETS = ["127.0.0.0/28"]
     # rspamd checks SPF, DKIM and DMARC against the tests' own DNS server (tests use `dns_server` to publish)
     with override_settings(MAILSTACK_RSPAMD_NAMESERVER=f"127.0.0.1:{_dns_server_process.port}"):
         stack.prepare(config_dir)

@@ -6,18 +6,26 @@ the panel on the live test server, all driven by Chromium.
 - A message composed in webmail carries the signature set in the panel (read back from the SMTP sink).
 - Changing the password in webmail's settings goes through the panel: its strength rules answer in Dutch, the
   change is applied (IMAP refuses the old password, accepts the new one) and is in the activity log.
+- The credential a webmail session logs in with is checked by Dovecot itself: it opens its own mailbox (IMAP,
+  SMTP submission) and nothing else; expired, forged, another host's, POP3 or from elsewhere: refused.
 """
 
+import smtplib
+import socket
+import time
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from mailaccounts.services import signatures
+from mailaccounts.models import Domain
+from mailaccounts.services import mailboxes, signatures
+from mailhosts.models import MailHost
 from tenants.audit import Actor
 from tenants.models import AuditEntry
 from tests.conftest import ensure_seeded_plans
 from tests.integration.conftest import create_mailbox, wait_until
+from webmail import credentials
 from webmail import services as webmail_services
 from webmail.models import SsoToken
 from webmail.rendering import signature_path
@@ -237,3 +245,110 @@ def test_anyone_logs_in_at_the_webmail_address_with_the_mailbox_password(page, j
     page.fill("#rcmloginpwd", PASSWORD)
     page.press("#rcmloginpwd", "Enter")
     page.locator("#messagelist").get_by_text(subject).wait_for()
+
+
+def test_dovecot_accepts_a_webmail_credential_for_its_own_mailbox_only(jan, stack_domain, fresh, mail):
+    """No master login: the credential the panel gave a webmail session opens that one mailbox, on that host."""
+    piet = create_mailbox(stack_domain, fresh("piet"), PASSWORD)
+    mail.wait_live(piet)
+    host = jan.domain.mailhost
+    credential, _expires = credentials.make_credential(host, jan.address)
+
+    assert mail.imap_login_works(jan.address, credential)
+    assert mail.imap_login_works(jan.address.upper(), credential)
+    # the same credential as another mailbox, an expired one, a forged one, one made with another host's key
+    assert not mail.imap_login_works(piet.address, credential, source="127.0.0.2")
+    long_ago = time.time() - credentials.session_seconds() - 1
+    expired, _at = credentials.make_credential(host, jan.address, now=long_ago)
+    assert not mail.imap_login_works(jan.address, expired, source="127.0.0.3")
+    forged = credential[:-8] + ("0" * 8 if not credential.endswith("0" * 8) else "1" * 8)
+    assert not mail.imap_login_works(jan.address, forged, source="127.0.0.4")
+    other_host = MailHost(name="mx-elders", hostname="mx.elders.example")
+    elsewhere, _at = credentials.make_credential(other_host, jan.address)
+    assert not mail.imap_login_works(jan.address, elsewhere, source="127.0.0.5")
+    # only from the webmail's addresses (WEBMAIL_ALLOW_NETS, 127.0.0.0/28 here)
+    assert not mail.imap_login_works(jan.address, credential, source="127.0.0.20")
+    assert mail.imap_login_works(
+        jan.address, PASSWORD, source="127.0.0.20"
+    )  # the password works from anywhere
+
+    # sending through submission (Postfix asks Dovecot) as the mailbox, not as another
+    message = mail.message(
+        sender=jan.address, to="klant@elders.example", subject="Met de sleutel van webmail"
+    )
+    mail.submit(message, user=jan.address, password=credential)
+    mail.wait_for_sink(to="klant@elders.example", subject="Met de sleutel van webmail")
+    with pytest.raises(smtplib.SMTPAuthenticationError):
+        mail.submit(message, user=piet.address, password=credential, source_address=("127.0.0.6", 0))
+
+    # not for POP3, and not once the mailbox is disabled (for sending either: Postfix asks no user table)
+    assert pop3_login_works(mail, jan.address, PASSWORD, source="127.0.0.8")
+    assert not pop3_login_works(mail, jan.address, credential, source="127.0.0.9")
+    mailboxes.disable_mailbox(actor=Actor.system(), mailbox=jan)
+    jan.refresh_from_db()
+    mail.wait_live(jan)
+    assert not mail.imap_login_works(jan.address, credential, source="127.0.0.7")
+    with pytest.raises(smtplib.SMTPAuthenticationError):
+        mail.submit(message, user=jan.address, password=credential, source_address=("127.0.0.7", 0))
+
+
+def pop3_login_works(mail, user: str, password: str, *, source: str) -> bool:
+    raw = socket.create_connection(("127.0.0.1", mail.ports["pop3s"]), timeout=30, source_address=(source, 0))
+    with mail.tls.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        lines = tls.makefile("rb")
+        lines.readline()
+        tls.sendall(f"USER {user}\r\n".encode())
+        lines.readline()
+        tls.sendall(f"PASS {password}\r\n".encode())
+        return lines.readline().startswith(b"+OK")
+
+
+def test_webmail_connects_to_the_mail_host_the_panel_names(page, jan, mail, webmail, stack_host, customer):
+    """One webmail address for every mail host: Roundcube connects to the host the panel names for the login
+    (production's `ssl://%s:993`), not to its own default."""
+    imaps = mail.ports["imaps"]
+    local = config_dir(mail.stack) / "local.inc.php"
+    local.write_text(
+        local.read_text()
+        + f"$config['postbode_imap_host'] = 'ssl://%s:{imaps}';\n"
+        + f"$config['imap_host'] = 'ssl://default-host.invalid:{imaps}';\n"
+    )
+    stack_host.hostname = "localhost"  # the stack's certificate covers it; Roundcube checks the stack's name
+    stack_host.save(update_fields=["hostname"])
+    subject = "Via de juiste mailserver"
+    mail.deliver(mail.message(sender="klant@elders.example", to=jan.address, subject=subject))
+    mail.wait_for_inbox(jan.address, PASSWORD, subject=subject)
+
+    # a login with the password: the panel names the host (webmail/api/host/)
+    page.goto(webmail)
+    page.fill("#rcmloginuser", jan.address)
+    page.fill("#rcmloginpwd", PASSWORD)
+    page.press("#rcmloginpwd", "Enter")
+    page.locator("#messagelist").get_by_text(subject).wait_for()
+    page.context.clear_cookies()
+
+    # single sign-on: the host comes with the sign-on answer
+    page.goto(webmail_services.sso_url(webmail_services.create_sso_token(actor=Actor.system(), mailbox=jan)))
+    page.locator("#messagelist").get_by_text(subject).wait_for()
+    page.context.clear_cookies()
+
+    # a mailbox of another mail host is sent there, not here (that host does not exist in this test)
+    elsewhere = MailHost.objects.create(
+        name="mx-elders", hostname="mx2.invalid", queue="mailhost.mx-elders", config_dir="/nonexistent"
+    )
+    domain = Domain.objects.create(
+        customer=customer,
+        name=f"{fresh_label()}.example",
+        mailhost=elsewhere,
+        verification_token="elders",
+        verified_at=timezone.now(),
+    )
+    piet = create_mailbox(domain, "piet", PASSWORD)
+    page.goto(webmail_services.sso_url(webmail_services.create_sso_token(actor=Actor.system(), mailbox=piet)))
+    page.locator("#messagestack div").first.wait_for()
+    assert page.locator("#messagelist").count() == 0
+    assert "mx2.invalid" in mail.stack.path("log", "roundcube", "errors.log").read_text()
+
+
+def fresh_label() -> str:
+    return "elders-" + str(int(time.time() * 1000))

@@ -14,6 +14,15 @@ from tests.conftest import PASSWORD, make_user
 from tests.mailboxusers.conftest import MAILBOX_PASSWORD, sign_in
 
 
+def test_the_login_page_tells_mailbox_users_they_can_sign_in_there(client, db):
+    dutch = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="nl")
+    hint = " ".join(dutch.content.decode().split())
+    assert "Heb je een mailbox bij ons? Log dan in met je mailboxadres en het wachtwoord daarvan" in hint
+    english = Client().get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "Sign in with your mailbox address and its password" in " ".join(english.content.decode().split())
+    assert 'data-testid="mailbox-login-hint"' in english.content.decode()
+
+
 def test_mailbox_address_and_password_sign_in_and_land_on_the_mailbox(client, mailbox):
     response = sign_in(client, "Jan@Bakkerij.Example")
     assert response.status_code == 302

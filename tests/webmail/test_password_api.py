@@ -7,6 +7,7 @@ from django.core.cache import cache
 
 from mailaccounts import passwords
 from tenants.models import AuditEntry
+from webmail import credentials
 
 from .conftest import MAILBOX_PASSWORD
 
@@ -30,7 +31,10 @@ def test_a_change_from_webmail_is_the_panels_own(host_client, mailbox, django_ca
     revision = mailbox.revision
     with django_capture_on_commit_callbacks(execute=True):
         response = change(host_client, mailbox)
-    assert response.status_code == 200 and response.json() == {"ok": True}
+    assert response.status_code == 200 and response.json()["ok"] is True
+    # the session carries on with a credential for this mailbox, whenever the host applies the new password
+    assert credentials.is_valid(mailbox.domain.mailhost, mailbox.address, response.json()["password"])
+    assert NEW not in response.content.decode()
     mailbox.refresh_from_db()
     assert passwords.verify_password(NEW, mailbox.password_hash)
     assert mailbox.revision > revision  # on its way to the mail host

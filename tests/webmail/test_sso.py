@@ -13,8 +13,9 @@ from mailaccounts.services import mailboxes
 from tenants.audit import Actor
 from tenants.models import AuditEntry, Membership
 from tests.conftest import make_user
+from tests.mailaccounts.conftest import MAILBOX_PASSWORD
 from tests.mailboxusers.conftest import sign_in
-from webmail import services
+from webmail import credentials, services
 from webmail.models import SsoToken
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,12 @@ def test_the_mailbox_user_is_sent_to_webmail_with_a_token_stored_only_as_its_has
 def test_the_mail_host_accepts_a_token_once(mailbox_client, mailbox, host_client):
     token = token_of(open_link(mailbox_client, mailbox))
     first = host_client("/webmail/api/sso/", {"token": token})
-    assert first.status_code == 200 and first.json() == {"user": mailbox.address}
+    assert first.status_code == 200
+    answer = first.json()
+    assert answer["user"] == mailbox.address and answer["host"] == mailbox.domain.mailhost.hostname
+    # the webmail logs in with a credential for this mailbox on its host, never with a password
+    assert credentials.is_valid(mailbox.domain.mailhost, mailbox.address, answer["password"])
+    assert MAILBOX_PASSWORD not in first.content.decode()
     assert host_client("/webmail/api/sso/", {"token": token}).status_code == 403
 
 

@@ -7,7 +7,9 @@
  *
  * POST <panel>/webmail/api/password/ with the mail host's shared secret (Authorization: Bearer ...), fields
  * user, current, new, language and ip (the user's address, for the activity log).
- * Answers: 200 {"ok": true}; 400/403/429 {"message": "..."}.
+ * Answers: 200 {"ok": true, "password": "<credential>"}; 400/403/429 {"message": "..."}. The credential (a
+ * login for this mailbox only, checked by Dovecot) becomes the session's password, so the session carries on
+ * whenever the mail host applies the new password (the postbode plugin's password_change hook).
  */
 class rcube_postbode_password
 {
@@ -51,6 +53,9 @@ class rcube_postbode_password
         $message = is_array($answer) ? (string) ($answer['message'] ?? '') : '';
 
         if ($status == 200 && is_array($answer) && !empty($answer['ok'])) {
+            if (!empty($answer['password']) && class_exists('postbode', false)) {
+                postbode::$changed_credential = (string) $answer['password'];
+            }
             return PASSWORD_SUCCESS;
         }
         if ($status == 400) {

@@ -5,21 +5,25 @@
  *
  * - Single sign-on: the panel's "Open webmail" sends the mailbox's own user to `?_sso=TOKEN`. The token is
  *   shown to the panel once (POST /webmail/api/sso/ with the mail host's shared secret), which accepts it
- *   only once, within 60 seconds, and answers with the mailbox's address. The session then logs in to
- *   Dovecot and Postfix by SASL authorization: the mailbox as authorization identity, the webmail's master
- *   login (from the panel's rendered settings) as authentication identity, set for that session only. No
- *   mailbox password is involved.
+ *   only once, within 60 seconds, and answers with the mailbox's address, its mail host and a credential for
+ *   that one mailbox (webmail/credentials.py). The session logs in to that host's IMAP and submission with
+ *   the credential as its password; Dovecot checks it itself (deploy/dovecot/webmail-checkpassword) and
+ *   accepts it for that mailbox only, until it expires. No mailbox password is involved.
+ * - The mail host of a login with the password comes from the panel too (POST /webmail/api/host/), so one
+ *   webmail address serves the mailboxes of every mail host; without an answer, the configured host.
  * - Signatures: the panel renders each mailbox's signature into `postbode_signature_dir`; a changed one is
  *   set on the default identity at login and when a message is composed.
- * - After a password change (password plugin, driver `postbode`) the session carries on with the master
- *   login, so it does not depend on when the mail host applies the new password.
+ * - After a password change (password plugin, driver `postbode`) the session carries on with the credential
+ *   the panel answered with, so it does not depend on when the mail host applies the new password.
  */
 class postbode extends rcube_plugin
 {
     public $task = '.*';
 
+    /** The credential of the last password change (set by the password driver, read by password_change). */
+    public static $changed_credential = null;
+
     private $rc;
-    private $sso_user = null;
 
     function init()
     {
@@ -27,8 +31,6 @@ class postbode extends rcube_plugin
         $this->add_texts('localization/');
         $this->add_hook('startup', [$this, 'startup']);
         $this->add_hook('authenticate', [$this, 'authenticate']);
-        $this->add_hook('storage_connect', [$this, 'storage_connect']);
-        $this->add_hook('smtp_connect', [$this, 'smtp_connect']);
         $this->add_hook('login_after', [$this, 'login_after']);
         $this->add_hook('password_change', [$this, 'password_change']);
     }
@@ -50,6 +52,10 @@ class postbode extends rcube_plugin
     {
         $token = $this->sso_token();
         if ($token === '') {
+            $host = $this->mail_host($args['user']);
+            if ($host !== null) {
+                $args['host'] = $host;
+            }
             return $args;
         }
 
@@ -57,46 +63,19 @@ class postbode extends rcube_plugin
             $this->rc->kill_session();  // someone else's session in this browser ends first
         }
 
-        $user = $this->redeem($token);
-        if ($user === null) {
+        $answer = strlen($token) > 200 ? null : $this->ask_panel('sso', ['token' => $token]);
+        if (empty($answer['user']) || empty($answer['password']) || empty($answer['host'])) {
             $args['valid'] = false;
             $args['abort'] = true;
             $args['error'] = 'postbode.ssofailed';
             return $args;
         }
 
-        $this->sso_user = $user;
-        $_SESSION['postbode_master'] = true;
-        $args['user'] = $user;
-        // never sent: the session logs in with the master login (storage_connect, smtp_connect)
-        $args['pass'] = bin2hex(random_bytes(16));
+        $args['user'] = (string) $answer['user'];
+        $args['pass'] = (string) $answer['password'];  // the credential, good for this mailbox only
+        $args['host'] = $this->imap_host((string) $answer['host']);
         $args['cookiecheck'] = false;
         $args['valid'] = true;
-
-        return $args;
-    }
-
-    function storage_connect($args)
-    {
-        if ($this->uses_master()) {
-            $settings = $this->settings();
-            $args['auth_type'] = 'PLAIN';
-            $args['auth_cid'] = $settings['master_user'];
-            $args['auth_pw'] = $settings['master_password'];
-        }
-
-        return $args;
-    }
-
-    function smtp_connect($args)
-    {
-        if ($this->uses_master()) {
-            $settings = $this->settings();
-            $args['smtp_user'] = $this->rc->get_user_name();
-            $args['smtp_auth_type'] = 'PLAIN';
-            $args['smtp_auth_cid'] = $settings['master_user'];
-            $args['smtp_auth_pw'] = $settings['master_password'];
-        }
 
         return $args;
     }
@@ -109,7 +88,10 @@ class postbode extends rcube_plugin
 
     function password_change($args)
     {
-        $_SESSION['postbode_master'] = true;
+        if (self::$changed_credential !== null) {
+            $args['new_pass'] = self::$changed_credential;
+        }
+
         return $args;
     }
 
@@ -118,29 +100,34 @@ class postbode extends rcube_plugin
         return (string) rcube_utils::get_input_string('_sso', rcube_utils::INPUT_GET);
     }
 
-    private function uses_master()
+    /** The IMAP host of the mailbox's mail host as the panel names it, or null (the configured host). */
+    private function mail_host($user)
     {
-        return ($this->sso_user !== null || !empty($_SESSION['postbode_master']))
-            && !empty($this->settings()['master_user']);
+        $answer = $this->ask_panel('host', ['user' => (string) $user]);
+        return empty($answer['host']) ? null : $this->imap_host((string) $answer['host']);
     }
 
-    private function settings()
+    private function imap_host($name)
     {
-        return (array) $this->rc->config->get('postbode_settings', []);
+        if (!preg_match('/^[A-Za-z0-9.-]{1,253}$/', $name)) {
+            return null;
+        }
+
+        return sprintf((string) $this->rc->config->get('postbode_imap_host'), $name);
     }
 
-    /** The mailbox address the panel accepted this token for, or null. */
-    private function redeem($token)
+    /** POST to one of the panel's webmail endpoints with the host's shared secret; its JSON answer, or null. */
+    private function ask_panel($endpoint, $fields)
     {
-        $settings = $this->settings();
-        $url = rtrim((string) $this->rc->config->get('postbode_panel_url'), '/') . '/webmail/api/sso/';
-        if (empty($settings['api_secret']) || strlen($token) > 200) {
+        $settings = (array) $this->rc->config->get('postbode_settings', []);
+        $url = rtrim((string) $this->rc->config->get('postbode_panel_url'), '/') . "/webmail/api/$endpoint/";
+        if (empty($settings['api_secret'])) {
             return null;
         }
 
         try {
             $response = $this->rc->get_http_client(['timeout' => 10])->request('POST', $url, [
-                'form_params' => ['token' => $token],
+                'form_params' => $fields,
                 'headers' => ['Authorization' => 'Bearer ' . $settings['api_secret']],
                 'http_errors' => false,
             ]);
@@ -156,7 +143,7 @@ class postbode extends rcube_plugin
         }
 
         $answer = json_decode((string) $response->getBody(), true);
-        return is_array($answer) && !empty($answer['user']) ? (string) $answer['user'] : null;
+        return is_array($answer) ? $answer : null;
     }
 
     /** The panel's signature for this mailbox on its default identity, when it changed since the last time. */
