@@ -9,9 +9,14 @@ WhiteNoise from STATIC_ROOT (compressed, cached), so the reverse proxy in front 
 import multiprocessing
 import os
 
+# Each worker keeps its database connection (Django's CONN_MAX_AGE, checked before reuse): a new
+# PostgreSQL connection per request costs a backend process and cold catalog caches, more CPU than the page.
+os.environ.setdefault("DB_CONN_MAX_AGE", "600")
+
 bind = os.environ.get("POSTBODE_WEB_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("POSTBODE_WEB_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-worker_class = "sync"
+worker_class = os.environ.get("POSTBODE_WEB_WORKER_CLASS", "sync")
+threads = int(os.environ.get("POSTBODE_WEB_THREADS", 1))  # gthread only
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
