@@ -178,6 +178,9 @@ def message_list(request):
             )[:REJECTS_SHOWN]
         )
     attach_notes([*page.messages, *rejects])
+    for message in page.messages:  # the first three recipients and how many more, read once per row
+        recipients = list(message.recipients.all())
+        message.recipients_shown, message.recipients_more = recipients[:3], max(0, len(recipients) - 3)
     query = request.GET.copy()
     query.pop("after", None)
     chart = daily_chart(request.customer)
