@@ -6,13 +6,21 @@
 2. Starts Gunicorn with deploy/gunicorn.conf.py on a loopback port (`MAILSTACK_PORT_BASE` + 90) against it,
    DEBUG off, exactly as deploy/systemd/postbode-web.service runs it.
 3. A second process drives it: 50 customers' owners (each their own session cookie and keep-alive
-   connection, one thread each) browse the dashboard, the mailbox list and the relay log in turn for
-   `--seconds` seconds after a warm-up, reading each page about `--think` seconds (default 1; 0 makes it a
-   stress test of 50 clients that never pause). Prints requests per second, p50/p95/p99 per page and overall,
-   and the errors (any status but 200, or a failed connection). Target: p95 under 100 ms, no errors.
+   connection, one asyncio task each in one event loop, raw HTTP/1.1: light on the cores it shares with the
+   server) browse the dashboard, the mailbox list and the relay log in turn for `--seconds` seconds after a
+   warm-up, reading each page about `--think` seconds (default 1; 0 makes it a stress test of 50 clients that
+   never pause). Prints requests per second, p50/p95/p99 per page and overall, the errors (any status but
+   200, a failed connection, or over 10 s), the CPU time over the measured window of Gunicorn (master and
+   workers), of the PostgreSQL backends serving it and of the load generator itself, per request, and the
+   load average. Target: p95 under 100 ms, no errors.
+4. `--profile N` runs no server: each page N times in this process through Django's WSGI handler (what a
+   worker runs): CPU ms per request (p50, mean), queries and their time; `--top K` adds cProfile's K
+   costliest functions per page.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postbode .venv/bin/python bench/bench_serving.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postbode REDIS_URL=redis://127.0.0.1:6379/3 \\
+        .venv/bin/python bench/bench_serving.py --keep
     ... --mailboxes 20000 --seconds 10     # a quick look
+    ... --keep --profile 100               # server CPU per page, in process
 """
 
 import argparse
