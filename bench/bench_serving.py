@@ -192,7 +192,7 @@ def start_gunicorn(port: int, workers: int | None) -> subprocess.Popen:
         stderr=log,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a busy machine boots five Django workers slowly
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
