@@ -4,6 +4,8 @@ Every object the mail hosts need carries `revision`: the host's desired revision
 It is live when the host's applied revision has reached it (see `LiveState`).
 """
 
+import re
+
 import idna
 from django.conf import settings
 from django.db import models
@@ -15,6 +17,14 @@ from tenants.addresses import validate_email_address
 from tenants.models import Customer
 
 from .dnsproblems import describe_problem
+
+# A label that IDNA decoding returns unchanged: lowercase letters, digits and inner hyphens, not an A-label
+# ("xn--") nor any other "??--" label. Lists show a name on every row, so these skip the idna package.
+_PLAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def _is_plain(name: str) -> bool:
+    return all(_PLAIN_LABEL.fullmatch(label) and label[2:4] != "--" for label in name.split("."))
 
 
 class DomainQuerySet(models.QuerySet):
@@ -92,6 +102,8 @@ class Domain(models.Model):
     @property
     def unicode_name(self) -> str:
         # the idna package (IDNA 2008), not Python's codec (IDNA 2003), which cannot decode e.g. "straße"
+        if _is_plain(self.name):
+            return self.name
         try:
             return idna.decode(self.name)
         except (idna.IDNAError, UnicodeError):

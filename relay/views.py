@@ -19,7 +19,15 @@ from . import services
 from .dsn import explain, next_retry
 from .export import csv_lines, records
 from .forms import CredentialForm, MessageFilterForm
-from .models import RejectedAttempt, RelayCredential, RelayEvent, RelayMessage, Status, timeline_events
+from .models import (
+    Direction,
+    RejectedAttempt,
+    RelayCredential,
+    RelayEvent,
+    RelayMessage,
+    Status,
+    timeline_events,
+)
 from .policy import usage
 from .search import daily_chart, filter_messages, filter_rejects, page_of
 
@@ -178,6 +186,11 @@ def message_list(request):
             )[:REJECTS_SHOWN]
         )
     attach_notes([*page.messages, *rejects])
+    directions = {value: str(label) for value, label in Direction.choices}  # translated once, not per row
+    for message in page.messages:  # the first three recipients and how many more, read once per row
+        recipients = list(message.recipients.all())
+        message.recipients_shown, message.recipients_more = recipients[:3], max(0, len(recipients) - 3)
+        message.direction_label = directions.get(message.direction, message.direction)
     query = request.GET.copy()
     query.pop("after", None)
     chart = daily_chart(request.customer)

@@ -2,6 +2,7 @@
 
 from django import template
 from django.utils.html import format_html
+from django.utils.translation import get_language
 
 from relay.models import Status
 
@@ -17,10 +18,19 @@ BADGES = {
 }
 
 
+_badges: dict[tuple[str, str | None], str] = {}
+
+
 @register.simple_tag
 def status_badge(status: str):
-    label = dict(Status.choices).get(status, status)
-    return format_html('<span class="badge {}">{}</span>', BADGES.get(status, "badge-muted"), label)
+    """A status's badge, made once per status and language (the relay log shows one on each of 50 rows)."""
+    key = (status, get_language())
+    if key not in _badges:
+        label = dict(Status.choices).get(status, status)
+        _badges[key] = format_html(
+            '<span class="badge {}">{}</span>', BADGES.get(status, "badge-muted"), label
+        )
+    return _badges[key]
 
 
 @register.filter
