@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from django.utils import timezone
 
-from .. import rollup
+from .. import partitions, rollup
 from ..assembler import Assembly, MessageDraft, RecipientDraft
 from ..bulk import copy_rows, create_with_ids, update_rows
 from ..models import (
@@ -92,11 +92,22 @@ def _match_existing(drafts: list[MessageDraft]) -> list[tuple[MessageDraft, Rela
         earliest = min(d.first_at for d in host_drafts) - QUEUE_LIFETIME
         # Only host and queue id in SQL: the unique index (host, queue_id, received_at) answers that whatever
         # the table's statistics say; a time range there can tempt the planner into scanning a whole week.
-        rows = RelayMessage.objects.filter(host=host, queue_id__in={d.queue_id for d in host_drafts})
+        # (Where the table is partitioned by day, the range only leaves out the older days' partitions.)
+        rows = RelayMessage.objects.filter(
+            host=host, queue_id__in={d.queue_id for d in host_drafts}, **_days_from(earliest)
+        )
         for row in sorted(rows, key=lambda r: r.received_at):
             if row.received_at >= earliest:
                 known[(host, row.queue_id)].append(row)
     return [(draft, _pick(draft, known.get((draft.host, draft.queue_id), []))) for draft in drafts]
+
+
+def _days_from(earliest) -> dict:
+    """On PostgreSQL, a lookup of messages received since `earliest` (the caller checks the time anyway):
+    the tables are partitioned by day there, and the range leaves the older days' partitions unread."""
+    if not partitions.is_partitioned():
+        return {}
+    return {"received_at__gte": partitions.day_bounds(partitions.utc_day(earliest))[0]}
 
 
 def _pick(draft: MessageDraft, rows: list[RelayMessage]) -> RelayMessage | None:
@@ -120,7 +131,10 @@ def _pick(draft: MessageDraft, rows: list[RelayMessage]) -> RelayMessage | None:
 def _existing_recipients(rows: list[RelayMessage]) -> dict[int, dict[tuple[str, str], RelayRecipient]]:
     found: dict[int, dict[tuple[str, str], RelayRecipient]] = defaultdict(dict)
     if rows:
-        for recipient in RelayRecipient.objects.filter(message__in=[row.pk for row in rows]):
+        stored = RelayRecipient.objects.filter(
+            message__in=[row.pk for row in rows], received_at__in={row.received_at for row in rows}
+        )
+        for recipient in stored:
             found[recipient.message_id][(recipient.address, recipient.orig_to)] = recipient
     return found
 
@@ -283,6 +297,7 @@ def link_bounces(pairs) -> list[RelayMessage]:
             host__in={row.host for row, _q, _at in notices},
             queue_id__in={qid for _row, qid, _at in notices},
             bounce_of__isnull=True,
+            **_days_from(min(at for _row, _q, at in notices) - BOUNCE_WINDOW),
         )
         for candidate in sorted(rows, key=lambda r: r.received_at):
             candidates[(candidate.host, candidate.queue_id)].append(candidate)
@@ -297,7 +312,9 @@ def link_bounces(pairs) -> list[RelayMessage]:
         originals = defaultdict(list)
         oldest = min(r.received_at for r in orphans) - QUEUE_LIFETIME
         rows = RelayMessage.objects.filter(
-            host__in={r.host for r in orphans}, bounce_queue_id__in={r.queue_id for r in orphans}
+            host__in={r.host for r in orphans},
+            bounce_queue_id__in={r.queue_id for r in orphans},
+            **_days_from(oldest),
         ).exclude(bounce_queue_id="")  # the very condition of the partial index relaymsg_bounce_qid
         for original in sorted(rows, key=lambda r: r.received_at):
             if original.received_at >= oldest:
