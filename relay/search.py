@@ -30,7 +30,23 @@ def _address_q(field: str, value: str) -> Q:
 STAFF_SEARCH_LIMIT = 1_000
 
 
-def staff_search(term: str, *, limit: int | None = None) -> tuple[list[int], bool]:
+class Found(list):
+    """The ids a staff search found, and the first and last time among them (`span`, None for none)."""
+
+    span: tuple[datetime, datetime] | None = None
+
+
+def rows_found(queryset: QuerySet, found: list[int], time_field: str = "received_at") -> QuerySet:
+    """The rows of the ids found. Naming their time range too lets PostgreSQL read only those days'
+    partitions (`relay.partitions`), where ids alone would be looked for in every day's."""
+    queryset = queryset.filter(pk__in=found)
+    span = getattr(found, "span", None)
+    if span is not None:
+        queryset = queryset.filter(**{f"{time_field}__gte": span[0], f"{time_field}__lte": span[1]})
+    return queryset
+
+
+def staff_search(term: str, *, limit: int | None = None) -> tuple[Found, bool]:
     """The ids of the messages a support search finds in the whole relay log (all customers), and whether
     any one kind of match was cut at `limit` (its newest kept): a queue id, a Message-ID (with or without
     its angle brackets), a sender, a recipient (also as originally addressed) or a relay credential.
@@ -42,7 +58,7 @@ def staff_search(term: str, *, limit: int | None = None) -> tuple[list[int], boo
     if not term:
         return [], False
     addresses = sorted({term, term.lower()})
-    by_time = RelayMessage.objects.order_by("-received_at").values_list("pk", flat=True)
+    by_time = RelayMessage.objects.order_by("-received_at").values_list("pk", "received_at")
     lookups = [
         by_time.filter(queue_id__in=sorted({term, term.upper()})),
         by_time.filter(message_id__in=sorted({term, term.removeprefix("<").removesuffix(">")})),
@@ -51,7 +67,7 @@ def staff_search(term: str, *, limit: int | None = None) -> tuple[list[int], boo
         *(by_time.filter(sender=address) for address in addresses),
         RelayRecipient.objects.filter(_address_q("address", term) | _address_q("orig_to", term))
         .order_by("-message_id")
-        .values_list("message_id", flat=True),
+        .values_list("message_id", "received_at"),
     ]
     credential = RelayCredential.objects.filter(username=term).values_list("pk", flat=True).first()
     if credential is not None:
@@ -59,24 +75,28 @@ def staff_search(term: str, *, limit: int | None = None) -> tuple[list[int], boo
     return _newest_of_each(lookups, limit)
 
 
-def _newest_of_each(lookups: list[QuerySet], limit: int) -> tuple[list[int], bool]:
-    """The ids the lookups find, at most `limit` of each, and whether any of them found more."""
-    found: set[int] = set()
+def _newest_of_each(lookups: list[QuerySet], limit: int) -> tuple[Found, bool]:
+    """The ids the lookups find (each gives ids with their times), at most `limit` of each, and whether any
+    of them found more."""
+    found: dict[int, datetime] = {}
     cut = False
     for lookup in lookups:
-        ids = list(lookup[: limit + 1])
-        cut = cut or len(ids) > limit
-        found.update(ids[:limit])
-    return sorted(found), cut
+        rows = list(lookup[: limit + 1])
+        cut = cut or len(rows) > limit
+        found.update(rows[:limit])
+    ids = Found(sorted(found))
+    if found:
+        ids.span = (min(found.values()), max(found.values()))
+    return ids, cut
 
 
-def staff_search_rejects(term: str, *, limit: int | None = None) -> tuple[list[int], bool]:
+def staff_search_rejects(term: str, *, limit: int | None = None) -> tuple[Found, bool]:
     """As `staff_search`, for refused attempts: by sender, recipient or client IP address, exactly."""
     limit = limit or STAFF_SEARCH_LIMIT
     term = term.strip()
     if not term:
         return [], False
-    by_time = RejectedAttempt.objects.order_by("-at").values_list("pk", flat=True)
+    by_time = RejectedAttempt.objects.order_by("-at").values_list("pk", "at")
     lookups = [
         by_time.filter(**{field: address})
         for field in ("sender", "recipient")
