@@ -3,17 +3,20 @@
 On PostgreSQL the four tables the nightly purge empties are declaratively partitioned (`PARTITION BY RANGE`)
 on their time: messages, their recipients and their events on the message's receipt time (recipients and
 events carry a copy of it, `received_at`), rejected attempts on their own time. One partition per UTC day,
-named `<table>_pYYYYMMDD`, and a DEFAULT partition (`<table>_pdefault`) that catches a row of a day that has
-none, so that storing never fails for want of one. Day partitions are created ahead by the nightly task
-(`ensure_ahead`) and at ingest for every day a batch holds (`ensure_span`, before the batch's transaction);
-a day created while the DEFAULT partition holds rows of it takes those rows over. Retention drops the day
-partitions older than the cutoff (`drop_before`), which costs the same at any size, where deleting a day's
-rows took minutes at ten million recipients.
+named `<table>_pYYYYMMDD`. Day partitions are created ahead by the nightly task (`ensure_ahead`) and at
+ingest for every day a batch holds, however old (`ensure_span`, before the batch's transaction); retention
+drops the day partitions older than the cutoff (`drop_before`), which costs the same at any size, where
+deleting a day's rows took minutes at ten million recipients.
+
+There is no DEFAULT partition. With one, PostgreSQL cannot read the partitions in time order, and every
+page of a customer's relay log (newest first, 50 rows) opened an index of every day's partition instead of
+the newest one or two: on a loaded machine that doubled the page's time. Every path that stores rows makes
+their days' partitions first instead (a batch's days from its first to its last time).
 
 The primary keys are (id, partition key) and every unique constraint holds the partition key, as PostgreSQL
-requires; ids still come from one sequence per table, so Django keeps addressing a row by its id. SQLite (the
-embedded set-up and the fast tests) keeps plain tables: everything here does nothing there and the purge
-deletes rows instead.
+requires; ids still come from one sequence per table, so Django keeps addressing a row by its id. Each
+partition gets the parent's extended planner statistics. SQLite (the embedded set-up and the fast tests)
+keeps plain tables: everything here does nothing there and the purge deletes rows instead.
 """
 
 import threading
@@ -32,8 +35,9 @@ PARTITIONED = {
 }
 # Created ahead by the nightly task: today and the next days, so the ingest rarely has to.
 DAYS_AHEAD = 3
-# An ingest batch spanning more days than this (a year-old log) leaves the rest to the DEFAULT partition.
-MAX_DAYS_PER_SPAN = 40
+# A batch whose times span more days than this (a log with a stray line from long ago) has its days
+# counted one by one (`exact`) instead of every day in between being made.
+MAX_DAYS_PER_SPAN = 62
 
 _known: set[str] = set()  # partitions this process knows to exist (checked once, then trusted)
 _known_lock = threading.Lock()
@@ -46,10 +50,6 @@ def is_partitioned() -> bool:
 
 def partition_name(table: str, day: date) -> str:
     return f"{table}_p{day:%Y%m%d}"
-
-
-def default_name(table: str) -> str:
-    return f"{table}_pdefault"
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -66,18 +66,18 @@ def days_between(first: datetime, last: datetime) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def ensure_span(span: tuple[datetime, datetime] | None) -> None:
+def ensure_span(span: tuple[datetime, datetime] | None, exact=None) -> None:
     """Make sure a day partition exists for every UTC day from the first to the last of an ingest batch's
-    times (`span`, None for none).
+    times (`span`, None for none); should they span more than `MAX_DAYS_PER_SPAN` days, for the days of the
+    times `exact()` gives.
 
     Call it outside the batch's transaction where there is one of its own: creating a partition locks the
-    parent table until commit. Days older than the retention are left to the DEFAULT partition (the purge
-    empties it): they would only be dropped again."""
+    parent table until commit."""
     if span is None or not is_partitioned():
         return
-    first, last = span
-    oldest = utc_day(datetime.now(UTC)) - timedelta(days=settings.RELAY_LOG_RETENTION_DAYS)
-    days = [day for day in days_between(first, last) if day >= oldest][-MAX_DAYS_PER_SPAN:]
+    days = days_between(*span)
+    if len(days) > MAX_DAYS_PER_SPAN and exact is not None:
+        days = sorted({utc_day(at) for at in set(exact())})
     ensure_days(days)
 
 
@@ -95,8 +95,13 @@ def ensure_days(days) -> list[str]:
         return []
     if not _known:
         _load_known()
+    # A day the purge may have dropped meanwhile (in another process) is always checked.
+    trusted = utc_day(datetime.now(UTC)) - timedelta(days=settings.RELAY_LOG_RETENTION_DAYS - 1)
     wanted = [
-        (table, day) for day in days for table in PARTITIONED if partition_name(table, day) not in _known
+        (table, day)
+        for day in days
+        for table in PARTITIONED
+        if day < trusted or partition_name(table, day) not in _known
     ]
     if not wanted:
         return []
@@ -109,9 +114,15 @@ def ensure_days(days) -> list[str]:
             if name not in existing:
                 _create(cursor, table, day)
                 created.append(name)
-    with _known_lock:
-        _known.update(partition_name(table, day) for table, day in wanted)
+    # Trusted once committed: a partition made in a transaction that rolls back is gone again.
+    names = [partition_name(table, day) for table, day in wanted]
+    transaction.on_commit(lambda: _remember(names))
     return created
+
+
+def _remember(names) -> None:
+    with _known_lock:
+        _known.update(names)
 
 
 def forget_known() -> None:
@@ -123,8 +134,7 @@ def forget_known() -> None:
 def _load_known() -> None:
     with connection.cursor() as cursor:
         names = _existing(cursor)
-    with _known_lock:
-        _known.update(names)
+    transaction.on_commit(lambda: _remember(names))  # at once outside a transaction
 
 
 def _existing(cursor) -> set[str]:
@@ -141,25 +151,39 @@ def _q(name: str) -> str:
 
 
 def _create(cursor, table: str, day: date) -> None:
-    """One day's partition. Should the DEFAULT partition hold rows of that day, they move into it first."""
-    key, name, default = PARTITIONED[table], partition_name(table, day), default_name(table)
     start, end = day_bounds(day)
     # Identifiers are ours (table names and dates), quoted; the bounds are literals PostgreSQL requires.
-    bounds = f"FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
     cursor.execute(
-        f"SELECT EXISTS (SELECT 1 FROM {_q(default)} WHERE {_q(key)} >= %s AND {_q(key)} < %s)",  # noqa: S608
-        [start, end],
+        f"CREATE TABLE {_q(partition_name(table, day))} PARTITION OF {_q(table)} "
+        f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
     )
-    if not cursor.fetchone()[0]:
-        cursor.execute(f"CREATE TABLE {_q(name)} PARTITION OF {_q(table)} FOR VALUES {bounds}")
+    _copy_statistics(cursor, table, partition_name(table, day))
+
+
+def _copy_statistics(cursor, table: str, partition: str) -> None:
+    """The parent's extended planner statistics (relay migration 0007: a credential decides the customer),
+    made for a partition too: the planner plans each partition's scan with that partition's statistics."""
+    cursor.execute(
+        "SELECT stxname, pg_get_statisticsobjdef(oid) FROM pg_statistic_ext WHERE stxrelid = %s::regclass",
+        [table],
+    )
+    for name, definition in cursor.fetchall():
+        suffix = partition.removeprefix(table)
+        head, _from, _table = definition.rpartition(" FROM ")
+        head = head.replace(f".{name} ", f".{name}{suffix} ", 1).replace(f" {name} ", f" {name}{suffix} ", 1)
+        cursor.execute(
+            f"{head.replace('CREATE STATISTICS ', 'CREATE STATISTICS IF NOT EXISTS ', 1)} FROM {_q(partition)}"
+        )
+
+
+def ensure_statistics() -> None:
+    """Give every partition the parent's extended statistics (those made before partitions copied them)."""
+    if not is_partitioned():
         return
-    cursor.execute(f"CREATE TABLE {_q(name)} (LIKE {_q(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
-    cursor.execute(
-        f"WITH moved AS (DELETE FROM {_q(default)} WHERE {_q(key)} >= %s AND {_q(key)} < %s RETURNING *) "  # noqa: S608
-        f"INSERT INTO {_q(name)} SELECT * FROM moved",
-        [start, end],
-    )
-    cursor.execute(f"ALTER TABLE {_q(table)} ATTACH PARTITION {_q(name)} FOR VALUES {bounds}")
+    with connection.cursor() as cursor:
+        for table in PARTITIONED:
+            for _day, name in day_partitions(table):
+                _copy_statistics(cursor, table, name)
 
 
 def day_partitions(table: str) -> list[tuple[date, str]]:
@@ -181,13 +205,11 @@ def day_partitions(table: str) -> list[tuple[date, str]]:
 
 
 def drop_before(cutoff: date) -> dict[str, int]:
-    """Drop every day partition of a day before `cutoff` (UTC), and delete the DEFAULT partition's rows
-    older than it. Returns the rows dropped per table (counted from the partitions before dropping them)."""
+    """Drop every day partition of a day before `cutoff` (UTC). Returns the rows dropped per table (counted
+    from the partitions before dropping them)."""
     dropped = {table: 0 for table in PARTITIONED}
-    start, _end = day_bounds(cutoff)
     # Children first: no row of theirs ever outlives its message's partition.
     for table in ("relay_relayevent", "relay_relayrecipient", "relay_relaymessage", "relay_rejectedattempt"):
-        key = PARTITIONED[table]
         for day, name in day_partitions(table):
             if day >= cutoff:
                 break
@@ -196,9 +218,6 @@ def drop_before(cutoff: date) -> dict[str, int]:
                 dropped[table] += cursor.fetchone()[0]
                 # The parent is locked only for the moment the partition's files are unlinked.
                 cursor.execute(f"DROP TABLE {_q(name)}")
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {_q(default_name(table))} WHERE {_q(key)} < %s", [start])  # noqa: S608
-            dropped[table] += cursor.rowcount
     forget_known()
     return dropped
 
@@ -230,7 +249,6 @@ def _rebuild(schema_editor, model, key: str, *, partitioned: bool) -> None:
     cursor.execute(f"ALTER TABLE {_q(new)} ALTER COLUMN id DROP DEFAULT")  # the old table's sequence
     cursor.execute(f"CREATE SEQUENCE {_q(sequence + '_new')} START WITH {int(largest) + 1}")
     if partitioned:
-        cursor.execute(f"CREATE TABLE {_q(default_name(table) + '__new')} PARTITION OF {_q(new)} DEFAULT")
         cursor.execute(
             f"SELECT DISTINCT ({_q(key)} AT TIME ZONE 'UTC')::date FROM {_q(table)} ORDER BY 1"  # noqa: S608
         )
@@ -271,4 +289,7 @@ def _rebuild(schema_editor, model, key: str, *, partitioned: bool) -> None:
         schema_editor.execute(statement)
     for definition in statistics:
         cursor.execute(definition)
+    if partitioned:
+        for _day, name in day_partitions(table):
+            _copy_statistics(cursor, table, name)
     forget_known()

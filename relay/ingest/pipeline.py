@@ -99,7 +99,7 @@ def _store_in_reader(batch: "Batch", directory: CustomerDirectory) -> None:
     read again and its new messages, already there, are merged as the duplicates they are: nothing changes.
     """
     prepared = _prepare(batch.assembly, directory)
-    partitions.ensure_span(prepared.span)  # before the transaction: creating a partition locks its table
+    _ensure_partitions(prepared.span, batch.assembly)  # before the transaction: it locks what it creates
     if connection.vendor != "postgresql":
         batch.prepared = prepared  # SQLite takes one writer at a time: the writer stores it all
     else:
@@ -307,7 +307,7 @@ class BatchWriter:
 def _store_batch(state: IngestState, batch: Batch, directory: CustomerDirectory) -> IngestResult | None:
     """Store one batch and move the offset, atomically; None if someone else moved the offset meanwhile."""
     if batch.prepared is None and batch.assembly is not None:  # else its reader saw to the partitions
-        partitions.ensure_span(assembly_span(batch.assembly))
+        _ensure_partitions(assembly_span(batch.assembly), batch.assembly)
     with transaction.atomic():
         _relax_commit()
         locked = IngestState.objects.select_for_update().get(pk=state.pk)
@@ -351,7 +351,7 @@ def _store_lines(lines, host, directory, clock) -> IngestResult:
         _relax_commit()
         assembly = assemble_lines(lines, host=host, clock=clock)
         prepared = _prepare(assembly, directory)
-        partitions.ensure_span(prepared.span)
+        _ensure_partitions(prepared.span, assembly)
         stored = store_prepared(prepared, directory=directory)
         if stored is None:
             stored = store_assembly(assembly, directory=directory)
@@ -370,6 +370,13 @@ def assembly_span(assembly: Assembly) -> tuple | None:
     included: one not found is stored as new, received at its first time)."""
     times = [draft.first_at for draft in assembly.messages] + [reject.at for reject in assembly.rejects]
     return (min(times), max(times)) if times else None
+
+
+def _ensure_partitions(span, assembly: Assembly) -> None:
+    """The day partitions the batch's rows go to (PostgreSQL; `relay.partitions`)."""
+    partitions.ensure_span(
+        span, exact=lambda: [d.first_at for d in assembly.messages] + [r.at for r in assembly.rejects]
+    )
 
 
 def _relax_commit() -> None:

@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from mailaccounts.models import Domain
 from mailhosts.models import MailHost
-from relay import rollup
+from relay import partitions, rollup
 from relay.ingest import ingest_lines
 from relay.models import RejectedAttempt, RelayCredential, RelayMessage
 from relay.services import verify_secret
@@ -255,7 +255,9 @@ def test_csv_export_neutralises_spreadsheet_formulas(owner_client, credential):
 
 def moved_to_today(*querysets_and_fields) -> None:
     """Move stored rows to now, as if received today, and let the chart's roll-up count both days again
-    (the ingest marks the days it changes; rows edited by hand must be marked by hand)."""
+    (the ingest marks the days it changes, and makes their partitions on PostgreSQL; rows edited by hand must
+    be seen to by hand)."""
+    partitions.ensure_days([partitions.utc_day(timezone.now())])
     for queryset, field in querysets_and_fields:
         rollup.mark_times(queryset.values_list(field, flat=True))
         queryset.update(**{field: timezone.now()})
