@@ -1,6 +1,6 @@
 """Relay log benchmark: ingest speed and memory against pflogsumm, and search p95 at scale.
 
-    python bench/bench_relaylog.py [--lines 2000000] [--rows 10000000] [--skip-search] [--skip-ingest]
+    python bench/bench_relaylog.py [--lines 2000000] [--rows 10000000] [--skip-search] [--skip-ingest] [--purge]
 
 1. Generates a realistic Postfix log (submission with SASL users, inbound to hosted domains with aliases,
    multi-recipient messages, greylisting deferrals retried minutes later, bounces with their notifications,
@@ -12,6 +12,8 @@
    it. Debian's `pflogsumm` summarises the same file before, between and after, and the time ratios print.
 3. Fills the relay log with `--rows` recipient rows (SQL, for speed) and measures the panel's relay log
    searches (the same `filter_messages` + `page_of` code the view runs): p50/p95 per kind of filter.
+4. With `--purge`: the nightly purge of one day at `--rows` recipient rows, before (plain tables, chunked
+   DELETE) and after (tables partitioned by day, the day's partitions dropped).
 
 It works in its own database, `<DATABASE_URL's name>_bench`, created when missing: your data is never
 touched. Needs DATABASE_URL pointing at PostgreSQL.
@@ -28,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -323,6 +325,9 @@ def truncate_relay_log() -> None:
             "TRUNCATE relay_relayevent, relay_relayrecipient, relay_rejectedattempt, relay_relaymessage, "
             "relay_ingeststate RESTART IDENTITY"
         )
+        cursor.execute("SELECT to_regclass('relay_relaydailycount') IS NOT NULL")
+        if cursor.fetchone()[0]:  # the daily roll-up (missing at relay 0010, `--purge`'s "before")
+            cursor.execute("TRUNCATE relay_relaydailycount, relay_relaydailypending")
 
 
 def peak_rss_mb() -> float:
@@ -399,6 +404,14 @@ def bench_ingest(lines: int, workdir: Path) -> None:
     )
     print(f"  stored: {stored_counts()}")
     pflogsumm.append(run_pflogsumm(source))
+    from relay import rollup
+
+    started = time.perf_counter()
+    days = rollup.refresh()
+    print(
+        f"  the chart's daily roll-up of the {len(days)} days it touched, rebuilt after the run (the ingest "
+        f"task does it, not counted above): {time.perf_counter() - started:.2f} s"
+    )
 
     if None in pflogsumm:
         print("\npflogsumm is not installed (apt install pflogsumm): no comparison")
@@ -445,12 +458,14 @@ JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM panel_customer WH
 LEFT JOIN relay_relaycredential cr ON cr.customer_id = c.id AND (g / %(customers)s) %% 2 = 0
 """
 FILL_RECIPIENTS_SQL = """
-INSERT INTO relay_relayrecipient (message_id, address, orig_to, status, dsn, relay, delay, response, at)
+INSERT INTO relay_relayrecipient (message_id, address, orig_to, status, dsn, relay, delay, response, at{received})
 SELECT m.id, 'user' || ((m.id * 7919 + k) %% 2000000) || '@' || (ARRAY['gmail.com','outlook.com','ziggo.nl','kpnmail.nl'])[1 + (m.id + k) %% 4],
-       '', m.status, '2.0.0', 'mx.example[198.51.100.7]:25', 0.5, '250 2.0.0 Ok', m.received_at
+       '', m.status, '2.0.0', 'mx.example[198.51.100.7]:25', 0.5, '250 2.0.0 Ok', m.received_at{m_received}
 FROM relay_relaymessage m, generate_series(1, %(per_message)s) AS k
 WHERE m.id BETWEEN %(first)s AND %(last)s
 """
+FILL_START = datetime(2026, 11, 1, tzinfo=UTC)
+FILL_DAYS = 30
 
 
 def _secondary_indexes(cursor, table: str) -> tuple[list, list]:
@@ -465,16 +480,29 @@ def _secondary_indexes(cursor, table: str) -> tuple[list, list]:
         "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
         [table, table],
     )
-    return constraints, cursor.fetchall()
+    # A partitioned table's index reads `ON ONLY table`, which would build it for the parent alone.
+    return constraints, [(name, sql.replace(" ON ONLY ", " ON ")) for name, sql in cursor.fetchall()]
 
 
-def fill(rows: int) -> None:
+def has_column(table: str, column: str) -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = %s AND column_name = %s",
+            [table, column],
+        )
+        return cursor.fetchone() is not None
+
+
+def fill(rows: int, *, again: bool = False) -> None:
     """Fill the relay log with `rows` recipient rows quickly: drop secondary indexes, INSERT ... SELECT, rebuild."""
     from django.db import connection
 
+    from relay import partitions
     from relay.models import RelayRecipient
 
-    have = RelayRecipient.objects.count()
+    have = RelayRecipient.objects.count() if not again else 0
     if have >= rows:
         print(f"relay log already holds {have:,} recipient rows")
         with connection.cursor() as cursor:  # statistics a migration may have added since the fill
@@ -482,6 +510,15 @@ def fill(rows: int) -> None:
         return
     truncate_relay_log()
     seed_customers()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE relname = 'relay_relaymessage'")
+        if cursor.fetchone()[0] == "p":  # partitioned (not at relay 0010, `--purge`'s "before")
+            partitions.ensure_days([FILL_START.date() + timedelta(days=i) for i in range(FILL_DAYS + 1)])
+    with_received = has_column("relay_relayrecipient", "received_at")
+    recipients_sql = FILL_RECIPIENTS_SQL.format(
+        received=", received_at" if with_received else "",
+        m_received=", m.received_at" if with_received else "",
+    )
     per_message = 2
     messages = rows // per_message
     started = time.perf_counter()
@@ -502,8 +539,8 @@ def fill(rows: int) -> None:
                 "first": first,
                 "last": last,
                 "offset": 0x100000000,
-                "start": "2026-11-01T00:00:00+00:00",
-                "spacing": 30 * 86400 / messages,
+                "start": FILL_START.isoformat(),
+                "spacing": FILL_DAYS * 86400 / messages,
                 "customers": CUSTOMERS,
             }
             cursor.execute(FILL_SQL, params)
@@ -511,7 +548,7 @@ def fill(rows: int) -> None:
         low, high = cursor.fetchone()
         for first in range(low, high + 1, step):
             cursor.execute(
-                FILL_RECIPIENTS_SQL, {"first": first, "last": first + step - 1, "per_message": per_message}
+                recipients_sql, {"first": first, "last": first + step - 1, "per_message": per_message}
             )
         filled = time.perf_counter()
         for table, (constraints, indexes) in saved.items():
@@ -525,13 +562,18 @@ def fill(rows: int) -> None:
         f"filled {messages:,} messages and {RelayRecipient.objects.count():,} recipients in "
         f"{filled - started:.0f} s, indexes rebuilt in {time.perf_counter() - filled:.0f} s"
     )
+    if has_column("relay_relaydailycount", "day"):  # the chart's roll-up, as the ingest would have left it
+        from relay import rollup
+
+        started = time.perf_counter()
+        rollup.mark_days([FILL_START.date() + timedelta(days=i) for i in range(-1, FILL_DAYS + 1)])
+        days = rollup.refresh()
+        print(f"daily roll-up of {len(days)} days rebuilt in {time.perf_counter() - started:.1f} s")
 
 
 def bench_search(rows: int, samples: int) -> None:
-    from datetime import date
-
     from relay.models import RelayCredential, RelayMessage, RelayRecipient
-    from relay.search import daily_chart, filter_messages, page_of, staff_search
+    from relay.search import daily_chart, filter_messages, page_of, rows_found, staff_search
     from tenants.models import Customer
 
     fill(rows)
@@ -614,11 +656,80 @@ def bench_search(rows: int, samples: int) -> None:
         for _ in range(samples):
             started = time.perf_counter()
             ids, _cut = staff_search(make())
-            list(RelayMessage.objects.filter(pk__in=ids).order_by("-received_at", "-id")[:100])
+            list(rows_found(RelayMessage.objects.all(), ids).order_by("-received_at", "-id")[:100])
             times.append((time.perf_counter() - started) * 1000)
         times.sort()
         p95 = times[int(0.95 * (len(times) - 1))]
         print(f"  {name:<22} {statistics.median(times):>8.1f} {p95:>8.1f} {times[-1]:>8.1f}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 4: retention at scale
+
+
+def backend_cpu_seconds() -> float | None:
+    """user+sys CPU seconds of this session's PostgreSQL backend (a local server: read from /proc)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(label: str, work) -> float:
+    """Run `work()`, print its wall time, the CPU time of this process and of its PostgreSQL backend."""
+    load = os.getloadavg()[0]
+    cpu, backend = time.process_time(), backend_cpu_seconds()
+    started = time.perf_counter()
+    result = work()
+    wall = time.perf_counter() - started
+    cpu, backend_after = time.process_time() - cpu, backend_cpu_seconds()
+    backend_cpu = "n/a" if backend is None or backend_after is None else f"{backend_after - backend:.2f} s"
+    print(
+        f"  {label}: {wall:.3f} s wall, CPU {cpu:.2f} s here + {backend_cpu} PostgreSQL backend, "
+        f"load average {load:.1f}; removed {result}"
+    )
+    return wall
+
+
+def bench_purge(rows: int) -> None:
+    """The nightly purge of one day at `rows` recipient rows (30 days): before, the relay log's plain tables
+    as they were until relay migration 0010 and the purge's chunked DELETE (its code, unchanged, still the
+    SQLite path); after, the tables partitioned by day and the day's partitions dropped."""
+    from django.core.management import call_command
+
+    from relay.ingest import purge, purge_older_than
+    from relay.models import RejectedAttempt, RelayMessage
+
+    today = datetime.now(UTC).date()
+    first_day = FILL_START.date()
+    print(f"\nretention: the nightly purge of one day at {rows:,} recipient rows over {FILL_DAYS} days")
+
+    truncate_relay_log()
+    call_command("migrate", "relay", "0010", verbosity=0)
+    fill(rows, again=True)
+    cutoff = datetime.combine(first_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    before = timed(
+        f"before: plain tables, DELETE in chunks of {purge.PURGE_CHUNK:,} ({first_day})",
+        lambda: (
+            purge._purge_chunks(RelayMessage.objects.filter(received_at__lt=cutoff)),
+            purge._purge_chunks(RejectedAttempt.objects.filter(at__lt=cutoff)),
+        ),
+    )
+
+    truncate_relay_log()
+    call_command("migrate", verbosity=0)
+    fill(rows, again=True)
+    after = timed(
+        f"after: partitioned by day, the day's partitions dropped ({first_day})",
+        lambda: purge_older_than((today - first_day - timedelta(days=1)).days),
+    )
+    print(f"  ratio after / before: {after / before:.4f}")
 
 
 def main() -> None:
@@ -632,6 +743,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100, help="searches per filter kind")
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-search", action="store_true")
+    parser.add_argument(
+        "--purge", action="store_true", help="also time the nightly purge of one day, before and after"
+    )
     args = parser.parse_args()
     setup_django()
     with tempfile.TemporaryDirectory(prefix="relaybench-") as workdir:
@@ -639,6 +753,8 @@ def main() -> None:
             bench_ingest(args.lines, Path(workdir))
         if not args.skip_search:
             bench_search(args.rows, args.samples)
+        if args.purge:
+            bench_purge(args.rows)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,7 @@ class StaffSearchAdmin(ReadOnlyAdmin):
 
     staff_search = staticmethod(lambda term: ([], False))
     cut_message = ""
+    time_field = "received_at"
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
@@ -112,7 +113,7 @@ class StaffSearchAdmin(ReadOnlyAdmin):
         if cut:
             message = self.cut_message % {"count": search.STAFF_SEARCH_LIMIT}
             self.message_user(request, message, messages.WARNING, fail_silently=True)
-        return queryset.filter(pk__in=ids), False
+        return search.rows_found(queryset, ids, self.time_field), False
 
 
 class MailHostFilter(admin.SimpleListFilter):
@@ -177,6 +178,7 @@ class RejectedAttemptAdmin(StaffSearchAdmin):
     show_full_result_count = False
 
     staff_search = staticmethod(search.staff_search_rejects)
+    time_field = "at"
     cut_message = _("Many attempts match: the search shows the newest %(count)s of each kind of match.")
 
 

@@ -214,11 +214,18 @@ class RelayRecipient(models.Model):
     # hash of that log line. The row then stands for the attempt in the timeline (`recorded_attempt`); should
     # a later attempt replace the outcome, the ingester first stores this one as an event, under this key.
     line_key = models.BigIntegerField(null=True, blank=True)
+    # The message's receipt time, copied: on PostgreSQL the table is partitioned by day on it, as the
+    # messages are, so the nightly purge drops a day's recipients with its messages (`relay.partitions`).
+    received_at = models.DateTimeField(_("received at"))
 
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["message", "address", "orig_to"], name="unique_relay_recipient")
+            # The partition key is in every unique constraint (PostgreSQL requires it); a message has one
+            # receipt time, so the pair (message, received_at) is as unique as the message alone.
+            models.UniqueConstraint(
+                fields=["message", "address", "orig_to", "received_at"], name="unique_relay_recipient"
+            )
         ]
         indexes = [
             models.Index(fields=["address"], name="relayrcpt_address"),
@@ -234,7 +241,9 @@ class RelayRecipient(models.Model):
         """The delivery attempt this row stands for, as an (unsaved) event, or None."""
         if self.line_key is None:
             return None
-        return RelayEvent(message_id=self.message_id, **recorded_attempt_fields(self))
+        return RelayEvent(
+            message_id=self.message_id, received_at=self.received_at, **recorded_attempt_fields(self)
+        )
 
 
 def recorded_attempt_fields(recipient) -> dict:
@@ -285,11 +294,15 @@ class RelayEvent(models.Model):
     delay = models.FloatField(_("delay (s)"), null=True, blank=True)
     response = models.TextField(_("answer"), blank=True)
     line_key = models.BigIntegerField()
+    # The message's receipt time, the partition key (see `RelayRecipient.received_at`).
+    received_at = models.DateTimeField(_("received at"))
 
     class Meta:
         ordering = ["at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["message", "at", "line_key"], name="unique_relay_event_line")
+            models.UniqueConstraint(
+                fields=["message", "at", "line_key", "received_at"], name="unique_relay_event_line"
+            )
         ]
         verbose_name = _("relay event")
         verbose_name_plural = _("relay events")
@@ -333,12 +346,16 @@ class RejectedAttempt(models.Model):
     recipient = models.CharField(_("recipient"), max_length=320, blank=True)
     dsn = models.CharField(_("DSN code"), max_length=12, blank=True)
     response = models.TextField(_("answer"), blank=True)
-    line_key = models.BigIntegerField(unique=True, verbose_name=_("log line key"))
+    line_key = models.BigIntegerField(verbose_name=_("log line key"))
 
     objects = RejectedAttemptQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
+        constraints = [
+            # With the partition key `at` (the line's own time, so no less unique than the line's hash).
+            models.UniqueConstraint(fields=["line_key", "at"], name="unique_rejected_attempt_line")
+        ]
         indexes = [
             models.Index(fields=["customer", "-at"], name="relayreject_customer_time"),
             models.Index(fields=["at"], name="relayreject_at"),
@@ -352,6 +369,50 @@ class RejectedAttempt(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.sender} → {self.recipient}"
+
+
+class RelayDailyCount(models.Model):
+    """The customer's chart, rolled up: messages received per customer, day and status, refused attempts
+    counted as rejected. Days are local (TIME_ZONE), as the chart shows them. Rebuilt from the raw rows for
+    each day the ingest changed (`relay.rollup`); kept longer than the raw rows (`ROLLUP_RETENTION_DAYS`)."""
+
+    customer = models.ForeignKey(  # indexed by the unique constraint, which starts with it
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="relay_daily_counts",
+        db_index=False,
+        verbose_name=_("customer"),
+    )
+    day = models.DateField(_("day"))
+    status = models.CharField(_("status"), max_length=10, choices=Status)
+    count = models.PositiveIntegerField(_("count"))
+
+    class Meta:
+        ordering = ["customer", "day", "status"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "day", "status"], name="unique_relay_daily_count")
+        ]
+        indexes = [models.Index(fields=["day"], name="relaydaily_day")]
+        verbose_name = _("daily relay count")
+        verbose_name_plural = _("daily relay counts")
+
+    def __str__(self):
+        return f"{self.day} {self.status}: {self.count}"
+
+
+class RelayDailyPending(models.Model):
+    """A day whose raw rows the ingest changed since its counts were last rebuilt. Written in the same
+    transaction as the rows, so a crash never leaves a day's counts behind; not unique, so marking a day
+    never waits for another transaction (see `relay.rollup.refresh`)."""
+
+    day = models.DateField(_("day"))
+
+    class Meta:
+        verbose_name = _("day to roll up")
+        verbose_name_plural = _("days to roll up")
+
+    def __str__(self):
+        return str(self.day)
 
 
 class RelayLogSource(models.Model):

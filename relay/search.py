@@ -7,11 +7,10 @@ however deep the customer pages and however many rows the log holds.
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
-from .models import RejectedAttempt, RelayCredential, RelayMessage, RelayRecipient, Status
+from .models import RejectedAttempt, RelayCredential, RelayDailyCount, RelayMessage, RelayRecipient, Status
 from .parser import _ip
 
 PAGE_SIZE = 50
@@ -31,7 +30,23 @@ def _address_q(field: str, value: str) -> Q:
 STAFF_SEARCH_LIMIT = 1_000
 
 
-def staff_search(term: str, *, limit: int | None = None) -> tuple[list[int], bool]:
+class Found(list):
+    """The ids a staff search found, and the first and last time among them (`span`, None for none)."""
+
+    span: tuple[datetime, datetime] | None = None
+
+
+def rows_found(queryset: QuerySet, found: list[int], time_field: str = "received_at") -> QuerySet:
+    """The rows of the ids found. Naming their time range too lets PostgreSQL read only those days'
+    partitions (`relay.partitions`), where ids alone would be looked for in every day's."""
+    queryset = queryset.filter(pk__in=found)
+    span = getattr(found, "span", None)
+    if span is not None:
+        queryset = queryset.filter(**{f"{time_field}__gte": span[0], f"{time_field}__lte": span[1]})
+    return queryset
+
+
+def staff_search(term: str, *, limit: int | None = None) -> tuple[Found, bool]:
     """The ids of the messages a support search finds in the whole relay log (all customers), and whether
     any one kind of match was cut at `limit` (its newest kept): a queue id, a Message-ID (with or without
     its angle brackets), a sender, a recipient (also as originally addressed) or a relay credential.
@@ -43,7 +58,7 @@ def staff_search(term: str, *, limit: int | None = None) -> tuple[list[int], boo
     if not term:
         return [], False
     addresses = sorted({term, term.lower()})
-    by_time = RelayMessage.objects.order_by("-received_at").values_list("pk", flat=True)
+    by_time = RelayMessage.objects.order_by("-received_at").values_list("pk", "received_at")
     lookups = [
         by_time.filter(queue_id__in=sorted({term, term.upper()})),
         by_time.filter(message_id__in=sorted({term, term.removeprefix("<").removesuffix(">")})),
@@ -52,7 +67,7 @@ def staff_search(term: str, *, limit: int | None = None) -> tuple[list[int], boo
         *(by_time.filter(sender=address) for address in addresses),
         RelayRecipient.objects.filter(_address_q("address", term) | _address_q("orig_to", term))
         .order_by("-message_id")
-        .values_list("message_id", flat=True),
+        .values_list("message_id", "received_at"),
     ]
     credential = RelayCredential.objects.filter(username=term).values_list("pk", flat=True).first()
     if credential is not None:
@@ -60,24 +75,28 @@ def staff_search(term: str, *, limit: int | None = None) -> tuple[list[int], boo
     return _newest_of_each(lookups, limit)
 
 
-def _newest_of_each(lookups: list[QuerySet], limit: int) -> tuple[list[int], bool]:
-    """The ids the lookups find, at most `limit` of each, and whether any of them found more."""
-    found: set[int] = set()
+def _newest_of_each(lookups: list[QuerySet], limit: int) -> tuple[Found, bool]:
+    """The ids the lookups find (each gives ids with their times), at most `limit` of each, and whether any
+    of them found more."""
+    found: dict[int, datetime] = {}
     cut = False
     for lookup in lookups:
-        ids = list(lookup[: limit + 1])
-        cut = cut or len(ids) > limit
-        found.update(ids[:limit])
-    return sorted(found), cut
+        rows = list(lookup[: limit + 1])
+        cut = cut or len(rows) > limit
+        found.update(rows[:limit])
+    ids = Found(sorted(found))
+    if found:
+        ids.span = (min(found.values()), max(found.values()))
+    return ids, cut
 
 
-def staff_search_rejects(term: str, *, limit: int | None = None) -> tuple[list[int], bool]:
+def staff_search_rejects(term: str, *, limit: int | None = None) -> tuple[Found, bool]:
     """As `staff_search`, for refused attempts: by sender, recipient or client IP address, exactly."""
     limit = limit or STAFF_SEARCH_LIMIT
     term = term.strip()
     if not term:
         return [], False
-    by_time = RejectedAttempt.objects.order_by("-at").values_list("pk", flat=True)
+    by_time = RejectedAttempt.objects.order_by("-at").values_list("pk", "at")
     lookups = [
         by_time.filter(**{field: address})
         for field in ("sender", "recipient")
@@ -151,16 +170,21 @@ def page_of(messages: QuerySet, cursor: str | None, *, size: int = PAGE_SIZE) ->
     if position is not None:
         at, pk = position
         messages = messages.filter(Q(received_at__lt=at) | Q(received_at=at, pk__lt=pk))
-    rows = list(
-        messages.order_by("-received_at", "-id")
-        .select_related("credential")
-        .prefetch_related("recipients")[: size + 1]
-    )
+    rows = list(messages.order_by("-received_at", "-id").select_related("credential")[: size + 1])
     has_more = len(rows) > size
     rows = rows[:size]
+    prefetch_recipients(rows)
     return Page(
         messages=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None, is_first=position is None
     )
+
+
+def prefetch_recipients(messages: list[RelayMessage]) -> None:
+    """The messages' recipients in one query that also names their receipt times: on PostgreSQL it then
+    reads only those days' partitions (`relay.partitions`), not every day's."""
+    if messages:
+        days = RelayRecipient.objects.filter(received_at__in={message.received_at for message in messages})
+        prefetch_related_objects(messages, Prefetch("recipients", queryset=days))
 
 
 @dataclass
@@ -171,30 +195,17 @@ class ChartDay:
 
 
 def daily_chart(customer, *, days: int = CHART_DAYS, today: date | None = None) -> list[ChartDay]:
-    """Messages per day and status over the last `days` days (rejected attempts count as rejected)."""
+    """Messages per day and status over the last `days` days (rejected attempts count as rejected).
+
+    Read from the daily roll-up (`relay.rollup`), a few dozen rows, not from the raw rows."""
     today = today or timezone.localdate()
     start = today - timedelta(days=days - 1)
     counts: dict[date, dict[str, int]] = {start + timedelta(days=i): {} for i in range(days)}
-    rows = (
-        RelayMessage.objects.for_customer(customer)
-        .filter(received_at__gte=_day_start(start))
-        .annotate(day=TruncDate("received_at"))
-        .values_list("day", "status")
-        .annotate(n=Count("id"))
-    )
-    rejects = (
-        RejectedAttempt.objects.for_customer(customer)
-        .filter(at__gte=_day_start(start))
-        .annotate(day=TruncDate("at"))
-        .values_list("day")
-        .annotate(n=Count("id"))
+    rows = RelayDailyCount.objects.filter(customer=customer, day__gte=start, day__lte=today).values_list(
+        "day", "status", "count"
     )
     for day, status, n in rows:
-        if day in counts:
-            counts[day][status] = counts[day].get(status, 0) + n
-    for day, n in rejects:
-        if day in counts:
-            counts[day][Status.REJECTED] = counts[day].get(Status.REJECTED, 0) + n
+        counts[day][status] = counts[day].get(status, 0) + n
     tallest = max((sum(c.values()) for c in counts.values()), default=0) or 1
     labels = dict(Status.choices)
     chart = []

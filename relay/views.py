@@ -212,8 +212,9 @@ def message_list(request):
 @mail_role_required
 def message_detail(request, pk: int):
     message = get_message_or_404(request, pk)
-    recipients = list(message.recipients.all())
-    events = timeline_events(message.events.all(), recipients)
+    # Named by the message's receipt time too: one day's partition is read (`relay.partitions`).
+    recipients = list(message.recipients.filter(received_at=message.received_at))
+    events = timeline_events(message.events.filter(received_at=message.received_at), recipients)
     notifications = list(message.bounce_notifications.filter(customer=request.customer))
     attach_notes([message])
     return render(

@@ -60,6 +60,7 @@ RECIPIENT_COLUMNS = [
     "response",
     "at",
     "line_key",
+    "received_at",  # the message's: the partition key (`relay.partitions`)
 ]
 EVENT_COLUMNS = [
     "message_id",
@@ -72,6 +73,7 @@ EVENT_COLUMNS = [
     "delay",
     "response",
     "line_key",
+    "received_at",
 ]
 REJECT_COLUMNS = [
     "host",
@@ -116,6 +118,9 @@ class Prepared:
     # Credential id -> the latest time it was used in the batch.
     credentials_used: dict[int, datetime] = field(default_factory=dict)
     loaded: bool = False  # the rows are in the database already (a reader stored them)
+    # The first and last time of the batch's messages and rejects (`relay.ingest.spans`): the days whose
+    # partitions must exist and whose daily counts change.
+    span: tuple[datetime, datetime] | None = None
 
     def load(self) -> bool:
         """Insert the rows (call inside a transaction). False, with nothing inserted, if they conflict with
@@ -194,13 +199,14 @@ def prepare(assembly: Assembly, directory: CustomerDirectory) -> Prepared:
         else:
             status = worst_status([r.status for r in drafts.values()])
         key = str(pk)
+        received = when(draft.first_at)
         add_message(
             "\t".join(
                 (
                     key,
                     esc(draft.host),
                     draft.queue_id,  # letters and digits (the parser's expressions)
-                    when(draft.first_at),
+                    received,
                     NULL if customer_id is None else str(customer_id),
                     NULL if credential_id is None else str(credential_id),
                     direction,
@@ -233,6 +239,7 @@ def prepare(assembly: Assembly, directory: CustomerDirectory) -> Prepared:
                         esc(r.response),
                         NULL if r.at is None else when(r.at),
                         NULL if r.line_key is None else str(r.line_key),
+                        received,
                     )
                 )
             )
@@ -253,6 +260,7 @@ def prepare(assembly: Assembly, directory: CustomerDirectory) -> Prepared:
                         NULL if e.delay is None else repr(e.delay),
                         esc(e.response),
                         str(e.line_key),
+                        received,
                     )
                 )
             )

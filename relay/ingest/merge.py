@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from django.utils import timezone
 
+from .. import partitions, rollup
 from ..assembler import Assembly, MessageDraft, RecipientDraft
 from ..bulk import copy_rows, create_with_ids, update_rows
 from ..models import (
@@ -47,10 +48,20 @@ def store_assembly(assembly: Assembly, *, directory: CustomerDirectory) -> Inges
         update_rows([row for _d, row in changed_rows], MERGED_FIELDS)
     _store_recipients(new_rows, changed_rows, existing_recipients)
     _store_events(new_rows + changed_rows, spilled)
-    link_bounces(new_rows + changed_rows)
+    relinked = link_bounces(new_rows + changed_rows)
     _touch_credentials(new_rows + changed_rows)
     rejects = _store_rejects(assembly, directory)
+    _mark_rollup(new_rows + changed_rows, relinked, assembly)
     return IngestResult(messages=len(new_rows), rejects=rejects)
+
+
+def _mark_rollup(pairs, relinked, assembly: Assembly) -> None:
+    """The days whose daily counts this batch changed: its messages', the relinked ones', its rejects'."""
+    rollup.mark_times(
+        [row.received_at for _d, row in pairs]
+        + [row.received_at for row in relinked]
+        + [reject.at for reject in assembly.rejects]
+    )
 
 
 MERGED_FIELDS = [
@@ -81,11 +92,22 @@ def _match_existing(drafts: list[MessageDraft]) -> list[tuple[MessageDraft, Rela
         earliest = min(d.first_at for d in host_drafts) - QUEUE_LIFETIME
         # Only host and queue id in SQL: the unique index (host, queue_id, received_at) answers that whatever
         # the table's statistics say; a time range there can tempt the planner into scanning a whole week.
-        rows = RelayMessage.objects.filter(host=host, queue_id__in={d.queue_id for d in host_drafts})
+        # (Where the table is partitioned by day, the range only leaves out the older days' partitions.)
+        rows = RelayMessage.objects.filter(
+            host=host, queue_id__in={d.queue_id for d in host_drafts}, **_days_from(earliest)
+        )
         for row in sorted(rows, key=lambda r: r.received_at):
             if row.received_at >= earliest:
                 known[(host, row.queue_id)].append(row)
     return [(draft, _pick(draft, known.get((draft.host, draft.queue_id), []))) for draft in drafts]
+
+
+def _days_from(earliest) -> dict:
+    """On PostgreSQL, a lookup of messages received since `earliest` (the caller checks the time anyway):
+    the tables are partitioned by day there, and the range leaves the older days' partitions unread."""
+    if not partitions.is_partitioned():
+        return {}
+    return {"received_at__gte": partitions.day_bounds(partitions.utc_day(earliest))[0]}
 
 
 def _pick(draft: MessageDraft, rows: list[RelayMessage]) -> RelayMessage | None:
@@ -109,7 +131,10 @@ def _pick(draft: MessageDraft, rows: list[RelayMessage]) -> RelayMessage | None:
 def _existing_recipients(rows: list[RelayMessage]) -> dict[int, dict[tuple[str, str], RelayRecipient]]:
     found: dict[int, dict[tuple[str, str], RelayRecipient]] = defaultdict(dict)
     if rows:
-        for recipient in RelayRecipient.objects.filter(message__in=[row.pk for row in rows]):
+        stored = RelayRecipient.objects.filter(
+            message__in=[row.pk for row in rows], received_at__in={row.received_at for row in rows}
+        )
+        for recipient in stored:
             found[recipient.message_id][(recipient.address, recipient.orig_to)] = recipient
     return found
 
@@ -203,37 +228,61 @@ def _fold(existing: RelayRecipient, draft: RecipientDraft, spill) -> None:
 def _store_recipients(new_pairs, changed_pairs, stored: dict) -> None:
     """Recipients of messages new in this batch go straight in: their message ids were just drawn from the
     sequence, so nothing can conflict and no staging table is needed. Those of stored messages are merged."""
-    fresh = [_recipient_row(row.pk, r) for draft, row in new_pairs for r in draft.recipients.values()]
+    fresh = [_recipient_row(row, r) for draft, row in new_pairs for r in draft.recipients.values()]
     copy_rows(RelayRecipient, RECIPIENT_COLUMNS, fresh)
     new, changed = [], []
     for draft, row in changed_pairs:
         known = stored.get(row.pk, {})
-        new.extend(_recipient_row(row.pk, r) for key, r in draft.recipients.items() if key not in known)
+        new.extend(_recipient_row(row, r) for key, r in draft.recipients.items() if key not in known)
         changed.extend(r for r in known.values() if getattr(r, "_changed", False))
     copy_rows(RelayRecipient, RECIPIENT_COLUMNS, new, ignore_conflicts=True)
     if changed:
         update_rows(changed, ["status", "dsn", "relay", "delay", "response", "at", "line_key"])
 
 
-def _recipient_row(message_pk: int, r: RecipientDraft) -> tuple:
-    return (message_pk, r.address, r.orig_to, r.status, r.dsn, r.relay, r.delay, r.response, r.at, r.line_key)
+def _recipient_row(message: RelayMessage, r: RecipientDraft) -> tuple:
+    return (
+        message.pk,
+        r.address,
+        r.orig_to,
+        r.status,
+        r.dsn,
+        r.relay,
+        r.delay,
+        r.response,
+        r.at,
+        r.line_key,
+        message.received_at,
+    )
 
 
 def _store_events(pairs, spilled=()) -> None:
     events = [(row, e) for draft, row in pairs for e in draft.events]
     events += spilled
     rows = [
-        (row.pk, e.at, e.kind, e.recipient, e.status, e.dsn, e.relay, e.delay, e.response, e.line_key)
+        (
+            row.pk,
+            e.at,
+            e.kind,
+            e.recipient,
+            e.status,
+            e.dsn,
+            e.relay,
+            e.delay,
+            e.response,
+            e.line_key,
+            row.received_at,
+        )
         for row, e in events
     ]
     copy_rows(RelayEvent, EVENT_COLUMNS, rows, ignore_conflicts=True)
 
 
-def link_bounces(pairs) -> None:
+def link_bounces(pairs) -> list[RelayMessage]:
     """Link bounce notifications (`sender non-delivery notification: NEWID`) to the message that caused them.
 
     Either side may be in this batch: the original with its notice, or the notification message (null sender).
-    Two queries at most, however many bounces the batch holds.
+    Two queries at most, however many bounces the batch holds. Returns the notifications it linked.
     """
     null_senders = {row.pk: row for _d, row in pairs if row.sender == "" and row.bounce_of_id is None}
     changed: dict[int, RelayMessage] = {}
@@ -248,6 +297,7 @@ def link_bounces(pairs) -> None:
             host__in={row.host for row, _q, _at in notices},
             queue_id__in={qid for _row, qid, _at in notices},
             bounce_of__isnull=True,
+            **_days_from(min(at for _row, _q, at in notices) - BOUNCE_WINDOW),
         )
         for candidate in sorted(rows, key=lambda r: r.received_at):
             candidates[(candidate.host, candidate.queue_id)].append(candidate)
@@ -262,7 +312,9 @@ def link_bounces(pairs) -> None:
         originals = defaultdict(list)
         oldest = min(r.received_at for r in orphans) - QUEUE_LIFETIME
         rows = RelayMessage.objects.filter(
-            host__in={r.host for r in orphans}, bounce_queue_id__in={r.queue_id for r in orphans}
+            host__in={r.host for r in orphans},
+            bounce_queue_id__in={r.queue_id for r in orphans},
+            **_days_from(oldest),
         ).exclude(bounce_queue_id="")  # the very condition of the partial index relaymsg_bounce_qid
         for original in sorted(rows, key=lambda r: r.received_at):
             if original.received_at >= oldest:
@@ -278,6 +330,7 @@ def link_bounces(pairs) -> None:
                 changed[row.pk] = row
     if changed:
         update_rows(list(changed.values()), ["bounce_of_id", "customer_id", "direction"])
+    return list(changed.values())
 
 
 def _set_bounce_of(notification: RelayMessage, original: RelayMessage) -> None:

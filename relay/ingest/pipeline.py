@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from .. import partitions, rollup
 from ..assembler import Assembly, MessageDraft, assemble_lines
 from ..models import (
     IngestState,
@@ -97,7 +98,8 @@ def _store_in_reader(batch: "Batch", directory: CustomerDirectory) -> None:
     moves the offset, batch by batch in order. Should the writer's part never commit (a crash), the batch is
     read again and its new messages, already there, are merged as the duplicates they are: nothing changes.
     """
-    prepared = prepare(batch.assembly, directory)
+    prepared = _prepare(batch.assembly, directory)
+    _ensure_partitions(prepared.span, batch.assembly)  # before the transaction: it locks what it creates
     if connection.vendor != "postgresql":
         batch.prepared = prepared  # SQLite takes one writer at a time: the writer stores it all
     else:
@@ -304,6 +306,8 @@ class BatchWriter:
 
 def _store_batch(state: IngestState, batch: Batch, directory: CustomerDirectory) -> IngestResult | None:
     """Store one batch and move the offset, atomically; None if someone else moved the offset meanwhile."""
+    if batch.prepared is None and batch.assembly is not None:  # else its reader saw to the partitions
+        _ensure_partitions(assembly_span(batch.assembly), batch.assembly)
     with transaction.atomic():
         _relax_commit()
         locked = IngestState.objects.select_for_update().get(pk=state.pk)
@@ -311,7 +315,9 @@ def _store_batch(state: IngestState, batch: Batch, directory: CustomerDirectory)
             return None
         stored = None
         if not batch.conflicted:
-            stored = store_prepared(batch.prepared or prepare(batch.assembly, directory), directory=directory)
+            stored = store_prepared(
+                batch.prepared or _prepare(batch.assembly, directory), directory=directory
+            )
         if stored is None:
             stored = store_assembly(batch.reassemble(), directory=directory)
         locked.offset, locked.lines, locked.updated_at = batch.end, locked.lines + batch.lines, timezone.now()
@@ -336,6 +342,7 @@ def ingest_lines(
             batch = []
     if batch:
         result.add(_store_lines(batch, host, directory, clock))
+    rollup.refresh()
     return result
 
 
@@ -343,11 +350,33 @@ def _store_lines(lines, host, directory, clock) -> IngestResult:
     with transaction.atomic():
         _relax_commit()
         assembly = assemble_lines(lines, host=host, clock=clock)
-        stored = store_prepared(prepare(assembly, directory), directory=directory)
+        prepared = _prepare(assembly, directory)
+        _ensure_partitions(prepared.span, assembly)
+        stored = store_prepared(prepared, directory=directory)
         if stored is None:
             stored = store_assembly(assembly, directory=directory)
     stored.lines = len(lines)
     return stored
+
+
+def _prepare(assembly: Assembly, directory: CustomerDirectory) -> Prepared:
+    prepared = prepare(assembly, directory)
+    prepared.span = assembly_span(assembly)
+    return prepared
+
+
+def assembly_span(assembly: Assembly) -> tuple | None:
+    """The first and last time of a batch's messages and rejects (drafts continuing a stored message
+    included: one not found is stored as new, received at its first time)."""
+    times = [draft.first_at for draft in assembly.messages] + [reject.at for reject in assembly.rejects]
+    return (min(times), max(times)) if times else None
+
+
+def _ensure_partitions(span, assembly: Assembly) -> None:
+    """The day partitions the batch's rows go to (PostgreSQL; `relay.partitions`)."""
+    partitions.ensure_span(
+        span, exact=lambda: [d.first_at for d in assembly.messages] + [r.at for r in assembly.rejects]
+    )
 
 
 def _relax_commit() -> None:
@@ -368,15 +397,23 @@ def store_prepared(prepared: Prepared, *, directory: CustomerDirectory) -> Inges
     result = IngestResult(messages=prepared.messages.count, rejects=prepared.rejects.count)
     if prepared.continuing:
         result.add(store_assembly(Assembly(messages=prepared.continuing, rejects=[]), directory=directory))
+    relinked = []
     if prepared.unlinked:
-        link_bounces(
+        relinked = link_bounces(
             [
                 (draft, _stored_message(draft, pk, customer_id, direction))
                 for draft, pk, customer_id, direction in prepared.unlinked
             ]
         )
     move_last_used(prepared.credentials_used)
+    _mark_rollup(prepared, relinked)
     return result
+
+
+def _mark_rollup(prepared: Prepared, relinked: list[RelayMessage]) -> None:
+    """The days whose daily counts the batch changed (the merged drafts mark their own)."""
+    rollup.mark_span(prepared.span)
+    rollup.mark_times(row.received_at for row in relinked)
 
 
 def _stored_message(draft: MessageDraft, pk: int, customer_id, direction: str) -> RelayMessage:

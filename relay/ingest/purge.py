@@ -1,10 +1,15 @@
-"""Retention: removing relay log rows older than the retention period, in chunks."""
+"""Retention: removing relay log rows older than the retention period.
 
-from datetime import timedelta
+On PostgreSQL the tables are partitioned by UTC day (`relay.partitions`): whole days older than the cutoff
+are dropped, which costs the same at any size. Elsewhere (SQLite) the rows are deleted, in chunks. Either
+way the cutoff is the start of a UTC day, so both keep the same rows: at least `days` days, at most one
+more."""
+
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.utils import timezone
 
+from .. import partitions
 from ..models import (
     RejectedAttempt,
     RelayMessage,
@@ -14,11 +19,13 @@ PURGE_CHUNK = 5_000
 
 
 def purge_older_than(days: int) -> tuple[int, int]:
-    """Delete messages (with their recipients and events) and rejected attempts older than `days` days.
-
-    In chunks, each its own transaction: a day of a busy host's log never becomes one huge delete.
-    Returns the numbers of messages and rejected attempts deleted."""
-    cutoff = timezone.now() - timedelta(days=days)
+    """Remove messages (with their recipients and events) and rejected attempts received before the start of
+    the UTC day `days` days ago. Returns the numbers of messages and rejected attempts removed."""
+    cutoff_day = (datetime.now(UTC) - timedelta(days=days)).date()
+    if partitions.is_partitioned():
+        dropped = partitions.drop_before(cutoff_day)
+        return dropped["relay_relaymessage"], dropped["relay_rejectedattempt"]
+    cutoff, _end = partitions.day_bounds(cutoff_day)
     return _purge_chunks(RelayMessage.objects.filter(received_at__lt=cutoff)), _purge_chunks(
         RejectedAttempt.objects.filter(at__lt=cutoff)
     )

@@ -1,5 +1,7 @@
 """Real-shaped Postfix log lines for the relay tests (shapes as in shared/MAILSTACK-NOTES.md)."""
 
+from datetime import timedelta
+
 # An application sends through relay credential relay-7k2m9q to three recipients with mixed outcomes:
 # one sent, one bounced (5.1.1), one greylisted (4.7.1) and sent five minutes later. The bounce
 # notification (5B7C31C0DEF) goes back to the sender. An inbound message to an alias is interleaved.
@@ -72,3 +74,20 @@ GARBAGE_BYTES = [
     b"\xff\xfe\x00\x81binary\x9c\xef",
     b"Nov 30 20:15:12 mx1 postfix/qmgr[2000]: \xff\xfe: removed\n",
 ]
+
+
+def message_at(at, queue_id: str) -> list[str]:
+    """A message sent through relay-7k2m9q at `at` (an aware datetime), greylisted once, then sent, and a
+    refused attempt beside it: one message, one recipient, one event, one rejected attempt. RFC 3339
+    timestamps, so the day is exactly the one given, whenever the test runs."""
+    t0, t1, t2 = (f"{at + timedelta(seconds=s):%Y-%m-%dT%H:%M:%S.000000%z}" for s in (0, 1, 300))
+    t0, t1, t2 = (f"{t[:-2]}:{t[-2:]}" for t in (t0, t1, t2))
+    return [
+        f"{t0} mx2 postfix/submission/smtpd[4101]: {queue_id}: client=app.example[203.0.113.5], sasl_method=PLAIN, sasl_username=relay-7k2m9q",
+        f"{t0} mx2 postfix/cleanup[4105]: {queue_id}: message-id=<{queue_id}@bakkerij.example>",
+        f"{t0} mx2 postfix/qmgr[4000]: {queue_id}: from=<shop@bakkerij.example>, size=3000, nrcpt=1 (queue active)",
+        f"{t1} mx2 postfix/smtp[4110]: {queue_id}: to=<piet@traag.example>, relay=mx.traag.example[192.0.2.9]:25, delay=1, delays=0.1/0/0.5/0.4, dsn=4.7.1, status=deferred (host mx.traag.example[192.0.2.9] said: 450 4.7.1 Greylisted (in reply to RCPT TO command))",
+        f"{t1} mx2 postfix/submission/smtpd[4102]: NOQUEUE: reject: RCPT from app.example[203.0.113.5]: 553 5.7.1 <ceo@concurrent.example>: Sender address rejected: not owned by user relay-7k2m9q; from=<ceo@concurrent.example> to=<x{queue_id}@y.example> proto=ESMTP helo=<app>",
+        f"{t2} mx2 postfix/smtp[4111]: {queue_id}: to=<piet@traag.example>, relay=mx.traag.example[192.0.2.9]:25, delay=300, delays=299/0/0.5/0.5, dsn=2.0.0, status=sent (250 2.0.0 Ok)",
+        f"{t2} mx2 postfix/qmgr[4000]: {queue_id}: removed",
+    ]

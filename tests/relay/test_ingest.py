@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from relay import partitions
 from relay.ingest import ingest_file, ingest_lines, purge_older_than
 from relay.models import IngestState, RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient
 from relay.parser import SyslogClock
@@ -180,13 +181,22 @@ def test_garbage_in_the_log_is_skipped(db, credential, tmp_path):
     assert counts() == (3, 5, 7, 2)
 
 
+def received_at(messages, at) -> None:
+    """Move messages to another receipt time, with the copy of it their recipients and events keep (the
+    partition key, `relay.partitions`: on PostgreSQL the day's partition is made first, as the ingest would)."""
+    partitions.ensure_days([partitions.utc_day(at)])
+    ids = list(messages.values_list("pk", flat=True))
+    RelayMessage.objects.filter(pk__in=ids).update(received_at=at)
+    RelayRecipient.objects.filter(message_id__in=ids).update(received_at=at)
+    RelayEvent.objects.filter(message_id__in=ids).update(received_at=at)
+
+
 def test_purge_removes_what_is_older_than_the_retention(db, credential):
     ingest_lines(MIXED.splitlines())
-    RelayMessage.objects.filter(queue_id="6C8D41C0AAA").update(
-        received_at=timezone.now() - timedelta(days=31)
-    )
+    received_at(RelayMessage.objects.filter(queue_id="6C8D41C0AAA"), timezone.now() - timedelta(days=31))
+    partitions.ensure_days([partitions.utc_day(timezone.now() - timedelta(days=31))])
     RejectedAttempt.objects.filter(sender="spam@spam.example").update(at=timezone.now() - timedelta(days=31))
-    RelayMessage.objects.exclude(queue_id="6C8D41C0AAA").update(received_at=timezone.now())
+    received_at(RelayMessage.objects.exclude(queue_id="6C8D41C0AAA"), timezone.now())
     RejectedAttempt.objects.exclude(sender="spam@spam.example").update(at=timezone.now())
     assert purge_older_than(30) == (1, 1)
     assert not RelayMessage.objects.filter(queue_id="6C8D41C0AAA").exists()

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from relay import rollup
 from relay.export import csv_lines, jsonl_lines, records
 from relay.ingest import ingest_file
 
@@ -48,6 +49,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{path}: {result.lines} lines, {result.messages} new messages, {result.rejects} rejected attempts"
             )
+        rollup.refresh()
 
     def export(self, options):
         stream = records(
