@@ -212,6 +212,7 @@ EXCLUDED: dict[str, str] = {
     "webmail:open": POST_ONLY,
     "webmail:api_sso": MAIL_HOST_API,
     "webmail:api_password": MAIL_HOST_API,
+    "webmail:api_host": MAIL_HOST_API,
     "health": NOT_A_PAGE,
     "mailaccounts:dns_zone_download": NOT_A_PAGE,
     "mailaccounts:mta_sts_policy": NOT_A_PAGE,
