@@ -63,7 +63,7 @@ def pytest_unconfigure(config):
 
         builder.wait()
         with config.stash[blocking_manager_key].unblock():
-            test_database.drop_template()
+            test_database.drop_template(config.option.testrunuid)
 
 
 @pytest.fixture(scope="session")
@@ -76,8 +76,8 @@ def django_db_setup(
     django_db_createdb,
     django_db_modify_db_settings,
 ):
-    """pytest-django's set-up, except that a pytest-xdist worker on PostgreSQL copies the run's migrated
-    template instead of running the migrations itself."""
+    """pytest-django's set-up, except that a pytest-xdist worker copies the run's migrated template instead
+    of running the migrations itself (tests/database.py)."""
     from django.db import connections
     from django.test.utils import setup_databases, teardown_databases
     from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
@@ -93,6 +93,16 @@ def django_db_setup(
         and aliases <= {"default"}
     ):
         connection = connections["default"]
+        if connection.vendor == "sqlite":
+            with django_db_blocker.unblock():
+                real_name = connection.settings_dict["NAME"]
+                test_database.sqlite_clone_into_memory(run_id)
+                if "default" in serialized_aliases:
+                    connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+            yield
+            with django_db_blocker.unblock():
+                connection.creation.destroy_test_db(real_name, verbosity=0)
+            return
         with django_db_blocker.unblock():
             real_name = connection.settings_dict["NAME"]
             worker_name = connection.creation._get_test_db_name()
