@@ -191,12 +191,17 @@ def _test_client_skips_widget_templates():
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings, tmp_path):
+def _fast_and_isolated(request, settings, tmp_path, monkeypatch):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MAILHOST_DEFAULT_CONFIG_DIR = str(tmp_path / "mailhost")
     settings.LANGUAGE_CODE = "en"
     settings.DNS_TIMEOUT = 0.5  # the local DNS server answers at once; a test of a timeout waits no longer
+    if not any(request.node.get_closest_marker(mark) for mark in ("integration", "browser")):
+        # An apply that changed a passwd-file waits into the next whole second before it counts as live, so
+        # that a running Dovecot sees the change (mailhosts.apply.wait_for_dovecot_resync): up to a second
+        # each, 32 times in the fast set. No Dovecot reads these files; the real-service tests still wait.
+        monkeypatch.setattr("mailhosts.apply.wait_for_dovecot_resync", lambda settle_at: None)
 
 
 def make_user(email: str, *, password: str = PASSWORD, verified: bool = True) -> User:
