@@ -56,6 +56,25 @@ def pytest_configure(config):
     config._postbode_template_builder = test_database.start_building(config.option.testrunuid)
 
 
+# The fast set's longest tests, longest first (CPU seconds on an idle machine): the page walks. pytest-xdist
+# hands tests out in collection order, so a walk collected late could be the last test a worker starts and
+# leave the other worker idle for its whole length; started first, they run while the many short tests
+# keep the other worker busy, and the short ones even out the end.
+LONGEST_FIRST = (
+    "tests/security/test_hostile_input.py::test_hostile_text_in_every_field_is_never_a_500_and_every_zone_stays_valid",
+    "tests/postbode/test_admin_dutch.py::test_every_admin_page_in_dutch_has_no_sentence_of_the_english_page",
+    "tests/postbode/test_dutch_pages.py::test_every_customer_page_in_dutch_has_no_sentence_of_the_english_page",
+    "tests/security/test_hostile_input.py::test_out_of_range_ids_in_every_choice_field_are_refused_before_the_database",
+    "tests/test_translations.py::test_catalogue_has_every_message_makemessages_would_extract",
+    "tests/postbode/test_dutch_pages.py::test_main_pages_in_dutch_have_no_known_english_leaks",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {nodeid: index for index, nodeid in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid, len(rank)))  # stable: the rest keep their order
+
+
 def pytest_unconfigure(config):
     builder = getattr(config, "_postbode_template_builder", None)
     if builder is not None:
@@ -63,7 +82,7 @@ def pytest_unconfigure(config):
 
         builder.wait()
         with config.stash[blocking_manager_key].unblock():
-            test_database.drop_template()
+            test_database.drop_template(config.option.testrunuid)
 
 
 @pytest.fixture(scope="session")
@@ -76,8 +95,8 @@ def django_db_setup(
     django_db_createdb,
     django_db_modify_db_settings,
 ):
-    """pytest-django's set-up, except that a pytest-xdist worker on PostgreSQL copies the run's migrated
-    template instead of running the migrations itself."""
+    """pytest-django's set-up, except that a pytest-xdist worker copies the run's migrated template instead
+    of running the migrations itself (tests/database.py)."""
     from django.db import connections
     from django.test.utils import setup_databases, teardown_databases
     from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
@@ -93,6 +112,16 @@ def django_db_setup(
         and aliases <= {"default"}
     ):
         connection = connections["default"]
+        if connection.vendor == "sqlite":
+            with django_db_blocker.unblock():
+                real_name = connection.settings_dict["NAME"]
+                test_database.sqlite_clone_into_memory(run_id)
+                if "default" in serialized_aliases:
+                    connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+            yield
+            with django_db_blocker.unblock():
+                connection.creation.destroy_test_db(real_name, verbosity=0)
+            return
         with django_db_blocker.unblock():
             real_name = connection.settings_dict["NAME"]
             worker_name = connection.creation._get_test_db_name()
@@ -181,12 +210,17 @@ def _test_client_skips_widget_templates():
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings, tmp_path):
+def _fast_and_isolated(request, settings, tmp_path, monkeypatch):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MAILHOST_DEFAULT_CONFIG_DIR = str(tmp_path / "mailhost")
     settings.LANGUAGE_CODE = "en"
     settings.DNS_TIMEOUT = 0.5  # the local DNS server answers at once; a test of a timeout waits no longer
+    if not any(request.node.get_closest_marker(mark) for mark in ("integration", "browser")):
+        # An apply that changed a passwd-file waits into the next whole second before it counts as live, so
+        # that a running Dovecot sees the change (mailhosts.apply.wait_for_dovecot_resync): up to a second
+        # each, 32 times in the fast set. No Dovecot reads these files; the real-service tests still wait.
+        monkeypatch.setattr("mailhosts.apply.wait_for_dovecot_resync", lambda settle_at: None)
 
 
 def make_user(email: str, *, password: str = PASSWORD, verified: bool = True) -> User:
