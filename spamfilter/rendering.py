@@ -7,9 +7,11 @@ Everything goes below `spamfilter/` in the host's `config_dir`:
   dialogue. A filter that is off refuses nothing by score (`NEVER_REJECT_SCORE`); block lists still apply.
 - `allow-mailbox.map`, `block-mailbox.map`, `allow-domain.map`, `block-domain.map`: the lists as
   `recipient|sender` keys (deploy/rspamd/local.d/multimap.conf).
-- `sieve/<domain>/<local part>.sieve`: the mailbox's first Sieve script (Dovecot's `sieve_before`, before
-  the autoresponder's): probable spam into Junk. Only whole numbers from the database reach it.
-- `dovecot-userdb`: how long a mailbox's Junk folder keeps mail, when not the default 30 days.
+- `sieve/<sensitivity>.sieve` and `sieve/off.sieve`: the first Sieve script of every mailbox (Dovecot's
+  `sieve_before`, before the autoresponder's): probable spam into Junk. Four small files whatever the host
+  holds; only whole numbers from the database reach them. dovecot.conf runs the default (`normal`).
+- `dovecot-userdb`: for a mailbox whose filing differs from the default (its own settings or its domain's),
+  the script it runs (`sieve_before`); how long its Junk folder keeps mail, when not the default 30 days.
 
 Addresses and domains come from the database and are checked with `is_safe_address`/`is_safe_token`; list
 entries were validated when saved (entries.py) and are checked again here, so a line or an option can never
@@ -19,10 +21,11 @@ be injected: an entry that does not pass is left out and logged.
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from mailaccounts.models import Domain, Mailbox
 from mailhosts.models import MailHost
-from mailhosts.rendering import HostConfig, RenderedFile, is_safe_address, is_safe_token
+from mailhosts.rendering import UNSAFE, HostConfig, RenderedFile, is_safe_address, is_safe_token
 
 from .entries import is_valid_entry
 from .models import (
@@ -39,7 +42,7 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 MANAGED_DIRS = ("spamfilter",)
-SIEVE_ROOT = "spamfilter/sieve"  # a folder per domain: the renderer's scope is a domain, like the accounts'
+SIEVE_ROOT = "spamfilter/sieve"  # one script per sensitivity, and "off"
 MAPS = ("allow-mailbox", "block-mailbox", "allow-domain", "block-domain")
 JUNK_HEADER = "X-Spamd-Bar"
 SPAM_HEADER = (
@@ -76,14 +79,10 @@ def effective(domain_policy: DomainSpamPolicy | None, mailbox_policy: MailboxSpa
 
 
 def render_spamfilter(host: MailHost) -> HostConfig:
-    return render_spamfilter_scoped(host, None)
-
-
-def render_spamfilter_scoped(host: MailHost, scopes: frozenset[str] | None) -> HostConfig:
-    """The whole-host files (from the few mailboxes and domains with settings or lists of their own) and
-    the Sieve scripts of the mailboxes of every domain, or of the domains named in `scopes`. Its queries
-    read the host's domains and mailboxes only where they have settings, so a change costs what its domain
-    holds plus what has settings, not what the host holds."""
+    """The spam filter's files, whole. Its queries read the host's domains and mailboxes only where they have
+    settings or lists of their own (and the mailboxes of domains whose settings differ from the defaults), so
+    an apply costs what has settings, not what the host holds; a host without settings writes a few small
+    files whatever its size."""
     served = Domain.objects.filter(mailhost=host).verified()
     domain_policies = {p.domain_id: p for p in DomainSpamPolicy.objects.filter(domain__in=served)}
     live = Mailbox.objects.filter(domain__in=served, deleted_at__isnull=True, is_enabled=True).order_by()
@@ -109,15 +108,19 @@ def render_spamfilter_scoped(host: MailHost, scopes: frozenset[str] | None) -> H
         {(p.mailbox_id, p.mailbox.domain_id, p.mailbox.local_part) for p in policies}
         | set(live.filter(pk__in=with_lists).values_list("id", "domain_id", "local_part"))
     )
-    rendered = served if scopes is None else served.filter(name__in=scopes)
-    scoped = list(live.filter(domain__in=rendered).values_list("id", "domain_id", "local_part"))
-    needed = set(domain_policies) | {entry[0] for entry in entries} | {row[1] for row in own + scoped}
+    # The mailboxes of domains whose settings file mail differently from the defaults get their script
+    # through Dovecot's userdb, like those with settings of their own.
+    differing = [
+        pk for pk, policy in domain_policies.items() if filing(effective(policy, None)) != DEFAULT_SCRIPT
+    ]
+    inherited = list(
+        live.filter(domain_id__in=differing)
+        .exclude(pk__in=[row[0] for row in own])
+        .values_list("id", "domain_id", "local_part")
+    )
+    needed = set(domain_policies) | {entry[0] for entry in entries} | {row[1] for row in own}
     domains = {
-        pk: name
-        for pk, name in served.filter(pk__in=rendered.values("pk") if scopes is None else needed).values_list(
-            "id", "name"
-        )
-        if is_safe_token(name)
+        pk: name for pk, name in served.filter(pk__in=needed).values_list("id", "name") if is_safe_token(name)
     }
     own = [row for row in own if row[1] in domains]
     files = {
@@ -125,27 +128,46 @@ def render_spamfilter_scoped(host: MailHost, scopes: frozenset[str] | None) -> H
             render_settings(domains, domain_policies, own, mailbox_policies).encode()
         ),
         **render_maps(domains, {pk: (d, lp) for pk, d, lp in own}, [e for e in entries if e[0] in domains]),
+        **{
+            f"{SIEVE_ROOT}/{name}.sieve": RenderedFile(script.encode())
+            for name, script in junk_scripts().items()
+        },
     }
+    scripts = f"{Path(host.config_dir) / SIEVE_ROOT}"
+    if UNSAFE.search(scripts.replace("/", "").replace(":", "")):
+        raise ValueError(f"the host's config_dir cannot be written into Dovecot's userdb: {scripts!r}")
     userdb = []
-    for pk, domain_id, local_part in own:
+    for pk, domain_id, local_part in [*own, *(row for row in inherited if row[1] in domains)]:
         address = f"{local_part}@{domains[domain_id]}"
         settings = effective(domain_policies.get(domain_id), mailbox_policies.get(pk))
-        if is_safe_address(address) and settings.junk_days != DEFAULT_JUNK_DAYS:
-            days = int(settings.junk_days)
-            userdb.append(f"{address}:::::::userdb_namespace/inbox/mailbox/Junk/autoexpunge={days}d\n")
-    files["spamfilter/dovecot-userdb"] = RenderedFile("".join(sorted(userdb)).encode(), bump_mtime=True)
-    for pk, domain_id, local_part in scoped:
-        if domain_id not in domains:
-            continue
-        address = f"{local_part}@{domains[domain_id]}"
         if not is_safe_address(address):
             continue
-        settings = effective(domain_policies.get(domain_id), mailbox_policies.get(pk))
-        if settings.is_enabled:
-            files[f"{SIEVE_ROOT}/{domains[domain_id]}/{local_part}.sieve"] = RenderedFile(
-                render_junk_sieve(address, settings.junk_score).encode()
-            )
+        fields = []
+        script = filing(settings)
+        if script != DEFAULT_SCRIPT:
+            fields.append(f"userdb_sieve_before=file:{scripts}/{script}.sieve;bindir=~/sieve-spam-bin")
+        if settings.junk_days != DEFAULT_JUNK_DAYS:
+            fields.append(f"userdb_namespace/inbox/mailbox/Junk/autoexpunge={int(settings.junk_days)}d")
+        if fields:
+            userdb.append(f"{address}:::::::{' '.join(fields)}\n")
+    files["spamfilter/dovecot-userdb"] = RenderedFile("".join(sorted(userdb)).encode(), bump_mtime=True)
     return HostConfig(files=files)
+
+
+def filing(settings: Effective) -> str:
+    """The name of the Sieve script that files the mailbox's mail (see `junk_scripts`)."""
+    return str(settings.sensitivity) if settings.is_enabled else "off"
+
+
+DEFAULT_SCRIPT = filing(Effective())  # deploy/dovecot/dovecot.conf's sieve_before
+
+
+def junk_scripts() -> dict[str, str]:
+    """One script per sensitivity, and "off" (nothing filed): every mailbox runs one of them first, the
+    default through dovecot.conf's `sieve_before`, any other through its line in `dovecot-userdb`."""
+    scripts = {str(level): render_junk_sieve(str(level), JUNK_SCORE[level]) for level in Sensitivity}
+    scripts["off"] = "# Spam filter off (rendered by the panel): nothing is filed into Junk.\n"
+    return scripts
 
 
 def settings_entry(name: str, priority: str, recipient: str, reject: int) -> str:
@@ -199,14 +221,14 @@ def render_maps(domains, mailboxes, entries) -> dict[str, RenderedFile]:
     return {f"spamfilter/{name}.map": RenderedFile("".join(sorted(lines[name])).encode()) for name in MAPS}
 
 
-def render_junk_sieve(address: str, junk_score: int) -> str:
+def render_junk_sieve(level: str, junk_score: int) -> str:
     """The mailbox's first Sieve script: a score of `junk_score` or more (as many "+" in rspamd's
     X-Spamd-Bar; rspamd removes any such header the sender wrote) goes to Junk, and so does mail rspamd marked
     as spam whatever its score (`X-Spam: Yes`: the sending domain's DMARC policy says quarantine). Nothing
     after it runs (no automatic reply to spam)."""
     bar = "+" * int(junk_score)
     return (
-        f"# Spam filter of {address} (rendered by the panel): probable spam into Junk.\n"
+        f"# Spam filter at sensitivity {level} (rendered by the panel): probable spam into Junk.\n"
         'require ["fileinto", "mailbox"];\n'
         f'if header :matches "{JUNK_HEADER}" "{bar}*" {{\n'
         '  fileinto :create "Junk";\n'
