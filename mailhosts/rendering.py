@@ -143,6 +143,12 @@ def assembled_files() -> dict[str, Assembled]:
     return {path: how for renderer in _renderers.values() for path, how in renderer.assembled.items()}
 
 
+def stored_folders() -> frozenset[str]:
+    """The folders whose files only the apply reads (parts of assembled files, passwd-files of shared user
+    tables): kept in the apply's part store (`mailhosts.files.PartStore`), not as files."""
+    return frozenset(how.parts for how in assembled_files().values()) | frozenset(user_tables())
+
+
 def user_tables() -> dict[str, str]:
     return {folder: db for renderer in _renderers.values() for folder, db in renderer.user_tables.items()}
 
