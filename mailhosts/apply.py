@@ -240,6 +240,8 @@ def write_host(
             )
             if assembled:
                 write_atomic(marker, b"", 0o644)
+            if any(how[path].bump_mtime for path in assembled):
+                settle_at = int(time.time()) + 1
             result.changed_files += assembled
         assemble_marker.unlink(missing_ok=True)
         if scopes is None:
@@ -361,7 +363,7 @@ def assemble_from_disk(
         except FileNotFoundError:
             unchanged = False
         if not unchanged:
-            write_atomic(target, content, how.mode)
+            write_atomic(target, content, how.mode, bump_mtime=how.bump_mtime)
             result.append(path)
             if in_place and postmap:
                 new = {name: parts.get(name, b"") for name in old}

@@ -109,6 +109,7 @@ class Assembled:
 
     parts: str
     mode: int = MODE_PUBLIC
+    bump_mtime: bool = False  # as `RenderedFile.bump_mtime`: a passwd-file Dovecot checks by its mtime
 
 
 def assemble(parts: dict[str, bytes]) -> bytes:
@@ -186,5 +187,5 @@ def render_host(host: "MailHost", scopes: frozenset[str] | None = None) -> HostC
             parts = {
                 rel[len(prefix) :]: f.content for rel, f in config.files.items() if rel.startswith(prefix)
             }
-            config.files[path] = RenderedFile(assemble(parts), how.mode)
+            config.files[path] = RenderedFile(assemble(parts), how.mode, bump_mtime=how.bump_mtime)
     return config

@@ -12,11 +12,20 @@ class SpamfilterConfig(AppConfig):
         from mailhosts.rendering import Renderer, register_renderer
         from mailhosts.stack import register_stack_service
 
-        from .rendering import MANAGED_DIRS, render_spamfilter
+        from .rendering import ASSEMBLED, MANAGED_DIRS, render_spamfilter, render_spamfilter_scoped
         from .sections import domain_section, mailbox_section, relay_notes
         from .stack import RSPAMD_SERVICE
 
-        register_renderer(Renderer("spamfilter", render_spamfilter, managed_dirs=MANAGED_DIRS))
+        register_renderer(
+            Renderer(
+                "spamfilter",
+                render_spamfilter,
+                managed_dirs=MANAGED_DIRS,
+                render_scoped=render_spamfilter_scoped,
+                scoped_roots=tuple(how.parts for how in ASSEMBLED.values()),
+                assembled=ASSEMBLED,
+            )
+        )
         register_stack_service(RSPAMD_SERVICE)
         register_mailbox_section(mailbox_section)
         register_domain_section(domain_section)

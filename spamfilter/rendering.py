@@ -25,7 +25,15 @@ from pathlib import Path
 
 from mailaccounts.models import Domain, Mailbox
 from mailhosts.models import MailHost
-from mailhosts.rendering import UNSAFE, HostConfig, RenderedFile, is_safe_address, is_safe_token
+from mailhosts.rendering import (
+    UNSAFE,
+    Assembled,
+    HostConfig,
+    RenderedFile,
+    assemble,
+    is_safe_address,
+    is_safe_token,
+)
 
 from .entries import is_valid_entry
 from .models import (
@@ -44,6 +52,16 @@ logger = logging.getLogger(__name__)
 MANAGED_DIRS = ("spamfilter",)
 SIEVE_ROOT = "spamfilter/sieve"  # one script per sensitivity, and "off"
 MAPS = ("allow-mailbox", "block-mailbox", "allow-domain", "block-domain")
+# Files assembled from one part per domain (`<file>.d/<domain>`, kept in the apply's part store): Dovecot
+# notices a changed passwd-file by its mtime, so the userdb's gets one past the old file's.
+ASSEMBLED = {
+    path: Assembled(f"{path}.d", bump_mtime=path.endswith("dovecot-userdb"))
+    for path in (
+        "spamfilter/rspamd-settings.conf",
+        *(f"spamfilter/{name}.map" for name in MAPS),
+        "spamfilter/dovecot-userdb",
+    )
+}
 JUNK_HEADER = "X-Spamd-Bar"
 SPAM_HEADER = (
     "X-Spam"  # rspamd's proxy (spam_header in deploy/rspamd/rspamd.conf) for the "add header" action
@@ -79,30 +97,41 @@ def effective(domain_policy: DomainSpamPolicy | None, mailbox_policy: MailboxSpa
 
 
 def render_spamfilter(host: MailHost) -> HostConfig:
-    """The spam filter's files, whole. Its queries read the host's domains and mailboxes only where they have
-    settings or lists of their own (and the mailboxes of domains whose settings differ from the defaults), so
-    an apply costs what has settings, not what the host holds; a host without settings writes a few small
-    files whatever its size."""
+    """The spam filter's files, whole (the per-domain parts and the files assembled from them)."""
+    config = render_spamfilter_scoped(host, None)
+    for path, how in ASSEMBLED.items():
+        prefix = f"{how.parts}/"
+        parts = {rel[len(prefix) :]: f.content for rel, f in config.files.items() if rel.startswith(prefix)}
+        config.files[path] = RenderedFile(assemble(parts), how.mode, bump_mtime=how.bump_mtime)
+    return config
+
+
+def render_spamfilter_scoped(host: MailHost, scopes: frozenset[str] | None) -> HostConfig:
+    """The parts of the domains named in `scopes` (every domain for None) of the files assembled from one
+    part per domain (`ASSEMBLED`), and the four Junk scripts. Its queries read the domains' mailboxes only
+    where they have settings or lists of their own, or where their domain's settings file mail otherwise
+    than the defaults, so a change costs what its domain has settings for, not what the host holds."""
     served = Domain.objects.filter(mailhost=host).verified()
+    if scopes is not None:
+        served = served.filter(name__in=scopes)
     domain_policies = {p.domain_id: p for p in DomainSpamPolicy.objects.filter(domain__in=served)}
     live = Mailbox.objects.filter(domain__in=served, deleted_at__isnull=True, is_enabled=True).order_by()
     # Joined from the (few) policies to their mailboxes, not from every mailbox of the host to its policy.
-    policies = list(
-        MailboxSpamPolicy.objects.filter(
-            mailbox__domain__mailhost=host,
-            mailbox__domain__verified_at__isnull=False,
-            mailbox__deleted_at__isnull=True,
-            mailbox__is_enabled=True,
-        ).select_related("mailbox")
+    of_policies = MailboxSpamPolicy.objects.filter(
+        mailbox__domain__mailhost=host,
+        mailbox__domain__verified_at__isnull=False,
+        mailbox__deleted_at__isnull=True,
+        mailbox__is_enabled=True,
     )
+    if scopes is not None:
+        of_policies = of_policies.filter(mailbox__domain__in=served)
+    policies = list(of_policies.select_related("mailbox"))
     mailbox_policies = {p.mailbox_id: p for p in policies}
     entries = list(
         SenderListEntry.objects.filter(domain__in=served).values_list(
             "domain_id", "mailbox_id", "kind", "value"
         )
     )
-    # Only mailboxes with settings or lists of their own appear in the whole-host files: found from the
-    # (few) settings and list entries, never by reading every mailbox of the host.
     with_lists = {entry[1] for entry in entries if entry[1] is not None}
     own = sorted(
         {(p.mailbox_id, p.mailbox.domain_id, p.mailbox.local_part) for p in policies}
@@ -122,36 +151,58 @@ def render_spamfilter(host: MailHost) -> HostConfig:
     domains = {
         pk: name for pk, name in served.filter(pk__in=needed).values_list("id", "name") if is_safe_token(name)
     }
-    own = [row for row in own if row[1] in domains]
     files = {
-        "spamfilter/rspamd-settings.conf": RenderedFile(
-            render_settings(domains, domain_policies, own, mailbox_policies).encode()
-        ),
-        **render_maps(domains, {pk: (d, lp) for pk, d, lp in own}, [e for e in entries if e[0] in domains]),
-        **{
-            f"{SIEVE_ROOT}/{name}.sieve": RenderedFile(script.encode())
-            for name, script in junk_scripts().items()
-        },
+        f"{SIEVE_ROOT}/{name}.sieve": RenderedFile(script.encode()) for name, script in junk_scripts().items()
     }
     scripts = f"{Path(host.config_dir) / SIEVE_ROOT}"
     if UNSAFE.search(scripts.replace("/", "").replace(":", "")):
         raise ValueError(f"the host's config_dir cannot be written into Dovecot's userdb: {scripts!r}")
-    userdb = []
-    for pk, domain_id, local_part in [*own, *(row for row in inherited if row[1] in domains)]:
-        address = f"{local_part}@{domains[domain_id]}"
-        settings = effective(domain_policies.get(domain_id), mailbox_policies.get(pk))
-        if not is_safe_address(address):
-            continue
-        fields = []
-        script = filing(settings)
-        if script != DEFAULT_SCRIPT:
-            fields.append(f"userdb_sieve_before=file:{scripts}/{script}.sieve;bindir=~/sieve-spam-bin")
-        if settings.junk_days != DEFAULT_JUNK_DAYS:
-            fields.append(f"userdb_namespace/inbox/mailbox/Junk/autoexpunge={int(settings.junk_days)}d")
-        if fields:
-            userdb.append(f"{address}:::::::{' '.join(fields)}\n")
-    files["spamfilter/dovecot-userdb"] = RenderedFile("".join(sorted(userdb)).encode(), bump_mtime=True)
+    own_by_domain: dict[int, list] = defaultdict(list)
+    for row in own:
+        own_by_domain[row[1]].append(row)
+    inherited_by_domain: dict[int, list] = defaultdict(list)
+    for row in inherited:
+        inherited_by_domain[row[1]].append(row)
+    entries_by_domain: dict[int, list] = defaultdict(list)
+    for entry in entries:
+        entries_by_domain[entry[0]].append(entry)
+    for pk, name in domains.items():
+        mine = own_by_domain[pk]
+        contents = {
+            "spamfilter/rspamd-settings.conf": render_settings(
+                {pk: name}, domain_policies, mine, mailbox_policies
+            ),
+            **{
+                path: file.content.decode()
+                for path, file in render_maps(
+                    {pk: name}, {box: (d, lp) for box, d, lp in mine}, entries_by_domain[pk]
+                ).items()
+            },
+            "spamfilter/dovecot-userdb": "".join(
+                sorted(
+                    userdb_line(f"{local_part}@{name}", settings, scripts)
+                    for box, _domain, local_part in [*mine, *inherited_by_domain[pk]]
+                    for settings in [effective(domain_policies.get(pk), mailbox_policies.get(box))]
+                )
+            ),
+        }
+        for path, content in contents.items():
+            if content:
+                files[f"{ASSEMBLED[path].parts}/{name}"] = RenderedFile(content.encode())
     return HostConfig(files=files)
+
+
+def userdb_line(address: str, settings: Effective, scripts: str) -> str:
+    """The mailbox's line in the spam filter's userdb, or "" when it keeps the defaults."""
+    if not is_safe_address(address):
+        return ""
+    fields = []
+    script = filing(settings)
+    if script != DEFAULT_SCRIPT:
+        fields.append(f"userdb_sieve_before=file:{scripts}/{script}.sieve;bindir=~/sieve-spam-bin")
+    if settings.junk_days != DEFAULT_JUNK_DAYS:
+        fields.append(f"userdb_namespace/inbox/mailbox/Junk/autoexpunge={int(settings.junk_days)}d")
+    return f"{address}:::::::{' '.join(fields)}\n" if fields else ""
 
 
 def filing(settings: Effective) -> str:
@@ -187,7 +238,7 @@ def render_settings(domains, domain_policies, mailboxes, mailbox_policies) -> st
 
     A message to several recipients is scanned once; rspamd applies the highest-priority entry that
     matches any of them (the Sieve scripts still file per mailbox)."""
-    parts = ["# Rendered by the panel (spamfilter/rendering.py); do not edit.\n"]
+    parts = []
     for pk in sorted(domains):
         if pk not in domain_policies:
             continue  # the defaults of deploy/rspamd/local.d/actions.conf: a new domain reloads nothing
