@@ -21,6 +21,7 @@
 """
 
 import logging
+import shutil
 import subprocess
 import threading
 import time
@@ -35,14 +36,16 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from .files import (
+    PartStore,
     ensure_domain_folders,
+    ownership,
     plan_changes,
     prune_user_table,
     read_lines,
     remove_mail_folder,
     sync_files,
+    sync_stored_user_table,
     write_atomic,
-    write_plain,
 )
 from .models import MailHost, PendingChange
 from .rendering import (
@@ -56,6 +59,7 @@ from .rendering import (
     managed_dirs,
     render_host,
     scoped_roots,
+    stored_folders,
     user_tables,
     with_related_scopes,
 )
@@ -66,10 +70,11 @@ STATE_DIR = ".postbode"
 RELOAD_MARKER = f"{STATE_DIR}/reload-pending"
 ASSEMBLE_MARKER = f"{STATE_DIR}/assemble-pending"
 FOLDER_MANIFEST = f"{STATE_DIR}/mail-folders"  # the layout before scopes: one list for the whole host
-FOLDER_MANIFESTS = f"{STATE_DIR}/mail-folders.d"  # one list per domain
+FOLDER_MANIFESTS = f"{STATE_DIR}/mail-folders.d"  # the layout before the part store: one file per domain
+FOLDER_LISTS = "mail-folders"  # in the part store: one list per domain
 ASSEMBLED_INDEX = f"{STATE_DIR}/assembled"  # <file>.index: where each part is in an assembled file
 LAYOUT_MARKER = f"{STATE_DIR}/layout"
-LAYOUT = "scoped-1"  # files by scope; the marker also names the host and the revision its files are at
+LAYOUT = "scoped-2"  # files by scope, parts in the part store; the marker also names the host and revision
 
 
 def layout_marker(host: MailHost, revision: int) -> str:
@@ -196,33 +201,56 @@ def write_host(
     config = render_host(host, scopes)
     root = Path(host.config_dir)
     marker = root / RELOAD_MARKER
-    result = ApplyResult(changed_files=plan_files(root, config), scopes=scopes)
-    assemble_marker = root / ASSEMBLE_MARKER
-    leftover = read_lines(assemble_marker)  # from an apply that died before assembling: rebuild them whole
-    to_assemble = set() if scopes is None else parts_changed(result.changed_files) | leftover
-    settle_at = None
-    if result.changed_files:
-        if any(needs_reload(config.files.get(rel)) for rel in result.changed_files):
-            write_atomic(marker, b"", 0o644)  # before the first file, so a crash after it still reloads
-        if to_assemble:  # likewise: parts written now are assembled even if this apply dies after them
-            write_atomic(assemble_marker, "".join(f"{p}\n" for p in sorted(to_assemble)).encode(), 0o644)
-        sync_files(root, config.files, result.changed_files, user_tables())
-        if any(config.files[rel].bump_mtime for rel in result.changed_files if rel in config.files):
-            settle_at = int(time.time()) + 1
-    if to_assemble:
-        how = {path: assembled_files()[path] for path in to_assemble}
-        assembled = assemble_from_disk(
-            root, how, result.changed_files, whole=leftover, postmap=host.postmap_command or None
+    store = PartStore(root)
+    try:
+        # Files only the apply reads (parts, passwd-files of shared tables) are rows of the part store.
+        folders = stored_folders()
+        parts = {rel: file for rel, file in config.files.items() if rel.rpartition("/")[0] in folders}
+        on_disk = {rel: file for rel, file in config.files.items() if rel not in parts}
+        old_parts = store.read(folders, None if scopes is None else sorted(scopes))
+        changed_parts = sorted(
+            [rel for rel, file in parts.items() if old_parts.get(rel) != file.content]
+            + [rel for rel in old_parts if rel not in parts]
         )
-        if assembled:
-            write_atomic(marker, b"", 0o644)
-        result.changed_files += assembled
-    assemble_marker.unlink(missing_ok=True)
-    if scopes is None:
-        write_assembly_indexes(root, config)
-        for folder, database in user_tables().items():
-            prune_user_table(root, folder, database, config.files)
-    result.created_folders, result.removed_folders = sync_mail_folders(host, config)
+        result = ApplyResult(changed_files=plan_files(root, on_disk, scopes) + changed_parts, scopes=scopes)
+        assemble_marker = root / ASSEMBLE_MARKER
+        leftover = read_lines(
+            assemble_marker
+        )  # from an apply that died before assembling: rebuild them whole
+        to_assemble = set() if scopes is None else parts_changed(changed_parts) | leftover
+        settle_at = None
+        stored = set(changed_parts)
+        if result.changed_files:
+            if any(needs_reload(config.files.get(rel)) for rel in result.changed_files):
+                write_atomic(marker, b"", 0o644)  # before the first file, so a crash after it still reloads
+            if to_assemble:  # likewise: parts stored now are assembled even if this apply dies after them
+                write_atomic(assemble_marker, "".join(f"{p}\n" for p in sorted(to_assemble)).encode(), 0o644)
+            sync_stored_user_tables(root, parts, old_parts, changed_parts)
+            store.write({rel: parts[rel].content if rel in parts else None for rel in changed_parts})
+            sync_files(
+                root, on_disk, [rel for rel in result.changed_files if rel not in stored], user_tables()
+            )
+            if any(config.files[rel].bump_mtime for rel in result.changed_files if rel in config.files):
+                settle_at = int(time.time()) + 1
+        if to_assemble:
+            how = {path: assembled_files()[path] for path in to_assemble}
+            new_parts = {rel: parts[rel].content if rel in parts else None for rel in stored}
+            assembled = assemble_from_disk(
+                root, how, new_parts, store, whole=leftover, postmap=host.postmap_command or None
+            )
+            if assembled:
+                write_atomic(marker, b"", 0o644)
+            if any(how[path].bump_mtime for path in assembled):
+                settle_at = int(time.time()) + 1
+            result.changed_files += assembled
+        assemble_marker.unlink(missing_ok=True)
+        if scopes is None:
+            write_assembly_indexes(root, config)
+            for folder, database in user_tables().items():
+                prune_user_table(root, folder, database, config.files)
+        result.created_folders, result.removed_folders = sync_mail_folders(host, config, store)
+    finally:
+        store.close()
     write_hint(root / LAYOUT_MARKER, layout_marker(host, revision).encode())
     if marker.exists() or force:
         run_postmap(host, root)
@@ -235,6 +263,23 @@ def write_host(
     return result
 
 
+def sync_stored_user_tables(
+    root: Path, parts: dict[str, RenderedFile], old_parts: dict[str, bytes], changed: list[str]
+) -> None:
+    """Change the shared user tables by the lines of their stored passwd-files that changed."""
+    tables = user_tables()
+    by_database: dict[str, list[tuple[bytes, bytes]]] = {}
+    for rel in changed:
+        folder = rel.rpartition("/")[0]
+        if folder in tables:
+            new = parts[rel].content if rel in parts else b""
+            by_database.setdefault(tables[folder], []).append((old_parts.get(rel, b""), new))
+    for database, changes in by_database.items():
+        sample = next((file for file in parts.values() if file.user_database == database), None)
+        mode, ids = (sample.mode, ownership(sample)) if sample else (0o640, (-1, -1))
+        sync_stored_user_table(root / database, changes, mode, ids)
+
+
 def write_hint(path: Path, content: bytes) -> None:
     """Replace a small state file atomically but without waiting for the disk: after a crash it may be
     old or missing, and either only makes the next apply render the whole host."""
@@ -244,19 +289,23 @@ def write_hint(path: Path, content: bytes) -> None:
     temporary.replace(path)
 
 
-def plan_files(root: Path, config: HostConfig) -> list[str]:
+def plan_files(root: Path, files: dict[str, RenderedFile], scopes: frozenset[str] | None) -> list[str]:
+    """The files on disk to write or remove (the stored parts are compared in the part store)."""
     # The shared user tables stay even when this rendering has none of their passwd-files.
     tables = [f"{database}{end}" for database in user_tables().values() for end in ("", "-journal")]
-    if config.scopes is None:
-        return plan_changes(root, config.files, managed_dirs(), keep_also=tables)
+    if scopes is None:
+        return plan_changes(root, files, managed_dirs(), keep_also=tables)
     roots = scoped_roots()
+    folders = stored_folders()
     return plan_changes(
         root,
-        config.files,
+        files,
         managed_dirs(),
         keep_also=[*assembled_files(), *tables],
         skip_dirs=roots,
-        scoped_paths=[f"{folder}/{scope}" for folder in roots for scope in sorted(config.scopes)],
+        scoped_paths=[
+            f"{folder}/{scope}" for folder in roots if folder not in folders for scope in sorted(scopes)
+        ],
     )
 
 
@@ -272,18 +321,20 @@ def parts_changed(changed_files: list[str]) -> set[str]:
 def assemble_from_disk(
     root: Path,
     files: dict[str, Assembled],
-    changed: list[str],
+    changed: dict[str, bytes | None],
+    store: PartStore,
     *,
     whole: set[str] | None = None,
     postmap: list[str] | None = None,
 ) -> list[str]:
-    """Bring each assembled file up to date with its parts on disk; return the ones that changed.
+    """Bring each assembled file up to date with its parts; return the ones that changed.
 
-    The file is cut into its parts by its index (`ASSEMBLED_INDEX`) and only the changed parts are read
-    from disk, so adding one mailbox reads one part, not one per domain. Without a usable index (none,
-    or one that does not describe the file as it is), or for the files in `whole`, every part is read.
-    A Postfix hash map whose database was up to date with the old file gets only the changed lines
-    (`postmap -i`, `postmap -d`, see `update_map_in_place`) instead of being rebuilt whole.
+    The file is cut into its parts by its index (`ASSEMBLED_INDEX`) and only the `changed` parts (relative
+    path -> new content, None when gone) are put in, so adding one mailbox touches one part, not one per
+    domain. Without a usable index (none, or one that does not describe the file as it is), or for the files
+    in `whole`, every part is read from the part store. A Postfix hash map whose database was up to date with
+    the old file gets only the changed lines (`postmap -i`, `postmap -d`, see `update_map_in_place`) instead
+    of being rebuilt whole.
     """
     result = []
     for path, how in sorted(files.items()):
@@ -291,23 +342,20 @@ def assemble_from_disk(
         indexed = None if path in (whole or set()) else parts_by_index(root, path)
         old: dict[str, bytes] = {}
         if indexed is None:
-            folder = root / how.parts
-            parts: dict[str, bytes] = {}
-            names = [p.name for p in folder.iterdir()] if folder.is_dir() else []
+            parts = {rel[len(prefix) :]: content for rel, content in store.read([how.parts]).items()}
         else:
             parts = indexed
             names = [rel[len(prefix) :] for rel in changed if rel.startswith(prefix)]
             old = {name: indexed.get(name, b"") for name in names}
+            for name in names:
+                content = changed[f"{prefix}{name}"]
+                if content is None:
+                    parts.pop(name, None)
+                else:
+                    parts[name] = content
         in_place = (
             bool(postmap) and indexed is not None and path in hash_maps() and database_is_current(root, path)
         )
-        for name in names:
-            if name.endswith(".tmp"):
-                continue
-            try:
-                parts[name] = (root / how.parts / name).read_bytes()
-            except FileNotFoundError:
-                parts.pop(name, None)
         content = assemble(parts)
         target = root / path
         try:
@@ -315,7 +363,7 @@ def assemble_from_disk(
         except FileNotFoundError:
             unchanged = False
         if not unchanged:
-            write_atomic(target, content, how.mode)
+            write_atomic(target, content, how.mode, bump_mtime=how.bump_mtime)
             result.append(path)
             if in_place and postmap:
                 new = {name: parts.get(name, b"") for name in old}
@@ -411,39 +459,50 @@ def wait_for_dovecot_resync(settle_at: int) -> None:
         time.sleep(remaining)
 
 
-def sync_mail_folders(host: MailHost, config: HostConfig) -> tuple[int, int]:
+def sync_mail_folders(host: MailHost, config: HostConfig, store: PartStore) -> tuple[int, int]:
     """Make sure the folder of each domain with mailboxes exists (Dovecot makes a mailbox's own folder in it
     on the first delivery or login); remove the folders of mailboxes that no longer exist at all (purged).
-    A manifest per domain lists the mailboxes the last apply knew. Returns (folders made, removed).
+    A list per domain in the part store (`FOLDER_LISTS/<domain>`) names the mailboxes the last apply knew.
+    Returns (folders made, removed).
 
     Only folders this code listed earlier are ever removed, so a mistake in the data cannot wipe mail it
     never knew about.
     """
     root = host.mail_root
-    manifests = Path(host.config_dir) / FOLDER_MANIFESTS
-    old_manifest = Path(host.config_dir) / FOLDER_MANIFEST
+    config_dir = Path(host.config_dir)
     known_now: dict[str, set[str]] = {}
     for folder in config.known_folders:
         known_now.setdefault(folder.partition("/")[0], set()).add(folder)
+    earlier: dict[str, set[str]] = {}
     if config.scopes is None:
-        listed = {p.name for p in manifests.iterdir()} if manifests.is_dir() else set()
-        from_old = read_lines(old_manifest)
-        domains = set(known_now) | listed | {folder.partition("/")[0] for folder in from_old}
+        lists = store.read([FOLDER_LISTS])
+        # the layouts before: one list for the whole host, or one file per domain
+        for folder in read_lines(config_dir / FOLDER_MANIFEST):
+            earlier.setdefault(folder.partition("/")[0], set()).add(folder)
+        manifests = config_dir / FOLDER_MANIFESTS
+        for path in manifests.iterdir() if manifests.is_dir() else []:
+            earlier.setdefault(path.name, set()).update(read_lines(path))
+        domains = set(known_now) | {rel.rpartition("/")[2] for rel in lists} | set(earlier)
     else:
-        domains, from_old = set(config.scopes), set()
+        lists = store.read([FOLDER_LISTS], sorted(config.scopes))
+        domains = set(config.scopes)
     removed = 0
-    listings: dict[str, bytes] = {}
+    changes: dict[str, bytes | None] = {}
     for domain in sorted(domains):
-        before = read_lines(manifests / domain) | {f for f in from_old if f.partition("/")[0] == domain}
+        rel = f"{FOLDER_LISTS}/{domain}"
+        before = set(lists.get(rel, b"").decode().splitlines()) | earlier.get(domain, set())
         now = known_now.get(domain, set())
         for folder in sorted(before - now):
             removed += remove_mail_folder(root, root / folder)
-        if now and before != now:
-            listings[f"{FOLDER_MANIFESTS}/{domain}"] = "".join(f"{f}\n" for f in sorted(now)).encode()
-        elif not now:
-            (manifests / domain).unlink(missing_ok=True)
-    write_plain(Path(host.config_dir), listings)
-    old_manifest.unlink(missing_ok=True)
+        content = "".join(f"{f}\n" for f in sorted(now)).encode()
+        if now and lists.get(rel) != content:
+            changes[rel] = content
+        elif not now and rel in lists:
+            changes[rel] = None
+    store.write(changes)
+    if config.scopes is None:
+        (config_dir / FOLDER_MANIFEST).unlink(missing_ok=True)
+        shutil.rmtree(config_dir / FOLDER_MANIFESTS, ignore_errors=True)
     created = ensure_domain_folders(root, sorted({f.partition("/")[0] for f in config.mail_folders}))
     return created, removed
 

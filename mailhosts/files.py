@@ -414,3 +414,95 @@ def read_lines(path: Path) -> set[str]:
         return set(path.read_text().splitlines())
     except FileNotFoundError:
         return set()
+
+
+# --- parts kept as rows -----------------------------------------------------------------------------------
+
+PARTS_DATABASE = ".postbode/parts.sqlite"
+PARTS_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS parts (path TEXT PRIMARY KEY, scope TEXT NOT NULL, content BLOB NOT NULL)"
+    " WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS parts_scope ON parts (scope)",
+)
+
+
+class PartStore:
+    """Files no program reads, only the apply: the parts of assembled files (one per scope), the passwd-files
+    of shared user tables and the apply's lists of mail folders. They are rows of one SQLite database below
+    the config folder (`path`, its `scope`: the path's last part, and `content`), so a host with 10,000
+    domains writes them in one transaction instead of as 100,000 small files, and a change reads and writes
+    the rows of its scopes only."""
+
+    def __init__(self, root: Path):
+        self.path = root / PARTS_DATABASE
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        for statement in PARTS_SCHEMA:
+            self.db.execute(statement)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def read(self, folders: Iterable[str], scopes: Iterable[str] | None = None) -> dict[str, bytes]:
+        """The parts below `folders`: all of them, or those of `scopes`."""
+        folders = tuple(folders)
+        if not folders:
+            return {}
+        rows: Iterable[tuple[str, bytes]]
+        if scopes is None:
+            rows = self.db.execute("SELECT path, content FROM parts")
+        else:
+            rows = [
+                row
+                for scope in scopes
+                for row in self.db.execute("SELECT path, content FROM parts WHERE scope = ?", (scope,))
+            ]
+        prefixes = tuple(f"{folder}/" for folder in folders)
+        return {path: bytes(content) for path, content in rows if path.startswith(prefixes)}
+
+    def write(self, changes: dict[str, bytes | None]) -> None:
+        """Store (or, for None, remove) the parts, in one transaction."""
+        if not changes:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.executemany(
+                "DELETE FROM parts WHERE path = ?", [(p,) for p, c in changes.items() if c is None]
+            )
+            self.db.executemany(
+                "INSERT OR REPLACE INTO parts VALUES (?, ?, ?)",
+                [(p, p.rpartition("/")[2], c) for p, c in changes.items() if c is not None],
+            )
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+
+def user_rows_diff(old: bytes, new: bytes) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    """The rows of a passwd-file's changed or new lines, and of its lines that are gone."""
+    old_lines, new_lines = set(old.splitlines()), set(new.splitlines())
+    changed = user_table_rows(b"\n".join(sorted(new_lines - old_lines)))
+    removed = user_table_rows(b"\n".join(sorted(old_lines - new_lines)))
+    return changed, removed
+
+
+def sync_stored_user_table(
+    database: Path, changes: list[tuple[bytes, bytes]], mode: int, ids: tuple[int, int]
+) -> None:
+    """Change the shared user table by the lines that differ between each stored passwd-file's old and new
+    content, in one transaction (a passwd-file that is gone has new content b"")."""
+    ensure_user_database(database, mode, ids)
+    changed: dict[str, tuple] = {}
+    removed: dict[str, tuple] = {}
+    for old, new in changes:
+        more, gone = user_rows_diff(old, new)
+        changed |= more
+        removed |= gone
+    with contextlib.closing(sqlite3.connect(database, timeout=10, isolation_level=None)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(
+            "DELETE FROM users WHERE username = ?", [(user,) for user in removed.keys() - changed.keys()]
+        )
+        db.executemany("INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?)", list(changed.values()))
+        db.execute("COMMIT")

@@ -109,6 +109,7 @@ class Assembled:
 
     parts: str
     mode: int = MODE_PUBLIC
+    bump_mtime: bool = False  # as `RenderedFile.bump_mtime`: a passwd-file Dovecot checks by its mtime
 
 
 def assemble(parts: dict[str, bytes]) -> bytes:
@@ -141,6 +142,12 @@ def scoped_roots() -> tuple[str, ...]:
 
 def assembled_files() -> dict[str, Assembled]:
     return {path: how for renderer in _renderers.values() for path, how in renderer.assembled.items()}
+
+
+def stored_folders() -> frozenset[str]:
+    """The folders whose files only the apply reads (parts of assembled files, passwd-files of shared user
+    tables): kept in the apply's part store (`mailhosts.files.PartStore`), not as files."""
+    return frozenset(how.parts for how in assembled_files().values()) | frozenset(user_tables())
 
 
 def user_tables() -> dict[str, str]:
@@ -180,5 +187,5 @@ def render_host(host: "MailHost", scopes: frozenset[str] | None = None) -> HostC
             parts = {
                 rel[len(prefix) :]: f.content for rel, f in config.files.items() if rel.startswith(prefix)
             }
-            config.files[path] = RenderedFile(assemble(parts), how.mode)
+            config.files[path] = RenderedFile(assemble(parts), how.mode, bump_mtime=how.bump_mtime)
     return config

@@ -12,7 +12,7 @@ class SpamfilterConfig(AppConfig):
         from mailhosts.rendering import Renderer, register_renderer
         from mailhosts.stack import register_stack_service
 
-        from .rendering import MANAGED_DIRS, SIEVE_ROOT, render_spamfilter, render_spamfilter_scoped
+        from .rendering import ASSEMBLED, MANAGED_DIRS, render_spamfilter, render_spamfilter_scoped
         from .sections import domain_section, mailbox_section, relay_notes
         from .stack import RSPAMD_SERVICE
 
@@ -22,7 +22,8 @@ class SpamfilterConfig(AppConfig):
                 render_spamfilter,
                 managed_dirs=MANAGED_DIRS,
                 render_scoped=render_spamfilter_scoped,
-                scoped_roots=(SIEVE_ROOT,),
+                scoped_roots=tuple(how.parts for how in ASSEMBLED.values()),
+                assembled=ASSEMBLED,
             )
         )
         register_stack_service(RSPAMD_SERVICE)

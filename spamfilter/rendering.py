@@ -7,9 +7,11 @@ Everything goes below `spamfilter/` in the host's `config_dir`:
   dialogue. A filter that is off refuses nothing by score (`NEVER_REJECT_SCORE`); block lists still apply.
 - `allow-mailbox.map`, `block-mailbox.map`, `allow-domain.map`, `block-domain.map`: the lists as
   `recipient|sender` keys (deploy/rspamd/local.d/multimap.conf).
-- `sieve/<domain>/<local part>.sieve`: the mailbox's first Sieve script (Dovecot's `sieve_before`, before
-  the autoresponder's): probable spam into Junk. Only whole numbers from the database reach it.
-- `dovecot-userdb`: how long a mailbox's Junk folder keeps mail, when not the default 30 days.
+- `sieve/<sensitivity>.sieve` and `sieve/off.sieve`: the first Sieve script of every mailbox (Dovecot's
+  `sieve_before`, before the autoresponder's): probable spam into Junk. Four small files whatever the host
+  holds; only whole numbers from the database reach them. dovecot.conf runs the default (`normal`).
+- `dovecot-userdb`: for a mailbox whose filing differs from the default (its own settings or its domain's),
+  the script it runs (`sieve_before`); how long its Junk folder keeps mail, when not the default 30 days.
 
 Addresses and domains come from the database and are checked with `is_safe_address`/`is_safe_token`; list
 entries were validated when saved (entries.py) and are checked again here, so a line or an option can never
@@ -19,10 +21,19 @@ be injected: an entry that does not pass is left out and logged.
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from mailaccounts.models import Domain, Mailbox
 from mailhosts.models import MailHost
-from mailhosts.rendering import HostConfig, RenderedFile, is_safe_address, is_safe_token
+from mailhosts.rendering import (
+    UNSAFE,
+    Assembled,
+    HostConfig,
+    RenderedFile,
+    assemble,
+    is_safe_address,
+    is_safe_token,
+)
 
 from .entries import is_valid_entry
 from .models import (
@@ -39,8 +50,18 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 MANAGED_DIRS = ("spamfilter",)
-SIEVE_ROOT = "spamfilter/sieve"  # a folder per domain: the renderer's scope is a domain, like the accounts'
+SIEVE_ROOT = "spamfilter/sieve"  # one script per sensitivity, and "off"
 MAPS = ("allow-mailbox", "block-mailbox", "allow-domain", "block-domain")
+# Files assembled from one part per domain (`<file>.d/<domain>`, kept in the apply's part store): Dovecot
+# notices a changed passwd-file by its mtime, so the userdb's gets one past the old file's.
+ASSEMBLED = {
+    path: Assembled(f"{path}.d", bump_mtime=path.endswith("dovecot-userdb"))
+    for path in (
+        "spamfilter/rspamd-settings.conf",
+        *(f"spamfilter/{name}.map" for name in MAPS),
+        "spamfilter/dovecot-userdb",
+    )
+}
 JUNK_HEADER = "X-Spamd-Bar"
 SPAM_HEADER = (
     "X-Spam"  # rspamd's proxy (spam_header in deploy/rspamd/rspamd.conf) for the "add header" action
@@ -76,76 +97,128 @@ def effective(domain_policy: DomainSpamPolicy | None, mailbox_policy: MailboxSpa
 
 
 def render_spamfilter(host: MailHost) -> HostConfig:
-    return render_spamfilter_scoped(host, None)
+    """The spam filter's files, whole (the per-domain parts and the files assembled from them)."""
+    config = render_spamfilter_scoped(host, None)
+    for path, how in ASSEMBLED.items():
+        prefix = f"{how.parts}/"
+        parts = {rel[len(prefix) :]: f.content for rel, f in config.files.items() if rel.startswith(prefix)}
+        config.files[path] = RenderedFile(assemble(parts), how.mode, bump_mtime=how.bump_mtime)
+    return config
 
 
 def render_spamfilter_scoped(host: MailHost, scopes: frozenset[str] | None) -> HostConfig:
-    """The whole-host files (from the few mailboxes and domains with settings or lists of their own) and
-    the Sieve scripts of the mailboxes of every domain, or of the domains named in `scopes`. Its queries
-    read the host's domains and mailboxes only where they have settings, so a change costs what its domain
-    holds plus what has settings, not what the host holds."""
+    """The parts of the domains named in `scopes` (every domain for None) of the files assembled from one
+    part per domain (`ASSEMBLED`), and the four Junk scripts. Its queries read the domains' mailboxes only
+    where they have settings or lists of their own, or where their domain's settings file mail otherwise
+    than the defaults, so a change costs what its domain has settings for, not what the host holds."""
     served = Domain.objects.filter(mailhost=host).verified()
+    if scopes is not None:
+        served = served.filter(name__in=scopes)
     domain_policies = {p.domain_id: p for p in DomainSpamPolicy.objects.filter(domain__in=served)}
     live = Mailbox.objects.filter(domain__in=served, deleted_at__isnull=True, is_enabled=True).order_by()
     # Joined from the (few) policies to their mailboxes, not from every mailbox of the host to its policy.
-    policies = list(
-        MailboxSpamPolicy.objects.filter(
-            mailbox__domain__mailhost=host,
-            mailbox__domain__verified_at__isnull=False,
-            mailbox__deleted_at__isnull=True,
-            mailbox__is_enabled=True,
-        ).select_related("mailbox")
+    of_policies = MailboxSpamPolicy.objects.filter(
+        mailbox__domain__mailhost=host,
+        mailbox__domain__verified_at__isnull=False,
+        mailbox__deleted_at__isnull=True,
+        mailbox__is_enabled=True,
     )
+    if scopes is not None:
+        of_policies = of_policies.filter(mailbox__domain__in=served)
+    policies = list(of_policies.select_related("mailbox"))
     mailbox_policies = {p.mailbox_id: p for p in policies}
     entries = list(
         SenderListEntry.objects.filter(domain__in=served).values_list(
             "domain_id", "mailbox_id", "kind", "value"
         )
     )
-    # Only mailboxes with settings or lists of their own appear in the whole-host files: found from the
-    # (few) settings and list entries, never by reading every mailbox of the host.
     with_lists = {entry[1] for entry in entries if entry[1] is not None}
     own = sorted(
         {(p.mailbox_id, p.mailbox.domain_id, p.mailbox.local_part) for p in policies}
         | set(live.filter(pk__in=with_lists).values_list("id", "domain_id", "local_part"))
     )
-    rendered = served if scopes is None else served.filter(name__in=scopes)
-    scoped = list(live.filter(domain__in=rendered).values_list("id", "domain_id", "local_part"))
-    needed = set(domain_policies) | {entry[0] for entry in entries} | {row[1] for row in own + scoped}
+    # The mailboxes of domains whose settings file mail differently from the defaults get their script
+    # through Dovecot's userdb, like those with settings of their own.
+    differing = [
+        pk for pk, policy in domain_policies.items() if filing(effective(policy, None)) != DEFAULT_SCRIPT
+    ]
+    inherited = list(
+        live.filter(domain_id__in=differing)
+        .exclude(pk__in=[row[0] for row in own])
+        .values_list("id", "domain_id", "local_part")
+    )
+    needed = set(domain_policies) | {entry[0] for entry in entries} | {row[1] for row in own}
     domains = {
-        pk: name
-        for pk, name in served.filter(pk__in=rendered.values("pk") if scopes is None else needed).values_list(
-            "id", "name"
-        )
-        if is_safe_token(name)
+        pk: name for pk, name in served.filter(pk__in=needed).values_list("id", "name") if is_safe_token(name)
     }
-    own = [row for row in own if row[1] in domains]
     files = {
-        "spamfilter/rspamd-settings.conf": RenderedFile(
-            render_settings(domains, domain_policies, own, mailbox_policies).encode()
-        ),
-        **render_maps(domains, {pk: (d, lp) for pk, d, lp in own}, [e for e in entries if e[0] in domains]),
+        f"{SIEVE_ROOT}/{name}.sieve": RenderedFile(script.encode()) for name, script in junk_scripts().items()
     }
-    userdb = []
-    for pk, domain_id, local_part in own:
-        address = f"{local_part}@{domains[domain_id]}"
-        settings = effective(domain_policies.get(domain_id), mailbox_policies.get(pk))
-        if is_safe_address(address) and settings.junk_days != DEFAULT_JUNK_DAYS:
-            days = int(settings.junk_days)
-            userdb.append(f"{address}:::::::userdb_namespace/inbox/mailbox/Junk/autoexpunge={days}d\n")
-    files["spamfilter/dovecot-userdb"] = RenderedFile("".join(sorted(userdb)).encode(), bump_mtime=True)
-    for pk, domain_id, local_part in scoped:
-        if domain_id not in domains:
-            continue
-        address = f"{local_part}@{domains[domain_id]}"
-        if not is_safe_address(address):
-            continue
-        settings = effective(domain_policies.get(domain_id), mailbox_policies.get(pk))
-        if settings.is_enabled:
-            files[f"{SIEVE_ROOT}/{domains[domain_id]}/{local_part}.sieve"] = RenderedFile(
-                render_junk_sieve(address, settings.junk_score).encode()
-            )
+    scripts = f"{Path(host.config_dir) / SIEVE_ROOT}"
+    if UNSAFE.search(scripts.replace("/", "").replace(":", "")):
+        raise ValueError(f"the host's config_dir cannot be written into Dovecot's userdb: {scripts!r}")
+    own_by_domain: dict[int, list] = defaultdict(list)
+    for row in own:
+        own_by_domain[row[1]].append(row)
+    inherited_by_domain: dict[int, list] = defaultdict(list)
+    for row in inherited:
+        inherited_by_domain[row[1]].append(row)
+    entries_by_domain: dict[int, list] = defaultdict(list)
+    for entry in entries:
+        entries_by_domain[entry[0]].append(entry)
+    for pk, name in domains.items():
+        mine = own_by_domain[pk]
+        contents = {
+            "spamfilter/rspamd-settings.conf": render_settings(
+                {pk: name}, domain_policies, mine, mailbox_policies
+            ),
+            **{
+                path: file.content.decode()
+                for path, file in render_maps(
+                    {pk: name}, {box: (d, lp) for box, d, lp in mine}, entries_by_domain[pk]
+                ).items()
+            },
+            "spamfilter/dovecot-userdb": "".join(
+                sorted(
+                    userdb_line(f"{local_part}@{name}", settings, scripts)
+                    for box, _domain, local_part in [*mine, *inherited_by_domain[pk]]
+                    for settings in [effective(domain_policies.get(pk), mailbox_policies.get(box))]
+                )
+            ),
+        }
+        for path, content in contents.items():
+            if content:
+                files[f"{ASSEMBLED[path].parts}/{name}"] = RenderedFile(content.encode())
     return HostConfig(files=files)
+
+
+def userdb_line(address: str, settings: Effective, scripts: str) -> str:
+    """The mailbox's line in the spam filter's userdb, or "" when it keeps the defaults."""
+    if not is_safe_address(address):
+        return ""
+    fields = []
+    script = filing(settings)
+    if script != DEFAULT_SCRIPT:
+        fields.append(f"userdb_sieve_before=file:{scripts}/{script}.sieve;bindir=~/sieve-spam-bin")
+    if settings.junk_days != DEFAULT_JUNK_DAYS:
+        fields.append(f"userdb_namespace/inbox/mailbox/Junk/autoexpunge={int(settings.junk_days)}d")
+    return f"{address}:::::::{' '.join(fields)}\n" if fields else ""
+
+
+def filing(settings: Effective) -> str:
+    """The name of the Sieve script that files the mailbox's mail (see `junk_scripts`)."""
+    return str(settings.sensitivity) if settings.is_enabled else "off"
+
+
+DEFAULT_SCRIPT = filing(Effective())  # deploy/dovecot/dovecot.conf's sieve_before
+
+
+def junk_scripts() -> dict[str, str]:
+    """One script per sensitivity, and "off" (nothing filed): every mailbox runs one of them first, the
+    default through dovecot.conf's `sieve_before`, any other through its line in `dovecot-userdb`."""
+    scripts = {str(level): render_junk_sieve(str(level), JUNK_SCORE[level]) for level in Sensitivity}
+    scripts["off"] = "# Spam filter off (rendered by the panel): nothing is filed into Junk.\n"
+    return scripts
 
 
 def settings_entry(name: str, priority: str, recipient: str, reject: int) -> str:
@@ -165,7 +238,7 @@ def render_settings(domains, domain_policies, mailboxes, mailbox_policies) -> st
 
     A message to several recipients is scanned once; rspamd applies the highest-priority entry that
     matches any of them (the Sieve scripts still file per mailbox)."""
-    parts = ["# Rendered by the panel (spamfilter/rendering.py); do not edit.\n"]
+    parts = []
     for pk in sorted(domains):
         if pk not in domain_policies:
             continue  # the defaults of deploy/rspamd/local.d/actions.conf: a new domain reloads nothing
@@ -199,14 +272,14 @@ def render_maps(domains, mailboxes, entries) -> dict[str, RenderedFile]:
     return {f"spamfilter/{name}.map": RenderedFile("".join(sorted(lines[name])).encode()) for name in MAPS}
 
 
-def render_junk_sieve(address: str, junk_score: int) -> str:
+def render_junk_sieve(level: str, junk_score: int) -> str:
     """The mailbox's first Sieve script: a score of `junk_score` or more (as many "+" in rspamd's
     X-Spamd-Bar; rspamd removes any such header the sender wrote) goes to Junk, and so does mail rspamd marked
     as spam whatever its score (`X-Spam: Yes`: the sending domain's DMARC policy says quarantine). Nothing
     after it runs (no automatic reply to spam)."""
     bar = "+" * int(junk_score)
     return (
-        f"# Spam filter of {address} (rendered by the panel): probable spam into Junk.\n"
+        f"# Spam filter at sensitivity {level} (rendered by the panel): probable spam into Junk.\n"
         'require ["fileinto", "mailbox"];\n'
         f'if header :matches "{JUNK_HEADER}" "{bar}*" {{\n'
         '  fileinto :create "Junk";\n'

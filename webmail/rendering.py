@@ -14,10 +14,11 @@
 import hashlib
 import ipaddress
 import json
+from itertools import chain
 
 from django.conf import settings
 
-from mailaccounts.models import Mailbox
+from mailaccounts.models import Domain, Mailbox
 from mailaccounts.services.signatures import signatures_of
 from mailhosts.models import MailHost
 from mailhosts.rendering import MODE_AUTH, HostConfig, RenderedFile
@@ -67,9 +68,16 @@ def signature_path(address: str) -> str:
 
 
 def signature_files(host: MailHost) -> dict[str, RenderedFile]:
+    """The files of the mailboxes with a signature: read from the (few) signatures and templates, so the cost
+    of every apply grows with what has a signature, not with the host's mailboxes."""
     files = {}
-    mailboxes = Mailbox.objects.active().filter(domain__mailhost=host, is_enabled=True)
-    for address, signature in signatures_of(mailboxes):
+    mailboxes = Mailbox.objects.active().filter(domain__mailhost=host, is_enabled=True).order_by()
+    own = mailboxes.filter(signature__isnull=False)
+    from_template = mailboxes.filter(
+        signature__isnull=True,
+        domain__in=Domain.objects.filter(mailhost=host, signature_template__isnull=False),
+    )
+    for address, signature in chain(signatures_of(own), signatures_of(from_template)):
         content = {"name": signature.name, "text": signature.text, "html": signature.html}
         files[signature_path(address)] = RenderedFile(
             json.dumps(content, ensure_ascii=False).encode(), mode=MODE_AUTH, group=settings.WEBMAIL_PHP_GROUP

@@ -1,6 +1,7 @@
 """Applies by domain on the real stack (issue 22, point 6): Dovecot's users come from one passwd-file per
-domain kept as rows of its SQLite table, Postfix's maps are assembled from per-domain parts, and a mailbox's
-home is made by Dovecot on its first delivery or login, never by the apply.
+domain (in the apply's part store) kept as rows of its SQLite table, Postfix's maps are assembled from
+per-domain parts, and a mailbox's home is made by Dovecot on its first delivery or login, never by the
+apply.
 """
 
 import smtplib
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from mailaccounts.models import Domain
 from mailaccounts.services import aliases, mailboxes
+from mailhosts.files import PartStore
 from mailhosts.models import MailHost, PendingChange
 from tenants.audit import Actor
 from tests.integration.conftest import create_mailbox, wait_until
@@ -45,9 +47,10 @@ def test_every_mailbox_of_several_domain_files_logs_in_and_receives_and_homes_ap
     for domain, count in zip(three_domains, [3, 1, 2], strict=True):
         boxes += [create_mailbox(domain, fresh(f"m{n}"), PASSWORD) for n in range(count)]
     mail.wait_live(boxes[-1])
-    config = Path(stack_host.config_dir)
-    for domain in three_domains:
-        assert (config / "dovecot/users.d" / domain.name).is_file()
+    store = PartStore(Path(stack_host.config_dir))  # one passwd-file per domain, kept as rows of the table
+    passwd_files = store.read(["dovecot/users.d"])
+    store.close()
+    assert sorted(passwd_files) == sorted(f"dovecot/users.d/{domain.name}" for domain in three_domains)
     homes = {box.address: Path(mailstack.mail_dir) / box.domain.name / box.local_part for box in boxes}
     assert not any(home.exists() for home in homes.values())  # the apply made no mailbox folder
 

@@ -320,7 +320,13 @@ def test_hostile_list_entries_are_refused_and_the_rendered_files_stay_valid(
         text=True,
     )
     assert check.returncode == 0, check.stdout + check.stderr
-    script = mailstack.config_dir / "spamfilter" / "sieve" / stack_domain.name / f"{mailbox.local_part}.sieve"
+    script = mailstack.config_dir / "spamfilter" / "sieve" / "strict.sieve"
+    user = subprocess.run(
+        ["doveadm", "-c", str(mailstack.dovecot_conf), "user", mailbox.address],
+        capture_output=True,
+        text=True,
+    )
+    assert f"sieve_before\tfile:{script};bindir=~/sieve-spam-bin" in user.stdout
     compiled = subprocess.run(
         ["sievec", "-c", str(mailstack.dovecot_conf), str(script), "/dev/null"],
         capture_output=True,

@@ -1,6 +1,7 @@
 """Rendering a mail host's files from the database, and applying them to disk (the embedded default)."""
 
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from passlib.hash import sha512_crypt
 from mailaccounts.models import Alias, Autoresponder, Domain, Mailbox
 from mailaccounts.usage import parse_quota_report
 from mailhosts.apply import ApplyError, apply_host
+from mailhosts.files import PartStore
 from mailhosts.models import MailHost
 from mailhosts.rendering import render_host
 
@@ -214,8 +216,14 @@ def test_apply_writes_files_makes_the_domain_folder_and_records_the_revision(dom
 
     assert host.applied_revision == host.desired_revision == result.revision
     root = Path(host.config_dir)
-    assert (root / "dovecot/users.d/bakkerij.example").read_text().startswith("jan@bakkerij.example:")
-    assert stat.S_IMODE((root / "dovecot/users.d/bakkerij.example").stat().st_mode) == 0o640
+    store = PartStore(root)  # the passwd-file the table is kept equal to
+    assert store.read(["dovecot/users.d"])["dovecot/users.d/bakkerij.example"].startswith(
+        b"jan@bakkerij.example:"
+    )
+    store.close()
+    with sqlite3.connect(root / "dovecot/users.sqlite") as db:
+        assert [user for (user,) in db.execute("SELECT username FROM users")] == ["jan@bakkerij.example"]
+    assert stat.S_IMODE((root / "dovecot/users.sqlite").stat().st_mode) == 0o640
     assert (root / "mail/bakkerij.example").is_dir()
     assert not (root / "mail/bakkerij.example/jan").exists()
     box.refresh_from_db()
@@ -228,11 +236,12 @@ def test_a_second_apply_writes_nothing_and_an_up_to_date_host_is_skipped(domain)
     host = domain.mailhost
     mark_changed(make_mailbox(domain, "jan"), host=host)
     apply_host(host.pk)
-    mtime = (Path(host.config_dir) / "dovecot/users.d/bakkerij.example").stat().st_mtime_ns
+    written = [Path(host.config_dir) / rel for rel in ("dovecot/users.sqlite", ".postbode/parts.sqlite")]
+    mtimes = [path.stat().st_mtime_ns for path in written]
     assert apply_host(host.pk).skipped
     forced = apply_host(host.pk, force=True)
     assert forced.changed_files == []
-    assert (Path(host.config_dir) / "dovecot/users.d/bakkerij.example").stat().st_mtime_ns == mtime
+    assert [path.stat().st_mtime_ns for path in written] == mtimes
 
 
 def test_purged_mailbox_loses_its_folder_and_stale_files_are_removed(domain, monkeypatch):

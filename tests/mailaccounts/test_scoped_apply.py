@@ -14,6 +14,7 @@ from django.utils import timezone
 from mailaccounts.models import Alias, Domain
 from mailaccounts.services import aliases, domains, mailboxes
 from mailhosts.apply import ASSEMBLE_MARKER, apply_host
+from mailhosts.files import PartStore
 from mailhosts.models import MailHost, PendingChange
 from mailhosts.revisions import bump_revision
 from tenants.audit import Actor
@@ -48,6 +49,15 @@ def read(host, rel: str) -> str:
     return (Path(host.config_dir) / rel).read_text()
 
 
+def stored(host, rel: str) -> bytes | None:
+    """A part kept in the apply's part store (parts of assembled files, Dovecot's passwd-files)."""
+    store = PartStore(Path(host.config_dir))
+    try:
+        return store.read([rel.rpartition("/")[0]]).get(rel)
+    finally:
+        store.close()
+
+
 def mtimes(host, *rels: str) -> list[int]:
     return [(Path(host.config_dir) / rel).stat().st_mtime_ns for rel in rels]
 
@@ -59,7 +69,9 @@ def test_a_password_change_writes_only_its_domains_passwd_file_and_row(
     make_mailbox("piet", owner_customer=other_customer, on_domain=other_domain)
     first = apply_host(host.pk)
     assert first.scopes is None  # a new host is rendered whole once
-    untouched = mtimes(host, "dovecot/users.d/concurrent.example", "postfix/virtual_alias_maps")
+    untouched = mtimes(host, "postfix/virtual_alias_maps", "dovecot/users.sqlite")
+    other_users = stored(host, "dovecot/users.d/concurrent.example")
+    assert other_users.startswith(b"piet@concurrent.example:")
     before = users_in_table(host)
 
     mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=jan, password="Nieuw-Wachtwoord-2026")
@@ -71,7 +83,9 @@ def test_a_password_change_writes_only_its_domains_passwd_file_and_row(
     after = users_in_table(host)
     assert after["jan@bakkerij.example"] != before["jan@bakkerij.example"]
     assert after["piet@concurrent.example"] == before["piet@concurrent.example"]
-    assert mtimes(host, "dovecot/users.d/concurrent.example", "postfix/virtual_alias_maps") == untouched
+    assert stored(host, "dovecot/users.d/concurrent.example") == other_users
+    assert mtimes(host, "postfix/virtual_alias_maps") == untouched[:1]
+    assert mtimes(host, "dovecot/users.sqlite") != untouched[1:]  # the row, changed in place
     assert not PendingChange.objects.filter(host=host).exists()
 
 
@@ -80,7 +94,7 @@ def test_a_new_mailbox_reaches_the_assembled_maps_beside_other_domains_entries(
 ):
     make_mailbox("piet", owner_customer=other_customer, on_domain=other_domain)
     apply_host(host.pk)
-    other_part = mtimes(host, "postfix/virtual_mailbox_maps.d/concurrent.example")
+    other_part = stored(host, "postfix/virtual_mailbox_maps.d/concurrent.example")
 
     make_mailbox("jan")
     result = apply_host(host.pk)
@@ -92,7 +106,8 @@ def test_a_new_mailbox_reaches_the_assembled_maps_beside_other_domains_entries(
         "jan@bakkerij.example bakkerij.example/jan/\npiet@concurrent.example concurrent.example/piet/\n"
     )
     assert read(host, "postfix/virtual_mailbox_domains") == "bakkerij.example OK\nconcurrent.example OK\n"
-    assert mtimes(host, "postfix/virtual_mailbox_maps.d/concurrent.example") == other_part
+    assert stored(host, "postfix/virtual_mailbox_maps.d/concurrent.example") == other_part
+    assert "postfix/virtual_mailbox_maps.d/concurrent.example" not in result.changed_files
     assert set(users_in_table(host)) == {"jan@bakkerij.example", "piet@concurrent.example"}
 
 
@@ -174,14 +189,16 @@ def test_files_not_known_to_be_at_the_hosts_applied_revision_are_rendered_whole(
     root = Path(host.config_dir)
     make_mailbox("jan")
     apply_host(host.pk)
-    stray = root / "postfix/virtual_mailbox_maps.d/vergeten.example"
-    stray.write_text("oud@vergeten.example vergeten.example/oud/\n")
+    stray = "postfix/virtual_mailbox_maps.d/vergeten.example"
+    store = PartStore(root)
+    store.write({stray: b"oud@vergeten.example vergeten.example/oud/\n"})
+    store.close()
     MailHost.objects.filter(pk=host.pk).update(applied_revision=0)
 
     make_mailbox("piet")
     result = apply_host(host.pk)
     assert result.scopes is None
-    assert not stray.exists()
+    assert stored(host, stray) is None
     assert "vergeten" not in read(host, "postfix/virtual_mailbox_maps")
 
 

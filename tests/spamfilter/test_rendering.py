@@ -15,13 +15,17 @@ def rendered(host=None) -> dict[str, str]:
     return {path: file.content.decode() for path, file in config.files.items()}
 
 
-def test_every_mailbox_gets_a_junk_script_at_its_domains_sensitivity(domain, mailbox):
+def test_every_mailbox_runs_the_junk_script_of_its_domains_sensitivity(domain, mailbox):
     services.update_domain_policy(
         actor=SYSTEM, domain=domain, is_enabled=True, sensitivity="strict", reject_score=9
     )
     files = rendered()
-    script = files["spamfilter/sieve/bakkerij.example/jan.sieve"]
+    script = files["spamfilter/sieve/strict.sieve"]
     assert 'if header :matches "X-Spamd-Bar" "++++*" {' in script
+    assert files["spamfilter/dovecot-userdb"] == (
+        "jan@bakkerij.example:::::::userdb_sieve_before=file:"
+        f"{MailHost.objects.default().config_dir}/spamfilter/sieve/strict.sieve;bindir=~/sieve-spam-bin\n"
+    )
     assert 'fileinto :create "Junk";' in script
     assert "reject = 9;" in files["spamfilter/rspamd-settings.conf"]
     assert 'rcpt = ["@bakkerij.example"];' in files["spamfilter/rspamd-settings.conf"]
@@ -39,8 +43,7 @@ def test_a_mailbox_with_its_own_settings_overrides_the_domain_and_off_means_no_s
         junk_days=7,
     )
     files = rendered()
-    assert "spamfilter/sieve/bakkerij.example/jan.sieve" in files
-    assert "spamfilter/sieve/bakkerij.example/piet.sieve" not in files
+    assert "fileinto" not in files["spamfilter/sieve/off.sieve"]
     settings_file = files["spamfilter/rspamd-settings.conf"]
     assert (
         f'postbode_mailbox_{piet.pk} {{\n  priority = high;\n  rcpt = ["piet@bakkerij.example"];'
@@ -48,8 +51,10 @@ def test_a_mailbox_with_its_own_settings_overrides_the_domain_and_off_means_no_s
     )
     assert "reject = 1000;" in settings_file  # off: nothing refused by score
     assert f"postbode_mailbox_{jan.pk}" not in settings_file
-    assert files["spamfilter/dovecot-userdb"] == (
-        "piet@bakkerij.example:::::::userdb_namespace/inbox/mailbox/Junk/autoexpunge=7d\n"
+    assert files["spamfilter/dovecot-userdb"] == (  # jan runs the default script: no line
+        "piet@bakkerij.example:::::::userdb_sieve_before=file:"
+        f"{MailHost.objects.default().config_dir}/spamfilter/sieve/off.sieve;bindir=~/sieve-spam-bin"
+        " userdb_namespace/inbox/mailbox/Junk/autoexpunge=7d\n"
     )
 
 
@@ -75,8 +80,12 @@ def test_an_unverified_domain_and_a_disabled_mailbox_render_nothing(domain, make
 
     piet = make_mailbox("piet")
     disable_mailbox(actor=SYSTEM, mailbox=piet)
+    services.update_domain_policy(
+        actor=SYSTEM, domain=domain, is_enabled=True, sensitivity="strict", reject_score=9
+    )
+    assert "piet@" not in rendered()["spamfilter/dovecot-userdb"]  # disabled
     domain.verified_at = None
     domain.save(update_fields=["verified_at"])
     files = rendered()
-    assert not [path for path in files if "/sieve/" in path]
+    assert files["spamfilter/dovecot-userdb"] == ""
     assert "bakkerij" not in files["spamfilter/rspamd-settings.conf"]
