@@ -91,3 +91,16 @@ def test_nothing_is_flagged_when_every_destination_is_deliverable(owner_client, 
     Mailbox.objects.filter(pk=mailbox.pk).update(forward_to=["boekhouder@example.org"])
     assert "is not sent on to" not in owner_client.get(reverse("dashboard")).content.decode()
     assert not checks.run_checks(tags=[checks.Tags.database], databases=["default"])
+
+
+def test_the_data_check_is_quiet_on_a_database_without_tables_yet(monkeypatch):
+    """`migrate` runs the database checks before it migrates: a new database must not stop it."""
+    from django.db import ProgrammingError
+
+    from mailaccounts import checks as data_checks
+
+    def no_tables():
+        raise ProgrammingError('relation "mailaccounts_mailbox" does not exist')
+
+    monkeypatch.setattr(data_checks, "_undeliverable_destinations", no_tables)
+    assert data_checks.undeliverable_destinations(databases=["default"]) == []
