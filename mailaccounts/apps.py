@@ -9,6 +9,7 @@ class MailaccountsConfig(AppConfig):
     def ready(self):
         from mailhosts.rendering import Renderer, register_renderer
 
+        from . import checks  # noqa: F401 - registers the data checks
         from .rendering import (
             ASSEMBLED,
             HASH_MAPS,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mailhosts.models import MailHost
+from mailhosts.rendering import is_safe_address
 from tenants.addresses import validate_email_address
 from tenants.models import Customer
 
@@ -25,6 +26,18 @@ _PLAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 def _is_plain(name: str) -> bool:
     return all(_PLAIN_LABEL.fullmatch(label) and label[2:4] != "--" for label in name.split("."))
+
+
+def undeliverable_addresses(addresses: list[str]) -> list[str]:
+    """Those of a forward's or an alias's destinations that the mail host is never given, because they
+    cannot be written into its maps (`is_safe_address`): quoted local parts, IP literals.
+
+    The address rule (`tenants.addresses`) refuses them in every form; only rows stored before that rule can
+    still hold one. The renderer leaves them out, and the panel shows them as not applied (the forwarding
+    card, the alias page, both lists, the dashboard, the staff admin and `manage.py check --database`),
+    so a forward is never lost without anyone being told.
+    """
+    return [address for address in addresses if not is_safe_address(address)]
 
 
 class DomainQuerySet(models.QuerySet):
@@ -186,6 +199,11 @@ class Mailbox(models.Model):
         return f"{self.local_part}@{self.domain.unicode_name}"
 
     @property
+    def undeliverable_forwards(self) -> list[str]:
+        """Forwards the mail host never gets (see `undeliverable_addresses`): shown as not applied."""
+        return undeliverable_addresses(self.forward_to or [])
+
+    @property
     def live_state(self) -> str:
         return self.domain.mailhost.state_of(self.revision)
 
@@ -253,6 +271,11 @@ class Alias(models.Model):
     @property
     def address(self) -> str:
         return f"{self.local_part}@{self.domain.name}"
+
+    @property
+    def undeliverable_destinations(self) -> list[str]:
+        """Destinations the mail host never gets (see `undeliverable_addresses`): shown as not applied."""
+        return undeliverable_addresses(self.destinations or [])
 
     @property
     def live_state(self) -> str:

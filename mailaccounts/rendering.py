@@ -330,18 +330,30 @@ def virtual_aliases(data: HostData, mailboxes: list[MailboxRow]) -> dict[str, li
     mail for a mailbox; a disabled mailbox keeps that entry and so is rejected rather than caught.
     """
     entries: dict[str, list[str]] = defaultdict(list)
+    left_out: list[str] = []
     for box in mailboxes:
         if not (box.forward_to and box.is_enabled):
             entries[box.address] = [box.address]
             continue
         forwards = [a for a in box.forward_to if is_safe_address(a)]
+        if len(forwards) < len(box.forward_to):
+            left_out.append(box.address)
         keep = box.forward_keep_copy or not forwards
         add_unique(entries[box.address], *([box.address] if keep else []), *forwards)
     for domain, local, destinations in data.aliases:
         address = f"{local}@{domain}"
         targets = [d for d in destinations if is_safe_address(d)]
+        if len(targets) < len(destinations):
+            left_out.append(address)
         if is_safe_address(address) and targets:
             add_unique(entries[address], *targets)
+    if left_out:
+        # rows stored before the address rule; the panel shows them as not applied (undeliverable_addresses)
+        logger.warning(
+            "left out destinations the mail host cannot take, of %d forwards and aliases: %s",
+            len(left_out),
+            left_out[:5],
+        )
     by_id = data.mailbox_by_id
     for row in data.domains.values():
         for local, target_field in (("postmaster", "postmaster_to_id"), ("abuse", "abuse_to_id")):

@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 
 from billing.access import may_see_invoices
 from billing.models import Invoice
-from mailaccounts.models import Alias, Autoresponder, Domain, Mailbox
+from mailaccounts.models import Alias, Autoresponder, Domain, Mailbox, undeliverable_addresses
 from mailaccounts.services.dnschecks import domain_health
 from mailhosts.models import MailHost
 from relay.models import RelayMessage
@@ -46,6 +46,7 @@ def attention_points(customer: Customer, membership: Membership, domains: list[D
     if may_manage_mail(membership):
         points += domain_points(domains)
         points += failed_change_points(customer)
+        points += not_applied_points(customer)
         points += bounce_points(customer)
         points += near_quota_points(customer)
     if may_see_invoices(membership):
@@ -113,6 +114,38 @@ def failed_change_points(customer: Customer) -> list[Attention]:
         count,
     ) % {"count": count}
     return [Attention("danger", _("Failed"), text)]
+
+
+def not_applied_points(customer: Customer) -> list[Attention]:
+    """Forwards and alias destinations saved before the address rule that the mail host never gets."""
+    points = []
+    forwards = (
+        Mailbox.objects.for_customer(customer)
+        .filter(deleted_at__isnull=True)
+        .exclude(forward_to=[])
+        .values_list("pk", "local_part", "domain__name", "forward_to")
+    )
+    for pk, local, domain, forward_to in forwards.iterator():
+        if bad := undeliverable_addresses(forward_to or []):
+            url = reverse("mailaccounts:mailbox_detail", args=[pk])
+            points.append(not_applied_point(f"{local}@{domain}", bad, url))
+    aliases = Alias.objects.filter(customer=customer).values_list(
+        "pk", "local_part", "domain__name", "destinations"
+    )
+    for pk, local, domain, destinations in aliases.iterator():
+        if bad := undeliverable_addresses(destinations or []):
+            points.append(
+                not_applied_point(f"{local}@{domain}", bad, reverse("mailaccounts:alias_edit", args=[pk]))
+            )
+    return points
+
+
+def not_applied_point(address: str, bad: list[str], url: str) -> Attention:
+    text = _(
+        "Mail to %(address)s is not sent on to %(destinations)s: the mail servers cannot deliver to such an "
+        "address. Correct or remove it."
+    ) % {"address": address, "destinations": ", ".join(f"“{a}”" for a in bad)}
+    return Attention("danger", _("Not applied"), text, url)
 
 
 def bounce_points(customer: Customer) -> list[Attention]:

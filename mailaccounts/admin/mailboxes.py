@@ -44,6 +44,14 @@ def live_state_badge(obj):
     return format_html('<span class="live-state {}">{}</span>', state, LiveState(state).label)
 
 
+@admin.display(description=_("not applied"))
+def not_applied(obj):
+    """Destinations saved before the address rule that the mail host never gets (also in `manage.py check
+    --database default`); the customer sees them as not applied."""
+    bad = obj.undeliverable_forwards if isinstance(obj, Mailbox) else obj.undeliverable_destinations
+    return ", ".join(bad) or "-"
+
+
 @admin.register(Mailbox)
 class MailboxAdmin(ReadOnlyAdmin):
     list_display = [
@@ -55,6 +63,7 @@ class MailboxAdmin(ReadOnlyAdmin):
         "is_enabled",
         "deleted_at",
         live_state_badge,
+        not_applied,
         "created_at",
     ]
     list_filter = [
@@ -101,7 +110,15 @@ class MailboxAdmin(ReadOnlyAdmin):
 
 @admin.register(Alias)
 class AliasAdmin(ReadOnlyAdmin):
-    list_display = [address, "customer", "destinations", "is_enabled", live_state_badge, "created_at"]
+    list_display = [
+        address,
+        "customer",
+        "destinations",
+        "is_enabled",
+        live_state_badge,
+        not_applied,
+        "created_at",
+    ]
     list_filter = ["is_enabled"]
     search_fields = ["local_part", "domain__name", "customer__name"]
     local_part_lookup, domain_name_lookup = "local_part", "domain__name"

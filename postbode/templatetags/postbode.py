@@ -7,6 +7,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, resolve, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import get_language, gettext
@@ -186,6 +187,20 @@ def live_state(state):
     if key not in _live_state_badges or settings.DEBUG:
         _live_state_badges[key] = mark_safe(render_to_string("partials/live_state.html", {"state": state}))  # noqa: S308
     return _live_state_badges[key]
+
+
+@register.simple_tag
+def not_applied_badge():
+    """Beside the live state of a forward or alias with a destination the mail host never gets
+    (`mailaccounts.models.undeliverable_addresses`): applied, but not all of it."""
+    return format_html(
+        '<span class="badge badge-danger" data-not-applied title="{}">{}</span>',
+        gettext(
+            "A destination of this was saved before the panel checked addresses strictly; the mail servers "
+            "cannot deliver to it. Open it to correct it."
+        ),
+        gettext("Not applied"),
+    )
 
 
 # The capabilities' cards on the mail accounts' pages (mail accounts cannot import the apps above them).

@@ -72,3 +72,24 @@ def test_a_malformed_host_header_on_the_policy_path_is_still_refused(client, dom
     settings.ALLOWED_HOSTS = ["panel.postbode.nl"]
     response = client.get("/.well-known/mta-sts.txt", HTTP_HOST="mta-sts.bakkerij.example/../x")
     assert response.status_code == 400
+
+
+def test_no_code_of_the_panel_builds_a_link_from_the_request():
+    """The class, not only the three e-mails above: no view, e-mail or template builds an absolute link from
+    the request (its Host header); they use `SITE_URL` (`tenants.emails`, the account adapter's `on_site_url`)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    skip = {".venv", "tests", "staticfiles", "var", "node_modules", ".git"}
+    offenders = [
+        str(path.relative_to(root))
+        for pattern in ("*.py", "*.html", "*.txt")
+        for path in root.rglob(pattern)
+        if not skip & set(path.relative_to(root).parts)
+        and ("build_absolute_uri" in (text := path.read_text(errors="replace")) or "request.get_host" in text)
+    ]
+    # two compare a redirect target with the request's own host; tenants/hosts.py names the customer's domain
+    # a mail program or mail server asked about (MTA-STS, autoconfig): none builds a link from it
+    assert sorted(offenders) == ["postbode/views.py", "tenants/hosts.py", "tenants/middleware.py"], offenders

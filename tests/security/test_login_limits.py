@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from tests.conftest import PASSWORD, make_user
+from tests.mailaccounts.conftest import MAILBOX_PASSWORD
 
 ATTACKER, OWNER_NETWORK = "203.0.113.9", "198.51.100.7"
 
@@ -32,6 +33,18 @@ def test_an_attacker_is_throttled_while_the_owner_signs_in_from_their_own_networ
         sign_in(client, owner.email, "wrong-password", ATTACKER)
     assert throttled(sign_in(client, owner.email, PASSWORD, ATTACKER))  # even the right one, from there
     response = sign_in(Client(), owner.email, PASSWORD, OWNER_NETWORK)
+    assert response.status_code == 302 and not throttled(response)
+
+
+def test_a_mailbox_login_is_limited_the_same_way(client, mailbox):
+    """Mailbox users sign in on the same form: a stranger guessing a mailbox's password is throttled from
+    their network, while the mailbox's user, from theirs, still signs in."""
+    from django.test import Client
+
+    for _attempt in range(5):
+        sign_in(client, mailbox.address, "wrong-password", ATTACKER)
+    assert throttled(sign_in(client, mailbox.address, MAILBOX_PASSWORD, ATTACKER))
+    response = sign_in(Client(), mailbox.address, MAILBOX_PASSWORD, OWNER_NETWORK)
     assert response.status_code == 302 and not throttled(response)
 
 
