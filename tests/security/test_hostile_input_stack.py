@@ -5,20 +5,20 @@ The stack is deploy/'s templates run on loopback (`mailstack`), its files writte
 applies. After the hostile posts the last apply succeeds (postmap and the reload steps), and Dovecot takes every
 file it reads: its configuration (`doveadm config`), every mailbox row of `dovecot/users.sqlite` through
 `dovecot-sql.conf.ext` and the spam filter's `dovecot-userdb` (`doveadm user`, one by one and iterated), the
-relay credentials' passwd-file and the SQL passdb (`doveadm auth test`), the webmail's master passdb (an IMAP
-login as the webmail logs in) and every Sieve script at delivery. Its log has no error about any of it.
+relay credentials' passwd-file and the SQL passdb (`doveadm auth test`), the webmail's credential passdb (an
+IMAP login as the webmail logs in) and every Sieve script at delivery. Its log has no error about any of it.
 """
 
 import subprocess
 import time
 
 import pytest
-from django.conf import settings
 
 from mailaccounts.models import Mailbox
 from relay.services import create_credential
 from tenants.audit import Actor
-from tests.integration.conftest import SourcedIMAP4_SSL, create_mailbox, wait_until
+from tests.integration.conftest import create_mailbox, wait_until
+from webmail import credentials as webmail_credentials
 
 from .cast import Victim
 from .test_hostile_input import HOSTILE, all_forms, post
@@ -141,13 +141,10 @@ def test_after_hostile_input_dovecot_takes_every_file_on_the_real_stack(
     for address in sorted(listed):
         wait_until(lambda a=address: messages_in_inbox(stack_host, a) > before[a], what=f"mail in {address}")
 
-    # the webmail's master passdb, into a mailbox whose home exists (its first delivery made it)
-    imap = SourcedIMAP4_SSL(
-        "127.0.0.1", mail.ports["imaps"], ssl_context=mail.tls, source_address=("127.0.0.1", 0), timeout=15
-    )
-    master_login = f"{control.address}\0{settings.WEBMAIL_MASTER_USER}\0{settings.WEBMAIL_MASTER_PASSWORD}"
-    assert imap.authenticate("PLAIN", lambda _challenge: master_login.encode())[0] == "OK"
-    imap.logout()
+    # the webmail's credential passdb (checkpassword), into a mailbox whose home exists (its first delivery
+    # made it), from the webmail's own address as Roundcube logs in
+    credential, _expires = webmail_credentials.make_credential(stack_host, control.address)
+    assert mail.imap_login_works(control.address, credential)
 
     time.sleep(0.5)  # Dovecot writes its log after it answered
     with open(log, "rb") as dovecot_log:
