@@ -1,6 +1,6 @@
 """Benchmark: webmail's share of an apply, and the panel's side of "Open webmail".
 
-1. Seeds mailboxes over 1,000 domains (bench_apply.seed), gives every domain a signature template and every
+1. Seeds a varied host (bench/hostdata.py, as bench_apply.py does), gives every domain a signature template and every
    tenth mailbox a signature of its own, then times `render_webmail(host)` (the settings, Dovecot's key for
    webmail sessions and one signature file per mailbox), which every apply of the host runs.
 2. Times creating a one-time sign-on token and redeeming it with the mailbox's credential (the mail host's
@@ -12,6 +12,7 @@ Prints p50/p95 in ms. No assertions: read the numbers.
 """
 
 import argparse
+import random
 import statistics
 import sys
 import time
@@ -19,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_apply  # noqa: E402 - sets up Django
+import bench_apply  # noqa: E402, F401 - sets up Django
+import hostdata  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
@@ -54,7 +56,7 @@ def run(args) -> None:
     from webmail.rendering import render_webmail
 
     host = MailHost.objects.default()
-    bench_apply.seed(args.mailboxes, host)
+    hostdata.seed_host(host, args.mailboxes, random.Random(2026), prefix="webmail")
     DomainSignatureTemplate.objects.bulk_create(
         DomainSignatureTemplate(
             domain=domain, text="Groet,\n{name}\n{address} · {phone}", html="<p><b>{name}</b></p>"
