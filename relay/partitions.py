@@ -81,6 +81,16 @@ def ensure_span(span: tuple[datetime, datetime] | None, exact=None) -> None:
     ensure_days(days)
 
 
+def ensure_for_row(sender, instance, **_kwargs) -> None:
+    """pre_save of the partitioned models: a row saved one at a time (the admin, the demo data, a test)
+    finds its day's partition, as the ingest's batches do (`ensure_span`). Cheap once the day is known."""
+    if not is_partitioned():
+        return
+    at = getattr(instance, PARTITIONED[sender._meta.db_table], None)
+    if at is not None:
+        ensure_days([utc_day(at)])
+
+
 def ensure_ahead(today: date | None = None, ahead: int = DAYS_AHEAD) -> list[str]:
     """The nightly task's part: partitions for today and the next `ahead` days. Returns those it created."""
     if not is_partitioned():

@@ -142,3 +142,16 @@ def test_the_nightly_task_makes_the_days_ahead_and_purges(postgres, settings, cr
         assert all(today() + timedelta(days=n) in days for n in range(partitions.DAYS_AHEAD + 1))
         assert old not in days
     assert partitions.ensure_ahead() == []  # nothing left to make
+
+
+def test_a_row_saved_by_itself_finds_its_days_partition(postgres, customer):
+    """The admin, the demo data and tests save single rows: their day's partition is made as the ingest's are."""
+    long_ago = noon(today() - timedelta(days=9))
+    assert long_ago.date() not in days_of("relay_relaymessage")
+    message = RelayMessage.objects.create(
+        host="mx1", queue_id="ZZ0001AB", received_at=long_ago, customer=customer
+    )
+    RejectedAttempt.objects.create(host="mx1", at=long_ago, client_ip="192.0.2.7", line_key=987654321)
+    assert long_ago.date() in days_of("relay_relaymessage")
+    assert long_ago.date() in days_of("relay_rejectedattempt")
+    assert RelayMessage.objects.get(pk=message.pk).received_at == long_ago
