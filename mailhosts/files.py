@@ -253,9 +253,15 @@ def sync_user_table(path: Path, wanted: RenderedFile, root: Path | None = None) 
     # Only the lines that differ are parsed: a change to one mailbox of 100,000 touches one row.
     changed = user_table_rows(b"\n".join(sorted(new_lines - old_lines)))
     removed = user_table_rows(b"\n".join(sorted(old_lines - new_lines)))
+    write_user_rows(database, changed, removed, start_empty=not old_lines and not wanted.user_database)
+
+
+def write_user_rows(database: Path, changed: dict, removed: dict, *, start_empty: bool = False) -> None:
+    """In one transaction: the removed users' rows go, the changed ones are written (a user both removed and
+    changed, e.g. a line that only changed, is written); `start_empty` clears the table first."""
     with contextlib.closing(sqlite3.connect(database, timeout=10, isolation_level=None)) as db:
         db.execute("BEGIN IMMEDIATE")
-        if not old_lines and not wanted.user_database:
+        if start_empty:
             db.execute("DELETE FROM users")
         db.executemany(
             "DELETE FROM users WHERE username = ?", [(user,) for user in removed.keys() - changed.keys()]
@@ -277,13 +283,7 @@ def sync_shared_user_table(database: Path, passwd_files: list[tuple[Path, Render
         new_lines = set(wanted.content.splitlines())
         changed |= user_table_rows(b"\n".join(sorted(new_lines - old_lines)))
         removed |= user_table_rows(b"\n".join(sorted(old_lines - new_lines)))
-    with contextlib.closing(sqlite3.connect(database, timeout=10, isolation_level=None)) as db:
-        db.execute("BEGIN IMMEDIATE")
-        db.executemany(
-            "DELETE FROM users WHERE username = ?", [(user,) for user in removed.keys() - changed.keys()]
-        )
-        db.executemany("INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?)", list(changed.values()))
-        db.execute("COMMIT")
+    write_user_rows(database, changed, removed)
 
 
 def remove_user_rows(root: Path, rel: str, user_tables: dict[str, str]) -> None:
@@ -499,10 +499,4 @@ def sync_stored_user_table(
         more, gone = user_rows_diff(old, new)
         changed |= more
         removed |= gone
-    with contextlib.closing(sqlite3.connect(database, timeout=10, isolation_level=None)) as db:
-        db.execute("BEGIN IMMEDIATE")
-        db.executemany(
-            "DELETE FROM users WHERE username = ?", [(user,) for user in removed.keys() - changed.keys()]
-        )
-        db.executemany("INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?)", list(changed.values()))
-        db.execute("COMMIT")
+    write_user_rows(database, changed, removed)
