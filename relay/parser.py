@@ -226,6 +226,10 @@ class LineParser:
         self.clock = clock
         self._last_stamp = ""
         self._last_at: datetime | None = None
+        # The minute of the last whole-second syslog timestamp: a quiet host's lines rarely share a second,
+        # but they share a minute, and only the seconds then need reading.
+        self._minute = ""
+        self._minute_at: datetime | None = None
 
     def parse(self, line: str) -> Event | None:
         """The event of one line, or None. One expression per timestamp shape decides: trying it on every
@@ -284,9 +288,15 @@ class LineParser:
     def _convert(self, stamp: str) -> datetime:
         if stamp[0].isdigit():
             return _parse_rfc3339(stamp, self.clock.tz)
+        if len(stamp) == 15 and stamp[:13] == self._minute and stamp[13:].isdigit():
+            second = int(stamp[13:])
+            if second < 60:
+                return self._minute_at.replace(second=second)
         match = _SYSLOG_TS.match(stamp)
         frac = match["frac"]
-        return self.clock.stamp(
+        if len(stamp) == 15:
+            self._minute = ""  # until the new minute has made its time (a bad date raises first)
+        at = self.clock.stamp(
             MONTHS[match["mon"]],
             int(match["day"]),
             int(match["h"]),
@@ -294,6 +304,9 @@ class LineParser:
             int(match["s"]),
             int(frac.ljust(6, "0")) if frac else 0,
         )
+        if len(stamp) == 15:
+            self._minute, self._minute_at = stamp[:13], at
+        return at
 
 
 def _parse_rfc3339(text: str, tz: tzinfo) -> datetime:

@@ -7,8 +7,8 @@ from collections import defaultdict
 
 from django.utils import timezone
 
-from ..assembler import Assembly, MessageDraft, RecipientDraft
-from ..bulk import copy_rows, create_with_ids, update_rows
+from ..assembler import Assembly, EventDraft, MessageDraft, RecipientDraft
+from ..bulk import allocate_ids, copy_rows, update_rows
 from ..models import (
     FINAL_STATUSES,
     RejectedAttempt,
@@ -17,6 +17,7 @@ from ..models import (
     RelayMessage,
     RelayRecipient,
     Status,
+    recorded_attempt_fields,
     worst_status,
 )
 from ..parser import Kind
@@ -32,7 +33,9 @@ def store_assembly(assembly: Assembly, *, directory: CustomerDirectory) -> Inges
     pairs = _match_existing(assembly.messages)
     existing_recipients = _existing_recipients([row for _d, row in pairs if row is not None])
     new_rows, changed_rows = [], []
-    spilled: list[tuple[RelayMessage, object]] = []  # attempts that recipients no longer stand for, as events
+    spilled: list[
+        tuple[StoredMessage, object]
+    ] = []  # attempts that recipients no longer stand for, as events
     now = timezone.now()
     for draft, row in pairs:
         recipients = existing_recipients.get(row.pk, {}) if row is not None else {}
@@ -42,15 +45,89 @@ def store_assembly(assembly: Assembly, *, directory: CustomerDirectory) -> Inges
         else:
             changed_rows.append((draft, row))
         _merge_message(row, draft, recipients, directory, now, spilled)
-    create_with_ids([row for _d, row in new_rows])
-    if changed_rows:
-        update_rows([row for _d, row in changed_rows], MERGED_FIELDS)
+    _insert_messages([row for _d, row in new_rows])
+    # A retry of a deferred message changes nothing of the message itself (its recipient and timeline do).
+    changed = [row for _d, row in changed_rows if row.merged() != row.loaded]
+    if changed:
+        update_rows(changed, MERGED_FIELDS, model=RelayMessage)
     _store_recipients(new_rows, changed_rows, existing_recipients)
     _store_events(new_rows + changed_rows, spilled)
     link_bounces(new_rows + changed_rows)
     _touch_credentials(new_rows + changed_rows)
     rejects = _store_rejects(assembly, directory)
     return IngestResult(messages=len(new_rows), rejects=rejects)
+
+
+# The stored fields merging reads, in the order of `StoredMessage.__slots__` and `StoredRecipient.__slots__`.
+MESSAGE_FIELDS = (
+    "id",
+    "host",
+    "queue_id",
+    "received_at",
+    "customer_id",
+    "credential_id",
+    "direction",
+    "sender",
+    "sasl_username",
+    "client",
+    "client_ip",
+    "message_id",
+    "size",
+    "nrcpt",
+    "status",
+    "bounce_of_id",
+    "bounce_queue_id",
+    "removed_at",
+)
+RECIPIENT_FIELDS = (
+    "id",
+    "message_id",
+    "address",
+    "orig_to",
+    "status",
+    "dsn",
+    "relay",
+    "delay",
+    "response",
+    "at",
+    "line_key",
+)
+
+
+class StoredMessage:
+    """A message row's fields as plain attributes: what merging reads and writes, read with `values_list`
+    (a model instance per row cost more than the merge itself). `loaded` keeps the merged fields as they
+    were read, so that only rows that changed are written back."""
+
+    __slots__ = (*(name if name != "id" else "pk" for name in MESSAGE_FIELDS), "updated_at", "loaded")
+
+    def __init__(self, values) -> None:
+        for name, value in zip(self.__slots__, values):  # noqa: B905 (updated_at, loaded set below)
+            setattr(self, name, value)
+        self.updated_at = None
+        self.loaded = self.merged()
+
+    def merged(self) -> tuple:
+        return tuple(getattr(self, name) for name in MERGED_FIELDS[:-1])
+
+
+class StoredRecipient:
+    """A recipient row's fields as plain attributes (see `StoredMessage`)."""
+
+    __slots__ = (*(name if name != "id" else "pk" for name in RECIPIENT_FIELDS), "_changed")
+
+    def __init__(self, values) -> None:
+        for name, value in zip(self.__slots__, values):  # noqa: B905 (_changed set below)
+            setattr(self, name, value)
+        self._changed = False
+
+    def recorded_attempt(self) -> EventDraft | None:
+        """The attempt the row stands for, as an event (see `RelayRecipient.recorded_attempt`)."""
+        return None if self.line_key is None else EventDraft(**recorded_attempt_fields(self))
+
+
+def stored_messages(queryset) -> list[StoredMessage]:
+    return [StoredMessage(values) for values in queryset.values_list(*MESSAGE_FIELDS)]
 
 
 MERGED_FIELDS = [
@@ -71,24 +148,26 @@ MERGED_FIELDS = [
 ]
 
 
-def _match_existing(drafts: list[MessageDraft]) -> list[tuple[MessageDraft, RelayMessage | None]]:
+def _match_existing(drafts: list[MessageDraft]) -> list[tuple[MessageDraft, StoredMessage | None]]:
     """Pair each draft with the stored message it continues (or re-ingests), or None for a new message."""
     by_host: dict[str, list[MessageDraft]] = defaultdict(list)
     for draft in drafts:
         by_host[draft.host].append(draft)
-    known: dict[tuple[str, str], list[RelayMessage]] = defaultdict(list)
+    known: dict[tuple[str, str], list[StoredMessage]] = defaultdict(list)
     for host, host_drafts in by_host.items():
         earliest = min(d.first_at for d in host_drafts) - QUEUE_LIFETIME
         # Only host and queue id in SQL: the unique index (host, queue_id, received_at) answers that whatever
         # the table's statistics say; a time range there can tempt the planner into scanning a whole week.
-        rows = RelayMessage.objects.filter(host=host, queue_id__in={d.queue_id for d in host_drafts})
+        rows = stored_messages(
+            RelayMessage.objects.filter(host=host, queue_id__in={d.queue_id for d in host_drafts})
+        )
         for row in sorted(rows, key=lambda r: r.received_at):
             if row.received_at >= earliest:
                 known[(host, row.queue_id)].append(row)
     return [(draft, _pick(draft, known.get((draft.host, draft.queue_id), []))) for draft in drafts]
 
 
-def _pick(draft: MessageDraft, rows: list[RelayMessage]) -> RelayMessage | None:
+def _pick(draft: MessageDraft, rows: list[StoredMessage]) -> StoredMessage | None:
     """The stored message a draft belongs to: the same receipt, or else the latest earlier one with the id.
 
     A draft beginning with cleanup's message-id= after that message left the queue is a new message that
@@ -106,34 +185,49 @@ def _pick(draft: MessageDraft, rows: list[RelayMessage]) -> RelayMessage | None:
     return previous
 
 
-def _existing_recipients(rows: list[RelayMessage]) -> dict[int, dict[tuple[str, str], RelayRecipient]]:
-    found: dict[int, dict[tuple[str, str], RelayRecipient]] = defaultdict(dict)
+def _existing_recipients(rows: list[StoredMessage]) -> dict[int, dict[tuple[str, str], StoredRecipient]]:
+    found: dict[int, dict[tuple[str, str], StoredRecipient]] = defaultdict(dict)
     if rows:
-        for recipient in RelayRecipient.objects.filter(message__in=[row.pk for row in rows]):
+        queryset = RelayRecipient.objects.filter(message__in=[row.pk for row in rows])
+        for values in queryset.values_list(*RECIPIENT_FIELDS):
+            recipient = StoredRecipient(values)
             found[recipient.message_id][(recipient.address, recipient.orig_to)] = recipient
     return found
 
 
 @functools.cache
-def _message_defaults() -> tuple[list, int]:
-    """Every concrete field's default in order, and where `host` is (then `queue_id`, `received_at`)."""
-    fields = RelayMessage._meta.concrete_fields
-    names = [field.attname for field in fields]
-    assert names[names.index("host") : names.index("host") + 3] == ["host", "queue_id", "received_at"]
-    return [field.get_default() for field in fields], names.index("host")
+def _message_defaults() -> tuple:
+    """Every merged field's default, in the order of `MESSAGE_FIELDS` (no id, host, queue id, receipt)."""
+    fields = {field.attname: field for field in RelayMessage._meta.concrete_fields}
+    return tuple(fields[name].get_default() for name in MESSAGE_FIELDS[4:])
 
 
-def _new_message(host: str, queue_id: str, received_at) -> RelayMessage:
-    """A new, unsaved message. Positional arguments take Django's fast path: no default looked up per field,
-    which adds up over tens of thousands of messages a batch."""
-    values, at = _message_defaults()
-    values = values.copy()
-    values[at : at + 3] = host, queue_id, received_at
-    return RelayMessage(*values)
+def _new_message(host: str, queue_id: str, received_at) -> StoredMessage:
+    """A new message, not yet stored (its id comes with `_insert_messages`)."""
+    return StoredMessage((None, host, queue_id, received_at, *_message_defaults()))
+
+
+def _insert_messages(rows: list[StoredMessage]) -> None:
+    """Insert new messages with ids from the sequence, and set them."""
+    if not rows:
+        return
+    for row, pk in zip(rows, allocate_ids(RelayMessage, len(rows)), strict=True):
+        row.pk = pk
+    names = ["pk" if name == "id" else name for name in MESSAGE_FIELDS] + ["updated_at"]
+    copy_rows(
+        RelayMessage,
+        [*MESSAGE_FIELDS, "updated_at"],
+        [tuple(getattr(row, name) for name in names) for row in rows],
+    )
 
 
 def _merge_message(
-    row: RelayMessage, draft: MessageDraft, recipients: dict, directory: CustomerDirectory, now, spilled: list
+    row: StoredMessage,
+    draft: MessageDraft,
+    recipients: dict,
+    directory: CustomerDirectory,
+    now,
+    spilled: list,
 ) -> None:
     row.client = draft.client or row.client
     row.client_ip = draft.client_ip or row.client_ip
@@ -183,7 +277,7 @@ def _merged_statuses(draft: MessageDraft, stored: dict, spill) -> list[str]:
     return [(stored[key] if key in stored else draft.recipients[key]).status for key in keys]
 
 
-def _fold(existing: RelayRecipient, draft: RecipientDraft, spill) -> None:
+def _fold(existing: StoredRecipient, draft: RecipientDraft, spill) -> None:
     if draft.at is None or draft.line_key is not None and draft.line_key == existing.line_key:
         return  # nothing new, or the very attempt the stored row stands for
     if existing.at is not None and (
@@ -212,7 +306,9 @@ def _store_recipients(new_pairs, changed_pairs, stored: dict) -> None:
         changed.extend(r for r in known.values() if getattr(r, "_changed", False))
     copy_rows(RelayRecipient, RECIPIENT_COLUMNS, new, ignore_conflicts=True)
     if changed:
-        update_rows(changed, ["status", "dsn", "relay", "delay", "response", "at", "line_key"])
+        update_rows(
+            changed, ["status", "dsn", "relay", "delay", "response", "at", "line_key"], model=RelayRecipient
+        )
 
 
 def _recipient_row(message_pk: int, r: RecipientDraft) -> tuple:
@@ -236,7 +332,7 @@ def link_bounces(pairs) -> None:
     Two queries at most, however many bounces the batch holds.
     """
     null_senders = {row.pk: row for _d, row in pairs if row.sender == "" and row.bounce_of_id is None}
-    changed: dict[int, RelayMessage] = {}
+    changed: dict[int, StoredMessage | RelayMessage] = {}
     notices = []
     for draft, row in pairs:
         if draft.bounce_queue_id:
@@ -244,10 +340,12 @@ def link_bounces(pairs) -> None:
             notices.append((row, draft.bounce_queue_id, at))
     if notices:
         candidates = defaultdict(list)
-        rows = RelayMessage.objects.filter(
-            host__in={row.host for row, _q, _at in notices},
-            queue_id__in={qid for _row, qid, _at in notices},
-            bounce_of__isnull=True,
+        rows = stored_messages(
+            RelayMessage.objects.filter(
+                host__in={row.host for row, _q, _at in notices},
+                queue_id__in={qid for _row, qid, _at in notices},
+                bounce_of__isnull=True,
+            )
         )
         for candidate in sorted(rows, key=lambda r: r.received_at):
             candidates[(candidate.host, candidate.queue_id)].append(candidate)
@@ -261,9 +359,11 @@ def link_bounces(pairs) -> None:
     if orphans:
         originals = defaultdict(list)
         oldest = min(r.received_at for r in orphans) - QUEUE_LIFETIME
-        rows = RelayMessage.objects.filter(
-            host__in={r.host for r in orphans}, bounce_queue_id__in={r.queue_id for r in orphans}
-        ).exclude(bounce_queue_id="")  # the very condition of the partial index relaymsg_bounce_qid
+        rows = stored_messages(
+            RelayMessage.objects.filter(
+                host__in={r.host for r in orphans}, bounce_queue_id__in={r.queue_id for r in orphans}
+            ).exclude(bounce_queue_id="")  # the very condition of the partial index relaymsg_bounce_qid
+        )
         for original in sorted(rows, key=lambda r: r.received_at):
             if original.received_at >= oldest:
                 originals[(original.host, original.bounce_queue_id)].append(original)
@@ -277,10 +377,10 @@ def link_bounces(pairs) -> None:
                 _set_bounce_of(row, match[-1])
                 changed[row.pk] = row
     if changed:
-        update_rows(list(changed.values()), ["bounce_of_id", "customer_id", "direction"])
+        update_rows(list(changed.values()), ["bounce_of_id", "customer_id", "direction"], model=RelayMessage)
 
 
-def _set_bounce_of(notification: RelayMessage, original: RelayMessage) -> None:
+def _set_bounce_of(notification, original) -> None:
     notification.bounce_of_id = original.pk
     if original.customer_id:
         notification.customer_id = original.customer_id
