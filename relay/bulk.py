@@ -65,18 +65,31 @@ def allocate_ids(model, count: int) -> list[int]:
 
 
 def copy_rows(
-    model: type[models.Model], attnames: list[str], rows: list[tuple], *, ignore_conflicts=False
+    model: type[models.Model],
+    attnames: list[str],
+    rows: list[tuple],
+    *,
+    ignore_conflicts=False,
+    lines: list[str] = (),  # type: ignore[assignment]
 ) -> None:
-    """Insert rows given as tuples of the named attributes (no primary keys are returned)."""
+    """Insert rows given as tuples of the named attributes (no primary keys are returned), and `lines`:
+    rows already written in `COPY`'s text format (without their newline)."""
+    if lines:
+        if is_postgresql() and ignore_conflicts:
+            try:
+                with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
+                    _copy(cursor, _copy_statement(model, attnames), rows, lines)
+                return
+            except IntegrityError:
+                pass
+        rows = [*rows, *_parse_lines(model, attnames, lines)]
     if not rows:
         return
     if not is_postgresql():
         objects = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
         model.objects.bulk_create(objects, batch_size=BULK_SIZE, ignore_conflicts=ignore_conflicts)
         return
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _columns(model, attnames))
-    statement = f"COPY {table} ({columns}) FROM STDIN"
+    statement = _copy_statement(model, attnames)
     if not ignore_conflicts:
         with connection.cursor() as cursor:
             _copy(cursor, statement, rows)
@@ -89,6 +102,8 @@ def copy_rows(
         return
     except IntegrityError:
         pass
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _columns(model, attnames))
     # Identifiers come from model metadata and are quoted; values travel only as parameters.
     arrays, params = _unnest(model, attnames, rows)
     _execute_bound(f"INSERT INTO {table} ({columns}) SELECT * FROM {arrays} ON CONFLICT DO NOTHING", params)  # noqa: S608
@@ -106,11 +121,48 @@ def _unnest(model: type[models.Model], attnames: list[str], rows: list[tuple]) -
     return f"unnest({', '.join(casts)})", columns
 
 
-def _copy(cursor, statement: str, rows: list[tuple]) -> None:
+def _copy_statement(model: type[models.Model], attnames: list[str]) -> str:
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _columns(model, attnames))
+    return f"COPY {table} ({columns}) FROM STDIN"
+
+
+def _copy(cursor, statement: str, rows: list[tuple], lines: list[str] = ()) -> None:  # type: ignore[assignment]
     """Stream rows into `COPY` as text made here at once (psycopg's `write_row` formats value by value, and
     cost more than the rest of a merge)."""
+    text = "".join(["\t".join(map(_copy_value, row)) + "\n" for row in rows])
     with cursor.cursor.copy(statement) as copy:
-        copy.write("".join(["\t".join(map(_copy_value, row)) + "\n" for row in rows]).encode())
+        copy.write((text + "".join([line + "\n" for line in lines])).encode())
+
+
+NULL = "\\N"
+_UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
+
+
+def unescape_copy(raw: str) -> str:
+    """A value of `COPY`'s text format as it was (not for `NULL`)."""
+    if "\\" not in raw:
+        return raw
+    parts = []
+    chars = iter(raw)
+    for char in chars:
+        if char == "\\":
+            char = _UNESCAPES.get(char + next(chars, ""), "")
+        parts.append(char)
+    return "".join(parts)
+
+
+def _parse_lines(model: type[models.Model], attnames: list[str], lines: list[str]) -> list[tuple]:
+    """`COPY` text lines back as tuples of Python values (the rare way: when they clash, or on SQLite)."""
+    fields = {field.attname: field for field in model._meta.concrete_fields}
+    converters = [fields[name].to_python for name in attnames]
+    return [
+        tuple(
+            None if raw == NULL else convert(unescape_copy(raw))
+            for convert, raw in zip(converters, line.split("\t"), strict=True)
+        )
+        for line in lines
+    ]
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

@@ -322,7 +322,8 @@ def _store_events(pairs, spilled=()) -> None:
         (row.pk, e.at, e.kind, e.recipient, e.status, e.dsn, e.relay, e.delay, e.response, e.line_key)
         for row, e in events
     ]
-    copy_rows(RelayEvent, EVENT_COLUMNS, rows, ignore_conflicts=True)
+    lines = [f"{row.pk}{line}" for draft, row in pairs for line in draft.event_lines]  # see `pack_events`
+    copy_rows(RelayEvent, EVENT_COLUMNS, rows, ignore_conflicts=True, lines=lines)
 
 
 def link_bounces(pairs) -> None:

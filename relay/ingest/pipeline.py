@@ -23,7 +23,7 @@ from ..models import (
 from ..parser import SyslogClock
 from .analyze import analyze_relay_tables, crossed_doubling
 from .attribution import CustomerDirectory
-from .fastpath import Prepared, prepare
+from .fastpath import Prepared, pack_events, prepare
 from .lines import decode_lines, lines_before, read_block
 from .merge import link_bounces, move_last_used, store_assembly
 from .result import BATCH_LINES, IngestResult, log_timezone
@@ -98,6 +98,7 @@ def _store_in_reader(batch: "Batch", directory: CustomerDirectory) -> None:
     read again and its new messages, already there, are merged as the duplicates they are: nothing changes.
     """
     prepared = prepare(batch.assembly, directory)
+    pack_events(prepared.continuing)
     if connection.vendor != "postgresql":
         batch.prepared = prepared  # SQLite takes one writer at a time: the writer stores it all
     else:
