@@ -2,7 +2,8 @@
 
     python bench/bench_relaylog.py [--lines 2000000] [--kind both|plain|varied] [--rows 10000000]
                                    [--skip-search] [--skip-ingest]
-    python bench/bench_relaylog.py --generate FILE [--kind varied|plain] [--lines N]   # write a log only
+    python bench/bench_relaylog.py --generate FILE [--kind varied|plain] [--lines N]   # write a log (and,
+                                   # given DATABASE_URL, make the bench database)
     python bench/bench_relaylog.py --ingest-once FILE   # empty the relay log, ingest FILE in one run
 
 1. Generates two kinds of Postfix log, interleaved in time order as Postfix writes them:
@@ -685,6 +686,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.generate:
         generate(Path(args.generate), args.lines, "plain" if args.kind == "both" else args.kind)
+        if os.environ.get("DATABASE_URL"):  # and the bench database, ready for --ingest-once
+            setup_django()
+            seed_customers()
         return
     if args.ingest_once:
         ingest_once(Path(args.ingest_once))
