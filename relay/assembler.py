@@ -129,6 +129,9 @@ class MessageDraft:
     bounce_queue_id: str = ""
     recipients: dict = field(default_factory=dict)  # (address, orig_to) -> RecipientDraft
     events: list = field(default_factory=list)
+    # A reader process hands the events of a draft that continues a stored message to the writer as `COPY`
+    # text lines without the message's id (`relay.ingest.fastpath.pack_events`): text pickles cheaply.
+    event_lines: list = field(default_factory=list)
 
     @property
     def status(self) -> str:

@@ -7,8 +7,9 @@ with `unnest`: `INSERT ... SELECT ... FROM unnest(...) ON CONFLICT DO NOTHING` a
 """
 
 import threading
+from datetime import date, datetime
 
-from django.db import connection, models
+from django.db import IntegrityError, connection, models, transaction
 
 BULK_SIZE = 2_000
 
@@ -64,21 +65,45 @@ def allocate_ids(model, count: int) -> list[int]:
 
 
 def copy_rows(
-    model: type[models.Model], attnames: list[str], rows: list[tuple], *, ignore_conflicts=False
+    model: type[models.Model],
+    attnames: list[str],
+    rows: list[tuple],
+    *,
+    ignore_conflicts=False,
+    lines: list[str] = (),  # type: ignore[assignment]
 ) -> None:
-    """Insert rows given as tuples of the named attributes (no primary keys are returned)."""
+    """Insert rows given as tuples of the named attributes (no primary keys are returned), and `lines`:
+    rows already written in `COPY`'s text format (without their newline)."""
+    if lines:
+        if is_postgresql() and ignore_conflicts:
+            try:
+                with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
+                    _copy(cursor, _copy_statement(model, attnames), rows, lines)
+                return
+            except IntegrityError:
+                pass
+        rows = [*rows, *_parse_lines(model, attnames, lines)]
     if not rows:
         return
     if not is_postgresql():
         objects = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
         model.objects.bulk_create(objects, batch_size=BULK_SIZE, ignore_conflicts=ignore_conflicts)
         return
+    statement = _copy_statement(model, attnames)
+    if not ignore_conflicts:
+        with connection.cursor() as cursor:
+            _copy(cursor, statement, rows)
+        return
+    # Duplicates are rare (lines read again): `COPY` first, in a savepoint, and only if it clashes the
+    # slower insert that skips them.
+    try:
+        with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
+            _copy(cursor, statement, rows)
+        return
+    except IntegrityError:
+        pass
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in _columns(model, attnames))
-    with connection.cursor() as cursor:
-        if not ignore_conflicts:
-            _copy(cursor, f"COPY {table} ({columns}) FROM STDIN", rows)
-            return
     # Identifiers come from model metadata and are quoted; values travel only as parameters.
     arrays, params = _unnest(model, attnames, rows)
     _execute_bound(f"INSERT INTO {table} ({columns}) SELECT * FROM {arrays} ON CONFLICT DO NOTHING", params)  # noqa: S608
@@ -96,21 +121,85 @@ def _unnest(model: type[models.Model], attnames: list[str], rows: list[tuple]) -
     return f"unnest({', '.join(casts)})", columns
 
 
-def _copy(cursor, statement: str, rows: list[tuple]) -> None:
+def _copy_statement(model: type[models.Model], attnames: list[str]) -> str:
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _columns(model, attnames))
+    return f"COPY {table} ({columns}) FROM STDIN"
+
+
+def _copy(cursor, statement: str, rows: list[tuple], lines: list[str] = ()) -> None:  # type: ignore[assignment]
+    """Stream rows into `COPY` as text made here at once (psycopg's `write_row` formats value by value, and
+    cost more than the rest of a merge)."""
+    text = "".join(["\t".join(map(_copy_value, row)) + "\n" for row in rows])
     with cursor.cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+        copy.write((text + "".join([line + "\n" for line in lines])).encode())
 
 
-def update_rows(objects: list[models.Model], attnames: list[str]) -> None:
-    """Save the named attributes of many instances in one `UPDATE ... FROM unnest(...)`."""
+NULL = "\\N"
+_UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
+
+
+def unescape_copy(raw: str) -> str:
+    """A value of `COPY`'s text format as it was (not for `NULL`)."""
+    if "\\" not in raw:
+        return raw
+    parts = []
+    chars = iter(raw)
+    for char in chars:
+        if char == "\\":
+            char = _UNESCAPES.get(char + next(chars, ""), "")
+        parts.append(char)
+    return "".join(parts)
+
+
+def _parse_lines(model: type[models.Model], attnames: list[str], lines: list[str]) -> list[tuple]:
+    """`COPY` text lines back as tuples of Python values (the rare way: when they clash, or on SQLite)."""
+    fields = {field.attname: field for field in model._meta.concrete_fields}
+    converters = [fields[name].to_python for name in attnames]
+    return [
+        tuple(
+            None if raw == NULL else convert(unescape_copy(raw))
+            for convert, raw in zip(converters, line.split("\t"), strict=True)
+        )
+        for line in lines
+    ]
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value) -> str:
+    """A value in `COPY`'s text format."""
+    kind = type(value)
+    if kind is str:
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_ESCAPES)
+        return value
+    if value is None:
+        return "\\N"
+    if kind is int or kind is float:
+        return repr(value)
+    if kind is bool:
+        return "t" if value else "f"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return _copy_value(str(value))
+
+
+def update_rows(objects: list, attnames: list[str], *, model: type[models.Model] | None = None) -> None:
+    """Save the named attributes of many instances (of `model`, or objects with its attributes and `pk`) in
+    one `UPDATE ... FROM unnest(...)`."""
     if not objects:
         return
-    model = type(objects[0])
+    model = model or type(objects[0])
     if not is_postgresql():
         by_attname = {field.attname: field.name for field in model._meta.concrete_fields}
         fields = [by_attname[name] for name in attnames]
-        model.objects.bulk_update(objects, fields=fields, batch_size=BULK_SIZE)
+        instances = [
+            o if isinstance(o, model) else model(pk=o.pk, **{name: getattr(o, name) for name in attnames})
+            for o in objects
+        ]
+        model.objects.bulk_update(instances, fields=fields, batch_size=BULK_SIZE)
         return
     table = connection.ops.quote_name(model._meta.db_table)
     quoted = [connection.ops.quote_name(c) for c in _columns(model, ["id", *attnames])]

@@ -47,6 +47,14 @@ _REJECT = re.compile(
     r"(?:milter-)?reject: (?P<stage>[A-Z-]+)(?: from (?P<client>\S+?))?: (?P<response>.*?)"
     r"(?:; from=<(?P<from>[^>]*)>)?(?: to=<(?P<to>[^>]*)>)?(?: proto=\S+)?(?: helo=<[^>]*>)?\s*$"
 )
+# The same split as `_REJECT`, without its cost: the response is everything up to the leftmost place where
+# the attribute tail matches to the end of the line, and such a place can only be one of a few substrings (or
+# the trailing blanks), so only those are tried, instead of the lazy `.*?` trying every character.
+_REJECT_HEAD = re.compile(r"(?:milter-)?reject: (?P<stage>[A-Z-]+)(?: from (?P<client>\S+?))?: ")
+_REJECT_TAIL = re.compile(
+    r"(?:; from=<(?P<from>[^>]*)>)?(?: to=<(?P<to>[^>]*)>)?(?: proto=\S+)?(?: helo=<[^>]*>)?\s*$"
+)
+_REJECT_TAIL_STARTS = ("; from=<", " to=<", " proto=", " helo=<")
 _REPLY_CODES = re.compile(r"^(?:(?P<code>[245]\d\d) ?)?(?P<dsn>[245]\.\d{1,3}\.\d{1,3})?")
 # The usual shapes of the two most frequent attribute lines, read by one expression; anything else (other
 # attributes, values in brackets) goes through `_ATTR`, with the same result for these shapes.
@@ -226,6 +234,10 @@ class LineParser:
         self.clock = clock
         self._last_stamp = ""
         self._last_at: datetime | None = None
+        # The minute of the last whole-second syslog timestamp: a quiet host's lines rarely share a second,
+        # but they share a minute, and only the seconds then need reading.
+        self._minute = ""
+        self._minute_at: datetime | None = None
 
     def parse(self, line: str) -> Event | None:
         """The event of one line, or None. One expression per timestamp shape decides: trying it on every
@@ -284,9 +296,15 @@ class LineParser:
     def _convert(self, stamp: str) -> datetime:
         if stamp[0].isdigit():
             return _parse_rfc3339(stamp, self.clock.tz)
+        if len(stamp) == 15 and stamp[:13] == self._minute and stamp[13:].isdigit():
+            second = int(stamp[13:])
+            if second < 60:
+                return self._minute_at.replace(second=second)
         match = _SYSLOG_TS.match(stamp)
         frac = match["frac"]
-        return self.clock.stamp(
+        if len(stamp) == 15:
+            self._minute = ""  # until the new minute has made its time (a bad date raises first)
+        at = self.clock.stamp(
             MONTHS[match["mon"]],
             int(match["day"]),
             int(match["h"]),
@@ -294,6 +312,9 @@ class LineParser:
             int(match["s"]),
             int(frac.ljust(6, "0")) if frac else 0,
         )
+        if len(stamp) == 15:
+            self._minute, self._minute_at = stamp[:13], at
+        return at
 
 
 def _parse_rfc3339(text: str, tz: tzinfo) -> datetime:
@@ -377,8 +398,34 @@ def _ip(text: str) -> str | None:
         return None
 
 
+def _reject_parts(rest: str) -> dict | None:
+    """`_REJECT.match(rest)`'s groups (stage, client, response, from, to), or None."""
+    head = _REJECT_HEAD.match(rest)
+    if head is None:
+        return None
+    start = head.end()
+    places = {len(rest.rstrip())}
+    for needle in _REJECT_TAIL_STARTS:
+        at = rest.find(needle, start)
+        while at >= 0:
+            places.add(at)
+            at = rest.find(needle, at + 1)
+    for place in sorted(p for p in places if p >= start):
+        tail = _REJECT_TAIL.match(rest, place)
+        if tail is not None:
+            return {
+                "stage": head["stage"],
+                "client": head["client"],
+                "response": rest[start:place],
+                "from": tail["from"],
+                "to": tail["to"],
+            }
+    match = _REJECT.match(rest)  # not reached: the trailing blanks always match
+    return None if match is None else match.groupdict()
+
+
 def _classify_reject(rest: str) -> tuple[str | None, dict]:
-    match = _REJECT.match(rest)
+    match = _reject_parts(rest)
     if match is None:
         return None, {}
     response = match["response"]

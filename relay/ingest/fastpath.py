@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ..assembler import REJECTED, Assembly, MessageDraft
-from ..bulk import allocate_ids
+from ..assembler import EVENT_BOUNCE_NOTICE, REJECTED, Assembly, MessageDraft
+from ..bulk import allocate_ids, unescape_copy
 from ..models import RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient, worst_status
 from .attribution import CustomerDirectory
 
@@ -300,6 +300,42 @@ def prepare(assembly: Assembly, directory: CustomerDirectory) -> Prepared:
     )
 
 
+def pack_events(drafts: list[MessageDraft]) -> None:
+    """Turn the events of drafts that continue stored messages into `COPY` lines of `EVENT_COLUMNS` without
+    the first (the message's id, which the writer adds once it has matched the draft). A reader process
+    sends these drafts to the writer pickled, and a line of text costs a fraction of an event object to
+    pickle and unpickle; on a log with long deferrals they are most of what travels. Bounce notices stay
+    objects: linking bounces reads them."""
+    iso: dict[int, str] = {}
+    for draft in drafts:
+        kept = []
+        lines = draft.event_lines
+        for e in draft.events:
+            if e.kind == EVENT_BOUNCE_NOTICE:
+                kept.append(e)
+                continue
+            at = iso.get(id(e.at))
+            if at is None:
+                at = iso[id(e.at)] = e.at.isoformat()
+            lines.append(
+                "\t"
+                + "\t".join(
+                    (
+                        at,
+                        e.kind,
+                        text(e.recipient),
+                        e.status,
+                        e.dsn,
+                        text(e.relay),
+                        NULL if e.delay is None else repr(e.delay),
+                        text(e.response),
+                        str(e.line_key),
+                    )
+                )
+            )
+        draft.events = kept
+
+
 def _rows(model, columns, lines: list[str]) -> Rows:
     return Rows(model=model, columns=columns, text="".join(line + "\n" for line in lines), count=len(lines))
 
@@ -374,26 +410,11 @@ def _db_columns(model, attnames: list[str]) -> list[str]:
     return [by_attname[name] for name in attnames]
 
 
-_UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
-
-
 def _instances(rows: Rows):
     fields = {f.attname: f for f in rows.model._meta.concrete_fields}
     converters = [fields[name].to_python for name in rows.columns]
     for line in rows.text.split("\n")[:-1]:  # not splitlines(): a value may hold \x85 or \u2028
         values = {}
         for name, convert, raw in zip(rows.columns, converters, line.split("\t"), strict=True):
-            values[name] = None if raw == NULL else convert(_unescape(raw))
+            values[name] = None if raw == NULL else convert(unescape_copy(raw))
         yield rows.model(**values)
-
-
-def _unescape(raw: str) -> str:
-    if "\\" not in raw:
-        return raw
-    parts = []
-    chars = iter(raw)
-    for char in chars:
-        if char == "\\":
-            char = _UNESCAPES.get(char + next(chars, ""), "")
-        parts.append(char)
-    return "".join(parts)

@@ -8,8 +8,8 @@ from collections import defaultdict
 from django.utils import timezone
 
 from .. import partitions, rollup
-from ..assembler import Assembly, MessageDraft, RecipientDraft
-from ..bulk import copy_rows, create_with_ids, update_rows
+from ..assembler import Assembly, EventDraft, MessageDraft, RecipientDraft
+from ..bulk import allocate_ids, copy_rows, update_rows
 from ..models import (
     FINAL_STATUSES,
     RejectedAttempt,
@@ -18,6 +18,7 @@ from ..models import (
     RelayMessage,
     RelayRecipient,
     Status,
+    recorded_attempt_fields,
     worst_status,
 )
 from ..parser import Kind
@@ -33,7 +34,9 @@ def store_assembly(assembly: Assembly, *, directory: CustomerDirectory) -> Inges
     pairs = _match_existing(assembly.messages)
     existing_recipients = _existing_recipients([row for _d, row in pairs if row is not None])
     new_rows, changed_rows = [], []
-    spilled: list[tuple[RelayMessage, object]] = []  # attempts that recipients no longer stand for, as events
+    spilled: list[
+        tuple[StoredMessage, object]
+    ] = []  # attempts that recipients no longer stand for, as events
     now = timezone.now()
     for draft, row in pairs:
         recipients = existing_recipients.get(row.pk, {}) if row is not None else {}
@@ -43,9 +46,11 @@ def store_assembly(assembly: Assembly, *, directory: CustomerDirectory) -> Inges
         else:
             changed_rows.append((draft, row))
         _merge_message(row, draft, recipients, directory, now, spilled)
-    create_with_ids([row for _d, row in new_rows])
-    if changed_rows:
-        update_rows([row for _d, row in changed_rows], MERGED_FIELDS)
+    _insert_messages([row for _d, row in new_rows])
+    # A retry of a deferred message changes nothing of the message itself (its recipient and timeline do).
+    changed = [row for _d, row in changed_rows if row.merged() != row.loaded]
+    if changed:
+        update_rows(changed, MERGED_FIELDS, model=RelayMessage)
     _store_recipients(new_rows, changed_rows, existing_recipients)
     _store_events(new_rows + changed_rows, spilled)
     relinked = link_bounces(new_rows + changed_rows)
@@ -62,6 +67,79 @@ def _mark_rollup(pairs, relinked, assembly: Assembly) -> None:
         + [row.received_at for row in relinked]
         + [reject.at for reject in assembly.rejects]
     )
+
+
+# The stored fields merging reads, in the order of `StoredMessage.__slots__` and `StoredRecipient.__slots__`.
+MESSAGE_FIELDS = (
+    "id",
+    "host",
+    "queue_id",
+    "received_at",
+    "customer_id",
+    "credential_id",
+    "direction",
+    "sender",
+    "sasl_username",
+    "client",
+    "client_ip",
+    "message_id",
+    "size",
+    "nrcpt",
+    "status",
+    "bounce_of_id",
+    "bounce_queue_id",
+    "removed_at",
+)
+RECIPIENT_FIELDS = (
+    "id",
+    "message_id",
+    "address",
+    "orig_to",
+    "status",
+    "dsn",
+    "relay",
+    "delay",
+    "response",
+    "at",
+    "line_key",
+    "received_at",  # the message's: the partition key
+)
+
+
+class StoredMessage:
+    """A message row's fields as plain attributes: what merging reads and writes, read with `values_list`
+    (a model instance per row cost more than the merge itself). `loaded` keeps the merged fields as they
+    were read, so that only rows that changed are written back."""
+
+    __slots__ = (*(name if name != "id" else "pk" for name in MESSAGE_FIELDS), "updated_at", "loaded")
+
+    def __init__(self, values) -> None:
+        for name, value in zip(self.__slots__, values):  # noqa: B905 (updated_at, loaded set below)
+            setattr(self, name, value)
+        self.updated_at = None
+        self.loaded = self.merged()
+
+    def merged(self) -> tuple:
+        return tuple(getattr(self, name) for name in MERGED_FIELDS[:-1])
+
+
+class StoredRecipient:
+    """A recipient row's fields as plain attributes (see `StoredMessage`)."""
+
+    __slots__ = (*(name if name != "id" else "pk" for name in RECIPIENT_FIELDS), "_changed")
+
+    def __init__(self, values) -> None:
+        for name, value in zip(self.__slots__, values):  # noqa: B905 (_changed set below)
+            setattr(self, name, value)
+        self._changed = False
+
+    def recorded_attempt(self) -> EventDraft | None:
+        """The attempt the row stands for, as an event (see `RelayRecipient.recorded_attempt`)."""
+        return None if self.line_key is None else EventDraft(**recorded_attempt_fields(self))
+
+
+def stored_messages(queryset) -> list[StoredMessage]:
+    return [StoredMessage(values) for values in queryset.values_list(*MESSAGE_FIELDS)]
 
 
 MERGED_FIELDS = [
@@ -82,19 +160,21 @@ MERGED_FIELDS = [
 ]
 
 
-def _match_existing(drafts: list[MessageDraft]) -> list[tuple[MessageDraft, RelayMessage | None]]:
+def _match_existing(drafts: list[MessageDraft]) -> list[tuple[MessageDraft, StoredMessage | None]]:
     """Pair each draft with the stored message it continues (or re-ingests), or None for a new message."""
     by_host: dict[str, list[MessageDraft]] = defaultdict(list)
     for draft in drafts:
         by_host[draft.host].append(draft)
-    known: dict[tuple[str, str], list[RelayMessage]] = defaultdict(list)
+    known: dict[tuple[str, str], list[StoredMessage]] = defaultdict(list)
     for host, host_drafts in by_host.items():
         earliest = min(d.first_at for d in host_drafts) - QUEUE_LIFETIME
         # Only host and queue id in SQL: the unique index (host, queue_id, received_at) answers that whatever
         # the table's statistics say; a time range there can tempt the planner into scanning a whole week.
         # (Where the table is partitioned by day, the range only leaves out the older days' partitions.)
-        rows = RelayMessage.objects.filter(
-            host=host, queue_id__in={d.queue_id for d in host_drafts}, **_days_from(earliest)
+        rows = stored_messages(
+            RelayMessage.objects.filter(
+                host=host, queue_id__in={d.queue_id for d in host_drafts}, **_days_from(earliest)
+            )
         )
         for row in sorted(rows, key=lambda r: r.received_at):
             if row.received_at >= earliest:
@@ -110,7 +190,7 @@ def _days_from(earliest) -> dict:
     return {"received_at__gte": partitions.day_bounds(partitions.utc_day(earliest))[0]}
 
 
-def _pick(draft: MessageDraft, rows: list[RelayMessage]) -> RelayMessage | None:
+def _pick(draft: MessageDraft, rows: list[StoredMessage]) -> StoredMessage | None:
     """The stored message a draft belongs to: the same receipt, or else the latest earlier one with the id.
 
     A draft beginning with cleanup's message-id= after that message left the queue is a new message that
@@ -128,37 +208,51 @@ def _pick(draft: MessageDraft, rows: list[RelayMessage]) -> RelayMessage | None:
     return previous
 
 
-def _existing_recipients(rows: list[RelayMessage]) -> dict[int, dict[tuple[str, str], RelayRecipient]]:
-    found: dict[int, dict[tuple[str, str], RelayRecipient]] = defaultdict(dict)
+def _existing_recipients(rows: list[StoredMessage]) -> dict[int, dict[tuple[str, str], StoredRecipient]]:
+    found: dict[int, dict[tuple[str, str], StoredRecipient]] = defaultdict(dict)
     if rows:
-        stored = RelayRecipient.objects.filter(
+        queryset = RelayRecipient.objects.filter(
             message__in=[row.pk for row in rows], received_at__in={row.received_at for row in rows}
         )
-        for recipient in stored:
+        for values in queryset.values_list(*RECIPIENT_FIELDS):
+            recipient = StoredRecipient(values)
             found[recipient.message_id][(recipient.address, recipient.orig_to)] = recipient
     return found
 
 
 @functools.cache
-def _message_defaults() -> tuple[list, int]:
-    """Every concrete field's default in order, and where `host` is (then `queue_id`, `received_at`)."""
-    fields = RelayMessage._meta.concrete_fields
-    names = [field.attname for field in fields]
-    assert names[names.index("host") : names.index("host") + 3] == ["host", "queue_id", "received_at"]
-    return [field.get_default() for field in fields], names.index("host")
+def _message_defaults() -> tuple:
+    """Every merged field's default, in the order of `MESSAGE_FIELDS` (no id, host, queue id, receipt)."""
+    fields = {field.attname: field for field in RelayMessage._meta.concrete_fields}
+    return tuple(fields[name].get_default() for name in MESSAGE_FIELDS[4:])
 
 
-def _new_message(host: str, queue_id: str, received_at) -> RelayMessage:
-    """A new, unsaved message. Positional arguments take Django's fast path: no default looked up per field,
-    which adds up over tens of thousands of messages a batch."""
-    values, at = _message_defaults()
-    values = values.copy()
-    values[at : at + 3] = host, queue_id, received_at
-    return RelayMessage(*values)
+def _new_message(host: str, queue_id: str, received_at) -> StoredMessage:
+    """A new message, not yet stored (its id comes with `_insert_messages`)."""
+    return StoredMessage((None, host, queue_id, received_at, *_message_defaults()))
+
+
+def _insert_messages(rows: list[StoredMessage]) -> None:
+    """Insert new messages with ids from the sequence, and set them."""
+    if not rows:
+        return
+    for row, pk in zip(rows, allocate_ids(RelayMessage, len(rows)), strict=True):
+        row.pk = pk
+    names = ["pk" if name == "id" else name for name in MESSAGE_FIELDS] + ["updated_at"]
+    copy_rows(
+        RelayMessage,
+        [*MESSAGE_FIELDS, "updated_at"],
+        [tuple(getattr(row, name) for name in names) for row in rows],
+    )
 
 
 def _merge_message(
-    row: RelayMessage, draft: MessageDraft, recipients: dict, directory: CustomerDirectory, now, spilled: list
+    row: StoredMessage,
+    draft: MessageDraft,
+    recipients: dict,
+    directory: CustomerDirectory,
+    now,
+    spilled: list,
 ) -> None:
     row.client = draft.client or row.client
     row.client_ip = draft.client_ip or row.client_ip
@@ -208,7 +302,7 @@ def _merged_statuses(draft: MessageDraft, stored: dict, spill) -> list[str]:
     return [(stored[key] if key in stored else draft.recipients[key]).status for key in keys]
 
 
-def _fold(existing: RelayRecipient, draft: RecipientDraft, spill) -> None:
+def _fold(existing: StoredRecipient, draft: RecipientDraft, spill) -> None:
     if draft.at is None or draft.line_key is not None and draft.line_key == existing.line_key:
         return  # nothing new, or the very attempt the stored row stands for
     if existing.at is not None and (
@@ -237,10 +331,12 @@ def _store_recipients(new_pairs, changed_pairs, stored: dict) -> None:
         changed.extend(r for r in known.values() if getattr(r, "_changed", False))
     copy_rows(RelayRecipient, RECIPIENT_COLUMNS, new, ignore_conflicts=True)
     if changed:
-        update_rows(changed, ["status", "dsn", "relay", "delay", "response", "at", "line_key"])
+        update_rows(
+            changed, ["status", "dsn", "relay", "delay", "response", "at", "line_key"], model=RelayRecipient
+        )
 
 
-def _recipient_row(message: RelayMessage, r: RecipientDraft) -> tuple:
+def _recipient_row(message: StoredMessage, r: RecipientDraft) -> tuple:
     return (
         message.pk,
         r.address,
@@ -275,17 +371,25 @@ def _store_events(pairs, spilled=()) -> None:
         )
         for row, e in events
     ]
-    copy_rows(RelayEvent, EVENT_COLUMNS, rows, ignore_conflicts=True)
+    # See `pack_events`: the lines lack the message's id, and its receipt time (the partition key) after.
+    lines = [
+        f"{row.pk}{line}\t{received}"
+        for draft, row in pairs
+        if draft.event_lines
+        for received in (row.received_at.isoformat(),)
+        for line in draft.event_lines
+    ]
+    copy_rows(RelayEvent, EVENT_COLUMNS, rows, ignore_conflicts=True, lines=lines)
 
 
-def link_bounces(pairs) -> list[RelayMessage]:
+def link_bounces(pairs) -> list[StoredMessage | RelayMessage]:
     """Link bounce notifications (`sender non-delivery notification: NEWID`) to the message that caused them.
 
     Either side may be in this batch: the original with its notice, or the notification message (null sender).
     Two queries at most, however many bounces the batch holds. Returns the notifications it linked.
     """
     null_senders = {row.pk: row for _d, row in pairs if row.sender == "" and row.bounce_of_id is None}
-    changed: dict[int, RelayMessage] = {}
+    changed: dict[int, StoredMessage | RelayMessage] = {}
     notices = []
     for draft, row in pairs:
         if draft.bounce_queue_id:
@@ -293,11 +397,13 @@ def link_bounces(pairs) -> list[RelayMessage]:
             notices.append((row, draft.bounce_queue_id, at))
     if notices:
         candidates = defaultdict(list)
-        rows = RelayMessage.objects.filter(
-            host__in={row.host for row, _q, _at in notices},
-            queue_id__in={qid for _row, qid, _at in notices},
-            bounce_of__isnull=True,
-            **_days_from(min(at for _row, _q, at in notices) - BOUNCE_WINDOW),
+        rows = stored_messages(
+            RelayMessage.objects.filter(
+                host__in={row.host for row, _q, _at in notices},
+                queue_id__in={qid for _row, qid, _at in notices},
+                bounce_of__isnull=True,
+                **_days_from(min(at for _row, _q, at in notices) - BOUNCE_WINDOW),
+            )
         )
         for candidate in sorted(rows, key=lambda r: r.received_at):
             candidates[(candidate.host, candidate.queue_id)].append(candidate)
@@ -311,11 +417,13 @@ def link_bounces(pairs) -> list[RelayMessage]:
     if orphans:
         originals = defaultdict(list)
         oldest = min(r.received_at for r in orphans) - QUEUE_LIFETIME
-        rows = RelayMessage.objects.filter(
-            host__in={r.host for r in orphans},
-            bounce_queue_id__in={r.queue_id for r in orphans},
-            **_days_from(oldest),
-        ).exclude(bounce_queue_id="")  # the very condition of the partial index relaymsg_bounce_qid
+        rows = stored_messages(
+            RelayMessage.objects.filter(
+                host__in={r.host for r in orphans},
+                bounce_queue_id__in={r.queue_id for r in orphans},
+                **_days_from(oldest),
+            ).exclude(bounce_queue_id="")  # the very condition of the partial index relaymsg_bounce_qid
+        )
         for original in sorted(rows, key=lambda r: r.received_at):
             if original.received_at >= oldest:
                 originals[(original.host, original.bounce_queue_id)].append(original)
@@ -329,11 +437,11 @@ def link_bounces(pairs) -> list[RelayMessage]:
                 _set_bounce_of(row, match[-1])
                 changed[row.pk] = row
     if changed:
-        update_rows(list(changed.values()), ["bounce_of_id", "customer_id", "direction"])
+        update_rows(list(changed.values()), ["bounce_of_id", "customer_id", "direction"], model=RelayMessage)
     return list(changed.values())
 
 
-def _set_bounce_of(notification: RelayMessage, original: RelayMessage) -> None:
+def _set_bounce_of(notification, original) -> None:
     notification.bounce_of_id = original.pk
     if original.customer_id:
         notification.customer_id = original.customer_id

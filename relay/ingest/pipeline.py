@@ -24,7 +24,7 @@ from ..models import (
 from ..parser import SyslogClock
 from .analyze import analyze_relay_tables, crossed_doubling
 from .attribution import CustomerDirectory
-from .fastpath import Prepared, prepare
+from .fastpath import Prepared, pack_events, prepare
 from .lines import decode_lines, lines_before, read_block
 from .merge import link_bounces, move_last_used, store_assembly
 from .result import BATCH_LINES, IngestResult, log_timezone
@@ -100,6 +100,7 @@ def _store_in_reader(batch: "Batch", directory: CustomerDirectory) -> None:
     """
     prepared = _prepare(batch.assembly, directory)
     _ensure_partitions(prepared.span, batch.assembly)  # before the transaction: it locks what it creates
+    pack_events(prepared.continuing)
     if connection.vendor != "postgresql":
         batch.prepared = prepared  # SQLite takes one writer at a time: the writer stores it all
     else:
