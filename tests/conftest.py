@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import stat
 import uuid
 from pathlib import Path
 
@@ -454,3 +455,11 @@ def shot(page):
         return path
 
     return take
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dev_null_stays_a_device():
+    """A tool that writes its output by replacing a file (sievec, postmap's temporary files) must never be
+    given /dev/null: it becomes a plain file, and every program on the machine that opens it fails."""
+    yield
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode), "a test replaced /dev/null by a plain file"

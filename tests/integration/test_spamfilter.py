@@ -272,7 +272,7 @@ def test_gtube_sent_through_a_relay_credential_is_refused_and_repeated_refusals_
 
 
 def test_hostile_list_entries_are_refused_and_the_rendered_files_stay_valid(
-    stack_domain, mail, fresh, mailstack
+    stack_domain, mail, fresh, mailstack, tmp_path
 ):
     mailbox = create_mailbox(stack_domain, fresh("vijand"), PASSWORD)
     mail.wait_live(mailbox)
@@ -328,7 +328,8 @@ def test_hostile_list_entries_are_refused_and_the_rendered_files_stay_valid(
     )
     assert f"sieve_before\tfile:{script};bindir=~/sieve-spam-bin" in user.stdout
     compiled = subprocess.run(
-        ["sievec", "-c", str(mailstack.dovecot_conf), str(script), "/dev/null"],
+        # into a file of its own: sievec replaces its output file, and /dev/null would become a plain file
+        ["sievec", "-c", str(mailstack.dovecot_conf), str(script), str(tmp_path / "strict.svbin")],
         capture_output=True,
         text=True,
     )

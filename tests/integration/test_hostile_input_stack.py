@@ -18,10 +18,9 @@ from mailaccounts.models import Mailbox
 from relay.services import create_credential
 from tenants.audit import Actor
 from tests.integration.conftest import create_mailbox, wait_until
+from tests.security.cast import Victim
+from tests.security.test_hostile_input import HOSTILE, all_forms, post
 from webmail import credentials as webmail_credentials
-
-from .cast import Victim
-from .test_hostile_input import HOSTILE, all_forms, post
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -144,7 +143,14 @@ def test_after_hostile_input_dovecot_takes_every_file_on_the_real_stack(
     # the webmail's credential passdb (checkpassword), into a mailbox whose home exists (its first delivery
     # made it), from the webmail's own address as Roundcube logs in
     credential, _expires = webmail_credentials.make_credential(stack_host, control.address)
-    assert mail.imap_login_works(control.address, credential)
+    if not mail.imap_login_works(control.address, credential):
+        time.sleep(0.5)
+        with open(log, "rb") as dovecot_log:
+            dovecot_log.seek(log_offset)
+            told = [
+                line for line in dovecot_log.read().decode(errors="replace").splitlines() if "auth" in line
+            ]
+        pytest.fail(f"the webmail's credential was refused; Dovecot's auth log: {told[-15:]}")
 
     time.sleep(0.5)  # Dovecot writes its log after it answered
     with open(log, "rb") as dovecot_log:
