@@ -4,11 +4,132 @@
 `{{ form.field.as_field_group }}` renders `templates/forms/field.html` (label, input, help text, errors), for a
 page that lays its fields out itself, after `{% include "forms/errors.html" %}`. Widgets come from the same
 template engine (`TemplatesSetting`), so a project template could override one of Django's.
+
+Django's own small templates for inputs, selects, their options, labels and an empty error list are written
+here in Python instead, with the very same HTML: through the template engine they cost a template render
+(and an include or two) per field and per option, most of a filter form's time. A template of that name that
+a project or app overrides is still rendered as a template (checked once per name).
 """
 
+from pathlib import Path
+
+import django
 from django.forms.renderers import TemplatesSetting
+from django.template.loader import get_template
+from django.utils.formats import localize
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeData, mark_safe
+from django.utils.timezone import template_localtime
+
+DJANGO_FORM_TEMPLATES = Path(django.__file__).parent / "forms" / "templates"
+INPUT_TEMPLATES = (
+    "checkbox color date datetime email file hidden input number password search tel text time url"
+).split()
+
+
+def _text(value) -> str:
+    """`{{ value }}` in an autoescaping template."""
+    value = localize(template_localtime(value))
+    if not issubclass(type(value), str):
+        value = str(value)
+    return conditional_escape(value)
+
+
+def _string(value) -> str:
+    """`{{ value|stringformat:'s' }}` in an autoescaping template."""
+    if isinstance(value, tuple):
+        value = str(value)
+    text = "%s" % value  # noqa: UP031 (the filter's own formatting)
+    return conditional_escape(mark_safe(text) if isinstance(value, SafeData) else text)  # noqa: S308
+
+
+def _attrs(attrs) -> str:
+    """django/forms/widgets/attrs.html and django/forms/attrs.html."""
+    return "".join(
+        f" {_text(name)}" if value is True else f' {_text(name)}="{_string(value)}"'
+        for name, value in (attrs or {}).items()  # none: the template's loop over nothing
+        if value is not False
+    )
+
+
+def _input(context) -> str:
+    widget = context["widget"]
+    value = "" if widget["value"] == None else f' value="{_string(widget["value"])}"'  # noqa: E711 (as the template)
+    return f'<input type="{_text(widget["type"])}" name="{_text(widget["name"])}"{value}{_attrs(widget["attrs"])}>'
+
+
+def _option(option) -> str:
+    return f'<option value="{_string(option["value"])}"{_attrs(option["attrs"])}>{_text(option["label"])}</option>\n'
+
+
+def _select(context) -> str | None:
+    widget = context["widget"]
+    html = [f'<select name="{_text(widget["name"])}"{_attrs(widget["attrs"])}>']
+    for group_name, group_choices, _index in widget["optgroups"]:
+        if group_name:
+            html.append(f'\n  <optgroup label="{_text(group_name)}">')
+        for option in group_choices:
+            if option["template_name"] != "django/forms/widgets/select_option.html":
+                return None
+            html.append("\n  " + _option(option))
+        if group_name:
+            html.append("\n  </optgroup>")
+    html.append("\n</select>")
+    return "".join(html)
+
+
+def _label(context) -> str:
+    if not context["use_tag"]:
+        return _text(context["label"])
+    tag = _text(context["tag"])
+    return f"<{tag}{_attrs(context['attrs'])}>{_text(context['label'])}</{tag}>"
+
+
+def _errors(context) -> str | None:
+    return None if context["errors"] else ""  # a list with errors goes through its template
+
+
+WIDGET_ATTRS, INPUT = "django/forms/widgets/attrs.html", "django/forms/widgets/input.html"
+# template name: (its rendering here, every template that rendering stands for)
+FAST = {
+    **{
+        f"django/forms/widgets/{name}.html": (
+            _input,
+            (f"django/forms/widgets/{name}.html", INPUT, WIDGET_ATTRS),
+        )
+        for name in INPUT_TEMPLATES
+    },
+    "django/forms/widgets/select.html": (
+        _select,
+        ("django/forms/widgets/select.html", "django/forms/widgets/select_option.html", WIDGET_ATTRS),
+    ),
+    "django/forms/label.html": (_label, ("django/forms/label.html", "django/forms/attrs.html")),
+    "django/forms/errors/list/default.html": (
+        _errors,
+        ("django/forms/errors/list/default.html", "django/forms/errors/list/ul.html"),
+    ),
+}
 
 
 class PanelFormRenderer(TemplatesSetting):
     form_template_name = "forms/form.html"
     field_template_name = "forms/field.html"
+
+    def __init__(self):
+        self._own: dict[str, bool] = {}  # template name: Django's own files, none overridden
+
+    def _is_own(self, template_name: str) -> bool:
+        if template_name not in self._own:
+            self._own[template_name] = all(
+                Path(get_template(name).origin.name).is_relative_to(DJANGO_FORM_TEMPLATES)
+                for name in FAST[template_name][1]
+            )
+        return self._own[template_name]
+
+    def render(self, template_name, context, request=None):
+        fast = FAST.get(template_name)
+        if fast is not None and self._is_own(template_name):
+            html = fast[0](context)
+            if html is not None:
+                return html.strip()
+        return super().render(template_name, context, request=request)

@@ -14,6 +14,7 @@ from mailaccounts.models import Mailbox
 from mailhosts.annotations import message_notes
 from tenants.access import mail_role_required
 from tenants.audit import Actor
+from tenants.dates import date_formatter
 
 from . import services
 from .dsn import explain, next_retry
@@ -187,13 +188,27 @@ def message_list(request):
         )
     attach_notes([*page.messages, *rejects])
     directions = {value: str(label) for value, label in Direction.choices}  # translated once, not per row
-    for message in page.messages:  # the first three recipients and how many more, read once per row
+    received = date_formatter("SHORT_DATETIME_FORMAT")  # the format looked up once, not per row
+    for reject in rejects:
+        reject.at_label = received(reject.at)
+    for message in page.messages:
+        message.received_label = received(message.received_at)
+        # the first three recipients and how many more, read once per row
         recipients = list(message.recipients.all())
         message.recipients_shown, message.recipients_more = recipients[:3], max(0, len(recipients) - 3)
         message.direction_label = directions.get(message.direction, message.direction)
     query = request.GET.copy()
     query.pop("after", None)
     chart = daily_chart(request.customer)
+    long_date, month_day, short_date = (
+        date_formatter(name) for name in ("DATE_FORMAT", "MONTH_DAY_FORMAT", "j/n")
+    )
+    for day in chart:  # each day's three labels, formatted here: 14 days, one per bar segment
+        day.long_label = long_date(day.day)
+        day.month_day_label, day.short_label = month_day(day.day), short_date(day.day)
+        day.segments = [
+            (status, str(label), count, percent) for status, label, count, percent in day.segments
+        ]
     return render(
         request,
         "relay/message_list.html",

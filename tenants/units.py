@@ -20,3 +20,16 @@ def format_bytes(value) -> str:
                 amount, places = amount.to_integral(), 0
             return f"{number_format(amount, decimal_pos=places, use_l10n=True)}\xa0{unit}"
     return ngettext("%(count)d byte", "%(count)d bytes", value) % {"count": value}
+
+
+class SizeLabels:
+    """`format_bytes` for a page of rows, each size formatted once: a list's quotas are mostly a few sizes."""
+
+    def __init__(self):
+        self._labels: dict[int, str] = {}
+
+    def __call__(self, value) -> str:
+        value = int(value or 0)
+        if value not in self._labels:
+            self._labels[value] = format_bytes(value)
+        return self._labels[value]

@@ -18,7 +18,9 @@ from django.views.decorators.http import require_POST
 
 from tenants.access import mail_role_required, owner_required
 from tenants.audit import Actor
+from tenants.dates import date_formatter
 from tenants.services import user_has_two_factor
+from tenants.units import SizeLabels
 
 from ..access import (
     get_alias_or_404,
@@ -95,11 +97,16 @@ def mailbox_list(request):
     mailboxes, sort = lists.mailbox_list(
         request.customer, query=query, sort=request.GET.get("sort", "address"), deleted=deleted
     )
+    page = paginate(request, mailboxes)
+    created, sizes = date_formatter("DATE_FORMAT"), SizeLabels()
+    for mailbox in page.object_list:  # formatted here, the format looked up once: a page shows 50 rows
+        mailbox.created_label = created(mailbox.created_at)
+        mailbox.quota_label, mailbox.used_label = sizes(mailbox.quota_bytes), sizes(mailbox.used_bytes)
     return render(
         request,
         "mailaccounts/mailbox_list.html",
         {
-            "page": paginate(request, mailboxes),
+            "page": page,
             "query": query,
             "sort": sort,
             "show_deleted": deleted,

@@ -1,0 +1,58 @@
+"""The panel's form renderer writes Django's small form templates in Python: the HTML must be the templates'."""
+
+import pytest
+from django import forms
+from django.forms.renderers import TemplatesSetting
+from django.utils.safestring import mark_safe
+from django.utils.translation import override
+
+from postbode.forms import FAST, PanelFormRenderer
+
+
+class ThroughTemplates(TemplatesSetting):
+    """The same renderer, every form template through the template engine."""
+
+    form_template_name = PanelFormRenderer.form_template_name
+    field_template_name = PanelFormRenderer.field_template_name
+
+
+class Everything(forms.Form):
+    name = forms.CharField(label="Naam & <code>", max_length=20, help_text="help")
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date", "data-x": 'a"b'}))
+    count = forms.IntegerField(required=False, initial=12345)
+    secret = forms.CharField(required=False, widget=forms.PasswordInput(render_value=True))
+    agree = forms.BooleanField(required=False)
+    hidden = forms.CharField(required=False, widget=forms.HiddenInput)
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any"), ("a&b", "A & B"), ("Group", [("x", "X"), ("y", mark_safe("<b>Y</b>"))])],
+    )
+    several = forms.MultipleChoiceField(required=False, choices=[(1, "one"), (2, "two")])
+    email = forms.EmailField(required=False, disabled=True)
+    kinds = forms.MultipleChoiceField(
+        required=False, choices=[("a", "A")], widget=forms.CheckboxSelectMultiple
+    )
+
+
+def rendered(form_data, renderer):
+    form = Everything(form_data, renderer=renderer)
+    return [str(field.as_field_group()) + str(field.label_tag()) + str(field.errors) for field in form]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        {"name": "x<y>", "since": "2026-12-06", "count": "7", "secret": "p", "agree": "on", "status": "a&b"},
+        {"name": "", "since": "garbage", "status": "y", "several": ["1", "2"], "hidden": '"q"'},
+    ],
+)
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_python_rendering_is_the_templates_html(data, language):
+    with override(language):
+        assert rendered(data, PanelFormRenderer()) == rendered(data, ThroughTemplates())
+
+
+def test_every_fast_template_is_djangos_own_here():
+    renderer = PanelFormRenderer()
+    assert all(renderer._is_own(name) for name in FAST)
