@@ -23,20 +23,6 @@ def _columns(model: type[models.Model], attnames: list[str]) -> list[str]:
     return [by_attname[name] for name in attnames]
 
 
-def create_with_ids(rows: list[models.Model]) -> None:
-    """Insert new model instances and set their primary keys."""
-    if not rows:
-        return
-    model = type(rows[0])
-    if not is_postgresql():
-        model.objects.bulk_create(rows, batch_size=BULK_SIZE)
-        return
-    for row, pk in zip(rows, allocate_ids(model, len(rows)), strict=True):
-        row.pk = pk
-    attnames = [field.attname for field in model._meta.concrete_fields]
-    copy_rows(model, attnames, [tuple(getattr(row, name) for name in attnames) for row in rows])
-
-
 _allocated: dict[str, int] = {}
 _allocate_lock = threading.Lock()
 
