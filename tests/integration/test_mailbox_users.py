@@ -2,6 +2,8 @@
 password, sets an automatic reply and changes the password; Dovecot and Postfix follow, and the owner reads
 both changes in the activity log."""
 
+import re
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -66,6 +68,49 @@ def test_mailbox_user_sets_an_automatic_reply_and_changes_the_password_on_the_re
     activity = owner_client.get("/activity/").content.decode()
     assert "Automatic reply saved" in activity and "Mailbox password changed" in activity
     assert mailbox.address in activity and "own login" in activity
+
+
+@pytest.mark.browser
+def test_in_chromium_a_mailbox_user_sets_an_automatic_reply_and_a_new_password_on_the_real_stack(
+    page, shot, stack_domain, mail, fresh, owner_client
+):
+    """The same as above, as the person behind the mailbox does it: in a browser, through the panel's forms."""
+    cache.clear()  # allauth's login counters
+    mailbox = create_mailbox(stack_domain, fresh("anna"), PASSWORD)
+    mail.wait_live(mailbox)
+
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", mailbox.address)
+    page.fill("input[name=password]", PASSWORD)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(f"**/mailboxes/{mailbox.pk}/")
+
+    page.goto(f"/mailboxes/{mailbox.pk}/autoresponder/")
+    page.check("input[name=is_enabled]")
+    page.fill("input[name=subject]", "Met vakantie tot dinsdag")
+    page.fill("textarea[name=body]", "Ik lees je mail dinsdag. Groet, Anna")
+    page.get_by_role("button", name=re.compile("Opslaan|Bewaren")).click()
+    page.wait_for_url(f"**/mailboxes/{mailbox.pk}/")
+    shot("mailbox-user-stack-autoresponder-saved")
+    mail.wait_live(Autoresponder.objects.get(mailbox=mailbox))
+    sender = f"{fresh('klant')}@elders.example"
+    mail.deliver(mail.message(sender=sender, to=mailbox.address, subject="Vraag over de taart"))
+    assert mail.wait_for_sink(to=sender)["Subject"] == "Met vakantie tot dinsdag"
+
+    page.goto(f"/mailboxes/{mailbox.pk}/password/")
+    page.fill("input[name=current_password]", PASSWORD)
+    page.check("input[name=password_mode][value=choose]")
+    page.fill("input[name=password1]", NEW_PASSWORD)
+    page.fill("input[name=password2]", NEW_PASSWORD)
+    page.get_by_role("button", name=re.compile("Wachtwoord wijzigen")).click()
+    page.wait_for_url(f"**/mailboxes/{mailbox.pk}/")
+    mail.wait_live(Mailbox.objects.get(pk=mailbox.pk))
+    assert mail.imap_login_works(mailbox.address, NEW_PASSWORD)
+    assert not mail.imap_login_works(mailbox.address, PASSWORD, source="127.0.0.5")
+
+    activity = owner_client.get("/activity/").content.decode()
+    assert "Automatic reply saved" in activity and "Mailbox password changed" in activity
+    assert mailbox.address in activity
 
 
 def test_mailbox_user_gets_their_own_deleted_mail_back_but_never_a_colleagues(
