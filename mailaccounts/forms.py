@@ -163,7 +163,7 @@ class MailboxEditForm(forms.Form):
 
 
 class MailboxPasswordForm(PasswordChoiceMixin):
-    pass
+    """A mailbox's new password: chosen (twice) or generated."""
 
 
 class OwnPasswordForm(MailboxPasswordForm):
@@ -446,4 +446,4 @@ class SignatureForm(SignatureTextFields):
 
 
 class SignatureTemplateForm(SignatureTextFields):
-    pass
+    """A domain's signature template: the signature's fields, with placeholders mailboxes fill in."""

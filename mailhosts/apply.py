@@ -20,6 +20,7 @@
 5. records the revision as applied and clears the error, or stores the error and re-raises.
 """
 
+import contextlib
 import logging
 import shutil
 import subprocess
@@ -426,11 +427,9 @@ def write_index(root: Path, path: str, parts: dict[str, bytes]) -> None:
     rows = [f"{status.st_size} {status.st_mtime_ns} {status.st_ino}"]
     rows += [f"{name} {len(parts[name])}" for name in sorted(parts)]
     content = ("\n".join(rows) + "\n").encode()
-    try:
+    with contextlib.suppress(FileNotFoundError):
         if index_path(root, path).read_bytes() == content:
             return
-    except FileNotFoundError:
-        pass
     write_atomic(index_path(root, path), content, 0o644)
 
 

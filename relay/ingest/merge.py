@@ -23,7 +23,7 @@ from ..models import (
 )
 from ..parser import Kind
 from .attribution import CustomerDirectory
-from .fastpath import BOUNCE_WINDOW, EVENT_COLUMNS, RECIPIENT_COLUMNS, REJECT_COLUMNS
+from .fastpath import BOUNCE_WINDOW, EVENT_COLUMNS, MESSAGE_COLUMNS, RECIPIENT_COLUMNS, REJECT_COLUMNS
 from .result import QUEUE_LIFETIME, IngestResult
 
 
@@ -70,26 +70,7 @@ def _mark_rollup(pairs, relinked, assembly: Assembly) -> None:
 
 
 # The stored fields merging reads, in the order of `StoredMessage.__slots__` and `StoredRecipient.__slots__`.
-MESSAGE_FIELDS = (
-    "id",
-    "host",
-    "queue_id",
-    "received_at",
-    "customer_id",
-    "credential_id",
-    "direction",
-    "sender",
-    "sasl_username",
-    "client",
-    "client_ip",
-    "message_id",
-    "size",
-    "nrcpt",
-    "status",
-    "bounce_of_id",
-    "bounce_queue_id",
-    "removed_at",
-)
+MESSAGE_FIELDS = tuple(column for column in MESSAGE_COLUMNS if column != "updated_at")
 RECIPIENT_FIELDS = (
     "id",
     "message_id",
