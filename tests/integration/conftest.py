@@ -444,7 +444,8 @@ class MailClient:
 
     def wait_for_inbox(self, user: str, password: str, *, subject: str, timeout: float = DEFAULT_TIMEOUT):
         def arrived():
-            return [m for m in self.imap_messages(user, password) if m["Subject"] == subject]
+            # a subject longer than a line is folded before its first word and parses back with a leading space
+            return [m for m in self.imap_messages(user, password) if (m["Subject"] or "").strip() == subject]
 
         return wait_until(arrived, timeout=timeout, interval=0.1, what=f"{subject!r} in {user}")[0]
 
