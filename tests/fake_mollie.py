@@ -100,7 +100,9 @@ class FakeMollie:
         return f"http://{host}:{port}"
 
     def start(self) -> "FakeMollie":
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # `shutdown` waits for the serving loop to look at its flag, every poll interval (half a second by
+        # default, paid by each test that stops a server)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
         return self
 
