@@ -67,7 +67,8 @@ def write_atomic(
             os.fchmod(temp.fileno(), mode)
             if mtime_ns is not None:
                 os.utime(temp.fileno(), ns=(mtime_ns, mtime_ns))
-            os.fsync(temp.fileno())
+            if settings.MAILHOST_FSYNC:
+                os.fsync(temp.fileno())
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
@@ -76,6 +77,8 @@ def write_atomic(
 
 
 def fsync_directory(directory: Path) -> None:
+    if not settings.MAILHOST_FSYNC:
+        return
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

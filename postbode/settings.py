@@ -294,6 +294,8 @@ MAILBOX_RETENTION_DAYS = env_int("MAILBOX_RETENTION_DAYS", 30)
 MAILHOST_DKIM_KEY_OWNER = env("MAILHOST_DKIM_KEY_OWNER", "")
 # The group Dovecot's auth process runs as, given the rendered passwd-files (mode 0640).
 MAILHOST_AUTH_GROUP = env("MAILHOST_AUTH_GROUP", "dovecot")
+# Each file the apply writes reaches the disk before it replaces the old one, so a crash leaves one or the other.
+MAILHOST_FSYNC = True
 # The local mail stack (`manage.py mailstack`): its directory and the first of its 12 loopback ports.
 MAILSTACK_DIR = Path(env("MAILSTACK_DIR", str(VAR_DIR / "mailstack")))
 MAILSTACK_PORT_BASE = env_int("MAILSTACK_PORT_BASE", 20000)
