@@ -18,13 +18,19 @@ exclusive lock on a file beside it; each worker takes that lock (building the fi
 first), then copies the file into its own in-memory test database with SQLite's backup API, which is what
 Django's own parallel test runner does for its workers.
 
-Every run builds its template from the migrations afresh (the label is the run's id), as CI runs from clean;
-nothing is reused across runs. Without pytest-xdist or with `--reuse-db`, pytest-django's own set-up runs
-instead.
+On PostgreSQL every run builds its template from the migrations afresh (the label is the run's id), as CI
+runs from clean. On SQLite the migrated file is also kept in `var/test-databases/`, named by a digest of
+everything the migrations read: every migration's source (ours and the installed packages'), the models of
+apps without migrations, Django's version and the settings. A later run whose digest is the same copies that
+file instead of migrating (a changed migration, package or setting gives a new digest, so a stale database
+is never used). Without pytest-xdist or with `--reuse-db`, pytest-django's own set-up runs instead.
 """
 
 import fcntl
+import hashlib
+import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -68,13 +74,61 @@ def _sqlite_locked(run_id: str):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+KEPT_TEMPLATES = 3  # migrated SQLite files kept in var/test-databases/, the most recently used
+
+
+def _sqlite_cache_dir() -> Path:
+    return Path(settings.BASE_DIR) / "var" / "test-databases"
+
+
+def migrated_digest() -> str:
+    """A digest of everything a migrated test database depends on: the source of every migration on disk
+    (ours and the installed packages'), the models of apps without migrations (made by `run_syncdb`),
+    Django's version and every setting (a data migration may read one, e.g. SITE_URL for the site's
+    domain)."""
+    import django
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    digest = hashlib.sha256(django.get_version().encode())
+    for key in sorted(loader.disk_migrations):
+        source = Path(sys.modules[type(loader.disk_migrations[key]).__module__].__file__ or "")
+        digest.update(repr(key).encode() + source.read_bytes())
+    for label in sorted(loader.unmigrated_apps):
+        models_module = apps.get_app_config(label).models_module
+        if models_module is not None and models_module.__file__:
+            digest.update(label.encode() + Path(models_module.__file__).read_bytes())
+    names = sorted(name for name in dir(settings) if name.isupper())
+    digest.update(json.dumps({name: getattr(settings, name) for name in names}, default=repr).encode())
+    return digest.hexdigest()[:32]
+
+
 def _sqlite_build(run_id: str) -> None:
-    """Migrate an in-memory database as Django's test runner would, then write it to the template file."""
+    """The template file: a copy of the migrated file kept from an earlier run with the same digest, or else
+    an in-memory database migrated as Django's test runner would, written to the template file and kept."""
+    target = sqlite_template_path(run_id)
+    cache = _sqlite_cache_dir()
+    kept = cache / f"sqlite-{migrated_digest()}.sqlite3"
+    if kept.exists():
+        shutil.copyfile(kept, target.with_suffix(".partial"))
+        os.replace(target.with_suffix(".partial"), target)
+        os.utime(kept)
+        return
+    _sqlite_migrate_into(target)
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_name(f".{kept.name}.{os.getpid()}.partial")
+    shutil.copyfile(target, partial)
+    os.replace(partial, kept)
+    for old in sorted(cache.glob("sqlite-*.sqlite3"), key=lambda path: path.stat().st_mtime)[:-KEPT_TEMPLATES]:
+        old.unlink(missing_ok=True)
+
+
+def _sqlite_migrate_into(target: Path) -> None:
     connection = connections[ALIAS]
     real_name = connection.settings_dict["NAME"]
     connection.close()
     connection.settings_dict["NAME"] = ":memory:"
-    target = sqlite_template_path(run_id)
     partial = target.with_suffix(".partial")
     try:
         call_command("migrate", verbosity=0, interactive=False, database=ALIAS, run_syncdb=True)
