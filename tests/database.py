@@ -120,7 +120,9 @@ def _sqlite_build(run_id: str) -> None:
     partial = kept.with_name(f".{kept.name}.{os.getpid()}.partial")
     shutil.copyfile(target, partial)
     os.replace(partial, kept)
-    for old in sorted(cache.glob("sqlite-*.sqlite3"), key=lambda path: path.stat().st_mtime)[:-KEPT_TEMPLATES]:
+    for old in sorted(cache.glob("sqlite-*.sqlite3"), key=lambda path: path.stat().st_mtime)[
+        :-KEPT_TEMPLATES
+    ]:
         old.unlink(missing_ok=True)
 
 
