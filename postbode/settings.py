@@ -374,6 +374,9 @@ WEBMAIL_PHP_GROUP = env("WEBMAIL_PHP_GROUP", "www-data")
 WEBMAIL_SSO_SECONDS = min(env_int("WEBMAIL_SSO_SECONDS", 60), 60)
 WEBMAIL_PASSWORD_FAILURES = env_int("WEBMAIL_PASSWORD_FAILURES", 5)
 WEBMAIL_PASSWORD_FAILURE_SECONDS = env_int("WEBMAIL_PASSWORD_FAILURE_SECONDS", 300)
+# After a password change in webmail, how long the panel waits for the mail host to have the new password
+# before it answers with the session's next credential (which works only from then on).
+WEBMAIL_PASSWORD_APPLY_WAIT = float(env("WEBMAIL_PASSWORD_APPLY_WAIT", "5"))
 
 # Relay log
 RELAY_LOG_RETENTION_DAYS = env_int("RELAY_LOG_RETENTION_DAYS", 30)

@@ -226,6 +226,9 @@ def _fast_and_isolated(request, settings, tmp_path, monkeypatch):
         # after), so that a crash leaves the old file or the new one: 1,600 fsyncs in the fast set, whose
         # files live in a temporary folder that no crash test reads.
         settings.MAILHOST_FSYNC = False
+        # No mail host applies anything in the fast set: a password change from webmail answers at once
+        # instead of waiting for the apply (tests/webmail/test_password_api.py tests the wait itself).
+        settings.WEBMAIL_PASSWORD_APPLY_WAIT = 0
         # Mailbox passwords are hashed as Dovecot's `doveadm pw` does (SHA512-CRYPT, 5,000 rounds, about 4 ms
         # in passlib's Python): the fast set hashes with the scheme's fewest rounds, as Django's own hashing
         # uses MD5 above. The hashes stay real SHA512-CRYPT with their rounds written in them.

@@ -15,6 +15,7 @@ is the panel's own `set_mailbox_password` (strength rules, audit, apply to the m
 
 import hashlib
 import secrets
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from mailaccounts.access import own_mailbox
 from mailaccounts.models import Mailbox, MailboxUser
 from mailaccounts.passwords import verify_password
 from mailaccounts.services.mailboxes import set_mailbox_password
+from mailhosts.models import MailHost
 from tenants.audit import Actor, record
 
 from . import credentials
@@ -115,8 +117,27 @@ def webmail_login(mailbox: Mailbox) -> dict:
     """What the webmail logs in to the mailbox's own mail host with: its address, the host's name and a
     credential for this mailbox only (never its password)."""
     host = mailbox.domain.mailhost
-    credential, expires = credentials.make_credential(host, mailbox.address)
+    credential, expires = credentials.make_credential(
+        host, mailbox.address, password_hash=mailbox.password_hash
+    )
     return {"user": mailbox.address, "host": host.hostname, "password": credential, "expires": expires}
+
+
+def wait_until_applied(mailbox: Mailbox, *, timeout: float) -> bool:
+    """Wait (at most `timeout` seconds) until the mailbox's mail host has applied its last change; False when
+    it has not by then, or its apply failed (it is retried, and shown as failed in the panel)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        applied, error = (
+            MailHost.objects.filter(pk=mailbox.domain.mailhost_id)
+            .values_list("applied_revision", "last_error")
+            .get()
+        )
+        if applied >= mailbox.revision:
+            return True
+        if error or time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
 
 
 def mail_host_of(address: str) -> str | None:

@@ -104,5 +104,7 @@ def api_password(request):
             )
         except services.PasswordChangeRefused as refused:
             return JsonResponse({"message": refused.message}, status=refused.status)
-    # the session carries on with a credential: the new password works only once the host applied it
+    # The session carries on with a credential for the new password, which the mail host takes once it has
+    # applied the change: wait for that (the session's next IMAP command would be refused before it).
+    services.wait_until_applied(mailbox, timeout=settings.WEBMAIL_PASSWORD_APPLY_WAIT)
     return JsonResponse({"ok": True, "password": services.webmail_login(mailbox)["password"]})

@@ -7,7 +7,8 @@ the panel on the live test server, all driven by Chromium.
 - Changing the password in webmail's settings goes through the panel: its strength rules answer in Dutch, the
   change is applied (IMAP refuses the old password, accepts the new one) and is in the activity log.
 - The credential a webmail session logs in with is checked by Dovecot itself: it opens its own mailbox (IMAP,
-  SMTP submission) and nothing else; expired, forged, another host's, POP3 or from elsewhere: refused.
+  SMTP submission) and nothing else; expired, forged, another host's, POP3 or from elsewhere: refused; and
+  it ends when the mailbox's password changes.
 """
 
 import smtplib
@@ -290,6 +291,20 @@ def test_dovecot_accepts_a_webmail_credential_for_its_own_mailbox_only(jan, stac
     assert not mail.imap_login_works(jan.address, credential, source="127.0.0.7")
     with pytest.raises(smtplib.SMTPAuthenticationError):
         mail.submit(message, user=jan.address, password=credential, source_address=("127.0.0.7", 0))
+
+
+def test_a_webmail_session_ends_when_the_mailboxs_password_is_changed_in_the_panel(jan, mail):
+    """As a session opened with the old password does: Dovecot checks the credential against the password
+    hash in its user table, so once the change is applied the credential is refused, and a new one works."""
+    host = jan.domain.mailhost
+    before, _expires = credentials.make_credential(host, jan.address)
+    assert mail.imap_login_works(jan.address, before)
+    mailboxes.set_mailbox_password(actor=Actor.system(), mailbox=jan, password=NEW_PASSWORD)
+    jan.refresh_from_db()
+    mail.wait_live(jan)
+    assert not mail.imap_login_works(jan.address, before)
+    assert mail.imap_login_works(jan.address, webmail_services.webmail_login(jan)["password"])
+    assert mail.imap_login_works(jan.address, NEW_PASSWORD)
 
 
 def pop3_login_works(mail, user: str, password: str, *, source: str) -> bool:

@@ -2,6 +2,8 @@
 current password is checked and wrong ones rate-limited, the panel's strength rules answer in the user's
 language, and the change is the panel's own (audited, applied to the mail host)."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 
@@ -100,3 +102,34 @@ def test_the_password_endpoint_does_not_exist_without_the_mail_hosts_secret(clie
     assert client.post("/webmail/api/password/", data, HTTP_AUTHORIZATION="Bearer ").status_code == 404
     mailbox.refresh_from_db()
     assert passwords.verify_password(MAILBOX_PASSWORD, mailbox.password_hash)
+
+
+def test_the_answer_waits_for_the_mail_host_to_have_the_new_password(host_client, mailbox, settings):
+    """The session's next credential is for the new password, which Dovecot takes only once the change is
+    applied: the answer waits for that (at most WEBMAIL_PASSWORD_APPLY_WAIT), and not at all for a failed
+    apply (retried, and shown as failed in the panel)."""
+    from mailhosts.models import MailHost
+    from webmail.services import wait_until_applied
+
+    settings.WEBMAIL_PASSWORD_APPLY_WAIT = 0.3
+    started = time.monotonic()
+    response = change(host_client, mailbox)  # nothing applies it here
+    assert response.status_code == 200 and 0.3 <= time.monotonic() - started
+    mailbox.refresh_from_db()
+    host = mailbox.domain.mailhost
+    assert not wait_until_applied(mailbox, timeout=0)
+    MailHost.objects.filter(pk=host.pk).update(last_error="postmap: fatal")
+    started = time.monotonic()
+    assert not wait_until_applied(mailbox, timeout=30)
+    assert time.monotonic() - started < 5
+    MailHost.objects.filter(pk=host.pk).update(applied_revision=mailbox.revision, last_error="")
+    assert wait_until_applied(mailbox, timeout=0)
+
+
+def test_a_credential_from_before_a_password_change_no_longer_opens_the_mailbox(host_client, mailbox):
+    host = mailbox.domain.mailhost
+    before, _expires = credentials.make_credential(host, mailbox.address)
+    assert credentials.is_valid(host, mailbox.address, before)
+    response = change(host_client, mailbox)
+    assert not credentials.is_valid(host, mailbox.address, before)  # as a session on the old password ends
+    assert credentials.is_valid(host, mailbox.address, response.json()["password"])
