@@ -120,9 +120,8 @@ def _sqlite_build(run_id: str) -> None:
     partial = kept.with_name(f".{kept.name}.{os.getpid()}.partial")
     shutil.copyfile(target, partial)
     os.replace(partial, kept)
-    for old in sorted(cache.glob("sqlite-*.sqlite3"), key=lambda path: path.stat().st_mtime)[
-        :-KEPT_TEMPLATES
-    ]:
+    by_use = sorted(cache.glob("sqlite-*.sqlite3"), key=lambda path: path.stat().st_mtime)
+    for old in by_use[:-KEPT_TEMPLATES]:
         old.unlink(missing_ok=True)
 
 
