@@ -4,11 +4,12 @@ from datetime import timedelta
 
 from django import template
 from django.conf import settings
+from django.template.defaulttags import CsrfTokenNode
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, resolve, reverse
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
@@ -201,6 +202,72 @@ def not_applied_badge():
         ),
         gettext("Not applied"),
     )
+
+
+@register.simple_tag(takes_context=True)
+def mailbox_rows(context, mailboxes) -> SafeString:
+    """The mailbox list's table rows, written here rather than through a template loop: a page shows 50 rows of
+    about 20 template lookups each. The HTML is what the loop wrote (`tests/postbode/test_mailbox_rows.py`
+    holds the two to the same bytes); each row's date and sizes come from the view."""
+    list_url = reverse("mailaccounts:mailbox_list")
+    labels = {
+        "deleted": gettext("Deleted"),
+        "restore": gettext("Restore"),
+        "enabled": gettext("Enabled"),
+        "disabled": gettext("Disabled"),
+    }
+    return mark_safe(  # noqa: S308 - every value is escaped by format_html or conditional_escape
+        "".join(
+            format_html(
+                '\n          <tr>\n            <td><a href="{}{}/">{}</a>\n              {}\n              {}</td>\n'
+                '            <td class="num">{}</td>\n'
+                '            <td class="num">{} <span class="small muted">({}%)</span></td>\n'
+                "            <td>{}</td>\n            <td>{}</td>\n            <td>{}{}</td>\n"
+                "          </tr>\n        ",
+                list_url,
+                mailbox.pk,
+                mailbox.unicode_address,
+                _muted_line(mailbox.display_name),
+                _muted_line(_forwards(mailbox.forward_to)),
+                mailbox.quota_label,
+                mailbox.used_label,
+                percent_of(mailbox.used_bytes, mailbox.quota_bytes),
+                _mailbox_status(context, mailbox, list_url, labels),
+                mailbox.created_label,
+                live_state(mailbox.live_state),
+                format_html(" {}", not_applied_badge()) if mailbox.undeliverable_forwards else "",
+            )
+            for mailbox in mailboxes
+        )
+    )
+
+
+def _muted_line(text) -> SafeString | str:
+    return format_html('<br><span class="small muted">{}</span>', text) if text else ""
+
+
+def _forwards(addresses) -> SafeString | str:
+    """`→ a, b` as the template's `join` filter wrote it."""
+    if not addresses:
+        return ""
+    return format_html("→ {}", mark_safe(", ".join(conditional_escape(a) for a in addresses)))  # noqa: S308
+
+
+def _mailbox_status(context, mailbox, list_url: str, labels: dict) -> SafeString:
+    if mailbox.deleted_at:
+        return format_html(
+            '\n              <span class="badge badge-danger">{}</span>\n              <form method="post" '
+            'action="{}{}/restore/" class="inline">{}<button type="submit" class="link">{}</button></form>\n'
+            "            ",
+            labels["deleted"],
+            list_url,
+            mailbox.pk,
+            CsrfTokenNode().render(context),  # only here: a list without deleted rows sets no CSRF cookie
+            labels["restore"],
+        )
+    if mailbox.is_enabled:
+        return format_html('<span class="badge badge-ok">{}</span>\n            ', labels["enabled"])
+    return format_html('<span class="badge badge-muted">{}</span>', labels["disabled"])
 
 
 # The capabilities' cards on the mail accounts' pages (mail accounts cannot import the apps above them).
