@@ -63,9 +63,9 @@ def message_rows(messages) -> SafeString:
     )
 
 
-def _recipients(shown, more: int) -> SafeString:
-    """The first recipients, and "and N more" (the template's `blocktranslate count`, not escaped as it)."""
-    text = ", ".join(conditional_escape(recipient.address) for recipient in shown)
+def _recipients(shown: list[str], more: int) -> SafeString:
+    """The first recipients' addresses, and "and N more" (the loop's `blocktranslate count`, not escaped as it)."""
+    text = ", ".join(conditional_escape(address) for address in shown)
     if more:
         extra = ngettext("and %(extra)s more", "and %(extra)s more", more) % {"extra": more}
         text += f'{", " if shown else ""} <span class="muted">{extra}</span>'
