@@ -8,7 +8,7 @@ from django.template.defaulttags import CsrfTokenNode
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, resolve, reverse
 from django.utils import timezone
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import get_language, gettext
@@ -18,6 +18,7 @@ from django_countries.fields import Country
 from billing.access import may_see_invoices
 from devices.views import domain_shared_context, mailbox_settings_context
 from tenants.access import is_open_to_mailbox_user, may_manage_mail
+from tenants.rows import escaped, format_row
 from tenants.units import format_bytes
 
 register = template.Library()
@@ -210,15 +211,16 @@ def mailbox_rows(context, mailboxes) -> SafeString:
     about 20 template lookups each. The HTML is what the loop wrote (`tests/postbode/test_mailbox_rows.py`
     holds the two to the same bytes); each row's date and sizes come from the view."""
     list_url = reverse("mailaccounts:mailbox_list")
-    labels = {
+    page = {
+        "list_url": list_url,
         "deleted": gettext("Deleted"),
         "restore": gettext("Restore"),
-        "enabled": gettext("Enabled"),
-        "disabled": gettext("Disabled"),
+        "enabled": format_html('<span class="badge badge-ok">{}</span>\n            ', gettext("Enabled")),
+        "disabled": format_html('<span class="badge badge-muted">{}</span>', gettext("Disabled")),
     }
-    return mark_safe(  # noqa: S308 - every value is escaped by format_html or conditional_escape
+    return mark_safe(  # noqa: S308 - every value is escaped by format_row
         "".join(
-            format_html(
+            format_row(
                 '\n          <tr>\n            <td><a href="{}{}/">{}</a>\n              {}\n              {}</td>\n'
                 '            <td class="num">{}</td>\n'
                 '            <td class="num">{} <span class="small muted">({}%)</span></td>\n'
@@ -232,7 +234,7 @@ def mailbox_rows(context, mailboxes) -> SafeString:
                 mailbox.quota_label,
                 mailbox.used_label,
                 percent_of(mailbox.used_bytes, mailbox.quota_bytes),
-                _mailbox_status(context, mailbox, list_url, labels),
+                _mailbox_status(context, mailbox, page),
                 mailbox.created_label,
                 live_state(mailbox.live_state),
                 format_html(" {}", not_applied_badge()) if mailbox.undeliverable_forwards else "",
@@ -250,24 +252,22 @@ def _forwards(addresses) -> SafeString | str:
     """`→ a, b` as the template's `join` filter wrote it."""
     if not addresses:
         return ""
-    return format_html("→ {}", mark_safe(", ".join(conditional_escape(a) for a in addresses)))  # noqa: S308
+    return mark_safe("→ " + ", ".join(escaped(address) for address in addresses))  # noqa: S308 - escaped
 
 
-def _mailbox_status(context, mailbox, list_url: str, labels: dict) -> SafeString:
+def _mailbox_status(context, mailbox, page: dict) -> SafeString:
     if mailbox.deleted_at:
         return format_html(
             '\n              <span class="badge badge-danger">{}</span>\n              <form method="post" '
             'action="{}{}/restore/" class="inline">{}<button type="submit" class="link">{}</button></form>\n'
             "            ",
-            labels["deleted"],
-            list_url,
+            page["deleted"],
+            page["list_url"],
             mailbox.pk,
             CsrfTokenNode().render(context),  # only here: a list without deleted rows sets no CSRF cookie
-            labels["restore"],
+            page["restore"],
         )
-    if mailbox.is_enabled:
-        return format_html('<span class="badge badge-ok">{}</span>\n            ', labels["enabled"])
-    return format_html('<span class="badge badge-muted">{}</span>', labels["disabled"])
+    return page["enabled"] if mailbox.is_enabled else page["disabled"]
 
 
 # The capabilities' cards on the mail accounts' pages (mail accounts cannot import the apps above them).

@@ -2,11 +2,12 @@
 
 from django import template
 from django.urls import reverse
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext, ngettext
 
 from relay.models import Status
+from tenants.rows import escaped, format_row
 
 register = template.Library()
 
@@ -42,17 +43,18 @@ def message_rows(messages) -> SafeString:
     wrote (`tests/relay/test_message_rows.py` holds the two to the same bytes); each row's dates and
     direction label come from the view."""
     list_url = reverse("relay:message_list")
-    bounce_label, notification_label = gettext("(bounce)"), gettext("Bounce notification")
-    return mark_safe(  # noqa: S308 - every value is escaped by format_html or conditional_escape
+    bounce = format_html('<span class="muted">{}</span>', gettext("(bounce)"))
+    notification_label = gettext("Bounce notification")
+    return mark_safe(  # noqa: S308 - every value is escaped by format_row
         "".join(
-            format_html(
+            format_row(
                 '\n        <tr>\n          <td><a href="{}{}/">{}</a></td>\n          <td>{}</td>\n'
                 "          <td>{}</td>\n          <td>{}{}</td>\n"
                 '          <td class="small">{}</td>\n        </tr>\n      ',
                 list_url,
                 message.pk,
                 message.received_label,
-                message.sender or format_html('<span class="muted">{}</span>', bounce_label),
+                message.sender or bounce,
                 _recipients(message.recipients_shown, message.recipients_more),
                 status_badge(message.status),
                 _notes(message.notes),
@@ -65,7 +67,7 @@ def message_rows(messages) -> SafeString:
 
 def _recipients(shown: list[str], more: int) -> SafeString:
     """The first recipients' addresses, and "and N more" (the loop's `blocktranslate count`, not escaped as it)."""
-    text = ", ".join(conditional_escape(address) for address in shown)
+    text = ", ".join(escaped(address) for address in shown)
     if more:
         extra = ngettext("and %(extra)s more", "and %(extra)s more", more) % {"extra": more}
         text += f'{", " if shown else ""} <span class="muted">{extra}</span>'
@@ -73,8 +75,8 @@ def _recipients(shown: list[str], more: int) -> SafeString:
 
 
 def _notes(notes) -> SafeString:
-    return mark_safe(  # noqa: S308 - escaped by format_html
-        "".join(format_html('<div class="small" data-testid="message-note">{}</div>', note) for note in notes)
+    return mark_safe(  # noqa: S308 - escaped by format_row
+        "".join(format_row('<div class="small" data-testid="message-note">{}</div>', note) for note in notes)
     )
 
 
