@@ -90,3 +90,46 @@ def test_the_tag_writes_the_loops_html(rows, language):
         after = engine.from_string(tag_rendering()).render({"page": SimpleNamespace(messages=rows)})
     assert after == before
     assert after.count("<tr>") == max(1, len(rows))
+
+
+# the chart's bars in templates/relay/message_list.html before a tag wrote them
+CHART_LOOP = """{% load l10n %}
+          {% for day in chart %}
+            <div class="chart-day" title="{{ day.long_label }}: {{ day.total }}">
+              {% for status, label, count, percent in day.segments %}<span class="st-{{ status }}" style="height: {{ percent|unlocalize }}%" title="{{ day.month_day_label }} – {{ label }}: {{ count }}"></span>{% endfor %}
+            </div>
+          {% endfor %}
+        </div>"""
+
+
+def chart_day(n, segments):
+    return SimpleNamespace(
+        long_label=f"{n} december 2026",
+        month_day_label=f"{n} <december>",
+        total=sum(count for _status, _label, count, _percent in segments),
+        segments=segments,
+    )
+
+
+CHART = [
+    chart_day(1, []),
+    chart_day(2, [("sent", "Verzonden", 1234, 100.0)]),
+    chart_day(
+        3, [("sent", "Sent & more", 7, 12.5), ("deferred", "Uitgesteld", 3, 0.3), ("bounced", "x", 1, 33)]
+    ),
+]
+
+
+@pytest.mark.parametrize("chart", [CHART, []], ids=["days", "none"])
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_the_chart_tag_writes_the_loops_html(chart, language):
+    with open("templates/relay/message_list.html") as template:
+        text = template.read()
+    start = text.index("\n", text.index('<div class="chart" role="img"'))
+    end = text.index("</div>", start) + len("</div>")
+    engine = engines["django"]
+    with override(language):
+        before = engine.from_string(CHART_LOOP).render({"chart": chart})
+        after = engine.from_string("{% load relay_tags %}" + text[start:end]).render({"chart": chart})
+    assert after == before
+    assert after.count('class="chart-day"') == len(chart)
