@@ -6,7 +6,7 @@ from django import template
 from django.conf import settings
 from django.template.defaulttags import CsrfTokenNode
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, resolve, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, resolve, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -140,14 +140,33 @@ def mailbox_nav_groups(path: str, mailbox) -> list[dict]:
     return groups
 
 
-@register.inclusion_tag("partials/nav.html", takes_context=True)
+# The menu's HTML by everything it depends on: language, page, URL configuration and what the member's role
+# may see (each entry's predicate, asked on every request). Every page draws the menu; it is the same for all
+# members of a role on a page, so each process renders it once per key.
+_nav_html: dict[tuple, str] = {}
+NAV_CACHE_SIZE = 2000  # pages times roles times languages; started afresh when full
+
+
+@register.simple_tag(takes_context=True)
 def panel_nav(context):
     request = context["request"]
     mailbox = getattr(request, "own_mailbox", None)
     if mailbox is not None:
-        return {"groups": mailbox_nav_groups(request.path, mailbox)}
+        return render_nav(mailbox_nav_groups(request.path, mailbox))
     membership = getattr(request, "membership", None)
-    return {"groups": nav_groups(request.path, membership)}
+    visible = tuple(
+        may_see(membership) for _title, entries in NAV_GROUPS for _name, _label, may_see in entries
+    )
+    key = (get_language(), request.path, get_script_prefix(), settings.ROOT_URLCONF, get_urlconf(), visible)
+    if key not in _nav_html or settings.DEBUG:
+        if len(_nav_html) >= NAV_CACHE_SIZE:
+            _nav_html.clear()
+        _nav_html[key] = render_nav(nav_groups(request.path, membership))
+    return _nav_html[key]
+
+
+def render_nav(groups: list[dict]) -> str:
+    return render_to_string("partials/nav.html", {"groups": groups})
 
 
 @register.filter
