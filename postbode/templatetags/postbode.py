@@ -158,11 +158,13 @@ def panel_nav(context):
         may_see(membership) for _title, entries in NAV_GROUPS for _name, _label, may_see in entries
     )
     key = (get_language(), request.path, get_script_prefix(), settings.ROOT_URLCONF, get_urlconf(), visible)
-    if key not in _nav_html or settings.DEBUG:
+    html = None if settings.DEBUG else _nav_html.get(key)
+    if html is None:  # (a local: another thread may empty the dict meanwhile, with gthread workers)
+        html = render_nav(nav_groups(request.path, membership))
         if len(_nav_html) >= NAV_CACHE_SIZE:
             _nav_html.clear()
-        _nav_html[key] = render_nav(nav_groups(request.path, membership))
-    return _nav_html[key]
+        _nav_html[key] = html
+    return html
 
 
 def render_nav(groups: list[dict]) -> str:
