@@ -84,6 +84,7 @@ def seed_browsing_customers(total_mailboxes: int) -> None:
     """100,000 mailboxes (bench_mailbox_pages.seed) and a relay log for each of the first 50 customers."""
     from bench_mailbox_pages import seed
 
+    from relay import partitions, rollup
     from relay.models import Direction, RelayMessage, RelayRecipient, Status
     from tenants.models import Customer
 
@@ -91,6 +92,8 @@ def seed_browsing_customers(total_mailboxes: int) -> None:
     seed(total_mailboxes)
     customers = list(Customer.objects.order_by("pk")[:CUSTOMERS_BROWSING])
     now = timezone.now()
+    span = (now - timedelta(minutes=7 * RELAY_MESSAGES_EACH), now)
+    partitions.ensure_span(span)  # the relay log's tables are partitioned by day on PostgreSQL
     RelayMessage.objects.bulk_create(
         (
             RelayMessage(
@@ -122,12 +125,15 @@ def seed_browsing_customers(total_mailboxes: int) -> None:
                 relay="mx.ontvanger.example[192.0.2.25]:25",
                 response="250 2.0.0 Ok: queued",
                 at=received_at,
+                received_at=received_at,
             )
             for pk, customer_id, received_at in messages.iterator()
             for number in range(RECIPIENTS_EVERY_FIFTH if pk % 5 == 0 else 1)
         ),
         batch_size=5_000,
     )
+    rollup.mark_span(span)
+    rollup.refresh()  # the chart reads the daily roll-up, as after an ingest run
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(

@@ -39,6 +39,15 @@ def own_mailbox(user) -> Mailbox | None:
     return mailbox
 
 
+def note_no_mailbox_login(request) -> None:
+    """When the request's membership query already read that its user has no mailbox login (the
+    `mailbox_login_id` it carries, registered in apps.py), `own_mailbox` answers None without a query of its
+    own. A user with a membership and a mailbox login (or without a membership) is looked up as before."""
+    membership = getattr(request, "membership", None)
+    if membership is not None and getattr(membership, "mailbox_login_id", _UNSET) is None:
+        request.user._own_mailbox = None
+
+
 def is_mailbox_user(request) -> bool:
     return own_mailbox(getattr(request, "user", None)) is not None
 

@@ -7,7 +7,10 @@ class MailaccountsConfig(AppConfig):
     verbose_name = _("Mail accounts")
 
     def ready(self):
+        from django.db.models import F
+
         from mailhosts.rendering import Renderer, register_renderer
+        from tenants.middleware import register_membership_annotation
 
         from . import checks  # noqa: F401 - registers the data checks
         from .rendering import (
@@ -38,4 +41,6 @@ class MailaccountsConfig(AppConfig):
             )
         )
         register_mailbox_section(mailbox_signature_section)
+        # whether a member is also a mailbox's own login, read with the membership (mailaccounts.middleware)
+        register_membership_annotation("mailbox_login_id", F("user__mailbox_login__id"))
         register_domain_section(domain_signature_section)

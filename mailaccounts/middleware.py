@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from .access import own_mailbox
+from .access import note_no_mailbox_login, own_mailbox
 from .services.logins import panel_login_refusal
 
 # allauth pages a mailbox's own user has no business on: their only password is the mailbox's (changed
@@ -25,6 +25,7 @@ class MailboxUserMiddleware:
 
     def __call__(self, request):
         request.own_mailbox = None
+        note_no_mailbox_login(request)
         mailbox = own_mailbox(request.user)
         if mailbox is not None:
             refusal = panel_login_refusal(mailbox)

@@ -83,6 +83,10 @@ class MailHost(models.Model):
         """Where the mailboxes' folders live: `mail_dir`, or `<config_dir>/mail` for the embedded default."""
         return Path(self.mail_dir) if self.mail_dir else Path(self.config_dir) / "mail"
 
+    # What `state_of` reads; a list that loads each row's host only for its live state defers the rest
+    # (`fields_state_ignores`): three JSON columns parsed 50 times a page otherwise.
+    STATE_FIELDS = ("id", "applied_revision", "last_error")
+
     def state_of(self, revision: int) -> str:
         if revision <= self.applied_revision:
             return LiveState.LIVE
@@ -104,3 +108,13 @@ class PendingChange(models.Model):
 
     def __str__(self):
         return f"{self.host_id}@{self.revision}: {self.scope or '*'}"
+
+
+def fields_state_ignores(path: str) -> list[str]:
+    """The host's fields that `MailHost.state_of` never reads, under the relation `path` ("domain__mailhost"),
+    for `QuerySet.defer()`."""
+    return [
+        f"{path}__{field.name}"
+        for field in MailHost._meta.concrete_fields
+        if field.name not in MailHost.STATE_FIELDS
+    ]

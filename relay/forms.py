@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from mailaccounts.models import Domain
-from tenants.fields import IdChoiceField, IdMultipleChoiceField
+from tenants.fields import FewIdChoiceField, IdMultipleChoiceField
 
 from .models import RelayCredential, Status
 
@@ -41,7 +41,7 @@ class MessageFilterForm(forms.Form):
     sender = forms.CharField(label=_("Sender"), required=False, max_length=320)
     recipient = forms.CharField(label=_("Recipient"), required=False, max_length=320)
     message_id = forms.CharField(label=_("Message-ID"), required=False, max_length=500)
-    credential = IdChoiceField(
+    credential = FewIdChoiceField(
         label=_("Credential"), required=False, queryset=RelayCredential.objects.none(), empty_label=_("Any")
     )
 

@@ -4,10 +4,11 @@ Pages use a keyset cursor (received_at, id) instead of OFFSET/COUNT: the cost of
 however deep the customer pages and however many rows the log holds.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import RejectedAttempt, RelayCredential, RelayDailyCount, RelayMessage, RelayRecipient, Status
@@ -165,7 +166,7 @@ class Page:
 
 
 def page_of(messages: QuerySet, cursor: str | None, *, size: int = PAGE_SIZE) -> Page:
-    """One page, newest first, after `cursor`; one query for the rows (+1 for their recipients)."""
+    """One page, newest first, after `cursor`; one query for the rows (+1 for their recipients' addresses)."""
     position = decode_cursor(cursor)
     if position is not None:
         at, pk = position
@@ -173,18 +174,31 @@ def page_of(messages: QuerySet, cursor: str | None, *, size: int = PAGE_SIZE) ->
     rows = list(messages.order_by("-received_at", "-id").select_related("credential")[: size + 1])
     has_more = len(rows) > size
     rows = rows[:size]
-    prefetch_recipients(rows)
+    attach_recipient_addresses(rows)
     return Page(
         messages=rows, next_cursor=encode_cursor(rows[-1]) if has_more else None, is_first=position is None
     )
 
 
-def prefetch_recipients(messages: list[RelayMessage]) -> None:
-    """The messages' recipients in one query that also names their receipt times: on PostgreSQL it then
-    reads only those days' partitions (`relay.partitions`), not every day's."""
+def attach_recipient_addresses(messages: list[RelayMessage]) -> None:
+    """Each message's recipient addresses, in the order they were stored, as `message.recipient_addresses`:
+    one query that also names the messages' receipt times, so that on PostgreSQL it reads only those days'
+    partitions (`relay.partitions`), not every day's. Addresses only: the page shows nothing else of them,
+    and a prefetch (a queryset and a model instance per recipient, a related manager per message) cost the
+    page a fifth of its CPU."""
+    addresses: dict[int, list[str]] = defaultdict(list)
     if messages:
-        days = RelayRecipient.objects.filter(received_at__in={message.received_at for message in messages})
-        prefetch_related_objects(messages, Prefetch("recipients", queryset=days))
+        rows = (
+            RelayRecipient.objects.filter(
+                received_at__in={message.received_at for message in messages}, message__in=messages
+            )
+            .order_by("id")
+            .values_list("message_id", "address")
+        )
+        for message_id, address in rows:
+            addresses[message_id].append(address)
+    for message in messages:
+        message.recipient_addresses = addresses[message.pk]
 
 
 @dataclass

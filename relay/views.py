@@ -193,9 +193,9 @@ def message_list(request):
         reject.at_label = received(reject.at)
     for message in page.messages:
         message.received_label = received(message.received_at)
-        # the first three recipients and how many more, read once per row
-        recipients = list(message.recipients.all())
-        message.recipients_shown, message.recipients_more = recipients[:3], max(0, len(recipients) - 3)
+        # the first three recipients' addresses and how many more
+        addresses = message.recipient_addresses
+        message.recipients_shown, message.recipients_more = addresses[:3], max(0, len(addresses) - 3)
         message.direction_label = directions.get(message.direction, message.direction)
     query = request.GET.copy()
     query.pop("after", None)

@@ -37,6 +37,23 @@ class IdChoiceField(forms.ModelChoiceField):
         return super().to_python(value)
 
 
+class FewChoicesIterator(forms.models.ModelChoiceIterator):
+    """Django's iterator reads the choices with `QuerySet.iterator()`, which on PostgreSQL declares a held
+    server-side cursor (DECLARE, FETCH, CLOSE: three round trips) each time the select is rendered. For a
+    field whose choices are always few (a customer's relay credentials) one plain query is cheaper; a field
+    that may offer thousands (mailboxes) keeps Django's."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset.all():  # a fresh query each time, as Django's: nothing cached on the field
+            yield self.choice(obj)
+
+
+class FewIdChoiceField(IdChoiceField):
+    iterator = FewChoicesIterator
+
+
 class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
     def _check_values(self, value):
         id_range = _id_range(self.queryset, self.to_field_name)

@@ -3,12 +3,22 @@
 from .models import Membership
 from .services import user_has_two_factor
 
+# Columns an app above adds to the membership query that every signed-in request makes, name → expression
+# (`register_membership_annotation` in its AppConfig.ready): what it would otherwise ask in a query of its own
+# on every request (the mail accounts: whether the user is a mailbox's own login).
+MEMBERSHIP_ANNOTATIONS: dict[str, object] = {}
+
+
+def register_membership_annotation(name: str, expression) -> None:
+    MEMBERSHIP_ANNOTATIONS[name] = expression
+
 
 def _membership(request):
     user = request.user
     if not user.is_authenticated:
         return None
-    return Membership.objects.select_related("customer", "customer__plan").filter(user=user).first()
+    memberships = Membership.objects.select_related("customer", "customer__plan").filter(user=user)
+    return memberships.annotate(**MEMBERSHIP_ANNOTATIONS).first()
 
 
 class CustomerMiddleware:

@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from mailhosts.models import fields_state_ignores
 from tenants.access import mail_role_required, owner_required
 from tenants.audit import Actor
 from tenants.dates import date_formatter
@@ -82,7 +83,11 @@ def paginate(request, queryset):
     joins is what keeps a deep page of a big customer fast; the query count stays the same."""
     page = Paginator(queryset.values_list("pk", flat=True), PAGE_SIZE).get_page(request.GET.get("page"))
     ids = list(page.object_list)
-    rows = queryset.model.objects.select_related("domain__mailhost").in_bulk(ids)
+    rows = (
+        queryset.model.objects.select_related("domain__mailhost")
+        .defer(*fields_state_ignores("domain__mailhost"))  # a row shows only its live state
+        .in_bulk(ids)
+    )
     page.object_list = [rows[pk] for pk in ids if pk in rows]
     return page
 

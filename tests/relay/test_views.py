@@ -315,3 +315,28 @@ def test_the_chart_has_an_axis_and_daily_counts_and_says_when_there_is_no_traffi
     rollup.refresh()
     empty = owner_client.get(reverse("relay:message_list"), HTTP_ACCEPT_LANGUAGE="nl").content.decode()
     assert "Geen verkeer in de afgelopen 14 dagen." in empty and "chart-axis" not in empty
+
+
+def test_the_credential_filter_offers_the_same_options_as_djangos_iterator(
+    customer, credential, other_customer
+):
+    """The filter reads its few credentials in one plain query (`FewChoicesIterator`, no server-side cursor):
+    the same options, in the same order, as Django's own iterator gave, and only the customer's."""
+    from django.forms.models import ModelChoiceIterator
+
+    from relay.forms import MessageFilterForm
+
+    RelayCredential.objects.create(
+        customer=customer, name="nieuwsbrief & co", username="relay-2", secret_hash="x"
+    )
+    RelayCredential.objects.create(
+        customer=other_customer, name="foreign", username="relay-3", secret_hash="x"
+    )
+    field = MessageFilterForm(customer=customer).fields["credential"]
+    ours = [(str(value), label) for value, label in field.choices]
+    field.iterator = ModelChoiceIterator
+    assert ours == [(str(value), label) for value, label in field.choices]
+    assert ours[0][0] == "" and sorted(label for _value, label in ours[1:]) == [
+        "nieuwsbrief & co (relay-2)",
+        "webshop (relay-7k2m9q)",
+    ]
