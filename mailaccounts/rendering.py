@@ -36,6 +36,7 @@ from mailhosts.rendering import (
     Assembled,
     HostConfig,
     RenderedFile,
+    UserLines,
     is_password_hash,
     is_safe_address,
     is_safe_token,
@@ -259,6 +260,8 @@ def render_mail_accounts(host: MailHost) -> HostConfig:
 
 def render_mail_accounts_scoped(host: MailHost, scopes: frozenset[str] | None) -> HostConfig:
     """The files of the host's domains (all, or those named in `scopes`), each below its scoped root."""
+    if scopes is not None and not scopes:
+        return HostConfig()  # a change of some users' logins only (`render_users`)
     data = load_host_data(host, scopes)
     config = HostConfig()
     config.files.update(render_postfix(data))
@@ -404,11 +407,15 @@ def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
 
     Disabled and deleted mailboxes are left out: they cannot log in.
     """
+    return domain_parts(data, USERS_DIR, user_lines(data.mailboxes, host), passwd_file)
+
+
+def user_lines(mailboxes: Iterable[MailboxRow], host: MailHost) -> dict[str, str]:
+    """Address → its passwd-file line, for the mailboxes that may log in."""
     root = str(host.mail_root)
     ids = f"{settings.MAIL_UID}:{settings.MAIL_GID}"
-    auth_group = settings.MAILHOST_AUTH_GROUP
     users = {}
-    for box in data.mailboxes:
+    for box in mailboxes:
         if box.deleted or not box.is_enabled:
             continue
         if not is_password_hash(box.password_hash):
@@ -416,14 +423,49 @@ def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
             continue
         quota = f"userdb_quota_rule=*:storage={int(box.quota_bytes)}B"
         users[box.address] = f"{box.address}:{box.password_hash}:{ids}::{root}/{box.folder}::{quota}\n"
+    return users
 
-    def passwd_file(part: dict[str, str]) -> RenderedFile:
-        content = "".join(part[address] for address in sorted(part)).encode()
-        return RenderedFile(
-            content, MODE_AUTH, group=auth_group, user_table=True, user_database=USERS_DATABASE
+
+def passwd_file(part: dict[str, str]) -> RenderedFile:
+    """A domain's passwd-file from its lines by address."""
+    content = "".join(part[address] for address in sorted(part)).encode()
+    return RenderedFile(
+        content,
+        MODE_AUTH,
+        group=settings.MAILHOST_AUTH_GROUP,
+        user_table=True,
+        user_database=USERS_DATABASE,
+    )
+
+
+def render_users(host: MailHost, users: frozenset[str]) -> dict[str, UserLines]:
+    """The passwd-file lines of some mailboxes (by address), by their domain's passwd-file: a change
+    that touches only a mailbox's login (password, quota) renders that mailbox, not its domain. A mailbox
+    that cannot log in (disabled, deleted, gone, on a domain not served here) has no line."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for address in users:
+        local, _at, domain = address.rpartition("@")
+        wanted[domain].add(local)
+    served = Domain.objects.filter(mailhost=host, name__in=list(wanted)).served()
+    rows = Mailbox.objects.filter(
+        domain__in=served, local_part__in={local for locals_ in wanted.values() for local in locals_}
+    ).values_list(
+        "id", "domain__name", "local_part", "password_hash", "is_enabled", "quota_bytes", "deleted_at"
+    )
+    boxes = []
+    for pk, domain, local, password_hash, is_enabled, quota_bytes, deleted_at in rows:
+        box = MailboxRow(pk, domain, local, password_hash, is_enabled, quota_bytes)
+        box.deleted = deleted_at is not None
+        if box.address in users:
+            boxes.append(box)
+    lines = user_lines(boxes, host)
+    return {
+        f"{USERS_DIR}/{domain}": UserLines(
+            passwd_file({a: line for a, line in lines.items() if a.rpartition("@")[2] == domain}),
+            frozenset(f"{local}@{domain}" for local in locals_),
         )
-
-    return domain_parts(data, USERS_DIR, users, passwd_file)
+        for domain, locals_ in wanted.items()
+    }
 
 
 # --- Sieve ---------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from django.db import connection
@@ -56,13 +56,17 @@ from .rendering import (
     assemble,
     assembled_files,
     hash_maps,
+    is_safe_address,
     is_safe_token,
+    is_user_scope,
     managed_dirs,
     render_host,
+    render_user_lines,
     scoped_roots,
     stored_folders,
     user_tables,
     with_related_scopes,
+    with_user_lines,
 )
 
 logger = logging.getLogger(__name__)
@@ -99,7 +103,8 @@ class ApplyResult:
     revision: int = 0
     skipped: bool = False
     changed_files: list[str] = field(default_factory=list)
-    scopes: frozenset[str] | None = None  # what was rendered: None for the whole host
+    scopes: frozenset[str] | None = None  # the domains rendered: None for the whole host
+    users: frozenset[str] = frozenset()  # the users whose lines alone were rendered (see is_user_scope)
     created_folders: int = 0
     removed_folders: int = 0
     reloaded: bool = False
@@ -164,8 +169,8 @@ def apply_host(host_id: int, *, force: bool = False) -> ApplyResult:
 
 
 def changed_scopes(host: MailHost, revision: int) -> frozenset[str] | None:
-    """The scopes changed after the applied revision up to `revision`, or None when the whole host must be
-    rendered: its files are in an older layout or are not known to be this host's at its applied revision
+    """The scopes changed after the applied revision up to `revision` (domains, and users: see
+    `is_user_scope`), or None when the whole host must be rendered: its files are in an older layout or are not known to be this host's at its applied revision
     (a new host, a folder restored or shared, an apply that failed after writing), a revision recorded no
     scope (or "anything"), or a scope is not a name that can be part of a path."""
     try:
@@ -183,10 +188,14 @@ def changed_scopes(host: MailHost, revision: int) -> frozenset[str] | None:
         changed.add(scope)
     if len(revisions) != max(revision - host.applied_revision, 0):
         return None
-    if not all(is_safe_token(scope) for scope in changed):
+    users = {scope for scope in changed if is_user_scope(scope)}
+    if not all(is_safe_token(scope) for scope in changed - users) or not all(map(is_safe_address, users)):
         return None
-    scopes = with_related_scopes(host, frozenset(changed))
-    return scopes if all(is_safe_token(scope) for scope in scopes) else None
+    scopes = with_related_scopes(host, frozenset(changed - users))
+    if not all(is_safe_token(scope) for scope in scopes):
+        return None
+    # A user of a domain rendered anyway is in that rendering.
+    return scopes | {user for user in users if user.rpartition("@")[2] not in scopes}
 
 
 def record_failure(host: MailHost, error: Exception) -> None:
@@ -199,6 +208,9 @@ def write_host(
     host: MailHost, *, force: bool, scopes: frozenset[str] | None = None, revision: int | None = None
 ) -> ApplyResult:
     revision = host.desired_revision if revision is None else revision
+    users = frozenset() if scopes is None else frozenset(filter(is_user_scope, scopes))
+    if scopes is not None:
+        scopes = scopes - users
     config = render_host(host, scopes)
     root = Path(host.config_dir)
     marker = root / RELOAD_MARKER
@@ -209,11 +221,19 @@ def write_host(
         parts = {rel: file for rel, file in config.files.items() if rel.rpartition("/")[0] in folders}
         on_disk = {rel: file for rel, file in config.files.items() if rel not in parts}
         old_parts = store.read(folders, None if scopes is None else sorted(scopes))
+        if users:
+            with_users = put_user_lines(host, users, store)
+            old_parts.update({rel: old for rel, (old, _new) in with_users.items() if old is not None})
+            # a passwd-file left without lines goes, as a whole rendering would have none
+            parts.update({rel: new for rel, (_old, new) in with_users.items() if new.content})
+            config.files.update(parts)
         changed_parts = sorted(
             [rel for rel, file in parts.items() if old_parts.get(rel) != file.content]
             + [rel for rel in old_parts if rel not in parts]
         )
-        result = ApplyResult(changed_files=plan_files(root, on_disk, scopes) + changed_parts, scopes=scopes)
+        result = ApplyResult(
+            changed_files=plan_files(root, on_disk, scopes) + changed_parts, scopes=scopes, users=users
+        )
         assemble_marker = root / ASSEMBLE_MARKER
         leftover = read_lines(
             assemble_marker
@@ -262,6 +282,20 @@ def write_host(
     if settle_at is not None:
         wait_for_dovecot_resync(settle_at)
     return result
+
+
+def put_user_lines(
+    host: MailHost, users: frozenset[str], store: PartStore
+) -> dict[str, tuple[bytes | None, RenderedFile]]:
+    """The stored passwd-files of these users' domains, as they are and with the users' lines rendered
+    anew put in: {file: (old content or None, new file)}. Only the users' rows are then written."""
+    lines = render_user_lines(host, users)
+    domains = sorted({rel.rpartition("/")[2] for rel in lines})
+    old = store.read(user_tables(), domains)
+    return {
+        rel: (old.get(rel), replace(part.file, content=with_user_lines(old.get(rel, b""), part)))
+        for rel, part in lines.items()
+    }
 
 
 def sync_stored_user_tables(

@@ -12,6 +12,11 @@ OpenDKIM's KeyTable) are `assembled` from a folder of parts, one per scope; pass
 of one SQLite table Dovecot reads are kept in a folder of `user_tables`. Renderers without scopes render
 their (small) part whole on every apply.
 
+A change that touches only some users' rows of the user tables (a password, a quota) names a *user scope*:
+the user's address instead of its domain. Then only those users' lines are rendered (`render_users`) and
+put into their domain's passwd-file, so such a change costs one mailbox, not its domain, and no other file is
+rendered for it.
+
 Values typed by customers end up in line-oriented files; `is_safe_token` and `is_safe_address` keep anything
 that could start a new line or field (whitespace, commas, colons, control characters) out of them.
 """
@@ -101,6 +106,33 @@ class Renderer:
     user_tables: dict[str, str] = field(default_factory=dict)  # folder of passwd-files -> their table
     # Other scopes whose files depend on these (an alias in one domain naming a mailbox of another).
     related_scopes: Callable[["MailHost", frozenset[str]], set[str]] | None = None
+    # User scopes (addresses): the lines of those users in the passwd-files of `user_tables`, by file.
+    render_users: Callable[["MailHost", frozenset[str]], dict[str, "UserLines"]] | None = None
+
+
+@dataclass(frozen=True)
+class UserLines:
+    """Some users' lines of one passwd-file of a shared user table: `file` holds the lines of those among
+    `users` that have one (sorted), any other of `users` has none; the file's other lines stay as they are."""
+
+    file: RenderedFile
+    users: frozenset[str]
+
+
+def is_user_scope(scope: str) -> bool:
+    """Whether a scope names one user (an address: its domain's part of the user tables) or a domain."""
+    return "@" in scope
+
+
+def with_user_lines(content: bytes, lines: UserLines) -> bytes:
+    """A passwd-file's `content` with the lines of `lines.users` replaced by `lines.file`'s, in the order
+    a whole rendering writes them (by user)."""
+    by_user = {line.split(b":", 1)[0]: line for line in content.splitlines(keepends=True)}
+    for user in lines.users:
+        by_user.pop(user.encode(), None)
+    for line in lines.file.content.splitlines(keepends=True):
+        by_user[line.split(b":", 1)[0]] = line
+    return b"".join(by_user[user] for user in sorted(by_user))
 
 
 @dataclass(frozen=True)
@@ -161,6 +193,15 @@ def with_related_scopes(host: "MailHost", scopes: frozenset[str]) -> frozenset[s
         if renderer.related_scopes is not None and scopes:
             related |= renderer.related_scopes(host, scopes)
     return scopes | frozenset(related)
+
+
+def render_user_lines(host: "MailHost", users: frozenset[str]) -> dict[str, UserLines]:
+    """Every renderer's lines of these users, by passwd-file."""
+    lines: dict[str, UserLines] = {}
+    for renderer in _renderers.values():
+        if renderer.render_users is not None and users:
+            lines.update(renderer.render_users(host, users))
+    return lines
 
 
 def render_host(host: "MailHost", scopes: frozenset[str] | None = None) -> HostConfig:

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+import mailhosts.files
 from mailaccounts.models import Alias, Domain
-from mailaccounts.services import aliases, domains, mailboxes
+from mailaccounts.services import aliases, domains, mailboxes, storage
 from mailhosts.apply import ASSEMBLE_MARKER, apply_host
 from mailhosts.files import PartStore
 from mailhosts.models import MailHost, PendingChange
@@ -66,6 +67,7 @@ def test_a_password_change_writes_only_its_domains_passwd_file_and_row(
     make_mailbox, host, other_domain, other_customer
 ):
     jan = make_mailbox("jan")
+    kees = make_mailbox("kees")
     make_mailbox("piet", owner_customer=other_customer, on_domain=other_domain)
     first = apply_host(host.pk)
     assert first.scopes is None  # a new host is rendered whole once
@@ -77,16 +79,115 @@ def test_a_password_change_writes_only_its_domains_passwd_file_and_row(
     mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=jan, password="Nieuw-Wachtwoord-2026")
     result = apply_host(host.pk)
 
-    assert result.scopes == {"bakkerij.example"}
+    # Only the mailbox's own line is rendered (not its domain's), and put into its domain's passwd-file.
+    assert result.scopes == set()
+    assert result.users == {"jan@bakkerij.example"}
     assert result.changed_files == ["dovecot/users.d/bakkerij.example"]
     assert not result.reloaded  # Dovecot reads the table on every lookup
     after = users_in_table(host)
     assert after["jan@bakkerij.example"] != before["jan@bakkerij.example"]
+    assert after[kees.address] == before[kees.address]
     assert after["piet@concurrent.example"] == before["piet@concurrent.example"]
     assert stored(host, "dovecot/users.d/concurrent.example") == other_users
     assert mtimes(host, "postfix/virtual_alias_maps") == untouched[:1]
     assert mtimes(host, "dovecot/users.sqlite") != untouched[1:]  # the row, changed in place
     assert not PendingChange.objects.filter(host=host).exists()
+
+
+def test_a_password_change_in_a_domain_rewrites_only_that_mailboxs_row(make_mailbox, host, monkeypatch):
+    """Whatever its domain holds, a password change renders and writes one mailbox: its row of Dovecot's
+    table, and its line in its domain's stored passwd-file, which then equals a whole rendering's."""
+    boxes = [make_mailbox(name) for name in ("anna", "jan", "kees", "piet", "zoe")]
+    apply_host(host.pk)
+    written = []
+    real = mailhosts.files.write_user_rows
+    monkeypatch.setattr(
+        "mailhosts.files.write_user_rows",
+        lambda database, changed, removed, **kw: (
+            written.append((set(changed), set(removed))) or real(database, changed, removed, **kw)
+        ),
+    )
+    monkeypatch.setattr(
+        "mailaccounts.rendering.load_host_data",
+        lambda *args: pytest.fail("a password change rendered its whole domain"),
+    )
+    before = users_in_table(host)
+
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=boxes[2], password="Nieuw-Wachtwoord-2026")
+    result = apply_host(host.pk)
+
+    assert result.users == {"kees@bakkerij.example"}
+    assert written == [({"kees@bakkerij.example"}, {"kees@bakkerij.example"})]  # its old line, its new one
+    after = users_in_table(host)
+    assert {user for user in after if after[user] != before[user]} == {"kees@bakkerij.example"}
+    lines = stored(host, "dovecot/users.d/bakkerij.example").decode().splitlines()
+    assert [line.split(":")[0] for line in lines] == [box.address for box in boxes]  # still in order
+    monkeypatch.undo()
+    assert apply_host(host.pk, force=True).changed_files == []
+
+
+def test_a_login_change_rendered_the_same_writes_nothing(make_mailbox, host, monkeypatch):
+    jan = make_mailbox("jan")
+    apply_host(host.pk)
+    mtime = mtimes(host, "dovecot/users.sqlite")
+    monkeypatch.setattr("mailhosts.files.write_user_rows", lambda *a, **k: pytest.fail("a row was written"))
+
+    bump_revision(host, scope=jan.login_scope)  # a change that turned out to change nothing
+    result = apply_host(host.pk)
+
+    assert result.users == {"jan@bakkerij.example"}
+    assert result.changed_files == []
+    assert not result.reloaded
+    assert mtimes(host, "dovecot/users.sqlite") == mtime
+
+
+def test_a_quota_change_is_the_mailboxs_row_and_switching_it_off_its_domain(make_mailbox, host):
+    jan = make_mailbox("jan")
+    apply_host(host.pk)
+
+    mailboxes.update_mailbox(
+        actor=SYSTEM, mailbox=jan, display_name="Jan", quota_bytes=200 * storage.MB, is_enabled=True
+    )
+    quota = apply_host(host.pk)
+    assert (quota.scopes, quota.users) == (set(), {"jan@bakkerij.example"})
+    assert "storage=200000000B" in stored(host, "dovecot/users.d/bakkerij.example").decode()
+
+    mailboxes.update_mailbox(
+        actor=SYSTEM, mailbox=jan, display_name="Jan", quota_bytes=200 * storage.MB, is_enabled=False
+    )
+    disabled = apply_host(host.pk)
+    assert (disabled.scopes, disabled.users) == ({"bakkerij.example"}, set())
+    assert "jan@bakkerij.example" in read(host, "postfix/recipient_access")
+    assert users_in_table(host) == {}
+    assert stored(host, "dovecot/users.d/bakkerij.example") is None
+
+
+def test_a_login_change_of_a_disabled_mailbox_gives_it_no_line(make_mailbox, host):
+    jan = make_mailbox("jan")
+    piet = make_mailbox("piet")
+    mailboxes.disable_mailbox(actor=SYSTEM, mailbox=piet)
+    apply_host(host.pk)
+
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=piet, password="Nieuw-Wachtwoord-2026")
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=jan, password="Ander-Wachtwoord-2026")
+    result = apply_host(host.pk)
+
+    assert result.users == {"jan@bakkerij.example", "piet@bakkerij.example"}
+    assert set(users_in_table(host)) == {"jan@bakkerij.example"}
+    assert apply_host(host.pk, force=True).changed_files == []
+
+
+def test_a_login_change_in_a_domain_rendered_anyway_is_part_of_that_rendering(make_mailbox, host):
+    jan = make_mailbox("jan")
+    apply_host(host.pk)
+
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=jan, password="Nieuw-Wachtwoord-2026")
+    make_mailbox("kees")
+    result = apply_host(host.pk)
+
+    assert (result.scopes, result.users) == ({"bakkerij.example"}, set())
+    assert set(users_in_table(host)) == {"jan@bakkerij.example", "kees@bakkerij.example"}
+    assert apply_host(host.pk, force=True).changed_files == []
 
 
 def test_a_new_mailbox_reaches_the_assembled_maps_beside_other_domains_entries(
@@ -263,6 +364,10 @@ def test_changes_applied_domain_by_domain_leave_nothing_for_a_whole_rendering(
         ),
         lambda: aliases.set_domain_routing(
             actor=SYSTEM, domain=other_domain, catch_all_to=piet, postmaster_to=piet, abuse_to=piet
+        ),
+        lambda: mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=piet, password="Nieuw-Wachtwoord-2026"),
+        lambda: mailboxes.update_mailbox(
+            actor=SYSTEM, mailbox=jan, display_name="", quota_bytes=300 * storage.MB, is_enabled=True
         ),
         lambda: mailboxes.disable_mailbox(actor=SYSTEM, mailbox=jan),
         lambda: mailboxes.delete_mailbox(actor=SYSTEM, mailbox=piet),
