@@ -154,7 +154,7 @@ def apply_one_size(total: int, rng: random.Random) -> list[str]:
             cursor.execute("ANALYZE")  # as autovacuum would have done on a host that grew to this size
 
     first_s, first = timed(apply_host, host.pk, label=f"{name}-first")
-    print(f"  first apply              {describe(first_s, first)}, {first.created_folders:,} domain folders")
+    print(f"  first apply              {describe(first_s, first)}, {first.created_folders:,} folders made")
 
     def change_password(domain_name: str, label: str):
         mailbox = (

@@ -10,8 +10,8 @@
    between recorded its scopes (`PendingChange`); otherwise, when forced, or on a host whose files are in
    an older layout, the whole host;
 3. writes only the files that changed, atomically, then makes the assembled files (Postfix maps, OpenDKIM
-   tables) whose parts changed from the parts on disk; makes sure the domains' mail folders exist (a
-   mailbox's own folder is made by Dovecot on its first delivery or login) and removes the folders of
+   tables) whose parts changed from the parts on disk; makes sure the mail root exists (a mailbox's home,
+   with its domain's folder, is made by Dovecot on its first delivery or login) and removes the folders of
    mailboxes purged since the last apply;
 4. runs `postmap` for the hash maps and the host's reload steps when a file that needs them changed (not
    for Dovecot's user table and passwd-files, which Dovecot reads by itself: a password change reloads
@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from .files import (
     PartStore,
-    ensure_domain_folders,
+    ensure_mail_root,
     ownership,
     plan_changes,
     prune_user_table,
@@ -79,7 +79,9 @@ FOLDER_MANIFESTS = f"{STATE_DIR}/mail-folders.d"  # the layout before the part s
 FOLDER_LISTS = "mail-folders"  # in the part store: one list per domain
 ASSEMBLED_INDEX = f"{STATE_DIR}/assembled"  # <file>.index: where each part is in an assembled file
 LAYOUT_MARKER = f"{STATE_DIR}/layout"
-LAYOUT = "scoped-2"  # files by scope, parts in the part store; the marker also names the host and revision
+# Files by scope, parts in the part store, a DKIM key a file per domain (not a folder); the marker also
+# names the host and revision. A host in an older layout is rendered whole once.
+LAYOUT = "scoped-3"
 
 
 def layout_marker(host: MailHost, revision: int) -> str:
@@ -493,10 +495,10 @@ def wait_for_dovecot_resync(settle_at: int) -> None:
 
 
 def sync_mail_folders(host: MailHost, config: HostConfig, store: PartStore) -> tuple[int, int]:
-    """Make sure the folder of each domain with mailboxes exists (Dovecot makes a mailbox's own folder in it
-    on the first delivery or login); remove the folders of mailboxes that no longer exist at all (purged).
-    A list per domain in the part store (`FOLDER_LISTS/<domain>`) names the mailboxes the last apply knew.
-    Returns (folders made, removed).
+    """Make sure the mail root exists, the mail user's (Dovecot makes a mailbox's home in it, with its
+    domain's folder, on the first delivery or login: not one folder per domain on the first apply); remove
+    the folders of mailboxes that no longer exist at all (purged). A list per domain in the part store
+    (`FOLDER_LISTS/<domain>`) names the mailboxes the last apply knew. Returns (folders made, removed).
 
     Only folders this code listed earlier are ever removed, so a mistake in the data cannot wipe mail it
     never knew about.
@@ -536,8 +538,7 @@ def sync_mail_folders(host: MailHost, config: HostConfig, store: PartStore) -> t
     if config.scopes is None:
         (config_dir / FOLDER_MANIFEST).unlink(missing_ok=True)
         shutil.rmtree(config_dir / FOLDER_MANIFESTS, ignore_errors=True)
-    created = ensure_domain_folders(root, sorted({f.partition("/")[0] for f in config.mail_folders}))
-    return created, removed
+    return (ensure_mail_root(root) if config.mail_folders else 0), removed
 
 
 def run_postmap(host: MailHost, root: Path) -> None:

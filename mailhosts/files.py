@@ -147,6 +147,7 @@ def sync_files(
         if rel not in files:
             remove_user_rows(root, rel, user_tables or {})
             (root / rel).unlink(missing_ok=True)
+            remove_empty_folders(root, (root / rel).parent)
     if len(writes) < BATCH_FROM:
         for rel in writes:
             wanted = files[rel]
@@ -155,6 +156,16 @@ def sync_files(
             )
         return
     write_batch(root, {rel: files[rel] for rel in writes})
+
+
+def remove_empty_folders(root: Path, folder: Path) -> None:
+    """Remove `folder` and the folders above it (below `root`) that a removed file left empty."""
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or already gone)
+            return
+        folder = folder.parent
 
 
 def write_batch(root: Path, files: dict[str, RenderedFile]) -> None:
@@ -378,25 +389,15 @@ def stale_files(
     return sorted(set(stale))
 
 
-def ensure_domain_folders(root: Path, domains: list[str]) -> int:
-    """Create the domains' folders below the mail root, owned by the mail user, so that Dovecot (running as
-    that user) can make each mailbox's home in it on first use; return how many were new."""
-    chown = os.geteuid() == 0
-    ids = (settings.MAIL_UID, settings.MAIL_GID)
-    created = 0
-    for domain in domains:
-        path = root / domain
-        if path.is_dir():
-            continue
-        if not root.is_dir():
-            root.mkdir(parents=True, exist_ok=True)
-            if chown:
-                os.chown(root, *ids)
-        path.mkdir(exist_ok=True)
-        if chown:
-            os.chown(path, *ids)
-        created += 1
-    return created
+def ensure_mail_root(root: Path) -> int:
+    """Create the mail root, owned by the mail user, so that Dovecot (running as that user) can make each
+    mailbox's home in it, with its domain's folder, on first use; return 1 when it was new."""
+    if root.is_dir():
+        return 0
+    root.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(root, settings.MAIL_UID, settings.MAIL_GID)
+    return 1
 
 
 def remove_mail_folder(root: Path, folder: Path) -> bool:

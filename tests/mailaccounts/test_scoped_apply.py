@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 import mailhosts.files
-from mailaccounts.models import Alias, Domain
+from mailaccounts.models import Alias, DkimKey, Domain
 from mailaccounts.services import aliases, domains, mailboxes, storage
 from mailhosts.apply import ASSEMBLE_MARKER, apply_host
 from mailhosts.files import PartStore
@@ -219,7 +219,6 @@ def test_a_removed_domain_takes_its_files_rows_and_map_entries_with_it(
     make_mailbox("piet", owner_customer=other_customer, on_domain=other_domain)
     apply_host(host.pk)
     root = Path(host.config_dir)
-    assert (root / "mail/concurrent.example").is_dir()
 
     domains.remove_domain(domain=other_domain, actor=SYSTEM)
     result = apply_host(host.pk)
@@ -342,6 +341,39 @@ def test_a_host_in_the_layout_before_scopes_is_rendered_whole_and_cleaned_up(mak
     assert set(users_in_table(host)) == {"jan@bakkerij.example", "piet@bakkerij.example"}
     make_mailbox("kees")
     assert apply_host(host.pk).scopes == {"bakkerij.example"}
+
+
+def test_a_host_with_a_folder_per_dkim_key_is_rendered_whole_into_one_key_folder(
+    make_mailbox, host, domain, monkeypatch
+):
+    monkeypatch.setattr(
+        "mailaccounts.rendering.decrypt_private_key", lambda key: b"-----BEGIN " + key.selector.encode()
+    )
+    DkimKey.objects.create(
+        domain=domain, selector="pb2026", private_key_encrypted="x", public_key="p", state="active"
+    )
+    make_mailbox("jan")
+    apply_host(host.pk)
+    root = Path(host.config_dir)
+    # as the layout before wrote it: a folder per domain, a file per selector
+    old_key = root / "opendkim/keys/bakkerij.example/pb2026.private"
+    old_key.parent.mkdir(parents=True)
+    old_key.write_bytes(b"-----BEGIN pb2026")
+    (root / "opendkim/domainkeys/bakkerij.example").unlink()
+    marker = root / ".postbode/layout"
+    marker.write_text(marker.read_text().replace("scoped-3", "scoped-2"))
+
+    make_mailbox("piet")
+    result = apply_host(host.pk)
+
+    assert result.scopes is None
+    assert not (root / "opendkim/keys").exists()
+    key = root / "opendkim/domainkeys/bakkerij.example"
+    assert key.read_bytes() == b"-----BEGIN pb2026"
+    assert (
+        read(host, "opendkim/KeyTable")
+        == f"pb2026._domainkey.bakkerij.example bakkerij.example:pb2026:{key}\n"
+    )
 
 
 def test_changes_applied_domain_by_domain_leave_nothing_for_a_whole_rendering(
