@@ -60,6 +60,7 @@ from .rendering import (
     is_safe_token,
     is_user_scope,
     managed_dirs,
+    parts_by_folder,
     render_host,
     render_user_lines,
     scoped_roots,
@@ -261,7 +262,7 @@ def write_host(
             assembled = assemble_from_disk(
                 root, how, new_parts, store, whole=leftover, postmap=host.postmap_command or None
             )
-            if assembled:
+            if assembled and not marker.exists():  # usually written before the parts were
                 write_atomic(marker, b"", 0o644)
             if any(how[path].bump_mtime for path in assembled):
                 settle_at = int(time.time()) + 1
@@ -393,12 +394,18 @@ def assemble_from_disk(
         in_place = (
             bool(postmap) and indexed is not None and path in hash_maps() and database_is_current(root, path)
         )
-        content = assemble(parts)
         target = root / path
-        try:
-            unchanged = target.read_bytes() == content
-        except FileNotFoundError:
+        if indexed is not None:  # the file is its indexed parts: it changes where a part changed
+            if all(parts.get(name, b"") == before for name, before in old.items()):
+                continue
+            content = assemble(parts)
             unchanged = False
+        else:
+            content = assemble(parts)
+            try:
+                unchanged = target.read_bytes() == content
+            except FileNotFoundError:
+                unchanged = False
         if not unchanged:
             write_atomic(target, content, how.mode, bump_mtime=how.bump_mtime)
             result.append(path)
@@ -466,16 +473,17 @@ def write_index(root: Path, path: str, parts: dict[str, bytes]) -> None:
     with contextlib.suppress(FileNotFoundError):
         if index_path(root, path).read_bytes() == content:
             return
-    write_atomic(index_path(root, path), content, 0o644)
+    # A hint, not waited for: an index lost or left old by a crash does not fit the file's size, mtime and
+    # inode in its first line, and the file is then made from the part store.
+    write_hint(index_path(root, path), content)
 
 
 def write_assembly_indexes(root: Path, config: HostConfig) -> None:
     """After the whole host was written: the index of every assembled file, from the rendered parts."""
+    by_folder = parts_by_folder(config.files)
     for path, how in assembled_files().items():
-        prefix = f"{how.parts}/"
-        parts = {rel[len(prefix) :]: f.content for rel, f in config.files.items() if rel.startswith(prefix)}
         if (root / path).exists():
-            write_index(root, path, parts)
+            write_index(root, path, by_folder.get(how.parts, {}))
 
 
 def needs_reload(file: RenderedFile | None) -> bool:

@@ -277,7 +277,11 @@ def write_user_rows(database: Path, changed: dict, removed: dict, *, start_empty
         db.executemany(
             "DELETE FROM users WHERE username = ?", [(user,) for user in removed.keys() - changed.keys()]
         )
-        db.executemany("INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?)", list(changed.values()))
+        # in key order: the table's B-tree grows at its end instead of splitting pages all over it
+        db.executemany(
+            "INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?)",
+            [changed[user] for user in sorted(changed)],
+        )
         db.execute("COMMIT")
 
 
@@ -470,9 +474,9 @@ class PartStore:
             self.db.executemany(
                 "DELETE FROM parts WHERE path = ?", [(p,) for p, c in changes.items() if c is None]
             )
-            self.db.executemany(
+            self.db.executemany(  # in key order, as `write_user_rows`
                 "INSERT OR REPLACE INTO parts VALUES (?, ?, ?)",
-                [(p, p.rpartition("/")[2], c) for p, c in changes.items() if c is not None],
+                [(p, p.rpartition("/")[2], changes[p]) for p in sorted(changes) if changes[p] is not None],
             )
             self.db.execute("COMMIT")
         except BaseException:

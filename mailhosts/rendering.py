@@ -223,10 +223,19 @@ def render_host(host: "MailHost", scopes: frozenset[str] | None = None) -> HostC
         config.mail_folders |= part.mail_folders
         config.known_folders |= part.known_folders
     if scopes is None:
+        by_folder = parts_by_folder(config.files)
         for path, how in assembled_files().items():
-            prefix = f"{how.parts}/"
-            parts = {
-                rel[len(prefix) :]: f.content for rel, f in config.files.items() if rel.startswith(prefix)
-            }
+            parts = by_folder.get(how.parts, {})
             config.files[path] = RenderedFile(assemble(parts), how.mode, bump_mtime=how.bump_mtime)
     return config
+
+
+def parts_by_folder(files: dict[str, RenderedFile]) -> dict[str, dict[str, bytes]]:
+    """The parts of assembled files among `files`: folder → {part name: content} (one pass over them)."""
+    folders = {how.parts for how in assembled_files().values()}
+    grouped: dict[str, dict[str, bytes]] = {folder: {} for folder in folders}
+    for rel, file in files.items():
+        folder, _slash, name = rel.rpartition("/")
+        if folder in folders:
+            grouped[folder][name] = file.content
+    return grouped
