@@ -183,7 +183,7 @@ def apply_one_size(total: int, rng: random.Random) -> list[str]:
     )
     mark_changed(mailbox, host=host)
     new_s, new = timed(apply_host, host.pk, label=f"{name}-new")
-    print(f"  new mailbox              {describe(new_s, new)}")
+    print(f"  new mailbox              {describe(new_s, new)}: {', '.join(new.changed_files)}")
     forced_s, forced = timed(apply_host, host.pk, force=True, label=f"{name}-forced")
     print(f"  forced, nothing changed  {describe(forced_s, forced)}")
     shutil.rmtree(work, ignore_errors=True)

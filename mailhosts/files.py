@@ -444,6 +444,9 @@ class PartStore:
         self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         for statement in PARTS_SCHEMA:
             self.db.execute(statement)
+        # It holds the passwd-files' password hashes: the apply's alone (SQLite gives its journal the same mode).
+        if self.path.stat().st_mode & 0o077:
+            os.chmod(self.path, 0o600)
 
     def close(self) -> None:
         self.db.close()

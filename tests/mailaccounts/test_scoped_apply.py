@@ -6,6 +6,7 @@ left to write, so the files written per domain are exactly what a whole renderin
 """
 
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,14 @@ def test_a_password_change_in_a_domain_rewrites_only_that_mailboxs_row(make_mail
     assert [line.split(":")[0] for line in lines] == [box.address for box in boxes]  # still in order
     monkeypatch.undo()
     assert apply_host(host.pk, force=True).changed_files == []
+
+
+def test_the_part_store_holding_the_password_hashes_is_the_applys_alone(make_mailbox, host):
+    make_mailbox("jan")
+    apply_host(host.pk)
+    database = Path(host.config_dir) / ".postbode/parts.sqlite"
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    assert b"jan@bakkerij.example:{" in stored(host, "dovecot/users.d/bakkerij.example")
 
 
 def test_a_login_change_rendered_the_same_writes_nothing(make_mailbox, host, monkeypatch):
