@@ -293,8 +293,7 @@ def put_user_lines(
     """The stored passwd-files of these users' domains, as they are and with the users' lines rendered
     anew put in: {file: (old content or None, new file)}. Only the users' rows are then written."""
     lines = render_user_lines(host, users)
-    domains = sorted({rel.rpartition("/")[2] for rel in lines})
-    old = store.read(user_tables(), domains)
+    old = store.read_paths(sorted(lines))
     return {
         rel: (old.get(rel), replace(part.file, content=with_user_lines(old.get(rel, b""), part)))
         for rel, part in lines.items()

@@ -468,6 +468,15 @@ class PartStore:
         prefixes = tuple(f"{folder}/" for folder in folders)
         return {path: bytes(content) for path, content in rows if path.startswith(prefixes)}
 
+    def read_paths(self, paths: Iterable[str]) -> dict[str, bytes]:
+        """The parts at these paths (those stored)."""
+        rows = [
+            row
+            for path in paths
+            for row in self.db.execute("SELECT path, content FROM parts WHERE path = ?", (path,))
+        ]
+        return {path: bytes(content) for path, content in rows}
+
     def write(self, changes: dict[str, bytes | None]) -> None:
         """Store (or, for None, remove) the parts, in one transaction."""
         if not changes:

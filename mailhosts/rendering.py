@@ -126,13 +126,27 @@ def is_user_scope(scope: str) -> bool:
 
 def with_user_lines(content: bytes, lines: UserLines) -> bytes:
     """A passwd-file's `content` with the lines of `lines.users` replaced by `lines.file`'s, in the order
-    a whole rendering writes them (by user)."""
-    by_user = {line.split(b":", 1)[0]: line for line in content.splitlines(keepends=True)}
-    for user in lines.users:
-        by_user.pop(user.encode(), None)
-    for line in lines.file.content.splitlines(keepends=True):
-        by_user[line.split(b":", 1)[0]] = line
+    a whole rendering writes them (by user). A user's line is found and replaced where it is, so a password
+    change does not split the domain's other lines; a user without a line yet has the file put in order."""
+    new = {line.split(b":", 1)[0]: line for line in lines.file.content.splitlines(keepends=True)}
+    for user in sorted(lines.users):
+        key = user.encode()
+        start = line_start(content, key)
+        if start is not None:
+            end = content.find(b"\n", start) + 1 or len(content)
+            content = content[:start] + new.pop(key, b"") + content[end:]
+    if not new:
+        return content
+    by_user = {line.split(b":", 1)[0]: line for line in content.splitlines(keepends=True)} | new
     return b"".join(by_user[user] for user in sorted(by_user))
+
+
+def line_start(content: bytes, user: bytes) -> int | None:
+    """Where the passwd-file line of `user` begins in `content`, if it has one."""
+    if content.startswith(user + b":"):
+        return 0
+    found = content.find(b"\n" + user + b":")
+    return None if found < 0 else found + 1
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from mailaccounts.services import aliases, domains, mailboxes, storage
 from mailhosts.apply import ASSEMBLE_MARKER, apply_host
 from mailhosts.files import PartStore
 from mailhosts.models import MailHost, PendingChange
+from mailhosts.rendering import RenderedFile, UserLines, with_user_lines
 from mailhosts.revisions import bump_revision
 from tenants.audit import Actor
 
@@ -125,6 +126,21 @@ def test_a_password_change_in_a_domain_rewrites_only_that_mailboxs_row(make_mail
     assert [line.split(":")[0] for line in lines] == [box.address for box in boxes]  # still in order
     monkeypatch.undo()
     assert apply_host(host.pk, force=True).changed_files == []
+
+
+@pytest.mark.parametrize(
+    ("users", "lines", "expected"),
+    [
+        ({"a@x"}, b"a@x:NEW\n", b"a@x:NEW\nab@x:2\nb@x:3\n"),  # the first line
+        ({"ab@x"}, b"ab@x:NEW\n", b"a@x:1\nab@x:NEW\nb@x:3\n"),  # not a@x, whose name it starts with
+        ({"b@x"}, b"", b"a@x:1\nab@x:2\n"),  # the last line, gone
+        ({"aa@x", "b@x"}, b"aa@x:NEW\nb@x:NEW\n", b"a@x:1\naa@x:NEW\nab@x:2\nb@x:NEW\n"),  # one new
+        ({"c@x"}, b"", b"a@x:1\nab@x:2\nb@x:3\n"),  # no line before, none now
+    ],
+)
+def test_a_users_line_is_put_in_its_place_in_the_passwd_file(users, lines, expected):
+    file = RenderedFile(lines, user_table=True)
+    assert with_user_lines(b"a@x:1\nab@x:2\nb@x:3\n", UserLines(file, frozenset(users))) == expected
 
 
 def test_the_part_store_holding_the_password_hashes_is_the_applys_alone(make_mailbox, host):
