@@ -26,9 +26,11 @@ import shutil
 import subprocess
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import accumulate
 from pathlib import Path
 
 from django.db import connection
@@ -366,9 +368,9 @@ def assemble_from_disk(
 ) -> list[str]:
     """Bring each assembled file up to date with its parts; return the ones that changed.
 
-    The file is cut into its parts by its index (`ASSEMBLED_INDEX`) and only the `changed` parts (relative
-    path -> new content, None when gone) are put in, so adding one mailbox touches one part, not one per
-    domain. Without a usable index (none, or one that does not describe the file as it is), or for the files
+    The `changed` parts (relative path -> new content, None when gone) are spliced into the file where its
+    index (`ASSEMBLED_INDEX`) says they are, so adding one mailbox touches one part, not one per domain (the
+    bytes around it are copied). Without a usable index (none, or one that does not describe the file as it is), or for the files
     in `whole`, every part is read from the part store. A Postfix hash map whose database was up to date with
     the old file gets only the changed lines (`postmap -i`, `postmap -d`, see `update_map_in_place`) instead
     of being rebuilt whole.
@@ -376,41 +378,29 @@ def assemble_from_disk(
     result = []
     for path, how in sorted(files.items()):
         prefix = f"{how.parts}/"
-        indexed = None if path in (whole or set()) else parts_by_index(root, path)
-        old: dict[str, bytes] = {}
-        if indexed is None:
-            parts = {rel[len(prefix) :]: content for rel, content in store.read([how.parts]).items()}
-        else:
-            parts = indexed
-            names = [rel[len(prefix) :] for rel in changed if rel.startswith(prefix)]
-            old = {name: indexed.get(name, b"") for name in names}
-            for name in names:
-                content = changed[f"{prefix}{name}"]
-                if content is None:
-                    parts.pop(name, None)
-                else:
-                    parts[name] = content
-        in_place = (
-            bool(postmap) and indexed is not None and path in hash_maps() and database_is_current(root, path)
-        )
         target = root / path
+        indexed = None if path in (whole or set()) else read_index(root, path)
         if indexed is not None:  # the file is its indexed parts: it changes where a part changed
-            if all(parts.get(name, b"") == before for name, before in old.items()):
+            mine = {rel[len(prefix) :]: content for rel, content in changed.items() if rel.startswith(prefix)}
+            in_place = bool(postmap) and path in hash_maps() and database_is_current(root, path)
+            content, rows, old, new = indexed.splice(mine)
+            if old == new:
                 continue
-            content = assemble(parts)
-            unchanged = False
-        else:
-            content = assemble(parts)
-            try:
-                unchanged = target.read_bytes() == content
-            except FileNotFoundError:
-                unchanged = False
-        if not unchanged:
             write_atomic(target, content, how.mode, bump_mtime=how.bump_mtime)
             result.append(path)
             if in_place and postmap:
-                new = {name: parts.get(name, b"") for name in old}
                 update_map_in_place(postmap, target, b"".join(old.values()), b"".join(new.values()))
+            write_index_rows(root, path, rows)
+            continue
+        parts = {rel[len(prefix) :]: content for rel, content in store.read([how.parts]).items()}
+        content = assemble(parts)
+        try:
+            unchanged = target.read_bytes() == content
+        except FileNotFoundError:
+            unchanged = False
+        if not unchanged:
+            write_atomic(target, content, how.mode, bump_mtime=how.bump_mtime)
+            result.append(path)
         write_index(root, path, parts)
     return result
 
@@ -446,8 +436,48 @@ def index_path(root: Path, path: str) -> Path:
     return root / ASSEMBLED_INDEX / f"{path}.index"
 
 
-def parts_by_index(root: Path, path: str) -> dict[str, bytes] | None:
-    """The parts of an assembled file, cut out of it by its index; None when the index does not fit."""
+@dataclass
+class IndexedFile:
+    """An assembled file as its index describes it: its parts' names (sorted) and lengths, in order."""
+
+    content: bytes
+    rows: list[str]  # "<name> <length>"
+    names: list[str]
+    ends: list[int]  # where each part ends
+
+    def splice(
+        self, changes: dict[str, bytes | None]
+    ) -> tuple[bytes, list[str], dict[str, bytes], dict[str, bytes]]:
+        """The content with the changed parts (None: gone) put in their places, the index rows for it, and
+        the changed parts' old and new content. Costs the change, and a copy of the bytes around it."""
+        starts = [0, *self.ends]
+        rows = list(self.rows)
+        pieces, position = [], 0
+        old: dict[str, bytes] = {}
+        new: dict[str, bytes] = {}
+        edits = []
+        for name in sorted(changes):
+            at = bisect_left(self.names, name)
+            found = at < len(self.names) and self.names[at] == name
+            old[name] = self.content[starts[at] : starts[at + 1]] if found else b""
+            new[name] = changes[name] or b""
+            pieces += [self.content[position : starts[at]], new[name]]
+            position = starts[at + 1] if found else starts[at]
+            edits.append((at, found, name, changes[name]))
+        pieces.append(self.content[position:])
+        for at, found, name, content in reversed(edits):  # from the end, so the earlier places stay right
+            if content is None:
+                if found:
+                    del rows[at]
+            elif found:
+                rows[at] = f"{name} {len(content)}"
+            else:
+                rows.insert(at, f"{name} {len(content)}")
+        return b"".join(pieces), rows, old, new
+
+
+def read_index(root: Path, path: str) -> IndexedFile | None:
+    """The assembled file as its index describes it; None when the index does not fit the file."""
     try:
         header, *rows = index_path(root, path).read_text().splitlines()
         content = (root / path).read_bytes()
@@ -456,19 +486,25 @@ def parts_by_index(root: Path, path: str) -> dict[str, bytes] | None:
         return None
     if header != f"{status.st_size} {status.st_mtime_ns} {status.st_ino}":
         return None
-    parts, offset = {}, 0
-    for row in rows:
-        name, _, length = row.rpartition(" ")
-        parts[name] = content[offset : offset + int(length)]
-        offset += int(length)
-    return parts if offset == len(content) else None
+    try:
+        names, lengths = zip(*(row.rpartition(" ")[::2] for row in rows), strict=True) if rows else ((), ())
+        ends = list(accumulate(map(int, lengths)))
+    except ValueError:
+        return None
+    if (ends[-1] if ends else 0) != len(content):
+        return None
+    return IndexedFile(content, rows, list(names), ends)
 
 
 def write_index(root: Path, path: str, parts: dict[str, bytes]) -> None:
+    write_index_rows(root, path, [f"{name} {len(parts[name])}" for name in sorted(parts)])
+
+
+def write_index_rows(root: Path, path: str, rows: list[str]) -> None:
+    """The index of an assembled file as it is now: its size, mtime and inode, then a row per part."""
     status = (root / path).stat()
-    rows = [f"{status.st_size} {status.st_mtime_ns} {status.st_ino}"]
-    rows += [f"{name} {len(parts[name])}" for name in sorted(parts)]
-    content = ("\n".join(rows) + "\n").encode()
+    header = f"{status.st_size} {status.st_mtime_ns} {status.st_ino}"
+    content = ("\n".join([header, *rows]) + "\n").encode()
     with contextlib.suppress(FileNotFoundError):
         if index_path(root, path).read_bytes() == content:
             return

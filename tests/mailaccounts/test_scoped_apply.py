@@ -7,6 +7,7 @@ left to write, so the files written per domain are exactly what a whole renderin
 
 import sqlite3
 import stat
+from itertools import accumulate
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,10 @@ from django.utils import timezone
 import mailhosts.files
 from mailaccounts.models import Alias, DkimKey, Domain
 from mailaccounts.services import aliases, domains, mailboxes, storage
-from mailhosts.apply import ASSEMBLE_MARKER, apply_host
+from mailhosts.apply import ASSEMBLE_MARKER, IndexedFile, apply_host
 from mailhosts.files import PartStore
 from mailhosts.models import MailHost, PendingChange
-from mailhosts.rendering import RenderedFile, UserLines, with_user_lines
+from mailhosts.rendering import RenderedFile, UserLines, assemble, with_user_lines
 from mailhosts.revisions import bump_revision
 from tenants.audit import Actor
 
@@ -141,6 +142,36 @@ def test_a_password_change_in_a_domain_rewrites_only_that_mailboxs_row(make_mail
 def test_a_users_line_is_put_in_its_place_in_the_passwd_file(users, lines, expected):
     file = RenderedFile(lines, user_table=True)
     assert with_user_lines(b"a@x:1\nab@x:2\nb@x:3\n", UserLines(file, frozenset(users))) == expected
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"b.example": b"b2\n"},  # a part that changed, in the middle
+        {"a.example": None, "d.example": None},  # the first and the last gone
+        {"0.example": b"0\n", "bb.example": b"bb\n", "bc.example": b"bc\n", "z.example": b"z\n"},  # new ones
+        {
+            "c.example": b"",
+            "b.example": None,
+            "ba.example": b"ba\n",
+        },  # emptied, gone and new beside each other
+        {"x.example": None},  # gone that was never there
+    ],
+)
+def test_changed_parts_are_spliced_into_an_assembled_file_as_a_whole_assembly_would_put_them(changes):
+    parts = {"a.example": b"a1\na2\n", "b.example": b"b\n", "c.example": b"c\n", "d.example": b"d\n"}
+    rows = [f"{name} {len(parts[name])}" for name in sorted(parts)]
+    indexed = IndexedFile(
+        assemble(parts), rows, sorted(parts), list(accumulate(len(parts[n]) for n in sorted(parts)))
+    )
+
+    content, new_rows, old, new = indexed.splice(changes)
+
+    after = {name: part for name, part in {**parts, **changes}.items() if part is not None}
+    assert content == assemble(after)
+    assert new_rows == [f"{name} {len(after[name])}" for name in sorted(after)]
+    assert old == {name: parts.get(name, b"") for name in changes}
+    assert new == {name: part or b"" for name, part in changes.items()}
 
 
 def test_the_part_store_holding_the_password_hashes_is_the_applys_alone(make_mailbox, host):
