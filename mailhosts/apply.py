@@ -22,6 +22,7 @@
 
 import contextlib
 import logging
+import os
 import shutil
 import subprocess
 import threading
@@ -30,7 +31,6 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from itertools import accumulate
 from pathlib import Path
 
 from django.db import connection
@@ -49,6 +49,7 @@ from .files import (
     sync_files,
     sync_stored_user_table,
     write_atomic,
+    write_atomic_pieces,
 )
 from .models import MailHost, PendingChange
 from .rendering import (
@@ -383,10 +384,10 @@ def assemble_from_disk(
         if indexed is not None:  # the file is its indexed parts: it changes where a part changed
             mine = {rel[len(prefix) :]: content for rel, content in changed.items() if rel.startswith(prefix)}
             in_place = bool(postmap) and path in hash_maps() and database_is_current(root, path)
-            content, rows, old, new = indexed.splice(mine)
+            pieces, rows, old, new = indexed.splice(mine)
             if old == new:
                 continue
-            write_atomic(target, content, how.mode, bump_mtime=how.bump_mtime)
+            write_atomic_pieces(target, pieces, how.mode, bump_mtime=how.bump_mtime)
             result.append(path)
             if in_place and postmap:
                 update_map_in_place(postmap, target, b"".join(old.values()), b"".join(new.values()))
@@ -438,33 +439,37 @@ def index_path(root: Path, path: str) -> Path:
 
 @dataclass
 class IndexedFile:
-    """An assembled file as its index describes it: its parts' names (sorted) and lengths, in order."""
+    """An assembled file as its index describes it: its parts' names (sorted) and where each ends."""
 
-    content: bytes
+    path: Path
     rows: list[str]  # "<name> <length>"
     names: list[str]
-    ends: list[int]  # where each part ends
+    ends: list[int]
 
     def splice(
         self, changes: dict[str, bytes | None]
-    ) -> tuple[bytes, list[str], dict[str, bytes], dict[str, bytes]]:
-        """The content with the changed parts (None: gone) put in their places, the index rows for it, and
-        the changed parts' old and new content. Costs the change, and a copy of the bytes around it."""
+    ) -> tuple[list[bytes | tuple[int, int]], list[str], dict[str, bytes], dict[str, bytes]]:
+        """The file with the changed parts (None: gone) put in their places, as pieces (new bytes, or a range
+        (offset, length) of the file as it is), the index rows for it, and the changed parts' old and new
+        content. Costs the change: the bytes around it are not read (`write_atomic_pieces` copies them)."""
         starts = [0, *self.ends]
         rows = list(self.rows)
-        pieces, position = [], 0
+        pieces: list[bytes | tuple[int, int]] = []
+        position = 0
         old: dict[str, bytes] = {}
         new: dict[str, bytes] = {}
         edits = []
-        for name in sorted(changes):
-            at = bisect_left(self.names, name)
-            found = at < len(self.names) and self.names[at] == name
-            old[name] = self.content[starts[at] : starts[at + 1]] if found else b""
-            new[name] = changes[name] or b""
-            pieces += [self.content[position : starts[at]], new[name]]
-            position = starts[at + 1] if found else starts[at]
-            edits.append((at, found, name, changes[name]))
-        pieces.append(self.content[position:])
+        with self.path.open("rb") as file:
+            for name in sorted(changes):
+                at = bisect_left(self.names, name)
+                found = at < len(self.names) and self.names[at] == name
+                size = starts[at + 1] - starts[at] if found else 0
+                old[name] = os.pread(file.fileno(), size, starts[at]) if size else b""
+                new[name] = changes[name] or b""
+                pieces += [(position, starts[at] - position), new[name]]
+                position = starts[at + 1] if found else starts[at]
+                edits.append((at, found, name, changes[name]))
+        pieces.append((position, self.ends[-1] - position if self.ends else 0))
         for at, found, name, content in reversed(edits):  # from the end, so the earlier places stay right
             if content is None:
                 if found:
@@ -473,27 +478,30 @@ class IndexedFile:
                 rows[at] = f"{name} {len(content)}"
             else:
                 rows.insert(at, f"{name} {len(content)}")
-        return b"".join(pieces), rows, old, new
+        return pieces, rows, old, new
 
 
 def read_index(root: Path, path: str) -> IndexedFile | None:
     """The assembled file as its index describes it; None when the index does not fit the file."""
     try:
         header, *rows = index_path(root, path).read_text().splitlines()
-        content = (root / path).read_bytes()
         status = (root / path).stat()
     except (FileNotFoundError, ValueError):
         return None
     if header != f"{status.st_size} {status.st_mtime_ns} {status.st_ino}":
         return None
+    names, ends, end = [], [], 0
     try:
-        names, lengths = zip(*(row.rpartition(" ")[::2] for row in rows), strict=True) if rows else ((), ())
-        ends = list(accumulate(map(int, lengths)))
+        for row in rows:
+            name, _, length = row.rpartition(" ")
+            end += int(length)
+            names.append(name)
+            ends.append(end)
     except ValueError:
         return None
-    if (ends[-1] if ends else 0) != len(content):
+    if end != status.st_size:
         return None
-    return IndexedFile(content, rows, list(names), ends)
+    return IndexedFile(root / path, rows, names, ends)
 
 
 def write_index(root: Path, path: str, parts: dict[str, bytes]) -> None:

@@ -17,7 +17,7 @@ import mailhosts.files
 from mailaccounts.models import Alias, DkimKey, Domain
 from mailaccounts.services import aliases, domains, mailboxes, storage
 from mailhosts.apply import ASSEMBLE_MARKER, IndexedFile, apply_host
-from mailhosts.files import PartStore
+from mailhosts.files import PartStore, write_atomic_pieces
 from mailhosts.models import MailHost, PendingChange
 from mailhosts.rendering import RenderedFile, UserLines, assemble, with_user_lines
 from mailhosts.revisions import bump_revision
@@ -158,17 +158,20 @@ def test_a_users_line_is_put_in_its_place_in_the_passwd_file(users, lines, expec
         {"x.example": None},  # gone that was never there
     ],
 )
-def test_changed_parts_are_spliced_into_an_assembled_file_as_a_whole_assembly_would_put_them(changes):
+def test_changed_parts_are_spliced_into_an_assembled_file_as_a_whole_assembly_would_put_them(
+    changes, tmp_path
+):
     parts = {"a.example": b"a1\na2\n", "b.example": b"b\n", "c.example": b"c\n", "d.example": b"d\n"}
+    target = tmp_path / "virtual_alias_maps"
+    target.write_bytes(assemble(parts))
     rows = [f"{name} {len(parts[name])}" for name in sorted(parts)]
-    indexed = IndexedFile(
-        assemble(parts), rows, sorted(parts), list(accumulate(len(parts[n]) for n in sorted(parts)))
-    )
+    ends = list(accumulate(len(parts[name]) for name in sorted(parts)))
 
-    content, new_rows, old, new = indexed.splice(changes)
+    pieces, new_rows, old, new = IndexedFile(target, rows, sorted(parts), ends).splice(changes)
+    write_atomic_pieces(target, pieces, 0o644)
 
     after = {name: part for name, part in {**parts, **changes}.items() if part is not None}
-    assert content == assemble(after)
+    assert target.read_bytes() == assemble(after)
     assert new_rows == [f"{name} {len(after[name])}" for name in sorted(after)]
     assert old == {name: parts.get(name, b"") for name in changes}
     assert new == {name: part or b"" for name, part in changes.items()}
