@@ -26,6 +26,7 @@ The stack for part 2 uses ports from MAILSTACK_PORT_BASE + 20 (default 20020) in
 """
 
 import argparse
+import cProfile
 import os
 import random
 import shutil
@@ -81,12 +82,24 @@ def bench_render_apply(sizes: list[int], seed: int) -> None:
         print("| " + " | ".join(row) + " |")
 
 
-def timed(apply, *args, **kwargs):
+PROFILE_DIR: Path | None = None  # --profile: each timed apply's cProfile statistics are written there
+
+
+def timed(apply, *args, label: str = "apply", **kwargs):
     """Wall-clock seconds of the call, with the CPU seconds of this process and of the programs it ran
-    (`postmap`) noted: on a machine shared with other work the CPU seconds are the figure to compare."""
+    (`postmap`) noted: on a machine shared with other work the CPU seconds are the figure to compare.
+    With `--profile DIR` the call runs under cProfile (slower) and its statistics go to `DIR/<label>.prof`."""
+    profiler = None
+    if PROFILE_DIR is not None:
+        profiler = cProfile.Profile()
+        profiler.enable()
     started, cpu = time.perf_counter(), time.process_time()
     children = os.times()
     result = apply(*args, **kwargs)
+    if profiler is not None:
+        profiler.disable()
+        PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(PROFILE_DIR / f"{label}.prof")
     after = os.times()
     result.cpu_seconds = (
         time.process_time()
@@ -99,6 +112,8 @@ def timed(apply, *args, **kwargs):
 def describe(seconds: float, result) -> str:
     files = len(result.changed_files)
     scope = "whole host" if result.scopes is None else f"{len(result.scopes)} domain(s)"
+    if result.users:
+        scope += f", {len(result.users)} mailbox login(s)"
     load = os.getloadavg()[0]
     return f"{seconds:.3f} s, CPU {result.cpu_seconds:.3f} s ({scope}, {files} files; load {load:.1f})"
 
@@ -138,10 +153,10 @@ def apply_one_size(total: int, rng: random.Random) -> list[str]:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")  # as autovacuum would have done on a host that grew to this size
 
-    first_s, first = timed(apply_host, host.pk)
-    print(f"  first apply              {describe(first_s, first)}, {first.created_folders:,} domain folders")
+    first_s, first = timed(apply_host, host.pk, label=f"{name}-first")
+    print(f"  first apply              {describe(first_s, first)}, {first.created_folders:,} folders made")
 
-    def change_password(domain_name: str):
+    def change_password(domain_name: str, label: str):
         mailbox = (
             Mailbox.objects.filter(domain__name=domain_name, deleted_at__isnull=True, is_enabled=True)
             .order_by("pk")
@@ -149,13 +164,13 @@ def apply_one_size(total: int, rng: random.Random) -> list[str]:
             .last()
         )
         mailbox.password_hash = hash_password("Nieuw-Wachtwoord-1")
-        mark_changed(mailbox, host=host)
+        mark_changed(mailbox, host=host, scope=mailbox.login_scope)  # as set_mailbox_password does
         mailbox.save(update_fields=["password_hash", "revision"])
-        return timed(apply_host, host.pk)
+        return timed(apply_host, host.pk, label=f"{name}-{label}")
 
-    small_s, small = change_password(seeded.small_domain)
+    small_s, small = change_password(seeded.small_domain, "small")
     print(f"  password, small domain   {describe(small_s, small)}: {', '.join(small.changed_files)}")
-    large_s, large = change_password(seeded.largest_domain)
+    large_s, large = change_password(seeded.largest_domain, "largest")
     print(f"  password, largest domain {describe(large_s, large)}: {', '.join(large.changed_files)}")
 
     domain = Domain.objects.get(name=seeded.small_domain)
@@ -167,9 +182,9 @@ def apply_one_size(total: int, rng: random.Random) -> list[str]:
         quota_bytes=10**9,
     )
     mark_changed(mailbox, host=host)
-    new_s, new = timed(apply_host, host.pk)
-    print(f"  new mailbox              {describe(new_s, new)}")
-    forced_s, forced = timed(apply_host, host.pk, force=True)
+    new_s, new = timed(apply_host, host.pk, label=f"{name}-new")
+    print(f"  new mailbox              {describe(new_s, new)}: {', '.join(new.changed_files)}")
+    forced_s, forced = timed(apply_host, host.pk, force=True, label=f"{name}-forced")
     print(f"  forced, nothing changed  {describe(forced_s, forced)}")
     shutil.rmtree(work, ignore_errors=True)
     return [
@@ -294,7 +309,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--skip-live", action="store_true")
     parser.add_argument("--skip-apply", action="store_true")
+    parser.add_argument("--profile", type=Path, help="write each apply's cProfile statistics to this folder")
     options = parser.parse_args()
+    global PROFILE_DIR
+    PROFILE_DIR = options.profile
     sizes = [int(size.replace("_", "")) for size in options.mailboxes.split(",")]
     old_name = connection.settings_dict["NAME"]
     create_database()

@@ -23,6 +23,7 @@ class MailaccountsConfig(AppConfig):
             related_domains,
             render_mail_accounts,
             render_mail_accounts_scoped,
+            render_users,
         )
         from .sections import register_domain_section, register_mailbox_section
         from .views.signatures import domain_signature_section, mailbox_signature_section
@@ -38,6 +39,7 @@ class MailaccountsConfig(AppConfig):
                 assembled=ASSEMBLED,
                 user_tables={USERS_DIR: USERS_DATABASE},
                 related_scopes=related_domains,
+                render_users=render_users,
             )
         )
         register_mailbox_section(mailbox_signature_section)

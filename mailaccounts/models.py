@@ -212,6 +212,12 @@ class Mailbox(models.Model):
         """The part of its mail host a change to it touches: its domain (see mailhosts.revisions)."""
         return self.domain.name
 
+    @property
+    def login_scope(self) -> str:
+        """The part a change to its login alone (password, quota) touches: its own line of Dovecot's users,
+        named by its address (`mailhosts.rendering.is_user_scope`), so the change does not cost its domain."""
+        return self.address
+
 
 class MailboxUser(models.Model):
     """The panel login of a mailbox's own user: a `panel.User` limited to this one mailbox.

@@ -10,7 +10,8 @@ Its scope is a domain: every file it writes belongs to one domain, so a change c
 not what the host holds (`render_mail_accounts_scoped`). Dovecot's users are one passwd-file per domain
 (`dovecot/users.d/<domain>`), kept as rows of the one table Dovecot reads (`dovecot/users.sqlite`); Postfix's
 maps and OpenDKIM's tables are assembled from one part per domain (`postfix/<map>.d/<domain>`); Sieve
-scripts and DKIM keys live in a folder per domain.
+scripts live in a folder per domain; a domain's DKIM key is one file named by the domain (a domain signs
+with one key per algorithm), in one folder for the host, so a host of 10,000 domains has no folder per key.
 
 Capabilities above this one may add logins that may send as a domain's addresses (the relay's credentials)
 through `register_sender_logins`.
@@ -36,6 +37,7 @@ from mailhosts.rendering import (
     Assembled,
     HostConfig,
     RenderedFile,
+    UserLines,
     is_password_hash,
     is_safe_address,
     is_safe_token,
@@ -58,17 +60,18 @@ HASH_MAPS = (
 )
 USERS_DIR = "dovecot/users.d"
 USERS_DATABASE = "dovecot/users.sqlite"
+DKIM_KEYS = "domainkeys"  # <directory>/domainkeys/<domain>: the domain's signing key of that directory
 DKIM_DIRS = ("opendkim", "opendkim/ed25519")  # RSA keys, Ed25519 keys (two OpenDKIMs, see render_opendkim)
 DKIM_TABLES = tuple(
     f"{directory}/{table}" for directory in DKIM_DIRS for table in ("KeyTable", "SigningTable")
 )
 ASSEMBLED = {path: Assembled(f"{path}.d") for path in (*HASH_MAPS, *DKIM_TABLES)}
-# Where each domain's files are: `<root>/<domain>` (a file, or a folder for Sieve scripts and keys).
+# Where each domain's files are: `<root>/<domain>` (a file, or a folder for Sieve scripts).
 SCOPED_ROOTS = (
     *(how.parts for how in ASSEMBLED.values()),
     USERS_DIR,
     "sieve",
-    *(f"{directory}/keys" for directory in DKIM_DIRS),
+    *(f"{directory}/{DKIM_KEYS}" for directory in DKIM_DIRS),
 )
 DISABLED_REPLY = "550 5.2.1 This mailbox is disabled"
 
@@ -108,6 +111,19 @@ class MailboxRow:
         self.folder = f"{domain}/{local_part}"
 
 
+@dataclass(frozen=True)
+class DkimKeyRow:
+    """An active DKIM key as the renderer needs it (read as plain rows: a host has thousands)."""
+
+    domain_name: str
+    selector: str
+    algorithm: str
+    private_key_encrypted: str
+
+    def __str__(self):
+        return f"{self.selector}._domainkey.{self.domain_name}"
+
+
 @dataclass
 class HostData:
     """The rows of one host, read with a fixed number of queries."""
@@ -116,7 +132,7 @@ class HostData:
     mailboxes: list[MailboxRow]
     aliases: list[tuple[str, str, list]]
     autoresponders: list[Autoresponder]
-    dkim_keys: list[DkimKey]
+    dkim_keys: list[DkimKeyRow]
     sender_logins: list[tuple[str, list[str]]]  # (login, [domain names]) from registered sources
     # Rendering some domains only: mailboxes of other domains that these domains' routing names
     # (catch-all, postmaster@, abuse@ targets by id; alias destinations by address, when not deleted).
@@ -186,12 +202,13 @@ def load_host_data(host: MailHost, scopes: frozenset[str] | None = None) -> Host
             mailbox__deleted_at__isnull=True,
         ).select_related("mailbox__domain")
     )
-    dkim_keys = list(
-        DkimKey.objects.filter(domain__in=served, state=DkimKey.State.ACTIVE)
-        .select_related("domain")
+    dkim_keys = [
+        DkimKeyRow(*row)
+        for row in DkimKey.objects.filter(domain__in=served, state=DkimKey.State.ACTIVE)
         # newest first within each domain and algorithm: render_opendkim keeps the first of each
         .order_by("domain__name", "-algorithm", "-activated_at", "-created_at")
-    )
+        .values_list("domain__name", "selector", "algorithm", "private_key_encrypted")
+    ]
     sender_logins = [login for source in _sender_login_sources for login in source(names)]
     data = HostData(domains, mailboxes, aliases, autoresponders, dkim_keys, sender_logins)
     if scopes is not None:
@@ -259,6 +276,8 @@ def render_mail_accounts(host: MailHost) -> HostConfig:
 
 def render_mail_accounts_scoped(host: MailHost, scopes: frozenset[str] | None) -> HostConfig:
     """The files of the host's domains (all, or those named in `scopes`), each below its scoped root."""
+    if scopes is not None and not scopes:
+        return HostConfig()  # a change of some users' logins only (`render_users`)
     data = load_host_data(host, scopes)
     config = HostConfig()
     config.files.update(render_postfix(data))
@@ -404,11 +423,15 @@ def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
 
     Disabled and deleted mailboxes are left out: they cannot log in.
     """
+    return domain_parts(data, USERS_DIR, user_lines(data.mailboxes, host), passwd_file)
+
+
+def user_lines(mailboxes: Iterable[MailboxRow], host: MailHost) -> dict[str, str]:
+    """Address → its passwd-file line, for the mailboxes that may log in."""
     root = str(host.mail_root)
     ids = f"{settings.MAIL_UID}:{settings.MAIL_GID}"
-    auth_group = settings.MAILHOST_AUTH_GROUP
     users = {}
-    for box in data.mailboxes:
+    for box in mailboxes:
         if box.deleted or not box.is_enabled:
             continue
         if not is_password_hash(box.password_hash):
@@ -416,14 +439,49 @@ def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
             continue
         quota = f"userdb_quota_rule=*:storage={int(box.quota_bytes)}B"
         users[box.address] = f"{box.address}:{box.password_hash}:{ids}::{root}/{box.folder}::{quota}\n"
+    return users
 
-    def passwd_file(part: dict[str, str]) -> RenderedFile:
-        content = "".join(part[address] for address in sorted(part)).encode()
-        return RenderedFile(
-            content, MODE_AUTH, group=auth_group, user_table=True, user_database=USERS_DATABASE
+
+def passwd_file(part: dict[str, str]) -> RenderedFile:
+    """A domain's passwd-file from its lines by address."""
+    content = "".join(part[address] for address in sorted(part)).encode()
+    return RenderedFile(
+        content,
+        MODE_AUTH,
+        group=settings.MAILHOST_AUTH_GROUP,
+        user_table=True,
+        user_database=USERS_DATABASE,
+    )
+
+
+def render_users(host: MailHost, users: frozenset[str]) -> dict[str, UserLines]:
+    """The passwd-file lines of some mailboxes (by address), by their domain's passwd-file: a change
+    that touches only a mailbox's login (password, quota) renders that mailbox, not its domain. A mailbox
+    that cannot log in (disabled, deleted, gone, on a domain not served here) has no line."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for address in users:
+        local, _at, domain = address.rpartition("@")
+        wanted[domain].add(local)
+    served = Domain.objects.filter(mailhost=host, name__in=list(wanted)).served()
+    rows = Mailbox.objects.filter(
+        domain__in=served, local_part__in={local for locals_ in wanted.values() for local in locals_}
+    ).values_list(
+        "id", "domain__name", "local_part", "password_hash", "is_enabled", "quota_bytes", "deleted_at"
+    )
+    boxes = []
+    for pk, domain, local, password_hash, is_enabled, quota_bytes, deleted_at in rows:
+        box = MailboxRow(pk, domain, local, password_hash, is_enabled, quota_bytes)
+        box.deleted = deleted_at is not None
+        if box.address in users:
+            boxes.append(box)
+    lines = user_lines(boxes, host)
+    return {
+        f"{USERS_DIR}/{domain}": UserLines(
+            passwd_file({a: line for a, line in lines.items() if a.rpartition("@")[2] == domain}),
+            frozenset(f"{local}@{domain}" for local in locals_),
         )
-
-    return domain_parts(data, USERS_DIR, users, passwd_file)
+        for domain, locals_ in wanted.items()
+    }
 
 
 # --- Sieve ---------------------------------------------------------------------------------------------
@@ -456,7 +514,7 @@ def render_opendkim(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
     signing = set()
     rendered = {row["name"] for row in data.domains.values()}
     for key in data.dkim_keys:  # newest active key first, per domain
-        domain = key.domain.name
+        domain = key.domain_name
         if (domain, key.algorithm) in signing or not (is_safe_token(domain) and is_safe_token(key.selector)):
             continue
         if domain not in rendered:
@@ -464,7 +522,7 @@ def render_opendkim(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
         signing.add((domain, key.algorithm))
         directory = "opendkim/ed25519" if key.algorithm == DkimKey.Algorithm.ED25519 else "opendkim"
         name = f"{key.selector}._domainkey.{domain}"
-        key_path = f"{directory}/keys/{domain}/{key.selector}.private"
+        key_path = f"{directory}/{DKIM_KEYS}/{domain}"
         files[key_path] = RenderedFile(
             opendkim_key_file(key, decrypt_private_key(key)), MODE_SECRET, settings.MAILHOST_DKIM_KEY_OWNER
         )
@@ -474,7 +532,7 @@ def render_opendkim(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
     return files
 
 
-def opendkim_key_file(key: DkimKey, private_key: bytes) -> bytes:
+def opendkim_key_file(key: DkimKeyRow, private_key: bytes) -> bytes:
     """The key as OpenDKIM loads it: PEM. dkimpy stores an Ed25519 key as its base64 seed, which
     OpenDKIM cannot read, so that one is written as PKCS#8 PEM."""
     if key.algorithm != DkimKey.Algorithm.ED25519 or private_key.lstrip().startswith(b"-----"):

@@ -10,8 +10,8 @@
    between recorded its scopes (`PendingChange`); otherwise, when forced, or on a host whose files are in
    an older layout, the whole host;
 3. writes only the files that changed, atomically, then makes the assembled files (Postfix maps, OpenDKIM
-   tables) whose parts changed from the parts on disk; makes sure the domains' mail folders exist (a
-   mailbox's own folder is made by Dovecot on its first delivery or login) and removes the folders of
+   tables) whose parts changed from the parts on disk; makes sure the mail root exists (a mailbox's home,
+   with its domain's folder, is made by Dovecot on its first delivery or login) and removes the folders of
    mailboxes purged since the last apply;
 4. runs `postmap` for the hash maps and the host's reload steps when a file that needs them changed (not
    for Dovecot's user table and passwd-files, which Dovecot reads by itself: a password change reloads
@@ -22,13 +22,15 @@
 
 import contextlib
 import logging
+import os
 import shutil
 import subprocess
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from django.db import connection
@@ -38,7 +40,7 @@ from django.utils import timezone
 
 from .files import (
     PartStore,
-    ensure_domain_folders,
+    ensure_mail_root,
     ownership,
     plan_changes,
     prune_user_table,
@@ -47,6 +49,7 @@ from .files import (
     sync_files,
     sync_stored_user_table,
     write_atomic,
+    write_atomic_pieces,
 )
 from .models import MailHost, PendingChange
 from .rendering import (
@@ -56,13 +59,18 @@ from .rendering import (
     assemble,
     assembled_files,
     hash_maps,
+    is_safe_address,
     is_safe_token,
+    is_user_scope,
     managed_dirs,
+    parts_by_folder,
     render_host,
+    render_user_lines,
     scoped_roots,
     stored_folders,
     user_tables,
     with_related_scopes,
+    with_user_lines,
 )
 
 logger = logging.getLogger(__name__)
@@ -75,7 +83,9 @@ FOLDER_MANIFESTS = f"{STATE_DIR}/mail-folders.d"  # the layout before the part s
 FOLDER_LISTS = "mail-folders"  # in the part store: one list per domain
 ASSEMBLED_INDEX = f"{STATE_DIR}/assembled"  # <file>.index: where each part is in an assembled file
 LAYOUT_MARKER = f"{STATE_DIR}/layout"
-LAYOUT = "scoped-2"  # files by scope, parts in the part store; the marker also names the host and revision
+# Files by scope, parts in the part store, a DKIM key a file per domain (not a folder); the marker also
+# names the host and revision. A host in an older layout is rendered whole once.
+LAYOUT = "scoped-3"
 
 
 def layout_marker(host: MailHost, revision: int) -> str:
@@ -99,7 +109,8 @@ class ApplyResult:
     revision: int = 0
     skipped: bool = False
     changed_files: list[str] = field(default_factory=list)
-    scopes: frozenset[str] | None = None  # what was rendered: None for the whole host
+    scopes: frozenset[str] | None = None  # the domains rendered: None for the whole host
+    users: frozenset[str] = frozenset()  # the users whose lines alone were rendered (see is_user_scope)
     created_folders: int = 0
     removed_folders: int = 0
     reloaded: bool = False
@@ -164,8 +175,8 @@ def apply_host(host_id: int, *, force: bool = False) -> ApplyResult:
 
 
 def changed_scopes(host: MailHost, revision: int) -> frozenset[str] | None:
-    """The scopes changed after the applied revision up to `revision`, or None when the whole host must be
-    rendered: its files are in an older layout or are not known to be this host's at its applied revision
+    """The scopes changed after the applied revision up to `revision` (domains, and users: see
+    `is_user_scope`), or None when the whole host must be rendered: its files are in an older layout or are not known to be this host's at its applied revision
     (a new host, a folder restored or shared, an apply that failed after writing), a revision recorded no
     scope (or "anything"), or a scope is not a name that can be part of a path."""
     try:
@@ -183,10 +194,14 @@ def changed_scopes(host: MailHost, revision: int) -> frozenset[str] | None:
         changed.add(scope)
     if len(revisions) != max(revision - host.applied_revision, 0):
         return None
-    if not all(is_safe_token(scope) for scope in changed):
+    users = {scope for scope in changed if is_user_scope(scope)}
+    if not all(is_safe_token(scope) for scope in changed - users) or not all(map(is_safe_address, users)):
         return None
-    scopes = with_related_scopes(host, frozenset(changed))
-    return scopes if all(is_safe_token(scope) for scope in scopes) else None
+    scopes = with_related_scopes(host, frozenset(changed - users))
+    if not all(is_safe_token(scope) for scope in scopes):
+        return None
+    # A user of a domain rendered anyway is in that rendering.
+    return scopes | {user for user in users if user.rpartition("@")[2] not in scopes}
 
 
 def record_failure(host: MailHost, error: Exception) -> None:
@@ -199,6 +214,9 @@ def write_host(
     host: MailHost, *, force: bool, scopes: frozenset[str] | None = None, revision: int | None = None
 ) -> ApplyResult:
     revision = host.desired_revision if revision is None else revision
+    users = frozenset() if scopes is None else frozenset(filter(is_user_scope, scopes))
+    if scopes is not None:
+        scopes = scopes - users
     config = render_host(host, scopes)
     root = Path(host.config_dir)
     marker = root / RELOAD_MARKER
@@ -209,11 +227,19 @@ def write_host(
         parts = {rel: file for rel, file in config.files.items() if rel.rpartition("/")[0] in folders}
         on_disk = {rel: file for rel, file in config.files.items() if rel not in parts}
         old_parts = store.read(folders, None if scopes is None else sorted(scopes))
+        if users:
+            with_users = put_user_lines(host, users, store)
+            old_parts.update({rel: old for rel, (old, _new) in with_users.items() if old is not None})
+            # a passwd-file left without lines goes, as a whole rendering would have none
+            parts.update({rel: new for rel, (_old, new) in with_users.items() if new.content})
+            config.files.update(parts)
         changed_parts = sorted(
             [rel for rel, file in parts.items() if old_parts.get(rel) != file.content]
             + [rel for rel in old_parts if rel not in parts]
         )
-        result = ApplyResult(changed_files=plan_files(root, on_disk, scopes) + changed_parts, scopes=scopes)
+        result = ApplyResult(
+            changed_files=plan_files(root, on_disk, scopes) + changed_parts, scopes=scopes, users=users
+        )
         assemble_marker = root / ASSEMBLE_MARKER
         leftover = read_lines(
             assemble_marker
@@ -239,7 +265,7 @@ def write_host(
             assembled = assemble_from_disk(
                 root, how, new_parts, store, whole=leftover, postmap=host.postmap_command or None
             )
-            if assembled:
+            if assembled and not marker.exists():  # usually written before the parts were
                 write_atomic(marker, b"", 0o644)
             if any(how[path].bump_mtime for path in assembled):
                 settle_at = int(time.time()) + 1
@@ -262,6 +288,19 @@ def write_host(
     if settle_at is not None:
         wait_for_dovecot_resync(settle_at)
     return result
+
+
+def put_user_lines(
+    host: MailHost, users: frozenset[str], store: PartStore
+) -> dict[str, tuple[bytes | None, RenderedFile]]:
+    """The stored passwd-files of these users' domains, as they are and with the users' lines rendered
+    anew put in: {file: (old content or None, new file)}. Only the users' rows are then written."""
+    lines = render_user_lines(host, users)
+    old = store.read_paths(sorted(lines))
+    return {
+        rel: (old.get(rel), replace(part.file, content=with_user_lines(old.get(rel, b""), part)))
+        for rel, part in lines.items()
+    }
 
 
 def sync_stored_user_tables(
@@ -330,9 +369,9 @@ def assemble_from_disk(
 ) -> list[str]:
     """Bring each assembled file up to date with its parts; return the ones that changed.
 
-    The file is cut into its parts by its index (`ASSEMBLED_INDEX`) and only the `changed` parts (relative
-    path -> new content, None when gone) are put in, so adding one mailbox touches one part, not one per
-    domain. Without a usable index (none, or one that does not describe the file as it is), or for the files
+    The `changed` parts (relative path -> new content, None when gone) are spliced into the file where its
+    index (`ASSEMBLED_INDEX`) says they are, so adding one mailbox touches one part, not one per domain (the
+    bytes around it are copied). Without a usable index (none, or one that does not describe the file as it is), or for the files
     in `whole`, every part is read from the part store. A Postfix hash map whose database was up to date with
     the old file gets only the changed lines (`postmap -i`, `postmap -d`, see `update_map_in_place`) instead
     of being rebuilt whole.
@@ -340,25 +379,22 @@ def assemble_from_disk(
     result = []
     for path, how in sorted(files.items()):
         prefix = f"{how.parts}/"
-        indexed = None if path in (whole or set()) else parts_by_index(root, path)
-        old: dict[str, bytes] = {}
-        if indexed is None:
-            parts = {rel[len(prefix) :]: content for rel, content in store.read([how.parts]).items()}
-        else:
-            parts = indexed
-            names = [rel[len(prefix) :] for rel in changed if rel.startswith(prefix)]
-            old = {name: indexed.get(name, b"") for name in names}
-            for name in names:
-                content = changed[f"{prefix}{name}"]
-                if content is None:
-                    parts.pop(name, None)
-                else:
-                    parts[name] = content
-        in_place = (
-            bool(postmap) and indexed is not None and path in hash_maps() and database_is_current(root, path)
-        )
-        content = assemble(parts)
         target = root / path
+        indexed = None if path in (whole or set()) else read_index(root, path)
+        if indexed is not None:  # the file is its indexed parts: it changes where a part changed
+            mine = {rel[len(prefix) :]: content for rel, content in changed.items() if rel.startswith(prefix)}
+            in_place = bool(postmap) and path in hash_maps() and database_is_current(root, path)
+            pieces, rows, old, new = indexed.splice(mine)
+            if old == new:
+                continue
+            write_atomic_pieces(target, pieces, how.mode, bump_mtime=how.bump_mtime)
+            result.append(path)
+            if in_place and postmap:
+                update_map_in_place(postmap, target, b"".join(old.values()), b"".join(new.values()))
+            write_index_rows(root, path, rows)
+            continue
+        parts = {rel[len(prefix) :]: content for rel, content in store.read([how.parts]).items()}
+        content = assemble(parts)
         try:
             unchanged = target.read_bytes() == content
         except FileNotFoundError:
@@ -366,9 +402,6 @@ def assemble_from_disk(
         if not unchanged:
             write_atomic(target, content, how.mode, bump_mtime=how.bump_mtime)
             result.append(path)
-            if in_place and postmap:
-                new = {name: parts.get(name, b"") for name in old}
-                update_map_in_place(postmap, target, b"".join(old.values()), b"".join(new.values()))
         write_index(root, path, parts)
     return result
 
@@ -404,42 +437,96 @@ def index_path(root: Path, path: str) -> Path:
     return root / ASSEMBLED_INDEX / f"{path}.index"
 
 
-def parts_by_index(root: Path, path: str) -> dict[str, bytes] | None:
-    """The parts of an assembled file, cut out of it by its index; None when the index does not fit."""
+@dataclass
+class IndexedFile:
+    """An assembled file as its index describes it: its parts' names (sorted) and where each ends."""
+
+    path: Path
+    rows: list[str]  # "<name> <length>"
+    names: list[str]
+    ends: list[int]
+
+    def splice(
+        self, changes: dict[str, bytes | None]
+    ) -> tuple[list[bytes | tuple[int, int]], list[str], dict[str, bytes], dict[str, bytes]]:
+        """The file with the changed parts (None: gone) put in their places, as pieces (new bytes, or a range
+        (offset, length) of the file as it is), the index rows for it, and the changed parts' old and new
+        content. Costs the change: the bytes around it are not read (`write_atomic_pieces` copies them)."""
+        starts = [0, *self.ends]
+        rows = list(self.rows)
+        pieces: list[bytes | tuple[int, int]] = []
+        position = 0
+        old: dict[str, bytes] = {}
+        new: dict[str, bytes] = {}
+        edits = []
+        with self.path.open("rb") as file:
+            for name in sorted(changes):
+                at = bisect_left(self.names, name)
+                found = at < len(self.names) and self.names[at] == name
+                size = starts[at + 1] - starts[at] if found else 0
+                old[name] = os.pread(file.fileno(), size, starts[at]) if size else b""
+                new[name] = changes[name] or b""
+                pieces += [(position, starts[at] - position), new[name]]
+                position = starts[at + 1] if found else starts[at]
+                edits.append((at, found, name, changes[name]))
+        pieces.append((position, self.ends[-1] - position if self.ends else 0))
+        for at, found, name, content in reversed(edits):  # from the end, so the earlier places stay right
+            if content is None:
+                if found:
+                    del rows[at]
+            elif found:
+                rows[at] = f"{name} {len(content)}"
+            else:
+                rows.insert(at, f"{name} {len(content)}")
+        return pieces, rows, old, new
+
+
+def read_index(root: Path, path: str) -> IndexedFile | None:
+    """The assembled file as its index describes it; None when the index does not fit the file."""
     try:
         header, *rows = index_path(root, path).read_text().splitlines()
-        content = (root / path).read_bytes()
         status = (root / path).stat()
     except (FileNotFoundError, ValueError):
         return None
     if header != f"{status.st_size} {status.st_mtime_ns} {status.st_ino}":
         return None
-    parts, offset = {}, 0
-    for row in rows:
-        name, _, length = row.rpartition(" ")
-        parts[name] = content[offset : offset + int(length)]
-        offset += int(length)
-    return parts if offset == len(content) else None
+    names, ends, end = [], [], 0
+    try:
+        for row in rows:
+            name, _, length = row.rpartition(" ")
+            end += int(length)
+            names.append(name)
+            ends.append(end)
+    except ValueError:
+        return None
+    if end != status.st_size:
+        return None
+    return IndexedFile(root / path, rows, names, ends)
 
 
 def write_index(root: Path, path: str, parts: dict[str, bytes]) -> None:
+    write_index_rows(root, path, [f"{name} {len(parts[name])}" for name in sorted(parts)])
+
+
+def write_index_rows(root: Path, path: str, rows: list[str]) -> None:
+    """The index of an assembled file as it is now: its size, mtime and inode, then a row per part."""
     status = (root / path).stat()
-    rows = [f"{status.st_size} {status.st_mtime_ns} {status.st_ino}"]
-    rows += [f"{name} {len(parts[name])}" for name in sorted(parts)]
-    content = ("\n".join(rows) + "\n").encode()
+    header = f"{status.st_size} {status.st_mtime_ns} {status.st_ino}"
+    content = ("\n".join([header, *rows]) + "\n").encode()
     with contextlib.suppress(FileNotFoundError):
         if index_path(root, path).read_bytes() == content:
             return
-    write_atomic(index_path(root, path), content, 0o644)
+    # A hint, not waited for: an index lost or left old by a crash does not fit the file's size, mtime and
+    # inode in its first line, and the file is then made from the part store.
+    write_hint(index_path(root, path), content)
 
 
 def write_assembly_indexes(root: Path, config: HostConfig) -> None:
     """After the whole host was written: the index of every assembled file, from the rendered parts."""
+    by_folder = parts_by_folder(config.files)
     for path, how in assembled_files().items():
-        prefix = f"{how.parts}/"
-        parts = {rel[len(prefix) :]: f.content for rel, f in config.files.items() if rel.startswith(prefix)}
         if (root / path).exists():
-            write_index(root, path, parts)
+            write_index(root, path, by_folder.get(how.parts, {}))
 
 
 def needs_reload(file: RenderedFile | None) -> bool:
@@ -459,10 +546,10 @@ def wait_for_dovecot_resync(settle_at: int) -> None:
 
 
 def sync_mail_folders(host: MailHost, config: HostConfig, store: PartStore) -> tuple[int, int]:
-    """Make sure the folder of each domain with mailboxes exists (Dovecot makes a mailbox's own folder in it
-    on the first delivery or login); remove the folders of mailboxes that no longer exist at all (purged).
-    A list per domain in the part store (`FOLDER_LISTS/<domain>`) names the mailboxes the last apply knew.
-    Returns (folders made, removed).
+    """Make sure the mail root exists, the mail user's (Dovecot makes a mailbox's home in it, with its
+    domain's folder, on the first delivery or login: not one folder per domain on the first apply); remove
+    the folders of mailboxes that no longer exist at all (purged). A list per domain in the part store
+    (`FOLDER_LISTS/<domain>`) names the mailboxes the last apply knew. Returns (folders made, removed).
 
     Only folders this code listed earlier are ever removed, so a mistake in the data cannot wipe mail it
     never knew about.
@@ -502,8 +589,7 @@ def sync_mail_folders(host: MailHost, config: HostConfig, store: PartStore) -> t
     if config.scopes is None:
         (config_dir / FOLDER_MANIFEST).unlink(missing_ok=True)
         shutil.rmtree(config_dir / FOLDER_MANIFESTS, ignore_errors=True)
-    created = ensure_domain_folders(root, sorted({f.partition("/")[0] for f in config.mail_folders}))
-    return created, removed
+    return (ensure_mail_root(root) if config.mail_folders else 0), removed
 
 
 def run_postmap(host: MailHost, root: Path) -> None:

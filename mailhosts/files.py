@@ -76,6 +76,46 @@ def write_atomic(
     fsync_directory(path.parent)
 
 
+def write_atomic_pieces(
+    path: Path, pieces: list[bytes | tuple[int, int]], mode: int, *, bump_mtime: bool = False
+) -> None:
+    """As `write_atomic`, the content given as pieces: new bytes, or a range (offset, length) of the file
+    as it is, which the kernel copies (`copy_file_range`) without this process reading it."""
+    mtime_ns = later_mtime_ns(path) if bump_mtime else None
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as temp, path.open("rb") as source:
+            for piece in pieces:
+                if isinstance(piece, bytes):
+                    temp.write(piece)
+                else:
+                    temp.flush()
+                    copy_range(source.fileno(), temp.fileno(), *piece)
+            temp.flush()
+            os.fchmod(temp.fileno(), mode)
+            if mtime_ns is not None:
+                os.utime(temp.fileno(), ns=(mtime_ns, mtime_ns))
+            os.fsync(temp.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    fsync_directory(path.parent)
+
+
+def copy_range(source: int, target: int, offset: int, length: int) -> None:
+    """Append `length` bytes of `source` from `offset` to `target` (at its position)."""
+    while length > 0:
+        try:
+            copied = os.copy_file_range(source, target, length, offset)
+        except OSError:  # not on this file system: through this process
+            copied = os.write(target, os.pread(source, min(length, 1 << 20), offset))
+        if copied == 0:
+            raise OSError(f"the file ended {length} bytes early while copying it")
+        offset += copied
+        length -= copied
+
+
 def fsync_directory(directory: Path) -> None:
     if not settings.MAILHOST_FSYNC:
         return
@@ -150,6 +190,7 @@ def sync_files(
         if rel not in files:
             remove_user_rows(root, rel, user_tables or {})
             (root / rel).unlink(missing_ok=True)
+            remove_empty_folders(root, (root / rel).parent)
     if len(writes) < BATCH_FROM:
         for rel in writes:
             wanted = files[rel]
@@ -158,6 +199,16 @@ def sync_files(
             )
         return
     write_batch(root, {rel: files[rel] for rel in writes})
+
+
+def remove_empty_folders(root: Path, folder: Path) -> None:
+    """Remove `folder` and the folders above it (below `root`) that a removed file left empty."""
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or already gone)
+            return
+        folder = folder.parent
 
 
 def write_batch(root: Path, files: dict[str, RenderedFile]) -> None:
@@ -269,7 +320,11 @@ def write_user_rows(database: Path, changed: dict, removed: dict, *, start_empty
         db.executemany(
             "DELETE FROM users WHERE username = ?", [(user,) for user in removed.keys() - changed.keys()]
         )
-        db.executemany("INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?)", list(changed.values()))
+        # in key order: the table's B-tree grows at its end instead of splitting pages all over it
+        db.executemany(
+            "INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?)",
+            [changed[user] for user in sorted(changed)],
+        )
         db.execute("COMMIT")
 
 
@@ -381,25 +436,15 @@ def stale_files(
     return sorted(set(stale))
 
 
-def ensure_domain_folders(root: Path, domains: list[str]) -> int:
-    """Create the domains' folders below the mail root, owned by the mail user, so that Dovecot (running as
-    that user) can make each mailbox's home in it on first use; return how many were new."""
-    chown = os.geteuid() == 0
-    ids = (settings.MAIL_UID, settings.MAIL_GID)
-    created = 0
-    for domain in domains:
-        path = root / domain
-        if path.is_dir():
-            continue
-        if not root.is_dir():
-            root.mkdir(parents=True, exist_ok=True)
-            if chown:
-                os.chown(root, *ids)
-        path.mkdir(exist_ok=True)
-        if chown:
-            os.chown(path, *ids)
-        created += 1
-    return created
+def ensure_mail_root(root: Path) -> int:
+    """Create the mail root, owned by the mail user, so that Dovecot (running as that user) can make each
+    mailbox's home in it, with its domain's folder, on first use; return 1 when it was new."""
+    if root.is_dir():
+        return 0
+    root.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(root, settings.MAIL_UID, settings.MAIL_GID)
+    return 1
 
 
 def remove_mail_folder(root: Path, folder: Path) -> bool:
@@ -442,6 +487,9 @@ class PartStore:
         self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         for statement in PARTS_SCHEMA:
             self.db.execute(statement)
+        # It holds the passwd-files' password hashes: the apply's alone (SQLite gives its journal the same mode).
+        if self.path.stat().st_mode & 0o077:
+            os.chmod(self.path, 0o600)
 
     def close(self) -> None:
         self.db.close()
@@ -463,6 +511,15 @@ class PartStore:
         prefixes = tuple(f"{folder}/" for folder in folders)
         return {path: bytes(content) for path, content in rows if path.startswith(prefixes)}
 
+    def read_paths(self, paths: Iterable[str]) -> dict[str, bytes]:
+        """The parts at these paths (those stored)."""
+        rows = [
+            row
+            for path in paths
+            for row in self.db.execute("SELECT path, content FROM parts WHERE path = ?", (path,))
+        ]
+        return {path: bytes(content) for path, content in rows}
+
     def write(self, changes: dict[str, bytes | None]) -> None:
         """Store (or, for None, remove) the parts, in one transaction."""
         if not changes:
@@ -472,9 +529,9 @@ class PartStore:
             self.db.executemany(
                 "DELETE FROM parts WHERE path = ?", [(p,) for p, c in changes.items() if c is None]
             )
-            self.db.executemany(
+            self.db.executemany(  # in key order, as `write_user_rows`
                 "INSERT OR REPLACE INTO parts VALUES (?, ?, ?)",
-                [(p, p.rpartition("/")[2], c) for p, c in changes.items() if c is not None],
+                [(p, p.rpartition("/")[2], changes[p]) for p in sorted(changes) if changes[p] is not None],
             )
             self.db.execute("COMMIT")
         except BaseException:

@@ -12,6 +12,11 @@ OpenDKIM's KeyTable) are `assembled` from a folder of parts, one per scope; pass
 of one SQLite table Dovecot reads are kept in a folder of `user_tables`. Renderers without scopes render
 their (small) part whole on every apply.
 
+A change that touches only some users' rows of the user tables (a password, a quota) names a *user scope*:
+the user's address instead of its domain. Then only those users' lines are rendered (`render_users`) and
+put into their domain's passwd-file, so such a change costs one mailbox, not its domain, and no other file is
+rendered for it.
+
 Values typed by customers end up in line-oriented files; `is_safe_token` and `is_safe_address` keep anything
 that could start a new line or field (whitespace, commas, colons, control characters) out of them.
 """
@@ -101,6 +106,47 @@ class Renderer:
     user_tables: dict[str, str] = field(default_factory=dict)  # folder of passwd-files -> their table
     # Other scopes whose files depend on these (an alias in one domain naming a mailbox of another).
     related_scopes: Callable[["MailHost", frozenset[str]], set[str]] | None = None
+    # User scopes (addresses): the lines of those users in the passwd-files of `user_tables`, by file.
+    render_users: Callable[["MailHost", frozenset[str]], dict[str, "UserLines"]] | None = None
+
+
+@dataclass(frozen=True)
+class UserLines:
+    """Some users' lines of one passwd-file of a shared user table: `file` holds the lines of those among
+    `users` that have one (sorted), any other of `users` has none; the file's other lines stay as they are."""
+
+    file: RenderedFile
+    users: frozenset[str]
+
+
+def is_user_scope(scope: str) -> bool:
+    """Whether a scope names one user (an address: its domain's part of the user tables) or a domain."""
+    return "@" in scope
+
+
+def with_user_lines(content: bytes, lines: UserLines) -> bytes:
+    """A passwd-file's `content` with the lines of `lines.users` replaced by `lines.file`'s, in the order
+    a whole rendering writes them (by user). A user's line is found and replaced where it is, so a password
+    change does not split the domain's other lines; a user without a line yet has the file put in order."""
+    new = {line.split(b":", 1)[0]: line for line in lines.file.content.splitlines(keepends=True)}
+    for user in sorted(lines.users):
+        key = user.encode()
+        start = line_start(content, key)
+        if start is not None:
+            end = content.find(b"\n", start) + 1 or len(content)
+            content = content[:start] + new.pop(key, b"") + content[end:]
+    if not new:
+        return content
+    by_user = {line.split(b":", 1)[0]: line for line in content.splitlines(keepends=True)} | new
+    return b"".join(by_user[user] for user in sorted(by_user))
+
+
+def line_start(content: bytes, user: bytes) -> int | None:
+    """Where the passwd-file line of `user` begins in `content`, if it has one."""
+    if content.startswith(user + b":"):
+        return 0
+    found = content.find(b"\n" + user + b":")
+    return None if found < 0 else found + 1
 
 
 @dataclass(frozen=True)
@@ -163,6 +209,15 @@ def with_related_scopes(host: "MailHost", scopes: frozenset[str]) -> frozenset[s
     return scopes | frozenset(related)
 
 
+def render_user_lines(host: "MailHost", users: frozenset[str]) -> dict[str, UserLines]:
+    """Every renderer's lines of these users, by passwd-file."""
+    lines: dict[str, UserLines] = {}
+    for renderer in _renderers.values():
+        if renderer.render_users is not None and users:
+            lines.update(renderer.render_users(host, users))
+    return lines
+
+
 def render_host(host: "MailHost", scopes: frozenset[str] | None = None) -> HostConfig:
     """The host's configuration: every registered renderer's part, merged. Whole (with the assembled files
     made from their parts), or, given `scopes`, only those scopes of the renderers that have scopes (whose
@@ -182,10 +237,19 @@ def render_host(host: "MailHost", scopes: frozenset[str] | None = None) -> HostC
         config.mail_folders |= part.mail_folders
         config.known_folders |= part.known_folders
     if scopes is None:
+        by_folder = parts_by_folder(config.files)
         for path, how in assembled_files().items():
-            prefix = f"{how.parts}/"
-            parts = {
-                rel[len(prefix) :]: f.content for rel, f in config.files.items() if rel.startswith(prefix)
-            }
+            parts = by_folder.get(how.parts, {})
             config.files[path] = RenderedFile(assemble(parts), how.mode, bump_mtime=how.bump_mtime)
     return config
+
+
+def parts_by_folder(files: dict[str, RenderedFile]) -> dict[str, dict[str, bytes]]:
+    """The parts of assembled files among `files`: folder → {part name: content} (one pass over them)."""
+    folders = {how.parts for how in assembled_files().values()}
+    grouped: dict[str, dict[str, bytes]] = {folder: {} for folder in folders}
+    for rel, file in files.items():
+        folder, _slash, name = rel.rpartition("/")
+        if folder in folders:
+            grouped[folder][name] = file.content
+    return grouped

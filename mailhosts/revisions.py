@@ -5,8 +5,10 @@ goes up by one, the object remembers it, the revision records which part of the 
 scope, see `PendingChange`) and after commit the host's apply task is enqueued.
 
 A scope is what lets the apply cost what changed: `mark_changed` takes it from the object's
-`mailhost_scope` (a domain's name), `bump_revision` from its caller (a deleted object has no row left to
-ask). Without one the change is "anything" and the next apply renders the whole host: slower, never wrong.
+`mailhost_scope` (a domain's name) or its caller (a mailbox's `login_scope`, its address, for a change to
+its login alone: see `mailhosts.rendering.is_user_scope`), `bump_revision` from its caller (a deleted object
+has no row left to ask). Without one the change is "anything" and the next apply renders the whole host:
+slower, never wrong.
 """
 
 from collections.abc import Iterable

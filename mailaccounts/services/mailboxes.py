@@ -128,7 +128,9 @@ def update_mailbox(
     if changes:
         for field, (_old, new) in changes.items():
             setattr(mailbox, field, new)
-        mark_changed(mailbox, host=mailbox.domain.mailhost)
+        # A quota (or a name) is the mailbox's own line of Dovecot's users; switching it off or on is more.
+        scope = mailbox.mailhost_scope if "is_enabled" in changes else mailbox.login_scope
+        mark_changed(mailbox, host=mailbox.domain.mailhost, scope=scope)
         mailbox.save(update_fields=[*changes, "revision"])
         record(actor, "mailbox.update", customer=mailbox.customer, obj=mailbox, changes=changes)
     return mailbox
@@ -159,7 +161,7 @@ def set_mailbox_password(
     generated = passwords.generate_password() if password is None else None
     chosen = password if password is not None else generated or ""
     mailbox.password_hash = passwords.hash_password(chosen)
-    mark_changed(mailbox, host=mailbox.domain.mailhost)
+    mark_changed(mailbox, host=mailbox.domain.mailhost, scope=mailbox.login_scope)
     mailbox.save(update_fields=["password_hash", "revision"])
     logins.end_sessions(mailbox)  # the old password's panel sessions end with it
     record(

@@ -224,8 +224,8 @@ def test_apply_writes_files_makes_the_domain_folder_and_records_the_revision(dom
     with sqlite3.connect(root / "dovecot/users.sqlite") as db:
         assert [user for (user,) in db.execute("SELECT username FROM users")] == ["jan@bakkerij.example"]
     assert stat.S_IMODE((root / "dovecot/users.sqlite").stat().st_mode) == 0o640
-    assert (root / "mail/bakkerij.example").is_dir()
-    assert not (root / "mail/bakkerij.example/jan").exists()
+    assert (root / "mail").is_dir()  # the mail root, in which Dovecot makes a home (and its domain's folder)
+    assert not (root / "mail/bakkerij.example").exists()  # on the mailbox's first delivery or login
     box.refresh_from_db()
     assert box.live_state == "live"
 
@@ -341,15 +341,14 @@ def test_dkim_keys_of_active_keys_are_written_private(domain, monkeypatch):
     mark_changed(domain, host=host)
     apply_host(host.pk)
     root = Path(host.config_dir) / "opendkim"
-    key = root / "keys/bakkerij.example/pb2026.private"
+    key = root / "domainkeys/bakkerij.example"  # one file per domain in one folder, not a folder per domain
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert key.read_bytes() == b"-----BEGIN PRIVATE KEY-----\npb2026"  # the active key, not the retired one
     assert (
         root / "KeyTable"
     ).read_text() == f"pb2026._domainkey.bakkerij.example bakkerij.example:pb2026:{key}\n"
     assert (root / "SigningTable").read_text() == "*@bakkerij.example pb2026._domainkey.bakkerij.example\n"
-    assert not (root / "keys/bakkerij.example/pb2025.private").exists()
-    assert os.listdir(root / "keys") == ["bakkerij.example"]
-    assert os.listdir(root / "keys/bakkerij.example") == ["pb2026.private"]
+    assert os.listdir(root / "domainkeys") == ["bakkerij.example"]
 
 
 def test_quota_report_of_doveadm_is_read_in_bytes():

@@ -6,16 +6,20 @@ left to write, so the files written per domain are exactly what a whole renderin
 """
 
 import sqlite3
+import stat
+from itertools import accumulate
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from mailaccounts.models import Alias, Domain
-from mailaccounts.services import aliases, domains, mailboxes
-from mailhosts.apply import ASSEMBLE_MARKER, apply_host
-from mailhosts.files import PartStore
+import mailhosts.files
+from mailaccounts.models import Alias, DkimKey, Domain
+from mailaccounts.services import aliases, domains, mailboxes, storage
+from mailhosts.apply import ASSEMBLE_MARKER, IndexedFile, apply_host
+from mailhosts.files import PartStore, write_atomic_pieces
 from mailhosts.models import MailHost, PendingChange
+from mailhosts.rendering import RenderedFile, UserLines, assemble, with_user_lines
 from mailhosts.revisions import bump_revision
 from tenants.audit import Actor
 
@@ -66,6 +70,7 @@ def test_a_password_change_writes_only_its_domains_passwd_file_and_row(
     make_mailbox, host, other_domain, other_customer
 ):
     jan = make_mailbox("jan")
+    kees = make_mailbox("kees")
     make_mailbox("piet", owner_customer=other_customer, on_domain=other_domain)
     first = apply_host(host.pk)
     assert first.scopes is None  # a new host is rendered whole once
@@ -77,16 +82,171 @@ def test_a_password_change_writes_only_its_domains_passwd_file_and_row(
     mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=jan, password="Nieuw-Wachtwoord-2026")
     result = apply_host(host.pk)
 
-    assert result.scopes == {"bakkerij.example"}
+    # Only the mailbox's own line is rendered (not its domain's), and put into its domain's passwd-file.
+    assert result.scopes == set()
+    assert result.users == {"jan@bakkerij.example"}
     assert result.changed_files == ["dovecot/users.d/bakkerij.example"]
     assert not result.reloaded  # Dovecot reads the table on every lookup
     after = users_in_table(host)
     assert after["jan@bakkerij.example"] != before["jan@bakkerij.example"]
+    assert after[kees.address] == before[kees.address]
     assert after["piet@concurrent.example"] == before["piet@concurrent.example"]
     assert stored(host, "dovecot/users.d/concurrent.example") == other_users
     assert mtimes(host, "postfix/virtual_alias_maps") == untouched[:1]
     assert mtimes(host, "dovecot/users.sqlite") != untouched[1:]  # the row, changed in place
     assert not PendingChange.objects.filter(host=host).exists()
+
+
+def test_a_password_change_in_a_domain_rewrites_only_that_mailboxs_row(make_mailbox, host, monkeypatch):
+    """Whatever its domain holds, a password change renders and writes one mailbox: its row of Dovecot's
+    table, and its line in its domain's stored passwd-file, which then equals a whole rendering's."""
+    boxes = [make_mailbox(name) for name in ("anna", "jan", "kees", "piet", "zoe")]
+    apply_host(host.pk)
+    written = []
+    real = mailhosts.files.write_user_rows
+    monkeypatch.setattr(
+        "mailhosts.files.write_user_rows",
+        lambda database, changed, removed, **kw: (
+            written.append((set(changed), set(removed))) or real(database, changed, removed, **kw)
+        ),
+    )
+    monkeypatch.setattr(
+        "mailaccounts.rendering.load_host_data",
+        lambda *args: pytest.fail("a password change rendered its whole domain"),
+    )
+    before = users_in_table(host)
+
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=boxes[2], password="Nieuw-Wachtwoord-2026")
+    result = apply_host(host.pk)
+
+    assert result.users == {"kees@bakkerij.example"}
+    assert written == [({"kees@bakkerij.example"}, {"kees@bakkerij.example"})]  # its old line, its new one
+    after = users_in_table(host)
+    assert {user for user in after if after[user] != before[user]} == {"kees@bakkerij.example"}
+    lines = stored(host, "dovecot/users.d/bakkerij.example").decode().splitlines()
+    assert [line.split(":")[0] for line in lines] == [box.address for box in boxes]  # still in order
+    monkeypatch.undo()
+    assert apply_host(host.pk, force=True).changed_files == []
+
+
+@pytest.mark.parametrize(
+    ("users", "lines", "expected"),
+    [
+        ({"a@x"}, b"a@x:NEW\n", b"a@x:NEW\nab@x:2\nb@x:3\n"),  # the first line
+        ({"ab@x"}, b"ab@x:NEW\n", b"a@x:1\nab@x:NEW\nb@x:3\n"),  # not a@x, whose name it starts with
+        ({"b@x"}, b"", b"a@x:1\nab@x:2\n"),  # the last line, gone
+        ({"aa@x", "b@x"}, b"aa@x:NEW\nb@x:NEW\n", b"a@x:1\naa@x:NEW\nab@x:2\nb@x:NEW\n"),  # one new
+        ({"c@x"}, b"", b"a@x:1\nab@x:2\nb@x:3\n"),  # no line before, none now
+    ],
+)
+def test_a_users_line_is_put_in_its_place_in_the_passwd_file(users, lines, expected):
+    file = RenderedFile(lines, user_table=True)
+    assert with_user_lines(b"a@x:1\nab@x:2\nb@x:3\n", UserLines(file, frozenset(users))) == expected
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"b.example": b"b2\n"},  # a part that changed, in the middle
+        {"a.example": None, "d.example": None},  # the first and the last gone
+        {"0.example": b"0\n", "bb.example": b"bb\n", "bc.example": b"bc\n", "z.example": b"z\n"},  # new ones
+        {
+            "c.example": b"",
+            "b.example": None,
+            "ba.example": b"ba\n",
+        },  # emptied, gone and new beside each other
+        {"x.example": None},  # gone that was never there
+    ],
+)
+def test_changed_parts_are_spliced_into_an_assembled_file_as_a_whole_assembly_would_put_them(
+    changes, tmp_path
+):
+    parts = {"a.example": b"a1\na2\n", "b.example": b"b\n", "c.example": b"c\n", "d.example": b"d\n"}
+    target = tmp_path / "virtual_alias_maps"
+    target.write_bytes(assemble(parts))
+    rows = [f"{name} {len(parts[name])}" for name in sorted(parts)]
+    ends = list(accumulate(len(parts[name]) for name in sorted(parts)))
+
+    pieces, new_rows, old, new = IndexedFile(target, rows, sorted(parts), ends).splice(changes)
+    write_atomic_pieces(target, pieces, 0o644)
+
+    after = {name: part for name, part in {**parts, **changes}.items() if part is not None}
+    assert target.read_bytes() == assemble(after)
+    assert new_rows == [f"{name} {len(after[name])}" for name in sorted(after)]
+    assert old == {name: parts.get(name, b"") for name in changes}
+    assert new == {name: part or b"" for name, part in changes.items()}
+
+
+def test_the_part_store_holding_the_password_hashes_is_the_applys_alone(make_mailbox, host):
+    make_mailbox("jan")
+    apply_host(host.pk)
+    database = Path(host.config_dir) / ".postbode/parts.sqlite"
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    assert b"jan@bakkerij.example:{" in stored(host, "dovecot/users.d/bakkerij.example")
+
+
+def test_a_login_change_rendered_the_same_writes_nothing(make_mailbox, host, monkeypatch):
+    jan = make_mailbox("jan")
+    apply_host(host.pk)
+    mtime = mtimes(host, "dovecot/users.sqlite")
+    monkeypatch.setattr("mailhosts.files.write_user_rows", lambda *a, **k: pytest.fail("a row was written"))
+
+    bump_revision(host, scope=jan.login_scope)  # a change that turned out to change nothing
+    result = apply_host(host.pk)
+
+    assert result.users == {"jan@bakkerij.example"}
+    assert result.changed_files == []
+    assert not result.reloaded
+    assert mtimes(host, "dovecot/users.sqlite") == mtime
+
+
+def test_a_quota_change_is_the_mailboxs_row_and_switching_it_off_its_domain(make_mailbox, host):
+    jan = make_mailbox("jan")
+    apply_host(host.pk)
+
+    mailboxes.update_mailbox(
+        actor=SYSTEM, mailbox=jan, display_name="Jan", quota_bytes=200 * storage.MB, is_enabled=True
+    )
+    quota = apply_host(host.pk)
+    assert (quota.scopes, quota.users) == (set(), {"jan@bakkerij.example"})
+    assert "storage=200000000B" in stored(host, "dovecot/users.d/bakkerij.example").decode()
+
+    mailboxes.update_mailbox(
+        actor=SYSTEM, mailbox=jan, display_name="Jan", quota_bytes=200 * storage.MB, is_enabled=False
+    )
+    disabled = apply_host(host.pk)
+    assert (disabled.scopes, disabled.users) == ({"bakkerij.example"}, set())
+    assert "jan@bakkerij.example" in read(host, "postfix/recipient_access")
+    assert users_in_table(host) == {}
+    assert stored(host, "dovecot/users.d/bakkerij.example") is None
+
+
+def test_a_login_change_of_a_disabled_mailbox_gives_it_no_line(make_mailbox, host):
+    jan = make_mailbox("jan")
+    piet = make_mailbox("piet")
+    mailboxes.disable_mailbox(actor=SYSTEM, mailbox=piet)
+    apply_host(host.pk)
+
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=piet, password="Nieuw-Wachtwoord-2026")
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=jan, password="Ander-Wachtwoord-2026")
+    result = apply_host(host.pk)
+
+    assert result.users == {"jan@bakkerij.example", "piet@bakkerij.example"}
+    assert set(users_in_table(host)) == {"jan@bakkerij.example"}
+    assert apply_host(host.pk, force=True).changed_files == []
+
+
+def test_a_login_change_in_a_domain_rendered_anyway_is_part_of_that_rendering(make_mailbox, host):
+    jan = make_mailbox("jan")
+    apply_host(host.pk)
+
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=jan, password="Nieuw-Wachtwoord-2026")
+    make_mailbox("kees")
+    result = apply_host(host.pk)
+
+    assert (result.scopes, result.users) == ({"bakkerij.example"}, set())
+    assert set(users_in_table(host)) == {"jan@bakkerij.example", "kees@bakkerij.example"}
+    assert apply_host(host.pk, force=True).changed_files == []
 
 
 def test_a_new_mailbox_reaches_the_assembled_maps_beside_other_domains_entries(
@@ -118,7 +278,6 @@ def test_a_removed_domain_takes_its_files_rows_and_map_entries_with_it(
     make_mailbox("piet", owner_customer=other_customer, on_domain=other_domain)
     apply_host(host.pk)
     root = Path(host.config_dir)
-    assert (root / "mail/concurrent.example").is_dir()
 
     domains.remove_domain(domain=other_domain, actor=SYSTEM)
     result = apply_host(host.pk)
@@ -243,6 +402,39 @@ def test_a_host_in_the_layout_before_scopes_is_rendered_whole_and_cleaned_up(mak
     assert apply_host(host.pk).scopes == {"bakkerij.example"}
 
 
+def test_a_host_with_a_folder_per_dkim_key_is_rendered_whole_into_one_key_folder(
+    make_mailbox, host, domain, monkeypatch
+):
+    monkeypatch.setattr(
+        "mailaccounts.rendering.decrypt_private_key", lambda key: b"-----BEGIN " + key.selector.encode()
+    )
+    DkimKey.objects.create(
+        domain=domain, selector="pb2026", private_key_encrypted="x", public_key="p", state="active"
+    )
+    make_mailbox("jan")
+    apply_host(host.pk)
+    root = Path(host.config_dir)
+    # as the layout before wrote it: a folder per domain, a file per selector
+    old_key = root / "opendkim/keys/bakkerij.example/pb2026.private"
+    old_key.parent.mkdir(parents=True)
+    old_key.write_bytes(b"-----BEGIN pb2026")
+    (root / "opendkim/domainkeys/bakkerij.example").unlink()
+    marker = root / ".postbode/layout"
+    marker.write_text(marker.read_text().replace("scoped-3", "scoped-2"))
+
+    make_mailbox("piet")
+    result = apply_host(host.pk)
+
+    assert result.scopes is None
+    assert not (root / "opendkim/keys").exists()
+    key = root / "opendkim/domainkeys/bakkerij.example"
+    assert key.read_bytes() == b"-----BEGIN pb2026"
+    assert (
+        read(host, "opendkim/KeyTable")
+        == f"pb2026._domainkey.bakkerij.example bakkerij.example:pb2026:{key}\n"
+    )
+
+
 def test_changes_applied_domain_by_domain_leave_nothing_for_a_whole_rendering(
     make_mailbox, host, other_domain, other_customer, third_domain
 ):
@@ -263,6 +455,10 @@ def test_changes_applied_domain_by_domain_leave_nothing_for_a_whole_rendering(
         ),
         lambda: aliases.set_domain_routing(
             actor=SYSTEM, domain=other_domain, catch_all_to=piet, postmaster_to=piet, abuse_to=piet
+        ),
+        lambda: mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=piet, password="Nieuw-Wachtwoord-2026"),
+        lambda: mailboxes.update_mailbox(
+            actor=SYSTEM, mailbox=jan, display_name="", quota_bytes=300 * storage.MB, is_enabled=True
         ),
         lambda: mailboxes.disable_mailbox(actor=SYSTEM, mailbox=jan),
         lambda: mailboxes.delete_mailbox(actor=SYSTEM, mailbox=piet),
