@@ -95,7 +95,8 @@ def write_atomic_pieces(
             os.fchmod(temp.fileno(), mode)
             if mtime_ns is not None:
                 os.utime(temp.fileno(), ns=(mtime_ns, mtime_ns))
-            os.fsync(temp.fileno())
+            if settings.MAILHOST_FSYNC:
+                os.fsync(temp.fileno())
         os.replace(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
