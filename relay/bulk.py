@@ -172,9 +172,13 @@ def _copy_value(value) -> str:
     return _copy_value(str(value))
 
 
-def update_rows(objects: list, attnames: list[str], *, model: type[models.Model] | None = None) -> None:
+def update_rows(
+    objects: list, attnames: list[str], *, model: type[models.Model] | None = None, partition_key: str = ""
+) -> None:
     """Save the named attributes of many instances (of `model`, or objects with its attributes and `pk`) in
-    one `UPDATE ... FROM unnest(...)`."""
+    one `UPDATE ... FROM unnest(...)`. Given the `partition_key` column (whose value the objects hold as it
+    is stored), each row is looked up by it too: PostgreSQL then opens only the partition that holds the row
+    instead of probing every partition's primary key for each id."""
     if not objects:
         return
     model = model or type(objects[0])
@@ -188,16 +192,31 @@ def update_rows(objects: list, attnames: list[str], *, model: type[models.Model]
         model.objects.bulk_update(instances, fields=fields, batch_size=BULK_SIZE)
         return
     table = connection.ops.quote_name(model._meta.db_table)
-    quoted = [connection.ops.quote_name(c) for c in _columns(model, ["id", *attnames])]
-    assignments = ", ".join(f"{q} = s.{q}" for q in quoted[1:])
-    arrays, params = _unnest(
-        model, ["id", *attnames], [[getattr(o, n) for n in ["pk", *attnames]] for o in objects]
-    )
+    keys = ["id", partition_key] if partition_key else ["id"]
+    quoted = [connection.ops.quote_name(c) for c in _columns(model, [*keys, *attnames])]
+    assignments = ", ".join(f"{q} = s.{q}" for q in quoted[len(keys) :])
+    matches = " AND ".join(f"t.{q} = s.{q}" for q in quoted[: len(keys)])
+    names = ["pk", *keys[1:], *attnames]
+    arrays, params = _unnest(model, [*keys, *attnames], [[getattr(o, n) for n in names] for o in objects])
     # Identifiers come from model metadata and are quoted; values travel only as parameters.
     _execute_bound(
-        f"UPDATE {table} t SET {assignments} FROM {arrays} AS s({', '.join(quoted)}) WHERE t.id = s.id",  # noqa: S608
+        f"UPDATE {table} t SET {assignments} FROM {arrays} AS s({', '.join(quoted)}) WHERE {matches}",  # noqa: S608
         params,
     )
+
+
+def select_bound(model: type[models.Model], attnames: list[str], where: str, params: list) -> list[tuple]:
+    """The named attributes of `model`'s rows matching `where` (PostgreSQL: `%s` placeholders, bound by the
+    server, so that a list of thousands of values is one array parameter, not thousands of literals that
+    Django quotes and PostgreSQL parses). `where` may name the table as `t`."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join(f"t.{connection.ops.quote_name(c)}" for c in _columns(model, attnames))
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table} t {where}", params)  # noqa: S608
+        return cursor.fetchall()
 
 
 def _execute_bound(statement: str, params: list) -> None:

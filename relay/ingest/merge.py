@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from .. import partitions, rollup
 from ..assembler import Assembly, EventDraft, MessageDraft, RecipientDraft
-from ..bulk import allocate_ids, copy_rows, update_rows
+from ..bulk import allocate_ids, copy_rows, select_bound, update_rows
 from ..models import (
     FINAL_STATUSES,
     RejectedAttempt,
@@ -50,7 +50,7 @@ def store_assembly(assembly: Assembly, *, directory: CustomerDirectory) -> Inges
     # A retry of a deferred message changes nothing of the message itself (its recipient and timeline do).
     changed = [row for _d, row in changed_rows if row.merged() != row.loaded]
     if changed:
-        update_rows(changed, MERGED_FIELDS, model=RelayMessage)
+        update_rows(changed, MERGED_FIELDS, model=RelayMessage, partition_key="received_at")
     _store_recipients(new_rows, changed_rows, existing_recipients)
     _store_events(new_rows + changed_rows, spilled)
     relinked = link_bounces(new_rows + changed_rows)
@@ -152,23 +152,34 @@ def _match_existing(drafts: list[MessageDraft]) -> list[tuple[MessageDraft, Stor
         # Only host and queue id in SQL: the unique index (host, queue_id, received_at) answers that whatever
         # the table's statistics say; a time range there can tempt the planner into scanning a whole week.
         # (Where the table is partitioned by day, the range only leaves out the older days' partitions.)
-        rows = stored_messages(
-            RelayMessage.objects.filter(
-                host=host, queue_id__in={d.queue_id for d in host_drafts}, **_days_from(earliest)
+        queue_ids = list({d.queue_id for d in host_drafts})
+        if partitions.is_partitioned():
+            rows = _stored_messages_where(
+                "WHERE t.host = %s AND t.queue_id = ANY(%s) AND t.received_at >= %s",
+                [host, queue_ids, _day_of(earliest)],
             )
-        )
+        else:
+            rows = stored_messages(RelayMessage.objects.filter(host=host, queue_id__in=queue_ids))
         for row in sorted(rows, key=lambda r: r.received_at):
             if row.received_at >= earliest:
                 known[(host, row.queue_id)].append(row)
     return [(draft, _pick(draft, known.get((draft.host, draft.queue_id), []))) for draft in drafts]
 
 
-def _days_from(earliest) -> dict:
-    """On PostgreSQL, a lookup of messages received since `earliest` (the caller checks the time anyway):
-    the tables are partitioned by day there, and the range leaves the older days' partitions unread."""
-    if not partitions.is_partitioned():
-        return {}
-    return {"received_at__gte": partitions.day_bounds(partitions.utc_day(earliest))[0]}
+def _day_of(earliest):
+    """On PostgreSQL, where messages received since `earliest` are looked up (the caller checks the time
+    anyway): the tables are partitioned by day there, and the start of its day leaves the older days'
+    partitions unread."""
+    return partitions.day_bounds(partitions.utc_day(earliest))[0]
+
+
+def _stored_messages_where(where: str, params: list) -> list[StoredMessage]:
+    """PostgreSQL: stored messages by SQL with bound parameters (`relay.bulk.select_bound`); the merge's
+    lookups name thousands of queue ids a batch, which as Django's `IN (...)` literals cost more to build,
+    send and parse than to answer."""
+    return [
+        StoredMessage(values) for values in select_bound(RelayMessage, list(MESSAGE_FIELDS), where, params)
+    ]
 
 
 def _pick(draft: MessageDraft, rows: list[StoredMessage]) -> StoredMessage | None:
@@ -191,13 +202,24 @@ def _pick(draft: MessageDraft, rows: list[StoredMessage]) -> StoredMessage | Non
 
 def _existing_recipients(rows: list[StoredMessage]) -> dict[int, dict[tuple[str, str], StoredRecipient]]:
     found: dict[int, dict[tuple[str, str], StoredRecipient]] = defaultdict(dict)
-    if rows:
-        queryset = RelayRecipient.objects.filter(
-            message__in=[row.pk for row in rows], received_at__in={row.received_at for row in rows}
+    if not rows:
+        return found
+    received = {row.pk: row.received_at for row in rows}
+    if partitions.is_partitioned():  # each message's recipients looked up in its own day's partition only
+        values_list = select_bound(
+            RelayRecipient,
+            list(RECIPIENT_FIELDS),
+            "JOIN unnest(%s::bigint[], %s::timestamptz[]) AS m(id, received_at)"
+            " ON t.message_id = m.id AND t.received_at = m.received_at",
+            [list(received), list(received.values())],
         )
-        for values in queryset.values_list(*RECIPIENT_FIELDS):
-            recipient = StoredRecipient(values)
-            found[recipient.message_id][(recipient.address, recipient.orig_to)] = recipient
+    else:
+        values_list = RelayRecipient.objects.filter(
+            message__in=list(received), received_at__in=set(received.values())
+        ).values_list(*RECIPIENT_FIELDS)
+    for values in values_list:
+        recipient = StoredRecipient(values)
+        found[recipient.message_id][(recipient.address, recipient.orig_to)] = recipient
     return found
 
 
@@ -313,7 +335,10 @@ def _store_recipients(new_pairs, changed_pairs, stored: dict) -> None:
     copy_rows(RelayRecipient, RECIPIENT_COLUMNS, new, ignore_conflicts=True)
     if changed:
         update_rows(
-            changed, ["status", "dsn", "relay", "delay", "response", "at", "line_key"], model=RelayRecipient
+            changed,
+            ["status", "dsn", "relay", "delay", "response", "at", "line_key"],
+            model=RelayRecipient,
+            partition_key="received_at",
         )
 
 
@@ -378,14 +403,20 @@ def link_bounces(pairs) -> list[StoredMessage | RelayMessage]:
             notices.append((row, draft.bounce_queue_id, at))
     if notices:
         candidates = defaultdict(list)
-        rows = stored_messages(
-            RelayMessage.objects.filter(
-                host__in={row.host for row, _q, _at in notices},
-                queue_id__in={qid for _row, qid, _at in notices},
-                bounce_of__isnull=True,
-                **_days_from(min(at for _row, _q, at in notices) - BOUNCE_WINDOW),
-            )
+        hosts, queue_ids = (
+            list({row.host for row, _q, _at in notices}),
+            list({qid for _r, qid, _at in notices}),
         )
+        if partitions.is_partitioned():
+            rows = _stored_messages_where(
+                "WHERE t.host = ANY(%s) AND t.queue_id = ANY(%s) AND t.bounce_of_id IS NULL"
+                " AND t.received_at >= %s",
+                [hosts, queue_ids, _day_of(min(at for _row, _q, at in notices) - BOUNCE_WINDOW)],
+            )
+        else:
+            rows = stored_messages(
+                RelayMessage.objects.filter(host__in=hosts, queue_id__in=queue_ids, bounce_of__isnull=True)
+            )
         for candidate in sorted(rows, key=lambda r: r.received_at):
             candidates[(candidate.host, candidate.queue_id)].append(candidate)
         for original, qid, at in notices:
@@ -398,13 +429,21 @@ def link_bounces(pairs) -> list[StoredMessage | RelayMessage]:
     if orphans:
         originals = defaultdict(list)
         oldest = min(r.received_at for r in orphans) - QUEUE_LIFETIME
-        rows = stored_messages(
-            RelayMessage.objects.filter(
-                host__in={r.host for r in orphans},
-                bounce_queue_id__in={r.queue_id for r in orphans},
-                **_days_from(oldest),
-            ).exclude(bounce_queue_id="")  # the very condition of the partial index relaymsg_bounce_qid
-        )
+        hosts, queue_ids = list({r.host for r in orphans}), list({r.queue_id for r in orphans})
+        if partitions.is_partitioned():
+            rows = (
+                _stored_messages_where(  # <> '': the very condition of the partial index relaymsg_bounce_qid
+                    "WHERE t.host = ANY(%s) AND t.bounce_queue_id = ANY(%s) AND NOT (t.bounce_queue_id = '')"
+                    " AND t.received_at >= %s",
+                    [hosts, queue_ids, _day_of(oldest)],
+                )
+            )
+        else:
+            rows = stored_messages(
+                RelayMessage.objects.filter(host__in=hosts, bounce_queue_id__in=queue_ids).exclude(
+                    bounce_queue_id=""
+                )
+            )
         for original in sorted(rows, key=lambda r: r.received_at):
             if original.received_at >= oldest:
                 originals[(original.host, original.bounce_queue_id)].append(original)
@@ -418,7 +457,12 @@ def link_bounces(pairs) -> list[StoredMessage | RelayMessage]:
                 _set_bounce_of(row, match[-1])
                 changed[row.pk] = row
     if changed:
-        update_rows(list(changed.values()), ["bounce_of_id", "customer_id", "direction"], model=RelayMessage)
+        update_rows(
+            list(changed.values()),
+            ["bounce_of_id", "customer_id", "direction"],
+            model=RelayMessage,
+            partition_key="received_at",
+        )
     return list(changed.values())
 
 
