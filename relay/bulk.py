@@ -6,6 +6,7 @@ with `unnest`: `INSERT ... SELECT ... FROM unnest(...) ON CONFLICT DO NOTHING` a
 `UPDATE ... FROM unnest(...)`. One statement each, with no temporary table to create, fill and empty.
 """
 
+import contextlib
 import threading
 from datetime import date, datetime
 
@@ -199,10 +200,29 @@ def update_rows(
     names = ["pk", *keys[1:], *attnames]
     arrays, params = _unnest(model, [*keys, *attnames], [[getattr(o, n) for n in names] for o in objects])
     # Identifiers come from model metadata and are quoted; values travel only as parameters.
-    _execute_bound(
-        f"UPDATE {table} t SET {assignments} FROM {arrays} AS s({', '.join(quoted)}) WHERE {matches}",  # noqa: S608
-        params,
-    )
+    with _row_by_row(partition_key):
+        _execute_bound(
+            f"UPDATE {table} t SET {assignments} FROM {arrays} AS s({', '.join(quoted)}) WHERE {matches}",  # noqa: S608
+            params,
+        )
+
+
+@contextlib.contextmanager
+def _row_by_row(partitioned=True):
+    """Within the statements it wraps, the planner joins a list of rows to a partitioned table row by row
+    (a nested loop looking each row up by index), as only a join that way lets PostgreSQL open just the
+    partition a row's key names. The planner cannot count on that pruning when it plans, reckons a probe of
+    every partition for each row, and otherwise hashed or sorted whole tables: the merge's lookups of a
+    thousand recipients read every day's partition, twice a batch. Inside a transaction only (`SET LOCAL`)."""
+    if not partitioned:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+        try:
+            yield
+        finally:
+            cursor.execute("SET LOCAL enable_hashjoin TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT")
 
 
 def select_bound(model: type[models.Model], attnames: list[str], where: str, params: list) -> list[tuple]:
@@ -214,7 +234,7 @@ def select_bound(model: type[models.Model], attnames: list[str], where: str, par
     import psycopg
 
     connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    with _row_by_row(), connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(f"SELECT {columns} FROM {table} t {where}", params)  # noqa: S608
         return cursor.fetchall()
 

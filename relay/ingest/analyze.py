@@ -2,9 +2,7 @@
 
 from django.db import connection, transaction
 
-from ..models import (
-    RelayMessage,
-)
+from ..models import RelayMessage, RelayRecipient
 
 ANALYZE_FROM_LINES = 20_000
 
@@ -20,23 +18,31 @@ def crossed_doubling(before: int, after: int) -> bool:
     return False
 
 
-# The columns ingest's own queries pick messages by. A small sample is enough: what the planner must learn
+# The columns ingest's own queries pick rows by. A small sample is enough: what the planner must learn
 # is that queue ids are all but unique, which PostgreSQL keeps as a fraction of the rows, so it stays true as
 # the table grows; a full ANALYZE of every column took ten times as long, each time.
-ANALYZED_COLUMNS = ("queue_id", "host", "bounce_queue_id")
+ANALYZED_COLUMNS = ("queue_id", "host", "bounce_queue_id")  # of the messages
+# The merge reads and updates the recipients of messages that go on from an earlier batch (a deferred
+# message's retries) by message id. Without statistics (partitions of days never analyzed, such as a long
+# catch-up's) the planner took the recipient table for a small one and read every partition whole, twice a
+# batch; once it knows how many rows the partitions hold, it looks each message's recipients up by index.
+ANALYZED_RECIPIENT_COLUMNS = ("message",)
 ANALYZE_SAMPLE_TARGET = 10  # PostgreSQL samples 300 rows per unit: 3,000 rows
 
 
 def analyze_relay_tables() -> None:
     if connection.vendor != "postgresql":
         return
-    # Only the messages: they are matched by queue id. Recipients and events are only ever reached through
-    # the message's id, in indexes that start with it.
+    # Events are only ever reached through the message's id, and only as a message's timeline.
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(RelayMessage._meta.get_field(name).column) for name in ANALYZED_COLUMNS)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL default_statistics_target = {ANALYZE_SAMPLE_TARGET}")
         try:
-            cursor.execute(f"ANALYZE {quote(RelayMessage._meta.db_table)} ({columns})")
+            for model, names in (
+                (RelayMessage, ANALYZED_COLUMNS),
+                (RelayRecipient, ANALYZED_RECIPIENT_COLUMNS),
+            ):
+                columns = ", ".join(quote(model._meta.get_field(name).column) for name in names)
+                cursor.execute(f"ANALYZE {quote(model._meta.db_table)} ({columns})")
         finally:  # within an outer transaction, SET LOCAL would otherwise last until it ends
             cursor.execute("SET LOCAL default_statistics_target TO DEFAULT")
