@@ -21,7 +21,9 @@ def crossed_doubling(before: int, after: int) -> bool:
 # The columns ingest's own queries pick rows by. A small sample is enough: what the planner must learn
 # is that queue ids are all but unique, which PostgreSQL keeps as a fraction of the rows, so it stays true as
 # the table grows; a full ANALYZE of every column took ten times as long, each time.
-ANALYZED_COLUMNS = ("queue_id", "host", "bounce_queue_id")  # of the messages
+# The receipt time too: the lookups name it (from a day on, to leave out older days' partitions), and without
+# its histogram the planner took that range for a selective one and read whole days by the receipt index.
+ANALYZED_COLUMNS = ("queue_id", "host", "bounce_queue_id", "received_at")  # of the messages
 # The merge reads and updates the recipients of messages that go on from an earlier batch (a deferred
 # message's retries) by message id. Without statistics (partitions of days never analyzed, such as a long
 # catch-up's) the planner took the recipient table for a small one and read every partition whole, twice a
