@@ -61,15 +61,19 @@ FEWER_COLLECTIONS = (70_000, 20, 100)
 
 @contextlib.contextmanager
 def _fewer_collections():
-    """For the length of a run (the process's thresholds and its held objects restored after)."""
+    """For the length of a run (the process's thresholds and its held objects restored after; objects that
+    someone else froze, as a server may before forking workers, stay frozen)."""
     thresholds = gc.get_threshold()
-    gc.freeze()
+    ours = gc.get_freeze_count() == 0
+    if ours:
+        gc.freeze()
     gc.set_threshold(*FEWER_COLLECTIONS)
     try:
         yield
     finally:
         gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        if ours:
+            gc.unfreeze()
 
 
 def _parsed_batches(
