@@ -241,9 +241,8 @@ def write_host(
             changed_files=plan_files(root, on_disk, scopes) + changed_parts, scopes=scopes, users=users
         )
         assemble_marker = root / ASSEMBLE_MARKER
-        leftover = read_lines(
-            assemble_marker
-        )  # from an apply that died before assembling: rebuild them whole
+        # files an apply that died before assembling them left named: they are rebuilt whole
+        leftover = read_lines(assemble_marker)
         to_assemble = set() if scopes is None else parts_changed(changed_parts) | leftover
         settle_at = None
         stored = set(changed_parts)

@@ -56,42 +56,37 @@ def write_atomic(
     path: Path, content: bytes, mode: int, ids: tuple[int, int] = (-1, -1), *, bump_mtime: bool = False
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    mtime_ns = later_mtime_ns(path) if bump_mtime else None
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as temp:
-            temp.write(content)
-            temp.flush()
-            if ids != (-1, -1):
-                os.fchown(temp.fileno(), *ids)
-            os.fchmod(temp.fileno(), mode)
-            if mtime_ns is not None:
-                os.utime(temp.fileno(), ns=(mtime_ns, mtime_ns))
-            if settings.MAILHOST_FSYNC:
-                os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    fsync_directory(path.parent)
+    write_atomic_pieces(path, [content], mode, ids, bump_mtime=bump_mtime)
 
 
 def write_atomic_pieces(
-    path: Path, pieces: list[bytes | tuple[int, int]], mode: int, *, bump_mtime: bool = False
+    path: Path,
+    pieces: list[bytes | tuple[int, int]],
+    mode: int,
+    ids: tuple[int, int] = (-1, -1),
+    *,
+    bump_mtime: bool = False,
 ) -> None:
-    """As `write_atomic`, the content given as pieces: new bytes, or a range (offset, length) of the file
-    as it is, which the kernel copies (`copy_file_range`) without this process reading it."""
+    """`path` replaced at once by the pieces: new bytes, or a range (offset, length) of the file as it is,
+    which the kernel copies (`copy_file_range`) without this process reading it. Written to a temporary
+    file beside it, flushed to the disk (`MAILHOST_FSYNC`) and renamed over it, so that a crash leaves the
+    old file or the new one."""
     mtime_ns = later_mtime_ns(path) if bump_mtime else None
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as temp, path.open("rb") as source:
+        with os.fdopen(fd, "wb") as temp, contextlib.ExitStack() as opened:
+            source = None
             for piece in pieces:
                 if isinstance(piece, bytes):
                     temp.write(piece)
-                else:
-                    temp.flush()
-                    copy_range(source.fileno(), temp.fileno(), *piece)
+                    continue
+                if source is None:
+                    source = opened.enter_context(path.open("rb"))
+                temp.flush()
+                copy_range(source.fileno(), temp.fileno(), *piece)
             temp.flush()
+            if ids != (-1, -1):
+                os.fchown(temp.fileno(), *ids)
             os.fchmod(temp.fileno(), mode)
             if mtime_ns is not None:
                 os.utime(temp.fileno(), ns=(mtime_ns, mtime_ns))

@@ -10,6 +10,7 @@ import contextlib
 import threading
 from datetime import date, datetime
 
+import psycopg
 from django.db import IntegrityError, connection, models, transaction
 
 BULK_SIZE = 2_000
@@ -62,13 +63,12 @@ def copy_rows(
     """Insert rows given as tuples of the named attributes (no primary keys are returned), and `lines`:
     rows already written in `COPY`'s text format (without their newline)."""
     if lines:
-        if is_postgresql() and ignore_conflicts:
-            try:
-                with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
-                    _copy(cursor, _copy_statement(model, attnames), rows, lines)
-                return
-            except IntegrityError:
-                pass
+        if (
+            is_postgresql()
+            and ignore_conflicts
+            and _copy_unless_clash(_copy_statement(model, attnames), rows, lines)
+        ):
+            return
         rows = [*rows, *_parse_lines(model, attnames, lines)]
     if not rows:
         return
@@ -81,19 +81,24 @@ def copy_rows(
         with connection.cursor() as cursor:
             _copy(cursor, statement, rows)
         return
-    # Duplicates are rare (lines read again): `COPY` first, in a savepoint, and only if it clashes the
-    # slower insert that skips them.
-    try:
-        with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
-            _copy(cursor, statement, rows)
+    # Duplicates are rare (lines read again): `COPY` first, and only if it clashes the slower insert that
+    # skips them.
+    if _copy_unless_clash(statement, rows):
         return
-    except IntegrityError:
-        pass
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _columns(model, attnames))
+    table, columns = _table_and_columns(model, attnames)
     # Identifiers come from model metadata and are quoted; values travel only as parameters.
     arrays, params = _unnest(model, attnames, rows)
     _execute_bound(f"INSERT INTO {table} ({columns}) SELECT * FROM {arrays} ON CONFLICT DO NOTHING", params)  # noqa: S608
+
+
+def _copy_unless_clash(statement: str, rows: list[tuple], lines: list[str] = ()) -> bool:  # type: ignore[assignment]
+    """`COPY` in a savepoint; False, with nothing stored, when a row clashes with one already there."""
+    try:
+        with transaction.atomic(), connection.wrap_database_errors, connection.cursor() as cursor:
+            _copy(cursor, statement, rows, lines)
+    except IntegrityError:
+        return False
+    return True
 
 
 def _unnest(model: type[models.Model], attnames: list[str], rows: list[tuple]) -> tuple[str, list]:
@@ -108,9 +113,14 @@ def _unnest(model: type[models.Model], attnames: list[str], rows: list[tuple]) -
     return f"unnest({', '.join(casts)})", columns
 
 
-def _copy_statement(model: type[models.Model], attnames: list[str]) -> str:
+def _table_and_columns(model: type[models.Model], attnames: list[str]) -> tuple[str, str]:
+    """The model's table and the named attributes' columns, quoted."""
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _columns(model, attnames))
+    return table, ", ".join(connection.ops.quote_name(c) for c in _columns(model, attnames))
+
+
+def _copy_statement(model: type[models.Model], attnames: list[str]) -> str:
+    table, columns = _table_and_columns(model, attnames)
     return f"COPY {table} ({columns}) FROM STDIN"
 
 
@@ -231,8 +241,6 @@ def select_bound(model: type[models.Model], attnames: list[str], where: str, par
     Django quotes and PostgreSQL parses). `where` may name the table as `t`."""
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(f"t.{connection.ops.quote_name(c)}" for c in _columns(model, attnames))
-    import psycopg
-
     connection.ensure_connection()
     with _row_by_row(), connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(f"SELECT {columns} FROM {table} t {where}", params)  # noqa: S608
@@ -243,8 +251,6 @@ def _execute_bound(statement: str, params: list) -> None:
     """Run a statement with its parameters bound by the server, not spliced into the SQL text by the client
     as Django's cursors do: column arrays of thousands of values then travel in psycopg's compiled
     format instead of being quoted value by value in Python."""
-    import psycopg
-
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(statement, params)

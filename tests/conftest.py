@@ -113,22 +113,15 @@ def django_db_setup(
         and aliases <= {"default"}
     ):
         connection = connections["default"]
-        if connection.vendor == "sqlite":
-            with django_db_blocker.unblock():
-                real_name = connection.settings_dict["NAME"]
-                test_database.sqlite_clone_into_memory(run_id)
-                if "default" in serialized_aliases:
-                    connection._test_serialized_contents = connection.creation.serialize_db_to_string()
-            yield
-            with django_db_blocker.unblock():
-                connection.creation.destroy_test_db(real_name, verbosity=0)
-            return
         with django_db_blocker.unblock():
             real_name = connection.settings_dict["NAME"]
-            worker_name = connection.creation._get_test_db_name()
-            connection.close()
-            test_database.clone_template(run_id, worker_name)
-            django_settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = worker_name
+            if connection.vendor == "sqlite":
+                test_database.sqlite_clone_into_memory(run_id)
+            else:
+                worker_name = connection.creation._get_test_db_name()
+                connection.close()
+                test_database.clone_template(run_id, worker_name)
+                django_settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = worker_name
             if "default" in serialized_aliases:
                 connection._test_serialized_contents = connection.creation.serialize_db_to_string()
         yield

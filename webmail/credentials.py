@@ -24,6 +24,7 @@ import time
 from django.conf import settings
 
 from mailaccounts.models import Mailbox
+from mailaccounts.services.logins import normalize_login_address
 from mailhosts.models import MailHost
 
 PREFIX = "pbw1"
@@ -45,11 +46,10 @@ def mac(key: str, address: str, expires: int, nonce: str, password_hash: str) ->
 def current_password_hash(address: str) -> str:
     """The password hash of the mailbox with this address (what the mail host's user table holds once the
     last change is applied), or "" when there is none."""
-    local, _at, domain = address.strip().lower().rpartition("@")
-    try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
+    parts = normalize_login_address(address)
+    if parts is None:
         return ""
+    local, domain = parts
     found = (
         Mailbox.objects.filter(local_part=local, domain__name=domain, deleted_at__isnull=True)
         .values_list("password_hash", flat=True)

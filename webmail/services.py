@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from mailaccounts.access import own_mailbox
 from mailaccounts.models import Mailbox, MailboxUser
 from mailaccounts.passwords import verify_password
+from mailaccounts.services.logins import normalize_login_address
 from mailaccounts.services.mailboxes import set_mailbox_password
 from mailhosts.models import MailHost
 from tenants.audit import Actor, record
@@ -150,13 +151,10 @@ def mail_host_of(address: str) -> str | None:
 
 
 def mailbox_by_address(address: str) -> Mailbox | None:
-    local, at, domain = address.strip().lower().rpartition("@")
-    if not at or not local or not domain:
+    parts = normalize_login_address(address)
+    if parts is None:
         return None
-    try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        return None
+    local, domain = parts
     return (
         Mailbox.objects.active()
         .filter(is_enabled=True, local_part=local, domain__name=domain)

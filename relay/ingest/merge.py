@@ -71,20 +71,7 @@ def _mark_rollup(pairs, relinked, assembly: Assembly) -> None:
 
 # The stored fields merging reads, in the order of `StoredMessage.__slots__` and `StoredRecipient.__slots__`.
 MESSAGE_FIELDS = tuple(column for column in MESSAGE_COLUMNS if column != "updated_at")
-RECIPIENT_FIELDS = (
-    "id",
-    "message_id",
-    "address",
-    "orig_to",
-    "status",
-    "dsn",
-    "relay",
-    "delay",
-    "response",
-    "at",
-    "line_key",
-    "received_at",  # the message's: the partition key
-)
+RECIPIENT_FIELDS = ("id", *RECIPIENT_COLUMNS)  # the last: the message's received_at, the partition key
 
 
 class StoredMessage:
