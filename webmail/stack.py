@@ -86,7 +86,17 @@ def prepare(stack: MailStack, config_dir_: Path) -> None:
 def start(stack: MailStack, config_dir_: Path) -> None:
     log = open(stack.path("log", "roundcube-server.log"), "ab")  # noqa: SIM115 - handed to the child process
     process = subprocess.Popen(
-        ["php", "-S", f"127.0.0.1:{stack.ports['webmail']}", "-t", str(root_dir(stack) / "public_html")],
+        # No opcache: a developer or a test changes roundcube/config/local.inc.php at will, and a cached
+        # compile of it would be used until opcache looks at the file again.
+        [
+            "php",
+            "-d",
+            "opcache.enable=0",
+            "-S",
+            f"127.0.0.1:{stack.ports['webmail']}",
+            "-t",
+            str(root_dir(stack) / "public_html"),
+        ],
         cwd=root_dir(stack),
         env={**os.environ, "PHP_CLI_SERVER_WORKERS": "4"},  # the browser asks several things at once
         stdin=subprocess.DEVNULL,
