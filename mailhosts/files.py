@@ -112,6 +112,15 @@ def copy_range(source: int, target: int, offset: int, length: int) -> None:
         length -= copied
 
 
+def connect(database: Path, **options) -> sqlite3.Connection:
+    """A connection to one of the apply's SQLite databases (the part store, Dovecot's user tables). Without
+    `MAILHOST_FSYNC` (the fast tests' temporary folders) SQLite skips its own flushes to the disk as well."""
+    db = sqlite3.connect(database, timeout=10, **options)
+    if not settings.MAILHOST_FSYNC:
+        db.execute("PRAGMA synchronous = OFF")
+    return db
+
+
 def fsync_directory(directory: Path) -> None:
     if not settings.MAILHOST_FSYNC:
         return
@@ -278,7 +287,7 @@ def ensure_user_table(path: Path, mode: int = 0o640, ids: tuple[int, int] = (-1,
 
 def ensure_user_database(database: Path, mode: int = 0o640, ids: tuple[int, int] = (-1, -1)) -> None:
     database.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.closing(sqlite3.connect(database, timeout=10)) as db:
+    with contextlib.closing(connect(database)) as db:
         db.execute(USER_TABLE_SCHEMA)
         db.commit()
     if ids != (-1, -1):
@@ -309,7 +318,7 @@ def sync_user_table(path: Path, wanted: RenderedFile, root: Path | None = None) 
 def write_user_rows(database: Path, changed: dict, removed: dict, *, start_empty: bool = False) -> None:
     """In one transaction: the removed users' rows go, the changed ones are written (a user both removed and
     changed, e.g. a line that only changed, is written); `start_empty` clears the table first."""
-    with contextlib.closing(sqlite3.connect(database, timeout=10, isolation_level=None)) as db:
+    with contextlib.closing(connect(database, isolation_level=None)) as db:
         db.execute("BEGIN IMMEDIATE")
         if start_empty:
             db.execute("DELETE FROM users")
@@ -350,7 +359,7 @@ def remove_user_rows(root: Path, rel: str, user_tables: dict[str, str]) -> None:
         users = [line.split(b":", 1)[0].decode() for line in (root / rel).read_bytes().splitlines() if line]
     except FileNotFoundError:
         return
-    with contextlib.closing(sqlite3.connect(database, timeout=10, isolation_level=None)) as db:
+    with contextlib.closing(connect(database, isolation_level=None)) as db:
         db.execute("BEGIN IMMEDIATE")
         db.executemany("DELETE FROM users WHERE username = ?", [(user,) for user in users])
         db.execute("COMMIT")
@@ -370,7 +379,7 @@ def prune_user_table(root: Path, folder: str, database_rel: str, files: dict[str
         for line in file.content.splitlines()
         if line
     }
-    with contextlib.closing(sqlite3.connect(database, timeout=10, isolation_level=None)) as db:
+    with contextlib.closing(connect(database, isolation_level=None)) as db:
         stale = [(user,) for (user,) in db.execute("SELECT username FROM users") if user not in wanted]
         if stale:
             db.execute("BEGIN IMMEDIATE")
@@ -480,7 +489,7 @@ class PartStore:
     def __init__(self, root: Path):
         self.path = root / PARTS_DATABASE
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        self.db = connect(self.path, isolation_level=None)
         for statement in PARTS_SCHEMA:
             self.db.execute(statement)
         # It holds the passwd-files' password hashes: the apply's alone (SQLite gives its journal the same mode).
