@@ -165,6 +165,15 @@ def django_db_setup(
 PASSWORD = "Correct-Horse-Battery-9"
 
 
+def settled(path: Path) -> Path:
+    """`path` dated ten seconds back. Every Postfix command reads main.cf through a loader that waits,
+    300 ms at a time, while the file looks as if it were still being written (changed within the last
+    second or so): a `postmap` or `postconf` run right after a test wrote main.cf waited 1.8 s."""
+    past = path.stat().st_mtime - 10
+    os.utime(path, (past, past))
+    return path
+
+
 def require_service(available: bool, what: str) -> None:
     """A test whose real dependency is missing fails under CI=true, and is skipped on a developer's machine."""
     if available:

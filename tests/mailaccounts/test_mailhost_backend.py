@@ -10,6 +10,7 @@ from mailhosts.apply import HostBusy, apply_host, host_lock
 from mailhosts.models import MailHost
 from mailhosts.stack import MailStack, all_port_offsets, fill_template, read_vars, render_templates
 from tenants.models import AuditEntry
+from tests.conftest import settled
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,6 +141,7 @@ def test_production_templates_are_complete_and_postfix_accepts_them(tmp_path):
     assert "ssl = required" in text["dovecot.conf"]
     assert "smtpd_tls_auth_only = yes" in text["main.cf"]
     if shutil.which("postconf"):
+        settled(tmp_path / "postfix" / "etc" / "main.cf")
         checked = subprocess.run(
             ["postconf", "-c", str(tmp_path / "postfix" / "etc"), "-n"], capture_output=True, text=True
         )

@@ -22,6 +22,7 @@ from mailhosts.models import MailHost, PendingChange
 from mailhosts.rendering import RenderedFile, UserLines, assemble, with_user_lines
 from mailhosts.revisions import bump_revision
 from tenants.audit import Actor
+from tests.conftest import settled
 
 pytestmark = pytest.mark.django_db
 
@@ -503,6 +504,7 @@ def test_a_changed_map_is_changed_in_place_by_its_changed_lines(make_mailbox, ho
     etc = tmp_path / "postfix-etc"
     etc.mkdir()
     (etc / "main.cf").write_text("compatibility_level = 3.6\n")
+    settled(etc / "main.cf")
     log = tmp_path / "postmap.log"
     host.postmap_command = ["sh", "-c", f'echo "$*" >> {log}; exec postmap -c {etc} "$@"', "postmap"]
     host.save()

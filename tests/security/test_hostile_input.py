@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from mailaccounts.dnsrecords import records_for, zone_fragment
 from mailaccounts.models import Domain
 from mailhosts.rendering import _renderers, render_host
-from tests.conftest import require_service
+from tests.conftest import require_service, settled
 
 from .cast import Victim, customer_routes
 from .forms_on_pages import forms_on
@@ -214,6 +214,7 @@ def test_after_hostile_input_the_mail_host_accepts_every_file(owner_client, vict
     postfix_etc = tmp_path / "postfix-etc"
     postfix_etc.mkdir()
     (postfix_etc / "main.cf").write_text("")  # postmap reads a main.cf; the defaults are what matter here
+    settled(postfix_etc / "main.cf")
     hash_maps = {path for renderer in _renderers.values() for path in renderer.hash_maps}
     for path, rendered in config.files.items():
         target = tmp_path / path
