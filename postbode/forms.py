@@ -8,9 +8,12 @@ template engine (`TemplatesSetting`), so a project template could override one o
 Django's own small templates for inputs, selects, their options, labels and an empty error list are written
 here in Python instead, with the very same HTML: through the template engine they cost a template render
 (and an include or two) per field and per option, most of a filter form's time. A template of that name that
-a project or app overrides is still rendered as a template (checked once per name).
+a project or app overrides is still rendered as a template (checked once per name). Our own field template is
+written here too, for exactly the text it has now: once `templates/forms/field.html` changes, the template
+is rendered again until `_field` and `FIELD_TEMPLATE_SHA256` say the same as the new text.
 """
 
+import hashlib
 from pathlib import Path
 
 import django
@@ -89,6 +92,28 @@ def _errors(context) -> str | None:
     return None if context["errors"] else ""  # a list with errors goes through its template
 
 
+def _field(context) -> str:
+    """templates/forms/field.html (stripped, as Django's renderers strip what a template renders)."""
+    field = context["field"]
+    checkbox = field.widget_type == "checkbox"
+    classes = (" checkbox" if checkbox else "") + (" plan-options" if field.name == "plan" else "")
+    if checkbox:
+        body = f"\n    <label>{field} {_text(field.label)}</label>\n  "
+    else:
+        body = f"\n    {field.label_tag()}\n    {field}\n  "
+    help_text = ""
+    if field.help_text:
+        helptext_id = f' id="{_text(field.auto_id)}_helptext"' if field.auto_id else ""
+        help_text = f'<span class="helptext"{helptext_id}>{_text(field.help_text)}</span>'
+    return f'<div class="field{classes}">\n  {body}\n  {help_text}\n  {field.errors}\n</div>'
+
+
+FIELD_TEMPLATE = "forms/field.html"
+FIELD_TEMPLATE_SHA256 = (
+    "4c5a40d4079e6f5a1199910de083fad3f9d3917fdb8c66c047233990f8adf716"  # the text `_field` writes
+)
+
+
 WIDGET_ATTRS, INPUT = "django/forms/widgets/attrs.html", "django/forms/widgets/input.html"
 # template name: (its rendering here, every template that rendering stands for)
 FAST = {
@@ -117,6 +142,7 @@ class PanelFormRenderer(TemplatesSetting):
 
     def __init__(self):
         self._own: dict[str, bool] = {}  # template name: Django's own files, none overridden
+        self._field_is_ours: bool | None = None  # forms/field.html is the text `_field` writes
 
     def _is_own(self, template_name: str) -> bool:
         if template_name not in self._own:
@@ -126,7 +152,15 @@ class PanelFormRenderer(TemplatesSetting):
             )
         return self._own[template_name]
 
+    def field_is_ours(self) -> bool:
+        if self._field_is_ours is None:
+            source = get_template(FIELD_TEMPLATE).template.source
+            self._field_is_ours = hashlib.sha256(source.encode()).hexdigest() == FIELD_TEMPLATE_SHA256
+        return self._field_is_ours
+
     def render(self, template_name, context, request=None):
+        if template_name == FIELD_TEMPLATE and self.field_is_ours():
+            return _field(context)
         fast = FAST.get(template_name)
         if fast is not None and self._is_own(template_name):
             html = fast[0](context)

@@ -56,3 +56,33 @@ def test_the_python_rendering_is_the_templates_html(data, language):
 def test_every_fast_template_is_djangos_own_here():
     renderer = PanelFormRenderer()
     assert all(renderer._is_own(name) for name in FAST)
+
+
+class FieldCases(forms.Form):
+    plan = forms.ChoiceField(choices=[("basis", "Basis"), ("pro", "Professional")], widget=forms.RadioSelect)
+    agree = forms.BooleanField(required=False, label="Ja & <nee>", help_text=mark_safe("<b>safe</b> help"))
+    note = forms.CharField(required=False, help_text="a < b")
+
+
+@pytest.mark.parametrize("auto_id", ["id_%s", False])
+@pytest.mark.parametrize("data", [None, {"plan": "nope", "agree": "on", "note": "x"}])
+def test_the_field_template_in_python_is_the_templates_html(auto_id, data):
+    """`{{ field.as_field_group }}` through `_field`: the plan options' class, a checkbox in its label, help
+    text with and without an id, errors."""
+
+    def fields(renderer):
+        form = FieldCases(data, auto_id=auto_id, renderer=renderer)
+        return [str(field.as_field_group()) for field in form] + [str(form)]
+
+    assert PanelFormRenderer().field_is_ours()
+    assert fields(PanelFormRenderer()) == fields(ThroughTemplates())
+
+
+def test_a_changed_field_template_is_rendered_by_the_template_engine(monkeypatch):
+    """Once templates/forms/field.html no longer has the text `_field` writes, the template is rendered."""
+    monkeypatch.setattr("postbode.forms.FIELD_TEMPLATE_SHA256", "0" * 64)
+    renderer = PanelFormRenderer()
+    assert not renderer.field_is_ours()
+    monkeypatch.setattr("postbode.forms._field", lambda context: "not the template")
+    form = FieldCases(None, renderer=renderer)
+    assert str(form["note"].as_field_group()).startswith('<div class="field">')
