@@ -67,7 +67,16 @@ class RecipientDraft:
     line_key: int | None = None  # the outcome is this attempt's, which has no event of its own
 
     def apply(
-        self, events: list, *, at: datetime, status: str, dsn: str, relay: str, delay, response: str, key=None
+        self,
+        events: list,
+        *,
+        at: datetime,
+        status: str,
+        dsn: str,
+        relay: str,
+        delay: float | None,
+        response: str,
+        key: int | None = None,
     ) -> bool:
         """Take an outcome if it is the latest (on a tie, a final outcome wins over deferred); `key` is its
         line's when the recipient is to be the attempt's only record. An attempt the recipient stood for and
@@ -198,11 +207,12 @@ def assemble_lines(
     open_drafts: dict[tuple[str, str], MessageDraft] = {}
     messages: list[MessageDraft] = []
     rejects: list[RejectDraft] = []
-    # Local names for what the loop calls on every line: a global or attribute lookup each time adds up.
+    # Local names for the expressions the loop tries on every line: a global lookup each time adds up. (The
+    # dictionary's and the parser's methods are called directly: compiled, those are the quicker calls.)
     syslog_line, rfc3339_line = _SYSLOG_LINE.match, _RFC3339_LINE.match
     usual_queued, usual_client, attempt_of = _USUAL_QUEUED.match, _USUAL_CLIENT.match, _TO_ATTRS.match
-    client_ip_of, find_draft, get_draft, keyed = _CLIENT_IP.search, _draft_for, open_drafts.get, parser.key
-    apply_attempt, general = _apply_attempt, ("to=<", "client=", "message-id=", "from=<", "removed")
+    client_ip_of = _CLIENT_IP.search
+    general = ("to=<", "client=", "message-id=", "from=<", "removed")
     host_override = parser.host
     for raw in lines:
         if isinstance(raw, bytes):
@@ -238,18 +248,18 @@ def assemble_lines(
                 attempt = attempt_of(rest)
                 if attempt is None:
                     continue
-                to, orig_to, relay, delay, _delays, dsn, status, response = attempt.groups()
-                delay = float(delay)
+                to, orig_to, relay, delay_text, _delays, dsn, status, response = attempt.groups()
+                delay = float(delay_text)
             qid = qid[:32]
             key_host = (host_override or line_host)[:100]
-            draft = get_draft((key_host, qid))
+            draft = open_drafts.get((key_host, qid))
             if first == "t":
                 if draft is None:  # an attempt never begins a message: no reused queue id to look for
-                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.ATTEMPT)
-                apply_attempt(
+                    draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.ATTEMPT)
+                _apply_attempt(
                     draft,
                     at,
-                    keyed(key_host, line),
+                    parser.key(key_host, line),
                     to,
                     orig_to or "",
                     relay,
@@ -260,22 +270,24 @@ def assemble_lines(
                 )
             elif first == "m":
                 if draft is None or draft.removed_at is not None:
-                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.MESSAGE_ID)
+                    draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.MESSAGE_ID)
                 draft.message_id = rest[len("message-id=") :].strip().strip("<>")[:500]
             elif first == "c":
                 if draft is None or draft.removed_at is not None:
-                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.CLIENT)
+                    draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.CLIENT)
+                assert usual is not None  # matched above
                 client = usual[1][:300]
                 address = client_ip_of(client)
                 draft.client, draft.client_ip = client, _ip(address.group(1)) if address else None
                 draft.sasl_username = (usual[2] or "")[:320] or draft.sasl_username
             elif first == "f":
                 if draft is None:
-                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.QUEUED)
+                    draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.QUEUED)
+                assert usual is not None  # matched above
                 draft.sender, draft.size, draft.nrcpt = usual[1], int(usual[2]), int(usual[3])
             else:
                 if draft is None:
-                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.REMOVED)
+                    draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.REMOVED)
                 draft.removed_at = at
         except (ValueError, OverflowError, IndexError, KeyError):
             continue  # a broken line, as `parse_lines` skips it
@@ -290,7 +302,14 @@ def _take(event: Event, open_drafts: dict, messages: list, rejects: list) -> Non
     _apply(_draft_for(open_drafts, messages, event.host, event.queue_id, event.at, event.kind), event)
 
 
-def _draft_for(open_drafts: dict, messages: list, host: str, queue_id: str, at, kind: str) -> MessageDraft:
+def _draft_for(
+    open_drafts: dict[tuple[str, str], MessageDraft],
+    messages: list[MessageDraft],
+    host: str,
+    queue_id: str,
+    at: datetime,
+    kind: str,
+) -> MessageDraft:
     """The open draft of (host, queue id), or a new one: a queue id reused after `removed` starts anew, but
     only with a line that begins a message."""
     draft = open_drafts.get((host, queue_id))
@@ -351,7 +370,18 @@ def _apply(draft: MessageDraft, event: Event) -> None:
         _apply_queued_reject(draft, event)
 
 
-def _apply_attempt(draft, at, key, to, orig_to, relay, delay, dsn, status, response) -> None:
+def _apply_attempt(
+    draft: MessageDraft,
+    at: datetime,
+    key: int,
+    to: str,
+    orig_to: str,
+    relay: str,
+    delay: float | None,
+    dsn: str,
+    status: str,
+    response: str,
+) -> None:
     """An attempt's outcome goes to its recipient; the attempt becomes an event of the timeline, unless it is
     the recipient's final one (sent, bounced), for which the recipient row is the record."""
     address, orig_to, relay = to[:320], orig_to[:320], relay[:300]
