@@ -1,4 +1,4 @@
-"""Compile the relay log's parser and assembler with mypyc (`./dev` runs this): `relay.compiled`.
+"""Compile the relay log's parser, assembler and `COPY` rows with mypyc (`./dev` runs this): `relay.compiled`.
 
     python -m relay.build_compiled          # build unless the present sources are built already
     python -m relay.build_compiled --force
@@ -33,7 +33,7 @@ def build() -> bool:
         from mypyc.build import mypycify  # noqa: PLC0415 (dev extras only: production may lack mypy)
         from setuptools import setup  # noqa: PLC0415
     except ImportError as error:
-        print(f"relay: not compiled ({error}); the pure parser and assembler run", file=sys.stderr)
+        print(f"relay: not compiled ({error}); the pure modules run", file=sys.stderr)
         return False
     root = SOURCE_FOLDER.parent
     stamp = fingerprint()
@@ -61,7 +61,7 @@ def build() -> bool:
                 ],
             )
         except (SystemExit, Exception) as error:  # a missing compiler ends setuptools with SystemExit
-            print(f"relay: not compiled ({error!r}); the pure parser and assembler run", file=sys.stderr)
+            print(f"relay: not compiled ({error!r}); the pure modules run", file=sys.stderr)
             return False
         finally:
             os.chdir(cwd)
@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.force or not built_already():
         if build():
-            print(f"relay: parser and assembler compiled into {COMPILED_FOLDER}")
+            print(f"relay: {', '.join(COMPILED_MODULES)} compiled into {COMPILED_FOLDER}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
-"""The relay log's parser and assembler compiled with mypyc, used where they were built from these sources.
+"""The relay log's parser, assembler and `COPY` rows compiled with mypyc, where built from these sources.
 
-Parsing and assembling is most of an ingest's work, a few microseconds a line in Python. `./dev` compiles
-`COMPILED_MODULES` into `<virtualenv>/relay-compiled/relay/` (`python -m relay.build_compiled`) with a
-fingerprint of their sources; when that fingerprint matches the sources here, `relay/__init__.py` puts the
-folder first on the package's path, so `relay.parser` and `relay.assembler` are the compiled modules.
-Anywhere else (no build, an edited source, another Python, `POSTBODE_PURE_RELAY=1`) the pure modules run:
-the same code, the same results (`tests/relay/test_compiled.py` holds the two to it on the benchmark logs).
+Parsing, assembling and rendering rows is most of an ingest's work, a few microseconds a line in Python.
+`./dev` compiles `COMPILED_MODULES` into `<virtualenv>/relay-compiled/relay/` (`python -m
+relay.build_compiled`) with a fingerprint of their sources; when that fingerprint matches the sources here,
+`relay/__init__.py` puts the folder first on the package's path, so `relay.parser`, `relay.assembler` and
+`relay.copyrows` are the compiled modules. Anywhere else (no build, an edited source, another Python,
+`POSTBODE_PURE_RELAY=1`) the pure modules run: the same code, the same results (`tests/relay/test_compiled.py`
+holds the two to it on both kinds of benchmark log).
 """
 
 import hashlib
@@ -13,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-COMPILED_MODULES = ("parser", "assembler")
+COMPILED_MODULES = ("parser", "assembler", "copyrows")
 # Beside the virtualenv's packages: built for its Python, made anew with it.
 COMPILED_FOLDER = Path(sys.prefix) / "relay-compiled" / "relay"
 FINGERPRINT_FILE = "FINGERPRINT"

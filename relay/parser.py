@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from mypy_extensions import mypyc_attr
+
 MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
 
 _SHORT_QID = r"[0-9A-F]{6,20}"
@@ -97,6 +99,7 @@ class Event:
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # compiled (`relay.compiled`), and still open to subclasses
 class SyslogClock:
     """Gives syslog timestamps (no year) a year: start from a reference time, roll over at New Year.
 

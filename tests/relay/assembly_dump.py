@@ -1,4 +1,4 @@
-"""Writes what the relay log's parser and assembler make of log files, as text, for `test_compiled.py`.
+"""Writes what the relay log's parser, assembler and `COPY` rows make of log files, as text, for `test_compiled.py`.
 
     python -m tests.relay.assembly_dump OUT LOG [LOG ...]
 
@@ -31,9 +31,28 @@ def dump(out, path: str) -> None:
                 out.write(f"{draft!r}\n")
             for reject in assembly.rejects:
                 out.write(f"{reject!r}\n")
+            copy_rows(out, assembly)
     raw = [line.encode() for line in lines[:BATCH_LINES]]
     for event in parse_lines(raw, clock=SyslogClock(now=NOW)):
         out.write(f"{event!r}\n")
+
+
+def copy_rows(out, assembly) -> None:
+    """The `COPY` lines a reader makes of the batch (`relay.ingest.fastpath.prepare`), owners made up."""
+    from relay.assembler import NOBODY, Owner
+    from relay.copyrows import Timestamps, new_message_rows, pack_events
+
+    fresh = [draft for draft in assembly.messages if draft.starts_here]
+    owners = [Owner(i % 7, i % 3 or None, "outbound") if i % 2 else NOBODY for i in range(len(fresh))]
+    bounce_of = {i: i - 1 for i in range(1, len(fresh), 50)}
+    rows = new_message_rows(fresh, list(range(len(fresh))), owners, bounce_of, {3, 5}, "now", Timestamps())
+    for line in (*rows.messages, *rows.recipients, *rows.events, *map(repr, rows.unlinked)):
+        out.write(f"{line}\n")
+    out.write(f"{sorted(rows.seen_lines)!r} {sorted(rows.credentials_used.items())!r}\n")
+    continuing = [draft for draft in assembly.messages if not draft.starts_here]
+    pack_events(continuing)
+    for draft in continuing:
+        out.write(f"{draft.event_lines!r} {draft.events!r}\n")
 
 
 def main() -> None:
@@ -42,11 +61,13 @@ def main() -> None:
 
     django.setup()
     import relay.assembler
+    import relay.copyrows
     import relay.parser
     from relay.compiled import is_compiled
 
+    modules = (relay.parser, relay.assembler, relay.copyrows)
     with open(sys.argv[1], "w") as out:
-        out.write(f"compiled {is_compiled(relay.parser)} {is_compiled(relay.assembler)}\n")
+        out.write(f"compiled {' '.join(str(is_compiled(module)) for module in modules)}\n")
         for path in sys.argv[2:]:
             dump(out, path)
 
