@@ -54,7 +54,9 @@ EVENT_ATTEMPT, EVENT_EXPIRED, EVENT_BOUNCE_NOTICE, EVENT_REJECTED = (
 )
 
 
-@dataclass(slots=True)
+# The drafts' `__init__` is written out rather than the dataclass's: compiled (`relay.compiled`), the
+# dataclass's own stays interpreted, and a draft or an event is made for almost every line a batch reads.
+@dataclass(slots=True, init=False)
 class RecipientDraft:
     address: str
     orig_to: str = ""
@@ -65,6 +67,21 @@ class RecipientDraft:
     response: str = ""
     at: datetime | None = None
     line_key: int | None = None  # the outcome is this attempt's, which has no event of its own
+
+    def __init__(
+        self,
+        address: str,
+        orig_to: str = "",
+        status: str = QUEUED,
+        dsn: str = "",
+        relay: str = "",
+        delay: float | None = None,
+        response: str = "",
+        at: datetime | None = None,
+        line_key: int | None = None,
+    ) -> None:
+        self.address, self.orig_to, self.status, self.dsn, self.relay = address, orig_to, status, dsn, relay
+        self.delay, self.response, self.at, self.line_key = delay, response, at, line_key
 
     def apply(
         self,
@@ -105,7 +122,7 @@ class RecipientDraft:
             self.status, self.at = EXPIRED, at
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class EventDraft:
     at: datetime
     kind: str
@@ -117,8 +134,23 @@ class EventDraft:
     delay: float | None = None
     response: str = ""
 
+    def __init__(
+        self,
+        at: datetime,
+        kind: str,
+        line_key: int,
+        recipient: str = "",
+        status: str = "",
+        dsn: str = "",
+        relay: str = "",
+        delay: float | None = None,
+        response: str = "",
+    ) -> None:
+        self.at, self.kind, self.line_key, self.recipient, self.status = at, kind, line_key, recipient, status
+        self.dsn, self.relay, self.delay, self.response = dsn, relay, delay, response
 
-@dataclass(slots=True)
+
+@dataclass(slots=True, init=False)
 class MessageDraft:
     host: str
     queue_id: str
@@ -141,6 +173,42 @@ class MessageDraft:
     # A reader process hands the events of a draft that continues a stored message to the writer as `COPY`
     # text lines without the message's id (`relay.ingest.fastpath.pack_events`): text pickles cheaply.
     event_lines: list = field(default_factory=list)
+
+    def __init__(
+        self,
+        host: str,
+        queue_id: str,
+        first_at: datetime,
+        starts_here: bool,
+        first_kind: str = "",
+        client: str = "",
+        client_ip: str | None = None,
+        sasl_username: str = "",
+        message_id: str = "",
+        sender: str | None = None,
+        size: int | None = None,
+        nrcpt: int | None = None,
+        rejected: bool = False,
+        expired_at: datetime | None = None,
+        removed_at: datetime | None = None,
+        bounce_queue_id: str = "",
+        recipients: dict | None = None,
+        events: list | None = None,
+        event_lines: list | None = None,
+    ) -> None:
+        self.host, self.queue_id, self.first_at, self.starts_here = host, queue_id, first_at, starts_here
+        self.first_kind, self.client, self.client_ip, self.sasl_username = (
+            first_kind,
+            client,
+            client_ip,
+            sasl_username,
+        )
+        self.message_id, self.sender, self.size, self.nrcpt = message_id, sender, size, nrcpt
+        self.rejected, self.expired_at, self.removed_at = rejected, expired_at, removed_at
+        self.bounce_queue_id = bounce_queue_id
+        self.recipients = {} if recipients is None else recipients
+        self.events = [] if events is None else events
+        self.event_lines = [] if event_lines is None else event_lines
 
     @property
     def status(self) -> str:

@@ -86,7 +86,7 @@ class Kind:
 KEYED_KINDS = frozenset({Kind.ATTEMPT, Kind.EXPIRED, Kind.BOUNCE_NOTICE, Kind.REJECT})
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Event:
     at: datetime
     host: str
@@ -94,6 +94,18 @@ class Event:
     queue_id: str | None
     line_key: int
     data: dict = field(default_factory=dict)
+
+    def __init__(
+        self,
+        at: datetime,
+        host: str,
+        kind: str,
+        queue_id: str | None,
+        line_key: int,
+        data: dict | None = None,
+    ) -> None:  # written out: compiled, the dataclass's own stays interpreted (see `relay.assembler`)
+        self.at, self.host, self.kind, self.queue_id, self.line_key = at, host, kind, queue_id, line_key
+        self.data = {} if data is None else data
 
 
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
