@@ -83,6 +83,19 @@ class RecipientDraft:
         self.address, self.orig_to, self.status, self.dsn, self.relay = address, orig_to, status, dsn, relay
         self.delay, self.response, self.at, self.line_key = delay, response, at, line_key
 
+    def __reduce__(self) -> tuple:  # pickled by reader processes; compiled, the class has no other way
+        return RecipientDraft, (
+            self.address,
+            self.orig_to,
+            self.status,
+            self.dsn,
+            self.relay,
+            self.delay,
+            self.response,
+            self.at,
+            self.line_key,
+        )
+
     def apply(
         self,
         events: list,
@@ -149,6 +162,19 @@ class EventDraft:
         self.at, self.kind, self.line_key, self.recipient, self.status = at, kind, line_key, recipient, status
         self.dsn, self.relay, self.delay, self.response = dsn, relay, delay, response
 
+    def __reduce__(self) -> tuple:  # see `RecipientDraft.__reduce__`
+        return EventDraft, (
+            self.at,
+            self.kind,
+            self.line_key,
+            self.recipient,
+            self.status,
+            self.dsn,
+            self.relay,
+            self.delay,
+            self.response,
+        )
+
 
 @dataclass(slots=True, init=False)
 class MessageDraft:
@@ -209,6 +235,29 @@ class MessageDraft:
         self.recipients = {} if recipients is None else recipients
         self.events = [] if events is None else events
         self.event_lines = [] if event_lines is None else event_lines
+
+    def __reduce__(self) -> tuple:  # see `RecipientDraft.__reduce__`
+        return MessageDraft, (
+            self.host,
+            self.queue_id,
+            self.first_at,
+            self.starts_here,
+            self.first_kind,
+            self.client,
+            self.client_ip,
+            self.sasl_username,
+            self.message_id,
+            self.sender,
+            self.size,
+            self.nrcpt,
+            self.rejected,
+            self.expired_at,
+            self.removed_at,
+            self.bounce_queue_id,
+            self.recipients,
+            self.events,
+            self.event_lines,
+        )
 
     @property
     def status(self) -> str:

@@ -107,6 +107,9 @@ class Event:
         self.at, self.host, self.kind, self.queue_id, self.line_key = at, host, kind, queue_id, line_key
         self.data = {} if data is None else data
 
+    def __reduce__(self) -> tuple:  # see `relay.assembler.RecipientDraft.__reduce__`
+        return Event, (self.at, self.host, self.kind, self.queue_id, self.line_key, self.data)
+
 
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -8,6 +8,7 @@ to the next) and also line by line through `parse_lines`; the first line of OUT 
 """
 
 import os
+import pickle
 import sys
 from datetime import UTC, datetime
 
@@ -26,6 +27,8 @@ def dump(out, path: str) -> None:
         clock = SyslogClock(now=NOW)
         for start in range(0, len(lines), BATCH_LINES):
             assembly = assemble_lines(lines[start : start + BATCH_LINES], host=host, clock=clock)
+            # As reader processes hand them over: pickled (the clock with each batch).
+            assembly, clock = pickle.loads(pickle.dumps((assembly, clock)))
             out.write(f"{path} {host} {start}\n")
             for draft in assembly.messages:
                 out.write(f"{draft!r}\n")
