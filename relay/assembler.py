@@ -28,6 +28,7 @@ from .parser import (
     _TO_ATTRS,
     _USUAL_CLIENT,
     _USUAL_QUEUED,
+    SYSLOG_GROUPS,
     Event,
     Kind,
     LineParser,
@@ -326,7 +327,7 @@ def assemble_lines(
     rejects: list[RejectDraft] = []
     # Local names for the expressions the loop tries on every line: a global lookup each time adds up. (The
     # dictionary's and the parser's methods are called directly: compiled, those are the quicker calls.)
-    syslog_line, rfc3339_line = _SYSLOG_LINE.match, _RFC3339_LINE.match
+    syslog_line, rfc3339_line, syslog_groups = _SYSLOG_LINE.match, _RFC3339_LINE.match, SYSLOG_GROUPS
     usual_queued, usual_client, attempt_of = _USUAL_QUEUED.match, _USUAL_CLIENT.match, _TO_ATTRS.match
     client_ip_of = _CLIENT_IP.search
     general = ("to=<", "client=", "message-id=", "from=<", "removed")
@@ -338,11 +339,15 @@ def assemble_lines(
             raw = raw.replace("\x00", "")
         line = raw.rstrip("\r\n")
         try:
-            match = syslog_line(line)
-            if match is None:
+            if syslog_groups is not None:  # the line expression in C (`relay.parser.SYSLOG_GROUPS`)
+                groups = syslog_groups(line)
+            else:
+                groups = None if (match := syslog_line(line)) is None else match.groups()
+            if groups is None:
                 if not line[:1].isdigit() or (match := rfc3339_line(line)) is None:
                     continue
-            stamp, line_host, prog, qid, rest = match.groups()
+                groups = match.groups()
+            stamp, line_host, prog, qid, rest = groups
             at = parser._last_at if stamp == parser._last_stamp else parser._time(stamp)
             if qid == "NOQUEUE" or not rest.startswith(general):
                 event = parser.event(line, at, line_host, prog, qid, rest)

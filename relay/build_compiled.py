@@ -14,7 +14,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from relay.compiled import COMPILED_FOLDER, COMPILED_MODULES, FINGERPRINT_FILE, SOURCE_FOLDER, fingerprint
+from relay.compiled import (
+    C_EXTENSIONS,
+    COMPILED_FOLDER,
+    COMPILED_MODULES,
+    FINGERPRINT_FILE,
+    SOURCE_FOLDER,
+    fingerprint,
+)
 
 # The shared library of the compiled modules, inside the package: `relay.native__mypyc`.
 GROUP_NAME = "relay.native"
@@ -31,7 +38,7 @@ def build() -> bool:
     """Compile into a temporary folder, then replace the compiled folder with it. True if built."""
     try:
         from mypyc.build import mypycify  # noqa: PLC0415 (dev extras only: production may lack mypy)
-        from setuptools import setup  # noqa: PLC0415
+        from setuptools import Extension, setup  # noqa: PLC0415
     except ImportError as error:
         print(f"relay: not compiled ({error}); the pure modules run", file=sys.stderr)
         return False
@@ -50,7 +57,13 @@ def build() -> bool:
             os.chdir(work)  # setuptools reads no project file there
             setup(
                 name="relay-compiled",
-                ext_modules=extensions,
+                ext_modules=[
+                    *extensions,
+                    *(
+                        Extension(f"relay._{name}", [str(SOURCE_FOLDER / f"{name}.c")])
+                        for name in C_EXTENSIONS
+                    ),
+                ],
                 script_args=[
                     "--quiet",
                     "build_ext",

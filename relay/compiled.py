@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 COMPILED_MODULES = ("parser", "assembler", "copyrows")
+C_EXTENSIONS = ("linescan",)  # relay/linescan.c -> relay._linescan
 # Beside the virtualenv's packages: built for its Python, made anew with it.
 COMPILED_FOLDER = Path(sys.prefix) / "relay-compiled" / "relay"
 FINGERPRINT_FILE = "FINGERPRINT"
@@ -27,6 +28,8 @@ def fingerprint() -> str:
     digest = hashlib.sha256()
     for name in COMPILED_MODULES:
         digest.update(name.encode() + b"\0" + (SOURCE_FOLDER / f"{name}.py").read_bytes())
+    for name in C_EXTENSIONS:
+        digest.update(name.encode() + b"\0" + (SOURCE_FOLDER / f"{name}.c").read_bytes())
     return digest.hexdigest()
 
 

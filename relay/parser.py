@@ -11,6 +11,7 @@ Queue ids are short (hexadecimal) or long (`enable_long_queue_ids = yes`).
 """
 
 import hashlib
+import importlib
 import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -40,6 +41,20 @@ _SYSLOG_TS = re.compile(
 _RFC3339_LINE = re.compile(
     r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)" + _TAIL
 )
+
+
+def _line_scanner():
+    """`_SYSLOG_LINE.match(line)`'s groups read in C (`relay/linescan.c`), where it is built beside the
+    compiled modules (`relay.compiled`); else None, and the expression itself runs."""
+    try:
+        scanner = importlib.import_module("relay._linescan")
+    except ImportError:
+        return None
+    scanner.configure(_SYSLOG_LINE.match)  # for lines not ASCII
+    return scanner.syslog_groups
+
+
+SYSLOG_GROUPS = _line_scanner()
 _ATTR = re.compile(r"(\w+)=(<[^>]*>|\[[^\]]*\]|[^,\s]*)")
 _TO_ATTRS = re.compile(
     r"to=<(?P<to>[^>]*+)>(?:, orig_to=<(?P<orig_to>[^>]*+)>)?+, relay=(?P<relay>[^,]*+)(?:, conn_use=\d++)?+"

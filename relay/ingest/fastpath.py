@@ -184,7 +184,8 @@ def prepare(assembly: Assembly, directory: CustomerDirectory) -> Prepared:
 
 
 def _rows(model, columns, lines: list[str]) -> Rows:
-    return Rows(model=model, columns=columns, text="".join(line + "\n" for line in lines), count=len(lines))
+    joined = "\n".join(lines) + "\n" if lines else ""  # one join: no line copied twice
+    return Rows(model=model, columns=columns, text=joined, count=len(lines))
 
 
 def _owner(draft: MessageDraft, directory: CustomerDirectory):
