@@ -28,6 +28,7 @@ from .parser import (
     _TO_ATTRS,
     _USUAL_CLIENT,
     _USUAL_QUEUED,
+    SYSLOG_GROUPS,
     Event,
     Kind,
     LineParser,
@@ -54,7 +55,9 @@ EVENT_ATTEMPT, EVENT_EXPIRED, EVENT_BOUNCE_NOTICE, EVENT_REJECTED = (
 )
 
 
-@dataclass(slots=True)
+# The drafts' `__init__` is written out rather than the dataclass's: compiled (`relay.compiled`), the
+# dataclass's own stays interpreted, and a draft or an event is made for almost every line a batch reads.
+@dataclass(slots=True, init=False)
 class RecipientDraft:
     address: str
     orig_to: str = ""
@@ -66,8 +69,45 @@ class RecipientDraft:
     at: datetime | None = None
     line_key: int | None = None  # the outcome is this attempt's, which has no event of its own
 
+    def __init__(
+        self,
+        address: str,
+        orig_to: str = "",
+        status: str = QUEUED,
+        dsn: str = "",
+        relay: str = "",
+        delay: float | None = None,
+        response: str = "",
+        at: datetime | None = None,
+        line_key: int | None = None,
+    ) -> None:
+        self.address, self.orig_to, self.status, self.dsn, self.relay = address, orig_to, status, dsn, relay
+        self.delay, self.response, self.at, self.line_key = delay, response, at, line_key
+
+    def __reduce__(self) -> tuple:  # pickled by reader processes; compiled, the class has no other way
+        return RecipientDraft, (
+            self.address,
+            self.orig_to,
+            self.status,
+            self.dsn,
+            self.relay,
+            self.delay,
+            self.response,
+            self.at,
+            self.line_key,
+        )
+
     def apply(
-        self, events: list, *, at: datetime, status: str, dsn: str, relay: str, delay, response: str, key=None
+        self,
+        events: list,
+        *,
+        at: datetime,
+        status: str,
+        dsn: str,
+        relay: str,
+        delay: float | None,
+        response: str,
+        key: int | None = None,
     ) -> bool:
         """Take an outcome if it is the latest (on a tie, a final outcome wins over deferred); `key` is its
         line's when the recipient is to be the attempt's only record. An attempt the recipient stood for and
@@ -96,7 +136,7 @@ class RecipientDraft:
             self.status, self.at = EXPIRED, at
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class EventDraft:
     at: datetime
     kind: str
@@ -108,8 +148,36 @@ class EventDraft:
     delay: float | None = None
     response: str = ""
 
+    def __init__(
+        self,
+        at: datetime,
+        kind: str,
+        line_key: int,
+        recipient: str = "",
+        status: str = "",
+        dsn: str = "",
+        relay: str = "",
+        delay: float | None = None,
+        response: str = "",
+    ) -> None:
+        self.at, self.kind, self.line_key, self.recipient, self.status = at, kind, line_key, recipient, status
+        self.dsn, self.relay, self.delay, self.response = dsn, relay, delay, response
 
-@dataclass(slots=True)
+    def __reduce__(self) -> tuple:  # see `RecipientDraft.__reduce__`
+        return EventDraft, (
+            self.at,
+            self.kind,
+            self.line_key,
+            self.recipient,
+            self.status,
+            self.dsn,
+            self.relay,
+            self.delay,
+            self.response,
+        )
+
+
+@dataclass(slots=True, init=False)
 class MessageDraft:
     host: str
     queue_id: str
@@ -132,6 +200,65 @@ class MessageDraft:
     # A reader process hands the events of a draft that continues a stored message to the writer as `COPY`
     # text lines without the message's id (`relay.ingest.fastpath.pack_events`): text pickles cheaply.
     event_lines: list = field(default_factory=list)
+
+    def __init__(
+        self,
+        host: str,
+        queue_id: str,
+        first_at: datetime,
+        starts_here: bool,
+        first_kind: str = "",
+        client: str = "",
+        client_ip: str | None = None,
+        sasl_username: str = "",
+        message_id: str = "",
+        sender: str | None = None,
+        size: int | None = None,
+        nrcpt: int | None = None,
+        rejected: bool = False,
+        expired_at: datetime | None = None,
+        removed_at: datetime | None = None,
+        bounce_queue_id: str = "",
+        recipients: dict | None = None,
+        events: list | None = None,
+        event_lines: list | None = None,
+    ) -> None:
+        self.host, self.queue_id, self.first_at, self.starts_here = host, queue_id, first_at, starts_here
+        self.first_kind, self.client, self.client_ip, self.sasl_username = (
+            first_kind,
+            client,
+            client_ip,
+            sasl_username,
+        )
+        self.message_id, self.sender, self.size, self.nrcpt = message_id, sender, size, nrcpt
+        self.rejected, self.expired_at, self.removed_at = rejected, expired_at, removed_at
+        self.bounce_queue_id = bounce_queue_id
+        self.recipients = {} if recipients is None else recipients
+        self.events = [] if events is None else events
+        self.event_lines = [] if event_lines is None else event_lines
+
+    def __reduce__(self) -> tuple:  # see `RecipientDraft.__reduce__`
+        return MessageDraft, (
+            self.host,
+            self.queue_id,
+            self.first_at,
+            self.starts_here,
+            self.first_kind,
+            self.client,
+            self.client_ip,
+            self.sasl_username,
+            self.message_id,
+            self.sender,
+            self.size,
+            self.nrcpt,
+            self.rejected,
+            self.expired_at,
+            self.removed_at,
+            self.bounce_queue_id,
+            self.recipients,
+            self.events,
+            self.event_lines,
+        )
 
     @property
     def status(self) -> str:
@@ -198,11 +325,12 @@ def assemble_lines(
     open_drafts: dict[tuple[str, str], MessageDraft] = {}
     messages: list[MessageDraft] = []
     rejects: list[RejectDraft] = []
-    # Local names for what the loop calls on every line: a global or attribute lookup each time adds up.
-    syslog_line, rfc3339_line = _SYSLOG_LINE.match, _RFC3339_LINE.match
+    # Local names for the expressions the loop tries on every line: a global lookup each time adds up. (The
+    # dictionary's and the parser's methods are called directly: compiled, those are the quicker calls.)
+    syslog_line, rfc3339_line, syslog_groups = _SYSLOG_LINE.match, _RFC3339_LINE.match, SYSLOG_GROUPS
     usual_queued, usual_client, attempt_of = _USUAL_QUEUED.match, _USUAL_CLIENT.match, _TO_ATTRS.match
-    client_ip_of, find_draft, get_draft, keyed = _CLIENT_IP.search, _draft_for, open_drafts.get, parser.key
-    apply_attempt, general = _apply_attempt, ("to=<", "client=", "message-id=", "from=<", "removed")
+    client_ip_of = _CLIENT_IP.search
+    general = ("to=<", "client=", "message-id=", "from=<", "removed")
     host_override = parser.host
     for raw in lines:
         if isinstance(raw, bytes):
@@ -211,11 +339,15 @@ def assemble_lines(
             raw = raw.replace("\x00", "")
         line = raw.rstrip("\r\n")
         try:
-            match = syslog_line(line)
-            if match is None:
+            if syslog_groups is not None:  # the line expression in C (`relay.parser.SYSLOG_GROUPS`)
+                groups = syslog_groups(line)
+            else:
+                groups = None if (match := syslog_line(line)) is None else match.groups()
+            if groups is None:
                 if not line[:1].isdigit() or (match := rfc3339_line(line)) is None:
                     continue
-            stamp, line_host, prog, qid, rest = match.groups()
+                groups = match.groups()
+            stamp, line_host, prog, qid, rest = groups
             at = parser._last_at if stamp == parser._last_stamp else parser._time(stamp)
             if qid == "NOQUEUE" or not rest.startswith(general):
                 event = parser.event(line, at, line_host, prog, qid, rest)
@@ -238,18 +370,18 @@ def assemble_lines(
                 attempt = attempt_of(rest)
                 if attempt is None:
                     continue
-                to, orig_to, relay, delay, _delays, dsn, status, response = attempt.groups()
-                delay = float(delay)
+                to, orig_to, relay, delay_text, _delays, dsn, status, response = attempt.groups()
+                delay = float(delay_text)
             qid = qid[:32]
             key_host = (host_override or line_host)[:100]
-            draft = get_draft((key_host, qid))
+            draft = open_drafts.get((key_host, qid))
             if first == "t":
                 if draft is None:  # an attempt never begins a message: no reused queue id to look for
-                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.ATTEMPT)
-                apply_attempt(
+                    draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.ATTEMPT)
+                _apply_attempt(
                     draft,
                     at,
-                    keyed(key_host, line),
+                    parser.key(key_host, line),
                     to,
                     orig_to or "",
                     relay,
@@ -260,22 +392,24 @@ def assemble_lines(
                 )
             elif first == "m":
                 if draft is None or draft.removed_at is not None:
-                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.MESSAGE_ID)
+                    draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.MESSAGE_ID)
                 draft.message_id = rest[len("message-id=") :].strip().strip("<>")[:500]
             elif first == "c":
                 if draft is None or draft.removed_at is not None:
-                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.CLIENT)
+                    draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.CLIENT)
+                assert usual is not None  # matched above
                 client = usual[1][:300]
                 address = client_ip_of(client)
                 draft.client, draft.client_ip = client, _ip(address.group(1)) if address else None
                 draft.sasl_username = (usual[2] or "")[:320] or draft.sasl_username
             elif first == "f":
                 if draft is None:
-                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.QUEUED)
+                    draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.QUEUED)
+                assert usual is not None  # matched above
                 draft.sender, draft.size, draft.nrcpt = usual[1], int(usual[2]), int(usual[3])
             else:
                 if draft is None:
-                    draft = find_draft(open_drafts, messages, key_host, qid, at, Kind.REMOVED)
+                    draft = _draft_for(open_drafts, messages, key_host, qid, at, Kind.REMOVED)
                 draft.removed_at = at
         except (ValueError, OverflowError, IndexError, KeyError):
             continue  # a broken line, as `parse_lines` skips it
@@ -290,7 +424,14 @@ def _take(event: Event, open_drafts: dict, messages: list, rejects: list) -> Non
     _apply(_draft_for(open_drafts, messages, event.host, event.queue_id, event.at, event.kind), event)
 
 
-def _draft_for(open_drafts: dict, messages: list, host: str, queue_id: str, at, kind: str) -> MessageDraft:
+def _draft_for(
+    open_drafts: dict[tuple[str, str], MessageDraft],
+    messages: list[MessageDraft],
+    host: str,
+    queue_id: str,
+    at: datetime,
+    kind: str,
+) -> MessageDraft:
     """The open draft of (host, queue id), or a new one: a queue id reused after `removed` starts anew, but
     only with a line that begins a message."""
     draft = open_drafts.get((host, queue_id))
@@ -351,7 +492,18 @@ def _apply(draft: MessageDraft, event: Event) -> None:
         _apply_queued_reject(draft, event)
 
 
-def _apply_attempt(draft, at, key, to, orig_to, relay, delay, dsn, status, response) -> None:
+def _apply_attempt(
+    draft: MessageDraft,
+    at: datetime,
+    key: int,
+    to: str,
+    orig_to: str,
+    relay: str,
+    delay: float | None,
+    dsn: str,
+    status: str,
+    response: str,
+) -> None:
     """An attempt's outcome goes to its recipient; the attempt becomes an event of the timeline, unless it is
     the recipient's final one (sent, bounced), for which the recipient row is the record."""
     address, orig_to, relay = to[:320], orig_to[:320], relay[:300]

@@ -11,12 +11,16 @@ Queue ids are short (hexadecimal) or long (`enable_long_queue_ids = yes`).
 """
 
 import hashlib
+import importlib
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Final
 from zoneinfo import ZoneInfo
+
+from mypy_extensions import mypyc_attr
 
 MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), start=1)}
 
@@ -37,6 +41,20 @@ _SYSLOG_TS = re.compile(
 _RFC3339_LINE = re.compile(
     r"(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)" + _TAIL
 )
+
+
+def _line_scanner():
+    """`_SYSLOG_LINE.match(line)`'s groups read in C (`relay/linescan.c`), where it is built beside the
+    compiled modules (`relay.compiled`); else None, and the expression itself runs."""
+    try:
+        scanner = importlib.import_module("relay._linescan")
+    except ImportError:
+        return None
+    scanner.configure(_SYSLOG_LINE.match)  # for lines not ASCII
+    return scanner.syslog_groups
+
+
+SYSLOG_GROUPS = _line_scanner()
 _ATTR = re.compile(r"(\w+)=(<[^>]*>|\[[^\]]*\]|[^,\s]*)")
 _TO_ATTRS = re.compile(
     r"to=<(?P<to>[^>]*+)>(?:, orig_to=<(?P<orig_to>[^>]*+)>)?+, relay=(?P<relay>[^,]*+)(?:, conn_use=\d++)?+"
@@ -68,22 +86,22 @@ _OWNED_BY = re.compile(r"not owned by user (\S+?)[;.]?$|\bfor (?:SMTP user|user)
 
 
 class Kind:
-    CLIENT = "client"  # smtpd accepted a connection's transaction: client=, sasl_username=
-    PICKUP = "pickup"  # locally submitted (sendmail): uid=, from=
-    MESSAGE_ID = "message_id"  # cleanup: message-id=<...>
-    QUEUED = "queued"  # qmgr: from=, size=, nrcpt= (queue active)
-    ATTEMPT = "attempt"  # smtp/lmtp/local/virtual/error: to=, status=
-    EXPIRED = "expired"  # qmgr: from=, status=expired, returned to sender
-    BOUNCE_NOTICE = "bounce_notice"  # bounce: sender non-delivery notification: NEWID
-    REMOVED = "removed"  # qmgr: removed
-    REJECT = "reject"  # NOQUEUE: reject / QUEUEID: milter-reject
+    CLIENT: Final = "client"  # smtpd accepted a connection's transaction: client=, sasl_username=
+    PICKUP: Final = "pickup"  # locally submitted (sendmail): uid=, from=
+    MESSAGE_ID: Final = "message_id"  # cleanup: message-id=<...>
+    QUEUED: Final = "queued"  # qmgr: from=, size=, nrcpt= (queue active)
+    ATTEMPT: Final = "attempt"  # smtp/lmtp/local/virtual/error: to=, status=
+    EXPIRED: Final = "expired"  # qmgr: from=, status=expired, returned to sender
+    BOUNCE_NOTICE: Final = "bounce_notice"  # bounce: sender non-delivery notification: NEWID
+    REMOVED: Final = "removed"  # qmgr: removed
+    REJECT: Final = "reject"  # NOQUEUE: reject / QUEUEID: milter-reject
 
 
 # Kinds stored as rows of their own (timeline events, rejects) and so deduplicated by their line's hash.
 KEYED_KINDS = frozenset({Kind.ATTEMPT, Kind.EXPIRED, Kind.BOUNCE_NOTICE, Kind.REJECT})
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Event:
     at: datetime
     host: str
@@ -92,7 +110,26 @@ class Event:
     line_key: int
     data: dict = field(default_factory=dict)
 
+    def __init__(
+        self,
+        at: datetime,
+        host: str,
+        kind: str,
+        queue_id: str | None,
+        line_key: int,
+        data: dict | None = None,
+    ) -> None:  # written out: compiled, the dataclass's own stays interpreted (see `relay.assembler`)
+        self.at, self.host, self.kind, self.queue_id, self.line_key = at, host, kind, queue_id, line_key
+        self.data = {} if data is None else data
 
+    def __reduce__(self) -> tuple:  # see `relay.assembler.RecipientDraft.__reduce__`
+        return Event, (self.at, self.host, self.kind, self.queue_id, self.line_key, self.data)
+
+
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)  # compiled (`relay.compiled`), and still open to subclasses
 class SyslogClock:
     """Gives syslog timestamps (no year) a year: start from a reference time, roll over at New Year.
 
@@ -112,26 +149,27 @@ class SyslogClock:
         self.run_counts: dict[str, int] = {}
 
     def __copy__(self) -> "SyslogClock":
-        copied = SyslogClock.__new__(SyslogClock)
-        copied.__dict__.update(self.__dict__)
-        copied.run_counts = dict(self.run_counts)
+        copied = SyslogClock(now=self.now, tz=self.tz)
+        copied.year, copied.last_month = self.year, self.last_month
+        copied.run_stamp, copied.run_counts = self.run_stamp, dict(self.run_counts)
         return copied
 
     def stamp(self, month: int, day: int, h: int, m: int, s: int, micro: int) -> datetime:
-        self.observe(month, day)
-        return datetime(self.year, month, day, h, m, s, micro, tzinfo=self.tz)
+        return datetime(self.observe(month, day), month, day, h, m, s, micro, tzinfo=self.tz)
 
-    def observe(self, month: int, day: int) -> None:
-        """Move the year on as a line of that date would, without making a timestamp."""
-        if self.year is None:
-            self.year = self.now.year
-            if _safe_datetime(self.year, month, day, self.tz) > self.now + timedelta(days=1):
-                self.year -= 1
+    def observe(self, month: int, day: int) -> int:
+        """Move the year on as a line of that date would, without making a timestamp; the line's year."""
+        year = self.year
+        if year is None:
+            year = self.now.year
+            if _safe_datetime(year, month, day, self.tz) > self.now + timedelta(days=1):
+                year -= 1
         elif month < self.last_month - 6:
-            self.year += 1
-        self.last_month = month
+            year += 1
+        self.year, self.last_month = year, month
+        return year
 
-    def skip(self, lines: list[str] | list[bytes]) -> None:
+    def skip(self, lines: Sequence[str | bytes]) -> None:
         """Move the year on over lines another reader parses, as parsing them would have. Within a run of
         lines the month only ever goes back once (at New Year), so the first and the last line that the
         parser would read a syslog timestamp from say all there is."""
@@ -142,7 +180,7 @@ class SyslogClock:
                 self.observe(*date)
         self.count_repeats(lines)
 
-    def count_repeats(self, lines: list[str] | list[bytes]) -> None:
+    def count_repeats(self, lines: Sequence[str | bytes]) -> None:
         """Count the lines of the last second of `lines` (read by someone else, or before the offset a run
         starts at) as `LineParser.key` would have, so a repeat just after them keeps its own key."""
         trailing: list[str] = []
@@ -180,6 +218,7 @@ def _syslog_date(raw: str | bytes) -> tuple[int, int] | None:
     if match is None:
         return None
     stamp = _SYSLOG_TS.match(match["ts"])
+    assert stamp is not None  # the line expression's timestamp has this shape
     return MONTHS[stamp["mon"]], int(stamp["day"])
 
 
@@ -233,11 +272,11 @@ class LineParser:
         self.host = host
         self.clock = clock
         self._last_stamp = ""
-        self._last_at: datetime | None = None
+        self._last_at = _NEVER  # read only for `_last_stamp`, which no line's stamp equals yet
         # The minute of the last whole-second syslog timestamp: a quiet host's lines rarely share a second,
         # but they share a minute, and only the seconds then need reading.
         self._minute = ""
-        self._minute_at: datetime | None = None
+        self._minute_at = _NEVER
 
     def parse(self, line: str) -> Event | None:
         """The event of one line, or None. One expression per timestamp shape decides: trying it on every
@@ -301,6 +340,7 @@ class LineParser:
             if second < 60:
                 return self._minute_at.replace(second=second)
         match = _SYSLOG_TS.match(stamp)
+        assert match is not None  # the line expression's timestamp has this shape
         frac = match["frac"]
         if len(stamp) == 15:
             self._minute = ""  # until the new minute has made its time (a bad date raises first)
@@ -324,7 +364,9 @@ def _parse_rfc3339(text: str, tz: tzinfo) -> datetime:
     date_part, _sep, rest = text.partition("T")
     if "." in rest:  # Python wants at most 6 fractional digits
         clock_part, frac = rest.split(".", 1)
-        digits = re.match(r"\d+", frac).group()
+        fraction = re.match(r"\d+", frac)
+        assert fraction is not None  # the line expression's fraction: a digit or more
+        digits = fraction.group()
         rest = f"{clock_part}.{digits[:6].ljust(6, '0')}{frac[len(digits) :]}"
     at = datetime.fromisoformat(f"{date_part}T{rest}")
     return at if at.tzinfo is not None else at.replace(tzinfo=tz)

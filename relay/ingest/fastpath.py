@@ -19,14 +19,11 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ..assembler import EVENT_BOUNCE_NOTICE, REJECTED, Assembly, MessageDraft
+from ..assembler import Assembly, MessageDraft
 from ..bulk import allocate_ids, unescape_copy
-from ..models import RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient, worst_status
+from ..copyrows import NULL, Timestamps, new_message_rows, number, stamp, text
+from ..models import RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient
 from .attribution import CustomerDirectory
-
-NULL = "\\N"
-# COPY's text format: a backslash, tab, newline or carriage return inside a value must be escaped.
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 MESSAGE_COLUMNS = [
     "id",
@@ -137,21 +134,6 @@ class Prepared:
         return True
 
 
-def text(value: str) -> str:
-    # Checking first is several times faster than translating: almost no value holds any of these.
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.translate(_ESCAPES)
-    return value
-
-
-def stamp(at: datetime | None) -> str:
-    return NULL if at is None else at.isoformat()
-
-
-def number(value) -> str:
-    return NULL if value is None else repr(value)
-
-
 def prepare(assembly: Assembly, directory: CustomerDirectory) -> Prepared:
     """Render the batch's new messages and its rejects as `COPY` text; set the rest aside for the writer."""
     fresh = [draft for draft in assembly.messages if draft.starts_here]
@@ -159,111 +141,12 @@ def prepare(assembly: Assembly, directory: CustomerDirectory) -> Prepared:
     usernames, domains = CustomerDirectory.wanted(fresh, assembly.rejects)
     directory.prefetch(usernames=usernames, domains=domains)
     ids = allocate_ids(RelayMessage, len(fresh))
-    now = stamp(timezone.now())
-
     owners = [_owner(draft, directory) for draft in fresh]
     bounce_of, unlinked_originals = _link_within(fresh, ids)
-    messages, recipients, events = [], [], []
-    seen_lines: set[int] = set()
-    # Lines of the same second share one datetime object (the parser's): format each once.
-    iso: dict[int, str] = {}
-
-    def when(at: datetime) -> str:
-        found = iso.get(id(at))
-        if found is None:
-            found = iso[id(at)] = at.isoformat()
-        return found
-
-    unlinked = []
-    credentials_used: dict[int, datetime] = {}
-    # The loop below runs for every message, recipient and event of the batch: local names, and the
-    # common cases written out rather than called.
-    esc, add_message, add_recipient, add_event = text, messages.append, recipients.append, events.append
-    for index, (draft, pk, owner) in enumerate(zip(fresh, ids, owners, strict=True)):
-        customer_id, credential_id, direction = owner.customer_id, owner.credential_id, owner.direction
-        original = bounce_of.get(index)
-        if original is not None and owners[original].customer_id:
-            customer_id, direction = owners[original].customer_id, owners[original].direction
-        sender = "" if draft.sender is None else draft.sender[:320]
-        if (sender == "" and original is None) or index in unlinked_originals:
-            unlinked.append((draft, pk, customer_id, direction))
-        if credential_id and (
-            credential_id not in credentials_used or draft.first_at > credentials_used[credential_id]
-        ):
-            credentials_used[credential_id] = draft.first_at
-        drafts = draft.recipients
-        if draft.rejected:
-            status = REJECTED
-        elif len(drafts) == 1:
-            status = worst_status((next(iter(drafts.values())).status,))
-        else:
-            status = worst_status([r.status for r in drafts.values()])
-        key = str(pk)
-        received = when(draft.first_at)
-        add_message(
-            "\t".join(
-                (
-                    key,
-                    esc(draft.host),
-                    draft.queue_id,  # letters and digits (the parser's expressions)
-                    received,
-                    NULL if customer_id is None else str(customer_id),
-                    NULL if credential_id is None else str(credential_id),
-                    direction,
-                    esc(sender),
-                    esc(draft.sasl_username),
-                    esc(draft.client),
-                    draft.client_ip or NULL,
-                    esc(draft.message_id),
-                    NULL if draft.size is None else str(draft.size),
-                    NULL if draft.nrcpt is None else str(draft.nrcpt),
-                    status,
-                    NULL if original is None else str(ids[original]),
-                    esc(draft.bounce_queue_id),
-                    NULL if draft.removed_at is None else when(draft.removed_at),
-                    now,
-                )
-            )
-        )
-        for r in drafts.values():
-            add_recipient(
-                "\t".join(
-                    (
-                        key,
-                        esc(r.address),
-                        esc(r.orig_to),
-                        r.status,
-                        r.dsn,  # digits and dots (the parser's expressions)
-                        esc(r.relay),
-                        NULL if r.delay is None else repr(r.delay),
-                        esc(r.response),
-                        NULL if r.at is None else when(r.at),
-                        NULL if r.line_key is None else str(r.line_key),
-                        received,
-                    )
-                )
-            )
-        for e in draft.events:
-            if e.line_key in seen_lines:
-                continue  # the same line twice in the log: its event is stored once
-            seen_lines.add(e.line_key)
-            add_event(
-                "\t".join(
-                    (
-                        key,
-                        when(e.at),
-                        e.kind,
-                        esc(e.recipient),
-                        e.status,  # a word (the parser's expressions) or one of ours
-                        e.dsn,
-                        esc(e.relay),
-                        NULL if e.delay is None else repr(e.delay),
-                        esc(e.response),
-                        str(e.line_key),
-                        received,
-                    )
-                )
-            )
+    rows = new_message_rows(
+        fresh, ids, owners, bounce_of, unlinked_originals, stamp(timezone.now()), Timestamps()
+    )
+    seen_lines = rows.seen_lines
     rejects = []
     for reject in assembly.rejects:
         if reject.line_key in seen_lines:
@@ -290,54 +173,19 @@ def prepare(assembly: Assembly, directory: CustomerDirectory) -> Prepared:
             )
         )
     return Prepared(
-        messages=_rows(RelayMessage, MESSAGE_COLUMNS, messages),
-        recipients=_rows(RelayRecipient, RECIPIENT_COLUMNS, recipients),
-        events=_rows(RelayEvent, EVENT_COLUMNS, events),
+        messages=_rows(RelayMessage, MESSAGE_COLUMNS, rows.messages),
+        recipients=_rows(RelayRecipient, RECIPIENT_COLUMNS, rows.recipients),
+        events=_rows(RelayEvent, EVENT_COLUMNS, rows.events),
         rejects=_rows(RejectedAttempt, REJECT_COLUMNS, rejects),
         continuing=continuing,
-        unlinked=unlinked,
-        credentials_used=credentials_used,
+        unlinked=rows.unlinked,
+        credentials_used=rows.credentials_used,
     )
 
 
-def pack_events(drafts: list[MessageDraft]) -> None:
-    """Turn the events of drafts that continue stored messages into `COPY` lines of `EVENT_COLUMNS` without
-    the first (the message's id, which the writer adds once it has matched the draft). A reader process
-    sends these drafts to the writer pickled, and a line of text costs a fraction of an event object to
-    pickle and unpickle; on a log with long deferrals they are most of what travels. Bounce notices stay
-    objects: linking bounces reads them."""
-    iso: dict[int, str] = {}
-    for draft in drafts:
-        kept = []
-        lines = draft.event_lines
-        for e in draft.events:
-            if e.kind == EVENT_BOUNCE_NOTICE:
-                kept.append(e)
-                continue
-            at = iso.get(id(e.at))
-            if at is None:
-                at = iso[id(e.at)] = e.at.isoformat()
-            lines.append(
-                "\t"
-                + "\t".join(
-                    (
-                        at,
-                        e.kind,
-                        text(e.recipient),
-                        e.status,
-                        e.dsn,
-                        text(e.relay),
-                        NULL if e.delay is None else repr(e.delay),
-                        text(e.response),
-                        str(e.line_key),
-                    )
-                )
-            )
-        draft.events = kept
-
-
 def _rows(model, columns, lines: list[str]) -> Rows:
-    return Rows(model=model, columns=columns, text="".join(line + "\n" for line in lines), count=len(lines))
+    joined = "\n".join(lines) + "\n" if lines else ""  # one join: no line copied twice
+    return Rows(model=model, columns=columns, text=joined, count=len(lines))
 
 
 def _owner(draft: MessageDraft, directory: CustomerDirectory):

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from .. import partitions, rollup
 from ..assembler import Assembly, MessageDraft, assemble_lines
+from ..copyrows import pack_events
 from ..models import (
     IngestState,
     RelayMessage,
@@ -24,7 +25,7 @@ from ..models import (
 from ..parser import SyslogClock
 from .analyze import analyze_relay_tables, crossed_doubling
 from .attribution import CustomerDirectory
-from .fastpath import Prepared, pack_events, prepare
+from .fastpath import Prepared, prepare
 from .lines import decode_lines, lines_before, read_block
 from .merge import link_bounces, move_last_used, store_assembly
 from .result import BATCH_LINES, IngestResult, log_timezone
