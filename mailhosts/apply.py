@@ -28,7 +28,8 @@ import subprocess
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,6 +40,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from .files import (
+    BATCH_FROM,
     PartStore,
     ensure_mail_root,
     ownership,
@@ -221,6 +223,7 @@ def write_host(
     root = Path(host.config_dir)
     marker = root / RELOAD_MARKER
     store = PartStore(root)
+    postmapping: list[RunningCommand] = []
     try:
         # Files only the apply reads (parts, passwd-files of shared tables) are rows of the part store.
         folders = stored_folders()
@@ -251,10 +254,11 @@ def write_host(
                 write_atomic(marker, b"", 0o644)  # before the first file, so a crash after it still reloads
             if to_assemble:  # likewise: parts stored now are assembled even if this apply dies after them
                 write_atomic(assemble_marker, "".join(f"{p}\n" for p in sorted(to_assemble)).encode(), 0o644)
-            sync_stored_user_tables(root, parts, old_parts, changed_parts)
-            store.write({rel: parts[rel].content if rel in parts else None for rel in changed_parts})
-            sync_files(
-                root, on_disk, [rel for rel in result.changed_files if rel not in stored], user_tables()
+            write_changes(
+                root,
+                on_disk,
+                [rel for rel in result.changed_files if rel not in stored],
+                lambda: store_parts(root, store, parts, old_parts, changed_parts),
             )
             if any(config.files[rel].bump_mtime for rel in result.changed_files if rel in config.files):
                 settle_at = int(time.time()) + 1
@@ -270,16 +274,22 @@ def write_host(
                 settle_at = int(time.time()) + 1
             result.changed_files += assembled
         assemble_marker.unlink(missing_ok=True)
+        # Every map's source is final now: `postmap` runs while the apply's own bookkeeping is done.
+        postmapping = start_postmap(host, root) if marker.exists() or force else []
         if scopes is None:
             write_assembly_indexes(root, config)
             for folder, database in user_tables().items():
                 prune_user_table(root, folder, database, config.files)
         result.created_folders, result.removed_folders = sync_mail_folders(host, config, store)
+    except BaseException:
+        stop_commands(postmapping)
+        raise
     finally:
         store.close()
     write_hint(root / LAYOUT_MARKER, layout_marker(host, revision).encode())
+    finish_commands(postmapping)
     if marker.exists() or force:
-        run_postmap(host, root)
+        run_postmap(host, root)  # what is still stale (nothing, unless a map changed meanwhile)
         for command in host.reload_commands:
             run_command(command)
         marker.unlink(missing_ok=True)
@@ -287,6 +297,37 @@ def write_host(
     if settle_at is not None:
         wait_for_dovecot_resync(settle_at)
     return result
+
+
+def write_changes(
+    root: Path, on_disk: dict[str, RenderedFile], changes: list[str], store_rows: Callable[[], None]
+) -> None:
+    """Write the changed files on disk and, with `store_rows`, the rows of the SQLite tables. Many files (a
+    whole host) are written by a second thread meanwhile: both wait mostly in the kernel and in SQLite, not
+    for the interpreter. An error of either is raised once both are done."""
+    if len(changes) < BATCH_FROM:
+        store_rows()
+        sync_files(root, on_disk, changes, user_tables())
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        writing = pool.submit(sync_files, root, on_disk, changes, user_tables())
+        try:
+            store_rows()
+        finally:
+            wait([writing])
+        writing.result()
+
+
+def store_parts(
+    root: Path,
+    store: PartStore,
+    parts: dict[str, RenderedFile],
+    old_parts: dict[str, bytes],
+    changed_parts: list[str],
+) -> None:
+    """The changed parts into the part store, the lines of changed passwd-files into their user tables."""
+    sync_stored_user_tables(root, parts, old_parts, changed_parts)
+    store.write({rel: parts[rel].content if rel in parts else None for rel in changed_parts})
 
 
 def put_user_lines(
@@ -591,17 +632,79 @@ def sync_mail_folders(host: MailHost, config: HostConfig, store: PartStore) -> t
     return (ensure_mail_root(root) if config.mail_folders else 0), removed
 
 
-def run_postmap(host: MailHost, root: Path) -> None:
-    """Rebuild every hash map whose `.db` is missing or older than its source."""
+def stale_maps(host: MailHost, root: Path) -> list[str]:
+    """The hash maps whose `.db` is missing or older than its source."""
     if not host.postmap_command:
-        return
+        return []
     stale = []
     for rel in hash_maps():
         source, db = root / rel, root / f"{rel}.db"
         if not db.exists() or db.stat().st_mtime_ns < source.stat().st_mtime_ns:
             stale.append(f"hash:{source}")
+    return stale
+
+
+def run_postmap(host: MailHost, root: Path) -> None:
+    """Rebuild every hash map whose `.db` is missing or older than its source."""
+    stale = stale_maps(host, root)
     if stale:
         run_command([*host.postmap_command, *stale])
+
+
+@dataclass
+class RunningCommand:
+    command: list[str]
+    process: subprocess.Popen
+    started: float
+
+
+def start_postmap(host: MailHost, root: Path) -> list[RunningCommand]:
+    """Start rebuilding the stale hash maps, one `postmap` per map side by side (the first apply builds
+    five maps of a whole host); `finish_commands` waits for them."""
+    running: list[RunningCommand] = []
+    try:
+        for source in stale_maps(host, root):
+            command = [*host.postmap_command, source]
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            running.append(RunningCommand(command, process, time.monotonic()))
+    except OSError as error:
+        stop_commands(running)
+        raise ApplyError(f"{' '.join(command)}: {error}") from error
+    return running
+
+
+def finish_commands(running: list[RunningCommand]) -> None:
+    """Wait for the commands; an ApplyError as `run_command`'s for the first that failed (all are waited for)."""
+    failure = None
+    for item in running:
+        left = max(COMMAND_TIMEOUT - (time.monotonic() - item.started), 0)
+        try:
+            stdout, stderr = item.process.communicate(timeout=left)
+        except subprocess.TimeoutExpired as error:
+            item.process.kill()
+            item.process.communicate()
+            failure = failure or ApplyError(f"{' '.join(item.command)}: {error}")
+            continue
+        if item.process.returncode != 0 and failure is None:
+            output = (stderr or stdout).strip()[-2000:]
+            failure = ApplyError(
+                f"{' '.join(item.command)} exited with status {item.process.returncode}: {output}"
+            )
+    if failure is not None:
+        raise failure
+
+
+def stop_commands(running: list[RunningCommand]) -> None:
+    """After a failure elsewhere: end the commands started and reap them."""
+    for item in running:
+        item.process.kill()
+        item.process.communicate()
 
 
 def run_command(command: list[str], *, stdin: str | None = None) -> None:

@@ -322,6 +322,53 @@ def test_postmap_runs_for_hash_maps_whose_db_is_stale(domain, tmp_path):
     assert "virtual_mailbox_maps" in second and "virtual_mailbox_domains" not in second
 
 
+def test_a_failing_postmap_marks_the_host_failed_and_the_next_apply_builds_the_maps(domain, tmp_path):
+    """`postmap` runs beside the rest of the apply, one process per map: a map that fails to build still
+    fails the apply (no revision recorded as applied), and the next apply builds what is stale."""
+    from mailhosts.revisions import mark_changed
+
+    log = tmp_path / "postmap.log"
+    host = domain.mailhost
+    host.postmap_command = [
+        "sh",
+        "-c",
+        f'echo "$@" >> {log}; case "$1" in *virtual_alias_maps) echo "no database" >&2; exit 2;; esac;'
+        ' touch "${1#hash:}.db"',
+        "postmap",
+    ]
+    host.save()
+    box = make_mailbox(domain, "jan")
+    mark_changed(box, host=host)
+    with pytest.raises(ApplyError, match="no database"):
+        apply_host(host.pk)
+    host.refresh_from_db()
+    assert host.applied_revision < host.desired_revision
+    assert "virtual_alias_maps exited with status 2: no database" in host.last_error
+    assert log.read_text().count("hash:") == 5  # each map its own postmap
+
+    host.postmap_command = ["sh", "-c", f'echo "$@" >> {log}; touch "${{1#hash:}}.db"', "postmap"]
+    host.save()
+    apply_host(host.pk)  # nothing changed since, but the map that failed is still stale
+    host.refresh_from_db()
+    assert host.last_error == ""
+    assert host.applied_revision == host.desired_revision
+    assert log.read_text().splitlines()[-1].endswith("virtual_alias_maps")
+
+
+def test_files_written_beside_the_tables_fail_the_apply_when_one_cannot_be_written(tmp_path):
+    """Many files are written by a second thread while the SQLite tables are filled: an error there is the
+    apply's error, raised once the tables are done too."""
+    from mailhosts.apply import write_changes
+    from mailhosts.rendering import RenderedFile
+
+    (tmp_path / "sieve").write_text("a file where a folder should be")
+    files = {f"sieve/{n}.example/jan.sieve": RenderedFile(b"keep;\n") for n in range(10)}
+    stored = []
+    with pytest.raises(OSError):
+        write_changes(tmp_path, files, sorted(files), lambda: stored.append("rows"))
+    assert stored == ["rows"]
+
+
 def test_dkim_keys_of_active_keys_are_written_private(domain, monkeypatch):
     from mailaccounts.models import DkimKey
 
