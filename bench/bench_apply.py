@@ -21,7 +21,8 @@
         .venv/bin/python bench/bench_apply.py                                # both parts on PostgreSQL
 
 Options: --mailboxes N[,N...] (default 10000,100000,300000), --changes N (default 50), --skip-live (part 1
-only), --skip-apply (part 2 only), --seed N (the generator's seed, default 2026).
+only), --skip-apply (part 2 only), --seed N (the generator's seed, default 2026), --profile DIR, --keep (leave
+the hosts' files).
 The stack for part 2 uses ports from MAILSTACK_PORT_BASE + 20 (default 20020) in var/bench-mailstack/.
 """
 
@@ -59,7 +60,7 @@ def create_database() -> str:
     return connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
 
 
-def bench_render_apply(sizes: list[int], seed: int) -> None:
+def bench_render_apply(sizes: list[int], seed: int, *, keep: bool = False) -> None:
     import mailhosts.revisions
 
     enqueue = mailhosts.revisions.enqueue_apply
@@ -73,7 +74,8 @@ def bench_render_apply(sizes: list[int], seed: int) -> None:
         # The hosts' files go only now: on a file system without a journal (this machine's ext4), creating
         # files shortly after thousands were deleted costs the kernel a scan past every recently freed inode
         # per new file (`recently_deleted`), which would burden the next size's first apply.
-        shutil.rmtree(Path(settings.VAR_DIR) / "bench-apply", ignore_errors=True)
+        if not keep:
+            shutil.rmtree(Path(settings.VAR_DIR) / "bench-apply", ignore_errors=True)
     print()
     print()
     print("wall-clock seconds, the applying process's CPU seconds in brackets, load average (1 min) after:")
@@ -317,6 +319,12 @@ def main() -> None:
     parser.add_argument("--skip-live", action="store_true")
     parser.add_argument("--skip-apply", action="store_true")
     parser.add_argument("--profile", type=Path, help="write each apply's cProfile statistics to this folder")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the hosts' files in VAR_DIR/bench-apply (with a fresh POSTBODE_VAR_DIR per run, no run "
+        "then follows thousands of deletions; see bench/README.md)",
+    )
     options = parser.parse_args()
     global PROFILE_DIR
     PROFILE_DIR = options.profile
@@ -325,7 +333,7 @@ def main() -> None:
     create_database()
     try:
         if not options.skip_apply:
-            bench_render_apply(sizes, options.seed)
+            bench_render_apply(sizes, options.seed, keep=options.keep)
         if options.skip_live:
             return
         if connection.vendor != "postgresql":

@@ -21,6 +21,7 @@
 """
 
 import contextlib
+import gc
 import logging
 import os
 import shutil
@@ -154,7 +155,8 @@ def apply_host(host_id: int, *, force: bool = False) -> ApplyResult:
         revision = host.desired_revision
         try:
             scopes = None if force else changed_scopes(host, revision)
-            result = write_host(host, force=force, scopes=scopes, revision=revision)
+            with fewer_collections():
+                result = write_host(host, force=force, scopes=scopes, revision=revision)
         except Exception as error:
             record_failure(host, error)
             raise
@@ -174,6 +176,31 @@ def apply_host(host_id: int, *, force: bool = False) -> ApplyResult:
             len(result.changed_files),
         )
         return result
+
+
+# A whole host's rendering makes millions of objects (rows, lines, parts) and next to no garbage cycles; with
+# the collector's default thresholds its walks over everything the process holds took about a third of the
+# rendering's CPU time (1 s of 2.7 s at 100,000 mailboxes). During an apply what the process held before is
+# frozen out of collections and the youngest generation is collected a hundredth as often, as the relay log's
+# ingest does (relay/ingest/pipeline.py).
+FEWER_COLLECTIONS = (70_000, 20, 100)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """For the length of an apply (the thresholds and the held objects restored after; objects someone else
+    froze, as a server may before forking workers, stay frozen)."""
+    thresholds = gc.get_threshold()
+    ours = gc.get_freeze_count() == 0
+    if ours:
+        gc.freeze()
+    gc.set_threshold(*FEWER_COLLECTIONS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        if ours:
+            gc.unfreeze()
 
 
 def changed_scopes(host: MailHost, revision: int) -> frozenset[str] | None:
@@ -224,6 +251,8 @@ def write_host(
     marker = root / RELOAD_MARKER
     store = PartStore(root)
     postmapping: list[RunningCommand] = []
+    # A user table this apply creates holds only the rows it writes: nothing in it to prune.
+    new_tables = {database for database in user_tables().values() if not (root / database).exists()}
     try:
         # Files only the apply reads (parts, passwd-files of shared tables) are rows of the part store.
         folders = stored_folders()
@@ -279,7 +308,8 @@ def write_host(
         if scopes is None:
             write_assembly_indexes(root, config)
             for folder, database in user_tables().items():
-                prune_user_table(root, folder, database, config.files)
+                if database not in new_tables:
+                    prune_user_table(root, folder, database, config.files)
         result.created_folders, result.removed_folders = sync_mail_folders(host, config, store)
     except BaseException:
         stop_commands(postmapping)
