@@ -507,8 +507,15 @@ class PartStore:
         if not folders:
             return {}
         rows: Iterable[tuple[str, bytes]]
-        if scopes is None:
-            rows = self.db.execute("SELECT path, content FROM parts")
+        if scopes is None:  # the rows below each folder: a range of the primary key ("/" + 1 is "0")
+            rows = [
+                row
+                for folder in folders
+                for row in self.db.execute(
+                    "SELECT path, content FROM parts WHERE path >= ? AND path < ?",
+                    (f"{folder}/", f"{folder}0"),
+                )
+            ]
         else:
             rows = [
                 row
