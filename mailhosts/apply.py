@@ -29,7 +29,7 @@ import subprocess
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -265,8 +265,12 @@ def write_host(
             # a passwd-file left without lines goes, as a whole rendering would have none
             parts.update({rel: new for rel, (_old, new) in with_users.items() if new.content})
             config.files.update(parts)
+        # The passwd-files of a user table that does not exist (a new host, or a table lost) all count as
+        # changed, so that the table gets every line, not only those that differ from the stored files.
+        tables = user_tables()
+        refill = {rel for rel in parts if tables.get(rel.rpartition("/")[0]) in new_tables}
         changed_parts = sorted(
-            [rel for rel, file in parts.items() if old_parts.get(rel) != file.content]
+            [rel for rel, file in parts.items() if old_parts.get(rel) != file.content or rel in refill]
             + [rel for rel in old_parts if rel not in parts]
         )
         result = ApplyResult(
@@ -287,7 +291,7 @@ def write_host(
                 root,
                 on_disk,
                 [rel for rel in result.changed_files if rel not in stored],
-                lambda: store_parts(root, store, parts, old_parts, changed_parts),
+                lambda: store_parts(root, store, parts, old_parts, changed_parts, new_tables),
             )
             if any(config.files[rel].bump_mtime for rel in result.changed_files if rel in config.files):
                 settle_at = int(time.time()) + 1
@@ -354,9 +358,10 @@ def store_parts(
     parts: dict[str, RenderedFile],
     old_parts: dict[str, bytes],
     changed_parts: list[str],
+    new_tables: Collection[str],
 ) -> None:
     """The changed parts into the part store, the lines of changed passwd-files into their user tables."""
-    sync_stored_user_tables(root, parts, old_parts, changed_parts)
+    sync_stored_user_tables(root, parts, old_parts, changed_parts, new_tables)
     store.write({rel: parts[rel].content if rel in parts else None for rel in changed_parts})
 
 
@@ -374,16 +379,22 @@ def put_user_lines(
 
 
 def sync_stored_user_tables(
-    root: Path, parts: dict[str, RenderedFile], old_parts: dict[str, bytes], changed: list[str]
+    root: Path,
+    parts: dict[str, RenderedFile],
+    old_parts: dict[str, bytes],
+    changed: list[str],
+    new_tables: Collection[str] = (),
 ) -> None:
-    """Change the shared user tables by the lines of their stored passwd-files that changed."""
+    """Change the shared user tables by the lines of their stored passwd-files that changed (all lines of
+    the tables in `new_tables`, which do not exist yet)."""
     tables = user_tables()
     by_database: dict[str, list[tuple[bytes, bytes]]] = {}
     for rel in changed:
         folder = rel.rpartition("/")[0]
         if folder in tables:
             new = parts[rel].content if rel in parts else b""
-            by_database.setdefault(tables[folder], []).append((old_parts.get(rel, b""), new))
+            old = b"" if tables[folder] in new_tables else old_parts.get(rel, b"")
+            by_database.setdefault(tables[folder], []).append((old, new))
     for database, changes in by_database.items():
         sample = next((file for file in parts.values() if file.user_database == database), None)
         mode, ids = (sample.mode, ownership(sample)) if sample else (0o640, (-1, -1))

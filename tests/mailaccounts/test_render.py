@@ -230,6 +230,24 @@ def test_apply_writes_files_makes_the_domain_folder_and_records_the_revision(dom
     assert box.live_state == "live"
 
 
+def test_re_applying_fills_a_lost_user_table_with_every_mailbox(domain):
+    """Dovecot's table is kept by the lines that changed; "Re-apply now" after it was lost (or on a copy of
+    the folder without it) makes it whole again, not only with the lines that differ from the stored ones."""
+    from mailhosts.revisions import mark_changed
+
+    host = domain.mailhost
+    make_mailbox(domain, "piet")
+    mark_changed(make_mailbox(domain, "jan"), host=host)
+    apply_host(host.pk)
+    table = Path(host.config_dir) / "dovecot/users.sqlite"
+    table.unlink()
+    apply_host(host.pk, force=True)
+    with sqlite3.connect(table) as db:
+        users = sorted(user for (user,) in db.execute("SELECT username FROM users"))
+    assert users == ["jan@bakkerij.example", "piet@bakkerij.example"]
+    assert stat.S_IMODE(table.stat().st_mode) == 0o640
+
+
 def test_a_second_apply_writes_nothing_and_an_up_to_date_host_is_skipped(domain):
     from mailhosts.revisions import mark_changed
 
