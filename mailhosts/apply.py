@@ -29,8 +29,7 @@ import subprocess
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Collection, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,7 +40,6 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from .files import (
-    BATCH_FROM,
     PartStore,
     ensure_mail_root,
     ownership,
@@ -287,11 +285,10 @@ def write_host(
                 write_atomic(marker, b"", 0o644)  # before the first file, so a crash after it still reloads
             if to_assemble:  # likewise: parts stored now are assembled even if this apply dies after them
                 write_atomic(assemble_marker, "".join(f"{p}\n" for p in sorted(to_assemble)).encode(), 0o644)
-            write_changes(
-                root,
-                on_disk,
-                [rel for rel in result.changed_files if rel not in stored],
-                lambda: store_parts(root, store, parts, old_parts, changed_parts, new_tables),
+            sync_stored_user_tables(root, parts, old_parts, changed_parts, new_tables)
+            store.write({rel: parts[rel].content if rel in parts else None for rel in changed_parts})
+            sync_files(
+                root, on_disk, [rel for rel in result.changed_files if rel not in stored], user_tables()
             )
             if any(config.files[rel].bump_mtime for rel in result.changed_files if rel in config.files):
                 settle_at = int(time.time()) + 1
@@ -331,38 +328,6 @@ def write_host(
     if settle_at is not None:
         wait_for_dovecot_resync(settle_at)
     return result
-
-
-def write_changes(
-    root: Path, on_disk: dict[str, RenderedFile], changes: list[str], store_rows: Callable[[], None]
-) -> None:
-    """Write the changed files on disk and, with `store_rows`, the rows of the SQLite tables. Many files (a
-    whole host) are written by a second thread meanwhile: both wait mostly in the kernel and in SQLite, not
-    for the interpreter. An error of either is raised once both are done."""
-    if len(changes) < BATCH_FROM:
-        store_rows()
-        sync_files(root, on_disk, changes, user_tables())
-        return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        writing = pool.submit(sync_files, root, on_disk, changes, user_tables())
-        try:
-            store_rows()
-        finally:
-            wait([writing])
-        writing.result()
-
-
-def store_parts(
-    root: Path,
-    store: PartStore,
-    parts: dict[str, RenderedFile],
-    old_parts: dict[str, bytes],
-    changed_parts: list[str],
-    new_tables: Collection[str],
-) -> None:
-    """The changed parts into the part store, the lines of changed passwd-files into their user tables."""
-    sync_stored_user_tables(root, parts, old_parts, changed_parts, new_tables)
-    store.write({rel: parts[rel].content if rel in parts else None for rel in changed_parts})
 
 
 def put_user_lines(

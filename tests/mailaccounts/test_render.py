@@ -373,20 +373,6 @@ def test_a_failing_postmap_marks_the_host_failed_and_the_next_apply_builds_the_m
     assert log.read_text().splitlines()[-1].endswith("virtual_alias_maps")
 
 
-def test_files_written_beside_the_tables_fail_the_apply_when_one_cannot_be_written(tmp_path):
-    """Many files are written by a second thread while the SQLite tables are filled: an error there is the
-    apply's error, raised once the tables are done too."""
-    from mailhosts.apply import write_changes
-    from mailhosts.rendering import RenderedFile
-
-    (tmp_path / "sieve").write_text("a file where a folder should be")
-    files = {f"sieve/{n}.example/jan.sieve": RenderedFile(b"keep;\n") for n in range(10)}
-    stored = []
-    with pytest.raises(OSError):
-        write_changes(tmp_path, files, sorted(files), lambda: stored.append("rows"))
-    assert stored == ["rows"]
-
-
 def test_dkim_keys_of_active_keys_are_written_private(domain, monkeypatch):
     from mailaccounts.models import DkimKey
 
