@@ -21,7 +21,8 @@
         .venv/bin/python bench/bench_apply.py                                # both parts on PostgreSQL
 
 Options: --mailboxes N[,N...] (default 10000,100000,300000), --changes N (default 50), --skip-live (part 1
-only), --skip-apply (part 2 only), --seed N (the generator's seed, default 2026).
+only), --skip-apply (part 2 only), --seed N (the generator's seed, default 2026), --profile DIR, --keep (leave
+the hosts' files).
 The stack for part 2 uses ports from MAILSTACK_PORT_BASE + 20 (default 20020) in var/bench-mailstack/.
 """
 
@@ -59,7 +60,7 @@ def create_database() -> str:
     return connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
 
 
-def bench_render_apply(sizes: list[int], seed: int) -> None:
+def bench_render_apply(sizes: list[int], seed: int, *, keep: bool = False) -> None:
     import mailhosts.revisions
 
     enqueue = mailhosts.revisions.enqueue_apply
@@ -70,6 +71,11 @@ def bench_render_apply(sizes: list[int], seed: int) -> None:
             rows.append(apply_one_size(total, random.Random(seed + total)))
     finally:
         mailhosts.revisions.enqueue_apply = enqueue
+        # The hosts' files go only now: on a file system without a journal (this machine's ext4), creating
+        # files shortly after thousands were deleted costs the kernel a scan past every recently freed inode
+        # per new file (`recently_deleted`), which would burden the next size's first apply.
+        if not keep:
+            shutil.rmtree(Path(settings.VAR_DIR) / "bench-apply", ignore_errors=True)
     print()
     print()
     print("wall-clock seconds, the applying process's CPU seconds in brackets, load average (1 min) after:")
@@ -106,6 +112,7 @@ def timed(apply, *args, label: str = "apply", **kwargs):
         - cpu
         + (after.children_user + after.children_system - children.children_user - children.children_system)
     )
+    result.system_seconds = after.system - children.system  # the kernel's part of this process's CPU
     return time.perf_counter() - started, result
 
 
@@ -115,7 +122,10 @@ def describe(seconds: float, result) -> str:
     if result.users:
         scope += f", {len(result.users)} mailbox login(s)"
     load = os.getloadavg()[0]
-    return f"{seconds:.3f} s, CPU {result.cpu_seconds:.3f} s ({scope}, {files} files; load {load:.1f})"
+    return (
+        f"{seconds:.3f} s, CPU {result.cpu_seconds:.3f} s (kernel {result.system_seconds:.2f} s; {scope},"
+        f" {files} files; load {load:.1f})"
+    )
 
 
 def apply_one_size(total: int, rng: random.Random) -> list[str]:
@@ -186,7 +196,6 @@ def apply_one_size(total: int, rng: random.Random) -> list[str]:
     print(f"  new mailbox              {describe(new_s, new)}: {', '.join(new.changed_files)}")
     forced_s, forced = timed(apply_host, host.pk, force=True, label=f"{name}-forced")
     print(f"  forced, nothing changed  {describe(forced_s, forced)}")
-    shutil.rmtree(work, ignore_errors=True)
     return [
         f"{seeded.mailboxes:,}",
         f"{seeded.domains:,} ({seeded.largest_size:,})",
@@ -310,6 +319,12 @@ def main() -> None:
     parser.add_argument("--skip-live", action="store_true")
     parser.add_argument("--skip-apply", action="store_true")
     parser.add_argument("--profile", type=Path, help="write each apply's cProfile statistics to this folder")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the hosts' files in VAR_DIR/bench-apply (with a fresh POSTBODE_VAR_DIR per run, no run "
+        "then follows thousands of deletions; see bench/README.md)",
+    )
     options = parser.parse_args()
     global PROFILE_DIR
     PROFILE_DIR = options.profile
@@ -318,7 +333,7 @@ def main() -> None:
     create_database()
     try:
         if not options.skip_apply:
-            bench_render_apply(sizes, options.seed)
+            bench_render_apply(sizes, options.seed, keep=options.keep)
         if options.skip_live:
             return
         if connection.vendor != "postgresql":

@@ -401,9 +401,13 @@ def sender_logins(
         if address.startswith("@") or destinations == [address]:
             continue
         add_unique(owners[address], *(d for d in destinations if d in local_addresses))
+    # the addresses of the domains that relay credentials send for (a few of the host's)
+    relayed = {domain for _username, domains in data.sender_logins for domain in domains}
     by_domain: dict[str, list[str]] = defaultdict(list)
-    for address in owners:
-        by_domain[address.rpartition("@")[2]].append(address)
+    for address in owners if relayed else ():
+        domain = address.rpartition("@")[2]
+        if domain in relayed:
+            by_domain[domain].append(address)
     for username, domains in data.sender_logins:
         if not is_safe_token(username.replace("@", "")):
             continue
@@ -513,6 +517,7 @@ def render_opendkim(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
     files = {}
     signing = set()
     rendered = {row["name"] for row in data.domains.values()}
+    config_dir = Path(host.config_dir)
     for key in data.dkim_keys:  # newest active key first, per domain
         domain = key.domain_name
         if (domain, key.algorithm) in signing or not (is_safe_token(domain) and is_safe_token(key.selector)):
@@ -526,7 +531,7 @@ def render_opendkim(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
         files[key_path] = RenderedFile(
             opendkim_key_file(key, decrypt_private_key(key)), MODE_SECRET, settings.MAILHOST_DKIM_KEY_OWNER
         )
-        key_line = f"{name} {domain}:{key.selector}:{Path(host.config_dir) / key_path}\n"
+        key_line = f"{name} {domain}:{key.selector}:{config_dir}/{key_path}\n"
         files[f"{directory}/KeyTable.d/{domain}"] = RenderedFile(key_line.encode())
         files[f"{directory}/SigningTable.d/{domain}"] = RenderedFile(f"*@{domain} {name}\n".encode())
     return files

@@ -9,6 +9,7 @@ import functools
 import grp
 import os
 import pwd
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -265,18 +266,26 @@ USER_TABLE_EXTRA = {"userdb_quota_rule": "quota_rule"}
 
 def user_table_rows(content: bytes) -> dict[str, tuple]:
     """passwd-file lines `user:password:uid:gid::home::extra fields` → {user: row of the `users` table}."""
+    return user_rows_of_lines(content.splitlines())
+
+
+EXTRA_POSITION = {name: position for position, name in enumerate(USER_TABLE_EXTRA)}
+
+
+def user_rows_of_lines(lines: Iterable[bytes]) -> dict[str, tuple]:
+    """`user_table_rows` of lines (a host's 100,000 lines are parsed on its first apply)."""
     rows = {}
-    for line in content.decode().splitlines():
+    for line in lines:
         if not line:
             continue
-        user, password, uid, gid, _gecos, home, _shell, extra = line.split(":", 7)
-        columns = dict.fromkeys(USER_TABLE_EXTRA.values())
+        user, password, uid, gid, _gecos, home, _shell, extra = line.decode().split(":", 7)
+        columns: list[str | None] = [None] * len(EXTRA_POSITION)
         for field in extra.split():
             name, _, value = field.partition("=")
-            if name not in USER_TABLE_EXTRA:
+            if name not in EXTRA_POSITION:
                 raise ValueError(f"no column for the passwd-file field {name!r}")
-            columns[USER_TABLE_EXTRA[name]] = value
-        rows[user] = (user, password, int(uid), int(gid), home, *columns.values())
+            columns[EXTRA_POSITION[name]] = value
+        rows[user] = (user, password, int(uid), int(gid), home, *columns)
     return rows
 
 
@@ -365,6 +374,9 @@ def remove_user_rows(root: Path, rel: str, user_tables: dict[str, str]) -> None:
         db.execute("COMMIT")
 
 
+PASSWD_USER = re.compile(rb"^([^:\n]+):", re.MULTILINE)  # a passwd-file line's user
+
+
 def prune_user_table(root: Path, folder: str, database_rel: str, files: dict[str, RenderedFile]) -> int:
     """After the whole host was rendered: delete the rows of users in none of the folder's files (left by a
     layout before this one, or by a crash between a table and its file). Returns how many went."""
@@ -373,14 +385,13 @@ def prune_user_table(root: Path, folder: str, database_rel: str, files: dict[str
         return 0
     prefix = f"{folder}/"
     wanted = {
-        line.split(b":", 1)[0].decode()
+        user.decode()
         for rel, file in files.items()
         if rel.startswith(prefix)
-        for line in file.content.splitlines()
-        if line
+        for user in PASSWD_USER.findall(file.content)
     }
     with contextlib.closing(connect(database, isolation_level=None)) as db:
-        stale = [(user,) for (user,) in db.execute("SELECT username FROM users") if user not in wanted]
+        stale = [(user,) for user in {user for (user,) in db.execute("SELECT username FROM users")} - wanted]
         if stale:
             db.execute("BEGIN IMMEDIATE")
             db.executemany("DELETE FROM users WHERE username = ?", stale)
@@ -505,8 +516,15 @@ class PartStore:
         if not folders:
             return {}
         rows: Iterable[tuple[str, bytes]]
-        if scopes is None:
-            rows = self.db.execute("SELECT path, content FROM parts")
+        if scopes is None:  # the rows below each folder: a range of the primary key ("/" + 1 is "0")
+            rows = [
+                row
+                for folder in folders
+                for row in self.db.execute(
+                    "SELECT path, content FROM parts WHERE path >= ? AND path < ?",
+                    (f"{folder}/", f"{folder}0"),
+                )
+            ]
         else:
             rows = [
                 row
@@ -546,10 +564,10 @@ class PartStore:
 
 def user_rows_diff(old: bytes, new: bytes) -> tuple[dict[str, tuple], dict[str, tuple]]:
     """The rows of a passwd-file's changed or new lines, and of its lines that are gone."""
+    if not old:  # a new passwd-file (every one on a host's first apply)
+        return user_rows_of_lines(new.splitlines()), {}
     old_lines, new_lines = set(old.splitlines()), set(new.splitlines())
-    changed = user_table_rows(b"\n".join(sorted(new_lines - old_lines)))
-    removed = user_table_rows(b"\n".join(sorted(old_lines - new_lines)))
-    return changed, removed
+    return user_rows_of_lines(new_lines - old_lines), user_rows_of_lines(old_lines - new_lines)
 
 
 def sync_stored_user_table(

@@ -230,6 +230,24 @@ def test_apply_writes_files_makes_the_domain_folder_and_records_the_revision(dom
     assert box.live_state == "live"
 
 
+def test_re_applying_fills_a_lost_user_table_with_every_mailbox(domain):
+    """Dovecot's table is kept by the lines that changed; "Re-apply now" after it was lost (or on a copy of
+    the folder without it) makes it whole again, not only with the lines that differ from the stored ones."""
+    from mailhosts.revisions import mark_changed
+
+    host = domain.mailhost
+    make_mailbox(domain, "piet")
+    mark_changed(make_mailbox(domain, "jan"), host=host)
+    apply_host(host.pk)
+    table = Path(host.config_dir) / "dovecot/users.sqlite"
+    table.unlink()
+    apply_host(host.pk, force=True)
+    with sqlite3.connect(table) as db:
+        users = sorted(user for (user,) in db.execute("SELECT username FROM users"))
+    assert users == ["jan@bakkerij.example", "piet@bakkerij.example"]
+    assert stat.S_IMODE(table.stat().st_mode) == 0o640
+
+
 def test_a_second_apply_writes_nothing_and_an_up_to_date_host_is_skipped(domain):
     from mailhosts.revisions import mark_changed
 
@@ -320,6 +338,39 @@ def test_postmap_runs_for_hash_maps_whose_db_is_stale(domain, tmp_path):
     apply_host(host.pk)
     second = log.read_text().splitlines()[-1]
     assert "virtual_mailbox_maps" in second and "virtual_mailbox_domains" not in second
+
+
+def test_a_failing_postmap_marks_the_host_failed_and_the_next_apply_builds_the_maps(domain, tmp_path):
+    """`postmap` runs beside the rest of the apply, one process per map: a map that fails to build still
+    fails the apply (no revision recorded as applied), and the next apply builds what is stale."""
+    from mailhosts.revisions import mark_changed
+
+    log = tmp_path / "postmap.log"
+    host = domain.mailhost
+    host.postmap_command = [
+        "sh",
+        "-c",
+        f'echo "$@" >> {log}; case "$1" in *virtual_alias_maps) echo "no database" >&2; exit 2;; esac;'
+        ' touch "${1#hash:}.db"',
+        "postmap",
+    ]
+    host.save()
+    box = make_mailbox(domain, "jan")
+    mark_changed(box, host=host)
+    with pytest.raises(ApplyError, match="no database"):
+        apply_host(host.pk)
+    host.refresh_from_db()
+    assert host.applied_revision < host.desired_revision
+    assert "virtual_alias_maps exited with status 2: no database" in host.last_error
+    assert log.read_text().count("hash:") == 5  # each map its own postmap
+
+    host.postmap_command = ["sh", "-c", f'echo "$@" >> {log}; touch "${{1#hash:}}.db"', "postmap"]
+    host.save()
+    apply_host(host.pk)  # nothing changed since, but the map that failed is still stale
+    host.refresh_from_db()
+    assert host.last_error == ""
+    assert host.applied_revision == host.desired_revision
+    assert log.read_text().splitlines()[-1].endswith("virtual_alias_maps")
 
 
 def test_dkim_keys_of_active_keys_are_written_private(domain, monkeypatch):
