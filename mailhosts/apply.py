@@ -21,7 +21,6 @@
 """
 
 import contextlib
-import gc
 import logging
 import os
 import shutil
@@ -38,6 +37,8 @@ from django.db import connection
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
+
+from tenants.garbage import fewer_collections
 
 from .files import (
     PartStore,
@@ -174,31 +175,6 @@ def apply_host(host_id: int, *, force: bool = False) -> ApplyResult:
             len(result.changed_files),
         )
         return result
-
-
-# A whole host's rendering makes millions of objects (rows, lines, parts) and next to no garbage cycles; with
-# the collector's default thresholds its walks over everything the process holds took about a third of the
-# rendering's CPU time (1 s of 2.7 s at 100,000 mailboxes). During an apply what the process held before is
-# frozen out of collections and the youngest generation is collected a hundredth as often, as the relay log's
-# ingest does (relay/ingest/pipeline.py).
-FEWER_COLLECTIONS = (70_000, 20, 100)
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """For the length of an apply (the thresholds and the held objects restored after; objects someone else
-    froze, as a server may before forking workers, stay frozen)."""
-    thresholds = gc.get_threshold()
-    ours = gc.get_freeze_count() == 0
-    if ours:
-        gc.freeze()
-    gc.set_threshold(*FEWER_COLLECTIONS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        if ours:
-            gc.unfreeze()
 
 
 def changed_scopes(host: MailHost, revision: int) -> frozenset[str] | None:

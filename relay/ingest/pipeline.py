@@ -4,7 +4,6 @@ stored in order by one writer, each in its own transaction.
 
 import contextlib
 import copy
-import gc
 import itertools
 import multiprocessing
 import os
@@ -14,6 +13,8 @@ from dataclasses import dataclass
 
 from django.db import connection, connections, transaction
 from django.utils import timezone
+
+from tenants.garbage import collect_less, fewer_collections
 
 from .. import partitions, rollup
 from ..assembler import Assembly, MessageDraft, assemble_lines
@@ -44,37 +45,12 @@ def ingest_range(state, path, offset, host, directory, clock, batch_lines) -> In
         batches = _batches_from_children(path, offset, end, host, clock, batch_lines)
     else:
         batches = _parsed_batches(path, offset, end, host, clock, batch_lines)
-    with _fewer_collections(), writer, contextlib.closing(batches):
+    with fewer_collections(), writer, contextlib.closing(batches):
         for batch in batches:
             if writer.stopped:
                 break
             writer.put(batch)
     return writer.result
-
-
-# A batch makes a few hundred thousand objects and no garbage cycles to speak of. With the collector's
-# default thresholds its walks over everything the process holds (Django's own objects included) were about
-# a twentieth of a reader's time, and in the ingesting process, which unpickles the readers' batches and
-# merges them, most of its time on a log with long deferrals. During a run what the process held before is
-# frozen out of collections and the youngest generation is collected a hundredth as often.
-FEWER_COLLECTIONS = (70_000, 20, 100)
-
-
-@contextlib.contextmanager
-def _fewer_collections():
-    """For the length of a run (the process's thresholds and its held objects restored after; objects that
-    someone else froze, as a server may before forking workers, stay frozen)."""
-    thresholds = gc.get_threshold()
-    ours = gc.get_freeze_count() == 0
-    if ours:
-        gc.freeze()
-    gc.set_threshold(*FEWER_COLLECTIONS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        if ours:
-            gc.unfreeze()
 
 
 def _parsed_batches(
@@ -155,8 +131,7 @@ def _parse_in_child(out, path, offset, end, host, clock, batch_lines, reader, re
     """A reader process: its own database connection (for ids, whose-is-what lookups and its inserts) and
     directory. Only what is left to merge travels to the parent: the assembly can be read again."""
     _fresh_database_connections()
-    gc.freeze()  # see `FEWER_COLLECTIONS`: the reader's objects inherited from the parent
-    gc.set_threshold(*FEWER_COLLECTIONS)
+    collect_less()  # tenants/garbage.py: what the reader inherited from the parent is frozen
     try:
         batches = _parsed_batches(
             path,
