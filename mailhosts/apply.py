@@ -674,10 +674,7 @@ def finish_commands(running: list[RunningCommand]) -> None:
             failure = failure or ApplyError(f"{' '.join(item.command)}: {error}")
             continue
         if item.process.returncode != 0 and failure is None:
-            output = (stderr or stdout).strip()[-2000:]
-            failure = ApplyError(
-                f"{' '.join(item.command)} exited with status {item.process.returncode}: {output}"
-            )
+            failure = command_failed(item.command, item.process.returncode, stdout, stderr)
     if failure is not None:
         raise failure
 
@@ -697,5 +694,10 @@ def run_command(command: list[str], *, stdin: str | None = None) -> None:
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ApplyError(f"{' '.join(command)}: {error}") from error
     if completed.returncode != 0:
-        output = (completed.stderr or completed.stdout).strip()[-2000:]
-        raise ApplyError(f"{' '.join(command)} exited with status {completed.returncode}: {output}")
+        raise command_failed(command, completed.returncode, completed.stdout, completed.stderr)
+
+
+def command_failed(command: list[str], status: int, stdout: str, stderr: str) -> ApplyError:
+    """The error of a command that exited with `status`, with the end of what it said."""
+    output = (stderr or stdout).strip()[-2000:]
+    return ApplyError(f"{' '.join(command)} exited with status {status}: {output}")

@@ -365,7 +365,7 @@ def remove_user_rows(root: Path, rel: str, user_tables: dict[str, str]) -> None:
     if database is None or not database.exists():
         return
     try:
-        users = [line.split(b":", 1)[0].decode() for line in (root / rel).read_bytes().splitlines() if line]
+        users = passwd_users((root / rel).read_bytes())
     except FileNotFoundError:
         return
     with contextlib.closing(connect(database, isolation_level=None)) as db:
@@ -377,6 +377,11 @@ def remove_user_rows(root: Path, rel: str, user_tables: dict[str, str]) -> None:
 PASSWD_USER = re.compile(rb"^([^:\n]+):", re.MULTILINE)  # a passwd-file line's user
 
 
+def passwd_users(content: bytes) -> list[str]:
+    """The users of a passwd-file's lines."""
+    return [user.decode() for user in PASSWD_USER.findall(content)]
+
+
 def prune_user_table(root: Path, folder: str, database_rel: str, files: dict[str, RenderedFile]) -> int:
     """After the whole host was rendered: delete the rows of users in none of the folder's files (left by a
     layout before this one, or by a crash between a table and its file). Returns how many went."""
@@ -385,10 +390,7 @@ def prune_user_table(root: Path, folder: str, database_rel: str, files: dict[str
         return 0
     prefix = f"{folder}/"
     wanted = {
-        user.decode()
-        for rel, file in files.items()
-        if rel.startswith(prefix)
-        for user in PASSWD_USER.findall(file.content)
+        user for rel, file in files.items() if rel.startswith(prefix) for user in passwd_users(file.content)
     }
     with contextlib.closing(connect(database, isolation_level=None)) as db:
         stale = [(user,) for user in {user for (user,) in db.execute("SELECT username FROM users")} - wanted]
