@@ -96,8 +96,10 @@ def pytest_collection_modifyitems(config, items):
 
 def pytest_collection_finish(session):
     """See `GC_THRESHOLDS`: what exists once the tests are collected is kept out of the collector's walks."""
+    from tenants.garbage import freeze_for_good
+
     gc.collect()
-    gc.freeze()
+    freeze_for_good()
     gc.enable()
 
 
