@@ -449,4 +449,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    # fpdf2 subsets the invoice's fonts with fontTools, which reports each step at INFO: some 40 lines a PDF.
+    "loggers": {"fontTools": {"level": "WARNING"}},
 }

@@ -1,3 +1,4 @@
+import logging
 from datetime import date, timedelta
 
 import pytest
@@ -153,6 +154,13 @@ def test_the_owner_downloads_the_invoice_as_pdf(owner_client, invoice):
     assert f'filename="{invoice.number}.pdf"' in response["Content-Disposition"]
     assert response.content.startswith(b"%PDF-")
     assert invoice.number.encode() in response.content  # in the document title
+
+
+def test_a_pdf_writes_no_lines_to_the_log(owner_client, invoice, caplog):
+    """fpdf2's font subsetting (fontTools) reported each of its steps at INFO: about 40 log lines a PDF."""
+    with caplog.at_level(logging.INFO):
+        assert owner_client.get(pdf_url(invoice)).status_code == 200
+    assert not [record for record in caplog.records if record.name.startswith("fontTools")]
 
 
 @pytest.mark.parametrize("language", ["en", "nl"])
