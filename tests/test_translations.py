@@ -23,6 +23,7 @@ from django.conf import settings
 from django.utils import translation
 
 from tests.conftest import require_service
+from tests.sources import project_files
 
 BASE_DIR = Path(settings.BASE_DIR)
 LOCALE_DIR = BASE_DIR / "locale"
@@ -380,9 +381,10 @@ EXTRACTED_NAMES = {
 
 def test_translation_functions_are_imported_under_names_makemessages_extracts():
     wrong = []
-    for path in BASE_DIR.rglob("*.py"):
+    skip = {".venv", "var", "tests", "bench", "staticfiles", "node_modules"}
+    for path in project_files(BASE_DIR, (".py",), skip=skip, anywhere=False):
         relative = path.relative_to(BASE_DIR)
-        if relative.parts[0] in {".venv", "var", "tests", "bench", "staticfiles", "node_modules"}:
+        if relative.parts[0] in skip:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":

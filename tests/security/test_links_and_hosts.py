@@ -81,12 +81,13 @@ def test_no_code_of_the_panel_builds_a_link_from_the_request():
 
     from django.conf import settings
 
+    from tests.sources import project_files
+
     root = Path(settings.BASE_DIR)
     skip = {".venv", "tests", "staticfiles", "var", "node_modules", ".git"}
     offenders = [
         str(path.relative_to(root))
-        for pattern in ("*.py", "*.html", "*.txt")
-        for path in root.rglob(pattern)
+        for path in project_files(root, (".py", ".html", ".txt"), skip=skip, anywhere=True)
         if not skip & set(path.relative_to(root).parts)
         and ("build_absolute_uri" in (text := path.read_text(errors="replace")) or "request.get_host" in text)
     ]
