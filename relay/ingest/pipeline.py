@@ -27,7 +27,7 @@ from ..parser import SyslogClock
 from .analyze import analyze_relay_tables, crossed_doubling
 from .attribution import CustomerDirectory
 from .fastpath import Prepared, prepare
-from .lines import decode_lines, lines_before, read_block
+from .lines import decode_lines, lines_before, read_block, skip_lines
 from .merge import link_bounces, move_last_used, store_assembly
 from .result import BATCH_LINES, IngestResult, log_timezone
 
@@ -72,7 +72,7 @@ def _parsed_batches(
             if not data:
                 return
             if number % readers != reader:
-                clock.skip(data.split(b"\n"))  # another reader's batch: only its dates are read
+                skip_lines(clock, data)  # another reader's batch: only its dates are read
                 offset += consumed
                 continue
             lines = decode_lines(data)
