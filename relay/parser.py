@@ -180,27 +180,51 @@ class SyslogClock:
                 self.observe(*date)
         self.count_repeats(lines)
 
+    def skip_ends(self, head: Sequence[str | bytes], tail: Sequence[str | bytes]) -> bool:
+        """`skip` over lines of which only the first few (`head`) and the last few (`tail`) are given, if they
+        suffice: a line with a date in each, and an earlier second than the last one's in `tail`. False, with
+        nothing moved, if not (the caller then gives more). Splitting a reader's 100,000-line batch into lines
+        to read a few of them cost the other reader 0.5 s of CPU per run of the varied benchmark log."""
+        first = next(filter(None, map(_syslog_date, head)), None)
+        last = next(filter(None, map(_syslog_date, reversed(tail))), None)
+        stamp, trailing, whole = _last_second(tail)
+        if first is None or last is None or whole:
+            return False
+        for date in (first, last):
+            self.observe(*date)
+        self._count(stamp, trailing, whole)
+        return True
+
     def count_repeats(self, lines: Sequence[str | bytes]) -> None:
         """Count the lines of the last second of `lines` (read by someone else, or before the offset a run
         starts at) as `LineParser.key` would have, so a repeat just after them keeps its own key."""
-        trailing: list[str] = []
-        stamp, whole = "", True
-        for raw in reversed(lines):
-            line = _clean(raw)
-            match = LineParser.match(line)
-            if match is None:
-                continue
-            if stamp and match["ts"] != stamp:
-                whole = False
-                break
-            stamp = match["ts"]
-            trailing.append(line)
+        self._count(*_last_second(lines))
+
+    def _count(self, stamp: str, trailing: list[str], whole: bool) -> None:
         if not stamp:
             return
         if not (whole and stamp == self.run_stamp):  # else a second that began earlier goes on
             self.run_stamp, self.run_counts = stamp, {}
         for line in trailing:
             self.run_counts[line] = self.run_counts.get(line, 0) + 1
+
+
+def _last_second(lines: Sequence[str | bytes]) -> tuple[str, list[str], bool]:
+    """The timestamp text of the last line of `lines` the parser reads, the lines of that second (last
+    first), and whether they may go on before `lines` (no earlier second among them)."""
+    trailing: list[str] = []
+    stamp, whole = "", True
+    for raw in reversed(lines):
+        line = _clean(raw)
+        match = LineParser.match(line)
+        if match is None:
+            continue
+        if stamp and match["ts"] != stamp:
+            whole = False
+            break
+        stamp = match["ts"]
+        trailing.append(line)
+    return stamp, trailing, whole
 
 
 def _clean(raw: str | bytes) -> str:

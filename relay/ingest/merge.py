@@ -41,7 +41,7 @@ def store_assembly(assembly: Assembly, *, directory: CustomerDirectory) -> Inges
     for draft, row in pairs:
         recipients = existing_recipients.get(row.pk, {}) if row is not None else {}
         if row is None:
-            row = _new_message(draft.host, draft.queue_id, draft.first_at)
+            row = new_message(draft.host, draft.queue_id, draft.first_at)
             new_rows.append((draft, row))
         else:
             changed_rows.append((draft, row))
@@ -217,7 +217,7 @@ def _message_defaults() -> tuple:
     return tuple(fields[name].get_default() for name in MESSAGE_FIELDS[4:])
 
 
-def _new_message(host: str, queue_id: str, received_at) -> StoredMessage:
+def new_message(host: str, queue_id: str, received_at) -> StoredMessage:
     """A new message, not yet stored (its id comes with `_insert_messages`)."""
     return StoredMessage((None, host, queue_id, received_at, *_message_defaults()))
 

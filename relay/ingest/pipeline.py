@@ -21,14 +21,13 @@ from ..assembler import Assembly, MessageDraft, assemble_lines
 from ..copyrows import pack_events
 from ..models import (
     IngestState,
-    RelayMessage,
 )
 from ..parser import SyslogClock
 from .analyze import analyze_relay_tables, crossed_doubling
 from .attribution import CustomerDirectory
 from .fastpath import Prepared, prepare
-from .lines import decode_lines, lines_before, read_block
-from .merge import link_bounces, move_last_used, store_assembly
+from .lines import decode_lines, lines_before, read_block, skip_lines
+from .merge import StoredMessage, link_bounces, move_last_used, new_message, store_assembly
 from .result import BATCH_LINES, IngestResult, log_timezone
 
 
@@ -72,7 +71,7 @@ def _parsed_batches(
             if not data:
                 return
             if number % readers != reader:
-                clock.skip(data.split(b"\n"))  # another reader's batch: only its dates are read
+                skip_lines(clock, data)  # another reader's batch: only its dates are read
                 offset += consumed
                 continue
             lines = decode_lines(data)
@@ -409,20 +408,16 @@ def store_prepared(prepared: Prepared, *, directory: CustomerDirectory) -> Inges
     return result
 
 
-def _mark_rollup(prepared: Prepared, relinked: list[RelayMessage]) -> None:
+def _mark_rollup(prepared: Prepared, relinked: list[StoredMessage]) -> None:
     """The days whose daily counts the batch changed (the merged drafts mark their own)."""
     rollup.mark_span(prepared.span)
     rollup.mark_times(row.received_at for row in relinked)
 
 
-def _stored_message(draft: MessageDraft, pk: int, customer_id, direction: str) -> RelayMessage:
-    """The fields of a just-stored message that linking bounces reads and writes."""
-    return RelayMessage(
-        pk=pk,
-        host=draft.host,
-        queue_id=draft.queue_id,
-        received_at=draft.first_at,
-        sender="" if draft.sender is None else draft.sender[:320],
-        customer_id=customer_id,
-        direction=direction,
-    )
+def _stored_message(draft: MessageDraft, pk: int, customer_id, direction: str) -> StoredMessage:
+    """The fields of a just-stored message that linking bounces reads and writes, as plain attributes (a
+    model instance took 23 µs to make, about 0.25 s of the writer's time per run of the varied log)."""
+    row = new_message(draft.host, draft.queue_id, draft.first_at)
+    row.pk, row.customer_id, row.direction = pk, customer_id, direction
+    row.sender = "" if draft.sender is None else draft.sender[:320]
+    return row
