@@ -261,10 +261,9 @@ def write_host(
                 write_atomic(marker, b"", 0o644)  # before the first file, so a crash after it still reloads
             if to_assemble:  # likewise: parts stored now are assembled even if this apply dies after them
                 write_atomic(assemble_marker, "".join(f"{p}\n" for p in sorted(to_assemble)).encode(), 0o644)
-            # The files first, a whole host's hash maps before the rest: their `postmap` then runs while the
-            # keys and scripts are written and the SQLite tables fill.
+            # The files first: a whole host's `postmap` then runs while the SQLite tables fill.
             disk_changes = [rel for rel in result.changed_files if rel not in stored]
-            postmapping = sync_files_postmap_first(host, root, on_disk, disk_changes, scopes, marker, force)
+            postmapping = sync_files_then_postmap(host, root, on_disk, disk_changes, scopes, marker, force)
             sync_stored_user_tables(root, parts, old_parts, changed_parts, new_tables)
             store.write({rel: parts[rel].content if rel in parts else None for rel in changed_parts})
             if any(config.files[rel].bump_mtime for rel in result.changed_files if rel in config.files):
@@ -308,7 +307,7 @@ def write_host(
     return result
 
 
-def sync_files_postmap_first(
+def sync_files_then_postmap(
     host: MailHost,
     root: Path,
     files: dict[str, RenderedFile],
@@ -317,21 +316,12 @@ def sync_files_postmap_first(
     marker: Path,
     force: bool,
 ) -> list["RunningCommand"]:
-    """`sync_files` of the changes; a whole host's hash maps first, so that their `postmap` (started here,
-    returned) runs while the keys, scripts and the apply's bookkeeping are written. A partial rendering's
-    maps are assembled later: nothing is started then."""
-    maps = [rel for rel in changes if rel in hash_maps() and rel in files] if scopes is None else []
-    if not maps or not (marker.exists() or force):
-        sync_files(root, files, changes, user_tables())
-        return []
-    sync_files(root, files, maps, user_tables())
-    running = start_postmap(host, root)
-    try:
-        sync_files(root, files, [rel for rel in changes if rel not in maps], user_tables())
-    except BaseException:
-        stop_commands(running)
-        raise
-    return running
+    """`sync_files` of the changes; when a whole host's hash maps were among them, their `postmap` is
+    started at once (and returned), so that it runs while the SQLite tables fill. A partial rendering's maps
+    are assembled later: nothing is started then."""
+    sync_files(root, files, changes, user_tables())
+    maps = scopes is None and any(rel in files for rel in changes if rel in hash_maps())
+    return start_postmap(host, root) if maps and (marker.exists() or force) else []
 
 
 def put_user_lines(
