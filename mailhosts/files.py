@@ -240,7 +240,7 @@ def write_batch(root: Path, files: dict[str, RenderedFile]) -> None:
     top = str(root)
     # Temporary names `.<name>.<batch>.tmp` (as `mkstemp`'s, found and removed by `stale_files`): one random
     # part for the batch, each created exclusively (`mkstemp` when a name is taken after all).
-    batch = secrets.token_hex(6)
+    batch = secrets.token_hex(4)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
         for rel, wanted in files.items():
