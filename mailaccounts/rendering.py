@@ -430,10 +430,12 @@ def render_dovecot(data: HostData, host: MailHost) -> dict[str, RenderedFile]:
     return domain_parts(data, USERS_DIR, user_lines(data.mailboxes, host), passwd_file)
 
 
-def user_lines(mailboxes: Iterable[MailboxRow], host: MailHost) -> dict[str, str]:
-    """Address → its passwd-file line, for the mailboxes that may log in."""
+def user_lines(mailboxes: Iterable[MailboxRow], host: MailHost) -> dict[str, tuple[str, tuple]]:
+    """Address → its passwd-file line and that line's row of Dovecot's table (`files.user_table_rows`), for
+    the mailboxes that may log in."""
     root = str(host.mail_root)
-    ids = f"{settings.MAIL_UID}:{settings.MAIL_GID}"
+    uid, gid = int(settings.MAIL_UID), int(settings.MAIL_GID)
+    ids = f"{uid}:{gid}"
     users = {}
     for box in mailboxes:
         if box.deleted or not box.is_enabled:
@@ -441,20 +443,25 @@ def user_lines(mailboxes: Iterable[MailboxRow], host: MailHost) -> dict[str, str
         if not is_password_hash(box.password_hash):
             logger.warning("mailbox %s has no usable password hash; left out", box.address)
             continue
-        quota = f"userdb_quota_rule=*:storage={int(box.quota_bytes)}B"
-        users[box.address] = f"{box.address}:{box.password_hash}:{ids}::{root}/{box.folder}::{quota}\n"
+        quota = f"*:storage={int(box.quota_bytes)}B"
+        home = f"{root}/{box.folder}"
+        users[box.address] = (
+            f"{box.address}:{box.password_hash}:{ids}::{home}::userdb_quota_rule={quota}\n",
+            (box.address, box.password_hash, uid, gid, home, quota),
+        )
     return users
 
 
-def passwd_file(part: dict[str, str]) -> RenderedFile:
-    """A domain's passwd-file from its lines by address."""
-    content = "".join(part[address] for address in sorted(part)).encode()
+def passwd_file(part: dict[str, tuple[str, tuple]]) -> RenderedFile:
+    """A domain's passwd-file from its lines (and their rows) by address."""
+    entries = [part[address] for address in sorted(part)]
     return RenderedFile(
-        content,
+        "".join([line for line, _row in entries]).encode(),
         MODE_AUTH,
         group=settings.MAILHOST_AUTH_GROUP,
         user_table=True,
         user_database=USERS_DATABASE,
+        user_rows=tuple([row for _line, row in entries]),
     )
 
 

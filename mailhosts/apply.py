@@ -261,11 +261,11 @@ def write_host(
                 write_atomic(marker, b"", 0o644)  # before the first file, so a crash after it still reloads
             if to_assemble:  # likewise: parts stored now are assembled even if this apply dies after them
                 write_atomic(assemble_marker, "".join(f"{p}\n" for p in sorted(to_assemble)).encode(), 0o644)
+            # The files first: a whole host's `postmap` then runs while the SQLite tables fill.
+            disk_changes = [rel for rel in result.changed_files if rel not in stored]
+            postmapping = sync_files_then_postmap(host, root, on_disk, disk_changes, scopes, marker, force)
             sync_stored_user_tables(root, parts, old_parts, changed_parts, new_tables)
             store.write({rel: parts[rel].content if rel in parts else None for rel in changed_parts})
-            sync_files(
-                root, on_disk, [rel for rel in result.changed_files if rel not in stored], user_tables()
-            )
             if any(config.files[rel].bump_mtime for rel in result.changed_files if rel in config.files):
                 settle_at = int(time.time()) + 1
         if to_assemble:
@@ -281,7 +281,8 @@ def write_host(
             result.changed_files += assembled
         assemble_marker.unlink(missing_ok=True)
         # Every map's source is final now: `postmap` runs while the apply's own bookkeeping is done.
-        postmapping = start_postmap(host, root) if marker.exists() or force else []
+        if not postmapping:
+            postmapping = start_postmap(host, root) if marker.exists() or force else []
         if scopes is None:
             write_assembly_indexes(root, config)
             for folder, database in user_tables().items():
@@ -306,6 +307,23 @@ def write_host(
     return result
 
 
+def sync_files_then_postmap(
+    host: MailHost,
+    root: Path,
+    files: dict[str, RenderedFile],
+    changes: list[str],
+    scopes: frozenset[str] | None,
+    marker: Path,
+    force: bool,
+) -> list["RunningCommand"]:
+    """`sync_files` of the changes; when a whole host's hash maps were among them, their `postmap` is
+    started at once (and returned), so that it runs while the SQLite tables fill. A partial rendering's maps
+    are assembled later: nothing is started then."""
+    sync_files(root, files, changes, user_tables())
+    maps = scopes is None and any(rel in files for rel in changes if rel in hash_maps())
+    return start_postmap(host, root) if maps and (marker.exists() or force) else []
+
+
 def put_user_lines(
     host: MailHost, users: frozenset[str], store: PartStore
 ) -> dict[str, tuple[bytes | None, RenderedFile]]:
@@ -314,7 +332,10 @@ def put_user_lines(
     lines = render_user_lines(host, users)
     old = store.read_paths(sorted(lines))
     return {
-        rel: (old.get(rel), replace(part.file, content=with_user_lines(old.get(rel, b""), part)))
+        rel: (
+            old.get(rel),
+            replace(part.file, content=with_user_lines(old.get(rel, b""), part), user_rows=None),
+        )
         for rel, part in lines.items()
     }
 
@@ -329,13 +350,13 @@ def sync_stored_user_tables(
     """Change the shared user tables by the lines of their stored passwd-files that changed (all lines of
     the tables in `new_tables`, which do not exist yet)."""
     tables = user_tables()
-    by_database: dict[str, list[tuple[bytes, bytes]]] = {}
+    by_database: dict[str, list[tuple[bytes, bytes, tuple[tuple, ...] | None]]] = {}
     for rel in changed:
         folder = rel.rpartition("/")[0]
         if folder in tables:
-            new = parts[rel].content if rel in parts else b""
+            new, rows = (parts[rel].content, parts[rel].user_rows) if rel in parts else (b"", None)
             old = b"" if tables[folder] in new_tables else old_parts.get(rel, b"")
-            by_database.setdefault(tables[folder], []).append((old, new))
+            by_database.setdefault(tables[folder], []).append((old, new, rows))
     for database, changes in by_database.items():
         sample = next((file for file in parts.values() if file.user_database == database), None)
         mode, ids = (sample.mode, ownership(sample)) if sample else (0o640, (-1, -1))
@@ -545,7 +566,9 @@ def write_index_rows(root: Path, path: str, rows: list[str]) -> None:
 
 def write_assembly_indexes(root: Path, config: HostConfig) -> None:
     """After the whole host was written: the index of every assembled file, from the rendered parts."""
-    by_folder = parts_by_folder(config.files)
+    by_folder = (
+        config.assembled_parts if config.assembled_parts is not None else parts_by_folder(config.files)
+    )
     for path, how in assembled_files().items():
         if (root / path).exists():
             write_index(root, path, by_folder.get(how.parts, {}))
@@ -578,9 +601,9 @@ def sync_mail_folders(host: MailHost, config: HostConfig, store: PartStore) -> t
     """
     root = host.mail_root
     config_dir = Path(host.config_dir)
-    known_now: dict[str, set[str]] = {}
-    for folder in config.known_folders:
-        known_now.setdefault(folder.partition("/")[0], set()).add(folder)
+    known_now: dict[str, list[str]] = {}  # sorted, as each list is written
+    for folder in sorted(config.known_folders):
+        known_now.setdefault(folder.partition("/")[0], []).append(folder)
     earlier: dict[str, set[str]] = {}
     if config.scopes is None:
         lists = store.read([FOLDER_LISTS])
@@ -598,12 +621,14 @@ def sync_mail_folders(host: MailHost, config: HostConfig, store: PartStore) -> t
     changes: dict[str, bytes | None] = {}
     for domain in sorted(domains):
         rel = f"{FOLDER_LISTS}/{domain}"
-        before = set(lists.get(rel, b"").decode().splitlines()) | earlier.get(domain, set())
-        now = known_now.get(domain, set())
-        for folder in sorted(before - now):
+        stored = lists.get(rel)
+        before = set(stored.decode().splitlines()) if stored else set()
+        before |= earlier.get(domain, set())
+        now = known_now.get(domain, [])
+        for folder in sorted(before.difference(now)) if before else ():
             removed += remove_mail_folder(root, root / folder)
-        content = "".join(f"{f}\n" for f in sorted(now)).encode()
-        if now and lists.get(rel) != content:
+        content = ("\n".join(now) + "\n").encode() if now else b""
+        if now and stored != content:
             changes[rel] = content
         elif not now and rel in lists:
             changes[rel] = None

@@ -10,6 +10,7 @@ import grp
 import os
 import pwd
 import re
+import secrets
 import shutil
 import sqlite3
 import tempfile
@@ -163,7 +164,21 @@ def plan_changes(
     the rendering no longer produces (a deleted autoresponder's script, a retired DKIM key) is removed.
     `stale_options` are those of `stale_files`, for a rendering of some scopes only.
     """
-    changed = [rel for rel, wanted in sorted(files.items()) if not is_current(root / rel, wanted, root)]
+    # Each folder is listed once: a file not in it (every one on a host's first apply) is not looked at.
+    listed: dict[str, set[str]] = {}
+    for rel in files:
+        folder = rel.rpartition("/")[0]
+        if folder not in listed:
+            try:
+                listed[folder] = set(os.listdir(root / folder))
+            except (FileNotFoundError, NotADirectoryError):
+                listed[folder] = set()
+    changed = [
+        rel
+        for rel, wanted in sorted(files.items())
+        if rel.rpartition("/")[2] not in listed[rel.rpartition("/")[0]]
+        or not is_current(root / rel, wanted, root)
+    ]
     return changed + stale_files(root, files, managed_dirs, **stale_options)
 
 
@@ -218,33 +233,54 @@ def remove_empty_folders(root: Path, folder: Path) -> None:
 
 
 def write_batch(root: Path, files: dict[str, RenderedFile]) -> None:
-    temporary: list[tuple[str, Path]] = []
-    folders: set[Path] = set()
+    """Every file to a temporary file beside it, one flush, then the renames (and one flush of those).
+    Plain `os` calls on path strings: a host's first apply writes about 10,000 files this way."""
+    temporary: list[tuple[str, str]] = []
+    folders: set[str] = set()
+    top = str(root)
+    # Temporary names `.<name>.<batch>.tmp` (as `mkstemp`'s, found and removed by `stale_files`): one random
+    # part for the batch, each created exclusively (`mkstemp` when a name is taken after all).
+    batch = secrets.token_hex(4)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
     try:
         for rel, wanted in files.items():
-            path = root / rel
-            if path.parent not in folders:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                folders.add(path.parent)
-            mtime_ns = later_mtime_ns(path) if wanted.bump_mtime else None
-            fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            temporary.append((rel, Path(temp_name)))
-            with os.fdopen(fd, "wb") as temp:
-                temp.write(wanted.content)
+            path = f"{top}/{rel}"
+            folder, _slash, name = path.rpartition("/")
+            if folder not in folders:
+                os.makedirs(folder, exist_ok=True)
+                folders.add(folder)
+            mtime_ns = later_mtime_ns(Path(path)) if wanted.bump_mtime else None
+            temp_name = f"{folder}/.{name}.{batch}.tmp"
+            try:
+                fd = os.open(temp_name, flags, 0o600)
+            except FileExistsError:
+                fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+            temporary.append((path, temp_name))
+            try:
+                write_all(fd, wanted.content)
                 ids = ownership(wanted)
                 if ids != (-1, -1):
-                    os.fchown(temp.fileno(), *ids)
-                os.fchmod(temp.fileno(), wanted.mode)
+                    os.fchown(fd, *ids)
+                os.fchmod(fd, wanted.mode)
                 if mtime_ns is not None:
-                    os.utime(temp.fileno(), ns=(mtime_ns, mtime_ns))
+                    os.utime(fd, ns=(mtime_ns, mtime_ns))
+            finally:
+                os.close(fd)
         os.sync()
-        for rel, temp_path in temporary:
-            os.replace(temp_path, root / rel)
+        for path, temp_name in temporary:
+            os.replace(temp_name, path)
     except BaseException:
-        for _rel, temp_path in temporary:
-            temp_path.unlink(missing_ok=True)
+        for _path, temp_name in temporary:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp_name)
         raise
     os.sync()  # the renames, in every folder at once
+
+
+def write_all(fd: int, content: bytes) -> None:
+    view = memoryview(content)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def write_plain(root: Path, contents: dict[str, bytes], mode: int = 0o644) -> None:
@@ -485,9 +521,13 @@ def read_lines(path: Path) -> set[str]:
 # --- parts kept as rows -----------------------------------------------------------------------------------
 
 PARTS_DATABASE = ".postbode/parts.sqlite"
+# A table with row ids: its rows (a part, up to a few kilobytes each) are stored whole in its leaf pages, and
+# added in key order they fill them (in a table without row ids, a row above about 1 KB spills over into a
+# page of its own, and rows added in order leave pages half full). A host's first apply of 100,000 mailboxes
+# writes 85,000 rows (65 MB) in 0.56-0.67 s instead of 0.73-0.81 s, 85 MB instead of 97 MB. A store made
+# before keeps its table.
 PARTS_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS parts (path TEXT PRIMARY KEY, scope TEXT NOT NULL, content BLOB NOT NULL)"
-    " WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS parts (path TEXT PRIMARY KEY, scope TEXT NOT NULL, content BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS parts_scope ON parts (scope)",
 )
 
@@ -564,24 +604,33 @@ class PartStore:
             raise
 
 
-def user_rows_diff(old: bytes, new: bytes) -> tuple[dict[str, tuple], dict[str, tuple]]:
-    """The rows of a passwd-file's changed or new lines, and of its lines that are gone."""
+def user_rows_diff(
+    old: bytes, new: bytes, new_rows: tuple[tuple, ...] | None = None
+) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    """The rows of a passwd-file's changed or new lines, and of its lines that are gone. `new_rows` are the
+    rows of `new`'s lines as the renderer made them (`RenderedFile.user_rows`), if it did."""
     if not old:  # a new passwd-file (every one on a host's first apply)
+        if new_rows is not None:
+            return {row[0]: row for row in new_rows}, {}
         return user_rows_of_lines(new.splitlines()), {}
     old_lines, new_lines = set(old.splitlines()), set(new.splitlines())
     return user_rows_of_lines(new_lines - old_lines), user_rows_of_lines(old_lines - new_lines)
 
 
 def sync_stored_user_table(
-    database: Path, changes: list[tuple[bytes, bytes]], mode: int, ids: tuple[int, int]
+    database: Path,
+    changes: list[tuple[bytes, bytes, tuple[tuple, ...] | None]],
+    mode: int,
+    ids: tuple[int, int],
 ) -> None:
     """Change the shared user table by the lines that differ between each stored passwd-file's old and new
-    content, in one transaction (a passwd-file that is gone has new content b"")."""
+    content (with the new content's rows, when rendered: see `user_rows_diff`), in one transaction (a
+    passwd-file that is gone has new content b"")."""
     ensure_user_database(database, mode, ids)
     changed: dict[str, tuple] = {}
     removed: dict[str, tuple] = {}
-    for old, new in changes:
-        more, gone = user_rows_diff(old, new)
+    for old, new, new_rows in changes:
+        more, gone = user_rows_diff(old, new, new_rows)
         changed |= more
         removed |= gone
     write_user_rows(database, changed, removed)

@@ -70,6 +70,10 @@ class RenderedFile:
     # ... or, for the passwd-files of a renderer's `user_tables` folder, the one table (path below config_dir)
     # that all the folder's files share, each file owning the rows of its own lines.
     user_database: str = ""
+    # The table's rows of this passwd-file's lines, in its order, as `mailhosts.files.user_table_rows` reads
+    # them back, when the renderer has them at hand: a passwd-file new to its table (every one on a host's
+    # first apply) is written from these instead of its 100,000 lines being parsed back. Not compared.
+    user_rows: tuple[tuple, ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -84,6 +88,8 @@ class HostConfig:
     mail_folders: set[str] = field(default_factory=set)  # "domain/local" of mailboxes not deleted
     known_folders: set[str] = field(default_factory=set)  # ... plus deleted ones still kept
     scopes: frozenset[str] | None = None
+    # A whole rendering's parts of the assembled files, grouped once (`parts_by_folder`) for their indexes.
+    assembled_parts: dict[str, dict[str, bytes]] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -237,7 +243,7 @@ def render_host(host: "MailHost", scopes: frozenset[str] | None = None) -> HostC
         config.mail_folders |= part.mail_folders
         config.known_folders |= part.known_folders
     if scopes is None:
-        by_folder = parts_by_folder(config.files)
+        by_folder = config.assembled_parts = parts_by_folder(config.files)
         for path, how in assembled_files().items():
             parts = by_folder.get(how.parts, {})
             config.files[path] = RenderedFile(assemble(parts), how.mode, bump_mtime=how.bump_mtime)

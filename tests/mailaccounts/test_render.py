@@ -248,6 +248,41 @@ def test_re_applying_fills_a_lost_user_table_with_every_mailbox(domain):
     assert stat.S_IMODE(table.stat().st_mode) == 0o640
 
 
+def test_a_first_apply_fills_the_user_table_with_the_rows_of_its_passwd_files_lines(domain):
+    """The first apply writes Dovecot's table from the rows the renderer made beside each line (not parsed
+    back): they are exactly the rows the lines read as, disabled and deleted mailboxes left out."""
+    from mailhosts.files import user_table_rows
+    from mailhosts.revisions import mark_changed
+
+    host = domain.mailhost
+    other = Domain.objects.create(
+        customer=domain.customer,
+        name="xn--bckerei-5wa.example",
+        mailhost=host,
+        verification_token="t",
+        verified_at=timezone.now(),
+    )
+    make_mailbox(domain, "jan", quota_bytes=3 * GIB)
+    make_mailbox(domain, "piet.de.vries", quota_bytes=1)
+    make_mailbox(domain, "uit", is_enabled=False)
+    make_mailbox(domain, "weg", deleted_at=timezone.now())
+    mark_changed(make_mailbox(other, "anna"), host=host)
+    apply_host(host.pk)
+    root = Path(host.config_dir)
+    store = PartStore(root)
+    passwd_files = store.read(["dovecot/users.d"])
+    store.close()
+    with sqlite3.connect(root / "dovecot/users.sqlite") as db:
+        table = sorted(db.execute("SELECT * FROM users"))
+    parsed = sorted(row for content in passwd_files.values() for row in user_table_rows(content).values())
+    assert table == parsed
+    assert [row[0] for row in table] == [
+        "anna@xn--bckerei-5wa.example",
+        "jan@bakkerij.example",
+        "piet.de.vries@bakkerij.example",
+    ]
+
+
 def test_a_second_apply_writes_nothing_and_an_up_to_date_host_is_skipped(domain):
     from mailhosts.revisions import mark_changed
 
