@@ -1,5 +1,8 @@
 """Attach the request's customer (the tenant) and membership, if the user has one."""
 
+from django.db import connections, router
+from django.db.models.query import get_related_populators
+
 from .models import Membership
 from .services import user_has_two_factor
 
@@ -29,15 +32,11 @@ class _Compiled:
     PLACEHOLDER = -7_000_001  # an id no user has: found again among the compiled parameters
 
     def __init__(self, alias: str):
-        from django.db import connections
-        from django.db.models.query import get_related_populators
-
         compiler = membership_query(self.PLACEHOLDER).query.get_compiler(using=alias)
         self.sql, params = compiler.as_sql()
         self.params = list(params)
         self.user_at = self.params.index(self.PLACEHOLDER)
         self.alias = alias
-        self.vendor = connections[alias].vendor
         select, klass_info = compiler.select, compiler.klass_info
         fields = klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
@@ -47,8 +46,6 @@ class _Compiled:
         self.converters = list(compiler.get_converters([column[0] for column in select]).items())
 
     def first(self, user_id):
-        from django.db import connections
-
         connection = connections[self.alias]
         params = list(self.params)
         params[self.user_at] = user_id
@@ -76,8 +73,6 @@ _compiled: dict[tuple, _Compiled] = {}
 
 
 def _membership(request):
-    from django.db import connections, router
-
     user = request.user
     if not user.is_authenticated:
         return None

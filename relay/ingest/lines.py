@@ -11,8 +11,8 @@ READ_CHUNK = 16 << 20
 
 def _read_batch(log, batch_lines: int, limit: int) -> tuple[list[str], int]:
     """Up to `batch_lines` whole lines (decoded, without their newline) within `limit` bytes, read
-    `READ_CHUNK` at a time, and the bytes they took; a last line without newline is left (the file is positioned before
-    it) for the next run."""
+    `READ_CHUNK` at a time, and the bytes they took; a last line without newline is left (the file is
+    positioned before it) for the next run."""
     data, consumed = read_block(log, batch_lines, limit)
     return decode_lines(data), consumed
 

@@ -19,9 +19,7 @@ from tenants.garbage import collect_less, fewer_collections
 from .. import partitions, rollup
 from ..assembler import Assembly, MessageDraft, assemble_lines
 from ..copyrows import pack_events
-from ..models import (
-    IngestState,
-)
+from ..models import IngestState
 from ..parser import SyslogClock
 from .analyze import analyze_relay_tables, crossed_doubling
 from .attribution import CustomerDirectory
