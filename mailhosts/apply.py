@@ -28,7 +28,7 @@ import subprocess
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -264,10 +264,12 @@ def write_host(
             # The files first: a whole host's `postmap` then runs while the SQLite tables fill.
             disk_changes = [rel for rel in result.changed_files if rel not in stored]
             postmapping = sync_files_then_postmap(host, root, on_disk, disk_changes, scopes, marker, force)
+            # Dovecot's wait counts from when its files were written, not from the end of the apply: the
+            # tables and the part store below take a whole host's first apply a second or more.
+            settle_at = settled_after(config.files, disk_changes)
             sync_stored_user_tables(root, parts, old_parts, changed_parts, new_tables)
             store.write({rel: parts[rel].content if rel in parts else None for rel in changed_parts})
-            if any(config.files[rel].bump_mtime for rel in result.changed_files if rel in config.files):
-                settle_at = int(time.time()) + 1
+            settle_at = settled_after(config.files, changed_parts) or settle_at
         if to_assemble:
             how = {path: assembled_files()[path] for path in to_assemble}
             new_parts = {rel: parts[rel].content if rel in parts else None for rel in stored}
@@ -578,6 +580,14 @@ def needs_reload(file: RenderedFile | None) -> bool:
     """Whether writing (or removing) a file needs `postmap` and the reload steps. Dovecot reads its user
     table and passwd-files by itself on the next lookup; a password or quota change reloads nothing."""
     return file is None or not (file.user_table or file.bump_mtime)
+
+
+def settled_after(files: dict[str, RenderedFile], written: Iterable[str]) -> int | None:
+    """The whole second from which a running Dovecot is sure to see `written`, just written, or None when
+    none of them is a file Dovecot checks by its mtime (`RenderedFile.bump_mtime`)."""
+    if any(files[rel].bump_mtime for rel in written if rel in files):
+        return int(time.time()) + 1
+    return None
 
 
 def wait_for_dovecot_resync(settle_at: int) -> None:
