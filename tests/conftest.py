@@ -75,13 +75,17 @@ def pytest_configure(config):
     config._postbode_template_builder = test_database.start_building(config.option.testrunuid)
 
 
-# The fast set's longest tests, longest first (CPU seconds on an idle machine): the page walks. pytest-xdist
-# hands tests out in collection order, so a walk collected late could be the last test a worker starts and
-# leave the other worker idle for its whole length; started first, they run while the many short tests
-# keep the other worker busy, and the short ones even out the end.
+# The fast set's longest tests, longest first (seconds on an idle machine): the page walks, and the compiled
+# relay modules' comparison, which waits for two runs of the pure ones in a subprocess. pytest-xdist
+# (`--dist worksteal`, pyproject.toml) gives each worker half of the tests in collection order and lets a
+# worker that is done take over what is still waiting on the other; a test already started cannot be taken
+# over, so a walk collected late could be the last test a worker starts and leave the other idle for its
+# whole length. Started first, they run while the many short tests keep the other worker busy, and the short
+# ones even out the end.
 LONGEST_FIRST = (
     "tests/security/test_hostile_input.py::test_hostile_text_in_every_field_is_never_a_500_and_every_zone_stays_valid",
     "tests/postbode/test_admin_dutch.py::test_every_admin_page_in_dutch_has_no_sentence_of_the_english_page",
+    "tests/relay/test_compiled.py::test_the_compiled_parser_and_assembler_give_what_the_pure_ones_give",
     "tests/postbode/test_dutch_pages.py::test_every_customer_page_in_dutch_has_no_sentence_of_the_english_page",
     "tests/security/test_hostile_input.py::test_out_of_range_ids_in_every_choice_field_are_refused_before_the_database",
     "tests/test_translations.py::test_catalogue_has_every_message_makemessages_would_extract",
