@@ -497,6 +497,36 @@ def page(browser, live_server, settings):
     context.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test's report says where each of its tabs was (address, title, the start of its text)
+    and keeps a screenshot of each in test-artifacts/browser/: a time-out alone does not say what the page
+    showed instead."""
+    report = yield
+    page = item.funcargs.get("page") if report.when == "call" and report.failed else None
+    if page is not None:
+        report.sections.append(("browser tabs", describe_tabs(page, item.name)))
+    return report
+
+
+def describe_tabs(page, name: str) -> str:
+    lines = []
+    for number, tab in enumerate(page.context.pages):
+        try:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            screenshot = ARTIFACTS / f"failed-{name}-{number}.png"
+            tab.screenshot(path=str(screenshot), full_page=True, timeout=5_000)
+            text = " ".join(tab.locator("body").inner_text(timeout=5_000).split())
+            lines.append(
+                f"tab {number}: {tab.url}\n  title: {tab.title()}\n  text: {text[:1500]}\n  {screenshot}"
+            )
+        except (
+            Exception
+        ) as error:  # a tab that cannot be read says so; the test's own failure stays the report
+            lines.append(f"tab {number}: {tab.url}: not readable ({error!r})")
+    return "\n".join(lines)
+
+
 @pytest.fixture
 def shot(page):
     """shot("name") saves a full-page screenshot of the current page."""
