@@ -129,7 +129,7 @@ def describe(seconds: float, result) -> str:
 
 
 def apply_one_size(total: int, rng: random.Random) -> list[str]:
-    from hostdata import seed_host
+    from hostdata import bench_host, seed_host
 
     from mailaccounts.models import Domain, Mailbox
     from mailaccounts.passwords import hash_password
@@ -140,17 +140,8 @@ def apply_one_size(total: int, rng: random.Random) -> list[str]:
     name = f"bench{total}"
     work = Path(settings.VAR_DIR) / "bench-apply" / name
     shutil.rmtree(work, ignore_errors=True)
-    postfix_dir = work / "postfix-etc"
-    postfix_dir.mkdir(parents=True)
-    (postfix_dir / "main.cf").write_text("compatibility_level = 3.6\n")
-    postmap = ["postmap", "-c", str(postfix_dir)] if shutil.which("postmap") else []
-    host = MailHost.objects.create(
-        name=name,
-        hostname=f"mx.{name}.example",
-        queue=name,
-        config_dir=str(work / "config"),
-        postmap_command=postmap,
-    )
+    host = bench_host(name, work / "postfix-etc", work / "config")
+    postmap = host.postmap_command
     started = time.perf_counter()
     seeded = seed_host(host, total, rng, name)
     print(

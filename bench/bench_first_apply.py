@@ -66,23 +66,13 @@ def seed(total: int, seed_number: int) -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
-    from hostdata import seed_host
+    from hostdata import bench_host, seed_host
 
     from mailhosts.models import MailHost
 
     call_command("migrate", verbosity=0)
-    etc = WORK / "postfix-etc"
-    etc.mkdir(parents=True, exist_ok=True)
-    (etc / "main.cf").write_text("compatibility_level = 3.6\n")
-    postmap = ["postmap", "-c", str(etc)] if shutil.which("postmap") else []
     name = f"bench{total}"
-    host = MailHost.objects.create(
-        name=name,
-        hostname=f"mx.{name}.example",
-        queue=name,
-        config_dir=str(WORK / "unused"),
-        postmap_command=postmap,
-    )
+    host = bench_host(name, WORK / "postfix-etc", WORK / "unused")  # each run sets its own folder
     started = time.perf_counter()
     seeded = seed_host(host, total, random.Random(seed_number + total), name)
     MailHost.objects.filter(pk=host.pk).update(desired_revision=1)
