@@ -28,7 +28,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from mailhosts.models import MailHost
 from mailhosts.rendering import (
@@ -75,9 +75,10 @@ SCOPED_ROOTS = (
 )
 DISABLED_REPLY = "550 5.2.1 This mailbox is disabled"
 
-# Sources of further logins allowed to send as a domain's addresses: each is called with the host's domain
-# names by id and yields (login, [domain names]) pairs. The relay registers its credentials here.
-SenderLoginSource = Callable[[dict[int, str]], Iterable[tuple[str, list[str]]]]
+# Sources of further logins allowed to send as a domain's addresses: each is called with the rendered
+# domains (a query, to filter by in the database: a whole host's 10,000 ids as parameters took 0.1 s) and
+# their names by id, and yields (login, [domain names]) pairs. The relay registers its credentials here.
+SenderLoginSource = Callable[[QuerySet[Domain], dict[int, str]], Iterable[tuple[str, list[str]]]]
 _sender_login_sources: list[SenderLoginSource] = []
 
 
@@ -209,7 +210,7 @@ def load_host_data(host: MailHost, scopes: frozenset[str] | None = None) -> Host
         .order_by("domain__name", "-algorithm", "-activated_at", "-created_at")
         .values_list("domain__name", "selector", "algorithm", "private_key_encrypted")
     ]
-    sender_logins = [login for source in _sender_login_sources for login in source(names)]
+    sender_logins = [login for source in _sender_login_sources for login in source(served, names)]
     data = HostData(domains, mailboxes, aliases, autoresponders, dkim_keys, sender_logins)
     if scopes is not None:
         load_outside_targets(host, data)

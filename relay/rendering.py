@@ -7,6 +7,7 @@
 """
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from mailaccounts.models import Domain
 from mailhosts.models import MailHost
@@ -15,12 +16,14 @@ from mailhosts.rendering import MODE_AUTH, HostConfig, RenderedFile, is_password
 from .models import RelayCredential
 
 
-def credential_sender_logins(domain_names: dict[int, str]) -> list[tuple[str, list[str]]]:
+def credential_sender_logins(
+    domains: QuerySet[Domain], domain_names: dict[int, str]
+) -> list[tuple[str, list[str]]]:
     """(username, [domain names]) of every enabled credential for any of these domains."""
     logins: dict[int, tuple[str, list[str]]] = {}
     for pk, username, domain_id in (
-        RelayCredential.objects.filter(is_enabled=True, domains__in=list(domain_names))
-        .order_by()
+        RelayCredential.objects.filter(is_enabled=True, domains__in=domains)
+        .order_by("id", "domains")  # the same logins in the same order, however the domains were chosen
         .values_list("id", "username", "domains")
     ):
         logins.setdefault(pk, (username, []))[1].append(domain_names[domain_id])
