@@ -520,9 +520,8 @@ def describe_tabs(page, name: str) -> str:
             lines.append(
                 f"tab {number}: {tab.url}\n  title: {tab.title()}\n  text: {text[:1500]}\n  {screenshot}"
             )
-        except (
-            Exception
-        ) as error:  # a tab that cannot be read says so; the test's own failure stays the report
+        # A tab that cannot be read says so; the test's own failure stays what the report is about.
+        except Exception as error:
             lines.append(f"tab {number}: {tab.url}: not readable ({error!r})")
     return "\n".join(lines)
 
