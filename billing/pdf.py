@@ -15,21 +15,12 @@ from django_countries.fields import Country
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from .company import company_details
 from .models import Invoice
 from .templatetags.billing import euro
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu")]
 MUTED = (102, 112, 133)
-
-
-def company_details() -> dict:
-    return {
-        "name": settings.COMPANY_NAME,
-        "address": settings.COMPANY_ADDRESS,
-        "vat_number": settings.COMPANY_VAT_NUMBER,
-        "coc_number": getattr(settings, "COMPANY_COC_NUMBER", ""),
-        "iban": getattr(settings, "COMPANY_IBAN", ""),
-    }
 
 
 def _find_font_dir() -> Path | None:

@@ -13,11 +13,11 @@ from tenants.forms import CustomerDetailsForm
 from tenants.services import update_customer_details
 
 from .access import billing_role_required, get_invoice_or_404
+from .company import company_details
 from .forms import InvoiceFilterForm
 from .models import Invoice, Payment
 from .mollie import online_payments_enabled
 from .payments import is_payable
-from .pdf import company_details, render_invoice_pdf
 
 PAGE_SIZE = 25
 
@@ -75,6 +75,10 @@ def invoice_detail(request, pk: int):
 
 @billing_role_required
 def invoice_pdf(request, pk: int):
+    # Imported here, for the download: fpdf2 and fontTools took a third of a second of every process's start
+    # (the web server's, Celery's, each test worker's), for a page few requests are.
+    from .pdf import render_invoice_pdf  # noqa: PLC0415
+
     invoice = get_invoice_or_404(request, pk)
     response = HttpResponse(render_invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
