@@ -108,13 +108,15 @@ def pytest_collection_finish(session):
 
 
 def pytest_unconfigure(config):
-    builder = getattr(config, "_postbode_template_builder", None)
-    if builder is not None:
-        from pytest_django.plugin import blocking_manager_key
+    if not hasattr(config, "_postbode_template_builder"):
+        return  # no template was made for this run
+    from pytest_django.plugin import blocking_manager_key
 
+    builder = config._postbode_template_builder
+    if builder is not None:  # None: the template was copied in this process (`start_building`)
         builder.wait()
-        with config.stash[blocking_manager_key].unblock():
-            test_database.drop_template(config.option.testrunuid)
+    with config.stash[blocking_manager_key].unblock():
+        test_database.drop_template(config.option.testrunuid)
 
 
 @pytest.fixture(scope="session")

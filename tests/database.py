@@ -5,7 +5,8 @@ migration states); doing it once per worker made it the largest single cost of t
 PostgreSQL:
 
 1. the controlling pytest process starts `python -m tests.database <run id>` as soon as it is configured, so
-   the migrations run while the workers start and collect the tests;
+   the migrations run while the workers start and collect the tests (on SQLite with a kept migrated file,
+   below, it copies that file itself instead);
 2. that process builds `test_<name>_template` (created, migrated exactly as Django's test runner would, and
    labelled with the run's id), under a PostgreSQL advisory lock;
 3. each worker takes the same lock (waiting for the build, or building the template itself if it got there
@@ -104,12 +105,17 @@ def migrated_digest() -> str:
     return digest.hexdigest()[:32]
 
 
+def _sqlite_kept() -> Path:
+    """Where the migrated file of these migrations, packages and settings is kept (it may not exist yet)."""
+    return _sqlite_cache_dir() / f"sqlite-{migrated_digest()}.sqlite3"
+
+
 def _sqlite_build(run_id: str) -> None:
     """The template file: a copy of the migrated file kept from an earlier run with the same digest, or else
     an in-memory database migrated as Django's test runner would, written to the template file and kept."""
     target = sqlite_template_path(run_id)
     cache = _sqlite_cache_dir()
-    kept = cache / f"sqlite-{migrated_digest()}.sqlite3"
+    kept = _sqlite_kept()
     if kept.exists():
         shutil.copyfile(kept, target.with_suffix(".partial"))
         os.replace(target.with_suffix(".partial"), target)
@@ -243,8 +249,13 @@ def drop_template(run_id: str) -> None:
         cursor.execute(f"DROP DATABASE IF EXISTS {_quoted(template_name())}")
 
 
-def start_building(run_id: str) -> subprocess.Popen:
-    """Build the template in a child process, while this one goes on starting the workers."""
+def start_building(run_id: str) -> subprocess.Popen | None:
+    """Build the template in a child process, while this one goes on starting the workers; None when it is
+    ready already. On SQLite with the migrated file kept from an earlier run, this process copies it at once:
+    the child spent 0.8 s of CPU starting Django for 0.04 s of work, while the workers started beside it."""
+    if _sqlite() and _sqlite_kept().exists():
+        _sqlite_ensure(run_id)
+        return None
     return subprocess.Popen([sys.executable, "-m", "tests.database", run_id], cwd=settings.BASE_DIR)
 
 
