@@ -5,8 +5,8 @@
 page that lays its fields out itself, after `{% include "forms/errors.html" %}`. Widgets come from the same
 template engine (`TemplatesSetting`), so a project template could override one of Django's.
 
-Django's own small templates for inputs, selects, their options, labels and an empty error list are written
-here in Python instead, with the very same HTML: through the template engine they cost a template render
+Django's own small templates for inputs, text areas, selects, radio buttons and check boxes, their options,
+labels and an empty error list are written here in Python instead, with the very same HTML: through the template engine they cost a template render
 (and an include or two) per field and per option, most of a filter form's time. A template of that name that
 a project or app overrides is still rendered as a template (checked once per name). Our own field template is
 written here too, for exactly the text it has now: once `templates/forms/field.html` changes, the template
@@ -81,6 +81,49 @@ def _select(context) -> str | None:
     return "".join(html)
 
 
+def _textarea(context) -> str:
+    widget = context["widget"]
+    value = _text(widget["value"]) if widget["value"] else ""
+    return f'<textarea name="{_text(widget["name"])}"{_attrs(widget["attrs"])}>\n{value}</textarea>'
+
+
+OPTION_TEMPLATES = ("django/forms/widgets/radio_option.html", "django/forms/widgets/checkbox_option.html")
+
+
+def _option_input(option) -> str:
+    """radio_option.html or checkbox_option.html as an include writes it: input_option.html (input.html's line
+    in its label), each file's own last line break after it."""
+    html = _input({"widget": option}) + "\n"
+    if option["wrap_label"]:
+        label_id = option["attrs"].get("id")
+        label_for = f' for="{_text(label_id)}"' if label_id else ""
+        html = f"<label{label_for}>{html} {_text(option['label'])}</label>"
+    return html + "\n\n"
+
+
+def _multiple_input(context) -> str | None:
+    """django/forms/widgets/multiple_input.html (radio buttons and check boxes), its options included."""
+    widget = context["widget"]
+    attrs = widget["attrs"]
+    html = ["<div"]
+    if attrs.get("id"):
+        html.append(f' id="{_text(attrs["id"])}"')
+    if attrs.get("class"):
+        html.append(f' class="{_text(attrs["class"])}"')
+    html.append(">")
+    for group_name, group_choices, _index in widget["optgroups"]:
+        if group_name:
+            html.append(f"\n  <div><label>{_text(group_name)}</label>")
+        for option in group_choices:
+            if option["template_name"] not in OPTION_TEMPLATES:
+                return None
+            html.append(f"<div>\n    {_option_input(option)}</div>")
+        if group_name:
+            html.append("\n  </div>")
+    html.append("\n</div>")
+    return "".join(html)
+
+
 def _label(context) -> str:
     if not context["use_tag"]:
         return _text(context["label"])
@@ -128,6 +171,21 @@ FAST = {
         _select,
         ("django/forms/widgets/select.html", "django/forms/widgets/select_option.html", WIDGET_ATTRS),
     ),
+    "django/forms/widgets/textarea.html": (_textarea, ("django/forms/widgets/textarea.html", WIDGET_ATTRS)),
+    **{
+        f"django/forms/widgets/{name}.html": (
+            _multiple_input,
+            (
+                f"django/forms/widgets/{name}.html",
+                "django/forms/widgets/multiple_input.html",
+                *OPTION_TEMPLATES,
+                "django/forms/widgets/input_option.html",
+                INPUT,
+                WIDGET_ATTRS,
+            ),
+        )
+        for name in ("radio", "checkbox_select")
+    },
     "django/forms/label.html": (_label, ("django/forms/label.html", "django/forms/attrs.html")),
     "django/forms/errors/list/default.html": (
         _errors,

@@ -16,6 +16,12 @@ class ThroughTemplates(TemplatesSetting):
     field_template_name = PanelFormRenderer.field_template_name
 
 
+class OwnOptionRadio(forms.RadioSelect):
+    """Options through a template of its own: rendered by the template engine, as the renderer cannot know it."""
+
+    option_template_name = "django/forms/widgets/input_option.html"
+
+
 class Everything(forms.Form):
     name = forms.CharField(label="Naam & <code>", max_length=20, help_text="help")
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date", "data-x": 'a"b'}))
@@ -30,8 +36,17 @@ class Everything(forms.Form):
     several = forms.MultipleChoiceField(required=False, choices=[(1, "one"), (2, "two")])
     email = forms.EmailField(required=False, disabled=True)
     kinds = forms.MultipleChoiceField(
-        required=False, choices=[("a", "A")], widget=forms.CheckboxSelectMultiple
+        required=False, choices=[("a", "A"), ("b&", "B & <b>")], widget=forms.CheckboxSelectMultiple
     )
+    note = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3, "placeholder": 'say "hi"'})
+    )
+    size = forms.ChoiceField(
+        required=False,
+        widget=forms.RadioSelect(attrs={"class": "inline"}),
+        choices=[("s", "S & m"), ("Group <g>", [("l", "L"), ("xl", mark_safe("<b>XL</b>"))])],
+    )
+    odd = forms.ChoiceField(required=False, widget=OwnOptionRadio, choices=[("1", "one")])
 
 
 def rendered(form_data, renderer):
@@ -45,6 +60,8 @@ def rendered(form_data, renderer):
         None,
         {"name": "x<y>", "since": "2026-12-06", "count": "7", "secret": "p", "agree": "on", "status": "a&b"},
         {"name": "", "since": "garbage", "status": "y", "several": ["1", "2"], "hidden": '"q"'},
+        {"note": 'a<b>\n"c" &amp;', "size": "xl", "kinds": ["a", "b&"], "odd": "1"},
+        {"note": "0", "size": "nope", "kinds": ["zz"]},
     ],
 )
 @pytest.mark.parametrize("language", ["nl", "en"])
