@@ -6,7 +6,7 @@ page that lays its fields out itself, after `{% include "forms/errors.html" %}`.
 template engine (`TemplatesSetting`), so a project template could override one of Django's.
 
 Django's own small templates for inputs, text areas, selects, radio buttons and check boxes, their options,
-labels and an empty error list are written here in Python instead, with the very same HTML: through the template engine they cost a template render
+labels and error lists are written here in Python instead, with the very same HTML: through the template engine they cost a template render
 (and an include or two) per field and per option, most of a filter form's time. A template of that name that
 a project or app overrides is still rendered as a template (checked once per name). Our own field template is
 written here too, for exactly the text it has now: once `templates/forms/field.html` changes, the template
@@ -131,8 +131,15 @@ def _label(context) -> str:
     return f"<{tag}{_attrs(context['attrs'])}>{_text(context['label'])}</{tag}>"
 
 
-def _errors(context) -> str | None:
-    return None if context["errors"] else ""  # a list with errors goes through its template
+def _errors(context) -> str:
+    """django/forms/errors/list/default.html, which includes ul.html."""
+    errors = context["errors"]
+    if not errors:
+        return ""
+    field_id = getattr(errors, "field_id", None)
+    id_attr = f' id="{_text(field_id)}_error"' if field_id else ""
+    items = "".join(f"<li>{_text(error)}</li>" for error in errors)
+    return f'<ul class="{_text(context["error_class"])}"{id_attr}>{items}</ul>'
 
 
 def _field(context) -> str:

@@ -48,10 +48,16 @@ class Everything(forms.Form):
     )
     odd = forms.ChoiceField(required=False, widget=OwnOptionRadio, choices=[("1", "one")])
 
+    def clean(self):
+        if self.cleaned_data.get("name") == "boom":
+            raise forms.ValidationError(["Not <this> one", mark_safe("<b>nor</b> that")])
+        return self.cleaned_data
+
 
 def rendered(form_data, renderer):
     form = Everything(form_data, renderer=renderer)
-    return [str(field.as_field_group()) + str(field.label_tag()) + str(field.errors) for field in form]
+    fields = [str(field.as_field_group()) + str(field.label_tag()) + str(field.errors) for field in form]
+    return [*fields, str(form.non_field_errors())]
 
 
 @pytest.mark.parametrize(
@@ -62,6 +68,7 @@ def rendered(form_data, renderer):
         {"name": "", "since": "garbage", "status": "y", "several": ["1", "2"], "hidden": '"q"'},
         {"note": 'a<b>\n"c" &amp;', "size": "xl", "kinds": ["a", "b&"], "odd": "1"},
         {"note": "0", "size": "nope", "kinds": ["zz"]},
+        {"name": "boom", "count": "x" * 30},
     ],
 )
 @pytest.mark.parametrize("language", ["nl", "en"])
