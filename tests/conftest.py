@@ -307,9 +307,8 @@ def ensure_seeded_plans() -> None:
 def make_customer(name: str, owner: User, *, plan_code: str = "basis") -> Customer:
     try:
         plan = Plan.objects.get(code=plan_code)
-    except (
-        Plan.DoesNotExist
-    ):  # a transactional test flushed the seeded rows (the site with them): put them back
+    except Plan.DoesNotExist:
+        # a transactional test flushed the seeded rows (and the site with them): put them back
         ensure_seeded_plans()
         plan = Plan.objects.get(code=plan_code)
     customer = Customer.objects.create(
