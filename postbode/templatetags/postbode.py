@@ -1,5 +1,6 @@
 """Template helpers shared by all panel pages."""
 
+import hashlib
 from datetime import timedelta
 
 from django import template
@@ -8,7 +9,7 @@ from django.template.defaulttags import CsrfTokenNode
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, resolve, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import get_language, gettext
@@ -302,3 +303,42 @@ def mailbox_client_settings(mailbox):
 @register.inclusion_tag("devices/_domain_shared.html", takes_context=True)
 def domain_shared_collections(context, domain):
     return {**domain_shared_context(domain), "membership": context.get("membership")}
+
+
+# The language switch on every page (twice on a panel page: the top bar and the menu), written here while
+# `templates/partials/language_switch.html` has the text this writes: through the template engine it cost 0.26
+# ms a switch (4,187 of them in the fast tests, 1.1 s); once the template changes, it is rendered again.
+LANGUAGE_SWITCH = "partials/language_switch.html"
+LANGUAGE_SWITCH_SHA256 = "1c2db03485f098518abe153df0ed3caf6f356956f0ae6bef0ba65874b30d1845"
+_language_switch_is_ours: dict[str, bool] = {}
+
+
+def language_switch_is_ours(engine) -> bool:
+    if LANGUAGE_SWITCH not in _language_switch_is_ours:
+        source = engine.get_template(LANGUAGE_SWITCH).source
+        _language_switch_is_ours[LANGUAGE_SWITCH] = (
+            hashlib.sha256(source.encode()).hexdigest() == LANGUAGE_SWITCH_SHA256
+        )
+    return _language_switch_is_ours[LANGUAGE_SWITCH]
+
+
+@register.simple_tag(takes_context=True)
+def language_switch(context, switch_class=""):
+    """`{% include "partials/language_switch.html" with switch_class=… %}`, the same HTML."""
+    if not language_switch_is_ours(context.template.engine):
+        with context.push(switch_class=switch_class):
+            return mark_safe(context.template.engine.get_template(LANGUAGE_SWITCH).render(context))  # noqa: S308
+    current = get_language()
+    request = context.get("request")
+    path = conditional_escape(request.get_full_path()) if request is not None else ""
+    buttons = "".join(
+        f'\n    <button type="submit" name="language" value="{conditional_escape(code)}"'
+        f' class="link{" current" if code == current else ""}" lang="{conditional_escape(code)}"'
+        f' title="{conditional_escape(gettext(name))}">{conditional_escape(code.upper())}</button>\n  '
+        for code, name in settings.LANGUAGES
+    )
+    return mark_safe(  # noqa: S308 (every value above is escaped)
+        f'<form action="{conditional_escape(reverse("set_language"))}" method="post"'
+        f' class="{conditional_escape(switch_class or "lang-switch")}">\n  {CsrfTokenNode().render(context)}\n'
+        f'  <input name="next" type="hidden" value="{path}">\n  \n  {buttons}\n</form>\n'
+    )
