@@ -44,9 +44,9 @@ def built_module_path() -> Path:
 def built() -> bool:
     try:
         stamp = (BUILT_FOLDER / FINGERPRINT_FILE).read_text().strip()
-    except OSError:
+        return stamp == fingerprint() and built_module_path().exists()
+    except OSError:  # nothing built, or an installation without the C source: Python's own allocation
         return False
-    return stamp == fingerprint() and built_module_path().exists()
 
 
 _module: ModuleType | None = None

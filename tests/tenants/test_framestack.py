@@ -87,3 +87,10 @@ def test_a_build_from_another_source_is_not_loaded(tmp_path, monkeypatch):
     assert not framestack.built()
     assert framestack.load() is None
     assert framestack.stats() == {}
+
+
+def test_an_installation_without_the_c_source_loads_nothing_and_starts(tmp_path, monkeypatch):
+    monkeypatch.setattr(framestack, "SOURCE", tmp_path / "missing.c")
+    monkeypatch.setattr(framestack, "_module", None)
+    assert not framestack.built()
+    assert framestack.install() is False
