@@ -6,10 +6,14 @@ import os
 import shutil
 import stat
 import uuid
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth import login
+from django.http import HttpRequest
+from django.test import Client as DjangoClient
 from django.utils import timezone
 
 from tenants.models import Customer, Membership, Plan, Subscription, User
@@ -368,6 +372,31 @@ def staff(db):
     return user
 
 
+class Client(DjangoClient):
+    """Django's test client, except that `force_login` without a session yet lets the sign-in make it.
+
+    Django's first asks for the client's session, which saves an empty one and sets its cookie; the sign-in
+    then reads it back, saves it under a new key and deletes the empty one: 15 statements (savepoints
+    included), 2.2 ms, for each of the about 700 clients the fast tests sign in. Here the sign-in starts from
+    an unsaved session, as a browser's first request does: 8 statements, 1.1 ms, the same signals, the same
+    session and cookie in the end."""
+
+    def _login(self, user, backend=None):
+        if django_settings.SESSION_COOKIE_NAME in self.cookies:
+            return super()._login(user, backend)
+        request = HttpRequest()
+        request.session = import_module(django_settings.SESSION_ENGINE).SessionStore()
+        login(request, user, backend)
+        request.session.save()
+        self._set_login_cookies(request)
+
+
+@pytest.fixture
+def client():
+    """pytest-django's `client`, signing in as `Client` above does."""
+    return Client()
+
+
 def _client_for(client_class, user):
     client = client_class()
     client.force_login(user)
@@ -382,22 +411,16 @@ def owner_client(client, owner, customer):
 
 @pytest.fixture
 def member_client(member):
-    from django.test import Client
-
     return _client_for(Client, member)
 
 
 @pytest.fixture
 def outsider_client(outsider):
-    from django.test import Client
-
     return _client_for(Client, outsider)
 
 
 @pytest.fixture
 def staff_client(staff):
-    from django.test import Client
-
     return _client_for(Client, staff)
 
 
