@@ -6,13 +6,15 @@ page that lays its fields out itself, after `{% include "forms/errors.html" %}`.
 template engine (`TemplatesSetting`), so a project template could override one of Django's.
 
 Django's own small templates for inputs, text areas, selects, radio buttons and check boxes, their options,
-labels and error lists are written here in Python instead, with the very same HTML: through the template engine they cost a template render
-(and an include or two) per field and per option, most of a filter form's time. A template of that name that
+labels and error lists are written here in Python instead, with the very same HTML: through the template
+engine they cost a template render (and an include or two) per field and per option, most of a filter form's
+time. A template of that name that
 a project or app overrides is still rendered as a template (checked once per name). Our own field template is
 written here too, for exactly the text it has now: once `templates/forms/field.html` changes, the template
 is rendered again until `_field` and `FIELD_TEMPLATE_SHA256` say the same as the new text.
 """
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -158,6 +160,14 @@ def _field(context) -> str:
     return f'<div class="field{classes}">\n  {body}\n  {help_text}\n  {field.errors}\n</div>'
 
 
+@functools.cache
+def template_has_text(name: str, sha256: str) -> bool:
+    """Whether the template `name`, as the engine finds it, has the text whose SHA-256 is `sha256`: the text a
+    rendering written in Python stands for (`_field` here, `{% language_switch %}`). Asked once per process."""
+    source = get_template(name).template.source
+    return hashlib.sha256(source.encode()).hexdigest() == sha256
+
+
 FIELD_TEMPLATE = "forms/field.html"
 FIELD_TEMPLATE_SHA256 = (
     "4c5a40d4079e6f5a1199910de083fad3f9d3917fdb8c66c047233990f8adf716"  # the text `_field` writes
@@ -207,7 +217,6 @@ class PanelFormRenderer(TemplatesSetting):
 
     def __init__(self):
         self._own: dict[str, bool] = {}  # template name: Django's own files, none overridden
-        self._field_is_ours: bool | None = None  # forms/field.html is the text `_field` writes
 
     def _is_own(self, template_name: str) -> bool:
         if template_name not in self._own:
@@ -218,10 +227,8 @@ class PanelFormRenderer(TemplatesSetting):
         return self._own[template_name]
 
     def field_is_ours(self) -> bool:
-        if self._field_is_ours is None:
-            source = get_template(FIELD_TEMPLATE).template.source
-            self._field_is_ours = hashlib.sha256(source.encode()).hexdigest() == FIELD_TEMPLATE_SHA256
-        return self._field_is_ours
+        """forms/field.html is the text `_field` writes."""
+        return template_has_text(FIELD_TEMPLATE, FIELD_TEMPLATE_SHA256)
 
     def render(self, template_name, context, request=None):
         if template_name == FIELD_TEMPLATE and self.field_is_ours():

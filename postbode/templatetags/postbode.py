@@ -1,6 +1,5 @@
 """Template helpers shared by all panel pages."""
 
-import hashlib
 from datetime import timedelta
 
 from django import template
@@ -18,6 +17,7 @@ from django_countries.fields import Country
 
 from billing.access import may_see_invoices
 from devices.views import domain_shared_context, mailbox_settings_context
+from postbode.forms import template_has_text
 from tenants.access import is_open_to_mailbox_user, may_manage_mail
 from tenants.rows import escaped, format_row
 from tenants.units import format_bytes
@@ -310,22 +310,16 @@ def domain_shared_collections(context, domain):
 # ms a switch (4,187 of them in the fast tests, 1.1 s); once the template changes, it is rendered again.
 LANGUAGE_SWITCH = "partials/language_switch.html"
 LANGUAGE_SWITCH_SHA256 = "1c2db03485f098518abe153df0ed3caf6f356956f0ae6bef0ba65874b30d1845"
-_language_switch_is_ours: dict[str, bool] = {}
 
 
-def language_switch_is_ours(engine) -> bool:
-    if LANGUAGE_SWITCH not in _language_switch_is_ours:
-        source = engine.get_template(LANGUAGE_SWITCH).source
-        _language_switch_is_ours[LANGUAGE_SWITCH] = (
-            hashlib.sha256(source.encode()).hexdigest() == LANGUAGE_SWITCH_SHA256
-        )
-    return _language_switch_is_ours[LANGUAGE_SWITCH]
+def language_switch_is_ours() -> bool:
+    return template_has_text(LANGUAGE_SWITCH, LANGUAGE_SWITCH_SHA256)
 
 
 @register.simple_tag(takes_context=True)
 def language_switch(context, switch_class=""):
     """`{% include "partials/language_switch.html" with switch_class=… %}`, the same HTML."""
-    if not language_switch_is_ours(context.template.engine):
+    if not language_switch_is_ours():
         with context.push(switch_class=switch_class):
             return mark_safe(context.template.engine.get_template(LANGUAGE_SWITCH).render(context))  # noqa: S308
     current = get_language()

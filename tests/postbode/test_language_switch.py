@@ -31,7 +31,7 @@ def rendered(source: str, request, *, csrf: bool) -> str:
 def test_the_python_switch_is_the_templates_html(path, language, csrf):
     request = RequestFactory().get(path)
     with override(language):
-        assert tags.language_switch_is_ours(engines["django"].engine)
+        assert tags.language_switch_is_ours()
         assert rendered(IN_PYTHON, request, csrf=csrf) == rendered(THROUGH_THE_TEMPLATE, request, csrf=csrf)
         assert rendered(IN_PYTHON_WITH, request, csrf=csrf) == rendered(
             THROUGH_THE_TEMPLATE_WITH, request, csrf=csrf
@@ -43,8 +43,7 @@ def test_the_python_switch_is_the_templates_html(path, language, csrf):
 
 def test_a_changed_switch_template_is_rendered_by_the_template_engine(monkeypatch):
     monkeypatch.setattr(tags, "LANGUAGE_SWITCH_SHA256", "0" * 64)
-    monkeypatch.setattr(tags, "_language_switch_is_ours", {})
     request = RequestFactory().get("/")
-    assert not tags.language_switch_is_ours(engines["django"].engine)
+    assert not tags.language_switch_is_ours()
     monkeypatch.setattr(tags, "conditional_escape", lambda value: "not the template")
     assert rendered(IN_PYTHON, request, csrf=True) == rendered(THROUGH_THE_TEMPLATE, request, csrf=True)
