@@ -221,3 +221,28 @@ def test_possessive_expressions_match_as_their_backtracking_forms_do():
         fast, slow = _TO_ATTRS.match(rest), plain.match(rest)
         assert (fast and fast.groups()) == (slow and slow.groups()), rest
     assert sum(1 for rest in rests if _TO_ATTRS.match(rest)) >= 5
+
+
+@pytest.mark.parametrize(
+    "expression, text",
+    [
+        ("syslog", "Nov 26 20:08:29 mx1 postfix/smtp/[95028]: 790FF3B783: to=<a@b.example>, status=sent"),
+        ("syslog", "Nov 26 20:08:29 mx1 postfix/smtp[]: 790FF3B783: to=<a@b.example>, status=sent"),
+        (
+            "attempt",
+            "to=<a@b.example>, relay=x.example[192.0.2.4]:25, conn_use=, delay=0.5, dsn=2.0.0, status=sent (250 ok)",
+        ),
+        (
+            "attempt",
+            "to=<a@b.example>, orig_to=<c@d.example>, relay=x.example[192.0.2.4]:25, conn_use=, delay=0.5, "
+            "delays=0.1/0/0.2/0.2, dsn=2.0.0, status=sent (250 ok)",
+        ),
+    ],
+)
+def test_malformed_optional_parts_are_never_read_as_well_formed(expression, text):
+    """An empty program part after a slash, empty brackets or an empty `conn_use=` do not match. Python 3.11
+    before 3.11.5 (CPython gh-106052; Debian 12's python3 is 3.11.2) matched all four through the possessive
+    groups the expressions used to have."""
+    from relay.parser import _SYSLOG_LINE, _TO_ATTRS
+
+    assert {"syslog": _SYSLOG_LINE, "attempt": _TO_ATTRS}[expression].match(text) is None
