@@ -34,7 +34,7 @@ def redis_client():
 def policy_server(redis_client):
     limits = {"relay-abc": 2, "jan@bakkerij.example": 1}
     server = PolicyServer(("127.0.0.1", 0), SendingLimits(redis_client, limit_for=limits.get))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)  # stops at once
     thread.start()
     yield server
     server.shutdown()
@@ -99,7 +99,7 @@ def test_one_connection_carries_many_requests_and_users_are_counted_apart(policy
 def test_redis_down_fails_open(redis_client):
     dead = relay_redis_client("redis://127.0.0.1:1/0")
     server = PolicyServer(("127.0.0.1", 0), SendingLimits(dead, limit_for=lambda _u: 1))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)  # stops at once
     thread.start()
     try:
         with socket.create_connection(server.server_address, timeout=5) as sock:

@@ -71,7 +71,7 @@ def test_nxdomain_for_the_whole_domain_is_missing_everywhere(domain, rsa_key, dn
     assert problem_codes(domain, "mx") == ["nxdomain"]
 
 
-def test_timeout_is_could_not_check_never_ok(domain, rsa_key, publish, dns_server):
+def test_timeout_is_could_not_check_never_ok(domain, rsa_key, publish, dns_server, quick_dns_timeout):
     publish()
     dns_server.silence("_dmarc.bakkerij.example")
     dns_server.silence("pb202611._domainkey.bakkerij.example")
@@ -82,7 +82,7 @@ def test_timeout_is_could_not_check_never_ok(domain, rsa_key, publish, dns_serve
     assert result(domain, "mx").status == "ok"
 
 
-def test_timeout_does_not_activate_a_waiting_key(domain, rsa_key, publish, dns_server):
+def test_timeout_does_not_activate_a_waiting_key(domain, rsa_key, publish, dns_server, quick_dns_timeout):
     publish()
     dns_server.silence("pb202611._domainkey.bakkerij.example")
     check_domain(domain)
@@ -361,7 +361,9 @@ GARBAGE = [
 
 
 @pytest.mark.parametrize("rdata", GARBAGE)
-def test_garbage_txt_never_crashes_and_is_never_ok(domain, rsa_key, publish, dns_server, rdata):
+def test_garbage_txt_never_crashes_and_is_never_ok(
+    domain, rsa_key, publish, dns_server, rdata, quick_dns_timeout
+):
     publish(skip=("dkim:pb202611", "spf", "dmarc", "tls-rpt", "mta-sts"))
     for name in [
         "pb202611._domainkey.bakkerij.example",
@@ -405,7 +407,7 @@ def test_a_record_that_breaks_emails_the_owner_once(
 
 
 def test_unreachable_after_ok_sends_no_email(
-    domain, rsa_key, publish, dns_server, mailoutbox, django_capture_on_commit_callbacks
+    domain, rsa_key, publish, dns_server, mailoutbox, django_capture_on_commit_callbacks, quick_dns_timeout
 ):
     publish()
     with django_capture_on_commit_callbacks(execute=True):

@@ -171,7 +171,7 @@ def test_missing_or_wrong_record_leaves_domain_unverified(
     assert not unverified.is_verified and unverified.verification_checked_at is not None
 
 
-def test_dns_timeout_is_reported_not_a_crash(owner_client, unverified, dns_server):
+def test_dns_timeout_is_reported_not_a_crash(owner_client, unverified, dns_server, quick_dns_timeout):
     dns_server.resolver.silent.add("_postbode.nieuw.example")
     response = owner_client.post(f"/domains/{unverified.pk}/verify/", follow=True)
     assert response.status_code == 200
