@@ -58,21 +58,26 @@ def copy_rows(out, assembly) -> None:
         out.write(f"{draft.event_lines!r} {draft.events!r}\n")
 
 
-def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postbode.settings")
-    import django
-
-    django.setup()
+def write(out_path: str, logs: list[str]) -> None:
+    """The dump of `logs` into `out_path`, by the modules this process loaded (Django set up)."""
     import relay.assembler
     import relay.copyrows
     import relay.parser
     from relay.compiled import is_compiled
 
     modules = (relay.parser, relay.assembler, relay.copyrows)
-    with open(sys.argv[1], "w") as out:
+    with open(out_path, "w") as out:
         out.write(f"compiled {' '.join(str(is_compiled(module)) for module in modules)}\n")
-        for path in sys.argv[2:]:
+        for path in logs:
             dump(out, path)
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postbode.settings")
+    import django
+
+    django.setup()
+    write(sys.argv[1], sys.argv[2:])
 
 
 if __name__ == "__main__":
