@@ -3,6 +3,7 @@
 import gc
 import itertools
 import os
+import re
 import shutil
 import stat
 import uuid
@@ -95,6 +96,45 @@ LONGEST_FIRST = (
     "tests/test_translations.py::test_catalogue_has_every_message_makemessages_would_extract",
     "tests/postbode/test_dutch_pages.py::test_main_pages_in_dutch_have_no_known_english_leaks",
 )
+
+
+# Folders each of whose test modules carries the folder's mark on all its tests (`pytestmark`; held to it by
+# tests/test_test_run.py). A run whose -m expression leaves out every test with that mark, whatever other marks
+# it has, does not import the folder: the fast set imported and collected the 160 tests of tests/integration
+# and tests/browser in each worker only to deselect them (0.3 s of each worker's start).
+MARKED_FOLDERS = {"integration": "integration", "browser": "browser"}
+TESTS_FOLDER = Path(__file__).resolve().parent
+
+
+def deselects_mark_whatever_else(markexpr: str, mark: str) -> bool:
+    """Whether `-m markexpr` deselects every test marked `mark`, whichever of the expression's other marks it
+    has (each combination is tried). False when unsure (marks with arguments, an expression pytest refuses)."""
+    if not markexpr or re.search(r"\w\s*\(", markexpr):
+        return False
+    try:
+        from _pytest.mark.expression import Expression
+
+        expression = Expression.compile(markexpr)
+    except Exception:  # pytest's own parser will say what is wrong with it
+        return False
+    others = sorted(
+        set(re.findall(r"[A-Za-z_][\w.]*", markexpr)) - {"and", "or", "not", "True", "False", mark}
+    )
+    if len(others) > 8:
+        return False
+    for chosen in itertools.product((False, True), repeat=len(others)):
+        present = {mark, *(name for name, on in zip(others, chosen, strict=True) if on)}
+        if expression.evaluate(lambda name, /, **kwargs: name in present):
+            return False
+    return True
+
+
+def pytest_ignore_collect(collection_path, config):
+    if collection_path.parent != TESTS_FOLDER or collection_path.name not in MARKED_FOLDERS:
+        return None
+    if deselects_mark_whatever_else(config.option.markexpr, MARKED_FOLDERS[collection_path.name]):
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,9 +1,12 @@
 """How the suite is spread over the cores (tests/conftest.py, pyproject.toml): nothing here times anything."""
 
+import ast
 import tomllib
 from pathlib import Path
 
-from tests.conftest import LONGEST_FIRST
+import pytest
+
+from tests.conftest import LONGEST_FIRST, MARKED_FOLDERS, TESTS_FOLDER, deselects_mark_whatever_else
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,3 +64,45 @@ def test_signing_in_a_test_client_saves_no_empty_session_first(
         assert session.get_decoded()["_auth_user_id"] == str(owner.pk)
     assert set(ours.session.keys()) == set(theirs.session.keys())
     assert ours.get("/").status_code == theirs.get("/").status_code
+
+
+def _module_marks(path: Path) -> set[str]:
+    """The marks a test module's `pytestmark` puts on all its tests (`pytest.mark.NAME`, alone or in a list)."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "pytestmark" for t in node.targets):
+            return {
+                part.attr
+                for part in ast.walk(node.value)
+                if isinstance(part, ast.Attribute) and getattr(part.value, "attr", None) == "mark"
+            }
+    return set()
+
+
+def test_every_module_of_a_marked_folder_marks_all_its_tests():
+    """What lets a run that deselects the mark leave the folder out (`pytest_ignore_collect` in conftest.py)."""
+    for folder, mark in MARKED_FOLDERS.items():
+        modules = sorted((TESTS_FOLDER / folder).glob("test_*.py"))
+        assert modules, folder
+        unmarked = [path.name for path in modules if mark not in _module_marks(path)]
+        assert not unmarked, f"tests/{folder}: {unmarked} do not set pytestmark = pytest.mark.{mark}"
+
+
+@pytest.mark.parametrize(
+    "markexpr, mark, left_out",
+    [
+        ("not integration and not browser", "integration", True),
+        ("not integration and not browser", "browser", True),
+        ("not browser", "integration", False),
+        ("integration", "integration", False),
+        ("not integration", "integration", True),
+        ("not integration or slow", "integration", False),  # a test marked both is selected
+        ("not (integration and browser)", "integration", False),
+        ("", "integration", False),
+        ("not integration(kind=1)", "integration", False),  # marks with arguments: not decided here
+        ("not (", "integration", False),  # pytest reports the error itself
+    ],
+)
+def test_a_folder_is_left_out_only_when_the_expression_deselects_its_mark_whatever_else(
+    markexpr, mark, left_out
+):
+    assert deselects_mark_whatever_else(markexpr, mark) is left_out
