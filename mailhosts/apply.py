@@ -675,6 +675,12 @@ class RunningCommand:
     started: float
 
 
+# `postmap` runs beside the apply's own work (Dovecot's table, the part store): at a lower priority, so that
+# the five of a whole host's first apply take the spare core instead of sharing the apply's. At 100,000
+# mailboxes that made filling Dovecot's table 0.40-0.54 s instead of 0.68-0.77 s (bench/README.md).
+POSTMAP_NICENESS = 10
+
+
 def start_postmap(host: MailHost, root: Path) -> list[RunningCommand]:
     """Start rebuilding the stale hash maps, one `postmap` per map side by side (the first apply builds
     five maps of a whole host); `finish_commands` waits for them."""
@@ -690,6 +696,9 @@ def start_postmap(host: MailHost, root: Path) -> list[RunningCommand]:
                 text=True,
             )
             running.append(RunningCommand(command, process, time.monotonic()))
+            with contextlib.suppress(ProcessLookupError):  # one that is already done
+                niceness = min(os.getpriority(os.PRIO_PROCESS, 0) + POSTMAP_NICENESS, 19)
+                os.setpriority(os.PRIO_PROCESS, process.pid, niceness)
     except OSError as error:
         stop_commands(running)
         raise ApplyError(f"{' '.join(command)}: {error}") from error

@@ -401,6 +401,30 @@ def test_postmap_runs_for_hash_maps_whose_db_is_stale(domain, tmp_path):
     assert "virtual_mailbox_maps" in second and "virtual_mailbox_domains" not in second
 
 
+def test_postmap_runs_at_a_lower_priority_than_the_apply(domain, tmp_path):
+    """It runs beside the apply's own work (Dovecot's table, the part store) and takes the spare core."""
+    import os
+    import sys
+
+    from mailhosts.apply import POSTMAP_NICENESS
+    from mailhosts.revisions import mark_changed
+
+    log = tmp_path / "niceness.log"
+    host = domain.mailhost
+    host.postmap_command = [  # reads its niceness once the apply has had time to set it
+        "sh",
+        "-c",
+        f"sleep 0.2; {sys.executable} -c 'import os; print(os.nice(0))' >> {log}; touch \"${{1#hash:}}.db\"",
+        "postmap",
+    ]
+    host.save()
+    mark_changed(make_mailbox(domain, "jan"), host=host)
+    apply_host(host.pk)
+    niceness = [int(line) for line in log.read_text().split()]
+    assert len(niceness) == 5
+    assert set(niceness) == {os.getpriority(os.PRIO_PROCESS, 0) + POSTMAP_NICENESS}
+
+
 def test_a_failing_postmap_marks_the_host_failed_and_the_next_apply_builds_the_maps(domain, tmp_path):
     """`postmap` runs beside the rest of the apply, one process per map: a map that fails to build still
     fails the apply (no revision recorded as applied), and the next apply builds what is stale."""
