@@ -526,9 +526,11 @@ PARTS_DATABASE = ".postbode/parts.sqlite"
 # page of its own, and rows added in order leave pages half full). A host's first apply of 100,000 mailboxes
 # writes 85,000 rows (65 MB) in 0.56-0.67 s instead of 0.73-0.81 s, 85 MB instead of 97 MB. A store made
 # before keeps its table.
+# A scope's parts are found by their paths (`<folder>/<scope>`), so the table has no index of its scopes (a store
+# made before keeps its `parts_scope` index, unused): filling the store of a first apply of 100,000 mailboxes
+# (85,000 parts, 64 MB) took 0.30 s with one and 0.24 s without.
 PARTS_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS parts (path TEXT PRIMARY KEY, scope TEXT NOT NULL, content BLOB NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS parts_scope ON parts (scope)",
 )
 
 
@@ -557,6 +559,7 @@ class PartStore:
         folders = tuple(folders)
         if not folders:
             return {}
+        scopes = None if scopes is None else tuple(scopes)
         rows: Iterable[tuple[str, bytes]]
         if scopes is None:  # the rows below each folder: a range of the primary key ("/" + 1 is "0")
             rows = [
@@ -570,8 +573,11 @@ class PartStore:
         else:
             rows = [
                 row
+                for folder in folders
                 for scope in scopes
-                for row in self.db.execute("SELECT path, content FROM parts WHERE scope = ?", (scope,))
+                for row in self.db.execute(
+                    "SELECT path, content FROM parts WHERE path = ?", (f"{folder}/{scope}",)
+                )
             ]
         prefixes = tuple(f"{folder}/" for folder in folders)
         return {path: bytes(content) for path, content in rows if path.startswith(prefixes)}
