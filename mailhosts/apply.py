@@ -677,7 +677,7 @@ class RunningCommand:
 
 # `postmap` runs beside the apply's own work (Dovecot's table, the part store): at a lower priority, so that
 # the five of a whole host's first apply take the spare core instead of sharing the apply's. At 100,000
-# mailboxes that made filling Dovecot's table 0.40-0.54 s instead of 0.68-0.77 s (bench/README.md).
+# mailboxes that made filling Dovecot's table 0.40-0.47 s instead of 0.57-0.61 s (bench/README.md, seventh step).
 POSTMAP_NICENESS = 10
 
 
