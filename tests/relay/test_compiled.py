@@ -13,6 +13,7 @@ import pytest
 
 from relay.compiled import PURE_ENV, compiled_folder
 from relay.parser import _SYSLOG_LINE
+from tests.conftest import require_service
 from tests.relay.logs import EXPIRED, GARBAGE, MIXED, RFC3339_LONG_IDS, YEAR_END
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,16 +51,18 @@ def _dump(tmp_path: Path, logs: list[Path], *, pure: bool) -> list[str]:
     return out.read_text().splitlines()
 
 
+@pytest.fixture
+def compiled():
+    """Skipped where ./dev could not compile them; under CI=true that is a failure (`require_service`)."""
+    require_service(compiled_folder() is not None, "the compiled relay modules (./dev compiles them)")
+
+
 # Lines of each benchmark log compared in the fast set (the whole 2-million-line logs were compared by hand,
 # bench/README.md): the varied generator spreads its kinds of message, deferrals and expiries over any length.
 ASSEMBLED_LINES = 15_000
 
 
-@pytest.mark.skipif(
-    compiled_folder() is None and not os.environ.get("CI"),
-    reason="the parser and assembler are not compiled here (./dev compiles them)",
-)
-def test_the_compiled_parser_and_assembler_give_what_the_pure_ones_give(tmp_path):
+def test_the_compiled_parser_and_assembler_give_what_the_pure_ones_give(tmp_path, compiled):
     """On both kinds of benchmark log (shorter) and the test logs, batch by batch as ingest reads them."""
     plain, varied, small = tmp_path / "plain.log", tmp_path / "varied.log", tmp_path / "small.log"
     plain.write_text(
@@ -109,11 +112,7 @@ def _mangled(lines: list[str], count: int, seed: int) -> list[str]:
     return mangled
 
 
-@pytest.mark.skipif(
-    compiled_folder() is None and not os.environ.get("CI"),
-    reason="the line scanner is not built here (./dev builds it)",
-)
-def test_the_line_scanner_in_c_reads_every_line_as_the_line_expression_does():
+def test_the_line_scanner_in_c_reads_every_line_as_the_line_expression_does(compiled):
     """On both generators' lines, hand-made edge cases and a hundred thousand mangled lines."""
     scanner = importlib.import_module("relay._linescan")
     plain = list(

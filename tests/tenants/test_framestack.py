@@ -8,13 +8,16 @@ from pathlib import Path
 import pytest
 
 from tenants import framestack
+from tests.conftest import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
-needs_build = pytest.mark.skipif(
-    not framestack.built() and not os.environ.get("CI"),
-    reason="the frame-stack cache is not built here (./dev builds it)",
-)
+
+@pytest.fixture
+def needs_build():
+    """Skipped where ./dev could not build it; under CI=true that is a failure (`require_service`)."""
+    require_service(framestack.built(), "the frame-stack cache (./dev builds it)")
+
 
 # Calls 300 deep and back, 5,000 times, before and after installing: every descent needs frame-stack chunks
 # beyond the thread's first, which Python maps and unmaps again each time unless they are kept. A new mapping
@@ -61,8 +64,7 @@ def _run(code: str, **env: str) -> str:
     return done.stdout.strip()
 
 
-@needs_build
-def test_freed_chunks_are_reused_instead_of_mapped_again():
+def test_freed_chunks_are_reused_instead_of_mapped_again(needs_build):
     before, after, reused, mapped, threads_right = _run(PROBE).split()
     assert int(before) >= 5_000, "without the cache every descent maps at least one chunk anew"
     assert int(after) < int(before) // 20
@@ -70,8 +72,7 @@ def test_freed_chunks_are_reused_instead_of_mapped_again():
     assert threads_right == "True", "threads sharing the kept chunks compute what they computed without them"
 
 
-@needs_build
-def test_every_process_of_the_panel_installs_it_and_the_switch_turns_it_off():
+def test_every_process_of_the_panel_installs_it_and_the_switch_turns_it_off(needs_build):
     probe = "import postbode; from tenants import framestack; print(framestack.stats()['installed'])"
     assert _run(probe) == "True"
     assert _run(probe, **{framestack.OFF_ENV: "1"}) == "False"
