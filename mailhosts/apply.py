@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import F
 from django.db.models.functions import Greatest
@@ -43,6 +44,8 @@ from tenants.garbage import fewer_collections
 from .files import (
     PartStore,
     ensure_mail_root,
+    ensure_user_database,
+    ids_of,
     ownership,
     plan_changes,
     prune_user_table,
@@ -55,6 +58,7 @@ from .files import (
 )
 from .models import MailHost, PendingChange
 from .rendering import (
+    MODE_AUTH,
     Assembled,
     HostConfig,
     RenderedFile,
@@ -70,6 +74,7 @@ from .rendering import (
     render_user_lines,
     scoped_roots,
     stored_folders,
+    user_table_layout,
     user_tables,
     with_related_scopes,
     with_user_lines,
@@ -85,9 +90,10 @@ FOLDER_MANIFESTS = f"{STATE_DIR}/mail-folders.d"  # the layout before the part s
 FOLDER_LISTS = "mail-folders"  # in the part store: one list per domain
 ASSEMBLED_INDEX = f"{STATE_DIR}/assembled"  # <file>.index: where each part is in an assembled file
 LAYOUT_MARKER = f"{STATE_DIR}/layout"
-# Files by scope, parts in the part store, a DKIM key a file per domain (not a folder); the marker also
-# names the host and revision. A host in an older layout is rendered whole once.
-LAYOUT = "scoped-3"
+# Files by scope, parts in the part store, a DKIM key a file per domain (not a folder), the spam filter's
+# userdb a SQLite table (not an assembled passwd-file); the marker also names the host and revision. A host
+# in an older layout is rendered whole once.
+LAYOUT = "scoped-4"
 
 
 def layout_marker(host: MailHost, revision: int) -> str:
@@ -290,6 +296,13 @@ def write_host(
             for folder, database in user_tables().items():
                 if database not in new_tables:
                     prune_user_table(root, folder, database, config.files)
+                elif not (root / database).exists():  # no rows (yet): Dovecot still finds its empty table
+                    ensure_user_database(
+                        root / database,
+                        MODE_AUTH,
+                        ids_of("", settings.MAILHOST_AUTH_GROUP),
+                        user_table_layout(database),
+                    )
         result.created_folders, result.removed_folders = sync_mail_folders(host, config, store)
     except BaseException:
         stop_commands(postmapping)
@@ -362,7 +375,7 @@ def sync_stored_user_tables(
     for database, changes in by_database.items():
         sample = next((file for file in parts.values() if file.user_database == database), None)
         mode, ids = (sample.mode, ownership(sample)) if sample else (0o640, (-1, -1))
-        sync_stored_user_table(root / database, changes, mode, ids)
+        sync_stored_user_table(root / database, changes, mode, ids, user_table_layout(database))
 
 
 def write_hint(path: Path, content: bytes) -> None:

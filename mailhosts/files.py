@@ -20,7 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .rendering import RenderedFile
+from .rendering import MAILBOX_USERS, RenderedFile, UserTable, user_table_layout
 
 
 def ownership(wanted: RenderedFile) -> tuple[int, int]:
@@ -292,36 +292,20 @@ def write_plain(root: Path, contents: dict[str, bytes], mode: int = 0o644) -> No
 # --- passwd-files as SQLite tables ------------------------------------------------------------------------
 
 USER_TABLE_SUFFIX = ".sqlite"
-USER_TABLE_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS users (username TEXT PRIMARY KEY, password TEXT NOT NULL, uid INTEGER NOT NULL,"
-    " gid INTEGER NOT NULL, home TEXT NOT NULL, quota_rule TEXT) WITHOUT ROWID"
-)
-# passwd-file extra fields → the table's columns (dovecot-sql.conf.ext selects them by these names)
-USER_TABLE_EXTRA = {"userdb_quota_rule": "quota_rule"}
 
 
-def user_table_rows(content: bytes) -> dict[str, tuple]:
+def user_table_rows(content: bytes, layout: UserTable = MAILBOX_USERS) -> dict[str, tuple]:
     """passwd-file lines `user:password:uid:gid::home::extra fields` → {user: row of the `users` table}."""
-    return user_rows_of_lines(content.splitlines())
+    return user_rows_of_lines(content.splitlines(), layout)
 
 
-EXTRA_POSITION = {name: position for position, name in enumerate(USER_TABLE_EXTRA)}
-
-
-def user_rows_of_lines(lines: Iterable[bytes]) -> dict[str, tuple]:
+def user_rows_of_lines(lines: Iterable[bytes], layout: UserTable = MAILBOX_USERS) -> dict[str, tuple]:
     """`user_table_rows` of lines (a host's 100,000 lines are parsed on its first apply)."""
     rows = {}
     for line in lines:
-        if not line:
-            continue
-        user, password, uid, gid, _gecos, home, _shell, extra = line.decode().split(":", 7)
-        columns: list[str | None] = [None] * len(EXTRA_POSITION)
-        for field in extra.split():
-            name, _, value = field.partition("=")
-            if name not in EXTRA_POSITION:
-                raise ValueError(f"no column for the passwd-file field {name!r}")
-            columns[EXTRA_POSITION[name]] = value
-        rows[user] = (user, password, int(uid), int(gid), home, *columns)
+        if line:
+            row = layout.row(line)
+            rows[row[0]] = row
     return rows
 
 
@@ -330,10 +314,12 @@ def ensure_user_table(path: Path, mode: int = 0o640, ids: tuple[int, int] = (-1,
     ensure_user_database(path.with_name(path.name + USER_TABLE_SUFFIX), mode, ids)
 
 
-def ensure_user_database(database: Path, mode: int = 0o640, ids: tuple[int, int] = (-1, -1)) -> None:
+def ensure_user_database(
+    database: Path, mode: int = 0o640, ids: tuple[int, int] = (-1, -1), layout: UserTable = MAILBOX_USERS
+) -> None:
     database.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.closing(connect(database)) as db:
-        db.execute(USER_TABLE_SCHEMA)
+        db.execute(layout.schema)
         db.commit()
     if ids != (-1, -1):
         os.chown(database, *ids)
@@ -347,16 +333,17 @@ def sync_user_table(path: Path, wanted: RenderedFile, root: Path | None = None) 
 
     A shared table (`user_database`) holds the rows of several files; each sync touches only its own."""
     database = user_database_of(path, wanted, root or path.parent)
+    layout = user_table_layout(wanted.user_database) if wanted.user_database else MAILBOX_USERS
     fresh = not database.exists()
-    ensure_user_database(database, wanted.mode, ownership(wanted))
+    ensure_user_database(database, wanted.mode, ownership(wanted), layout)
     try:
         old_lines = set() if fresh else set(path.read_bytes().splitlines())
     except FileNotFoundError:
         old_lines = set()
     new_lines = set(wanted.content.splitlines())
     # Only the lines that differ are parsed: a change to one mailbox of 100,000 touches one row.
-    changed = user_table_rows(b"\n".join(sorted(new_lines - old_lines)))
-    removed = user_table_rows(b"\n".join(sorted(old_lines - new_lines)))
+    changed = user_table_rows(b"\n".join(sorted(new_lines - old_lines)), layout)
+    removed = user_table_rows(b"\n".join(sorted(old_lines - new_lines)), layout)
     write_user_rows(database, changed, removed, start_empty=not old_lines and not wanted.user_database)
 
 
@@ -371,16 +358,20 @@ def write_user_rows(database: Path, changed: dict, removed: dict, *, start_empty
             "DELETE FROM users WHERE username = ?", [(user,) for user in removed.keys() - changed.keys()]
         )
         # in key order: the table's B-tree grows at its end instead of splitting pages all over it
-        db.executemany(
-            "INSERT OR REPLACE INTO users VALUES (?, ?, ?, ?, ?, ?)",
-            [changed[user] for user in sorted(changed)],
-        )
+        if changed:
+            columns = ", ".join("?" * len(next(iter(changed.values()))))
+            db.executemany(
+                f"INSERT OR REPLACE INTO users VALUES ({columns})",  # noqa: S608 (only the placeholders)
+                [changed[user] for user in sorted(changed)],
+            )
         db.execute("COMMIT")
 
 
 def sync_shared_user_table(database: Path, passwd_files: list[tuple[Path, RenderedFile]]) -> None:
     """`sync_user_table` for many passwd-files of one shared table, in one transaction (one flush)."""
-    ensure_user_database(database, passwd_files[0][1].mode, ownership(passwd_files[0][1]))
+    sample = passwd_files[0][1]
+    layout = user_table_layout(sample.user_database)
+    ensure_user_database(database, sample.mode, ownership(sample), layout)
     changed: dict[str, tuple] = {}
     removed: dict[str, tuple] = {}
     for path, wanted in passwd_files:
@@ -389,8 +380,8 @@ def sync_shared_user_table(database: Path, passwd_files: list[tuple[Path, Render
         except FileNotFoundError:
             old_lines = set()
         new_lines = set(wanted.content.splitlines())
-        changed |= user_table_rows(b"\n".join(sorted(new_lines - old_lines)))
-        removed |= user_table_rows(b"\n".join(sorted(old_lines - new_lines)))
+        changed |= user_table_rows(b"\n".join(sorted(new_lines - old_lines)), layout)
+        removed |= user_table_rows(b"\n".join(sorted(old_lines - new_lines)), layout)
     write_user_rows(database, changed, removed)
 
 
@@ -611,16 +602,18 @@ class PartStore:
 
 
 def user_rows_diff(
-    old: bytes, new: bytes, new_rows: tuple[tuple, ...] | None = None
+    old: bytes, new: bytes, new_rows: tuple[tuple, ...] | None = None, layout: UserTable = MAILBOX_USERS
 ) -> tuple[dict[str, tuple], dict[str, tuple]]:
     """The rows of a passwd-file's changed or new lines, and of its lines that are gone. `new_rows` are the
     rows of `new`'s lines as the renderer made them (`RenderedFile.user_rows`), if it did."""
     if not old:  # a new passwd-file (every one on a host's first apply)
         if new_rows is not None:
             return {row[0]: row for row in new_rows}, {}
-        return user_rows_of_lines(new.splitlines()), {}
+        return user_rows_of_lines(new.splitlines(), layout), {}
     old_lines, new_lines = set(old.splitlines()), set(new.splitlines())
-    return user_rows_of_lines(new_lines - old_lines), user_rows_of_lines(old_lines - new_lines)
+    return user_rows_of_lines(new_lines - old_lines, layout), user_rows_of_lines(
+        old_lines - new_lines, layout
+    )
 
 
 def sync_stored_user_table(
@@ -628,15 +621,16 @@ def sync_stored_user_table(
     changes: list[tuple[bytes, bytes, tuple[tuple, ...] | None]],
     mode: int,
     ids: tuple[int, int],
+    layout: UserTable = MAILBOX_USERS,
 ) -> None:
     """Change the shared user table by the lines that differ between each stored passwd-file's old and new
     content (with the new content's rows, when rendered: see `user_rows_diff`), in one transaction (a
     passwd-file that is gone has new content b"")."""
-    ensure_user_database(database, mode, ids)
+    ensure_user_database(database, mode, ids, layout)
     changed: dict[str, tuple] = {}
     removed: dict[str, tuple] = {}
     for old, new, new_rows in changes:
-        more, gone = user_rows_diff(old, new, new_rows)
+        more, gone = user_rows_diff(old, new, new_rows, layout)
         changed |= more
         removed |= gone
     write_user_rows(database, changed, removed)

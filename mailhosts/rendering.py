@@ -21,6 +21,7 @@ Values typed by customers end up in line-oriented files; `is_safe_token` and `is
 that could start a new line or field (whitespace, commas, colons, control characters) out of them.
 """
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,58 @@ def is_safe_address(address: str) -> bool:
 def is_password_hash(value: str) -> bool:
     """A `{SCHEME}hash` string that fits in one passwd-file field."""
     return value.startswith("{") and "}" in value and not HASH_UNSAFE.search(value)
+
+
+@dataclass(frozen=True)
+class UserTable:
+    """How the lines of the passwd-files of a user table are rows of its SQLite table `users`, which Dovecot's
+    SQL driver reads on every lookup (so a change is seen the moment it commits, unlike a passwd-file, whose
+    changes Dovecot notices once a second at most). A line `user:password:uid:gid:gecos:home:shell:extra`
+    gives the `username` and, by position, the `fields` (column, index of the line's field, SQL type; every
+    one NOT NULL); its extra fields `name=value` give the `extra` columns by name (NULL where absent: Dovecot
+    returns no field for a NULL)."""
+
+    fields: tuple[tuple[str, int, str], ...] = ()
+    extra: tuple[tuple[str, str], ...] = ()  # (extra field name, column)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return ("username", *(column for column, _index, _type in self.fields), *(c for _n, c in self.extra))
+
+    @property
+    def schema(self) -> str:
+        declared = [f"{column} {kind} NOT NULL" for column, _index, kind in self.fields]
+        declared += [f"{column} TEXT" for _name, column in self.extra]
+        return f"CREATE TABLE IF NOT EXISTS users (username TEXT PRIMARY KEY, {', '.join(declared)}) WITHOUT ROWID"
+
+    @functools.cached_property
+    def _extra_positions(self) -> dict[str, int]:
+        return {name: position for position, (name, _column) in enumerate(self.extra)}
+
+    def row(self, line: bytes) -> tuple:
+        """The row of one passwd-file line (a ValueError for a line without its eight fields, or with an extra
+        field the table has no column for)."""
+        parts = line.decode().split(":", 7)
+        if len(parts) != 8:
+            raise ValueError(f"not a passwd-file line: {line[:80]!r}")
+        values: list = [parts[0]]
+        for _column, index, kind in self.fields:
+            values.append(int(parts[index]) if kind == "INTEGER" else parts[index])
+        extra: list[str | None] = [None] * len(self.extra)
+        positions = self._extra_positions
+        for field_ in parts[7].split():
+            name, _, value = field_.partition("=")
+            if name not in positions:
+                raise ValueError(f"no column for the passwd-file field {name!r}")
+            extra[positions[name]] = value
+        return (*values, *extra)
+
+
+# The mailboxes' table (mail accounts' `dovecot/users.sqlite`, deploy/dovecot/dovecot-sql.conf.ext).
+MAILBOX_USERS = UserTable(
+    fields=(("password", 1, "TEXT"), ("uid", 2, "INTEGER"), ("gid", 3, "INTEGER"), ("home", 5, "TEXT")),
+    extra=(("userdb_quota_rule", "quota_rule"),),
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +163,8 @@ class Renderer:
     scoped_roots: tuple[str, ...] = ()
     assembled: dict[str, "Assembled"] = field(default_factory=dict)  # file -> how it is made of parts
     user_tables: dict[str, str] = field(default_factory=dict)  # folder of passwd-files -> their table
+    # How each of those tables (by its path) holds the lines; the mailboxes' layout where none is given.
+    user_table_layouts: dict[str, UserTable] = field(default_factory=dict)
     # Other scopes whose files depend on these (an alias in one domain naming a mailbox of another).
     related_scopes: Callable[["MailHost", frozenset[str]], set[str]] | None = None
     # User scopes (addresses): the lines of those users in the passwd-files of `user_tables`, by file.
@@ -204,6 +259,14 @@ def stored_folders() -> frozenset[str]:
 
 def user_tables() -> dict[str, str]:
     return {folder: db for renderer in _renderers.values() for folder, db in renderer.user_tables.items()}
+
+
+def user_table_layout(database: str) -> UserTable:
+    """How the user table at `database` (a path below the config directory) holds its passwd-files' lines."""
+    for renderer in _renderers.values():
+        if database in renderer.user_table_layouts:
+            return renderer.user_table_layouts[database]
+    return MAILBOX_USERS
 
 
 def with_related_scopes(host: "MailHost", scopes: frozenset[str]) -> frozenset[str]:

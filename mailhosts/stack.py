@@ -35,7 +35,7 @@ from typing import Any
 from django.conf import settings
 
 from .files import ensure_user_database
-from .rendering import user_tables
+from .rendering import user_table_layout, user_tables
 
 DEPLOY_DIR = Path(settings.BASE_DIR) / "deploy"
 TEMPLATES = {
@@ -319,7 +319,7 @@ class MailStack:
             placeholder.parent.mkdir(parents=True, exist_ok=True)
             placeholder.touch(exist_ok=True)
         for database in user_tables().values():  # before Dovecot first opens them
-            ensure_user_database(Path(config_dir) / database, 0o644)
+            ensure_user_database(Path(config_dir) / database, 0o644, layout=user_table_layout(database))
         for service in stack_services():
             if service.prepare:
                 service.prepare(self, config_dir)

@@ -12,7 +12,16 @@ class SpamfilterConfig(AppConfig):
         from mailhosts.rendering import Renderer, register_renderer
         from mailhosts.stack import register_stack_service
 
-        from .rendering import ASSEMBLED, MANAGED_DIRS, render_spamfilter, render_spamfilter_scoped
+        from .rendering import (
+            ASSEMBLED,
+            MANAGED_DIRS,
+            SCOPED_ROOTS,
+            USERDB_FIELDS,
+            USERDB_PARTS,
+            USERS_DATABASE,
+            render_spamfilter,
+            render_spamfilter_scoped,
+        )
         from .sections import domain_section, mailbox_section, relay_notes
         from .stack import RSPAMD_SERVICE
 
@@ -22,8 +31,10 @@ class SpamfilterConfig(AppConfig):
                 render_spamfilter,
                 managed_dirs=MANAGED_DIRS,
                 render_scoped=render_spamfilter_scoped,
-                scoped_roots=tuple(how.parts for how in ASSEMBLED.values()),
+                scoped_roots=SCOPED_ROOTS,
                 assembled=ASSEMBLED,
+                user_tables={USERDB_PARTS: USERS_DATABASE},
+                user_table_layouts={USERS_DATABASE: USERDB_FIELDS},
             )
         )
         register_stack_service(RSPAMD_SERVICE)

@@ -10,8 +10,11 @@ Everything goes below `spamfilter/` in the host's `config_dir`:
 - `sieve/<sensitivity>.sieve` and `sieve/off.sieve`: the first Sieve script of every mailbox (Dovecot's
   `sieve_before`, before the autoresponder's): probable spam into Junk. Four small files whatever the host
   holds; only whole numbers from the database reach them. dovecot.conf runs the default (`normal`).
-- `dovecot-userdb`: for a mailbox whose filing differs from the default (its own settings or its domain's),
-  the script it runs (`sieve_before`); how long its Junk folder keeps mail, when not the default 30 days.
+- `dovecot-userdb.d/<domain>`: for a mailbox whose filing differs from the default (its own settings or its
+  domain's), the script it runs (`sieve_before`); how long its Junk folder keeps mail, when not the default
+  30 days. Passwd-file lines kept as rows of `users.sqlite` (`USERS_DATABASE`), which Dovecot reads on every
+  lookup through deploy/dovecot/spamfilter-sql.conf.ext: a changed setting is seen the moment its row
+  commits, with no wait for Dovecot's once-a-second look at a passwd-file.
 
 Addresses and domains come from the database and are checked with `is_safe_address`/`is_safe_token`; list
 entries were validated when saved (entries.py) and are checked again here, so a line or an option can never
@@ -23,13 +26,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
+
 from mailaccounts.models import Domain, Mailbox
 from mailhosts.models import MailHost
 from mailhosts.rendering import (
+    MODE_AUTH,
     UNSAFE,
     Assembled,
     HostConfig,
     RenderedFile,
+    UserTable,
     assemble,
     is_safe_address,
     is_safe_token,
@@ -52,16 +59,21 @@ logger = logging.getLogger(__name__)
 MANAGED_DIRS = ("spamfilter",)
 SIEVE_ROOT = "spamfilter/sieve"  # one script per sensitivity, and "off"
 MAPS = ("allow-mailbox", "block-mailbox", "allow-domain", "block-domain")
-# Files assembled from one part per domain (`<file>.d/<domain>`, kept in the apply's part store): Dovecot
-# notices a changed passwd-file by its mtime, so the userdb's gets one past the old file's.
+# Files assembled from one part per domain (`<file>.d/<domain>`, kept in the apply's part store).
 ASSEMBLED = {
-    path: Assembled(f"{path}.d", bump_mtime=path.endswith("dovecot-userdb"))
-    for path in (
-        "spamfilter/rspamd-settings.conf",
-        *(f"spamfilter/{name}.map" for name in MAPS),
-        "spamfilter/dovecot-userdb",
-    )
+    path: Assembled(f"{path}.d")
+    for path in ("spamfilter/rspamd-settings.conf", *(f"spamfilter/{name}.map" for name in MAPS))
 }
+# The userdb's passwd-file lines, one file per domain, kept as the rows of one SQLite table.
+USERDB_PARTS = "spamfilter/dovecot-userdb.d"
+USERS_DATABASE = "spamfilter/users.sqlite"
+USERDB_FIELDS = UserTable(
+    extra=(
+        ("userdb_sieve_before", "sieve_before"),
+        ("userdb_namespace/inbox/mailbox/Junk/autoexpunge", "junk_autoexpunge"),
+    )
+)
+SCOPED_ROOTS = (*(how.parts for how in ASSEMBLED.values()), USERDB_PARTS)
 JUNK_HEADER = "X-Spamd-Bar"
 SPAM_HEADER = (
     "X-Spam"  # rspamd's proxy (spam_header in deploy/rspamd/rspamd.conf) for the "add header" action
@@ -178,17 +190,25 @@ def render_spamfilter_scoped(host: MailHost, scopes: frozenset[str] | None) -> H
                     {pk: name}, {box: (d, lp) for box, d, lp in mine}, entries_by_domain[pk]
                 ).items()
             },
-            "spamfilter/dovecot-userdb": "".join(
-                sorted(
-                    userdb_line(f"{local_part}@{name}", settings, scripts)
-                    for box, _domain, local_part in [*mine, *inherited_by_domain[pk]]
-                    for settings in [effective(domain_policies.get(pk), mailbox_policies.get(box))]
-                )
-            ),
         }
         for path, content in contents.items():
             if content:
                 files[f"{ASSEMBLED[path].parts}/{name}"] = RenderedFile(content.encode())
+        userdb = "".join(
+            sorted(
+                userdb_line(f"{local_part}@{name}", settings, scripts)
+                for box, _domain, local_part in [*mine, *inherited_by_domain[pk]]
+                for settings in [effective(domain_policies.get(pk), mailbox_policies.get(box))]
+            )
+        )
+        if userdb:
+            files[f"{USERDB_PARTS}/{name}"] = RenderedFile(
+                userdb.encode(),
+                MODE_AUTH,  # as the mailboxes' table: Dovecot's auth process reads it
+                group=settings.MAILHOST_AUTH_GROUP,
+                user_table=True,
+                user_database=USERS_DATABASE,
+            )
     return HostConfig(files=files)
 
 

@@ -36,6 +36,7 @@ RSPAMD_USER = "_rspamd"
 START_TIMEOUT = 120.0  # a first start without the regex cache, on a busy machine
 TEST_SCORE_HEADER = "X-Postbode-Test-Spam"
 TEMPLATES = {
+    "dovecot/spamfilter-sql.conf.ext": "dovecot/spamfilter-sql.conf.ext",
     "rspamd/rspamd.conf": "rspamd/rspamd.conf",
     "rspamd/rspamd.conf.local.override": "rspamd/rspamd.conf.local.override",
     **{
@@ -90,7 +91,6 @@ RENDERED_PLACEHOLDERS = [
     "spamfilter/block-mailbox.map",
     "spamfilter/allow-domain.map",
     "spamfilter/block-domain.map",
-    "spamfilter/dovecot-userdb",
 ]
 
 
@@ -126,6 +126,7 @@ def hs_cache_dir() -> Path:
 def values(stack: MailStack, config_dir: Path) -> dict[str, str]:
     redis_host, redis_db = redis_server(settings.MAILSTACK_RSPAMD_REDIS_URL)
     return {
+        "SPAMFILTER_SQL_CONF": str(stack.path("dovecot", "spamfilter-sql.conf.ext")),
         "RSPAMD_MILTER_SOCKET": str(milter_socket(stack)),
         "RSPAMD_CONTROLLER_PORT": str(stack.ports["rspamd_controller"]),
         "RSPAMD_RUN_DIR": str(stack.path("rspamd", "run")),

@@ -423,7 +423,7 @@ def test_a_host_with_a_folder_per_dkim_key_is_rendered_whole_into_one_key_folder
     old_key.write_bytes(b"-----BEGIN pb2026")
     (root / "opendkim/domainkeys/bakkerij.example").unlink()
     marker = root / ".postbode/layout"
-    marker.write_text(marker.read_text().replace("scoped-3", "scoped-2"))
+    marker.write_text(marker.read_text().replace("scoped-4", "scoped-2"))
 
     make_mailbox("piet")
     result = apply_host(host.pk)
@@ -577,5 +577,5 @@ def test_dovecots_wait_counts_from_when_its_files_were_written(make_mailbox, hos
     waits = []
     monkeypatch.setattr(mailhosts.apply, "wait_for_dovecot_resync", waits.append)
     result = apply_host(host.pk, force=True)
-    assert "spamfilter/dovecot-userdb" in result.changed_files  # a file Dovecot checks by its mtime
+    assert "dovecot/relay-users" in result.changed_files  # a file Dovecot checks by its mtime
     assert waits == [1_000_001]

@@ -3,7 +3,7 @@ import pytest
 from mailhosts.models import MailHost
 from spamfilter import services
 from spamfilter.models import SenderListEntry
-from spamfilter.rendering import render_spamfilter
+from spamfilter.rendering import USERDB_PARTS, render_spamfilter
 from tenants.audit import Actor
 
 pytestmark = pytest.mark.django_db
@@ -11,8 +11,14 @@ SYSTEM = Actor.system()
 
 
 def rendered(host=None) -> dict[str, str]:
+    """The spam filter's files, and as "spamfilter/dovecot-userdb" the lines of every domain's userdb file (the
+    rows of `spamfilter/users.sqlite` that Dovecot reads)."""
     config = render_spamfilter(host or MailHost.objects.default())
-    return {path: file.content.decode() for path, file in config.files.items()}
+    files = {path: file.content.decode() for path, file in config.files.items()}
+    files["spamfilter/dovecot-userdb"] = "".join(
+        content for path, content in sorted(files.items()) if path.startswith(f"{USERDB_PARTS}/")
+    )
+    return files
 
 
 def test_every_mailbox_runs_the_junk_script_of_its_domains_sensitivity(domain, mailbox):
