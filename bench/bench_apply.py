@@ -286,13 +286,15 @@ def bench_save_to_live(changes: int) -> None:
         )
         # The mailbox's Junk keep time: a setting of the spam filter that only Dovecot's userdb reads (a change
         # of its score or on/off also reloads rspamd, which takes about a second of its own).
-        update_mailbox_policy(
-            actor=Actor.system(),
-            mailbox=mailbox,
-            inherits=False,
-            is_enabled=True,
-            sensitivity="strict",
-            reject_score=9,
+        wait_live(
+            update_mailbox_policy(  # the mailbox's own settings, before the timed changes (rspamd reloads)
+                actor=Actor.system(),
+                mailbox=mailbox,
+                inherits=False,
+                is_enabled=True,
+                sensitivity="strict",
+                reject_score=9,
+            )
         )
         to_live, to_dovecot = [], []
         for number in range(changes):
