@@ -333,7 +333,7 @@ def sync_user_table(path: Path, wanted: RenderedFile, root: Path | None = None) 
 
     A shared table (`user_database`) holds the rows of several files; each sync touches only its own."""
     database = user_database_of(path, wanted, root or path.parent)
-    layout = user_table_layout(wanted.user_database) if wanted.user_database else MAILBOX_USERS
+    layout = user_table_layout(os.path.relpath(database, root)) if root is not None else MAILBOX_USERS
     fresh = not database.exists()
     ensure_user_database(database, wanted.mode, ownership(wanted), layout)
     try:

@@ -85,6 +85,8 @@ class UserTable:
         """The row of one passwd-file line (a ValueError for a line without its eight fields, or with an extra
         field the table has no column for)."""
         parts = line.decode().split(":", 7)
+        if len(parts) == 7:  # no extra fields
+            parts.append("")
         if len(parts) != 8:
             raise ValueError(f"not a passwd-file line: {line[:80]!r}")
         values: list = [parts[0]]
@@ -163,7 +165,8 @@ class Renderer:
     scoped_roots: tuple[str, ...] = ()
     assembled: dict[str, "Assembled"] = field(default_factory=dict)  # file -> how it is made of parts
     user_tables: dict[str, str] = field(default_factory=dict)  # folder of passwd-files -> their table
-    # How each of those tables (by its path) holds the lines; the mailboxes' layout where none is given.
+    # How each of its user tables (by path: a shared one above, or a passwd-file's own `<file>.sqlite`) holds
+    # the lines; the mailboxes' layout where none is given.
     user_table_layouts: dict[str, UserTable] = field(default_factory=dict)
     # Other scopes whose files depend on these (an alias in one domain naming a mailbox of another).
     related_scopes: Callable[["MailHost", frozenset[str]], set[str]] | None = None
@@ -259,6 +262,14 @@ def stored_folders() -> frozenset[str]:
 
 def user_tables() -> dict[str, str]:
     return {folder: db for renderer in _renderers.values() for folder, db in renderer.user_tables.items()}
+
+
+def user_table_databases() -> dict[str, UserTable]:
+    """Every user table the renderers keep (path below the config directory) and its layout."""
+    databases = {database: user_table_layout(database) for database in user_tables().values()}
+    for renderer in _renderers.values():
+        databases.update(renderer.user_table_layouts)
+    return databases
 
 
 def user_table_layout(database: str) -> UserTable:

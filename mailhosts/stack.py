@@ -35,7 +35,7 @@ from typing import Any
 from django.conf import settings
 
 from .files import ensure_user_database
-from .rendering import user_table_layout, user_tables
+from .rendering import user_table_databases
 
 DEPLOY_DIR = Path(settings.BASE_DIR) / "deploy"
 TEMPLATES = {
@@ -43,6 +43,7 @@ TEMPLATES = {
     "postfix/etc/master.cf": "postfix/master.cf",
     "dovecot/dovecot.conf": "dovecot/dovecot.conf",
     "dovecot/dovecot-sql.conf.ext": "dovecot/dovecot-sql.conf.ext",
+    "dovecot/relay-sql.conf.ext": "dovecot/relay-sql.conf.ext",
     "opendkim/opendkim.conf": "opendkim/opendkim.conf",
     "opendkim/opendkim-ed25519.conf": "opendkim/opendkim-ed25519.conf",
 }
@@ -253,6 +254,7 @@ class MailStack:
             "DOVECOT_STATE_DIR": str(self.path("dovecot", "state")),
             "DOVECOT_LOG": str(self.path("log", "dovecot.log")),
             "DOVECOT_SQL_CONF": str(self.path("dovecot", "dovecot-sql.conf.ext")),
+            "RELAY_SQL_CONF": str(self.path("dovecot", "relay-sql.conf.ext")),
             "INSTANCE_NAME": f"postbode-stack-{self.port_base}",
             "SIEVE_VACATION_MIN_PERIOD": "0",
             "OPENDKIM_SYSLOG": "no",
@@ -313,13 +315,13 @@ class MailStack:
             os.chown(self.mail_dir, settings.MAIL_UID, settings.MAIL_GID)
         make_certificates(self.path("tls"), self.hostname)
         render_templates(self.values(config_dir), self.directory)
-        placeholders = ["dovecot/relay-users", "opendkim/KeyTable", "opendkim/SigningTable"]
+        placeholders = ["opendkim/KeyTable", "opendkim/SigningTable"]
         for rel in [*placeholders, "opendkim/ed25519/KeyTable", "opendkim/ed25519/SigningTable"]:
             placeholder = Path(config_dir) / rel
             placeholder.parent.mkdir(parents=True, exist_ok=True)
             placeholder.touch(exist_ok=True)
-        for database in user_tables().values():  # before Dovecot first opens them
-            ensure_user_database(Path(config_dir) / database, 0o644, layout=user_table_layout(database))
+        for database, layout in user_table_databases().items():  # before Dovecot first opens them
+            ensure_user_database(Path(config_dir) / database, 0o644, layout=layout)
         for service in stack_services():
             if service.prepare:
                 service.prepare(self, config_dir)

@@ -16,13 +16,20 @@ class RelayConfig(AppConfig):
 
         from . import partitions
         from .models import RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient
-        from .rendering import credential_sender_logins, render_relay
+        from .rendering import RELAY_LOGINS, RELAY_TABLE, credential_sender_logins, render_relay
         from .services import forget_moved_domain
         from .stack import POLICY_SERVICE
 
         register_sender_logins(credential_sender_logins)
         register_domain_moved(forget_moved_domain)
-        register_renderer(Renderer("relay", render_relay, managed_dirs=("dovecot",)))
+        register_renderer(
+            Renderer(
+                "relay",
+                render_relay,
+                managed_dirs=("dovecot",),
+                user_table_layouts={RELAY_TABLE: RELAY_LOGINS},
+            )
+        )
         register_stack_service(POLICY_SERVICE)
         for model in (RelayMessage, RelayRecipient, RelayEvent, RejectedAttempt):
             pre_save.connect(

@@ -1,7 +1,9 @@
 """The relay's part of a mail host's configuration: its credentials as logins.
 
 - `dovecot/relay-users`: a passdb only. Relay credentials are in no userdb, so they authenticate for SMTP
-  submission, but IMAP, POP3 and LMTP find no such user.
+  submission, but IMAP, POP3 and LMTP find no such user. Its lines are kept as rows of
+  `dovecot/relay-users.sqlite` (`RELAY_TABLE`), which Dovecot reads on every login through
+  deploy/dovecot/relay-sql.conf.ext: a new, changed or revoked credential counts the moment its row commits.
 - `credential_sender_logins`: registered with the mail accounts' renderer, so a credential may send as every
   address of its domains (`sender_login_maps`).
 """
@@ -11,9 +13,20 @@ from django.db.models import QuerySet
 
 from mailaccounts.models import Domain
 from mailhosts.models import MailHost
-from mailhosts.rendering import MODE_AUTH, HostConfig, RenderedFile, is_password_hash, is_safe_token
+from mailhosts.rendering import (
+    MODE_AUTH,
+    HostConfig,
+    RenderedFile,
+    UserTable,
+    is_password_hash,
+    is_safe_token,
+)
 
 from .models import RelayCredential
+
+RELAY_USERS = "dovecot/relay-users"
+RELAY_TABLE = f"{RELAY_USERS}.sqlite"
+RELAY_LOGINS = UserTable(fields=(("password", 1, "TEXT"),))  # `username:{SCHEME}hash::::::`
 
 
 def credential_sender_logins(
@@ -45,5 +58,5 @@ def render_relay(host: MailHost) -> HostConfig:
         if is_safe_token(username.replace("@", "")) and is_password_hash(secret_hash)
     ]
     content = "".join(sorted(lines)).encode()
-    file = RenderedFile(content, MODE_AUTH, group=settings.MAILHOST_AUTH_GROUP, bump_mtime=True)
-    return HostConfig(files={"dovecot/relay-users": file})
+    file = RenderedFile(content, MODE_AUTH, group=settings.MAILHOST_AUTH_GROUP, user_table=True)
+    return HostConfig(files={RELAY_USERS: file})
