@@ -278,10 +278,7 @@ def bench_save_to_live(changes: int) -> None:
                 refused_logins += 1
             to_login.append(time.perf_counter() - started)
         print(f"save -> live over {changes} password changes (real worker, real Dovecot):")
-        for label, values in [("panel shows live", to_live), ("IMAP login works", to_login)]:
-            p50 = statistics.median(values)
-            p95 = statistics.quantiles(values, n=20)[18] if len(values) >= 20 else max(values)
-            print(f"  {label:17} p50 {p50:5.2f} s   p95 {p95:5.2f} s   max {max(values):5.2f} s")
+        print_latencies([("panel shows live", to_live), ("IMAP login works", to_login)])
         print(
             f"  logins refused because the change was not live yet: {refused_logins}; target: p95 under 2 s"
         )
@@ -320,10 +317,7 @@ def bench_save_to_live(changes: int) -> None:
         print(
             f"save -> live over {changes} changes of a mailbox's Junk keep time (real worker, real Dovecot):"
         )
-        for label, values in [("panel shows live", to_live), ("Dovecot has them", to_dovecot)]:
-            p50 = statistics.median(values)
-            p95 = statistics.quantiles(values, n=20)[18] if len(values) >= 20 else max(values)
-            print(f"  {label:17} p50 {p50:5.2f} s   p95 {p95:5.2f} s   max {max(values):5.2f} s")
+        print_latencies([("panel shows live", to_live), ("Dovecot has them", to_dovecot)])
         # A relay credential's secret, rotated: Dovecot's passdb of relay credentials
         credential, _secret = create_credential(
             customer=customer, name="bench", domains=[domain], actor=Actor.system()
@@ -341,14 +335,19 @@ def bench_save_to_live(changes: int) -> None:
         print(
             f"save -> live over {changes} rotations of a relay credential's secret (real worker, real Dovecot):"
         )
-        for label, values in [("panel shows live", to_live), ("Dovecot takes it", to_auth)]:
-            p50 = statistics.median(values)
-            p95 = statistics.quantiles(values, n=20)[18] if len(values) >= 20 else max(values)
-            print(f"  {label:17} p50 {p50:5.2f} s   p95 {p95:5.2f} s   max {max(values):5.2f} s")
+        print_latencies([("panel shows live", to_live), ("Dovecot takes it", to_auth)])
     finally:
         worker.stop()
         stack.stop()
         redis.Redis.from_url(broker).flushdb()
+
+
+def print_latencies(rows: list[tuple[str, list[float]]]) -> None:
+    """One line per measurement: p50, p95 and the longest, in seconds."""
+    for label, values in rows:
+        p50 = statistics.median(values)
+        p95 = statistics.quantiles(values, n=20)[18] if len(values) >= 20 else max(values)
+        print(f"  {label:17} p50 {p50:5.2f} s   p95 {p95:5.2f} s   max {max(values):5.2f} s")
 
 
 def dovecot_auth_works(stack, user: str, password: str) -> bool:
