@@ -235,7 +235,7 @@ DEFAULT_SCRIPT = filing(Effective())  # deploy/dovecot/dovecot.conf's sieve_befo
 
 def junk_scripts() -> dict[str, str]:
     """One script per sensitivity, and "off" (nothing filed): every mailbox runs one of them first, the
-    default through dovecot.conf's `sieve_before`, any other through its line in `dovecot-userdb`."""
+    default through dovecot.conf's `sieve_before`, any other through its row in the userdb table."""
     scripts = {str(level): render_junk_sieve(str(level), JUNK_SCORE[level]) for level in Sensitivity}
     scripts["off"] = "# Spam filter off (rendered by the panel): nothing is filed into Junk.\n"
     return scripts
