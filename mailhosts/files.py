@@ -309,11 +309,6 @@ def user_rows_of_lines(lines: Iterable[bytes], layout: UserTable = MAILBOX_USERS
     return rows
 
 
-def ensure_user_table(path: Path, mode: int = 0o640, ids: tuple[int, int] = (-1, -1)) -> None:
-    """Create `path` (a passwd-file's table) with its empty table, before Dovecot first opens it."""
-    ensure_user_database(path.with_name(path.name + USER_TABLE_SUFFIX), mode, ids)
-
-
 def ensure_user_database(
     database: Path, mode: int = 0o640, ids: tuple[int, int] = (-1, -1), layout: UserTable = MAILBOX_USERS
 ) -> None:

@@ -68,10 +68,6 @@ class UserTable:
     extra: tuple[tuple[str, str], ...] = ()  # (extra field name, column)
 
     @property
-    def columns(self) -> tuple[str, ...]:
-        return ("username", *(column for column, _index, _type in self.fields), *(c for _n, c in self.extra))
-
-    @property
     def schema(self) -> str:
         declared = [f"{column} {kind} NOT NULL" for column, _index, kind in self.fields]
         declared += [f"{column} TEXT" for _name, column in self.extra]
