@@ -29,7 +29,6 @@ import threading
 import time
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -268,33 +267,14 @@ def write_host(
                 write_atomic(marker, b"", 0o644)  # before the first file, so a crash after it still reloads
             if to_assemble:  # likewise: parts stored now are assembled even if this apply dies after them
                 write_atomic(assemble_marker, "".join(f"{p}\n" for p in sorted(to_assemble)).encode(), 0o644)
+            # The files first: a whole host's `postmap` then runs while the SQLite tables fill.
             disk_changes = [rel for rel in result.changed_files if rel not in stored]
-            # Three writers side by side, each mostly outside Python's lock (SQLite and the kernel): Dovecot's
-            # tables and the part store in threads, the files here; a whole host's `postmap` starts once its
-            # maps are written. The part store commits last, only after the files and the tables are in place:
-            # what it holds is what the next apply compares with, so an apply that fails before leaves it as it
-            # was and the next one writes the same changes again.
-            try:
-                with ThreadPoolExecutor(max_workers=2, thread_name_prefix="apply") as beside:
-                    filling = beside.submit(
-                        sync_stored_user_tables, root, parts, old_parts, changed_parts, new_tables
-                    )
-                    staged = beside.submit(
-                        store.stage,
-                        {rel: parts[rel].content if rel in parts else None for rel in changed_parts},
-                    )
-                    postmapping = sync_files_then_postmap(
-                        host, root, on_disk, disk_changes, scopes, marker, force
-                    )
-                    # Dovecot's wait counts from when its files were written, not from the end of the apply:
-                    # the tables and the part store take a whole host's first apply most of a second.
-                    settle_at = settled_after(config.files, disk_changes)
-                filling.result()
-                staged.result()
-            except BaseException:
-                store.rollback()
-                raise
-            store.commit()
+            postmapping = sync_files_then_postmap(host, root, on_disk, disk_changes, scopes, marker, force)
+            # Dovecot's wait counts from when its files were written, not from the end of the apply: the
+            # tables and the part store below take a whole host's first apply a second or more.
+            settle_at = settled_after(config.files, disk_changes)
+            sync_stored_user_tables(root, parts, old_parts, changed_parts, new_tables)
+            store.write({rel: parts[rel].content if rel in parts else None for rel in changed_parts})
             settle_at = settled_after(config.files, changed_parts) or settle_at
         if to_assemble:
             how = {path: assembled_files()[path] for path in to_assemble}

@@ -530,9 +530,7 @@ class PartStore:
     def __init__(self, root: Path):
         self.path = root / PARTS_DATABASE
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # An apply fills it in a thread of its own while it writes the files and Dovecot's tables
-        # (`stage`); one thread at a time uses the connection.
-        self.db = connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db = connect(self.path, isolation_level=None)
         for statement in PARTS_SCHEMA:
             self.db.execute(statement)
         # It holds the passwd-files' password hashes: the apply's alone (SQLite gives its journal the same mode).
@@ -581,12 +579,6 @@ class PartStore:
 
     def write(self, changes: dict[str, bytes | None]) -> None:
         """Store (or, for None, remove) the parts, in one transaction."""
-        self.stage(changes)
-        self.commit()
-
-    def stage(self, changes: dict[str, bytes | None]) -> None:
-        """`write` up to its commit: the changes are in an open transaction that `commit` ends (or
-        `rollback`, which a failure here has done already)."""
         if not changes:
             return
         self.db.execute("BEGIN IMMEDIATE")
@@ -598,17 +590,10 @@ class PartStore:
                 "INSERT OR REPLACE INTO parts VALUES (?, ?, ?)",
                 [(p, p.rpartition("/")[2], changes[p]) for p in sorted(changes) if changes[p] is not None],
             )
-        except BaseException:
-            self.rollback()
-            raise
-
-    def commit(self) -> None:
-        if self.db.in_transaction:
             self.db.execute("COMMIT")
-
-    def rollback(self) -> None:
-        if self.db.in_transaction:
+        except BaseException:
             self.db.execute("ROLLBACK")
+            raise
 
 
 def user_rows_diff(

@@ -7,7 +7,6 @@ left to write, so the files written per domain are exactly what a whole renderin
 
 import sqlite3
 import stat
-import threading
 import time
 from itertools import accumulate
 from pathlib import Path
@@ -574,58 +573,14 @@ def test_dovecots_wait_counts_from_when_its_files_were_written(make_mailbox, hos
         mailhosts.apply, "time", SimpleNamespace(time=lambda: clock[0], monotonic=time.monotonic)
     )
     fill = mailhosts.apply.sync_stored_user_tables
-    settled_after = mailhosts.apply.settled_after
-    files_written = threading.Event()
 
-    def after_the_files(*args, **kwargs):
-        try:
-            return settled_after(*args, **kwargs)
-        finally:
-            files_written.set()
-
-    def slow_fill(*args, **kwargs):  # the tables fill beside the files and end 2.5 s after them
-        assert files_written.wait(10)
-        result = fill(*args, **kwargs)
+    def slow_fill(*args, **kwargs):
         clock[0] += 2.5
-        return result
+        return fill(*args, **kwargs)
 
-    monkeypatch.setattr(mailhosts.apply, "settled_after", after_the_files)
     monkeypatch.setattr(mailhosts.apply, "sync_stored_user_tables", slow_fill)
     waits = []
     monkeypatch.setattr(mailhosts.apply, "wait_for_dovecot_resync", waits.append)
     result = apply_host(host.pk, force=True)
     assert "mtime/userdb" in result.changed_files  # a file Dovecot checks by its mtime
     assert waits == [1_000_001]
-
-
-@pytest.mark.parametrize("failing", ["sync_stored_user_tables", "sync_files_then_postmap"])
-def test_an_apply_that_fails_writing_leaves_the_part_store_as_it_was(
-    make_mailbox, host, monkeypatch, failing
-):
-    """The part store is filled beside the files and Dovecot's table, but commits only after both are in
-    place: an apply that fails writing either stores no parts, so the next one compares with the old parts
-    and writes the same changes again."""
-    import mailhosts.apply
-
-    jan = make_mailbox("jan")
-    apply_host(host.pk)
-    before = stored(host, "dovecot/users.d/bakkerij.example")
-    old_hash = users_in_table(host)["jan@bakkerij.example"]
-    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=jan, password="Nieuw-Wachtwoord-2026")
-
-    def broken(*args, **kwargs):
-        time.sleep(0.05)  # the part store's rows are staged by then
-        raise OSError("disk full")
-
-    monkeypatch.setattr(mailhosts.apply, failing, broken)
-    with pytest.raises(OSError, match="disk full"):
-        apply_host(host.pk)
-    assert stored(host, "dovecot/users.d/bakkerij.example") == before
-    assert MailHost.objects.get(pk=host.pk).last_error  # visible, and the change stays pending
-
-    monkeypatch.undo()
-    apply_host(host.pk)
-    jan.refresh_from_db()
-    new_hash = users_in_table(host)["jan@bakkerij.example"]
-    assert new_hash != old_hash and new_hash == jan.password_hash
-    assert stored(host, "dovecot/users.d/bakkerij.example") != before
