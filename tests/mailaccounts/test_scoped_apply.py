@@ -584,3 +584,34 @@ def test_dovecots_wait_counts_from_when_its_files_were_written(make_mailbox, hos
     result = apply_host(host.pk, force=True)
     assert "mtime/userdb" in result.changed_files  # a file Dovecot checks by its mtime
     assert waits == [1_000_001]
+
+
+@pytest.mark.parametrize("failing", ["sync_stored_user_tables", "sync_files_then_postmap"])
+def test_an_apply_that_fails_writing_leaves_the_part_store_as_it_was(
+    make_mailbox, host, monkeypatch, failing
+):
+    """The part store is written after the files and Dovecot's table: an apply that fails writing either
+    stores no parts, so the next one compares with the old parts and writes the same changes again."""
+    import mailhosts.apply
+
+    jan = make_mailbox("jan")
+    apply_host(host.pk)
+    before = stored(host, "dovecot/users.d/bakkerij.example")
+    old_hash = users_in_table(host)["jan@bakkerij.example"]
+    mailboxes.set_mailbox_password(actor=SYSTEM, mailbox=jan, password="Nieuw-Wachtwoord-2026")
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mailhosts.apply, failing, broken)
+    with pytest.raises(OSError, match="disk full"):
+        apply_host(host.pk)
+    assert stored(host, "dovecot/users.d/bakkerij.example") == before
+    assert MailHost.objects.get(pk=host.pk).last_error  # visible, and the change stays pending
+
+    monkeypatch.undo()
+    apply_host(host.pk)
+    jan.refresh_from_db()
+    new_hash = users_in_table(host)["jan@bakkerij.example"]
+    assert new_hash != old_hash and new_hash == jan.password_hash
+    assert stored(host, "dovecot/users.d/bakkerij.example") != before
