@@ -5,6 +5,7 @@
     python bench/bench_relaylog.py --generate FILE [--kind varied|plain] [--lines N]   # write a log (and,
                                    # given DATABASE_URL, make the bench database)
     python bench/bench_relaylog.py --ingest-once FILE   # empty the relay log, ingest FILE in one run
+    python bench/bench_relaylog.py --empty              # only empty it (then time `relaylog ingest` itself)
 
 1. Generates two kinds of Postfix log, interleaved in time order as Postfix writes them:
    - plain: half a day of a busy relay (submission with SASL users, inbound to hosted domains with aliases,
@@ -803,6 +804,12 @@ def main() -> None:
     parser.add_argument(
         "--ingest-once", metavar="FILE", help="only empty the relay log and ingest FILE in one run"
     )
+    parser.add_argument(
+        "--empty",
+        action="store_true",
+        help="only empty the relay log of the bench database and print its DATABASE_URL, so that the next"
+        " process timed is `manage.py relaylog ingest FILE --host mx1` itself",
+    )
     args = parser.parse_args()
     if args.generate:
         generate(Path(args.generate), args.lines, "plain" if args.kind == "both" else args.kind)
@@ -812,6 +819,12 @@ def main() -> None:
         return
     if args.ingest_once:
         ingest_once(Path(args.ingest_once))
+        return
+    if args.empty:
+        setup_django()
+        seed_customers()
+        truncate_relay_log()
+        print(os.environ["DATABASE_URL"])
         return
     setup_django()
     with tempfile.TemporaryDirectory(prefix="relaybench-") as workdir:
