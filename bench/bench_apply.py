@@ -298,20 +298,17 @@ def bench_save_to_live(changes: int) -> None:
             )
 
         wait_live(own_settings())  # before the timed changes: making them reloads rspamd
-        to_live, to_dovecot = [], []
-        for number in range(changes):
+
+        def junk_days(number: int):
             days = 7 + number % 20  # never the default 30, which Dovecot is given no field for
-            started = time.perf_counter()
-            policy = own_settings(junk_days=days)
-            wait_live(policy)
-            to_live.append(time.perf_counter() - started)
-            expected = f"namespace/inbox/mailbox/Junk/autoexpunge\t{days}d"
-            wait_until(
-                lambda expected=expected: expected in dovecot_user(stack, mailbox.address),
-                "Dovecot's new value",
-                pause=0,
-            )
-            to_dovecot.append(time.perf_counter() - started)
+            return own_settings(junk_days=days), f"namespace/inbox/mailbox/Junk/autoexpunge\t{days}d"
+
+        to_live, to_dovecot = time_saves(
+            changes,
+            junk_days,
+            lambda expected: expected in dovecot_user(stack, mailbox.address),
+            "Dovecot's new value",
+        )
         print(
             f"save -> live over {changes} changes of a mailbox's Junk keep time (real worker, real Dovecot):"
         )
@@ -321,18 +318,15 @@ def bench_save_to_live(changes: int) -> None:
             customer=customer, name="bench", domains=[domain], actor=Actor.system()
         )
         wait_live(credential)
-        to_live, to_auth = [], []
-        for _number in range(changes):
-            started = time.perf_counter()
-            secret = rotate_credential_secret(credential=credential, actor=Actor.system())
-            wait_live(credential)
-            to_live.append(time.perf_counter() - started)
-            wait_until(
-                lambda secret=secret: dovecot_auth_works(stack, credential.username, secret),
-                "Dovecot's new secret",
-                pause=0,
-            )
-            to_auth.append(time.perf_counter() - started)
+        to_live, to_auth = time_saves(
+            changes,
+            lambda _number: (
+                credential,
+                rotate_credential_secret(credential=credential, actor=Actor.system()),
+            ),
+            lambda secret: dovecot_auth_works(stack, credential.username, secret),
+            "Dovecot's new secret",
+        )
         print(
             f"save -> live over {changes} rotations of a relay credential's secret (real worker, real Dovecot):"
         )
@@ -341,6 +335,20 @@ def bench_save_to_live(changes: int) -> None:
         worker.stop()
         stack.stop()
         redis.Redis.from_url(broker).flushdb()
+
+
+def time_saves(changes: int, save, served, what: str) -> tuple[list[float], list[float]]:
+    """For each of `changes` saves (`save(number)` returns the object saved and what the server must then
+    give): seconds from the save until the panel shows the object live, and until `served(that)` is true."""
+    to_live, to_served = [], []
+    for number in range(changes):
+        started = time.perf_counter()
+        saved, expected = save(number)
+        wait_live(saved)
+        to_live.append(time.perf_counter() - started)
+        wait_until(lambda expected=expected: served(expected), what, pause=0)
+        to_served.append(time.perf_counter() - started)
+    return to_live, to_served
 
 
 def print_latencies(rows: list[tuple[str, list[float]]]) -> None:
