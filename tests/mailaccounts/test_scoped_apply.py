@@ -18,7 +18,7 @@ from django.utils import timezone
 import mailhosts.files
 from mailaccounts.models import Alias, DkimKey, Domain
 from mailaccounts.services import aliases, domains, mailboxes, storage
-from mailhosts.apply import ASSEMBLE_MARKER, IndexedFile, apply_host
+from mailhosts.apply import ASSEMBLE_MARKER, LAYOUT, IndexedFile, apply_host
 from mailhosts.files import PartStore, write_atomic_pieces
 from mailhosts.models import MailHost, PendingChange
 from mailhosts.rendering import RenderedFile, UserLines, assemble, with_user_lines
@@ -423,7 +423,7 @@ def test_a_host_with_a_folder_per_dkim_key_is_rendered_whole_into_one_key_folder
     old_key.write_bytes(b"-----BEGIN pb2026")
     (root / "opendkim/domainkeys/bakkerij.example").unlink()
     marker = root / ".postbode/layout"
-    marker.write_text(marker.read_text().replace("scoped-4", "scoped-2"))
+    marker.write_text(marker.read_text().replace(LAYOUT, "scoped-2"))
 
     make_mailbox("piet")
     result = apply_host(host.pk)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import mailhosts.apply
-from mailhosts.apply import apply_host
+from mailhosts.apply import LAYOUT, apply_host
 from mailhosts.rendering import MAILBOX_USERS
 from spamfilter import services
 from spamfilter.rendering import USERDB_FIELDS
@@ -80,7 +80,7 @@ def test_a_host_with_the_passwd_file_is_rendered_whole_once_and_its_table_filled
     (root / "spamfilter/dovecot-userdb").write_text("jan@bakkerij.example:::::::userdb_sieve_before=x\n")
     (root / "spamfilter/users.sqlite").unlink()
     marker = root / ".postbode/layout"
-    marker.write_text(marker.read_text().replace("scoped-4", "scoped-3"))
+    marker.write_text(marker.read_text().replace(LAYOUT, "scoped-3"))
 
     make_mailbox("piet")
     result = apply_host(host.pk)
