@@ -234,6 +234,15 @@ def settled(path: Path) -> Path:
     return path
 
 
+def mark_layout_before(host, layout: str) -> None:
+    """The host's folder as an apply of an older layout left it: its layout marker names `layout` instead of
+    the present `LAYOUT` (made from the constant, so that the next layout change keeps this an old one)."""
+    from mailhosts.apply import LAYOUT, LAYOUT_MARKER
+
+    marker = Path(host.config_dir) / LAYOUT_MARKER
+    marker.write_text(marker.read_text().replace(LAYOUT, layout))
+
+
 def require_service(available: bool, what: str) -> None:
     """A test whose real dependency is missing fails under CI=true, and is skipped on a developer's machine."""
     if available:

@@ -18,13 +18,13 @@ from django.utils import timezone
 import mailhosts.files
 from mailaccounts.models import Alias, DkimKey, Domain
 from mailaccounts.services import aliases, domains, mailboxes, storage
-from mailhosts.apply import ASSEMBLE_MARKER, LAYOUT, IndexedFile, apply_host
+from mailhosts.apply import ASSEMBLE_MARKER, IndexedFile, apply_host
 from mailhosts.files import PartStore, write_atomic_pieces
 from mailhosts.models import MailHost, PendingChange
 from mailhosts.rendering import RenderedFile, UserLines, assemble, with_user_lines
 from mailhosts.revisions import bump_revision
 from tenants.audit import Actor
-from tests.conftest import settled
+from tests.conftest import mark_layout_before, settled
 
 pytestmark = pytest.mark.django_db
 
@@ -422,8 +422,7 @@ def test_a_host_with_a_folder_per_dkim_key_is_rendered_whole_into_one_key_folder
     old_key.parent.mkdir(parents=True)
     old_key.write_bytes(b"-----BEGIN pb2026")
     (root / "opendkim/domainkeys/bakkerij.example").unlink()
-    marker = root / ".postbode/layout"
-    marker.write_text(marker.read_text().replace(LAYOUT, "scoped-2"))
+    mark_layout_before(host, "scoped-2")
 
     make_mailbox("piet")
     result = apply_host(host.pk)

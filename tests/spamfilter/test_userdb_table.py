@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 import mailhosts.apply
-from mailhosts.apply import LAYOUT, apply_host
+from mailhosts.apply import apply_host
 from mailhosts.rendering import MAILBOX_USERS
 from spamfilter import services
 from spamfilter.rendering import USERDB_FIELDS
 from tenants.audit import Actor
+from tests.conftest import mark_layout_before
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system()
@@ -79,8 +80,7 @@ def test_a_host_with_the_passwd_file_is_rendered_whole_once_and_its_table_filled
     # as the layout before left it: the assembled passwd-file, no table, the marker of that layout
     (root / "spamfilter/dovecot-userdb").write_text("jan@bakkerij.example:::::::userdb_sieve_before=x\n")
     (root / "spamfilter/users.sqlite").unlink()
-    marker = root / ".postbode/layout"
-    marker.write_text(marker.read_text().replace(LAYOUT, "scoped-3"))
+    mark_layout_before(host, "scoped-3")
 
     make_mailbox("piet")
     result = apply_host(host.pk)
