@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -166,13 +166,15 @@ def apply_host(host_id: int, *, force: bool = False) -> ApplyResult:
             record_failure(host, error)
             raise
         result.revision = revision
-        MailHost.objects.filter(pk=host.pk).update(
-            applied_revision=Greatest(F("applied_revision"), revision),
-            applied_at=timezone.now(),
-            last_error="",
-            last_error_at=None,
-        )
-        PendingChange.objects.filter(host_id=host.pk, revision__lte=revision).delete()
+        # Together: whoever sees the revision applied (the panel's Live) sees no change of it still pending.
+        with transaction.atomic():
+            MailHost.objects.filter(pk=host.pk).update(
+                applied_revision=Greatest(F("applied_revision"), revision),
+                applied_at=timezone.now(),
+                last_error="",
+                last_error_at=None,
+            )
+            PendingChange.objects.filter(host_id=host.pk, revision__lte=revision).delete()
         logger.info(
             "applied mail host %s at revision %s (%s): %d files changed",
             host.name,

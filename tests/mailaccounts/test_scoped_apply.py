@@ -614,3 +614,32 @@ def test_an_apply_that_fails_writing_leaves_the_part_store_as_it_was(
     new_hash = users_in_table(host)["jan@bakkerij.example"]
     assert new_hash != old_hash and new_hash == jan.password_hash
     assert stored(host, "dovecot/users.d/bakkerij.example") != before
+
+
+def test_the_applied_revision_and_its_pending_changes_are_settled_together(make_mailbox, host, monkeypatch):
+    """Whoever sees a revision applied (the panel's Live) sees none of its changes still pending: the two
+    are written in one transaction. Should forgetting the pending changes fail, the revision is not applied
+    either, and the next apply finishes the job."""
+    make_mailbox("jan")
+    apply_host(host.pk)
+    piet = make_mailbox("piet")
+    host.refresh_from_db()
+    before = host.applied_revision
+
+    def fail(queryset):
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(type(PendingChange.objects.all()), "delete", fail)
+        with pytest.raises(RuntimeError):
+            apply_host(host.pk)
+    host.refresh_from_db()
+    assert host.applied_revision == before
+    assert host.state_of(piet.revision) != "live"
+    assert PendingChange.objects.filter(host=host, revision=piet.revision).exists()
+
+    apply_host(host.pk)
+    host.refresh_from_db()
+    assert host.state_of(piet.revision) == "live"
+    assert not PendingChange.objects.filter(host=host).exists()
+    assert "piet@bakkerij.example" in read(host, "postfix/virtual_mailbox_maps")
