@@ -184,12 +184,13 @@ def main() -> None:
         values = out.stdout.strip().splitlines()[-1].split()
         rows.append([float(value) for value in values])
         print("  " + ", ".join(f"{column} {value}" for column, value in zip(columns, values, strict=True)))
-    print(
-        "median: "
-        + ", ".join(
-            f"{column} {statistics.median(r[i] for r in rows):.3f}" for i, column in enumerate(columns)
+    if rows:  # `--runs 0` only seeds
+        print(
+            "median: "
+            + ", ".join(
+                f"{column} {statistics.median(r[i] for r in rows):.3f}" for i, column in enumerate(columns)
+            )
         )
-    )
 
 
 if __name__ == "__main__":
