@@ -54,3 +54,19 @@ def test_capabilities_of_one_row_do_not_import_each_other(tmp_path):
     result = lint_imports(root)
     assert result.returncode != 0
     assert "relay.models -> billing.models" in result.stdout
+
+
+def test_architecture_md_names_every_layer_of_the_contract_in_under_a_page():
+    """ARCHITECTURE.md stays the one page a newcomer reads first (the detail is in docs/extending.md), and its
+    layer picture is the contract's: every app the contract names is in it, in the contract's order."""
+    text = (BASE_DIR / "ARCHITECTURE.md").read_text()
+    assert len(text.split()) <= 600 and len(text.splitlines()) <= 55
+    picture = text.split("```")[1]
+    layers = tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    (contract,) = [c for c in layers if c.get("type") == "layers"]
+    for layer in contract["layers"]:
+        for app in layer.split("|"):
+            assert app.strip() in picture, app
+    tops = [picture.index(layer.split("|")[0].strip()) for layer in contract["layers"]]
+    assert tops == sorted(tops)
+    assert (BASE_DIR / "docs" / "extending.md").exists()
