@@ -4,16 +4,20 @@ per-domain parts, and a mailbox's home is made by Dovecot on its first delivery 
 apply.
 """
 
+import os
 import smtplib
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
+import mailaccounts.rendering as mail_rendering
 from mailaccounts.models import Domain
 from mailaccounts.services import aliases, mailboxes
+from mailhosts.apply import apply_host
 from mailhosts.files import PartStore
 from mailhosts.models import MailHost, PendingChange
+from mailhosts.rendering import render_host
 from tenants.audit import Actor
 from tests.integration.conftest import create_mailbox, wait_until
 
@@ -104,3 +108,45 @@ def test_a_change_in_one_domain_leaves_the_others_working_and_the_maps_right(thr
         mail.deliver(mail.message(sender="klant@elders.example", to=jan.address, subject="Weg"))
     with pytest.raises(smtplib.SMTPRecipientsRefused):
         mail.deliver(mail.message(sender="klant@elders.example", to=f"niemand@{baecker.name}", subject="?"))
+
+
+def test_a_whole_host_with_its_maps_rendered_in_a_child_process_is_served_as_rendered_in_one(
+    three_domains, stack_host, mail, fresh, settings, monkeypatch
+):
+    """A large host's whole rendering makes the Postfix maps in a forked child (`MAILHOST_FORK_MIN_ROWS`,
+    here for every host), here in a process connected to PostgreSQL as a worker is: the maps are those of
+    a rendering in one process, Postfix routes by them, and the parent's connection is untouched."""
+    boxes = [create_mailbox(domain, fresh("heel"), PASSWORD) for domain in three_domains]
+    team = aliases.create_alias(
+        actor=SYSTEM,
+        customer=three_domains[0].customer,
+        domain=three_domains[0],
+        local_part=fresh("team"),
+        destinations=[box.address for box in boxes],
+    )
+    mail.wait_live(team)
+    alone = {path: file.content for path, file in render_host(stack_host).files.items()}
+
+    settings.MAILHOST_FORK_MIN_ROWS = 0
+    render = mail_rendering.postfix_parts
+    note = Path(stack_host.config_dir).parent / f"fork-note-{os.getpid()}"
+
+    def noting(data):
+        with open(note, "a") as out:  # closed before the child ends (with os._exit, which flushes nothing)
+            out.write(f"{os.getpid()}\n")
+        return render(data)
+
+    monkeypatch.setattr(mail_rendering, "postfix_parts", noting)
+    apply_host(stack_host.pk, force=True)  # the whole host, rendered and applied in this process
+    pids = [int(line) for line in note.read_text().split()]
+    note.unlink()
+    assert pids and os.getpid() not in pids
+    root = Path(stack_host.config_dir)
+    for path in ("virtual_alias_maps", "virtual_mailbox_maps", "sender_login_maps"):
+        assert (root / "postfix" / path).read_bytes() == alone[f"postfix/{path}"], path
+    assert MailHost.objects.get(pk=stack_host.pk).last_error == ""  # the connection still answers
+
+    subject = "Na de hele toepassing"
+    mail.deliver(mail.message(sender="klant@elders.example", to=team.address, subject=subject))
+    for box in boxes:
+        mail.wait_for_inbox(box.address, PASSWORD, subject=subject)

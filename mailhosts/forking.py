@@ -1,0 +1,111 @@
+"""A piece of a whole-host apply run in a forked child process beside the rest, on the machine's second core.
+
+A whole host's apply is mostly Python work on rows already read (rendering maps from them) and SQLite work on
+files no other part of the apply touches (Dovecot's user table). Threads do not help there: they take turns
+at the interpreter lock (measured: a second thread filling the user table made the apply slower). A child
+made with `fork` starts with the parent's memory as it is, so it needs no arguments sent to it, and it never
+touches the parent's database connection or anything else the parent goes on using: it runs one function on
+what it was given, writes the result (or the error) to a temporary file and ends with `os._exit`, which runs
+no clean-up of the parent's objects (a closed connection would close the parent's too).
+
+Where `fork` does not exist, or the work is too small to pay for a process (`MAILHOST_FORK_MIN_ROWS`), the
+function simply runs in the calling process: the same result either way (`tests/mailaccounts/test_render.py`).
+"""
+
+import os
+import pickle
+import signal
+import tempfile
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from django.conf import settings
+
+T = TypeVar("T")
+
+
+class ForkedCallFailed(RuntimeError):
+    """The function raised in the child, or the child ended without an answer."""
+
+
+def worth_forking(rows: int) -> bool:
+    """Whether work on this many rows goes to a child process (a fork and the result's way back cost a
+    few tens of milliseconds)."""
+    return hasattr(os, "fork") and rows >= settings.MAILHOST_FORK_MIN_ROWS
+
+
+class Beside(Generic[T]):
+    """`function(*args)` running in a forked child (or, when `fork` is false, already run here): `result()`
+    waits for it and returns its value or raises `ForkedCallFailed`. Used as a context manager, a child not
+    asked for its result (the parent failed meanwhile) is stopped and reaped on the way out."""
+
+    def __init__(self, function: Callable[..., T], *args: Any, fork: bool = True):
+        self.pid = 0
+        self.output: Any = None
+        if not fork:
+            self.value, self.error = None, None
+            try:
+                self.value = function(*args)
+            except Exception as error:
+                self.error = error
+            return
+        self.output = tempfile.TemporaryFile()
+        pid = os.fork()
+        if pid == 0:  # the child: no return from here
+            status = 0
+            try:
+                answer: tuple[str, Any] = ("value", function(*args))
+            except BaseException as error:  # noqa: BLE001 (everything goes back to the parent)
+                answer, status = ("error", f"{type(error).__name__}: {error}"), 1
+            try:
+                pickle.dump(answer, self.output, protocol=pickle.HIGHEST_PROTOCOL)
+                self.output.flush()
+            except BaseException:  # noqa: BLE001
+                status = 2
+            os._exit(status)
+        self.pid = pid
+
+    def result(self) -> T:
+        if not self.pid:
+            if self.error is not None:
+                raise self.error
+            return self.value  # type: ignore[return-value]
+        _pid, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        try:
+            self.output.seek(0)
+            answer = pickle.load(self.output)  # noqa: S301 (our own child wrote it, to a file only we hold)
+        except Exception:  # nothing written (or half): a child killed meanwhile, reported by its status
+            answer = None
+        finally:
+            self.output.close()
+        if answer is None:
+            raise ForkedCallFailed(f"the child process ended without an answer ({describe(status)})")
+        kind, value = answer
+        if kind == "error":
+            raise ForkedCallFailed(value)
+        return value
+
+    def stop(self) -> None:
+        """Stop and reap a child whose result is no longer wanted."""
+        if not self.pid:
+            return
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+        self.pid = 0
+        self.output.close()
+
+    def __enter__(self) -> "Beside[T]":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"

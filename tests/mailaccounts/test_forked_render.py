@@ -1,0 +1,145 @@
+"""A whole host's Postfix maps rendered in a forked child process beside the rest (`mailhosts/forking.py`,
+`MAILHOST_FORK_MIN_ROWS`): the same files as rendered in one process, a failure in the child fails the
+apply with its reason and changes nothing, and a child no longer wanted is stopped."""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from django.db.models import F
+from django.utils import timezone
+
+import mailaccounts.rendering as mail_rendering
+from mailaccounts.models import Alias, Autoresponder, Domain
+from mailhosts.apply import apply_host
+from mailhosts.forking import Beside, ForkedCallFailed
+from mailhosts.models import MailHost
+from mailhosts.rendering import render_host
+
+from .test_render import make_mailbox
+
+pytestmark = pytest.mark.django_db
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="this system has no fork")
+
+
+@pytest.fixture
+def host_with_everything(domain, customer):
+    """Two domains with mailboxes (one disabled, one forwarding), aliases, a catch-all and an autoresponder."""
+    other = Domain.objects.create(
+        customer=customer,
+        name="xn--bcker-gra.example",
+        mailhost=domain.mailhost,
+        verification_token="token-baecker",
+        verified_at=timezone.now(),
+    )
+    jan = make_mailbox(domain, "jan")
+    make_mailbox(domain, "piet", is_enabled=False)
+    make_mailbox(domain, "kees", forward_to=["kees@elders.example"], forward_keep_copy=True)
+    anna = make_mailbox(other, "anna")
+    Alias.objects.create(
+        customer=customer, domain=domain, local_part="info", destinations=[jan.address, anna.address]
+    )
+    Domain.objects.filter(pk=domain.pk).update(catch_all_to=jan)
+    Autoresponder.objects.create(mailbox=anna, subject="Weg", body="Tot maandag.", is_enabled=True)
+    MailHost.objects.filter(pk=domain.mailhost_id).update(desired_revision=F("desired_revision") + 1)
+    return MailHost.objects.get(pk=domain.mailhost_id)
+
+
+def contents(config) -> dict[str, tuple]:
+    return {path: (file.content, file.mode, file.owner, file.group) for path, file in config.files.items()}
+
+
+def where_rendered(monkeypatch, tmp_path) -> Path:
+    """Make the maps' renderer note the process it ran in; returns the note's file."""
+    note = tmp_path / "pid"
+    render = mail_rendering.postfix_parts
+
+    def noting(data):
+        note.write_text(str(os.getpid()))
+        return render(data)
+
+    monkeypatch.setattr(mail_rendering, "postfix_parts", noting)
+    return note
+
+
+@needs_fork
+def test_the_maps_rendered_in_a_child_are_the_files_rendered_in_one_process(
+    host_with_everything, settings, monkeypatch, tmp_path
+):
+    settings.MAILHOST_FORK_MIN_ROWS = 10**9
+    alone = render_host(host_with_everything)
+    settings.MAILHOST_FORK_MIN_ROWS = 0
+    note = where_rendered(monkeypatch, tmp_path)
+    forked = render_host(host_with_everything)
+
+    assert int(note.read_text()) != os.getpid()  # the maps were rendered in another process
+    assert list(forked.files) == list(alone.files)
+    assert contents(forked) == contents(alone)
+    assert forked.mail_folders == alone.mail_folders and forked.known_folders == alone.known_folders
+    assert "info@bakkerij.example jan@bakkerij.example,anna@xn--bcker-gra.example\n" in (
+        forked.files["postfix/virtual_alias_maps"].content.decode()
+    )
+
+
+@needs_fork
+def test_a_small_host_and_a_partial_rendering_stay_in_one_process(
+    host_with_everything, settings, monkeypatch, tmp_path
+):
+    note = where_rendered(monkeypatch, tmp_path)
+    settings.MAILHOST_FORK_MIN_ROWS = 5  # the host has 4 mailboxes
+    render_host(host_with_everything)
+    assert int(note.read_text()) == os.getpid()
+    settings.MAILHOST_FORK_MIN_ROWS = 0
+    render_host(host_with_everything, frozenset({"bakkerij.example"}))
+    assert int(note.read_text()) == os.getpid()
+
+
+@needs_fork
+def test_a_failure_in_the_child_fails_the_apply_with_its_reason_and_writes_nothing(
+    host_with_everything, settings, monkeypatch
+):
+    settings.MAILHOST_FORK_MIN_ROWS = 0
+
+    def broken(data):
+        raise ValueError("a map could not be rendered")
+
+    monkeypatch.setattr(mail_rendering, "postfix_parts", broken)
+    with pytest.raises(ForkedCallFailed, match="ValueError: a map could not be rendered"):
+        apply_host(host_with_everything.pk)
+    host = MailHost.objects.get(pk=host_with_everything.pk)
+    assert "ValueError: a map could not be rendered" in host.last_error
+    assert host.applied_revision < host.desired_revision  # still pending, retried by the next apply
+    assert not (Path(host.config_dir) / "postfix").exists()
+
+    monkeypatch.undo()
+    settings.MAILHOST_FORK_MIN_ROWS = 0
+    apply_host(host.pk)  # the retry
+    host.refresh_from_db()
+    assert host.last_error == "" and host.applied_revision == host.desired_revision
+    assert "info@bakkerij.example" in (Path(host.config_dir) / "postfix" / "virtual_alias_maps").read_text()
+
+
+@needs_fork
+def test_a_child_that_dies_without_an_answer_is_a_failure_that_says_so():
+    def dies():
+        os._exit(3)
+
+    with pytest.raises(ForkedCallFailed, match="without an answer \\(exit status 3\\)"):
+        Beside(dies).result()
+
+
+@needs_fork
+def test_a_child_no_longer_wanted_is_stopped_and_reaped():
+    with pytest.raises(RuntimeError, match="the parent failed"), Beside(time.sleep, 60) as child:
+        pid = child.pid
+        raise RuntimeError("the parent failed")
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # gone, and reaped
+
+
+def test_without_fork_the_function_runs_here_and_raises_its_own_error():
+    assert Beside(sorted, [3, 1, 2], fork=False).result() == [1, 2, 3]
+    with pytest.raises(ZeroDivisionError):
+        Beside(lambda: 1 / 0, fork=False).result()
