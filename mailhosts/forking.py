@@ -42,34 +42,43 @@ class Beside(Generic[T]):
     def __init__(self, function: Callable[..., T], *args: Any, fork: bool = True):
         self.pid = 0
         self.output: Any = None
-        if not fork:
-            self.value, self.error = None, None
+        self.value: Any = None
+        self.error: Exception | None = None
+        if fork:
             try:
-                self.value = function(*args)
-            except Exception as error:
-                self.error = error
-            return
-        self.output = tempfile.TemporaryFile()
-        pid = os.fork()
-        if pid == 0:  # the child: no return from here
-            status = 0
-            try:
-                answer: tuple[str, Any] = ("value", function(*args))
-            except BaseException as error:  # noqa: BLE001 (everything goes back to the parent)
-                answer, status = ("error", f"{type(error).__name__}: {error}"), 1
-            try:
-                pickle.dump(answer, self.output, protocol=pickle.HIGHEST_PROTOCOL)
-                self.output.flush()
-            except BaseException:  # noqa: BLE001
-                status = 2
-            os._exit(status)
-        self.pid = pid
+                self.output = tempfile.TemporaryFile()
+                self.pid = os.fork()
+            except OSError:  # no process to be had (a limit, memory): the work is done here instead
+                if self.output is not None:
+                    self.output.close()
+                self.output, self.pid = None, 0
+            else:
+                if self.pid == 0:
+                    self._child(function, args)  # does not return
+                return
+        try:
+            self.value = function(*args)
+        except Exception as error:
+            self.error = error
+
+    def _child(self, function: Callable[..., T], args: tuple) -> None:
+        status = 0
+        try:
+            answer: tuple[str, Any] = ("value", function(*args))
+        except BaseException as error:  # noqa: BLE001 (everything goes back to the parent)
+            answer, status = ("error", f"{type(error).__name__}: {error}"), 1
+        try:
+            pickle.dump(answer, self.output, protocol=pickle.HIGHEST_PROTOCOL)
+            self.output.flush()
+        except BaseException:  # noqa: BLE001
+            status = 2
+        os._exit(status)
 
     def result(self) -> T:
         if not self.pid:
             if self.error is not None:
                 raise self.error
-            return self.value  # type: ignore[return-value]
+            return self.value
         _pid, status = os.waitpid(self.pid, 0)
         self.pid = 0
         try:

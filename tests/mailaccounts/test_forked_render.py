@@ -143,3 +143,12 @@ def test_without_fork_the_function_runs_here_and_raises_its_own_error():
     assert Beside(sorted, [3, 1, 2], fork=False).result() == [1, 2, 3]
     with pytest.raises(ZeroDivisionError):
         Beside(lambda: 1 / 0, fork=False).result()
+
+
+def test_when_no_process_can_be_made_the_work_is_done_here(monkeypatch):
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    call = Beside(os.getpid)
+    assert call.pid == 0 and call.result() == os.getpid()
