@@ -62,6 +62,10 @@ class Beside(Generic[T]):
             self.error = error
 
     def _child(self, function: Callable[..., T], args: tuple) -> None:
+        # A service stop signals every process of the worker: the child finishes its short work and the
+        # parent decides (a Celery worker's warm shutdown lets the apply end). SIGKILL still ends it.
+        for number in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            signal.signal(number, signal.SIG_IGN)
         status = 0
         try:
             answer: tuple[str, Any] = ("value", function(*args))

@@ -3,6 +3,7 @@
 apply with its reason and changes nothing, and a child no longer wanted is stopped."""
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -152,3 +153,18 @@ def test_when_no_process_can_be_made_the_work_is_done_here(monkeypatch):
     monkeypatch.setattr(os, "fork", no_fork)
     call = Beside(os.getpid)
     assert call.pid == 0 and call.result() == os.getpid()
+
+
+@needs_fork
+def test_the_child_finishes_its_work_when_the_service_is_stopped():
+    """A service stop sends SIGTERM to every process of the worker: the child's work is not cut short by it
+    (the worker's warm shutdown lets the apply end); the parent decides."""
+
+    def slow_sum():
+        time.sleep(0.15)
+        return 42
+
+    with Beside(slow_sum) as child:
+        time.sleep(0.05)
+        os.kill(child.pid, signal.SIGTERM)
+        assert child.result() == 42
