@@ -284,12 +284,14 @@ def render_mail_accounts_scoped(host: MailHost, scopes: frozenset[str] | None) -
         return HostConfig()  # a change of some users' logins only (`render_users`)
     data = load_host_data(host, scopes)
     config = HostConfig()
-    # A whole host's maps are rendered in a child process while this one renders the rest (`Beside`).
-    with Beside(postfix_parts, data, fork=scopes is None and worth_forking(len(data.mailboxes))) as postfix:
+    # A whole host's alias and sender-login maps are rendered in a child process beside the rest (`Beside`).
+    with Beside(routing_parts, data, fork=scopes is None and worth_forking(len(data.mailboxes))) as routing:
+        before, after = mailbox_parts(data)
         dovecot = render_dovecot(data, host)
         sieve = render_sieve(data)
         opendkim = render_opendkim(data, host)
-        config.files.update({path: RenderedFile(content) for path, content in postfix.result().items()})
+        parts = before | routing.result() | after
+    config.files.update({path: RenderedFile(content) for path, content in parts.items()})
     config.files.update(dovecot)
     config.files.update(sieve)
     config.files.update(opendkim)
@@ -333,25 +335,42 @@ def render_postfix(data: HostData) -> dict[str, RenderedFile]:
 
     A disabled mailbox is refused at RCPT time through `recipient_access` ("550 5.2.1").
     """
-    return {path: RenderedFile(content) for path, content in postfix_parts(data).items()}
+    before, after = mailbox_parts(data)
+    return {path: RenderedFile(content) for path, content in (before | routing_parts(data) | after).items()}
 
 
-def postfix_parts(data: HostData) -> dict[str, bytes]:
-    """`render_postfix`'s files as their contents only (all are plain map sources): what a child process
-    rendering them hands back (`Beside`) pickles as a few strings instead of 44,000 objects."""
+def routing_parts(data: HostData) -> dict[str, bytes]:
+    """The parts of the alias and sender-login maps, most of the maps' work: what a child process renders
+    beside the rest on a large host (`Beside`), handed back as contents only (a few strings to pickle
+    instead of 30,000 objects)."""
+    mailboxes = [box for box in data.mailboxes if not box.deleted]
+    aliases = virtual_aliases(data, mailboxes)
+    maps = {
+        "postfix/virtual_alias_maps": aliases,
+        "postfix/sender_login_maps": sender_logins(data, mailboxes, aliases),
+    }
+    return map_parts(data, maps)
+
+
+def mailbox_parts(data: HostData) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """The parts of the maps of domains, mailboxes and refused recipients: those that come before the
+    routing maps and those after (the maps' order)."""
     mailboxes = [box for box in data.mailboxes if not box.deleted]
     domains = {row["name"] for row in data.domains.values() if is_safe_token(row["name"])}
-    aliases = virtual_aliases(data, mailboxes)
-    maps: dict[str, dict] = {
+    before = {
         "postfix/virtual_mailbox_domains": dict.fromkeys(domains, "OK"),
         "postfix/virtual_mailbox_maps": {
             box.address: f"{box.folder}/" for box in mailboxes if box.is_enabled
         },
-        "postfix/virtual_alias_maps": aliases,
-        "postfix/sender_login_maps": sender_logins(data, mailboxes, aliases),
+    }
+    after = {
         "postfix/recipient_access": {box.address: DISABLED_REPLY for box in mailboxes if not box.is_enabled},
     }
-    files = {}
+    return map_parts(data, before), map_parts(data, after)
+
+
+def map_parts(data: HostData, maps: dict[str, dict]) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
     for path, entries in maps.items():
         files.update(domain_parts(data, ASSEMBLED[path].parts, entries, map_text))
     return files

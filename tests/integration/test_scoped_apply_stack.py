@@ -128,7 +128,7 @@ def test_a_whole_host_with_its_maps_rendered_in_a_child_process_is_served_as_ren
     alone = {path: file.content for path, file in render_host(stack_host).files.items()}
 
     settings.MAILHOST_FORK_MIN_ROWS = 0
-    render = mail_rendering.postfix_parts
+    render = mail_rendering.routing_parts
     note = Path(stack_host.config_dir).parent / f"fork-note-{os.getpid()}"
 
     def noting(data):
@@ -136,7 +136,7 @@ def test_a_whole_host_with_its_maps_rendered_in_a_child_process_is_served_as_ren
             out.write(f"{os.getpid()}\n")
         return render(data)
 
-    monkeypatch.setattr(mail_rendering, "postfix_parts", noting)
+    monkeypatch.setattr(mail_rendering, "routing_parts", noting)
     apply_host(stack_host.pk, force=True)  # the whole host, rendered and applied in this process
     pids = [int(line) for line in note.read_text().split()]
     note.unlink()

@@ -55,13 +55,13 @@ def contents(config) -> dict[str, tuple]:
 def where_rendered(monkeypatch, tmp_path) -> Path:
     """Make the maps' renderer note the process it ran in; returns the note's file."""
     note = tmp_path / "pid"
-    render = mail_rendering.postfix_parts
+    render = mail_rendering.routing_parts
 
     def noting(data):
         note.write_text(str(os.getpid()))
         return render(data)
 
-    monkeypatch.setattr(mail_rendering, "postfix_parts", noting)
+    monkeypatch.setattr(mail_rendering, "routing_parts", noting)
     return note
 
 
@@ -106,7 +106,7 @@ def test_a_failure_in_the_child_fails_the_apply_with_its_reason_and_writes_nothi
     def broken(data):
         raise ValueError("a map could not be rendered")
 
-    monkeypatch.setattr(mail_rendering, "postfix_parts", broken)
+    monkeypatch.setattr(mail_rendering, "routing_parts", broken)
     with pytest.raises(ForkedCallFailed, match="ValueError: a map could not be rendered"):
         apply_host(host_with_everything.pk)
     host = MailHost.objects.get(pk=host_with_everything.pk)
