@@ -56,6 +56,7 @@ from .files import (
     write_atomic,
     write_atomic_pieces,
 )
+from .forking import Beside, worth_forking
 from .models import MailHost, PendingChange
 from .rendering import (
     MODE_AUTH,
@@ -269,13 +270,23 @@ def write_host(
                 write_atomic(marker, b"", 0o644)  # before the first file, so a crash after it still reloads
             if to_assemble:  # likewise: parts stored now are assembled even if this apply dies after them
                 write_atomic(assemble_marker, "".join(f"{p}\n" for p in sorted(to_assemble)).encode(), 0o644)
-            # The files first: a whole host's `postmap` then runs while the SQLite tables fill.
-            disk_changes = [rel for rel in result.changed_files if rel not in stored]
-            postmapping = sync_files_then_postmap(host, root, on_disk, disk_changes, scopes, marker, force)
-            # Dovecot's wait counts from when its files were written, not from the end of the apply: the
-            # tables and the part store below take a whole host's first apply a second or more.
-            settle_at = settled_after(config.files, disk_changes)
-            sync_stored_user_tables(root, parts, old_parts, changed_parts, new_tables)
+            # The files first: a whole host's `postmap` then runs while the SQLite tables fill. A whole large
+            # host's Dovecot tables fill in a child process on the other core, from before the files are
+            # written. The part store comes last, so that an apply that fails before it leaves it as it was
+            # and the next one writes the same change.
+            fork = scopes is None and worth_forking(len(config.mail_folders))
+            filling = Beside(
+                sync_stored_user_tables, root, parts, old_parts, changed_parts, new_tables, fork=fork
+            )
+            with filling:
+                disk_changes = [rel for rel in result.changed_files if rel not in stored]
+                postmapping = sync_files_then_postmap(
+                    host, root, on_disk, disk_changes, scopes, marker, force
+                )
+                # Dovecot's wait counts from when its files were written, not from the end of the apply: the
+                # tables and the part store below take a whole host's first apply a second or more.
+                settle_at = settled_after(config.files, disk_changes)
+                filling.result()
             store.write({rel: parts[rel].content if rel in parts else None for rel in changed_parts})
             settle_at = settled_after(config.files, changed_parts) or settle_at
         if to_assemble:

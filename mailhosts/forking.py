@@ -35,15 +35,15 @@ def worth_forking(rows: int) -> bool:
 
 
 class Beside(Generic[T]):
-    """`function(*args)` running in a forked child (or, when `fork` is false, already run here): `result()`
-    waits for it and returns its value or raises `ForkedCallFailed`. Used as a context manager, a child not
+    """`function(*args)` running in a forked child: `result()` waits for it and returns its value or raises
+    `ForkedCallFailed`. When `fork` is false (or no process can be made), `result()` runs it here instead,
+    at the point where the caller asks for it, and raises what it raises. Used as a context manager, a child not
     asked for its result (the parent failed meanwhile) is stopped and reaped on the way out."""
 
     def __init__(self, function: Callable[..., T], *args: Any, fork: bool = True):
+        self.function, self.args = function, args
         self.pid = 0
         self.output: Any = None
-        self.value: Any = None
-        self.error: Exception | None = None
         if fork:
             try:
                 self.output = tempfile.TemporaryFile()
@@ -55,11 +55,6 @@ class Beside(Generic[T]):
             else:
                 if self.pid == 0:
                     self._child(function, args)  # does not return
-                return
-        try:
-            self.value = function(*args)
-        except Exception as error:
-            self.error = error
 
     def _child(self, function: Callable[..., T], args: tuple) -> None:
         # A service stop signals every process of the worker: the child finishes its short work and the
@@ -79,10 +74,8 @@ class Beside(Generic[T]):
         os._exit(status)
 
     def result(self) -> T:
-        if not self.pid:
-            if self.error is not None:
-                raise self.error
-            return self.value
+        if not self.pid:  # not forked: the work is done here, now, in the order the caller wrote it
+            return self.function(*self.args)
         _pid, status = os.waitpid(self.pid, 0)
         self.pid = 0
         try:

@@ -113,9 +113,10 @@ def test_a_change_in_one_domain_leaves_the_others_working_and_the_maps_right(thr
 def test_a_whole_host_with_its_maps_rendered_in_a_child_process_is_served_as_rendered_in_one(
     three_domains, stack_host, mail, fresh, settings, monkeypatch
 ):
-    """A large host's whole rendering makes the Postfix maps in a forked child (`MAILHOST_FORK_MIN_ROWS`,
-    here for every host), here in a process connected to PostgreSQL as a worker is: the maps are those of
-    a rendering in one process, Postfix routes by them, and the parent's connection is untouched."""
+    """A large host's whole apply renders the alias and sender-login maps and fills Dovecot's table in forked
+    children (`MAILHOST_FORK_MIN_ROWS`, here for every host), here in a process connected to PostgreSQL as a
+    worker is: the maps are those of a rendering in one process, Postfix routes by them, Dovecot finds every
+    mailbox in its table, and the parent's connection is untouched."""
     boxes = [create_mailbox(domain, fresh("heel"), PASSWORD) for domain in three_domains]
     team = aliases.create_alias(
         actor=SYSTEM,

@@ -4,6 +4,7 @@ apply with its reason and changes nothing, and a child no longer wanted is stopp
 
 import os
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -12,8 +13,10 @@ from django.db.models import F
 from django.utils import timezone
 
 import mailaccounts.rendering as mail_rendering
+import mailhosts.apply
 from mailaccounts.models import Alias, Autoresponder, Domain
 from mailhosts.apply import apply_host
+from mailhosts.files import PartStore
 from mailhosts.forking import Beside, ForkedCallFailed
 from mailhosts.models import MailHost
 from mailhosts.rendering import render_host
@@ -168,3 +171,84 @@ def test_the_child_finishes_its_work_when_the_service_is_stopped():
         time.sleep(0.05)
         os.kill(child.pid, signal.SIGTERM)
         assert child.result() == 42
+
+
+def table_rows(root: Path) -> list[tuple]:
+    with sqlite3.connect(root / "dovecot" / "users.sqlite") as db:
+        return sorted(db.execute("SELECT * FROM users"))
+
+
+def stored_parts(root: Path) -> dict[str, bytes]:
+    store = PartStore(root)
+    try:
+        return store.read(["dovecot/users.d", "postfix/virtual_alias_maps.d"])
+    finally:
+        store.close()
+
+
+@needs_fork
+def test_dovecot_s_table_filled_by_a_child_while_the_files_are_written_is_the_same_table(
+    host_with_everything, settings, monkeypatch, tmp_path
+):
+    """A whole large host's Dovecot table fills in a child process beside the file writing: the same rows
+    and the same part store as an apply in one process."""
+    settings.MAILHOST_FORK_MIN_ROWS = 10**9
+    alone = tmp_path / "alone"
+    MailHost.objects.filter(pk=host_with_everything.pk).update(config_dir=str(alone))
+    apply_host(host_with_everything.pk, force=True)
+
+    settings.MAILHOST_FORK_MIN_ROWS = 0
+    note = tmp_path / "table-pid"
+    fill = mailhosts.apply.sync_stored_user_tables
+
+    def noting(*args):
+        note.write_text(str(os.getpid()))
+        return fill(*args)
+
+    monkeypatch.setattr(mailhosts.apply, "sync_stored_user_tables", noting)
+    forked = tmp_path / "forked"
+    MailHost.objects.filter(pk=host_with_everything.pk).update(config_dir=str(forked))
+    apply_host(host_with_everything.pk, force=True)
+
+    assert int(note.read_text()) != os.getpid()
+    assert len(table_rows(forked)) == 3  # jan, kees, anna (piet is disabled)
+    assert anonymous(table_rows(forked), forked) == anonymous(table_rows(alone), alone)
+    assert anonymous(stored_parts(forked), forked) == anonymous(stored_parts(alone), alone)
+
+
+def anonymous(value, root: Path):
+    """`value` with the host's folder (in the mailboxes' homes) taken out."""
+    if isinstance(value, dict):
+        return {key: anonymous(item, root) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(anonymous(item, root) for item in value)
+    if isinstance(value, bytes):
+        return value.replace(str(root).encode(), b"ROOT")
+    if isinstance(value, str):
+        return value.replace(str(root), "ROOT")
+    return value
+
+
+@needs_fork
+def test_a_failure_filling_dovecot_s_table_in_the_child_stores_no_parts(
+    host_with_everything, settings, monkeypatch
+):
+    """The part store still comes last: when the child filling Dovecot's table fails, the apply fails with
+    its reason, no part is stored, and the next apply writes everything."""
+    settings.MAILHOST_FORK_MIN_ROWS = 0
+
+    def broken(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mailhosts.apply, "sync_stored_user_tables", broken)
+    with pytest.raises(ForkedCallFailed, match="OSError: disk full"):
+        apply_host(host_with_everything.pk)
+    root = Path(host_with_everything.config_dir)
+    assert stored_parts(root) == {}
+    assert "disk full" in MailHost.objects.get(pk=host_with_everything.pk).last_error
+
+    monkeypatch.undo()
+    settings.MAILHOST_FORK_MIN_ROWS = 0
+    apply_host(host_with_everything.pk)
+    assert len(table_rows(root)) == 3
+    assert "dovecot/users.d/bakkerij.example" in stored_parts(root)
