@@ -1,4 +1,6 @@
-"""A piece of a whole-host apply run in a forked child process beside the rest, on the machine's second core.
+"""A piece of a whole-host apply run in a forked child process beside the rest, on the machine's second core:
+the alias and sender-login maps rendered (`mailaccounts.rendering.routing_parts`) while the process renders
+the other files, and Dovecot's table filled while the process writes the files (`mailhosts.apply.write_host`).
 
 A whole host's apply is mostly Python work on rows already read (rendering maps from them) and SQLite work on
 files no other part of the apply touches (Dovecot's user table). Threads do not help there: they take turns

@@ -296,8 +296,9 @@ MAILHOST_DKIM_KEY_OWNER = env("MAILHOST_DKIM_KEY_OWNER", "")
 MAILHOST_AUTH_GROUP = env("MAILHOST_AUTH_GROUP", "dovecot")
 # Each file the apply writes reaches the disk before it replaces the old one, so a crash leaves one or the other.
 MAILHOST_FSYNC = True
-# A whole host's rendering makes the Postfix maps in a forked child process beside the rest (on the machine's
-# other core) when the host has at least this many mailboxes (`mailhosts/forking.py`); 0: always.
+# A whole host's apply renders the alias and sender-login maps, and fills Dovecot's table, in forked child
+# processes beside the rest (on the machine's other core) when the host has at least this many mailboxes
+# (`mailhosts/forking.py`); 0: always.
 MAILHOST_FORK_MIN_ROWS = env_int("MAILHOST_FORK_MIN_ROWS", 20000)
 # The local mail stack (`manage.py mailstack`): its directory and the first of its 12 loopback ports.
 MAILSTACK_DIR = Path(env("MAILSTACK_DIR", str(VAR_DIR / "mailstack")))
