@@ -11,7 +11,8 @@ what it was given, writes the result (or the error) to a temporary file and ends
 no clean-up of the parent's objects (a closed connection would close the parent's too).
 
 Where `fork` does not exist, or the work is too small to pay for a process (`MAILHOST_FORK_MIN_ROWS`), the
-function simply runs in the calling process: the same result either way (`tests/mailaccounts/test_render.py`).
+function simply runs in the calling process: the same result either way
+(`tests/mailaccounts/test_forked_render.py`).
 """
 
 import os
