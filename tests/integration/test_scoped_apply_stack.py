@@ -14,7 +14,7 @@ from django.utils import timezone
 import mailaccounts.rendering as mail_rendering
 from mailaccounts.models import Domain
 from mailaccounts.services import aliases, mailboxes
-from mailhosts.apply import apply_host
+from mailhosts.apply import HostBusy, apply_host
 from mailhosts.files import PartStore
 from mailhosts.models import MailHost, PendingChange
 from mailhosts.rendering import render_host
@@ -138,7 +138,17 @@ def test_a_whole_host_with_its_maps_rendered_in_a_child_process_is_served_as_ren
         return render(data)
 
     monkeypatch.setattr(mail_rendering, "routing_parts", noting)
-    apply_host(stack_host.pk, force=True)  # the whole host, rendered and applied in this process
+
+    def apply_here() -> bool:
+        """The whole host, rendered and applied in this process, once the worker is not applying (it may
+        still be busy with an apply the set-up queued after the one `wait_live` waited for)."""
+        try:
+            apply_host(stack_host.pk, force=True)
+        except HostBusy:
+            return False
+        return True
+
+    wait_until(apply_here, what="the worker to let this process apply the host")
     pids = [int(line) for line in note.read_text().split()]
     note.unlink()
     assert pids and os.getpid() not in pids
