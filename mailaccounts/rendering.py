@@ -330,15 +330,6 @@ def add_unique(values: list[str], *new: str) -> None:
 # --- Postfix -------------------------------------------------------------------------------------------
 
 
-def render_postfix(data: HostData) -> dict[str, RenderedFile]:
-    """The hash maps Postfix reads (see deploy/postfix/main.cf), as parts of the assembled maps.
-
-    A disabled mailbox is refused at RCPT time through `recipient_access` ("550 5.2.1").
-    """
-    before, after = mailbox_parts(data)
-    return {path: RenderedFile(content) for path, content in (before | routing_parts(data) | after).items()}
-
-
 def routing_parts(data: HostData) -> dict[str, bytes]:
     """The parts of the alias and sender-login maps, most of the maps' work: what a child process renders
     beside the rest on a large host (`Beside`), handed back as contents only (a few strings to pickle
@@ -353,8 +344,9 @@ def routing_parts(data: HostData) -> dict[str, bytes]:
 
 
 def mailbox_parts(data: HostData) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """The parts of the maps of domains, mailboxes and refused recipients: those that come before the
-    routing maps and those after (the maps' order)."""
+    """The parts of the maps of domains, mailboxes and refused recipients (the hash maps Postfix reads, see
+    deploy/postfix/main.cf, with `routing_parts`): those that come before the routing maps and those after
+    (the maps' order). A disabled mailbox is refused at RCPT time through `recipient_access` ("550 5.2.1")."""
     mailboxes = [box for box in data.mailboxes if not box.deleted]
     domains = {row["name"] for row in data.domains.values() if is_safe_token(row["name"])}
     before = {

@@ -15,6 +15,7 @@ function simply runs in the calling process: the same result either way
 (`tests/mailaccounts/test_forked_render.py`).
 """
 
+import contextlib
 import os
 import pickle
 import signal
@@ -99,10 +100,8 @@ class Beside(Generic[T]):
         """Stop and reap a child whose result is no longer wanted."""
         if not self.pid:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         os.waitpid(self.pid, 0)
         self.pid = 0
         self.output.close()

@@ -25,8 +25,6 @@ from .test_render import make_mailbox
 
 pytestmark = pytest.mark.django_db
 
-needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="this system has no fork")
-
 
 @pytest.fixture
 def host_with_everything(domain, customer):
@@ -68,7 +66,6 @@ def where_rendered(monkeypatch, tmp_path) -> Path:
     return note
 
 
-@needs_fork
 def test_the_maps_rendered_in_a_child_are_the_files_rendered_in_one_process(
     host_with_everything, settings, monkeypatch, tmp_path
 ):
@@ -87,7 +84,6 @@ def test_the_maps_rendered_in_a_child_are_the_files_rendered_in_one_process(
     )
 
 
-@needs_fork
 def test_a_small_host_and_a_partial_rendering_stay_in_one_process(
     host_with_everything, settings, monkeypatch, tmp_path
 ):
@@ -100,7 +96,6 @@ def test_a_small_host_and_a_partial_rendering_stay_in_one_process(
     assert int(note.read_text()) == os.getpid()
 
 
-@needs_fork
 def test_a_failure_in_the_child_fails_the_apply_with_its_reason_and_writes_nothing(
     host_with_everything, settings, monkeypatch
 ):
@@ -125,7 +120,6 @@ def test_a_failure_in_the_child_fails_the_apply_with_its_reason_and_writes_nothi
     assert "info@bakkerij.example" in (Path(host.config_dir) / "postfix" / "virtual_alias_maps").read_text()
 
 
-@needs_fork
 def test_a_child_that_dies_without_an_answer_is_a_failure_that_says_so():
     def dies():
         os._exit(3)
@@ -134,7 +128,6 @@ def test_a_child_that_dies_without_an_answer_is_a_failure_that_says_so():
         Beside(dies).result()
 
 
-@needs_fork
 def test_a_child_no_longer_wanted_is_stopped_and_reaped():
     with pytest.raises(RuntimeError, match="the parent failed"), Beside(time.sleep, 60) as child:
         pid = child.pid
@@ -158,7 +151,6 @@ def test_when_no_process_can_be_made_the_work_is_done_here(monkeypatch):
     assert call.pid == 0 and call.result() == os.getpid()
 
 
-@needs_fork
 def test_the_child_finishes_its_work_when_the_service_is_stopped():
     """A service stop sends SIGTERM to every process of the worker: the child's work is not cut short by it
     (the worker's warm shutdown lets the apply end); the parent decides."""
@@ -186,7 +178,6 @@ def stored_parts(root: Path) -> dict[str, bytes]:
         store.close()
 
 
-@needs_fork
 def test_dovecot_s_table_filled_by_a_child_while_the_files_are_written_is_the_same_table(
     host_with_everything, settings, monkeypatch, tmp_path
 ):
@@ -229,7 +220,6 @@ def anonymous(value, root: Path):
     return value
 
 
-@needs_fork
 def test_a_failure_filling_dovecot_s_table_in_the_child_stores_no_parts(
     host_with_everything, settings, monkeypatch
 ):
