@@ -8,6 +8,7 @@ left to write, so the files written per domain are exactly what a whole renderin
 import sqlite3
 import stat
 import time
+from array import array
 from itertools import accumulate
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,7 +19,7 @@ from django.utils import timezone
 import mailhosts.files
 from mailaccounts.models import Alias, DkimKey, Domain
 from mailaccounts.services import aliases, domains, mailboxes, storage
-from mailhosts.apply import ASSEMBLE_MARKER, IndexedFile, apply_host
+from mailhosts.apply import ASSEMBLE_MARKER, IndexedFile, apply_host, index_path, read_index, write_index
 from mailhosts.files import PartStore, write_atomic_pieces
 from mailhosts.models import MailHost, PendingChange
 from mailhosts.rendering import RenderedFile, UserLines, assemble, with_user_lines
@@ -167,15 +168,16 @@ def test_changed_parts_are_spliced_into_an_assembled_file_as_a_whole_assembly_wo
     parts = {"a.example": b"a1\na2\n", "b.example": b"b\n", "c.example": b"c\n", "d.example": b"d\n"}
     target = tmp_path / "virtual_alias_maps"
     target.write_bytes(assemble(parts))
-    rows = [f"{name} {len(parts[name])}" for name in sorted(parts)]
-    ends = list(accumulate(len(parts[name]) for name in sorted(parts)))
+    lengths = array("q", [len(parts[name]) for name in sorted(parts)])
 
-    pieces, new_rows, old, new = IndexedFile(target, rows, sorted(parts), ends).splice(changes)
+    pieces, (names, new_lengths), old, new = IndexedFile(
+        target, sorted(parts), lengths, list(accumulate(lengths))
+    ).splice(changes)
     write_atomic_pieces(target, pieces, 0o644)
 
     after = {name: part for name, part in {**parts, **changes}.items() if part is not None}
     assert target.read_bytes() == assemble(after)
-    assert new_rows == [f"{name} {len(after[name])}" for name in sorted(after)]
+    assert (names, list(new_lengths)) == (sorted(after), [len(after[name]) for name in sorted(after)])
     assert old == {name: parts.get(name, b"") for name in changes}
     assert new == {name: part or b"" for name, part in changes.items()}
 
@@ -493,6 +495,62 @@ def test_an_assembled_map_whose_index_no_longer_fits_is_made_again_from_every_pa
         "kees@bakkerij.example bakkerij.example/kees/\n"
         "piet@concurrent.example concurrent.example/piet/\n"
     )
+
+
+def test_an_index_is_read_back_as_written_and_refused_when_it_does_not_fit_its_file(tmp_path):
+    parts = {"b.example": b"b\n", "a.example": b"a1\na2\n", "c.example": b""}
+    (tmp_path / "map").write_bytes(assemble(parts))
+    write_index(tmp_path, "map", parts)
+
+    indexed = read_index(tmp_path, "map")
+    assert indexed is not None
+    assert (indexed.names, list(indexed.lengths), indexed.ends) == (
+        ["a.example", "b.example", "c.example"],
+        [6, 2, 0],
+        [6, 8, 8],
+    )
+
+    index = index_path(tmp_path, "map")
+    content = index.read_bytes()
+    header = content.partition(b"\n")[0]
+    for broken in (
+        content[:-3],  # lengths cut short
+        content[: content.index(b"\0")],  # no lengths at all
+        header + b"\na.example 6\nb.example 2\nc.example 0\n",  # the text rows of an earlier version
+        content.replace(b"a.example\n", b""),  # a name fewer than lengths
+        content.replace(header, b"1 2 3"),  # another file's header
+    ):
+        index.write_bytes(broken)
+        assert read_index(tmp_path, "map") is None, broken
+
+
+def test_a_map_that_cannot_be_written_fails_the_apply_and_the_next_apply_makes_it_whole(
+    make_mailbox, host, monkeypatch
+):
+    """The spliced maps are written side by side: one failing fails the apply (after the others are done),
+    and the next apply makes that map from every part."""
+    make_mailbox("jan")
+    apply_host(host.pk)
+    make_mailbox("piet")
+    written = []
+    real = mailhosts.apply.write_atomic_pieces
+
+    def failing_for_one_map(path, *args, **kwargs):
+        if path.name == "sender_login_maps":
+            raise OSError("disk full")
+        real(path, *args, **kwargs)
+        written.append(path.name)
+
+    monkeypatch.setattr("mailhosts.apply.write_atomic_pieces", failing_for_one_map)
+    with pytest.raises(OSError, match="disk full"):
+        apply_host(host.pk)
+    assert {"virtual_alias_maps", "virtual_mailbox_maps"} <= set(written)
+    assert "piet@bakkerij.example" not in read(host, "postfix/sender_login_maps")
+    monkeypatch.undo()
+
+    apply_host(host.pk)
+    assert "piet@bakkerij.example piet@bakkerij.example" in read(host, "postfix/sender_login_maps")
+    assert apply_host(host.pk, force=True).changed_files == []
 
 
 def test_a_changed_map_is_changed_in_place_by_its_changed_lines(make_mailbox, host, tmp_path):
