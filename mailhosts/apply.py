@@ -10,7 +10,8 @@
    between recorded its scopes (`PendingChange`); otherwise, when forced, or on a host whose files are in
    an older layout, the whole host;
 3. writes only the files that changed, atomically, then makes the assembled files (Postfix maps, OpenDKIM
-   tables) whose parts changed from the parts on disk; makes sure the mail root exists (a mailbox's home,
+   tables) whose parts changed from the parts on disk (a large Postfix map is changed in place, at the cost
+   of the change: `IndexedFile.patch`); makes sure the mail root exists (a mailbox's home,
    with its domain's folder, is made by Dovecot on its first delivery or login) and removes the folders of
    mailboxes purged since the last apply;
 4. runs `postmap` for the hash maps and the host's reload steps when a file that needs them changed (not
@@ -34,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import accumulate
+from operator import add, le
 from pathlib import Path
 
 from django.conf import settings
@@ -243,7 +245,8 @@ def write_host(
         # Files only the apply reads (parts, passwd-files of shared tables) are rows of the part store.
         folders = stored_folders()
         parts = {rel: file for rel, file in config.files.items() if rel.rpartition("/")[0] in folders}
-        on_disk = {rel: file for rel, file in config.files.items() if rel not in parts}
+        kept = patched_and_current(root, config) if scopes is None else set()
+        on_disk = {rel: file for rel, file in config.files.items() if rel not in parts and rel not in kept}
         old_parts = store.read(folders, None if scopes is None else sorted(scopes))
         if users:
             with_users = put_user_lines(host, users, store)
@@ -260,7 +263,7 @@ def write_host(
             + [rel for rel in old_parts if rel not in parts]
         )
         result = ApplyResult(
-            changed_files=plan_files(root, on_disk, scopes) + changed_parts, scopes=scopes, users=users
+            changed_files=plan_files(root, on_disk, scopes, kept) + changed_parts, scopes=scopes, users=users
         )
         assemble_marker = root / ASSEMBLE_MARKER
         # files an apply that died before assembling them left named: they are rebuilt whole
@@ -308,7 +311,7 @@ def write_host(
         if not postmapping:
             postmapping = start_postmap(host, root) if marker.exists() or force else []
         if scopes is None:
-            write_assembly_indexes(root, config)
+            write_assembly_indexes(root, config, kept)
             for folder, database in user_tables().items():
                 if database not in new_tables:
                     prune_user_table(root, folder, database, config.files)
@@ -403,12 +406,15 @@ def write_hint(path: Path, content: bytes) -> None:
     temporary.replace(path)
 
 
-def plan_files(root: Path, files: dict[str, RenderedFile], scopes: frozenset[str] | None) -> list[str]:
-    """The files on disk to write or remove (the stored parts are compared in the part store)."""
+def plan_files(
+    root: Path, files: dict[str, RenderedFile], scopes: frozenset[str] | None, kept: Collection[str] = ()
+) -> list[str]:
+    """The files on disk to write or remove (the stored parts are compared in the part store; the `kept`
+    files stay as they are)."""
     # The shared user tables stay even when this rendering has none of their passwd-files.
     tables = [f"{database}{end}" for database in user_tables().values() for end in ("", "-journal")]
     if scopes is None:
-        return plan_changes(root, files, managed_dirs(), keep_also=tables)
+        return plan_changes(root, files, managed_dirs(), keep_also=[*tables, *kept])
     roots = scoped_roots()
     folders = stored_folders()
     return plan_changes(
@@ -445,10 +451,11 @@ def assemble_from_disk(
 
     The `changed` parts (relative path -> new content, None when gone) are spliced into the file where its
     index (`ASSEMBLED_INDEX`) says they are, so adding one mailbox touches one part, not one per domain (the
-    bytes around it are copied). Without a usable index (none, or one that does not describe the file as it is), or for the files
-    in `whole`, every part is read from the part store. A Postfix hash map whose database was up to date with
-    the old file gets only the changed lines (`postmap -i`, `postmap -d`, see `update_map_in_place`) instead
-    of being rebuilt whole.
+    bytes around it are copied). Without a usable index (none, or one that does not describe the file as it
+    is), or for the files in `whole`, every part is read from the part store. A Postfix hash map whose
+    database was up to date with the old file gets only the changed lines (`postmap -i`, `postmap -d`, see
+    `update_map_in_place`) instead of being rebuilt whole; from `MAILHOST_PATCH_MIN_BYTES` on, its source is
+    then patched where it is instead of copied (`IndexedFile.patch`).
     """
     result = []
     spliced = []
@@ -459,9 +466,17 @@ def assemble_from_disk(
         if indexed is not None:  # the file is its indexed parts: it changes where a part changed
             mine = {rel[len(prefix) :]: content for rel, content in changed.items() if rel.startswith(prefix)}
             in_place = bool(postmap) and path in hash_maps() and database_is_current(root, path)
-            pieces, index, old, new = indexed.splice(mine)
+            # A large hash map that `postmap` changes in place is changed in place too: no copy of it.
+            patched = (
+                indexed.patch(mine)
+                if in_place and not how.bump_mtime and indexed.size >= settings.MAILHOST_PATCH_MIN_BYTES
+                else None
+            )
+            writes, index, old, new = patched or indexed.splice(mine)
             if old != new:
-                spliced.append((path, how, pieces, index, (old, new) if in_place else None))
+                spliced.append(
+                    (path, how, writes, index, (old, new) if in_place else None, patched is not None)
+                )
             continue
         parts = {rel[len(prefix) :]: content for rel, content in store.read([how.parts]).items()}
         content = assemble(parts)
@@ -472,7 +487,7 @@ def assemble_from_disk(
         if not unchanged:
             write_atomic(target, content, how.mode, bump_mtime=how.bump_mtime)
             result.append(path)
-        write_index(root, path, parts)
+        write_index(root, path, Index.of_parts(parts))
     # The spliced files side by side: copying, flushing to the disk and `postmap -i` wait outside Python, so
     # a new mailbox's three maps take about as long as the largest of them.
     with ThreadPoolExecutor(max_workers=max(len(spliced), 1)) as threads:
@@ -488,18 +503,40 @@ def write_spliced(
     postmap: list[str] | None,
     path: str,
     how: Assembled,
-    pieces: list[bytes | tuple[int, int]],
-    index: tuple[list[str], array],
+    writes: list,
+    index: "Index",
     in_place: tuple[dict[str, bytes], dict[str, bytes]] | None,
+    patched: bool,
 ) -> None:
-    """Write an assembled file from its spliced pieces, change its hash map's database by the changed parts'
-    lines when it was up to date with the old file, and write its index."""
+    """Write an assembled file, from its spliced pieces (or patched: its writes into the file as it is),
+    change its hash map's database by the changed parts' lines when it was up to date with the old file, and
+    write its index."""
     target = root / path
-    write_atomic_pieces(target, pieces, how.mode, bump_mtime=how.bump_mtime)
+    if patched:
+        patch_file(target, writes)
+    else:
+        write_atomic_pieces(target, writes, how.mode, bump_mtime=how.bump_mtime)
     if in_place and postmap:
         old, new = in_place
         update_map_in_place(postmap, target, b"".join(old.values()), b"".join(new.values()))
-    write_index_rows(root, path, index, compare=False)
+    write_index(root, path, index, compare=False)
+
+
+def patch_file(target: Path, writes: list[tuple[int, bytes]]) -> None:
+    """Write the bytes at their offsets into the file as it is, then flush it to the disk (its changed pages
+    only). Not atomic: the apply's marker (`ASSEMBLE_MARKER`) names the file until it is done, so that after
+    a crash the next apply makes it whole from its parts."""
+    fd = os.open(target, os.O_WRONLY)
+    try:
+        for offset, data in writes:
+            view = memoryview(data)
+            while view:
+                written = os.pwrite(fd, view, offset)
+                view, offset = view[written:], offset + written
+        if settings.MAILHOST_FSYNC:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def database_is_current(root: Path, path: str) -> bool:
@@ -533,56 +570,184 @@ def index_path(root: Path, path: str) -> Path:
     return root / ASSEMBLED_INDEX / f"{path}.index"
 
 
+def filler(size: int) -> bytes:
+    """`size` bytes that Postfix's `postmap` reads as nothing: a comment line, or an empty one."""
+    return b"" if size == 0 else b"\n" if size == 1 else b"#" + b" " * (size - 2) + b"\n"
+
+
+@dataclass
+class Index:
+    """Where each part of an assembled file is: its name (sorted), its offset, its length and its slot (the
+    bytes it may take; after its content a `filler`). Compact: the parts one after the other, in the order
+    of their names, without filler, as `assemble` writes them."""
+
+    names: list[str]
+    offsets: array
+    lengths: array
+    slots: array
+    compact: bool
+
+    @classmethod
+    def of_parts(cls, parts: dict[str, bytes]) -> "Index":
+        names = sorted(parts)
+        lengths = array("q", (len(parts[name]) for name in names))
+        return cls.of_lengths(names, lengths)
+
+    @classmethod
+    def of_lengths(cls, names: list[str], lengths: array) -> "Index":
+        offsets = array("q", accumulate(lengths, initial=0))
+        offsets.pop()
+        return cls(names, offsets, lengths, array("q", lengths), compact=True)
+
+    def encode(self) -> bytes:
+        arrays = b"".join(numbers.tobytes() for numbers in (self.offsets, self.lengths, self.slots))
+        return b"".join(
+            [b"compact\n" if self.compact else b"patched\n", "\n".join(self.names).encode(), b"\0", arrays]
+        )
+
+    @classmethod
+    def decode(cls, content: bytes, size: int) -> "Index | None":
+        kind, _, rest = content.partition(b"\n")
+        names_block, separator, numbers = rest.partition(b"\0")
+        if kind not in (b"compact", b"patched") or not separator:
+            return None
+        names = names_block.decode().split("\n") if names_block else []
+        count = len(names)
+        if len(numbers) != 24 * count:
+            return None
+        offsets, lengths, slots = array("q"), array("q"), array("q")
+        for numbers_of, at in ((offsets, 0), (lengths, 1), (slots, 2)):
+            numbers_of.frombytes(numbers[8 * count * at : 8 * count * (at + 1)])
+        index = cls(names, offsets, lengths, slots, compact=kind == b"compact")
+        if index.compact:
+            fits = (offsets[-1] + lengths[-1] if count else 0) == size and lengths == slots
+        else:
+            fits = max(map(add, offsets, slots), default=0) <= size and all(map(le, lengths, slots))
+        return index if fits else None
+
+
 @dataclass
 class IndexedFile:
-    """An assembled file as its index describes it: its parts' names (sorted), their lengths and where each
-    ends."""
+    """An assembled file as its index describes it."""
 
     path: Path
-    names: list[str]
-    lengths: array
-    ends: list[int]
+    index: Index
+    size: int
+
+    def part(self, file, at: int, index: "Index | None" = None) -> bytes:
+        """The content of the part at `at` of the index (this file's, or one being changed from it)."""
+        index = index or self.index
+        length = index.lengths[at]
+        return os.pread(file.fileno(), length, index.offsets[at]) if length else b""
 
     def splice(
         self, changes: dict[str, bytes | None]
-    ) -> tuple[list[bytes | tuple[int, int]], tuple[list[str], array], dict[str, bytes], dict[str, bytes]]:
-        """The file with the changed parts (None: gone) put in their places, as pieces (new bytes, or a range
-        (offset, length) of the file as it is), the index (names, lengths) for it, and the changed parts' old
-        and new content. Costs the change: the bytes around it are not read (`write_atomic_pieces` copies
-        them)."""
-        pieces: list[bytes | tuple[int, int]] = []
-        position = 0
+    ) -> tuple[list[bytes | tuple[int, int]], Index, dict[str, bytes], dict[str, bytes]]:
+        """The file with the changed parts (None: gone) put in their places, compact, as pieces (new bytes,
+        or a range (offset, length) of the file as it is), its index, and the changed parts' old and new
+        content. On a compact file this costs the change: the bytes around it are not read
+        (`write_atomic_pieces` copies them); a patched one is read whole and made compact."""
+        index = self.index
         old: dict[str, bytes] = {}
         new: dict[str, bytes] = {}
-        edits = []
         with self.path.open("rb") as file:
-            for name in sorted(changes):
-                at = bisect_left(self.names, name)
-                found = at < len(self.names) and self.names[at] == name
-                start = self.ends[at - 1] if at else 0
-                size = self.lengths[at] if found else 0
-                old[name] = os.pread(file.fileno(), size, start) if size else b""
+            found: dict[str, bool] = {}
+            for name in changes:
+                at = bisect_left(index.names, name)
+                found[name] = at < len(index.names) and index.names[at] == name
+                old[name] = self.part(file, at) if found[name] else b""
                 new[name] = changes[name] or b""
-                pieces += [(position, start - position), new[name]]
-                position = start + size
-                edits.append((at, found, name, changes[name]))
-        pieces.append((position, self.ends[-1] - position if self.ends else 0))
-        names, lengths = list(self.names), array("q", self.lengths)
-        for at, found, name, content in reversed(edits):  # from the end, so the earlier places stay right
-            if content is None:
-                if found:
+            if not index.compact:
+                parts: dict[str, bytes | None] = {
+                    name: self.part(file, at) for at, name in enumerate(index.names)
+                }
+                parts.update(changes)
+                kept = {name: part for name, part in parts.items() if part is not None}
+                return [assemble(kept)], Index.of_parts(kept), old, new
+        pieces: list[bytes | tuple[int, int]] = []
+        position = 0
+        for name in sorted(changes):
+            at = bisect_left(index.names, name)
+            start = index.offsets[at] if at < len(index.names) else self.size
+            pieces += [(position, start - position), new[name]]
+            position = start + (index.lengths[at] if found[name] else 0)
+        pieces.append((position, self.size - position))
+        names, lengths = list(index.names), array("q", index.lengths)
+        for name in sorted(changes, reverse=True):  # from the end, so the earlier places stay right
+            at = bisect_left(names, name)
+            if changes[name] is None:
+                if found[name]:
                     del names[at], lengths[at]
-            elif found:
-                lengths[at] = len(content)
+            elif found[name]:
+                lengths[at] = len(new[name])
             else:
                 names.insert(at, name)
-                lengths.insert(at, len(content))
-        return pieces, (names, lengths), old, new
+                lengths.insert(at, len(new[name]))
+        return pieces, Index.of_lengths(names, lengths), old, new
+
+    def patch(
+        self, changes: dict[str, bytes | None]
+    ) -> tuple[list[tuple[int, bytes]], Index, dict[str, bytes], dict[str, bytes]] | None:
+        """The changes as writes into the file as it is (offset, bytes), its index after them, and the
+        changed parts' old and new content: a part that still fits its slot is written over its old content
+        (the rest of the slot a `filler`), any other goes to the end of the file with a quarter more room,
+        and the slot it leaves (or a gone part's) is filled. Costs the change, whatever the file's size.
+        None when the file would be mostly filler (it is then spliced, and so made compact again) or a part
+        is not whole lines."""
+        index = Index(
+            list(self.index.names),
+            array("q", self.index.offsets),
+            array("q", self.index.lengths),
+            array("q", self.index.slots),
+            compact=False,
+        )
+        writes: list[tuple[int, bytes]] = []
+        old: dict[str, bytes] = {}
+        new: dict[str, bytes] = {}
+        size = self.size
+        with self.path.open("rb") as file:
+            if size and os.pread(file.fileno(), 1, size - 1) != b"\n":
+                return None
+            for name in sorted(changes):
+                content = changes[name]
+                at = bisect_left(index.names, name)
+                found = at < len(index.names) and index.names[at] == name
+                old[name] = self.part(file, at, index) if found else b""
+                new[name] = content or b""
+                if any(part and not part.endswith(b"\n") for part in (old[name], new[name])):
+                    return None
+                if found and index.offsets[at] and os.pread(file.fileno(), 1, index.offsets[at] - 1) != b"\n":
+                    return None  # the part before it does not end its line
+                if found and content is not None and len(content) <= index.slots[at]:
+                    writes.append((index.offsets[at], content + filler(index.slots[at] - len(content))))
+                    index.lengths[at] = len(content)
+                    continue
+                if found:
+                    writes.append((index.offsets[at], filler(index.slots[at])))
+                    if content is None:
+                        del index.names[at], index.offsets[at], index.lengths[at], index.slots[at]
+                        continue
+                if content is None:
+                    continue
+                slot = len(content) + len(content) // 4
+                writes.append((size, content + filler(slot - len(content))))
+                if found:
+                    index.offsets[at], index.lengths[at], index.slots[at] = size, len(content), slot
+                else:
+                    index.names.insert(at, name)
+                    index.offsets.insert(at, size)
+                    index.lengths.insert(at, len(content))
+                    index.slots.insert(at, slot)
+                size += slot
+        if 2 * sum(index.lengths) < size:
+            return None
+        return writes, index, old, new
 
 
-# An index: the header line (the file's size, mtime and inode), the parts' names one per line, a NUL, then
-# their lengths as 64-bit integers. Read without a loop in Python: 5 ms for 40,000 parts, where a text row
-# per part took 21 ms (three maps of a 300,000-mailbox host are read for every change of a domain's maps).
+# An index file: the header line (the file's size, mtime and inode), then `Index.encode`: whether the file is
+# compact, the parts' names one per line, a NUL, then their offsets, lengths and slots as 64-bit integers.
+# Read without a loop in Python: about 5 ms for 40,000 parts, where a text row per part took 21 ms (three
+# maps of a 300,000-mailbox host are read for every change of a domain's maps).
 def read_index(root: Path, path: str) -> IndexedFile | None:
     """The assembled file as its index describes it; None when the index does not fit the file."""
     try:
@@ -591,34 +756,20 @@ def read_index(root: Path, path: str) -> IndexedFile | None:
     except FileNotFoundError:
         return None
     header, _, rest = content.partition(b"\n")
-    names_block, separator, length_bytes = rest.partition(b"\0")
-    if header != f"{status.st_size} {status.st_mtime_ns} {status.st_ino}".encode() or not separator:
+    if header != f"{status.st_size} {status.st_mtime_ns} {status.st_ino}".encode():
         return None
-    lengths = array("q")
     try:
-        lengths.frombytes(length_bytes)
-        names = names_block.decode().split("\n") if names_block else []
+        index = Index.decode(rest, status.st_size)
     except (ValueError, UnicodeDecodeError):
         return None
-    ends = list(accumulate(lengths))
-    if len(names) != len(lengths) or (ends[-1] if ends else 0) != status.st_size:
-        return None
-    return IndexedFile(root / path, names, lengths, ends)
+    return IndexedFile(root / path, index, status.st_size) if index is not None else None
 
 
-def write_index(root: Path, path: str, parts: dict[str, bytes]) -> None:
-    names = sorted(parts)
-    write_index_rows(root, path, (names, array("q", (len(parts[name]) for name in names))))
-
-
-def write_index_rows(root: Path, path: str, rows: tuple[list[str], array], *, compare: bool = True) -> None:
-    """The index of an assembled file as it is now: its size, mtime and inode, then its parts' names and
-    lengths (see `read_index`)."""
-    names, lengths = rows
+def write_index(root: Path, path: str, index: Index, *, compare: bool = True) -> None:
+    """The index of an assembled file as it is now: its size, mtime and inode, then `index`."""
     status = (root / path).stat()
-    header = f"{status.st_size} {status.st_mtime_ns} {status.st_ino}\n"
-    content = b"".join([header.encode(), "\n".join(names).encode(), b"\0", lengths.tobytes()])
-    if compare:  # a file just spliced is a new one: its index differs from the old
+    content = f"{status.st_size} {status.st_mtime_ns} {status.st_ino}\n".encode() + index.encode()
+    if compare:  # a file just spliced or patched is a new one: its index differs from the old
         with contextlib.suppress(FileNotFoundError):
             if index_path(root, path).read_bytes() == content:
                 return
@@ -627,14 +778,35 @@ def write_index_rows(root: Path, path: str, rows: tuple[list[str], array], *, co
     write_hint(index_path(root, path), content)
 
 
-def write_assembly_indexes(root: Path, config: HostConfig) -> None:
-    """After the whole host was written: the index of every assembled file, from the rendered parts."""
+def write_assembly_indexes(root: Path, config: HostConfig, kept: Collection[str] = ()) -> None:
+    """After the whole host was written: the index of every assembled file, from the rendered parts (but
+    the `kept` patched files', which still describe them)."""
     by_folder = (
         config.assembled_parts if config.assembled_parts is not None else parts_by_folder(config.files)
     )
     for path, how in assembled_files().items():
-        if (root / path).exists():
-            write_index(root, path, by_folder.get(how.parts, {}))
+        if path not in kept and (root / path).exists():
+            write_index(root, path, Index.of_parts(by_folder.get(how.parts, {})))
+
+
+def patched_and_current(root: Path, config: HostConfig) -> set[str]:
+    """The patched assembled files (see `IndexedFile.patch`) that hold exactly the parts of this whole
+    rendering, though not in its order and with filler between them: a whole rendering keeps them as they
+    are instead of writing them again (and rebuilding their hash maps whole)."""
+    kept = set()
+    by_folder = config.assembled_parts or {}
+    for path, how in assembled_files().items():
+        indexed = read_index(root, path)
+        wanted = config.files.get(path)
+        if indexed is None or indexed.index.compact or wanted is None:
+            continue
+        parts = by_folder.get(how.parts, {})
+        if indexed.index.names != sorted(parts) or (root / path).stat().st_mode & 0o777 != wanted.mode:
+            continue
+        with indexed.path.open("rb") as file:
+            if all(indexed.part(file, at) == parts[name] for at, name in enumerate(indexed.index.names)):
+                kept.add(path)
+    return kept
 
 
 def needs_reload(file: RenderedFile | None) -> bool:

@@ -300,6 +300,10 @@ MAILHOST_FSYNC = True
 # processes beside the rest (on the machine's other core) when the host has at least this many mailboxes
 # (`mailhosts/forking.py`); 0: always.
 MAILHOST_FORK_MIN_ROWS = env_int("MAILHOST_FORK_MIN_ROWS", 20000)
+# From this size on, an assembled Postfix hash map whose database `postmap -i` changes in place is changed in
+# place as well (`mailhosts.apply.IndexedFile.patch`: a change costs its own size, not a copy of the map);
+# smaller ones are written anew, in the order of their parts.
+MAILHOST_PATCH_MIN_BYTES = env_int("MAILHOST_PATCH_MIN_BYTES", 4 * 1024 * 1024)
 # The local mail stack (`manage.py mailstack`): its directory and the first of its 12 loopback ports.
 MAILSTACK_DIR = Path(env("MAILSTACK_DIR", str(VAR_DIR / "mailstack")))
 MAILSTACK_PORT_BASE = env_int("MAILSTACK_PORT_BASE", 20000)

@@ -9,12 +9,13 @@ import smtplib
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 import mailaccounts.rendering as mail_rendering
 from mailaccounts.models import Domain
 from mailaccounts.services import aliases, mailboxes
-from mailhosts.apply import HostBusy, apply_host
+from mailhosts.apply import LOCK_NAMESPACE, HostBusy, apply_host, read_index
 from mailhosts.files import PartStore
 from mailhosts.models import MailHost, PendingChange
 from mailhosts.rendering import render_host
@@ -161,3 +162,65 @@ def test_a_whole_host_with_its_maps_rendered_in_a_child_process_is_served_as_ren
     mail.deliver(mail.message(sender="klant@elders.example", to=team.address, subject=subject))
     for box in boxes:
         mail.wait_for_inbox(box.address, PASSWORD, subject=subject)
+
+
+def test_maps_changed_in_place_are_what_postfix_routes_by(three_domains, stack_host, mail, fresh, settings):
+    """Large maps are changed in place (`MAILHOST_PATCH_MIN_BYTES`, here every map): after a new mailbox (its
+    domain's part moves to the end of each map), a deleted one (written over where it was) and a new alias,
+    applied here while the worker waits, each map is the same file, Postfix delivers to the new mailbox
+    and through the alias, refuses the deleted one, and a forced apply finds nothing to change."""
+    bakkerij, loodgieter, baecker = three_domains
+    # most of each map is bakkerij's, as most of a large host's maps are other domains' than a change's
+    sizes = zip(three_domains, (12, 3, 3), strict=True)
+    boxes = [
+        create_mailbox(domain, fresh(f"vast{n}"), PASSWORD) for domain, count in sizes for n in range(count)
+    ]
+    mail.wait_live(boxes[-1])
+    root = Path(stack_host.config_dir)
+    maps = [
+        root / "postfix" / name
+        for name in ("virtual_alias_maps", "virtual_mailbox_maps", "sender_login_maps")
+    ]
+
+    settings.MAILHOST_PATCH_MIN_BYTES = 0
+    # This process holds the host's lock (PostgreSQL's advisory locks are re-entrant within a session): the
+    # worker's applies meanwhile find the host busy and retry later, so the changes are applied here.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, stack_host.pk])
+    try:
+        apply_host(stack_host.pk)  # anything the set-up left
+        inodes = [path.stat().st_ino for path in maps]
+        late = create_mailbox(baecker, fresh("laat"), PASSWORD)
+        gone = boxes[0]
+        mailboxes.delete_mailbox(actor=SYSTEM, mailbox=gone)
+        team = aliases.create_alias(
+            actor=SYSTEM,
+            customer=loodgieter.customer,
+            domain=loodgieter,
+            local_part=fresh("ploeg"),
+            destinations=[late.address, boxes[12].address],
+        )
+        applied = apply_host(stack_host.pk)
+        forced = apply_host(stack_host.pk, force=True)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, stack_host.pk])
+    assert applied.scopes == {bakkerij.name, loodgieter.name, baecker.name}
+    assert forced.changed_files == []  # the same parts: the patched maps are kept as they are
+    mail.wait_live(team)
+
+    assert [path.stat().st_ino for path in maps] == inodes  # changed where they are, not written anew
+    assert not any(read_index(root, f"postfix/{path.name}").index.compact for path in maps)  # patched
+    subject = "Verplaatst"
+    mail.deliver(mail.message(sender="klant@elders.example", to=team.address, subject=subject))
+    mail.wait_for_inbox(late.address, PASSWORD, subject=subject)
+    mail.wait_for_inbox(boxes[12].address, PASSWORD, subject=subject)
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        mail.deliver(mail.message(sender="klant@elders.example", to=gone.address, subject="Weg"))
+    for box in boxes[1:]:
+        mail.deliver(
+            mail.message(sender="klant@elders.example", to=box.address, subject=f"Nog {box.address}")
+        )
+        mail.wait_for_inbox(box.address, PASSWORD, subject=f"Nog {box.address}")
+    assert [path.stat().st_ino for path in maps] == inodes
+    assert MailHost.objects.get(pk=stack_host.pk).last_error == ""

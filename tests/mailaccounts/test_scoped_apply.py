@@ -8,8 +8,6 @@ left to write, so the files written per domain are exactly what a whole renderin
 import sqlite3
 import stat
 import time
-from array import array
-from itertools import accumulate
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,7 +17,15 @@ from django.utils import timezone
 import mailhosts.files
 from mailaccounts.models import Alias, DkimKey, Domain
 from mailaccounts.services import aliases, domains, mailboxes, storage
-from mailhosts.apply import ASSEMBLE_MARKER, IndexedFile, apply_host, index_path, read_index, write_index
+from mailhosts.apply import (
+    ASSEMBLE_MARKER,
+    Index,
+    IndexedFile,
+    apply_host,
+    index_path,
+    read_index,
+    write_index,
+)
 from mailhosts.files import PartStore, write_atomic_pieces
 from mailhosts.models import MailHost, PendingChange
 from mailhosts.rendering import RenderedFile, UserLines, assemble, with_user_lines
@@ -168,16 +174,14 @@ def test_changed_parts_are_spliced_into_an_assembled_file_as_a_whole_assembly_wo
     parts = {"a.example": b"a1\na2\n", "b.example": b"b\n", "c.example": b"c\n", "d.example": b"d\n"}
     target = tmp_path / "virtual_alias_maps"
     target.write_bytes(assemble(parts))
-    lengths = array("q", [len(parts[name]) for name in sorted(parts)])
+    indexed = IndexedFile(target, Index.of_parts(parts), len(assemble(parts)))
 
-    pieces, (names, new_lengths), old, new = IndexedFile(
-        target, sorted(parts), lengths, list(accumulate(lengths))
-    ).splice(changes)
+    pieces, index, old, new = indexed.splice(changes)
     write_atomic_pieces(target, pieces, 0o644)
 
     after = {name: part for name, part in {**parts, **changes}.items() if part is not None}
     assert target.read_bytes() == assemble(after)
-    assert (names, list(new_lengths)) == (sorted(after), [len(after[name]) for name in sorted(after)])
+    assert index == Index.of_parts(after)
     assert old == {name: parts.get(name, b"") for name in changes}
     assert new == {name: part or b"" for name, part in changes.items()}
 
@@ -500,28 +504,34 @@ def test_an_assembled_map_whose_index_no_longer_fits_is_made_again_from_every_pa
 def test_an_index_is_read_back_as_written_and_refused_when_it_does_not_fit_its_file(tmp_path):
     parts = {"b.example": b"b\n", "a.example": b"a1\na2\n", "c.example": b""}
     (tmp_path / "map").write_bytes(assemble(parts))
-    write_index(tmp_path, "map", parts)
+    write_index(tmp_path, "map", Index.of_parts(parts))
 
     indexed = read_index(tmp_path, "map")
     assert indexed is not None
-    assert (indexed.names, list(indexed.lengths), indexed.ends) == (
+    assert indexed.index.compact
+    assert (indexed.index.names, list(indexed.index.offsets), list(indexed.index.lengths)) == (
         ["a.example", "b.example", "c.example"],
+        [0, 6, 8],
         [6, 2, 0],
-        [6, 8, 8],
     )
 
     index = index_path(tmp_path, "map")
     content = index.read_bytes()
     header = content.partition(b"\n")[0]
     for broken in (
-        content[:-3],  # lengths cut short
-        content[: content.index(b"\0")],  # no lengths at all
+        content[:-3],  # numbers cut short
+        content[: content.index(b"\0")],  # no numbers at all
         header + b"\na.example 6\nb.example 2\nc.example 0\n",  # the text rows of an earlier version
-        content.replace(b"a.example\n", b""),  # a name fewer than lengths
+        content.replace(b"a.example\n", b""),  # a name fewer than numbers
         content.replace(header, b"1 2 3"),  # another file's header
+        content.replace(b"\ncompact\n", b"\nsorted\n"),  # not a kind of index
     ):
         index.write_bytes(broken)
         assert read_index(tmp_path, "map") is None, broken
+
+    (tmp_path / "map").write_bytes(assemble(parts) + b"#\n")  # a compact index describes the whole file
+    write_index(tmp_path, "map", Index.of_parts(parts))
+    assert read_index(tmp_path, "map") is None
 
 
 def test_a_map_that_cannot_be_written_fails_the_apply_and_the_next_apply_makes_it_whole(
