@@ -570,9 +570,16 @@ def index_path(root: Path, path: str) -> Path:
     return root / ASSEMBLED_INDEX / f"{path}.index"
 
 
+FILLER_LINE = b"#" + b" " * 62 + b"\n"
+
+
 def filler(size: int) -> bytes:
-    """`size` bytes that Postfix's `postmap` reads as nothing: a comment line, or an empty one."""
-    return b"" if size == 0 else b"\n" if size == 1 else b"#" + b" " * (size - 2) + b"\n"
+    """`size` bytes that Postfix's `postmap` reads as nothing: comment lines of up to 64 bytes (`#` and
+    spaces), the last one shorter or empty."""
+    full, rest = divmod(size, len(FILLER_LINE))
+    return FILLER_LINE * full + (
+        b"" if rest == 0 else b"\n" if rest == 1 else b"#" + b" " * (rest - 2) + b"\n"
+    )
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 From `MAILHOST_PATCH_MIN_BYTES` on (here 0, so every map), a map whose database `postmap -i` changes in place
 is itself changed in place (`IndexedFile.patch`): a part that still fits its slot is written over, any other
-goes to the end of the file, and the place it leaves becomes a comment line. The file then holds the same
+goes to the end of the file, and the place it leaves becomes comment lines. The file then holds the same
 entries as a whole rendering, in another order; a whole rendering keeps it when its parts are the same, a
 file mostly of filler is made compact again, and a crash half-way makes the next apply build it whole.
 """
@@ -251,3 +251,12 @@ def test_a_part_that_is_not_whole_lines_is_spliced_instead_of_patched(tmp_path):
     indexed = read_index(tmp_path, "map")
     assert isinstance(indexed, IndexedFile)
     assert indexed.patch({"b.example": b"b z\n"}) is None
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 63, 64, 65, 129, 5000])
+def test_filler_is_lines_postmap_reads_as_nothing_and_of_the_size_asked(size):
+    made = mailhosts.apply.filler(size)
+    assert len(made) == size
+    assert entries(made) == []
+    assert all(len(line) <= 64 for line in made.splitlines(keepends=True))
+    assert made == b"" or made.endswith(b"\n")
