@@ -647,6 +647,15 @@ class IndexedFile:
         length = index.lengths[at]
         return os.pread(file.fileno(), length, index.offsets[at]) if length else b""
 
+    def all_parts(self) -> dict[str, bytes]:
+        """Every part by name, from one read of the file."""
+        content = self.path.read_bytes()
+        index = self.index
+        return {
+            name: content[offset : offset + length]
+            for name, offset, length in zip(index.names, index.offsets, index.lengths, strict=True)
+        }
+
     def splice(
         self, changes: dict[str, bytes | None]
     ) -> tuple[list[bytes | tuple[int, int]], Index, dict[str, bytes], dict[str, bytes]]:
@@ -664,13 +673,10 @@ class IndexedFile:
                 found[name] = at < len(index.names) and index.names[at] == name
                 old[name] = self.part(file, at) if found[name] else b""
                 new[name] = changes[name] or b""
-            if not index.compact:
-                parts: dict[str, bytes | None] = {
-                    name: self.part(file, at) for at, name in enumerate(index.names)
-                }
-                parts.update(changes)
-                kept = {name: part for name, part in parts.items() if part is not None}
-                return [assemble(kept)], Index.of_parts(kept), old, new
+        if not index.compact:
+            parts: dict[str, bytes | None] = {**self.all_parts(), **changes}
+            kept = {name: part for name, part in parts.items() if part is not None}
+            return [assemble(kept)], Index.of_parts(kept), old, new
         pieces: list[bytes | tuple[int, int]] = []
         position = 0
         for name in sorted(changes):
@@ -807,12 +813,9 @@ def patched_and_current(root: Path, config: HostConfig) -> set[str]:
         wanted = config.files.get(path)
         if indexed is None or indexed.index.compact or wanted is None:
             continue
-        parts = by_folder.get(how.parts, {})
-        if indexed.index.names != sorted(parts) or (root / path).stat().st_mode & 0o777 != wanted.mode:
-            continue
-        with indexed.path.open("rb") as file:
-            if all(indexed.part(file, at) == parts[name] for at, name in enumerate(indexed.index.names)):
-                kept.add(path)
+        same_mode = (root / path).stat().st_mode & 0o777 == wanted.mode
+        if same_mode and indexed.all_parts() == by_folder.get(how.parts, {}):
+            kept.add(path)
     return kept
 
 
