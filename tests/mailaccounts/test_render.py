@@ -410,18 +410,19 @@ def test_postmap_runs_at_a_lower_priority_than_the_apply(domain, tmp_path):
     from mailhosts.apply import POSTMAP_NICENESS
     from mailhosts.revisions import mark_changed
 
-    log = tmp_path / "niceness.log"
+    logs = tmp_path / "niceness"
+    logs.mkdir()
     host = domain.mailhost
-    host.postmap_command = [  # reads its niceness once the apply has had time to set it
-        "sh",
+    host.postmap_command = [  # reads its niceness once the apply has had time to set it; the maps are built
+        "sh",  # side by side, so each run writes its own file ($$, the shell's process id)
         "-c",
-        f"sleep 0.2; {sys.executable} -c 'import os; print(os.nice(0))' >> {log}; touch \"${{1#hash:}}.db\"",
+        f"sleep 0.2; {sys.executable} -c 'import os; print(os.nice(0))' > {logs}/$$; touch \"${{1#hash:}}.db\"",
         "postmap",
     ]
     host.save()
     mark_changed(make_mailbox(domain, "jan"), host=host)
     apply_host(host.pk)
-    niceness = [int(line) for line in log.read_text().split()]
+    niceness = [int(log.read_text()) for log in logs.iterdir()]
     assert len(niceness) == 5
     assert set(niceness) == {os.getpriority(os.PRIO_PROCESS, 0) + POSTMAP_NICENESS}
 
