@@ -204,7 +204,9 @@ def load_host_data(host: MailHost, scopes: frozenset[str] | None = None) -> Host
             is_enabled=True,
             mailbox__is_enabled=True,
             mailbox__deleted_at__isnull=True,
-        ).select_related("mailbox__domain")
+        )
+        .select_related("mailbox__domain")
+        .order_by("pk")  # the same scripts in the same order, render after render
     )
     dkim_keys = [
         DkimKeyRow(*row)
