@@ -4,6 +4,7 @@ the runs, snapshots, alerts, database dumps, and restores staff start for a cust
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
@@ -329,3 +330,6 @@ class DatabaseDumpAdmin(admin.ModelAdmin):
 @admin.register(HostDoveadm)
 class HostDoveadmAdmin(admin.ModelAdmin):
     list_display = ["host", "url"]
+    # An address typed without a scheme stays http://, as the help text shows: the API listens on the
+    # host's private address (Django 6 would assume https://).
+    formfield_overrides = {models.URLField: {"assume_scheme": "http"}}

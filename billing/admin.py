@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import models
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -247,6 +248,8 @@ class InvoiceNumberSequenceAdmin(admin.ModelAdmin):
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records of what happened at Mollie: staff read them, only the services write them."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Mollie's payment pages
 
     def has_add_permission(self, request):
         return False

@@ -145,3 +145,14 @@ def test_every_enabled_host_is_backed_up_each_night_on_its_own_queue(settings, m
     monkeypatch.setattr(tasks.backup_mailhost, "apply_async", lambda args, queue: sent.append((args, queue)))
     assert sorted(tasks.backup_all_hosts()) == ["mx1", "mx2"]
     assert sorted(sent) == sorted([([default.pk], default.queue), ([second.pk], "mailhost.mx2")])
+
+
+def test_staff_enter_the_doveadm_api_without_a_scheme_and_it_stays_http(staff_client):
+    """The doveadm HTTP API listens on the host's private address over plain HTTP (its help text says so); an
+    address typed without a scheme is read as http://, as it was before Django 6 assumes https://."""
+    host = MailHost.objects.default()
+    response = staff_client.post(
+        "/admin/backups/hostdoveadm/add/", {"host": host.pk, "url": "10.0.0.5:8080/doveadm/v1"}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert host.doveadm_api.url == "http://10.0.0.5:8080/doveadm/v1"
