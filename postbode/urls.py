@@ -9,6 +9,8 @@ from tenants.confirm_email import confirm_email
 
 from . import health, views
 
+handler400 = "postbode.views.bad_request"
+handler403 = "postbode.views.permission_denied"
 handler500 = "postbode.views.server_error"
 admin.site.site_header = admin.site.site_title = format_lazy("{} · {}", settings.SITE_NAME, _("staff admin"))
 admin.site.index_title = _("Customers, mail and invoices")

@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponsePermanentRedirect, HttpResponseServerError
+from django.http import HttpResponseBadRequest, HttpResponsePermanentRedirect, HttpResponseServerError
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
@@ -39,6 +40,38 @@ def customer_dashboard(request):
         "attention": attention_points(customer, request.membership, domains),
     }
     return render(request, "panel/dashboard.html", context)
+
+
+def permission_denied(request, exception):
+    """A page the user's role does not include (the menu does not offer it, but a link may lead there): which
+    role they have, where it is changed, and the way back."""
+    membership = getattr(request, "membership", None)
+    context = {
+        "staff_only": request.path.startswith(reverse("admin:index")),
+        "role": membership.get_role_display() if membership else "",
+        "customer_name": membership.customer.name if membership else "",
+    }
+    return render(request, "403.html", context, status=403)
+
+
+def csrf_failure(request, reason=""):
+    """A form sent without its valid CSRF token: mostly one left open through a sign-out or a new sign-in.
+    Nothing was done; the way back is the page the form was on (the Referer, when it is one of ours)."""
+    referer = request.headers.get("referer", "")
+    same_site = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    context = {
+        "back_url": referer if referer and same_site else reverse("dashboard"),
+        "no_cookie": reason == REASON_NO_CSRF_COOKIE,
+    }
+    return render(request, "403_csrf.html", context, status=403)
+
+
+def bad_request(request, exception):
+    """A request Django refused as malformed or suspicious: our page, as for a 500, without the request's
+    own data (it is what was wrong)."""
+    return HttpResponseBadRequest(render_to_string("400.html", {"site_name": settings.SITE_NAME}))
 
 
 def server_error(request):
