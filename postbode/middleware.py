@@ -2,9 +2,12 @@
 `autoconfig.<domain>`): those few public endpoints answer there, while everything else keeps Django's
 `ALLOWED_HOSTS` check, so the panel itself is never served, and no link is ever built, under such a name."""
 
+from django.shortcuts import render
 from django.urls import resolve
 
 from tenants.hosts import MAIL_CLIENT_HOST, MAIL_CLIENT_PATHS, outside_host
+
+from .views import same_site_referer
 
 
 class MailClientHostMiddleware:
@@ -23,3 +26,22 @@ class MailClientHostMiddleware:
                 match = resolve(request.path_info)
                 return match.func(request, *match.args, **match.kwargs)
         return self.get_response(request)
+
+
+class MethodNotAllowedPageMiddleware:
+    """A browser opening the address of something only a button does (removing, sending: the views that take
+    POST only) gets a page that says so and leads back, instead of Django's empty 405. Programs (no
+    `text/html` in Accept) keep the bare answer."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or request.method not in ("GET", "HEAD") or response.content:
+            return response
+        if "text/html" not in request.headers.get("accept", ""):
+            return response
+        page = render(request, "405.html", {"back_url": same_site_referer(request)}, status=405)
+        page["Allow"] = response.get("Allow", "")
+        return page

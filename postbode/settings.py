@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "mailaccounts.middleware.MailboxUserMiddleware",
     "tenants.middleware.SuspendedCustomerMiddleware",
     "tenants.middleware.TwoFactorRequiredMiddleware",
+    "postbode.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "postbode.urls"

@@ -42,6 +42,15 @@ def customer_dashboard(request):
     return render(request, "panel/dashboard.html", context)
 
 
+def same_site_referer(request) -> str:
+    """The page the user came from when it is one of ours, else the overview."""
+    referer = request.headers.get("referer", "")
+    same_site = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return referer if referer and same_site else reverse("dashboard")
+
+
 def permission_denied(request, exception):
     """A page the user's role does not include (the menu does not offer it, but a link may lead there): which
     role they have, where it is changed, and the way back."""
@@ -57,14 +66,7 @@ def permission_denied(request, exception):
 def csrf_failure(request, reason=""):
     """A form sent without its valid CSRF token: mostly one left open through a sign-out or a new sign-in.
     Nothing was done; the way back is the page the form was on (the Referer, when it is one of ours)."""
-    referer = request.headers.get("referer", "")
-    same_site = url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    context = {
-        "back_url": referer if referer and same_site else reverse("dashboard"),
-        "no_cookie": reason == REASON_NO_CSRF_COOKIE,
-    }
+    context = {"back_url": same_site_referer(request), "no_cookie": reason == REASON_NO_CSRF_COOKIE}
     return render(request, "403_csrf.html", context, status=403)
 
 

@@ -93,3 +93,27 @@ def test_a_request_django_refuses_gets_our_400_page_in_dutch(owner, customer, se
     assert response.status_code == 400
     assert '<html lang="nl">' in page and "Dit verzoek kon niet worden verwerkt" in page
     assert "Er is niets gewijzigd" in page and 'href="/"' in page
+
+
+def test_opening_the_address_of_a_button_explains_it_and_does_nothing(owner_client, domain):
+    from relay.models import RelayCredential
+    from relay.services import create_credential
+    from tenants.audit import Actor
+
+    credential, _secret = create_credential(
+        customer=domain.customer, name="webshop", domains=[domain], actor=Actor.system()
+    )
+    url = f"/relay/credentials/{credential.pk}/toggle/"
+    response = owner_client.get(
+        url, headers={"accept": "text/html,*/*", "referer": "http://testserver/relay/credentials/"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    assert "only works from its button" in page and "Nothing was done" in page
+    assert 'href="http://testserver/relay/credentials/"' in page
+    assert RelayCredential.objects.get(pk=credential.pk).is_enabled
+
+
+def test_a_program_asking_with_the_wrong_method_keeps_the_bare_answer(owner_client, domain):
+    response = owner_client.get(f"/domains/{domain.pk}/dns/check/", headers={"accept": "application/json"})
+    assert response.status_code == 405 and response.content == b""
