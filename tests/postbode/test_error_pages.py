@@ -117,3 +117,19 @@ def test_opening_the_address_of_a_button_explains_it_and_does_nothing(owner_clie
 def test_a_program_asking_with_the_wrong_method_keeps_the_bare_answer(owner_client, domain):
     response = owner_client.get(f"/domains/{domain.pk}/dns/check/", headers={"accept": "application/json"})
     assert response.status_code == 405 and response.content == b""
+
+
+def test_an_action_tried_too_often_gets_a_page_that_says_to_wait_in_dutch(owner, settings):
+    """allauth's rate limits (here: a sixth password reset for one address within a minute) answer 429 with
+    our page instead of its bare English one."""
+    from django.core.cache import cache
+
+    settings.SUPPORT_PHONE = "+31 30 765 4321"
+    client = Client(headers={"accept-language": "nl"})
+    cache.clear()
+    responses = [client.post("/accounts/password/reset/", {"email": owner.email}) for _ in range(6)]
+    cache.clear()
+    assert [response.status_code for response in responses] == [302] * 5 + [429]
+    page = responses[-1].content.decode()
+    assert '<html lang="nl">' in page and "Te veel pogingen" in page and "Wacht een paar minuten" in page
+    assert 'href="tel:+31307654321"' in page
