@@ -14,4 +14,6 @@ class PostbodeConfig(AppConfig):
         from backups.sources import BackupSource, register_backup_source
         from devices.endpoints import dav_storage_path
 
+        from . import checks  # noqa: F401 - registers the settings checks
+
         register_backup_source(BackupSource("calendars", lambda host: [dav_storage_path(host)]))

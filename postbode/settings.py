@@ -46,6 +46,8 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 SUPPORT_PHONE = env("SUPPORT_PHONE", "+31 20 123 4567")
 SUPPORT_HOURS = env("SUPPORT_HOURS", "")  # empty: "Mon–Fri 9:00–17:00" in the reader's language
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", "support@postbode.localhost")
+# Where security problems are reported (/.well-known/security.txt, RFC 9116): an address or an https:// URL.
+SECURITY_CONTACT = env("SECURITY_CONTACT", SUPPORT_EMAIL)
 # E-mail addresses must end in a real public suffix (the Public Suffix List). These reserved names are
 # accepted as well in development and tests (the demo's postbode.localhost); empty in production.
 EXTRA_MAIL_SUFFIXES = env_list("EXTRA_MAIL_SUFFIXES", "example,test,localhost" if DEBUG else "")

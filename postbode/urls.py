@@ -18,6 +18,8 @@ admin.site.login = views.admin_login  # staff sign in through allauth, with two-
 
 urlpatterns = [
     path("favicon.ico", views.favicon),
+    path("robots.txt", views.robots_txt, name="robots_txt"),
+    path(".well-known/security.txt", views.security_txt, name="security_txt"),
     path("", views.dashboard, name="dashboard"),
     path("healthz", health.health, name="health"),
     path("plan/", plan_views.plan, name="plan"),

@@ -1,14 +1,24 @@
 """The dashboard: the customer's home page, over every layer below (mail, storage, team, invoices)."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseBadRequest, HttpResponsePermanentRedirect, HttpResponseServerError
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponsePermanentRedirect,
+    HttpResponseServerError,
+)
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_safe
 
 from mailaccounts.access import own_mailbox
 from mailaccounts.models import Domain
@@ -80,6 +90,43 @@ def server_error(request):
     """Our own 500 page, with the support line; no database access (it may be what failed)."""
     context = {"site_name": settings.SITE_NAME, "support": support_contact()}
     return HttpResponseServerError(render_to_string("500.html", context))
+
+
+def robots_txt(request):
+    """The panel is a place to sign in, not to be found: no search engine indexes any of it."""
+    return HttpResponse("User-agent: *\nDisallow: /\n", content_type="text/plain; charset=utf-8")
+
+
+SECURITY_TXT_DAYS = 180  # RFC 9116 asks for an Expires less than a year ahead
+
+
+def security_contact_uri(contact: str) -> str | None:
+    """`SECURITY_CONTACT` as security.txt's Contact: an address (as `mailto:`) or an https:// URL, one token
+    without spaces or control characters; None for anything else."""
+    if not contact or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in contact):
+        return None
+    if contact.startswith("https://"):
+        return contact
+    address = contact.removeprefix("mailto:")
+    local, at, domain = address.rpartition("@")
+    return f"mailto:{address}" if local and at and "." in domain else None
+
+
+@require_safe
+def security_txt(request):
+    """/.well-known/security.txt (RFC 9116): whom to tell about a security problem, in which languages."""
+    contact = security_contact_uri(settings.SECURITY_CONTACT)
+    if contact is None:
+        raise Http404
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    expires = (today + timedelta(days=SECURITY_TXT_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = [
+        f"Contact: {contact}",
+        f"Expires: {expires}",
+        "Preferred-Languages: nl, en",
+        f"Canonical: {settings.SITE_URL.rstrip('/')}/.well-known/security.txt",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 
 def favicon(request):

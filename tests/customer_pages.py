@@ -214,6 +214,8 @@ EXCLUDED: dict[str, str] = {
     "webmail:api_password": MAIL_HOST_API,
     "webmail:api_host": MAIL_HOST_API,
     "health": NOT_A_PAGE,
+    "robots_txt": NOT_A_PAGE,
+    "security_txt": NOT_A_PAGE,
     "mailaccounts:dns_zone_download": NOT_A_PAGE,
     "mailaccounts:mta_sts_policy": NOT_A_PAGE,
     "relay:message_export": NOT_A_PAGE,
