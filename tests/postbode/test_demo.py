@@ -99,3 +99,30 @@ def test_demo_shows_the_spam_filter_with_lists_and_a_month_of_results(db, client
     client.post("/accounts/login/", {"login": "demo@postbode.localhost", "password": OWNER_PASSWORD})
     page = client.get("/spam/").content.decode()
     assert "known spam test text" in page or "bekende spamtesttekst" in page
+
+
+def test_the_logins_are_printed_once_the_demo_is_committed(db, monkeypatch):
+    """`./dev run` shows the logins last: after the commit, so after what it sets off (the apply, the invoice
+    e-mails the console backend prints, the first backup), not above them."""
+    from io import StringIO
+
+    from django.db import connection
+
+    from postbode.management.commands.demo import Command
+
+    depth = {}
+    inside = Command.ensure_signatures
+
+    def ensure_signatures(self, *args):
+        depth["inside"] = len(connection.savepoint_ids)
+        return inside(self, *args)
+
+    class Output(StringIO):
+        def write(self, text):
+            if "Demo data ready." in text:
+                depth["summary"] = len(connection.savepoint_ids)
+            return super().write(text)
+
+    monkeypatch.setattr(Command, "ensure_signatures", ensure_signatures)
+    call_command("demo", stdout=Output())
+    assert depth["summary"] < depth["inside"]

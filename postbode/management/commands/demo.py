@@ -69,8 +69,25 @@ def christmas_holiday() -> datetime:
 class Command(BaseCommand):
     help = "Create the demo logins, customer and domain (safe to run again)."
 
-    @transaction.atomic
     def handle(self, *args, **options):
+        self.populate()
+        # After the commit, and so after what it set off (the mail host's apply, the invoice e-mails printed
+        # by the console backend, the first backup): the logins are the last thing `./dev run` shows.
+        self.stdout.write(
+            self.style.SUCCESS("Demo data ready.")
+            + f"\n  Panel:    {settings.SITE_URL}/"
+            + f"\n  Customer: {OWNER_EMAIL} / {OWNER_PASSWORD}"
+            + f"\n  Staff:    {ADMIN_EMAIL} / {ADMIN_PASSWORD}  ({settings.SITE_URL}/admin/)"
+            + f"\n  Mailbox:  info@{DOMAIN_NAME} / {MAILBOX_PASSWORD}  (IMAP/SMTP with `manage.py mailstack start`)"
+            + f"\n  Mailbox user: {MAILBOX_USER_EMAIL} / {MAILBOX_PASSWORD}  (the panel, for that one mailbox only)"
+            + f"\n  Devices:  {settings.SITE_URL}/mailboxes/ → a mailbox → “Set up a device”; calendar and contacts"
+            + "\n            https://127.0.0.1:<MAILSTACK_PORT_BASE+13>/ (Radicale, with `manage.py mailstack start`)"
+            + f"\n  Webmail:  {settings.WEBMAIL_URL} (Roundcube, with `manage.py mailstack start`); the mailbox"
+            + "\n            user's mailbox page has “Webmail openen”"
+        )
+
+    @transaction.atomic
+    def populate(self) -> None:
         actor = Actor.system()
         ensure_user(ADMIN_EMAIL, ADMIN_PASSWORD, staff=True)
         owner = ensure_user(OWNER_EMAIL, OWNER_PASSWORD, staff=False)
@@ -104,18 +121,6 @@ class Command(BaseCommand):
         self.ensure_signatures(domain, actor)
         transaction.on_commit(lambda: self.ensure_backup(domain))
         set_shared_collections(actor=actor, domain=domain, enabled=True)  # the company calendar and contacts
-        self.stdout.write(
-            self.style.SUCCESS("Demo data ready.")
-            + f"\n  Panel:    {settings.SITE_URL}/"
-            + f"\n  Customer: {OWNER_EMAIL} / {OWNER_PASSWORD}"
-            + f"\n  Staff:    {ADMIN_EMAIL} / {ADMIN_PASSWORD}  ({settings.SITE_URL}/admin/)"
-            + f"\n  Mailbox:  info@{DOMAIN_NAME} / {MAILBOX_PASSWORD}  (IMAP/SMTP with `manage.py mailstack start`)"
-            + f"\n  Mailbox user: {MAILBOX_USER_EMAIL} / {MAILBOX_PASSWORD}  (the panel, for that one mailbox only)"
-            + f"\n  Devices:  {settings.SITE_URL}/mailboxes/ → a mailbox → “Set up a device”; calendar and contacts"
-            + "\n            https://127.0.0.1:<MAILSTACK_PORT_BASE+13>/ (Radicale, with `manage.py mailstack start`)"
-            + f"\n  Webmail:  {settings.WEBMAIL_URL} (Roundcube, with `manage.py mailstack start`); the mailbox"
-            + "\n            user's mailbox page has “Webmail openen”"
-        )
 
     def ensure_mailboxes(self, customer, domain, actor) -> None:
         """Two mailboxes, an alias and an autoresponder, so every page has something to show."""
