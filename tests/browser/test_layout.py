@@ -112,6 +112,25 @@ def test_desktop_shows_the_menu_without_a_button(demo_page):
     assert not page.locator("button.menu-toggle").is_visible()
 
 
+def test_the_first_tab_offers_a_way_past_the_menu_to_the_content(demo_page, shot):
+    """WCAG 2.4.1: the first Tab shows "Naar de inhoud" on top of the page; Enter puts the next Tab inside the
+    page's own content, past the menu's twenty-odd links."""
+    page = demo_page
+    page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
+    page.goto("/mailboxes/")
+    skip = page.locator("a.skip-link")
+    assert skip.bounding_box()["y"] + skip.bounding_box()["height"] <= 0  # out of sight until used
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    assert skip.is_visible() and skip.bounding_box()["y"] >= 0 and skip.inner_text() == "Naar de inhoud"
+    shot("layout-skip-link-focused")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/mailboxes/#main")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('#main') !== null")
+    assert page.evaluate("document.activeElement.closest('#sidenav') === null")
+
+
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_pending_badges_turn_live_without_a_reload(demo_page, shot, size):
     page = demo_page

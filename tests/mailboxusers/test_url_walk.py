@@ -14,9 +14,12 @@ from tenants.audit import Actor
 
 # Not panel pages: the same answer for anyone, signed in or not (sign-in and account pages of allauth, the
 # language switch, mail clients' automatic configuration, the one-time profile link, the payment provider's
-# webhook, the MTA-STS policy, an invitation's public page, health, favicon, static files).
+# webhook, the MTA-STS policy, an invitation's public page, health, favicon, robots.txt, security.txt, static
+# files).
 PUBLIC = {
     "favicon.ico",
+    "robots.txt",
+    ".well-known/security.txt",
     "healthz",
     "i18n/setlang/",
     ".well-known/mta-sts.txt",

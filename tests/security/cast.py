@@ -13,11 +13,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 # Not the panel's customer pages: staff, sign-in, static files and the public endpoints that take no
-# customer's ids (mail programs' autoconfiguration, MTA-STS, Mollie's webhook, the health check).
+# customer's ids (mail programs' autoconfiguration, MTA-STS, Mollie's webhook, the health check, robots.txt and
+# security.txt).
 EXCLUDED_PREFIXES = ("admin/", "accounts/", "i18n/", "^static/", "^accounts/")
 PUBLIC_ROUTES = {
     "favicon.ico",
     "healthz",
+    "robots.txt",
+    ".well-known/security.txt",
     ".well-known/mta-sts.txt",
     "mail/config-v1.1.xml",
     ".well-known/autoconfig/mail/config-v1.1.xml",
