@@ -24,9 +24,12 @@ from .models import RelayCredential
 
 USERNAME_PREFIX = "relay-"
 USERNAME_ALPHABET = string.ascii_lowercase + string.digits
-SECRET_BYTES = 24
-# The secret is 192 random bits, so key stretching adds nothing; Dovecot's own default of 5000 rounds keeps
-# every SMTP login cheap for the mail host.
+# Letters and digits only: a double click selects the whole secret (a "-" or "_" ends a word in browsers and
+# terminals), and one that began with "-" was read as an option by command-line tools (`doveadm auth test`).
+SECRET_ALPHABET = string.ascii_letters + string.digits
+SECRET_LENGTH = 32
+# The secret is 190 random bits (32 of 62 symbols), so key stretching adds nothing; Dovecot's own default of
+# 5000 rounds keeps every SMTP login cheap for the mail host.
 HASH_ROUNDS = 5000
 
 
@@ -38,7 +41,7 @@ def generate_username() -> str:
 
 
 def generate_secret() -> str:
-    return secrets.token_urlsafe(SECRET_BYTES)
+    return "".join(secrets.choice(SECRET_ALPHABET) for _i in range(SECRET_LENGTH))
 
 
 def hash_secret(secret: str) -> str:

@@ -70,6 +70,7 @@ def test_creating_a_credential_shows_the_secret_once_and_keeps_only_its_hash(own
     credential = RelayCredential.objects.get(name="webshop")
     secret = response.context["secret"]
     assert secret in response.content.decode()
+    assert len(secret) == 32 and secret.isascii() and secret.isalnum()  # one word to select, never an option
     assert credential.username.startswith("relay-")
     assert credential.secret_hash.startswith("{SHA512-CRYPT}$6$")
     assert secret not in credential.secret_hash
@@ -340,3 +341,14 @@ def test_the_credential_filter_offers_the_same_options_as_djangos_iterator(
         "nieuwsbrief & co (relay-2)",
         "webshop (relay-7k2m9q)",
     ]
+
+
+def test_secrets_are_letters_and_digits_spread_over_all_of_them():
+    """190 random bits in 32 letters and digits: no "-" or "_" that would end a double-click selection or make
+    a secret that begins with it read as a command-line option."""
+    from relay.services import SECRET_ALPHABET, generate_secret
+
+    generated = [generate_secret() for _ in range(400)]
+    assert len(set(generated)) == 400
+    assert all(len(secret) == 32 and secret.isascii() and secret.isalnum() for secret in generated)
+    assert set("".join(generated)) == set(SECRET_ALPHABET)
