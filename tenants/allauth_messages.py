@@ -1,7 +1,8 @@
 """allauth messages whose Dutch wording we set ourselves.
 
 allauth's own Dutch catalogue says "aanmelden" and "twee-factor-authenticatie"; the rest of the panel says "inloggen"
-and "tweestapsverificatie". Listing the messages here puts them in our catalogue (locale/), which Django consults
+and "tweestapsverificatie". It also says "a.u.b." (formal, where we say "je"), tells someone who asked for a new
+password to "complete the verification", and starts one sentence with the English "You". Listing the messages here puts them in our catalogue (locale/), which Django consults
 before allauth's. Nothing imports this module.
 """
 
@@ -41,5 +42,17 @@ ALLAUTH_MESSAGES = [
     ),
     gettext_noop(
         "You are about to create a passkey for your account. As you can add additional keys later on, you can use a descriptive name to tell the keys apart."
+    ),
+    # formal "a.u.b.", a wrong meaning, an English word (allauth's Dutch)
+    gettext_noop("You cannot remove your primary email address (%(email)s)."),
+    gettext_noop("Please contact us if you have any trouble resetting your password."),
+    gettext_noop(
+        "We have sent you an email. If you have not received it please check your spam folder. Otherwise contact us if you do not receive it in a few minutes."
+    ),
+    gettext_noop(
+        "We have sent an email to you for verification. Follow the link provided to finalize the signup process. If you do not see the verification email in your main inbox, check your spam folder. Please contact us if you do not receive the verification email within a few minutes."
+    ),
+    gettext_noop(
+        "We have sent an email to you for\nverification. Please click on the link inside that email. If you do not see the verification email in your main inbox, check your spam folder. Otherwise\ncontact us if you do not receive it within a few minutes."
     ),
 ]

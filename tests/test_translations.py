@@ -395,7 +395,13 @@ def test_translation_functions_are_imported_under_names_makemessages_extracts():
 
 
 def test_dutch_says_je_never_u(dutch):
-    """The panel and its e-mails speak informally: "je" and "jouw", never "u" or "uw" beside them."""
+    """The panel and its e-mails speak informally: "je" and "jouw", never "u", "uw" or "alstublieft" (a.u.b.)
+    beside them."""
     _, entries = dutch
-    formal = [str(e) for e in entries for t in e.translations if re.search(r"\b([Uu]w|[Uu])\b", t)]
+    formal = [
+        str(e)
+        for e in entries
+        for t in e.translations
+        if re.search(r"\b([Uu]w|[Uu])\b|\ba\.u\.b\.|\b[Aa]lstublieft\b", t)
+    ]
     assert not formal, "formal Dutch in the catalogue:\n" + "\n".join(formal)

@@ -36,8 +36,9 @@ KNOWN_LEAKS = [
     "Phone and e-mail support",
     "Spam filter",
 ]
-# Informal "je" everywhere; "u"/"uw" is formal Dutch (as a word of a sentence, not inside a key or a code).
-FORMAL_YOU = re.compile(r"(?:^|\s)(?:[Uu]w|U)(?=[\s,.!?]|$)")
+# Informal "je" everywhere; "u"/"uw" is formal Dutch (as a word of a sentence, not inside a key or a code), and
+# so are "alstublieft" and its "a.u.b.".
+FORMAL_YOU = re.compile(r"(?:^|\s)(?:[Uu]w|U|a\.u\.b\.|[Aa]lstublieft)(?=[\s,.!?:]|$)")
 ENGLISH_MONTHS = re.compile(r"\b\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b")
 
 
