@@ -21,7 +21,6 @@ from pathlib import Path
 import dj_database_url
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -31,6 +30,7 @@ from django.utils.formats import number_format
 from mailaccounts.models import Mailbox
 from mailhosts.models import MailHost
 from tenants.audit import Actor, record
+from tenants.emails import send_automatic_email, send_customer_email, site_link
 from tenants.models import Membership
 
 from . import maildir
@@ -251,13 +251,7 @@ def open_alert(*, host: MailHost | None, kind: str, message: str) -> BackupAlert
             subject = render_to_string("backups/email/backup_alert_subject.txt", context).strip()
             text = render_to_string("backups/email/backup_alert_message.txt", context)
             html = render_to_string("backups/email/backup_alert_message.html", context)
-        send_mail(
-            subject=" ".join(subject.splitlines()),
-            message=text,
-            html_message=html,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=recipients,
-        )
+        send_automatic_email(subject=" ".join(subject.splitlines()), text=text, html=html, to=recipients)
     return alert
 
 
@@ -580,20 +574,10 @@ def send_restore_mail(restore: Restore) -> None:
     context = {
         "restore": restore,
         "address": restore.mailbox.unicode_address,
-        "site_name": settings.SITE_NAME,
-        "restore_url": settings.SITE_URL.rstrip("/")
-        + reverse("backups:restore_detail", args=[restore.mailbox_id, restore.pk]),
+        "restore_url": site_link("backups:restore_detail", restore.mailbox_id, restore.pk),
     }
-    with translation.override(restore.customer.language or settings.LANGUAGE_CODE):
-        subject = render_to_string("backups/email/restore_done_subject.txt", context).strip()
-        text = render_to_string("backups/email/restore_done_message.txt", context)
-        html = render_to_string("backups/email/restore_done_message.html", context)
-    send_mail(
-        subject=" ".join(subject.splitlines()),
-        message=text,
-        html_message=html,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=sorted(recipients),
+    send_customer_email(
+        customer=restore.customer, name="backups/email/restore_done", context=context, to=sorted(recipients)
     )
 
 

@@ -20,13 +20,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from mailaccounts.models import Domain, Mailbox
+from tenants.emails import send_customer_email, site_link
 from tenants.models import Membership
 
 from .models import Direction as ResultDirection
@@ -296,20 +294,7 @@ def notify_owners(flag_id: int) -> None:
     )
     if not owners:
         return
-    context = {
-        "login": flag.login,
-        "refused": flag.refused,
-        "site_name": settings.SITE_NAME,
-        "spam_url": settings.SITE_URL.rstrip("/") + reverse("spamfilter:overview"),
-    }
-    with translation.override(flag.customer.language or settings.LANGUAGE_CODE):
-        subject = render_to_string("spamfilter/email/outbound_flag_subject.txt", context).strip()
-        message = render_to_string("spamfilter/email/outbound_flag_message.txt", context)
-        html_message = render_to_string("spamfilter/email/outbound_flag_message.html", context)
-    send_mail(
-        subject=" ".join(subject.splitlines()),
-        message=message,
-        html_message=html_message,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=owners,
+    context = {"login": flag.login, "refused": flag.refused, "spam_url": site_link("spamfilter:overview")}
+    send_customer_email(
+        customer=flag.customer, name="spamfilter/email/outbound_flag", context=context, to=owners
     )

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from .addresses import normalize_email_address
+from .emails import AUTOMATIC
 
 
 def on_site_url(url: str) -> str:
@@ -27,6 +28,10 @@ class AccountAdapter(DefaultAccountAdapter):
             for key, value in context.items()
         }
         super().send_mail(template_prefix, email, context)
+
+    def render_mail(self, template_prefix: str, email: str, context: dict, headers: dict | None = None):
+        """Sign-up, confirmation and password e-mails are sent automatically (RFC 3834), as the panel's others."""
+        return super().render_mail(template_prefix, email, context, headers={**AUTOMATIC, **(headers or {})})
 
     def _get_login_attempts_cache_key(self, request, **credentials) -> str:
         """Failed sign-ins are counted per address *and* IP: an attacker who knows an address is throttled

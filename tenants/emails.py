@@ -20,6 +20,20 @@ def owner_addresses(customer: Customer) -> list[str]:
     return list(owners.values_list("user__email", flat=True))
 
 
+# RFC 3834: every message the panel sends is automatic, so that no autoresponder (the customer's own automatic
+# reply in Sieve, an out-of-office in Outlook) answers it.
+AUTOMATIC = {"Auto-Submitted": "auto-generated"}
+
+
+def send_automatic_email(*, subject: str, text: str, html: str, to: list[str]) -> None:
+    """One e-mail of the panel's: text and HTML, from `DEFAULT_FROM_EMAIL`, marked as sent automatically."""
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=to, headers=AUTOMATIC
+    )
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
 def send_customer_email(
     *, customer: Customer, name: str, context: dict, to: list[str], subject_prefix: str = ""
 ) -> None:
@@ -31,11 +45,4 @@ def send_customer_email(
         subject = render_to_string(f"{name}_subject.txt", context)
         text = render_to_string(f"{name}_message.txt", context)
         html = render_to_string(f"{name}_message.html", context)
-    message = EmailMultiAlternatives(
-        subject=subject_prefix + " ".join(subject.split()),
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=to,
-    )
-    message.attach_alternative(html, "text/html")
-    message.send()
+    send_automatic_email(subject=subject_prefix + " ".join(subject.split()), text=text, html=html, to=to)

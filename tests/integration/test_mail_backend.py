@@ -10,12 +10,14 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core import mail as panel_mail
 from django.urls import reverse
 from django.utils import timezone
 
 from mailaccounts.services import aliases, autoresponders, mailboxes
 from mailhosts.models import MailHost
 from tenants.audit import Actor
+from tenants.emails import send_automatic_email
 from tests.integration.conftest import create_mailbox, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -196,6 +198,32 @@ def test_autoresponder_replies_once_per_sender_with_its_non_ascii_subject_and_bo
     assert reply["Auto-Submitted"].startswith("auto-replied")
     mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Vraag 2")  # both were delivered and filtered
     assert len(mail.sink_messages(to=first)) == 1
+
+
+def test_an_automatic_reply_leaves_the_panels_own_mail_alone(stack_domain, mail, fresh, settings):
+    """The panel's e-mails say `Auto-Submitted: auto-generated` (tenants/emails.py): a mailbox's automatic reply
+    does not answer an invoice or a notice from the panel, and still answers a person who writes after it."""
+    mailbox = create_mailbox(stack_domain, fresh("weg"), PASSWORD)
+    autoresponder = autoresponders.save_autoresponder(
+        actor=SYSTEM,
+        mailbox=mailbox,
+        is_enabled=True,
+        subject="Afwezig",
+        body="Tot maandag.",
+        interval_days=1,
+    )
+    mail.wait_live(autoresponder)
+    settings.DEFAULT_FROM_EMAIL = panel_sender = f"{fresh('facturen')}@elders.example"
+    send_automatic_email(
+        subject="Je factuur", text="Hierbij je factuur.", html="<p>Hierbij.</p>", to=[mailbox.address]
+    )
+    mail.deliver(panel_mail.outbox[-1].message(), recipients=[mailbox.address])
+    mail.wait_for_inbox(mailbox.address, PASSWORD, subject="Je factuur")
+
+    person = f"{fresh('klant')}@elders.example"
+    mail.deliver(mail.message(sender=person, to=mailbox.address, subject="Vraag"))
+    assert mail.wait_for_sink(to=person)["Subject"] == "Afwezig"  # sent after any reply to the panel's mail
+    assert mail.sink_messages(to=panel_sender) == []
 
 
 def test_autoresponder_does_not_reply_outside_its_dates(stack_domain, mail, fresh):

@@ -126,6 +126,9 @@ def test_a_login_refused_repeatedly_within_an_hour_is_flagged_once_and_the_owner
     assert (flag.login, flag.customer, flag.refused) == (login, customer, 4)
     assert [m.to for m in django_mail.outbox] == [[owner.email]]
     assert login in django_mail.outbox[0].body and "stolen" in django_mail.outbox[0].body
+    assert (
+        django_mail.outbox[0].extra_headers["Auto-Submitted"] == "auto-generated"
+    )  # no automatic reply to it
 
     write(
         spam_host.scan_log,
