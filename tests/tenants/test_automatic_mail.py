@@ -11,8 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from backups import jobs
-from billing.emails import send_account_email
 from backups.models import BackupRun
+from billing.emails import send_account_email
 from mailhosts.models import MailHost
 
 pytestmark = pytest.mark.django_db
