@@ -82,6 +82,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "postbode.middleware.MailClientHostMiddleware",  # MTA-STS and autoconfig under the customers' names
     "django.middleware.security.SecurityMiddleware",
+    "postbode.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files in production, compressed and cached
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

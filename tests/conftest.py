@@ -312,6 +312,12 @@ def _fast_and_isolated(request, settings, _mailhost_folders, monkeypatch):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.MAILHOST_DEFAULT_CONFIG_DIR = str(next(_mailhost_folders))
+    if not request.node.get_closest_marker(
+        "integration"
+    ):  # the mail stack's tests use its own (one a worker)
+        # A backup (the demo makes one in the browser tests) goes to the test's own restic repository, not to
+        # var/ beside the developer's demo: two workers' hosts share a name, and restic locks a repository.
+        settings.BACKUP_REPOSITORY = settings.MAILHOST_DEFAULT_CONFIG_DIR + "-restic/{host}"
     settings.LANGUAGE_CODE = "en"
     settings.DNS_TIMEOUT = 0.5  # the local DNS server answers at once; a test of a timeout waits no longer
     if not any(request.node.get_closest_marker(mark) for mark in ("integration", "browser")):

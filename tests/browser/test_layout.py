@@ -56,12 +56,23 @@ def sign_in(page, email: str, password: str) -> None:
     page.wait_for_url(re.compile(r".*/(onboarding/)?$"))
 
 
+# What the browser refused under the page's Content-Security-Policy (postbode/middleware.py), recorded from the
+# first script on: a script written into a page, a handler attribute, a frame.
+RECORD_CSP_VIOLATIONS = """window.cspViolations = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));"""
+
+
 def too_wide(page, paths: list[str], size: tuple[int, int], shot) -> dict[str, str]:
-    """{path: what sticks out} for every page wider than the screen; a screenshot of each page."""
+    """{path: what sticks out} for every page wider than the screen, or what its Content-Security-Policy
+    refused; a screenshot of each page."""
     page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
     found = {}
     for path in paths:
         page.goto(path)
+        if violations := page.evaluate("window.cspViolations"):
+            found[path] = f"refused by its Content-Security-Policy: {violations}"
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > page.evaluate("window.innerWidth"):
             found[path] = f"{width} px: {page.evaluate(WIDEST)}"
