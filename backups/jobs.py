@@ -22,15 +22,13 @@ import dj_database_url
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import number_format
 
 from mailaccounts.models import Mailbox
 from mailhosts.models import MailHost
 from tenants.audit import Actor, record
-from tenants.emails import send_automatic_email, send_customer_email, site_link
+from tenants.emails import send_customer_email, send_template_email, site_link
 from tenants.models import Membership
 
 from . import maildir
@@ -241,17 +239,10 @@ def open_alert(*, host: MailHost | None, kind: str, message: str) -> BackupAlert
     alert = BackupAlert.objects.create(host=host, kind=kind, message=message)
     recipients = staff_emails()
     if recipients:
-        context = {
-            "alert": alert,
-            "host": host,
-            "site_name": settings.SITE_NAME,
-            "admin_url": settings.SITE_URL.rstrip("/") + reverse("admin:backups_backuprun_changelist"),
-        }
-        with translation.override(settings.LANGUAGE_CODE):
-            subject = render_to_string("backups/email/backup_alert_subject.txt", context).strip()
-            text = render_to_string("backups/email/backup_alert_message.txt", context)
-            html = render_to_string("backups/email/backup_alert_message.html", context)
-        send_automatic_email(subject=" ".join(subject.splitlines()), text=text, html=html, to=recipients)
+        context = {"alert": alert, "host": host, "admin_url": site_link("admin:backups_backuprun_changelist")}
+        send_template_email(
+            name="backups/email/backup_alert", context=context, to=recipients, language=settings.LANGUAGE_CODE
+        )
     return alert
 
 

@@ -60,7 +60,9 @@ class MethodNotAllowedPageMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if response.status_code != 405 or request.method not in ("GET", "HEAD") or response.content:
+        if response.status_code != 405 or request.method not in ("GET", "HEAD"):
+            return response
+        if response.streaming or response.content:
             return response
         if "text/html" not in request.headers.get("accept", ""):
             return response

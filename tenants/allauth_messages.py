@@ -2,8 +2,8 @@
 
 allauth's own Dutch catalogue says "aanmelden" and "twee-factor-authenticatie"; the rest of the panel says "inloggen"
 and "tweestapsverificatie". It also says "a.u.b." (formal, where we say "je"), tells someone who asked for a new
-password to "complete the verification", and starts one sentence with the English "You". Listing the messages here puts them in our catalogue (locale/), which Django consults
-before allauth's. Nothing imports this module.
+password to "complete the verification", and starts one sentence with the English "You". Listing the messages
+here puts them in our catalogue (locale/), which Django consults before allauth's. Nothing imports this module.
 """
 
 from django.utils.translation import gettext_noop

@@ -38,10 +38,18 @@ def send_customer_email(
     *, customer: Customer, name: str, context: dict, to: list[str], subject_prefix: str = ""
 ) -> None:
     """Render e-mail `name` (a template path without its ending) in the customer's language and send it."""
+    language = customer.language or settings.LANGUAGE_CODE
+    send_template_email(name=name, context=context, to=to, language=language, subject_prefix=subject_prefix)
+
+
+def send_template_email(
+    *, name: str, context: dict, to: list[str], language: str, subject_prefix: str = ""
+) -> None:
+    """Render e-mail `name` in `language` (staff's e-mails: the panel's own) and send it."""
     if not to:
         return
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
-    with translation.override(customer.language or settings.LANGUAGE_CODE):
+    with translation.override(language):
         subject = render_to_string(f"{name}_subject.txt", context)
         text = render_to_string(f"{name}_message.txt", context)
         html = render_to_string(f"{name}_message.html", context)
