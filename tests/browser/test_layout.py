@@ -10,6 +10,7 @@ from django.db.models import F
 
 from mailhosts.models import MailHost
 from postbode.management.commands.demo import OWNER_EMAIL, OWNER_PASSWORD
+from tenants.models import Customer, Membership
 from tests.conftest import PASSWORD, make_user
 from tests.customer_pages import (
     CUSTOMER_PAGES,
@@ -178,3 +179,42 @@ def test_tables_become_cards_with_labels_on_a_phone(demo_page, shot):
     shot("layout-390-table-as-cards")
     page.set_viewport_size({"width": DESKTOP[0], "height": DESKTOP[1]})
     assert table.locator("thead").is_visible()
+
+
+@pytest.mark.parametrize("size", [PHONE, SMALL_PHONE], ids=["phone", "small-phone"])
+def test_the_refusal_pages_fit_a_phone_in_dutch(page, shot, settings, size):
+    """What a user meets when the panel says no (postbode/views.py): a page their role does not include (403,
+    in the layout with their menu), the address of a button (405), a form sent with a stale token. Each in
+    Dutch, within the screen, with its way back."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    call_command("demo", verbosity=0)
+    books = make_user("boekhouding@demo.postbode.localhost")
+    customer = Customer.objects.get(memberships__user__email=OWNER_EMAIL)
+    Membership.objects.create(user=books, customer=customer, role=Membership.Role.BILLING)
+    sign_in(page, books.email, PASSWORD)
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+
+    def fits() -> bool:
+        return page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth")
+
+    assert page.goto("/mailboxes/").status == 403
+    assert page.locator("h1").inner_text() == "Je hebt geen toegang tot deze pagina"
+    assert "Je rol bij Demo B.V. is ‘Financieel’" in page.locator("#error-page").inner_text()
+    assert fits()
+    shot(f"layout-{size[0]}-refused-role")
+
+    assert page.goto("/plan/change/").status == 405
+    assert page.locator("h1").inner_text() == "Dit werkt via de knop" and fits()
+    shot(f"layout-{size[0]}-refused-method")
+
+    page.goto("/billing/details/")
+    kept = [cookie for cookie in page.context.cookies() if cookie["name"] != "csrftoken"]
+    page.context.clear_cookies()
+    page.context.add_cookies(kept)  # signed in still, but the form's token no longer matches a cookie
+    with page.expect_navigation():
+        page.evaluate("document.querySelector('#main form[method=post]').submit()")
+    assert page.locator("h1").inner_text() == "Dit formulier is verlopen" and fits()
+    assert "Sta dan cookies toe" in page.locator("#error-page").inner_text()
+    shot(f"layout-{size[0]}-refused-stale-form")
+    page.click("text=Open de pagina opnieuw")
+    page.wait_for_url("**/billing/details/")
