@@ -28,3 +28,17 @@ def test_the_build_extra_has_what_the_relay_build_imports():
     source = (ROOT / "relay" / "build_compiled.py").read_text()
     assert "from mypyc.build import mypycify" in source and "from setuptools import" in source
     assert {"mypy", "setuptools"} <= names  # mypyc is part of mypy
+
+
+def test_the_web_unit_writes_the_pages_nginx_shows_while_it_restarts():
+    """`manage.py unavailable_pages` before Gunicorn starts: each deploy's code, translations and support line
+    (deploy/nginx/postbode-panel.conf shows them while the panel does not answer)."""
+    lines = (ROOT / "deploy" / "systemd" / "postbode-web.service").read_text().splitlines()
+    before = [line.partition("=")[2] for line in lines if line.startswith("ExecStartPre=")]
+    assert before == [
+        "/opt/postbode/.venv/bin/python manage.py collectstatic --noinput --verbosity 0",
+        "/opt/postbode/.venv/bin/python manage.py unavailable_pages --verbosity 0",
+    ]
+    assert (
+        "WorkingDirectory=/opt/postbode" in lines
+    )  # STATIC_ROOT: /opt/postbode/staticfiles, where nginx looks

@@ -218,3 +218,18 @@ def test_the_refusal_pages_fit_a_phone_in_dutch(page, shot, settings, size):
     shot(f"layout-{size[0]}-refused-stale-form")
     page.click("text=Open de pagina opnieuw")
     page.wait_for_url("**/billing/details/")
+
+
+@pytest.mark.parametrize("size", [PHONE, SMALL_PHONE], ids=["phone", "small-phone"])
+def test_the_page_shown_while_the_panel_restarts_fits_a_phone(page, shot, tmp_path, size):
+    """`manage.py unavailable_pages` (nginx shows it while Gunicorn restarts, tests/integration/
+    test_panel_proxy.py): opened as the file it is, with nothing of the panel to load, in the panel's look."""
+    call_command("unavailable_pages", directory=tmp_path, verbosity=0)
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto((tmp_path / "nl.html").as_uri())
+    assert page.locator("h1").inner_text() == "Het paneel is zo terug"
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth")
+    button = page.locator("a.button")
+    assert button.inner_text() == "Opnieuw proberen"
+    assert button.evaluate("a => getComputedStyle(a).backgroundColor") == "rgb(31, 95, 191)"  # the stylesheet
+    shot(f"layout-{size[0]}-unavailable")

@@ -1,0 +1,226 @@
+"""deploy/nginx/postbode-panel.conf, run by the real nginx on loopback in front of a stand-in for Gunicorn: while
+the panel answers, its answers pass unchanged; while it does not (a restart), the visitor gets our page from
+`manage.py unavailable_pages` in their language with 503 and Retry-After, instead of nginx's own 502."""
+
+import datetime
+import http.client
+import http.server
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from django.core.management import call_command
+
+from tests.conftest import require_service
+
+pytestmark = [pytest.mark.integration]
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "panel.postbode.nl"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "fullchain.pem", folder / "privkey.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def replaced(text: str, replacements: dict[str, str]) -> str:
+    """The production file with only its names, ports and paths changed: each must be there to be changed."""
+    for old, new in replacements.items():
+        assert old in text, f"deploy/nginx/postbode-panel.conf no longer has {old!r}"
+        text = text.replace(old, new)
+    return text
+
+
+class Panel(http.server.BaseHTTPRequestHandler):
+    """Stands in for Gunicorn: 200 with the path, and a 503 of its own for /healthz (the database down)."""
+
+    def do_GET(self):
+        status, body = (
+            (503, b"database: down") if self.path == "/healthz" else (200, b"panel " + self.path.encode())
+        )
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def proxy(tmp_path, settings):
+    require_service(bool(shutil.which("nginx")), "nginx")
+    static = tmp_path / "static"
+    settings.STATIC_ROOT = str(static)
+    call_command("unavailable_pages", verbosity=0)
+    cert, key = self_signed(tmp_path)
+    https_port, http_port, upstream_port = free_port(), free_port(), free_port()
+    site = replaced(
+        (ROOT / "deploy" / "nginx" / "postbode-panel.conf").read_text(),
+        {
+            "listen 80;": f"listen 127.0.0.1:{http_port};",
+            "listen [::]:80;": "",
+            "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+            "listen [::]:443 ssl http2;": "",
+            "/etc/letsencrypt/live/panel.postbode.nl/fullchain.pem": str(cert),
+            "/etc/letsencrypt/live/panel.postbode.nl/privkey.pem": str(key),
+            "ssl_stapling on;": "ssl_stapling off;",  # a self-signed certificate has no responder
+            "ssl_stapling_verify on;": "",
+            "root /var/www/letsencrypt;": f"root {tmp_path};",
+            "http://127.0.0.1:8000": f"http://127.0.0.1:{upstream_port}",
+            "/opt/postbode/staticfiles/unavailable/": f"{static}/unavailable/",
+        },
+    )
+    (tmp_path / "panel.conf").write_text(site)
+    temp = tmp_path / "nginx-temp"
+    temp.mkdir()
+    (tmp_path / "nginx.conf").write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")  # workers read the test's private folder
+        + f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nworker_processes 1;\nevents {{}}\n"
+        f"http {{\n  include /etc/nginx/mime.types;\n  access_log off;\n"
+        f"  client_body_temp_path {temp}/body;\n  proxy_temp_path {temp}/proxy;\n"
+        f"  fastcgi_temp_path {temp}/fastcgi;\n  uwsgi_temp_path {temp}/uwsgi;\n  scgi_temp_path {temp}/scgi;\n"
+        f"  include {tmp_path}/panel.conf;\n}}\n"
+    )
+    command = [
+        "nginx",
+        "-p",
+        str(tmp_path),
+        "-c",
+        str(tmp_path / "nginx.conf"),
+        "-e",
+        str(tmp_path / "error.log"),
+    ]
+    check = subprocess.run([*command, "-t"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    server = subprocess.Popen([*command, "-g", "daemon off;"], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", https_port), timeout=0.2).close()
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read()
+                assert time.monotonic() < deadline, "nginx did not start listening"
+                time.sleep(0.05)
+        yield ProxyUnderTest(https_port, upstream_port)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+class ProxyUnderTest:
+    def __init__(self, port: int, upstream_port: int):
+        self.port, self.upstream_port = port, upstream_port
+        self.upstream = None
+
+    def start_panel(self):
+        self.upstream = http.server.ThreadingHTTPServer(("127.0.0.1", self.upstream_port), Panel)
+        threading.Thread(target=self.upstream.serve_forever, daemon=True).start()
+
+    def stop_panel(self):
+        self.upstream.shutdown()
+        self.upstream.server_close()
+
+    def request(self, method: str, path: str, *, headers=None, body=None) -> tuple[int, dict, str]:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=context, timeout=10)
+        try:
+            connection.request(method, path, body=body, headers={"Host": HOST, **(headers or {})})
+            response = connection.getresponse()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode()
+        finally:
+            connection.close()
+
+
+def test_while_the_panel_answers_its_answers_pass_unchanged(proxy):
+    proxy.start_panel()
+    try:
+        status, headers, body = proxy.request("GET", "/domains/")
+        assert (status, body) == (200, "panel /domains/")
+        assert headers["strict-transport-security"] == "max-age=63072000; includeSubDomains"
+        status, _headers, body = proxy.request("GET", "/healthz")
+        assert (status, body) == (503, "database: down")  # monitoring sees the panel's own answer
+    finally:
+        proxy.stop_panel()
+
+
+def test_while_the_panel_restarts_visitors_get_our_page_in_their_language(proxy):
+    status, headers, body = proxy.request("GET", "/domains/", headers={"Accept-Language": "nl-NL,nl;q=0.9"})
+    assert status == 503
+    assert headers["content-type"].startswith("text/html")
+    assert headers["retry-after"] == "30"
+    assert headers["cache-control"] == "no-store"
+    assert headers["strict-transport-security"] == "max-age=63072000; includeSubDomains"
+    assert headers["content-security-policy"].startswith("default-src 'none'")
+    assert '<html lang="nl">' in body and "Het paneel is zo terug" in body and "Je mail blijft werken" in body
+    assert "nginx" not in body
+
+    _status, _headers, body = proxy.request("GET", "/", headers={"Accept-Language": "en-GB,en;q=0.8"})
+    assert '<html lang="en">' in body and "The panel will be back in a moment" in body
+    # the panel's own language choice counts before the browser's
+    cookie = {"Cookie": "django_language=en", "Accept-Language": "nl"}
+    assert "The panel will be back in a moment" in proxy.request("GET", "/", headers=cookie)[2]
+    assert '<html lang="nl">' in proxy.request("GET", "/")[2]  # nothing said: Dutch
+
+
+def test_a_form_sent_during_a_restart_gets_the_page_not_an_error_of_nginx(proxy):
+    status, headers, body = proxy.request(
+        "POST",
+        "/mailboxes/add/",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept-Language": "nl"},
+        body="local_part=info",
+    )
+    assert status == 503 and headers["retry-after"] == "30"
+    assert "misschien niet opgeslagen" in body
+
+
+def test_the_panel_back_is_the_panel_again(proxy):
+    assert proxy.request("GET", "/")[0] == 503
+    proxy.start_panel()
+    try:
+        assert proxy.request("GET", "/")[:3:2] == (200, "panel /")
+    finally:
+        proxy.stop_panel()
