@@ -96,7 +96,7 @@ class HostBackupAdmin(admin.ModelAdmin):
     def alert(self, host):
         alert = BackupAlert.objects.filter(host=host, resolved_at__isnull=True).first()
         return (
-            format_html('<strong style="color:#b00">{}</strong>', alert.get_kind_display()) if alert else ""
+            format_html('<strong class="alert-text">{}</strong>', alert.get_kind_display()) if alert else ""
         )
 
     @admin.action(description=_("Back up now"))

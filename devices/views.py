@@ -27,6 +27,7 @@ from mailaccounts.access import (
 from mailaccounts.services.signatures import effective_signature
 from tenants.access import owner_required
 from tenants.audit import Actor
+from tenants.content_policy import allow_style_attributes
 from tenants.emails import site_link
 from tenants.hosts import mail_client_host
 
@@ -124,7 +125,8 @@ def device_setup(request, pk):
         "link_minutes": settings.DEVICE_PROFILE_LINK_MINUTES,
         "signature": effective_signature(mailbox),
     }
-    return render(request, "devices/device_setup.html", context)
+    # the signature to copy is shown with its own styles, as the mail will show it
+    return allow_style_attributes(render(request, "devices/device_setup.html", context))
 
 
 @require_POST

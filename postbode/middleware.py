@@ -5,6 +5,7 @@
 from django.shortcuts import render
 from django.urls import resolve
 
+from tenants.content_policy import CONTENT_SECURITY_POLICY
 from tenants.hosts import MAIL_CLIENT_HOST, MAIL_CLIENT_PATHS, outside_host
 
 from .views import same_site_referer
@@ -26,15 +27,6 @@ class MailClientHostMiddleware:
                 match = resolve(request.path_info)
                 return match.func(request, *match.args, **match.kwargs)
         return self.get_response(request)
-
-
-# Scripts only from the panel's own files (no script written into a page, no handler attribute), nothing in
-# frames or plugins. Styles may stay inline (the bars' widths). No form-action: paying and opening webmail
-# post to the panel, which redirects to the payment provider or the webmail.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
-)
 
 
 class ContentSecurityPolicyMiddleware:

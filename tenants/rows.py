@@ -19,3 +19,12 @@ def escaped(value) -> str:
 def format_row(format_string: str, *values) -> str:
     """`format_html(format_string, *values)` as a plain str: the caller marks the joined rows safe once."""
     return format_string.format(*map(escaped, values))
+
+
+def whole_percent(value) -> int:
+    """A percentage as one of the 101 steps the stylesheet has classes for (`.w-0` to `.w-100` for a bar's width,
+    `.h-0` to `.h-100` for a chart segment's height): the Content-Security-Policy refuses style attributes."""
+    try:
+        return max(0, min(100, round(float(value))))
+    except (TypeError, ValueError, OverflowError):
+        return 0

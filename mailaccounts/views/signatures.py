@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from tenants.access import owner_required
 from tenants.audit import Actor
+from tenants.content_policy import allow_style_attributes
 
 from ..access import get_domain_or_404, get_mailbox_or_404, mailbox_access_required, refuse_if_suspended
 from ..forms import SignatureForm, SignatureTemplateForm
@@ -45,7 +46,7 @@ def mailbox_signature(request, pk):
             messages.success(request, _("Signature saved."))
             return redirect("mailaccounts:mailbox_signature", pk=mailbox.pk)
     template = signatures.template_for(mailbox.domain)
-    return render(
+    page = render(
         request,
         "mailaccounts/mailbox_signature.html",
         {
@@ -57,6 +58,7 @@ def mailbox_signature(request, pk):
             "max_characters": signatures.MAX_CHARACTERS,
         },
     )
+    return allow_style_attributes(page)  # the preview shows the signature's own styles
 
 
 @owner_required
@@ -75,7 +77,7 @@ def domain_signature_template(request, pk):
             messages.success(request, _("Signature template saved."))
             return redirect("mailaccounts:domain_signature_template", pk=domain.pk)
     example = {"name": EXAMPLE_NAME, "address": f"jan@{domain.unicode_name}", "phone": EXAMPLE_PHONE}
-    return render(
+    page = render(
         request,
         "mailaccounts/domain_signature_template.html",
         {
@@ -87,6 +89,7 @@ def domain_signature_template(request, pk):
             "max_characters": signatures.MAX_CHARACTERS,
         },
     )
+    return allow_style_attributes(page)  # the example shows the template's own styles
 
 
 # Cards on the mailbox's and the domain's page (registered in apps.py through sections.py) -------------------

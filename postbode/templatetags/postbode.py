@@ -19,7 +19,7 @@ from billing.access import may_see_invoices
 from devices.views import domain_shared_context, mailbox_settings_context
 from postbode.forms import template_has_text
 from tenants.access import is_open_to_mailbox_user, may_manage_mail
-from tenants.rows import escaped, format_row
+from tenants.rows import escaped, format_row, whole_percent
 from tenants.units import format_bytes
 
 register = template.Library()
@@ -199,6 +199,13 @@ def percent_of(part, whole):
     if not whole:
         return 0
     return min(100, round(100 * (part or 0) / whole))
+
+
+@register.filter
+def bar_width(percent) -> str:
+    """The class that gives a bar's filled part its width (`<span class="{{ percent|bar_width }}">`): the
+    Content-Security-Policy refuses style attributes (postbode/middleware.py)."""
+    return f"w-{whole_percent(percent)}"
 
 
 _live_state_badges: dict[tuple[str, str | None], str] = {}

@@ -5,7 +5,7 @@
   function show(data) {
     box.querySelectorAll("[data-field]").forEach(function (el) {
       var name = el.dataset.field, value = data[name];
-      if (name === "percent") { el.style.width = value + "%"; el.parentNode.setAttribute("aria-valuenow", value); }
+      if (name === "percent") { el.className = "w-" + Math.max(0, Math.min(100, Math.round(value))); el.parentNode.setAttribute("aria-valuenow", value); }
       else if (name === "error") { el.textContent = value; el.hidden = !value; }
       else if (value !== undefined && value !== "") { el.textContent = value; }
     });

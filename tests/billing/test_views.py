@@ -1,7 +1,10 @@
 import logging
+import re
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 from billing.models import Invoice
@@ -84,7 +87,9 @@ def test_the_owner_sees_a_printable_invoice(owner_client, invoice):
     assert invoice.number in text
     assert "Bakkerij de Vries" in text and "Damrak 1" in text
     assert "€\xa04.50" in text and "€\xa00.95" in text and "€\xa05.45" in text
-    assert "@media print" in text
+    # its print styles (A4, without the menu) come from its own stylesheet: no <style> under the page's policy
+    assert re.search(r'<link rel="stylesheet" href="[^"]*/css/invoice\.css"', text)
+    assert "@page { size: A4;" in Path(finders.find("css/invoice.css")).read_text()
     assert "Postbode B.V." in text
 
 

@@ -233,3 +233,41 @@ def test_the_page_shown_while_the_panel_restarts_fits_a_phone(page, shot, tmp_pa
     assert button.inner_text() == "Opnieuw proberen"
     assert button.evaluate("a => getComputedStyle(a).backgroundColor") == "rgb(31, 95, 191)"  # the stylesheet
     shot(f"layout-{size[0]}-unavailable")
+
+
+# Each bar's filled part as a share of the bar, in whole percents, beside the class that sets it.
+BAR_WIDTHS = """() => [...document.querySelectorAll(".bar > span")].map((span) => [
+  span.className, Math.round(100 * span.getBoundingClientRect().width / span.parentNode.getBoundingClientRect().width)])"""
+
+
+def test_bars_charts_and_a_signatures_own_styles_show_under_the_policy(demo_page, shot):
+    """No style attribute is allowed on the panel's pages (tenants/content_policy.py): a bar's width, a chart
+    segment's height are classes, and still drawn to size; the page that previews the demo's HTML signature
+    allows its style attributes, so its colour shows as the mail will show it."""
+    page = demo_page
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    demo = Demo.load()
+    widths = []
+    for path in ["/", "/mailboxes/", f"/mailboxes/{demo.mailbox.pk}/", "/plan/", "/relay/credentials/"]:
+        page.goto(path)
+        widths += page.evaluate(BAR_WIDTHS)
+        assert page.evaluate("window.cspViolations") == [], path
+    assert len(widths) >= 5 and any(share > 0 for _class, share in widths)
+    assert all(f"w-{share}" == class_name for class_name, share in widths), widths
+
+    page.goto("/relay/log/")
+    heights = page.evaluate(
+        """() => [...document.querySelectorAll(".chart-day > span")].map((span) => [span.className.split(" ")[1],
+             Math.round(100 * span.getBoundingClientRect().height / span.parentNode.getBoundingClientRect().height)])"""
+    )
+    assert heights and all(f"h-{share}" == class_name for class_name, share in heights), heights
+    assert page.evaluate("window.cspViolations") == []
+
+    page.goto(f"/domains/{demo.domain.pk}/signature/")
+    styled = page.locator(".signature-preview span").first
+    assert styled.inner_text() == "Demo B.V."
+    assert (
+        styled.evaluate("el => getComputedStyle(el).color") == "rgb(31, 95, 191)"
+    )  # its own style="color: …"
+    assert page.evaluate("window.cspViolations") == []
+    shot("layout-signature-preview-styles")

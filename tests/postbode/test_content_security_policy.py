@@ -1,10 +1,15 @@
-"""Every page says where its scripts may come from (`Content-Security-Policy`, postbode/middleware.py): only
-the panel's own files. So no page may carry a script written into it or a handler attribute; the browser
-walk (tests/browser/test_layout.py) checks that Chromium refuses nothing on any page."""
+"""Every page says where its scripts and styles may come from (`Content-Security-Policy`, tenants/
+content_policy.py): only the panel's own files. So no page may carry a script written into it, a handler
+attribute, a `<style>` element or a style attribute (a bar's width is a class); the pages that preview a
+customer's HTML signature allow that signature's style attributes. The browser walk (tests/browser/
+test_layout.py) checks that Chromium refuses nothing on any page."""
 
 import re
+from html.parser import HTMLParser
 
-from postbode.middleware import CONTENT_SECURITY_POLICY
+from django.urls import resolve
+
+from tenants.content_policy import CONTENT_SECURITY_POLICY, WITH_STYLE_ATTRIBUTES
 from tests.customer_pages import Demo, anonymous_page_paths, customer_page_paths
 
 # A script element that runs (JSON data blocks, as allauth's, do not), or an on…= handler attribute.
@@ -13,14 +18,66 @@ INLINE_SCRIPT = re.compile(
 )
 
 
-def test_the_policy_allows_scripts_from_the_panel_only():
-    directives = dict(part.strip().split(" ", 1) for part in CONTENT_SECURITY_POLICY.split(";"))
-    assert directives["script-src"] == "'self'" and directives["default-src"] == "'self'"
-    assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
-    assert "form-action" not in directives  # paying and webmail redirect to other sites after a POST
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
-def test_every_page_sends_the_policy_and_has_no_script_written_into_it(demo_client, client):
+class InlineStyles(HTMLParser):
+    """The <style> elements and style attributes of a page, except inside a `signature-preview` element (a
+    customer's own signature HTML, shown with its styles: WITH_STYLE_ATTRIBUTES)."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.found: list[str] = []
+        self.open: list[bool] = []  # per open element: inside a signature preview
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        inside = (
+            bool(self.open and self.open[-1]) or "signature-preview" in (attrs.get("class") or "").split()
+        )
+        if tag == "style" or ("style" in attrs and not inside):
+            self.found.append(self.get_starttag_text())
+        if tag not in VOID:
+            self.open.append(inside)
+
+    def handle_endtag(self, tag):
+        if tag not in VOID and self.open:
+            self.open.pop()
+
+
+def inline_styles(html: str) -> list[str]:
+    return InlineStyles(html).found
+
+
+PREVIEWS_SIGNATURES = {
+    "mailaccounts:mailbox_signature",
+    "mailaccounts:domain_signature_template",
+    "devices:device_setup",
+}
+
+
+def directives(policy: str) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in policy.split(";"))
+
+
+def test_the_policy_allows_scripts_and_styles_from_the_panel_only():
+    policy = directives(CONTENT_SECURITY_POLICY)
+    assert policy["script-src"] == "'self'" and policy["default-src"] == "'self'"
+    assert policy["style-src"] == "'self'" and "style-src-attr" not in policy
+    assert policy["object-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
+    assert "form-action" not in policy  # paying and webmail redirect to other sites after a POST
+    previews = directives(WITH_STYLE_ATTRIBUTES)
+    assert previews.pop("style-src-attr") == "'unsafe-inline'" and previews == policy
+
+
+def expected_policy(path: str) -> str:
+    return (
+        WITH_STYLE_ATTRIBUTES if resolve(path).view_name in PREVIEWS_SIGNATURES else CONTENT_SECURITY_POLICY
+    )
+
+
+def test_every_page_sends_the_policy_and_has_no_script_or_style_written_into_it(demo_client, client):
     paths = customer_page_paths(Demo.load())
     pages = {path: demo_client.get(path) for path in paths}
     pages |= {path: client.get(path) for path in anonymous_page_paths()}
@@ -28,19 +85,35 @@ def test_every_page_sends_the_policy_and_has_no_script_written_into_it(demo_clie
     missing = [
         path
         for path, response in pages.items()
-        if response["Content-Security-Policy"] != CONTENT_SECURITY_POLICY
+        if response["Content-Security-Policy"] != expected_policy(path)
     ]
     inline = {
         path: INLINE_SCRIPT.findall(response.content.decode())
         for path, response in pages.items()
         if INLINE_SCRIPT.search(response.content.decode())
     }
-    assert not missing and not inline, (missing, inline)
+    styled = {
+        path: found for path, response in pages.items() if (found := inline_styles(response.content.decode()))
+    }
+    assert not missing and not inline and not styled, (missing, inline, styled)
+    previews = [path for path in pages if resolve(path).view_name in PREVIEWS_SIGNATURES]
+    assert len(previews) == 3
+    assert any(' style="' in pages[path].content.decode() for path in previews)  # the demo's own signature
 
 
-def test_staff_admin_pages_have_no_script_written_into_them_either(staff_client, customer):
+def test_the_check_finds_styles_outside_a_signature_preview_only():
+    page = (
+        '<main><div class="bar"><span class="w-5"></span></div><textarea>&lt;b style="x"&gt;</textarea>'
+        '<div class="signature-preview"><p><span style="color: red">Jan</span><br></p><img src="x"></div>'
+        '<p style="margin: 0">x</p><style>p {}</style></main>'
+    )
+    assert inline_styles(page) == ['<p style="margin: 0">', "<style>"]
+
+
+def test_staff_admin_pages_have_no_script_or_style_written_into_them_either(staff_client, customer):
     for path in ["/admin/", "/admin/panel/customer/", f"/admin/panel/customer/{customer.pk}/change/"]:
         response = staff_client.get(path)
         assert response.status_code == 200, path
         assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
         assert not INLINE_SCRIPT.search(response.content.decode()), path
+        assert not inline_styles(response.content.decode()), path

@@ -93,10 +93,10 @@ def test_the_tag_writes_the_loops_html(rows, language):
 
 
 # the chart's bars in templates/relay/message_list.html before a tag wrote them
-CHART_LOOP = """{% load l10n %}
+CHART_LOOP = """{% load relay_tags %}
           {% for day in chart %}
             <div class="chart-day" title="{{ day.long_label }}: {{ day.total }}">
-              {% for status, label, count, percent in day.segments %}<span class="st-{{ status }}" style="height: {{ percent|unlocalize }}%" title="{{ day.month_day_label }} – {{ label }}: {{ count }}"></span>{% endfor %}
+              {% for status, label, count, percent in day.segments %}<span class="st-{{ status }} {{ percent|segment_height }}" title="{{ day.month_day_label }} – {{ label }}: {{ count }}"></span>{% endfor %}
             </div>
           {% endfor %}
         </div>"""
