@@ -7,7 +7,7 @@ test_layout.py) checks that Chromium refuses nothing on any page."""
 import re
 from html.parser import HTMLParser
 
-from django.urls import resolve
+from django.urls import resolve, reverse
 
 from tenants.content_policy import CONTENT_SECURITY_POLICY, WITH_STYLE_ATTRIBUTES
 from tests.customer_pages import Demo, anonymous_page_paths, customer_page_paths
@@ -111,7 +111,13 @@ def test_the_check_finds_styles_outside_a_signature_preview_only():
 
 
 def test_staff_admin_pages_have_no_script_or_style_written_into_them_either(staff_client, customer):
-    for path in ["/admin/", "/admin/panel/customer/", f"/admin/panel/customer/{customer.pk}/change/"]:
+    from django.contrib import admin
+
+    lists = [
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for model in admin.site._registry
+    ]
+    for path in ["/admin/", *lists, f"/admin/panel/customer/{customer.pk}/change/"]:
         response = staff_client.get(path)
         assert response.status_code == 200, path
         assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
