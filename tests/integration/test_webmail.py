@@ -26,6 +26,7 @@ from tenants.audit import Actor
 from tenants.models import AuditEntry
 from tests.conftest import ensure_seeded_plans
 from tests.integration.conftest import create_mailbox, wait_until
+from tests.integration.test_webmail_dutch import FORMAL
 from webmail import credentials
 from webmail import services as webmail_services
 from webmail.models import SsoToken
@@ -161,6 +162,10 @@ def test_a_message_composed_in_webmail_carries_the_signature_set_in_the_panel(
     wait_until(
         lambda: "Bakkerij de Vries - 020 123 4567" in body.input_value(), what="the signature in the body"
     )
+    # the texts the compose page's script may show, in Dutch, say "je" (tests/integration/test_webmail_dutch.py)
+    labels = compose.evaluate("rcmail.labels")
+    assert labels["nosubjectwarning"] == "Je hebt geen onderwerp ingevuld. Wil je nu een onderwerp opgeven?"
+    assert not {key: text for key, text in labels.items() if FORMAL.search(text)}
     compose.locator("#compose_to input[type=text]").fill("klant@elders.example")
     compose.fill("#compose-subject", "Uw bestelling")
     body.press("Control+Home")
@@ -197,6 +202,9 @@ def test_changing_the_password_in_webmail_goes_through_the_panel(
         message.wait_for()
         return message.inner_text()
 
+    labels = webmail_page.evaluate("rcmail.labels")
+    assert labels["password.nocurpassword"] == "Vul je huidige wachtwoord in."  # Roundcube's "Vul uw …"
+    assert not {key: text for key, text in labels.items() if FORMAL.search(text)}
     assert "huidige wachtwoord klopt niet" in submit(
         "Verkeerd-Wachtwoord-1", NEW_PASSWORD
     )  # the panel's answer, in Dutch

@@ -29,10 +29,34 @@ class postbode extends rcube_plugin
     {
         $this->rc = rcmail::get_instance();
         $this->add_texts('localization/');
+        $this->informal_dutch();
         $this->add_hook('startup', [$this, 'startup']);
         $this->add_hook('authenticate', [$this, 'authenticate']);
         $this->add_hook('login_after', [$this, 'login_after']);
         $this->add_hook('password_change', [$this, 'password_change']);
+    }
+
+    /**
+     * Roundcube's Dutch says "u"; the panel, its e-mails and this plugin say "je". When the language is Dutch,
+     * Roundcube's sentences that address the reader are replaced by ours (localization/informal/nl_NL.inc),
+     * its own and its plugins' ("password.…": merged over them, so a plugin that adds its texts later keeps
+     * ours). Other languages are left as they are.
+     */
+    function informal_dutch()
+    {
+        $language = $_SESSION['language'] ?? '';
+        if (strpos($language, 'nl_') !== 0) {
+            return;
+        }
+        $texts = rcube::read_localization_file(__DIR__ . '/localization/informal/nl_NL.inc');
+        $this->rc->load_language(null, [], $texts);
+        // The labels every page's script gets before plugins start (rcmail::load_gui) were read in Roundcube's
+        // words: read them again.
+        if ($this->rc->output instanceof rcmail_output_html) {
+            $this->rc->output->add_label('loading', 'servererror', 'connerror', 'requesttimedout', 'refreshing',
+                'windowopenerror', 'uploadingmany', 'uploading', 'close', 'save', 'cancel', 'alerttitle',
+                'confirmationtitle', 'delete', 'continue', 'ok');
+        }
     }
 
     function startup($args)
