@@ -2,7 +2,6 @@
 the panel answers, its answers pass unchanged; while it does not (a restart), the visitor gets our page from
 `manage.py unavailable_pages` in their language with 503 and Retry-After, instead of nginx's own 502."""
 
-import datetime
 import http.client
 import http.server
 import os
@@ -15,12 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.core.management import call_command
 
+from mailhosts.stack import make_certificates
 from tests.conftest import require_service
 
 pytestmark = [pytest.mark.integration]
@@ -33,31 +29,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "fullchain.pem", folder / "privkey.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
 
 
 def replaced(text: str, replacements: dict[str, str]) -> str:
@@ -93,7 +64,8 @@ def proxy(tmp_path, settings):
     static = tmp_path / "static"
     settings.STATIC_ROOT = str(static)
     call_command("unavailable_pages", verbosity=0)
-    cert, key = self_signed(tmp_path)
+    make_certificates(tmp_path, HOST)  # the mail stack's throw-away CA and a certificate it signed for HOST
+    cert, key = tmp_path / "server.pem", tmp_path / "server.key"
     https_port, http_port, upstream_port = free_port(), free_port(), free_port()
     site = replaced(
         (ROOT / "deploy" / "nginx" / "postbode-panel.conf").read_text(),
@@ -104,7 +76,7 @@ def proxy(tmp_path, settings):
             "listen [::]:443 ssl http2;": "",
             "/etc/letsencrypt/live/panel.postbode.nl/fullchain.pem": str(cert),
             "/etc/letsencrypt/live/panel.postbode.nl/privkey.pem": str(key),
-            "ssl_stapling on;": "ssl_stapling off;",  # a self-signed certificate has no responder
+            "ssl_stapling on;": "ssl_stapling off;",  # the throw-away CA has no OCSP responder
             "ssl_stapling_verify on;": "",
             "root /var/www/letsencrypt;": f"root {tmp_path};",
             "http://127.0.0.1:8000": f"http://127.0.0.1:{upstream_port}",
@@ -144,15 +116,15 @@ def proxy(tmp_path, settings):
                 assert server.poll() is None, server.stderr.read()
                 assert time.monotonic() < deadline, "nginx did not start listening"
                 time.sleep(0.05)
-        yield ProxyUnderTest(https_port, upstream_port)
+        yield ProxyUnderTest(https_port, upstream_port, tmp_path / "ca.pem")
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
 class ProxyUnderTest:
-    def __init__(self, port: int, upstream_port: int):
-        self.port, self.upstream_port = port, upstream_port
+    def __init__(self, port: int, upstream_port: int, ca: Path):
+        self.port, self.upstream_port, self.ca = port, upstream_port, ca
         self.upstream = None
 
     def start_panel(self):
@@ -164,8 +136,7 @@ class ProxyUnderTest:
         self.upstream.server_close()
 
     def request(self, method: str, path: str, *, headers=None, body=None) -> tuple[int, dict, str]:
-        context = ssl.create_default_context()
-        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        context = ssl.create_default_context(cafile=str(self.ca))
         connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=context, timeout=10)
         try:
             connection.request(method, path, body=body, headers={"Host": HOST, **(headers or {})})
