@@ -30,8 +30,9 @@ class MailClientHostMiddleware:
 
 
 class ContentSecurityPolicyMiddleware:
-    """Every page of the panel says where its scripts may come from, so that text that slipped past the
-    escaping could still not run as a script (a response that set its own policy keeps it)."""
+    """Every page of the panel says where its scripts and styles may come from (tenants/content_policy.py), so
+    that text that slipped past the escaping could still neither run nor restyle the page (a response that set
+    its own policy keeps it)."""
 
     def __init__(self, get_response):
         self.get_response = get_response

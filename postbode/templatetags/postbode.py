@@ -204,7 +204,7 @@ def percent_of(part, whole):
 @register.filter
 def bar_width(percent) -> str:
     """The class that gives a bar's filled part its width (`<span class="{{ percent|bar_width }}">`): the
-    Content-Security-Policy refuses style attributes (postbode/middleware.py)."""
+    Content-Security-Policy refuses style attributes (tenants/content_policy.py)."""
     return f"w-{whole_percent(percent)}"
 
 
