@@ -2,10 +2,11 @@
 `autoconfig.<domain>`): those few public endpoints answer there, while everything else keeps Django's
 `ALLOWED_HOSTS` check, so the panel itself is never served, and no link is ever built, under such a name."""
 
+from django.conf import settings
 from django.shortcuts import render
 from django.urls import resolve
 
-from tenants.content_policy import CONTENT_SECURITY_POLICY
+from tenants.content_policy import CONTENT_SECURITY_POLICY, FOR_DEBUG_ERROR_PAGES
 from tenants.hosts import MAIL_CLIENT_HOST, MAIL_CLIENT_PATHS, outside_host
 
 from .views import same_site_referer
@@ -39,7 +40,10 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        debug_page = settings.DEBUG and response.status_code >= 400
+        response.headers.setdefault(
+            "Content-Security-Policy", FOR_DEBUG_ERROR_PAGES if debug_page else CONTENT_SECURITY_POLICY
+        )
         return response
 
 

@@ -23,3 +23,11 @@ def allow_style_attributes(response):
     """`response`, with the policy of a page that previews a customer's HTML signature."""
     response.headers["Content-Security-Policy"] = WITH_STYLE_ATTRIBUTES
     return response
+
+
+# With DEBUG on (`./dev run`), an error is shown on Django's own debug pages (the traceback, the URL patterns),
+# which carry their stylesheet and scripts inside them: an error answer may use inline ones there. Never
+# without DEBUG, and never on a page that is not an error.
+FOR_DEBUG_ERROR_PAGES = CONTENT_SECURITY_POLICY.replace(
+    "script-src 'self'", "script-src 'self' 'unsafe-inline'"
+).replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")

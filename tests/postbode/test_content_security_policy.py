@@ -7,7 +7,8 @@ test_layout.py) checks that Chromium refuses nothing on any page."""
 import re
 from html.parser import HTMLParser
 
-from django.urls import resolve, reverse
+from django.urls import include, resolve, reverse
+from django.urls import path as route
 
 from tenants.content_policy import CONTENT_SECURITY_POLICY, WITH_STYLE_ATTRIBUTES
 from tests.customer_pages import Demo, anonymous_page_paths, customer_page_paths
@@ -123,3 +124,32 @@ def test_staff_admin_pages_have_no_script_or_style_written_into_them_either(staf
         assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
         assert not INLINE_SCRIPT.search(response.content.decode()), path
         assert not inline_styles(response.content.decode()), path
+
+
+def boom(request):
+    raise RuntimeError("a bug")
+
+
+urlpatterns = [route("boom/", boom), route("", include("postbode.urls"))]  # this module as the URLconf below
+
+
+def test_djangos_debug_pages_keep_their_own_styles_with_debug_on_only(settings):
+    """`./dev run` has DEBUG on: a traceback or an unknown address shows Django's debug page, whose stylesheet
+    and scripts are written into it. With DEBUG off, the same errors get our pages and the whole policy."""
+    from django.test import Client as DjangoClient
+
+    settings.ROOT_URLCONF = __name__
+    settings.DEBUG = True
+    browser = DjangoClient(raise_request_exception=False)
+    for url, status in [("/boom/", 500), ("/no-such-page/", 404)]:
+        response = browser.get(url, headers={"accept": "text/html"})
+        assert response.status_code == status and "<style" in response.text, url
+        policy = directives(response["Content-Security-Policy"])
+        assert policy["style-src"] == policy["script-src"] == "'self' 'unsafe-inline'", url
+    assert browser.get("/robots.txt")["Content-Security-Policy"] == CONTENT_SECURITY_POLICY  # not an error
+    settings.DEBUG = False
+    for url in ["/boom/", "/no-such-page/"]:
+        response = browser.get(url, headers={"accept": "text/html"})
+        assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY and not inline_styles(
+            response.text
+        )
