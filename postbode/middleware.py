@@ -8,8 +8,7 @@ from django.urls import resolve
 
 from tenants.content_policy import CONTENT_SECURITY_POLICY, FOR_DEBUG_ERROR_PAGES
 from tenants.hosts import MAIL_CLIENT_HOST, MAIL_CLIENT_PATHS, outside_host
-
-from .views import same_site_referer
+from tenants.middleware import same_site_referer
 
 
 class MailClientHostMiddleware:

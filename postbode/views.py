@@ -25,6 +25,7 @@ from mailaccounts.models import Domain
 from mailaccounts.services.dnschecks import with_dns_health
 from mailaccounts.services.storage import pool_summary
 from tenants.access import customer_required, may_manage_mail
+from tenants.middleware import same_site_referer
 
 from .attention import attention_points
 from .context_processors import support_contact
@@ -50,15 +51,6 @@ def customer_dashboard(request):
         "attention": attention_points(customer, request.membership, domains),
     }
     return render(request, "panel/dashboard.html", context)
-
-
-def same_site_referer(request) -> str:
-    """The page the user came from when it is one of ours, else the overview."""
-    referer = request.headers.get("referer", "")
-    same_site = url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return referer if referer and same_site else reverse("dashboard")
 
 
 def permission_denied(request, exception):

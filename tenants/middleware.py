@@ -135,7 +135,7 @@ class SuspendedCustomerMiddleware:
                 messages.error(request, _("This account is closed: changes are not possible."))
             else:
                 messages.error(request, _("This account is suspended: changes are not possible."))
-            return redirect(_back(request))
+            return redirect(same_site_referer(request))
         return None
 
 
@@ -184,12 +184,14 @@ class TwoFactorRequiredMiddleware:
         return not user_has_two_factor(request.user)
 
 
-def _back(request) -> str:
-    """The page the refused form was on, when it is ours; else the dashboard."""
+def same_site_referer(request) -> str:
+    """The page the user came from (a refused form, a stale one, a button's address opened) when it is one of
+    ours, else the overview."""
     from django.urls import reverse
     from django.utils.http import url_has_allowed_host_and_scheme
 
     referer = request.headers.get("referer", "")
-    if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}):
-        return referer
-    return reverse("dashboard")
+    same_site = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return referer if referer and same_site else reverse("dashboard")

@@ -8,8 +8,6 @@ follow the code, the translations and the SUPPORT_* settings of each deploy.
 """
 
 import base64
-import os
-import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -19,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import mark_safe
 
+from mailhosts.files import write_atomic
 from postbode.context_processors import support_contact
 
 FOLDER = "unavailable"  # under STATIC_ROOT, where postbode-panel.conf looks for `<language>.html`
@@ -48,19 +47,6 @@ def render_page(language: str) -> str:
         )
 
 
-def write_file(path: Path, text: str) -> None:
-    """`path` holds the old page or the new one, never a part: nginx may be serving it right now."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.chmod(temporary, 0o644)  # read by nginx's own user
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 class Command(BaseCommand):
     help = "Write the pages nginx shows while the panel does not answer (STATIC_ROOT/unavailable/<language>.html)."
 
@@ -74,6 +60,6 @@ class Command(BaseCommand):
         folder.mkdir(parents=True, exist_ok=True)
         for language, _name in settings.LANGUAGES:
             path = folder / f"{language}.html"
-            write_file(path, render_page(language))
+            write_atomic(path, render_page(language).encode(), 0o644)  # nginx may be serving the old one
             if verbosity >= 1:
                 self.stdout.write(f"wrote {path}")
