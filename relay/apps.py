@@ -16,7 +16,13 @@ class RelayConfig(AppConfig):
 
         from . import partitions
         from .models import RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient
-        from .rendering import RELAY_LOGINS, RELAY_TABLE, credential_sender_logins, render_relay
+        from .rendering import (
+            RELAY_LOGINS,
+            RELAY_TABLE,
+            credential_sender_logins,
+            render_relay,
+            render_relay_scoped,
+        )
         from .services import forget_moved_domain
         from .stack import POLICY_SERVICE
 
@@ -26,7 +32,8 @@ class RelayConfig(AppConfig):
             Renderer(
                 "relay",
                 render_relay,
-                managed_dirs=("dovecot",),
+                managed_dirs=("dovecot", "relay"),
+                render_scoped=render_relay_scoped,
                 user_table_layouts={RELAY_TABLE: RELAY_LOGINS},
             )
         )
