@@ -57,11 +57,10 @@ def render_relay(host: MailHost) -> HostConfig:
     Links = RelayCredential.domains.through
     links = (
         Links.objects.filter(domain__mailhost=host)
-        .annotate(served=Exists(Domain.objects.served().filter(pk=OuterRef("domain_id"))))
         .order_by()
         .values_list(
             "domain__name",
-            "served",
+            Exists(Domain.objects.served().filter(pk=OuterRef("domain_id"))),
             "relaycredential__is_enabled",
             "relaycredential__username",
             "relaycredential__secret_hash",
