@@ -1,21 +1,8 @@
-import re
-
 from django.conf import settings
-from django.utils.translation import gettext as _
 
 from tenants.access import may_manage_mail
 from tenants.models import vat_percent
-
-
-def support_contact() -> dict:
-    """The support line as every page's footer and the suspension notice show it (settings SUPPORT_*)."""
-    phone = settings.SUPPORT_PHONE
-    return {
-        "phone": phone,
-        "phone_uri": re.sub(r"[^\d+]", "", phone),
-        "hours": settings.SUPPORT_HOURS or _("Mon–Fri 9:00–17:00"),
-        "email": settings.SUPPORT_EMAIL,
-    }
+from tenants.standalone import support_contact
 
 
 def panel(request):

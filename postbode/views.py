@@ -26,9 +26,9 @@ from mailaccounts.services.dnschecks import with_dns_health
 from mailaccounts.services.storage import pool_summary
 from tenants.access import customer_required, may_manage_mail
 from tenants.middleware import same_site_referer
+from tenants.standalone import support_contact
 
 from .attention import attention_points
-from .context_processors import support_contact
 
 
 def dashboard(request):

@@ -2,41 +2,19 @@
 the panel answers, its answers pass unchanged; while it does not (a restart), the visitor gets our page from
 `manage.py unavailable_pages` in their language with 503 and Retry-After, instead of nginx's own 502."""
 
-import http.client
 import http.server
-import os
-import shutil
-import socket
-import ssl
-import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from mailhosts.stack import make_certificates
-from tests.conftest import require_service
+from tests.integration.nginx import ROOT, free_port, https_request, replaced, running_nginx
 
 pytestmark = [pytest.mark.integration]
 
-ROOT = Path(__file__).resolve().parents[2]
 HOST = "panel.postbode.nl"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def replaced(text: str, replacements: dict[str, str]) -> str:
-    """The production file with only its names, ports and paths changed: each must be there to be changed."""
-    for old, new in replacements.items():
-        assert old in text, f"deploy/nginx/postbode-panel.conf no longer has {old!r}"
-        text = text.replace(old, new)
-    return text
 
 
 class Panel(http.server.BaseHTTPRequestHandler):
@@ -60,7 +38,6 @@ class Panel(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def proxy(tmp_path, settings):
-    require_service(bool(shutil.which("nginx")), "nginx")
     static = tmp_path / "static"
     settings.STATIC_ROOT = str(static)
     call_command("unavailable_pages", verbosity=0)
@@ -83,43 +60,8 @@ def proxy(tmp_path, settings):
             "/opt/postbode/staticfiles/unavailable/": f"{static}/unavailable/",
         },
     )
-    (tmp_path / "panel.conf").write_text(site)
-    temp = tmp_path / "nginx-temp"
-    temp.mkdir()
-    (tmp_path / "nginx.conf").write_text(
-        ("user root;\n" if os.geteuid() == 0 else "")  # workers read the test's private folder
-        + f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nworker_processes 1;\nevents {{}}\n"
-        f"http {{\n  include /etc/nginx/mime.types;\n  access_log off;\n"
-        f"  client_body_temp_path {temp}/body;\n  proxy_temp_path {temp}/proxy;\n"
-        f"  fastcgi_temp_path {temp}/fastcgi;\n  uwsgi_temp_path {temp}/uwsgi;\n  scgi_temp_path {temp}/scgi;\n"
-        f"  include {tmp_path}/panel.conf;\n}}\n"
-    )
-    command = [
-        "nginx",
-        "-p",
-        str(tmp_path),
-        "-c",
-        str(tmp_path / "nginx.conf"),
-        "-e",
-        str(tmp_path / "error.log"),
-    ]
-    check = subprocess.run([*command, "-t"], capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr
-    server = subprocess.Popen([*command, "-g", "daemon off;"], stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", https_port), timeout=0.2).close()
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read()
-                assert time.monotonic() < deadline, "nginx did not start listening"
-                time.sleep(0.05)
+    with running_nginx(tmp_path, site, https_port):
         yield ProxyUnderTest(https_port, upstream_port, tmp_path / "ca.pem")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 class ProxyUnderTest:
@@ -136,14 +78,7 @@ class ProxyUnderTest:
         self.upstream.server_close()
 
     def request(self, method: str, path: str, *, headers=None, body=None) -> tuple[int, dict, str]:
-        context = ssl.create_default_context(cafile=str(self.ca))
-        connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=context, timeout=10)
-        try:
-            connection.request(method, path, body=body, headers={"Host": HOST, **(headers or {})})
-            response = connection.getresponse()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode()
-        finally:
-            connection.close()
+        return https_request(self.port, self.ca, HOST, method, path, headers=headers, body=body)
 
 
 def test_while_the_panel_answers_its_answers_pass_unchanged(proxy):

@@ -7,44 +7,22 @@ panel is there to serve them. `deploy/systemd/postbode-web.service` writes them 
 follow the code, the translations and the SUPPORT_* settings of each deploy.
 """
 
-import base64
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.staticfiles import finders
 from django.core.management.base import BaseCommand, CommandError
-from django.template.loader import render_to_string
-from django.utils import translation
-from django.utils.safestring import mark_safe
 
 from mailhosts.files import write_atomic
-from postbode.context_processors import support_contact
+from tenants.standalone import StandalonePageError, render_standalone
 
 FOLDER = "unavailable"  # under STATIC_ROOT, where postbode-panel.conf looks for `<language>.html`
 
 
-def static_text(path: str) -> str:
-    found = finders.find(path)
-    if not found:
-        raise CommandError(f"static file {path} not found")
-    return Path(found).read_text(encoding="utf-8")
-
-
 def render_page(language: str) -> str:
-    stylesheet = static_text("css/postbode.css")
-    if "</" in stylesheet:  # it goes inside <style>: nothing in it may end that element
-        raise CommandError("css/postbode.css contains '</' and cannot be written into a <style> element")
-    icon = base64.b64encode(static_text("img/favicon.svg").encode()).decode()
-    with translation.override(language):
-        return render_to_string(
-            "unavailable.html",
-            {
-                "site_name": settings.SITE_NAME,
-                "support": support_contact(),
-                "stylesheet": mark_safe(stylesheet),  # noqa: S308 - our own file, checked above
-                "icon": f"data:image/svg+xml;base64,{icon}",
-            },
-        )
+    try:
+        return render_standalone("unavailable.html", language)
+    except StandalonePageError as error:
+        raise CommandError(str(error)) from error
 
 
 class Command(BaseCommand):
