@@ -9,6 +9,9 @@
   `MAILHOST_AUTH_GROUP`; the key changes only with `WEBMAIL_CREDENTIAL_SECRET`.
 - `signatures/<sha256 of the address>.json`: each mailbox's signature (its own, or its domain's template
   filled in), which the Roundcube plugin sets on the default identity. Mailboxes without one have no file.
+- `unavailable/<language>.html`: the page the webmail's nginx shows, with 503, while PHP-FPM does not answer
+  (deploy/nginx/snippets/postbode-webmail.conf), in the panel's look and the reader's language, instead of
+  nginx's own "502 Bad Gateway". Mode 0644: nginx reads it.
 """
 
 import hashlib
@@ -21,7 +24,8 @@ from django.conf import settings
 from mailaccounts.models import Domain, Mailbox
 from mailaccounts.services.signatures import signatures_of
 from mailhosts.models import MailHost
-from mailhosts.rendering import MODE_AUTH, HostConfig, RenderedFile
+from mailhosts.rendering import MODE_AUTH, MODE_PUBLIC, HostConfig, RenderedFile
+from tenants.standalone import render_standalone
 
 from .credentials import host_key, session_seconds
 
@@ -85,6 +89,31 @@ def signature_files(host: MailHost) -> dict[str, RenderedFile]:
     return files
 
 
+# Rendered once per process and settings that show in them (a deploy brings new translations in a new process):
+# every apply writes them, and a page rendered with the whole stylesheet takes milliseconds.
+_unavailable_pages: dict[tuple, bytes] = {}
+
+
+def unavailable_page(language: str) -> bytes:
+    key = (
+        language,
+        settings.SITE_NAME,
+        settings.SUPPORT_PHONE,
+        settings.SUPPORT_HOURS,
+        settings.SUPPORT_EMAIL,
+    )
+    if key not in _unavailable_pages:
+        _unavailable_pages[key] = render_standalone("webmail/unavailable.html", language).encode()
+    return _unavailable_pages[key]
+
+
+def unavailable_files() -> dict[str, RenderedFile]:
+    return {
+        f"webmail/unavailable/{language}.html": RenderedFile(unavailable_page(language), mode=MODE_PUBLIC)
+        for language, _name in settings.LANGUAGES
+    }
+
+
 def render_webmail(host: MailHost) -> HostConfig:
     files = {
         "webmail/roundcube.json": RenderedFile(
@@ -94,5 +123,6 @@ def render_webmail(host: MailHost) -> HostConfig:
             credentials_settings(host), mode=MODE_AUTH, group=settings.MAILHOST_AUTH_GROUP
         ),
         **signature_files(host),
+        **unavailable_files(),
     }
     return HostConfig(files=files)

@@ -21,6 +21,7 @@ from tests.customer_pages import (
     new_user_page_paths,
     page_slug,
 )
+from webmail.rendering import unavailable_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -221,18 +222,25 @@ def test_the_refusal_pages_fit_a_phone_in_dutch(page, shot, settings, size):
 
 
 @pytest.mark.parametrize("size", [PHONE, SMALL_PHONE], ids=["phone", "small-phone"])
-def test_the_page_shown_while_the_panel_restarts_fits_a_phone(page, shot, tmp_path, size):
+@pytest.mark.parametrize("service", ["panel", "webmail"])
+def test_the_page_shown_while_the_panel_or_webmail_restarts_fits_a_phone(page, shot, tmp_path, size, service):
     """`manage.py unavailable_pages` (nginx shows it while Gunicorn restarts, tests/integration/
-    test_panel_proxy.py): opened as the file it is, with nothing of the panel to load, in the panel's look."""
-    call_command("unavailable_pages", directory=tmp_path, verbosity=0)
+    test_panel_proxy.py) and the webmail's, which each apply renders (nginx shows it while PHP-FPM restarts,
+    tests/integration/test_webmail_proxy.py): opened as the file it is, with nothing to load, in the panel's
+    look."""
+    if service == "panel":
+        call_command("unavailable_pages", directory=tmp_path, verbosity=0)
+    else:
+        (tmp_path / "nl.html").write_bytes(unavailable_page("nl"))
     page.set_viewport_size({"width": size[0], "height": size[1]})
     page.goto((tmp_path / "nl.html").as_uri())
-    assert page.locator("h1").inner_text() == "Het paneel is zo terug"
+    heading = {"panel": "Het paneel is zo terug", "webmail": "Webmail is zo terug"}[service]
+    assert page.locator("h1").inner_text() == heading
     assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate("window.innerWidth")
     button = page.locator("a.button")
     assert button.inner_text() == "Opnieuw proberen"
     assert button.evaluate("a => getComputedStyle(a).backgroundColor") == "rgb(31, 95, 191)"  # the stylesheet
-    shot(f"layout-{size[0]}-unavailable")
+    shot(f"layout-{size[0]}-unavailable-{service}")
 
 
 # Each bar's filled part as a share of the bar, in whole percents, beside the class that sets it.
