@@ -77,3 +77,13 @@ def https_request(
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode()
     finally:
         connection.close()
+
+
+def assert_our_unavailable_page(status: int, headers: dict, hsts: str) -> None:
+    """The answer nginx gives with our page while the program behind it does not answer."""
+    assert status == 503
+    assert headers["content-type"].startswith("text/html")
+    assert headers["retry-after"] == "30"
+    assert headers["cache-control"] == "no-store"
+    assert headers["strict-transport-security"] == hsts
+    assert headers["content-security-policy"].startswith("default-src 'none'")
