@@ -3,7 +3,9 @@ texts, and its pages with the demo's data, say nothing in Dutch that they say in
 catalogue keeps that word on purpose ("Status", "Alias")."""
 
 import re
+from pathlib import Path
 
+import django
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
@@ -24,6 +26,8 @@ from postbode.management.commands.demo import ADMIN_EMAIL
 from tenants.models import User
 from tests.conftest import STAFF_TOTP_SECRET
 from tests.dutch_text import english_left
+from tests.postbode.test_dutch_pages import FORMAL_YOU
+from tests.test_translations import Entry, parse_po
 
 
 def admin_request(user):
@@ -158,3 +162,51 @@ def test_every_admin_page_in_dutch_has_no_sentence_of_the_english_page(staff_cli
         if found := [text for text in found if not PERMISSION_NAME.search(text)]:
             left[path] = found
     assert not left, left
+
+
+# Django's own catalogues whose texts the staff admin (and a customer's CSRF failure or broken form) can show.
+DJANGO_DIR = Path(django.__file__).parent
+DJANGO_CATALOGUES = [
+    ("django", DJANGO_DIR / "contrib" / "admin" / "locale"),
+    ("django", DJANGO_DIR / "contrib" / "auth" / "locale"),
+    ("django", DJANGO_DIR / "conf" / "locale"),
+    ("djangojs", DJANGO_DIR / "contrib" / "admin" / "locale"),
+]
+
+
+def formal_dutch_of_django() -> list[tuple[str, Entry]]:
+    """(domain, entry) of every text Django's own Dutch says with "u", "uw" or "alstublieft"."""
+    found = []
+    for domain, folder in DJANGO_CATALOGUES:
+        _header, entries = parse_po(folder / "nl" / "LC_MESSAGES" / f"{domain}.po")
+        found += [
+            (domain, entry)
+            for entry in entries
+            if any(text and FORMAL_YOU.search(text) for text in entry.translations)
+        ]
+    return found
+
+
+def test_djangos_own_texts_say_je_in_dutch():
+    """Django's Dutch says "Weet u het zeker?"; the admin's staff, like the panel's customers, read "je". Reads
+    Django's own catalogues, so a Django upgrade that brings a new formal text fails here."""
+    formal = formal_dutch_of_django()
+    assert len(formal) >= 30  # the check reads what it should
+    still = []
+    for domain, entry in formal:
+        # the django domain is every installed app's and ours (LOCALE_PATHS first); the script texts' is the
+        # admin's and ours, as the admin's `jsi18n` view reads them
+        folders = [folder for d, folder in DJANGO_CATALOGUES if d == domain] if domain == "djangojs" else None
+        catalogue = trans_real.DjangoTranslation("nl", domain=domain, localedirs=folders)
+        if entry.msgid_plural:
+            texts = [catalogue.ngettext(entry.msgid, entry.msgid_plural, n) for n in (1, 2)]
+        else:
+            texts = [catalogue.gettext(entry.msgid)]
+        still += [f"{domain}: {text}" for text in texts if FORMAL_YOU.search(text)]
+    assert not still, "\n".join(still)
+
+
+def test_the_admins_scripts_get_their_texts_in_informal_dutch(staff_client):
+    catalogue = staff_client.get(reverse("admin:jsi18n"), headers={"accept-language": "nl"}).content.decode()
+    assert "Je hebt een actie gekozen" in catalogue and "je loopt %s uur voor" in catalogue
+    assert not re.search(r"\b([Uu]w?)\b [a-z]", catalogue)
