@@ -5,7 +5,8 @@ from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
+from django.core import checks
+from django.core.management import ManagementUtility, call_command
 from django.utils import timezone
 
 from relay import partitions
@@ -251,6 +252,23 @@ def test_relaylog_command_ingests_and_exports_json_lines(db, credential, tmp_pat
             "at": rejected[0]["at"],
         }
     ]
+
+
+def test_the_relaylog_command_starts_without_the_panels_system_checks(db, tmp_path, capsys):
+    """Run as from the shell (checks are run there, not by call_command): a failing check of the panel's does
+    not hold up an ingest, whose start it would lengthen by loading every URL and admin."""
+    path = tmp_path / "maillog"
+    write(path, MIXED)
+
+    def failing(app_configs, **kwargs):
+        return [checks.Error("a check that fails", id="tests.E001")]
+
+    checks.register(failing)
+    try:
+        ManagementUtility(["manage.py", "relaylog", "ingest", str(path), "--host", "mx7"]).execute()
+    finally:
+        checks.registry.registry.registered_checks.discard(failing)
+    assert "3 new messages" in capsys.readouterr().out
 
 
 def test_relaylog_export_csv_and_time_range(db, credential):

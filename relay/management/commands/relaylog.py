@@ -22,6 +22,10 @@ def _aware(text: str | None) -> datetime | None:
 
 class Command(BaseCommand):
     help = "Ingest Postfix log files into the relay log, or export the relay log."
+    # A data command, run by hand or after a catch-up as the Celery worker's periodic ingest runs (without
+    # checks): Django's system checks load every URL and admin of the panel first, a third of a second of
+    # its start (`manage.py check` runs them on a deploy).
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True)
