@@ -87,9 +87,10 @@ def render_relay_scoped(host: MailHost, scopes: frozenset[str]) -> HostConfig:
     try:
         logins = (root / RELAY_USERS).read_bytes()
         covered = (root / RELAY_DOMAINS).read_bytes()
-    except FileNotFoundError:
+        names = covered.decode().splitlines()
+    except (FileNotFoundError, UnicodeDecodeError):
         return render_relay(host)
-    concerned = not scopes.isdisjoint(covered.decode().splitlines()) or (
+    concerned = not scopes.isdisjoint(names) or (
         RelayCredential.domains.through.objects.filter(
             domain__mailhost=host, domain__name__in=scopes
         ).exists()
