@@ -17,6 +17,7 @@
 import hashlib
 import ipaddress
 import json
+import logging
 from itertools import chain
 
 from django.conf import settings
@@ -25,9 +26,11 @@ from mailaccounts.models import Domain, Mailbox
 from mailaccounts.services.signatures import signatures_of
 from mailhosts.models import MailHost
 from mailhosts.rendering import MODE_AUTH, MODE_PUBLIC, HostConfig, RenderedFile
-from tenants.standalone import render_standalone
+from tenants.standalone import StandalonePageError, render_standalone
 
 from .credentials import host_key, session_seconds
+
+logger = logging.getLogger(__name__)
 
 MANAGED_DIRS = ("webmail",)
 # IMAP for reading, SMTP (Postfix's SASL through Dovecot) for sending; never POP3, calendars or other logins.
@@ -108,10 +111,16 @@ def unavailable_page(language: str) -> bytes:
 
 
 def unavailable_files() -> dict[str, RenderedFile]:
-    return {
-        f"webmail/unavailable/{language}.html": RenderedFile(unavailable_page(language), mode=MODE_PUBLIC)
-        for language, _name in settings.LANGUAGES
-    }
+    """The pages, or none when they cannot be made (a stylesheet missing from the installation): nginx then
+    shows its own page while PHP-FPM restarts, and mail's configuration is applied all the same."""
+    try:
+        return {
+            f"webmail/unavailable/{language}.html": RenderedFile(unavailable_page(language), mode=MODE_PUBLIC)
+            for language, _name in settings.LANGUAGES
+        }
+    except StandalonePageError as error:
+        logger.error("the webmail's unavailable pages were not written: %s", error)
+        return {}
 
 
 def render_webmail(host: MailHost) -> HostConfig:

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+import tenants.standalone
+import webmail.rendering
 from mailhosts.apply import apply_host
+from tenants.standalone import StandalonePageError
 from tests.dutch_text import english_left
 from tests.postbode.test_unavailable_pages import References
 
@@ -47,3 +50,21 @@ def test_a_changed_support_line_reaches_the_page_with_the_next_apply(domain, set
     applied_pages(domain.mailhost)
     settings.SUPPORT_EMAIL = "nieuw@example.nl"
     assert "nieuw@example.nl" in applied_pages(domain.mailhost)["en.html"].read_text()
+
+
+def test_an_installation_without_the_stylesheet_still_applies_mail_without_the_pages(
+    domain, monkeypatch, caplog
+):
+    """The page is a courtesy; the apply of mail's configuration does not wait on it."""
+    webmail.rendering._unavailable_pages.clear()
+
+    def missing(path):
+        raise StandalonePageError(f"static file {path} not found")
+
+    monkeypatch.setattr(tenants.standalone, "static_text", missing)
+    result = apply_host(domain.mailhost.pk, force=True)
+    assert (
+        result.revision >= 0 and not (Path(domain.mailhost.config_dir) / "webmail" / "unavailable").exists()
+    )
+    assert "the webmail's unavailable pages were not written" in caplog.text
+    assert (Path(domain.mailhost.config_dir) / "webmail" / "roundcube.json").exists()
