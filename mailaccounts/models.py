@@ -499,6 +499,11 @@ class MailboxSignature(models.Model):
     def live_state(self) -> str:
         return self.mailbox.domain.mailhost.state_of(self.revision)
 
+    @property
+    def mailhost_scope(self) -> str:
+        """Its domain: webmail's signature files are rendered by domain (webmail/rendering.py)."""
+        return self.mailbox.domain.name
+
 
 class DomainSignatureTemplate(models.Model):
     """The owner's signature template for a domain, with placeholders {name}, {address} and {phone}, that its
@@ -520,3 +525,8 @@ class DomainSignatureTemplate(models.Model):
     @property
     def live_state(self) -> str:
         return self.domain.mailhost.state_of(self.revision)
+
+    @property
+    def mailhost_scope(self) -> str:
+        """Its domain, whose mailboxes without a signature of their own sign with it."""
+        return self.domain.name

@@ -11,10 +11,18 @@ class WebmailConfig(AppConfig):
         from mailhosts.rendering import Renderer, register_renderer
         from mailhosts.stack import register_stack_service
 
-        from .rendering import MANAGED_DIRS, render_webmail
+        from .rendering import MANAGED_DIRS, SIGNATURES, render_webmail, render_webmail_scoped
         from .sections import mailbox_section
         from .stack import ROUNDCUBE_SERVICE
 
-        register_renderer(Renderer("webmail", render_webmail, managed_dirs=MANAGED_DIRS))
+        register_renderer(
+            Renderer(
+                "webmail",
+                render_webmail,
+                managed_dirs=MANAGED_DIRS,
+                render_scoped=render_webmail_scoped,
+                scoped_roots=(SIGNATURES,),
+            )
+        )
         register_stack_service(ROUNDCUBE_SERVICE)
         register_mailbox_section(mailbox_section)

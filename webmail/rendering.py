@@ -7,8 +7,10 @@
   (deploy/dovecot/webmail-checkpassword) checks a credential with (webmail/credentials.py): this host's own key,
   the longest session, the webmail's addresses and the services a credential is good for. Mode 0640, group
   `MAILHOST_AUTH_GROUP`; the key changes only with `WEBMAIL_CREDENTIAL_SECRET`.
-- `signatures/<sha256 of the address>.json`: each mailbox's signature (its own, or its domain's template
-  filled in), which the Roundcube plugin sets on the default identity. Mailboxes without one have no file.
+- `signatures/<domain>/<sha256 of the address>.json`: each mailbox's signature (its own, or its domain's
+  template filled in), which the Roundcube plugin sets on the default identity. Mailboxes without one have no
+  file. A folder per domain, a scope of the apply: a change in one domain renders that domain's signatures,
+  not every signature of the host.
 - `unavailable/<language>.html`: the page the webmail's nginx shows, with 503, while PHP-FPM does not answer
   (deploy/nginx/snippets/postbode-webmail.conf), in the panel's look and the reader's language, instead of
   nginx's own "502 Bad Gateway". Mode 0644: nginx reads it.
@@ -70,20 +72,26 @@ def roundcube_settings() -> bytes:
     ).encode()
 
 
+SIGNATURES = "webmail/signatures"
+
+
 def signature_path(address: str) -> str:
-    return f"webmail/signatures/{hashlib.sha256(address.lower().encode()).hexdigest()}.json"
+    address = address.lower()
+    digest = hashlib.sha256(address.encode()).hexdigest()
+    return f"{SIGNATURES}/{address.rpartition('@')[2]}/{digest}.json"
 
 
-def signature_files(host: MailHost) -> dict[str, RenderedFile]:
-    """The files of the mailboxes with a signature: read from the (few) signatures and templates, so the cost
-    of every apply grows with what has a signature, not with the host's mailboxes."""
+def signature_files(host: MailHost, scopes: frozenset[str] | None = None) -> dict[str, RenderedFile]:
+    """The files of the mailboxes with a signature (of the domains in `scopes`, or all): read from the (few)
+    signatures and templates, so the cost grows with what has a signature, not with the host's mailboxes."""
     files = {}
     mailboxes = Mailbox.objects.active().filter(domain__mailhost=host, is_enabled=True).order_by()
+    domains = Domain.objects.filter(mailhost=host, signature_template__isnull=False)
+    if scopes is not None:
+        mailboxes = mailboxes.filter(domain__name__in=scopes)
+        domains = domains.filter(name__in=scopes)
     own = mailboxes.filter(signature__isnull=False)
-    from_template = mailboxes.filter(
-        signature__isnull=True,
-        domain__in=Domain.objects.filter(mailhost=host, signature_template__isnull=False),
-    )
+    from_template = mailboxes.filter(signature__isnull=True, domain__in=domains)
     for address, signature in chain(signatures_of(own), signatures_of(from_template)):
         content = {"name": signature.name, "text": signature.text, "html": signature.html}
         files[signature_path(address)] = RenderedFile(
@@ -124,14 +132,21 @@ def unavailable_files() -> dict[str, RenderedFile]:
 
 
 def render_webmail(host: MailHost) -> HostConfig:
-    files = {
+    return HostConfig(files={**host_files(host), **signature_files(host)})
+
+
+def render_webmail_scoped(host: MailHost, scopes: frozenset[str]) -> HostConfig:
+    """The signatures of the domains in `scopes`, and the files that are not a domain's."""
+    return HostConfig(files={**host_files(host), **signature_files(host, scopes)})
+
+
+def host_files(host: MailHost) -> dict[str, RenderedFile]:
+    return {
         "webmail/roundcube.json": RenderedFile(
             roundcube_settings(), mode=MODE_AUTH, group=settings.WEBMAIL_PHP_GROUP
         ),
         "webmail/dovecot-credentials.json": RenderedFile(
             credentials_settings(host), mode=MODE_AUTH, group=settings.MAILHOST_AUTH_GROUP
         ),
-        **signature_files(host),
         **unavailable_files(),
     }
-    return HostConfig(files=files)
