@@ -8,6 +8,8 @@
    - one password change in a small domain, and one in the largest domain (only that domain's passwd-file
      and its row in Dovecot's table are written);
    - one new mailbox in a small domain (its domain's parts, the assembled Postfix maps and their `postmap`);
+   - a mailbox's own signature set in a small domain, through the panel's service (that domain's webmail
+     signature files);
    - a forced apply with nothing changed (the whole host rendered and compared: a full render).
    Target: one change ≤ 0.3 s at 100,000 mailboxes, growing with the change, not the host; first ≤ 3 s.
 2. Save → live: with PostgreSQL and Redis, starts the local mail stack and a real Celery worker, then
@@ -82,9 +84,9 @@ def bench_render_apply(sizes: list[int], seed: int, *, keep: bool = False) -> No
     print("wall-clock seconds, the applying process's CPU seconds in brackets, load average (1 min) after:")
     print(
         "| mailboxes | domains (largest) | first apply | password, small domain | password, largest domain "
-        "| new mailbox | forced, nothing changed | load |"
+        "| new mailbox | signature, small domain | forced, nothing changed | load |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
 
@@ -134,9 +136,11 @@ def apply_one_size(total: int, rng: random.Random) -> list[str]:
 
     from mailaccounts.models import Domain, Mailbox
     from mailaccounts.passwords import hash_password
+    from mailaccounts.services.signatures import set_signature
     from mailhosts.apply import apply_host
     from mailhosts.models import MailHost
     from mailhosts.revisions import mark_changed
+    from tenants.audit import Actor
 
     name = f"bench{total}"
     work = Path(settings.VAR_DIR) / "bench-apply" / name
@@ -186,6 +190,16 @@ def apply_one_size(total: int, rng: random.Random) -> list[str]:
     mark_changed(mailbox, host=host)
     new_s, new = timed(apply_host, host.pk, label=f"{name}-new")
     print(f"  new mailbox              {describe(new_s, new)}: {', '.join(new.changed_files)}")
+    set_signature(
+        actor=Actor.system(),
+        mailbox=mailbox,
+        name="",
+        phone="",
+        text="Met vriendelijke groet,\nNieuw",
+        html="",
+    )
+    sign_s, sign = timed(apply_host, host.pk, label=f"{name}-signature")
+    print(f"  signature, small domain  {describe(sign_s, sign)}: {', '.join(sign.changed_files)}")
     forced_s, forced = timed(apply_host, host.pk, force=True, label=f"{name}-forced")
     print(f"  forced, nothing changed  {describe(forced_s, forced)}")
     return [
@@ -195,6 +209,7 @@ def apply_one_size(total: int, rng: random.Random) -> list[str]:
         f"{small_s:.3f} s ({small.cpu_seconds:.3f} s)",
         f"{large_s:.3f} s ({large.cpu_seconds:.3f} s)",
         f"{new_s:.3f} s ({new.cpu_seconds:.3f} s)",
+        f"{sign_s:.3f} s ({sign.cpu_seconds:.3f} s)",
         f"{forced_s:.2f} s ({forced.cpu_seconds:.2f} s)",
         f"{os.getloadavg()[0]:.1f}",
     ]

@@ -11,6 +11,8 @@ Not tuned to what the renderer likes: the shapes are those of real hosting custo
   1% own spam settings. Per domain: role aliases to 1–5 mailboxes (some with an outside address, some to
   another domain of the same customer), a catch-all on 15%, DKIM on 70% (Ed25519 as well on 10%), spam
   settings on 5% and sender lists on 2%. 5% of customers have a relay credential for their domains.
+- Signatures: a template on 10% of domains (their mailboxes sign with it, filled in), an own signature on 5%
+  of mailboxes (a third of them with HTML).
 """
 
 import random
@@ -151,7 +153,15 @@ def bench_host(name: str, postfix_dir, config_dir):
 
 def seed_host(host, total: int, rng: random.Random, prefix: str) -> Seeded:  # noqa: C901, PLR0912, PLR0915
     from mailaccounts.crypto import encrypt_private_key
-    from mailaccounts.models import Alias, Autoresponder, DkimKey, Domain, Mailbox
+    from mailaccounts.models import (
+        Alias,
+        Autoresponder,
+        DkimKey,
+        Domain,
+        DomainSignatureTemplate,
+        Mailbox,
+        MailboxSignature,
+    )
     from mailaccounts.passwords import hash_password
     from relay.models import RelayCredential
     from spamfilter.models import DomainSpamPolicy, MailboxSpamPolicy, SenderListEntry
@@ -286,6 +296,33 @@ def seed_host(host, total: int, rng: random.Random, prefix: str) -> Seeded:  # n
     SenderListEntry.objects.bulk_create(
         SenderListEntry(domain=domain, kind=rng.choice(["allow", "block"]), value=f"@spam{n}.example")
         for n, domain in enumerate(rng.sample(domains, len(domains) // 50))
+    )
+
+    DomainSignatureTemplate.objects.bulk_create(
+        (
+            DomainSignatureTemplate(
+                domain=domain,
+                text="Met vriendelijke groet,\n{name}\n{address} · {phone}",
+                html="<p>Met vriendelijke groet,<br><b>{name}</b><br>{address} · {phone}</p>"
+                if n % 2
+                else "",
+            )
+            for n, domain in enumerate(rng.sample(domains, len(domains) // 10))
+        ),
+        batch_size=5_000,
+    )
+    MailboxSignature.objects.bulk_create(
+        (
+            MailboxSignature(
+                mailbox_id=pk,
+                name=f"Medewerker {n}",
+                phone=f"+31 20 555 {n % 10_000:04d}",
+                text=f"Groet,\nMedewerker {n}\nAfdeling {rng.choice(['verkoop', 'inkoop', 'service'])}",
+                html=f"<p>Groet,<br><i>Medewerker {n}</i></p>" if n % 3 == 0 else "",
+            )
+            for n, pk in enumerate(rng.sample(live, len(live) // 20))
+        ),
+        batch_size=5_000,
     )
 
     rsa_pem, ed_pem = pem_keys()
