@@ -35,6 +35,7 @@ RELAY_USERS = "dovecot/relay-users"
 RELAY_TABLE = f"{RELAY_USERS}.sqlite"
 RELAY_LOGINS = UserTable(fields=(("password", 1, "TEXT"),))  # `username:{SCHEME}hash::::::`
 RELAY_DOMAINS = "relay/domains"
+CREDENTIAL_DOMAINS = RelayCredential.domains.through  # a credential's link to a domain it may send as
 
 
 def credential_sender_logins(
@@ -54,9 +55,8 @@ def credential_sender_logins(
 def render_relay(host: MailHost) -> HostConfig:
     """The logins of the enabled credentials that may send as a served domain of this host, and the names of
     the host's domains any credential (enabled or not) may send as."""
-    Links = RelayCredential.domains.through
     links = (
-        Links.objects.filter(domain__mailhost=host)
+        CREDENTIAL_DOMAINS.objects.filter(domain__mailhost=host)
         .order_by()
         .values_list(
             "domain__name",
@@ -91,9 +91,7 @@ def render_relay_scoped(host: MailHost, scopes: frozenset[str]) -> HostConfig:
     except (FileNotFoundError, UnicodeDecodeError):
         return render_relay(host)
     concerned = not scopes.isdisjoint(names) or (
-        RelayCredential.domains.through.objects.filter(
-            domain__mailhost=host, domain__name__in=scopes
-        ).exists()
+        CREDENTIAL_DOMAINS.objects.filter(domain__mailhost=host, domain__name__in=scopes).exists()
     )
     if concerned:
         return render_relay(host)

@@ -2,6 +2,8 @@
 
 from django.db import connections, router
 from django.db.models.query import get_related_populators
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from .models import Membership
 from .services import user_has_two_factor
@@ -187,9 +189,6 @@ class TwoFactorRequiredMiddleware:
 def same_site_referer(request) -> str:
     """The page the user came from (a refused form, a stale one, a button's address opened) when it is one of
     ours, else the overview."""
-    from django.urls import reverse
-    from django.utils.http import url_has_allowed_host_and_scheme
-
     referer = request.headers.get("referer", "")
     same_site = url_has_allowed_host_and_scheme(
         referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
