@@ -169,11 +169,9 @@ def load_host_data(host: MailHost, scopes: frozenset[str] | None = None) -> Host
         "forward_keep_copy",
     ]
     rows = of_host.filter(deleted_at__isnull=True).values_list(*columns)
-    # The whole host streams through a server-side cursor; a few domains come in one round trip.
-    mailboxes = [
-        MailboxRow(pk, names[domain_id], *rest)
-        for pk, domain_id, *rest in (rows.iterator(chunk_size=10_000) if scopes is None else rows)
-    ]
+    # One result, not a server-side cursor: the rendering holds every row anyway, and a cursor (planned for its
+    # first rows, and fetched in chunks) took 0.14 s instead of 0.11 s for 100,000 mailboxes.
+    mailboxes = [MailboxRow(pk, names[domain_id], *rest) for pk, domain_id, *rest in rows]
     forwards = dict(
         of_host.filter(deleted_at__isnull=True).exclude(forward_to=[]).values_list("id", "forward_to")
     )

@@ -193,9 +193,10 @@ def signatures_of(mailboxes: QuerySet[Mailbox]) -> Iterator[tuple[str, Signature
         "signature__html",
     )
     unicode_names: dict[str, str] = {}
-    for local, display, domain, t_text, t_html, own_pk, name, phone, text, html in rows.iterator(
-        chunk_size=2000
-    ):
+    # Plain iteration, not `.iterator()`: a server-side cursor is planned for its first rows (PostgreSQL's
+    # cursor_tuple_fraction), and for the mailboxes signing with their domain's template it chose nested loops
+    # that took 0.31 s instead of 0.025 s at 100,000 mailboxes. The rows are those that have a signature.
+    for local, display, domain, t_text, t_html, own_pk, name, phone, text, html in rows:
         if domain not in unicode_names:
             unicode_names[domain] = Domain(name=domain).unicode_name
         if own_pk is not None:
