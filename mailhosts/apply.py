@@ -97,9 +97,10 @@ FOLDER_LISTS = "mail-folders"  # in the part store: one list per domain
 ASSEMBLED_INDEX = f"{STATE_DIR}/assembled"  # <file>.index: where each part is in an assembled file
 LAYOUT_MARKER = f"{STATE_DIR}/layout"
 # Files by scope, parts in the part store, a DKIM key a file per domain (not a folder), the spam filter's
-# userdb a SQLite table (not an assembled passwd-file), webmail's signatures a folder per domain; the marker
-# also names the host and revision. A host in an older layout is rendered whole once.
-LAYOUT = "scoped-5"
+# userdb a SQLite table (not an assembled passwd-file), webmail's signatures a folder per domain (files of
+# several signatures, not one per mailbox); the marker also names the host and revision. A host in an older
+# layout is rendered whole once.
+LAYOUT = "scoped-6"
 
 
 def layout_marker(host: MailHost, revision: int) -> str:

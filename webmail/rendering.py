@@ -7,10 +7,14 @@
   (deploy/dovecot/webmail-checkpassword) checks a credential with (webmail/credentials.py): this host's own key,
   the longest session, the webmail's addresses and the services a credential is good for. Mode 0640, group
   `MAILHOST_AUTH_GROUP`; the key changes only with `WEBMAIL_CREDENTIAL_SECRET`.
-- `signatures/<domain>/<sha256 of the address>.json`: each mailbox's signature (its own, or its domain's
-  template filled in), which the Roundcube plugin sets on the default identity. Mailboxes without one have no
-  file. A folder per domain, a scope of the apply: a change in one domain renders that domain's signatures,
-  not every signature of the host.
+- `signatures/<domain>/<bucket>.json`: the signatures of the domain's mailboxes (each its own, or the
+  domain's template filled in) by lower-case address, which the Roundcube plugin sets on the default
+  identity. Mailboxes without one are not in them. A folder per domain, a scope of the apply: a change in one
+  domain renders that domain's signatures, not every signature of the host. A domain with up to
+  `BUCKET_SIZE` signatures has one file, `all.json`; a larger one has a file per first hexadecimal digit of
+  the address's SHA-256 (`0.json` … `f.json`), or per first two digits above 16 times that, so that a login
+  reads a few dozen signatures at most, not every one of a large domain (`signature_file`). A file per
+  mailbox, as before, made a first apply create one file per signature: 10,945 at 100,000 mailboxes.
 - `unavailable/<language>.html`: the page the webmail's nginx shows, with 503, while PHP-FPM does not answer
   (deploy/nginx/snippets/postbode-webmail.conf), in the panel's look and the reader's language, instead of
   nginx's own "502 Bad Gateway". Mode 0644: nginx reads it.
@@ -20,7 +24,9 @@ import hashlib
 import ipaddress
 import json
 import logging
+from collections import defaultdict
 from itertools import chain
+from pathlib import Path
 
 from django.conf import settings
 
@@ -73,18 +79,34 @@ def roundcube_settings() -> bytes:
 
 
 SIGNATURES = "webmail/signatures"
+BUCKET_SIZE = 64  # the signatures a domain keeps in one file; above it, files by the addresses' hash
 
 
-def signature_path(address: str) -> str:
+def signature_file(address: str, count: int) -> str:
+    """The file of `address`'s signature in a domain with `count` signatures (the plugin looks for `all`, then
+    the first digit, then the first two: the one that exists)."""
     address = address.lower()
+    digits = 0 if count <= BUCKET_SIZE else 1 if count <= BUCKET_SIZE * 16 else 2
+    bucket = hashlib.sha256(address.encode()).hexdigest()[:digits] or "all"
+    return f"{SIGNATURES}/{address.rpartition('@')[2]}/{bucket}.json"
+
+
+def read_signature(root: Path, address: str) -> dict | None:
+    """`address`'s signature as the Roundcube plugin finds it below a host's `config_dir`, or None."""
+    address = address.lower()
+    folder = root / SIGNATURES / address.rpartition("@")[2]
     digest = hashlib.sha256(address.encode()).hexdigest()
-    return f"{SIGNATURES}/{address.rpartition('@')[2]}/{digest}.json"
+    for name in ("all", digest[:1], digest[:2]):
+        if (folder / f"{name}.json").exists():
+            return json.loads((folder / f"{name}.json").read_text()).get(address)
+    return None
 
 
 def signature_files(host: MailHost, scopes: frozenset[str] | None = None) -> dict[str, RenderedFile]:
-    """The files of the mailboxes with a signature (of the domains in `scopes`, or all): read from the (few)
-    signatures and templates, so the cost grows with what has a signature, not with the host's mailboxes."""
-    files = {}
+    """The signature files of the domains with a signature (of those in `scopes`, or all): read from the (few)
+    signatures and templates, so the cost grows with what has a signature, not with the host's mailboxes.
+    Each entry carries `version`, the SHA-256 of its JSON (the plugin sets a signature again only when it
+    changed; it is the hash of the file each mailbox had before the files by domain)."""
     mailboxes = Mailbox.objects.active().filter(domain__mailhost=host, is_enabled=True).order_by()
     domains = Domain.objects.filter(mailhost=host, signature_template__isnull=False)
     if scopes is not None:
@@ -92,12 +114,24 @@ def signature_files(host: MailHost, scopes: frozenset[str] | None = None) -> dic
         domains = domains.filter(name__in=scopes)
     own = mailboxes.filter(signature__isnull=False)
     from_template = mailboxes.filter(signature__isnull=True, domain__in=domains)
+    by_domain: dict[str, dict[str, dict[str, str]]] = defaultdict(dict)
     for address, signature in chain(signatures_of(own), signatures_of(from_template)):
+        address = address.lower()
         content = {"name": signature.name, "text": signature.text, "html": signature.html}
-        files[signature_path(address)] = RenderedFile(
-            json.dumps(content, ensure_ascii=False).encode(), mode=MODE_AUTH, group=settings.WEBMAIL_PHP_GROUP
+        version = hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
+        by_domain[address.rpartition("@")[2]][address] = {**content, "version": version}
+    files: dict[str, dict[str, dict[str, str]]] = defaultdict(dict)
+    for entries in by_domain.values():
+        for address in sorted(entries):
+            files[signature_file(address, len(entries))][address] = entries[address]
+    return {
+        path: RenderedFile(
+            json.dumps(files[path], ensure_ascii=False).encode(),
+            mode=MODE_AUTH,
+            group=settings.WEBMAIL_PHP_GROUP,
         )
-    return files
+        for path in sorted(files)
+    }
 
 
 # Rendered once per process and settings that show in them (a deploy brings new translations in a new process):

@@ -30,7 +30,7 @@ from tests.integration.test_webmail_dutch import FORMAL
 from webmail import credentials
 from webmail import services as webmail_services
 from webmail.models import SsoToken
-from webmail.rendering import signature_path
+from webmail.rendering import read_signature
 from webmail.stack import config_dir, url
 
 pytestmark = [
@@ -243,7 +243,7 @@ def test_signature_html_reaches_webmail_cleaned(jan, mail):
         html='<p onclick="steal()">Jan <img src="https://tracker.example/p.gif"><script>x()</script></p>',
     )
     mail.wait_live(jan.signature)
-    rendered = (mail.stack.config_dir / signature_path(jan.address)).read_text()
+    rendered = read_signature(mail.stack.config_dir, jan.address)["html"]
     assert "onclick" not in rendered and "tracker.example" not in rendered and "script" not in rendered
     assert "<p>Jan" in rendered
 

@@ -1,6 +1,7 @@
 """What the panel renders for the mail hosts' webmail (webmail/rendering.py), the Roundcube stack service and
 its templates, and the optional webmail.<domain> record on the DNS page."""
 
+import hashlib
 import json
 import re
 import shutil
@@ -13,7 +14,8 @@ from mailaccounts.services import mailboxes, signatures
 from mailhosts.rendering import MODE_AUTH
 from mailhosts.stack import DEPLOY_DIR, all_port_offsets, read_vars, render_templates
 from tenants.audit import Actor
-from webmail.rendering import render_webmail, signature_path
+from webmail import rendering
+from webmail.rendering import read_signature, render_webmail, signature_file
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system()
@@ -30,24 +32,91 @@ def test_roundcubes_settings_are_readable_only_by_its_php_group(domain, settings
     assert rendered.mode == MODE_AUTH and rendered.group == settings.WEBMAIL_PHP_GROUP
 
 
-def test_each_mailbox_with_a_signature_gets_its_file(domain, make_mailbox):
+def signature_in(files, address):
+    """An address's entry among the rendered files of its domain's folder (None if it has none)."""
+    domain = address.rpartition("@")[2]
+    entries = {}
+    for path, file in files.items():
+        if path.startswith(f"webmail/signatures/{domain}/"):
+            entries.update(json.loads(file.content))
+    return entries.get(address)
+
+
+def test_each_mailbox_with_a_signature_gets_its_entry(domain, make_mailbox):
     jan = make_mailbox("jan", display_name="Jan")
     kees = make_mailbox("kees", display_name="Kees")
     off = make_mailbox("off")
     signatures.set_signature(actor=SYSTEM, mailbox=jan, name="Jan", phone="", text="Jan", html="<b>Jan</b>")
     files = files_of(domain)
-    assert json.loads(files[signature_path(jan.address)].content) == {
+    entry = signature_in(files, jan.address)
+    assert {key: entry[key] for key in ("name", "text", "html")} == {
         "name": "Jan",
         "text": "Jan",
         "html": "<b>Jan</b>",
     }
-    assert signature_path(kees.address) not in files  # no signature, no template: nothing to set
+    assert signature_in(files, kees.address) is None  # no signature, no template: nothing to set
     signatures.set_signature_template(actor=SYSTEM, domain=domain, text="Groet, {name}", html="")
     mailboxes.disable_mailbox(actor=SYSTEM, mailbox=off)
     files = files_of(domain)
-    assert json.loads(files[signature_path(kees.address)].content)["text"] == "Groet, Kees"
-    assert signature_path(off.address) not in files
-    assert files[signature_path(kees.address)].group == "www-data"
+    assert signature_in(files, kees.address)["text"] == "Groet, Kees"
+    assert signature_in(files, off.address) is None
+    assert files[signature_file(kees.address, 2)].group == "www-data"
+    assert files[signature_file(kees.address, 2)].mode == MODE_AUTH
+
+
+def test_a_signatures_version_is_the_hash_of_the_file_it_had_alone(domain, make_mailbox):
+    """Roundcube sets a signature on the identity again only when its version changes; the version is the
+    SHA-256 of the file each mailbox had before the files by domain, so the update re-sets nothing."""
+    jan = make_mailbox("jan", display_name="Jan")
+    signatures.set_signature(actor=SYSTEM, mailbox=jan, name="Jan", phone="", text="Jan ë", html="")
+    entry = signature_in(files_of(domain), jan.address)
+    before = json.dumps({"name": "Jan", "text": "Jan ë", "html": ""}, ensure_ascii=False).encode()
+    assert entry["version"] == hashlib.sha256(before).hexdigest()
+    signatures.set_signature(actor=SYSTEM, mailbox=jan, name="Jan", phone="", text="Jan e", html="")
+    assert signature_in(files_of(domain), jan.address)["version"] != entry["version"]
+
+
+def test_a_domains_signatures_are_one_file_or_files_by_the_addresses_hash():
+    address = "Jan@Bakkerij.example"
+    digest = hashlib.sha256(b"jan@bakkerij.example").hexdigest()
+    folder = "webmail/signatures/bakkerij.example"
+    assert signature_file(address, 1) == signature_file(address, 64) == f"{folder}/all.json"
+    assert signature_file(address, 65) == signature_file(address, 1024) == f"{folder}/{digest[:1]}.json"
+    assert signature_file(address, 1025) == signature_file(address, 300_000) == f"{folder}/{digest[:2]}.json"
+
+
+@pytest.mark.parametrize(
+    ("per_file", "file_names"), [(64, {"all.json"}), (2, set("0123456789abcdef")), (1, None)]
+)
+def test_every_signature_is_found_where_the_plugin_looks(
+    domain, other_domain, make_mailbox, other_mailbox, tmp_path, monkeypatch, per_file, file_names
+):
+    """17 signatures in one file, in files by the first digit (two a file at most) and by the first two digits
+    (one a file): every mailbox's entry is in the file `signature_file` names, the plugin's lookup reads it
+    back, and no file holds another domain's addresses."""
+    monkeypatch.setattr(rendering, "BUCKET_SIZE", per_file)
+    signatures.set_signature_template(actor=SYSTEM, domain=domain, text="Groet, {name}", html="")
+    signatures.set_signature(actor=SYSTEM, mailbox=other_mailbox, name="", phone="", text="Elders", html="")
+    boxes = [make_mailbox(f"medewerker{number}", display_name=f"Medewerker {number}") for number in range(17)]
+    files = files_of(domain)
+    names = {
+        path.rpartition("/")[2] for path in files if path.startswith(f"webmail/signatures/{domain.name}/")
+    }
+    if file_names is None:
+        assert all(len(name) == len("00.json") for name in names)
+    else:
+        assert {name.removesuffix(".json") for name in names} <= {
+            name.removesuffix(".json") for name in file_names
+        }
+    for path, file in files.items():
+        if path.startswith("webmail/signatures/"):
+            (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path).write_bytes(file.content)
+            assert all(address.endswith("@" + path.split("/")[2]) for address in json.loads(file.content))
+    for box in boxes:
+        assert box.address in json.loads(files[signature_file(box.address, 17)].content)
+        assert read_signature(tmp_path, box.address.upper())["text"] == f"Groet, {box.display_name}"
+    assert read_signature(tmp_path, other_mailbox.address)["text"] == "Elders"
 
 
 def test_roundcube_has_its_own_port_offset():

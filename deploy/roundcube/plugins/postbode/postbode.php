@@ -11,11 +11,13 @@
  *   accepts it for that mailbox only, until it expires. No mailbox password is involved.
  * - The mail host of a login with the password comes from the panel too (POST /webmail/api/host/), so one
  *   webmail address serves the mailboxes of every mail host; without an answer, the configured host.
- * - Signatures: the panel renders each mailbox's signature into `postbode_signature_dir`/<domain>/; a changed one is
- *   set on the default identity at login and when a message is composed.
+ * - Signatures: the panel renders the mailboxes' signatures into `postbode_signature_dir`/<domain>/, with a
+ *   version each; a changed one is set on the default identity at login and when a message is composed.
  * - After a password change (password plugin, driver `postbode`) the session carries on with the credential
  *   the panel answered with, so it does not depend on when the mail host applies the new password.
  */
+require_once __DIR__ . '/signatures.php';
+
 class postbode extends rcube_plugin
 {
     public $task = '.*';
@@ -177,23 +179,14 @@ class postbode extends rcube_plugin
             return;
         }
 
-        $address = strtolower($this->rc->get_user_name());
-        // the panel renders a folder per domain (a scope of its apply); a name that is no domain has none
-        $domain = substr($address, strrpos($address, '@') + 1);
-        if (!preg_match('/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/', $domain) || strpos($domain, '..') !== false) {
-            return;
-        }
-        $file = rtrim((string) $this->rc->config->get('postbode_signature_dir'), '/')
-            . '/' . $domain . '/' . hash('sha256', $address) . '.json';
-        $raw = is_readable($file) ? (string) file_get_contents($file) : '';
-        $version = $raw === '' ? '' : hash('sha256', $raw);
+        $signature = postbode_signature($this->rc->config->get('postbode_signature_dir'), $this->rc->get_user_name());
+        $version = (string) ($signature['version'] ?? '');
         $prefs = $this->rc->user->get_prefs();
 
         if (($prefs['postbode_signature'] ?? '') === $version) {
             return;
         }
 
-        $signature = $raw === '' ? [] : (json_decode($raw, true) ?: []);
         $identity = $this->rc->user->get_identity();
 
         if ($identity) {
