@@ -2,7 +2,7 @@
 
 1. Seeds a varied host (bench/hostdata.py, as bench_apply.py does), gives every domain a signature template and every
    tenth mailbox a signature of its own, then times `render_webmail(host)` (the settings, Dovecot's key for
-   webmail sessions and one signature file per mailbox), which every apply of the host runs.
+   webmail sessions and the signatures, in files by domain), which every apply of the host runs.
 2. Times creating a one-time sign-on token and redeeming it with the mailbox's credential (the mail host's
    call), as the button and the webmail plugin do, over 200 rounds.
 
