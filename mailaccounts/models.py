@@ -28,6 +28,17 @@ def _is_plain(name: str) -> bool:
     return all(_PLAIN_LABEL.fullmatch(label) and label[2:4] != "--" for label in name.split("."))
 
 
+def unicode_domain_name(name: str) -> str:
+    """A domain's name as people read it ("bakkerij-straße.example" for its xn-- form)."""
+    # the idna package (IDNA 2008), not Python's codec (IDNA 2003), which cannot decode e.g. "straße"
+    if _is_plain(name):
+        return name
+    try:
+        return idna.decode(name)
+    except (idna.IDNAError, UnicodeError):
+        return name
+
+
 def undeliverable_addresses(addresses: list[str]) -> list[str]:
     """Those of a forward's or an alias's destinations that the mail host is never given, because they
     cannot be written into its maps (`is_safe_address`): quoted local parts, IP literals.
@@ -114,13 +125,7 @@ class Domain(models.Model):
 
     @property
     def unicode_name(self) -> str:
-        # the idna package (IDNA 2008), not Python's codec (IDNA 2003), which cannot decode e.g. "straße"
-        if _is_plain(self.name):
-            return self.name
-        try:
-            return idna.decode(self.name)
-        except (idna.IDNAError, UnicodeError):
-            return self.name
+        return unicode_domain_name(self.name)
 
     @property
     def is_verified(self) -> bool:
