@@ -61,13 +61,13 @@ def run(args) -> None:
         DomainSignatureTemplate(
             domain=domain, text="Groet,\n{name}\n{address} · {phone}", html="<p><b>{name}</b></p>"
         )
-        for domain in Domain.objects.all()
+        for domain in Domain.objects.filter(signature_template__isnull=True)  # hostdata seeds some
     )
     MailboxSignature.objects.bulk_create(
         MailboxSignature(
             mailbox_id=pk, name="Eigen", text="Eigen handtekening\n{phone}", phone="020 123 4567"
         )
-        for pk in Mailbox.objects.values_list("pk", flat=True)[::10]
+        for pk in Mailbox.objects.filter(signature__isnull=True).values_list("pk", flat=True)[::10]
     )
     times = []
     for _round in range(5):
