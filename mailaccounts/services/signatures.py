@@ -133,6 +133,8 @@ def check_length(values: dict[str, str]) -> None:
 
 
 def fill_placeholders(template: str, *, name: str, address: str, phone: str, is_html: bool) -> str:
+    if "{" not in template:  # nothing to fill in (an empty part, most own signatures)
+        return template
     values = {"name": name, "address": address, "phone": phone}
     if is_html:
         values = {key: html_lib.escape(value) for key, value in values.items()}

@@ -110,6 +110,7 @@ def test_every_signature_is_found_where_the_plugin_looks(
         }
     for path, file in files.items():
         if path.startswith("webmail/signatures/"):
+            assert file.content.decode() == json.dumps(json.loads(file.content), ensure_ascii=False)
             (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / path).write_bytes(file.content)
             assert all(address.endswith("@" + path.split("/")[2]) for address in json.loads(file.content))
