@@ -115,7 +115,7 @@ def signature_files(host: MailHost, scopes: frozenset[str] | None = None) -> dic
     own = mailboxes.filter(signature__isnull=False)
     from_template = mailboxes.filter(signature__isnull=True, domain__in=domains)
     # Each entry is serialised once, its version put into that JSON: the files are what `json.dumps` makes of
-    # a dictionary of the entries by address, without making it twice (0.09 s of 0.19 s for 10,945 entries).
+    # a dictionary of the entries by address, without serialising every signature a second time.
     by_domain: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for address, signature in chain(signatures_of(own), signatures_of(from_template)):
         address = address.lower()
