@@ -26,7 +26,6 @@ import json
 import logging
 from collections import defaultdict
 from itertools import chain
-from pathlib import Path
 
 from django.conf import settings
 
@@ -89,17 +88,6 @@ def signature_file(address: str, count: int) -> str:
     digits = 0 if count <= BUCKET_SIZE else 1 if count <= BUCKET_SIZE * 16 else 2
     bucket = hashlib.sha256(address.encode()).hexdigest()[:digits] or "all"
     return f"{SIGNATURES}/{address.rpartition('@')[2]}/{bucket}.json"
-
-
-def read_signature(root: Path, address: str) -> dict | None:
-    """`address`'s signature as the Roundcube plugin finds it below a host's `config_dir`, or None."""
-    address = address.lower()
-    folder = root / SIGNATURES / address.rpartition("@")[2]
-    digest = hashlib.sha256(address.encode()).hexdigest()
-    for name in ("all", digest[:1], digest[:2]):
-        if (folder / f"{name}.json").exists():
-            return json.loads((folder / f"{name}.json").read_text()).get(address)
-    return None
 
 
 def signature_files(host: MailHost, scopes: frozenset[str] | None = None) -> dict[str, RenderedFile]:

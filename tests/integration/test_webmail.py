@@ -27,10 +27,10 @@ from tenants.models import AuditEntry
 from tests.conftest import ensure_seeded_plans
 from tests.integration.conftest import create_mailbox, wait_until
 from tests.integration.test_webmail_dutch import FORMAL
+from tests.signature_files import read_signature
 from webmail import credentials
 from webmail import services as webmail_services
 from webmail.models import SsoToken
-from webmail.rendering import read_signature
 from webmail.stack import config_dir, url
 
 pytestmark = [

@@ -17,8 +17,9 @@ from mailhosts.apply import apply_host
 from mailhosts.stack import DEPLOY_DIR
 from tenants.audit import Actor
 from tests.conftest import require_service
+from tests.signature_files import read_signature
 from webmail import rendering
-from webmail.rendering import SIGNATURES, read_signature
+from webmail.rendering import SIGNATURES
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 SYSTEM = Actor.system()

@@ -14,8 +14,9 @@ from mailaccounts.services import mailboxes, signatures
 from mailhosts.rendering import MODE_AUTH
 from mailhosts.stack import DEPLOY_DIR, all_port_offsets, read_vars, render_templates
 from tenants.audit import Actor
+from tests.signature_files import read_signature
 from webmail import rendering
-from webmail.rendering import read_signature, render_webmail, signature_file
+from webmail.rendering import render_webmail, signature_file
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system()

@@ -13,8 +13,9 @@ from mailaccounts.services import mailboxes, signatures
 from mailhosts.apply import apply_host
 from tenants.audit import Actor
 from tests.conftest import mark_layout_before
+from tests.signature_files import read_signature
 from webmail import rendering
-from webmail.rendering import read_signature, signature_file
+from webmail.rendering import signature_file
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system()
