@@ -112,10 +112,10 @@ def one_run(total: int, folder: Path) -> None:
     store_write = apply.PartStore.write
     stages["part store"] = 0.0  # every write of it: the folder lists of sync_mail_folders too
 
-    def write(self, changes):
+    def write(self, changes, **options):
         started = time.perf_counter()
         try:
-            return store_write(self, changes)
+            return store_write(self, changes, **options)
         finally:
             stages["part store"] += time.perf_counter() - started
 

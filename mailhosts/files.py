@@ -16,7 +16,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -608,8 +608,12 @@ class PartStore:
         ]
         return {path: bytes(content) for path, content in rows}
 
-    def write(self, changes: dict[str, bytes | None]) -> None:
-        """Store (or, for None, remove) the parts, in one transaction."""
+    def write(
+        self, changes: dict[str, bytes | None], *, commit_when: Callable[[], bool] | None = None
+    ) -> None:
+        """Store (or, for None, remove) the parts, in one transaction. Given `commit_when`, the rows are
+        written first and the transaction commits only if it then answers true (it may wait for that: see
+        `mailhosts.apply.write_host`), else it is rolled back and nothing changes."""
         if not changes:
             return
         self.db.execute("BEGIN IMMEDIATE")
@@ -621,10 +625,16 @@ class PartStore:
                 "INSERT OR REPLACE INTO parts VALUES (?, ?, ?)",
                 [(p, p.rpartition("/")[2], changes[p]) for p in sorted(changes) if changes[p] is not None],
             )
+            if commit_when is not None and not commit_when():
+                raise PartsNotCommitted("the apply ended before its files were in place")
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+
+
+class PartsNotCommitted(RuntimeError):
+    """The part store's rows were written but not committed: the files they belong with were not."""
 
 
 def user_rows_diff(

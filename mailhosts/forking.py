@@ -113,6 +113,40 @@ class Beside(Generic[T]):
         self.stop()
 
 
+class GoAhead:
+    """A yes or no that this process gives once and a function run by `Beside` waits for: a byte on a pipe.
+    In a forked child, `wait` answers no when the parent ends without giving it (the child's copy of the
+    writing end is closed first, so the pipe's end is seen). Unforked, the function runs after the answer
+    was given (`Beside.result`), so `wait` returns at once. Used as a context manager, the pipe is closed on
+    the way out."""
+
+    def __init__(self) -> None:
+        self.owner = os.getpid()
+        self.read_end, self.write_end = os.pipe()
+
+    def give(self, yes: bool = True) -> None:
+        os.write(self.write_end, b"1" if yes else b"0")
+
+    def wait(self) -> bool:
+        if os.getpid() != self.owner and self.write_end >= 0:
+            os.close(self.write_end)
+            self.write_end = -1
+        return os.read(self.read_end, 1) == b"1"
+
+    def close(self) -> None:
+        for fd in (self.read_end, self.write_end):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.read_end = self.write_end = -1
+
+    def __enter__(self) -> "GoAhead":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
 def describe(status: int) -> str:
     if os.WIFSIGNALED(status):
         return f"signal {os.WTERMSIG(status)}"

@@ -17,7 +17,7 @@ import mailhosts.apply
 from mailaccounts.models import Alias, Autoresponder, Domain
 from mailhosts.apply import apply_host
 from mailhosts.files import PartStore
-from mailhosts.forking import Beside, ForkedCallFailed
+from mailhosts.forking import Beside, ForkedCallFailed, GoAhead
 from mailhosts.models import MailHost
 from mailhosts.rendering import render_host
 
@@ -242,3 +242,52 @@ def test_a_failure_filling_dovecot_s_table_in_the_child_stores_no_parts(
     apply_host(host_with_everything.pk)
     assert len(table_rows(root)) == 3
     assert "dovecot/users.d/bakkerij.example" in stored_parts(root)
+
+
+def test_the_child_writes_the_part_store_and_commits_only_once_the_files_are_in_place(
+    host_with_everything, settings, monkeypatch, tmp_path
+):
+    """The child that fills Dovecot's table also writes the part store's rows meanwhile, but its transaction
+    commits only when the parent has written the files: when writing them fails after the child's rows
+    are in, no part is stored, and the next apply writes everything."""
+    settings.MAILHOST_FORK_MIN_ROWS = 0
+    waiting = tmp_path / "child-waiting"
+    wait = GoAhead.wait
+
+    def noting(go):
+        waiting.write_text(str(os.getpid()))
+        return wait(go)
+
+    monkeypatch.setattr(GoAhead, "wait", noting)
+
+    def broken(*args):
+        deadline = time.monotonic() + 10
+        while not waiting.exists() and time.monotonic() < deadline:  # the child's rows are written now
+            time.sleep(0.01)
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(mailhosts.apply, "sync_files_then_postmap", broken)
+    with pytest.raises(OSError, match="no space left"):
+        apply_host(host_with_everything.pk)
+    assert int(waiting.read_text()) != os.getpid()  # the child had written its rows and was waiting
+    root = Path(host_with_everything.config_dir)
+    assert stored_parts(root) == {}
+    assert MailHost.objects.get(pk=host_with_everything.pk).applied_revision == 0
+
+    monkeypatch.undo()
+    settings.MAILHOST_FORK_MIN_ROWS = 0
+    apply_host(host_with_everything.pk)
+    assert "dovecot/users.d/bakkerij.example" in stored_parts(root)
+    assert "info@bakkerij.example" in (root / "postfix" / "virtual_alias_maps").read_text()
+
+
+def test_a_child_waiting_for_the_go_ahead_hears_no_when_the_parent_ends_without_giving_it():
+    with GoAhead() as go, Beside(go.wait) as child:
+        go.close()  # as when the parent dies: its end of the pipe is closed
+        assert child.result() is False
+    with GoAhead() as go, Beside(go.wait) as child:
+        go.give()
+        assert child.result() is True
+    with GoAhead() as go:  # unforked, the function runs after the answer was given
+        go.give(yes=False)
+        assert Beside(go.wait, fork=False).result() is False
