@@ -21,8 +21,8 @@ class MailaccountsConfig(AppConfig):
             USERS_DATABASE,
             USERS_DIR,
             related_domains,
-            render_mail_accounts,
             render_mail_accounts_scoped,
+            render_mail_accounts_whole,
             render_users,
         )
         from .sections import register_domain_section, register_mailbox_section
@@ -31,7 +31,7 @@ class MailaccountsConfig(AppConfig):
         register_renderer(
             Renderer(
                 "mailaccounts",
-                render_mail_accounts,
+                render_mail_accounts_whole,
                 MANAGED_DIRS,
                 HASH_MAPS,
                 render_scoped=render_mail_accounts_scoped,

@@ -275,23 +275,35 @@ def related_domains(host: MailHost, scopes: frozenset[str]) -> set[str]:
 
 
 def render_mail_accounts(host: MailHost) -> HostConfig:
+    """The whole host's files, every one of them made."""
+    return render_mail_accounts_scoped(host, None).finish()
+
+
+def render_mail_accounts_whole(host: MailHost) -> HostConfig:
+    """The renderer's whole rendering: the host's files, its routing maps' parts still pending."""
     return render_mail_accounts_scoped(host, None)
 
 
 def render_mail_accounts_scoped(host: MailHost, scopes: frozenset[str] | None) -> HostConfig:
-    """The files of the host's domains (all, or those named in `scopes`), each below its scoped root."""
+    """The files of the host's domains (all, or those named in `scopes`), each below its scoped root. The
+    alias and sender-login maps' parts are pending (`HostConfig.finish`): a whole large host's are rendered
+    in a child process beside the rest (`Beside`), while this process renders the other files and
+    `render_host` the other renderers'."""
     if scopes is not None and not scopes:
         return HostConfig()  # a change of some users' logins only (`render_users`)
     data = load_host_data(host, scopes)
     config = HostConfig()
-    # A whole host's alias and sender-login maps are rendered in a child process beside the rest (`Beside`).
-    with Beside(routing_parts, data, fork=scopes is None and worth_forking(len(data.mailboxes))) as routing:
+    routing = Beside(routing_parts, data, fork=scopes is None and worth_forking(len(data.mailboxes)))
+    try:
         before, after = mailbox_parts(data)
         dovecot = render_dovecot(data, host)
         sieve = render_sieve(data)
         opendkim = render_opendkim(data, host)
-        parts = before | routing.result() | after
-    config.files.update({path: RenderedFile(content) for path, content in parts.items()})
+    except BaseException:
+        routing.stop()
+        raise
+    config.pending.append((routing, as_map_files))
+    config.files.update({path: RenderedFile(content) for path, content in (before | after).items()})
     config.files.update(dovecot)
     config.files.update(sieve)
     config.files.update(opendkim)
@@ -341,6 +353,10 @@ def routing_parts(data: HostData) -> dict[str, bytes]:
         "postfix/sender_login_maps": sender_logins(data, mailboxes, aliases),
     }
     return map_parts(data, maps)
+
+
+def as_map_files(parts: dict[str, bytes]) -> dict[str, RenderedFile]:
+    return {path: RenderedFile(content) for path, content in parts.items()}
 
 
 def mailbox_parts(data: HostData) -> tuple[dict[str, bytes], dict[str, bytes]]:

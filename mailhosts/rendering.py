@@ -25,7 +25,9 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from .forking import Beside
 
 if TYPE_CHECKING:
     from .models import MailHost
@@ -141,6 +143,32 @@ class HostConfig:
     scopes: frozenset[str] | None = None
     # A whole rendering's parts of the assembled files, grouped once (`parts_by_folder`) for their indexes.
     assembled_parts: dict[str, dict[str, bytes]] | None = field(default=None, repr=False)
+    # Files a renderer still has being made beside (`Beside`, a forked child on a large host), each with the
+    # function that makes its result files: `render_host` asks the other renderers meanwhile, then `finish`es.
+    pending: list[tuple[Beside, Callable[[Any], dict[str, "RenderedFile"]]]] = field(
+        default_factory=list, repr=False
+    )
+
+    def finish(self) -> "HostConfig":
+        """Take in the files still being made beside (every one of them is stopped if one fails)."""
+        pending, self.pending = self.pending, []
+        try:
+            for beside, as_files in pending:
+                files = as_files(beside.result())
+                overlap = self.files.keys() & files.keys()
+                if overlap:
+                    raise ValueError(f"files made beside were rendered already: {sorted(overlap)}")
+                self.files.update(files)
+        finally:
+            for beside, _as_files in pending:
+                beside.stop()
+        return self
+
+    def stop_pending(self) -> None:
+        """Stop what is still being made beside (the rendering failed)."""
+        pending, self.pending = self.pending, []
+        for beside, _as_files in pending:
+            beside.stop()
 
 
 @dataclass(frozen=True)
@@ -299,19 +327,25 @@ def render_host(host: "MailHost", scopes: frozenset[str] | None = None) -> HostC
     made from their parts), or, given `scopes`, only those scopes of the renderers that have scopes (whose
     assembled files the apply then makes from the parts on disk) and the other renderers whole."""
     config = HostConfig(scopes=scopes)
-    for renderer in _renderers.values():
-        if scopes is not None and renderer.render_scoped is not None:
-            part = renderer.render_scoped(host, scopes)
-        else:
-            part = renderer.render(host)
-        overlap = config.files.keys() & part.files.keys()
-        if overlap:
-            raise ValueError(
-                f"renderer {renderer.name!r} writes files another renderer wrote: {sorted(overlap)}"
-            )
-        config.files.update(part.files)
-        config.mail_folders |= part.mail_folders
-        config.known_folders |= part.known_folders
+    try:  # a renderer's files still being made beside (`HostConfig.pending`) are taken in after the others
+        for renderer in _renderers.values():
+            if scopes is not None and renderer.render_scoped is not None:
+                part = renderer.render_scoped(host, scopes)
+            else:
+                part = renderer.render(host)
+            config.pending += part.pending
+            overlap = config.files.keys() & part.files.keys()
+            if overlap:
+                raise ValueError(
+                    f"renderer {renderer.name!r} writes files another renderer wrote: {sorted(overlap)}"
+                )
+            config.files.update(part.files)
+            config.mail_folders |= part.mail_folders
+            config.known_folders |= part.known_folders
+        config.finish()
+    except BaseException:
+        config.stop_pending()
+        raise
     if scopes is None:
         by_folder = config.assembled_parts = parts_by_folder(config.files)
         for path, how in assembled_files().items():

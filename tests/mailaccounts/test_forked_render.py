@@ -14,12 +14,13 @@ from django.utils import timezone
 
 import mailaccounts.rendering as mail_rendering
 import mailhosts.apply
+import mailhosts.rendering
 from mailaccounts.models import Alias, Autoresponder, Domain
 from mailhosts.apply import apply_host
 from mailhosts.files import PartStore
 from mailhosts.forking import Beside, ForkedCallFailed, GoAhead
 from mailhosts.models import MailHost
-from mailhosts.rendering import render_host
+from mailhosts.rendering import HostConfig, Renderer, render_host
 
 from .test_render import make_mailbox
 
@@ -291,3 +292,63 @@ def test_a_child_waiting_for_the_go_ahead_hears_no_when_the_parent_ends_without_
     with GoAhead() as go:  # unforked, the function runs after the answer was given
         go.give(yes=False)
         assert Beside(go.wait, fork=False).result() is False
+
+
+def renderer_noting(note: Path, *, fails: bool = False) -> Renderer:
+    """A renderer, asked after the mail accounts', that notes when it is asked (and fails, if so told)."""
+
+    def render(host):
+        note.write_text("asked")
+        if fails:
+            raise RuntimeError("another renderer failed")
+        return HostConfig()
+
+    return Renderer("zz-noting", render)
+
+
+def test_the_other_renderers_are_asked_while_the_maps_are_made_beside(
+    host_with_everything, settings, monkeypatch, tmp_path
+):
+    """A whole large host's alias and sender-login maps are still being made in the child when the other
+    capabilities render their files: the child waits here until one of them was asked."""
+    settings.MAILHOST_FORK_MIN_ROWS = 0
+    asked, seen = tmp_path / "asked", tmp_path / "seen"
+    monkeypatch.setitem(mailhosts.rendering._renderers, "zz-noting", renderer_noting(asked))
+    render = mail_rendering.routing_parts
+
+    def waiting(data):
+        deadline = time.monotonic() + 10
+        while not asked.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.write_text(f"{os.getpid()} {asked.exists()}")
+        return render(data)
+
+    monkeypatch.setattr(mail_rendering, "routing_parts", waiting)
+    config = render_host(host_with_everything)
+    pid, had_been_asked = seen.read_text().split()
+    assert int(pid) != os.getpid() and had_been_asked == "True"
+    assert "info@bakkerij.example" in config.files["postfix/virtual_alias_maps"].content.decode()
+    assert "postfix/virtual_alias_maps.d/bakkerij.example" in config.files
+
+
+def test_a_renderer_failing_while_the_maps_are_made_beside_stops_the_child(
+    host_with_everything, settings, monkeypatch, tmp_path
+):
+    settings.MAILHOST_FORK_MIN_ROWS = 0
+    child = tmp_path / "child"
+    monkeypatch.setitem(
+        mailhosts.rendering._renderers, "zz-noting", renderer_noting(tmp_path / "asked", fails=True)
+    )
+
+    def slow(data):
+        child.write_text(str(os.getpid()))
+        time.sleep(60)
+
+    monkeypatch.setattr(mail_rendering, "routing_parts", slow)
+    with pytest.raises(RuntimeError, match="another renderer failed"):
+        render_host(host_with_everything)
+    deadline = time.monotonic() + 10
+    while not child.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(ProcessLookupError):  # stopped and reaped, not left sleeping
+        os.kill(int(child.read_text()), 0)
