@@ -387,14 +387,24 @@ def map_parts(data: HostData, maps: dict[str, dict]) -> dict[str, bytes]:
 def virtual_aliases(data: HostData, mailboxes: list[MailboxRow]) -> dict[str, list[str]]:
     """Address → destinations: aliases, forwards, postmaster@/abuse@ and the catch-all.
 
-    Every mailbox maps to itself (or to its forwards), so a domain's catch-all (`@domain`) never swallows
-    mail for a mailbox; a disabled mailbox keeps that entry and so is rejected rather than caught.
+    In a domain with a catch-all (`@domain`), every mailbox maps to itself, so that the catch-all never
+    swallows its mail (Postfix looks up the whole address first); a disabled mailbox keeps that entry and so
+    is rejected rather than caught. Elsewhere a mailbox has an entry only for its forwards: the mailbox map
+    lists it, and an entry of its own would make a host's alias map one line per mailbox (at 100,000
+    mailboxes in 10,900 domains, 143,000 lines instead of 64,000).
     """
     entries: dict[str, list[str]] = defaultdict(list)
     left_out: list[str] = []
+    by_id = data.mailbox_by_id
+    caught = {
+        row["name"]
+        for row in data.domains.values()
+        if (target := by_id.get(row["catch_all_to_id"])) is not None and not target.deleted
+    }
     for box in mailboxes:
         if not (box.forward_to and box.is_enabled):
-            entries[box.address] = [box.address]
+            if box.domain in caught:
+                entries[box.address] = [box.address]
             continue
         forwards = [a for a in box.forward_to if is_safe_address(a)]
         if len(forwards) < len(box.forward_to):
@@ -415,12 +425,12 @@ def virtual_aliases(data: HostData, mailboxes: list[MailboxRow]) -> dict[str, li
             len(left_out),
             left_out[:5],
         )
-    by_id = data.mailbox_by_id
+    own = {box.address for box in mailboxes}
     for row in data.domains.values():
         for local, target_field in (("postmaster", "postmaster_to_id"), ("abuse", "abuse_to_id")):
             target = by_id.get(row[target_field])
             address = f"{local}@{row['name']}"
-            if target and not target.deleted and address not in entries:
+            if target and not target.deleted and address not in entries and address not in own:
                 entries[address] = [target.address]
         catch_all = by_id.get(row["catch_all_to_id"])
         if catch_all and not catch_all.deleted and is_safe_token(row["name"]):

@@ -47,7 +47,7 @@ def test_a_mailbox_is_a_domain_a_mailbox_map_entry_a_user_and_its_own_sender(dom
 
     assert text(config, "postfix/virtual_mailbox_domains") == "bakkerij.example OK\n"
     assert text(config, "postfix/virtual_mailbox_maps") == "jan@bakkerij.example bakkerij.example/jan/\n"
-    assert text(config, "postfix/virtual_alias_maps") == "jan@bakkerij.example jan@bakkerij.example\n"
+    assert text(config, "postfix/virtual_alias_maps") == ""  # no catch-all that could catch its mail
     assert text(config, "postfix/sender_login_maps") == "jan@bakkerij.example jan@bakkerij.example\n"
     user, hashed, uid, gid, _gecos, home, _shell, extra = users(config).strip().split(":", 7)
     assert user == "jan@bakkerij.example"
@@ -91,6 +91,41 @@ def test_disabled_mailbox_cannot_log_in_nor_receive_and_is_not_caught_by_the_cat
         text(config, "postfix/recipient_access")
         == "off@bakkerij.example 550 5.2.1 This mailbox is disabled\n"
     )
+
+
+def test_a_mailbox_maps_to_itself_only_in_a_domain_whose_catch_all_would_catch_its_mail(domain, customer):
+    """Postfix looks up `jan@domain` before `@domain` in the alias map: an entry of its own keeps a mailbox's
+    mail from the catch-all. Without a catch-all it is not needed (the mailbox map lists the mailbox), and a
+    host's alias map is then its aliases, forwards and routing only. A mailbox called postmaster@ or abuse@
+    still gets its own mail rather than the domain's postmaster's."""
+    caught = Domain.objects.create(
+        customer=customer,
+        name="vangerd.example",
+        mailhost=domain.mailhost,
+        verification_token="token-vangerd",
+        verified_at=timezone.now(),
+    )
+    info = make_mailbox(caught, "info")
+    make_mailbox(caught, "piet")
+    make_mailbox(caught, "uit", is_enabled=False)
+    caught.catch_all_to = info
+    caught.save()
+    jan = make_mailbox(domain, "jan")
+    make_mailbox(domain, "kees", forward_to=["kees@elders.example"], forward_keep_copy=True)
+    make_mailbox(domain, "postmaster")
+    domain.postmaster_to = jan
+    domain.abuse_to = jan
+    domain.save()
+    aliases = text(render_host(domain.mailhost), "postfix/virtual_alias_maps").splitlines()
+
+    assert aliases == [
+        "abuse@bakkerij.example jan@bakkerij.example",
+        "kees@bakkerij.example kees@bakkerij.example,kees@elders.example",
+        "@vangerd.example info@vangerd.example",
+        "info@vangerd.example info@vangerd.example",
+        "piet@vangerd.example piet@vangerd.example",
+        "uit@vangerd.example uit@vangerd.example",
+    ]
 
 
 def test_deleted_mailbox_is_gone_from_every_map_but_its_folder_is_kept(domain):
