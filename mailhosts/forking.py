@@ -1,6 +1,8 @@
 """A piece of a whole-host apply run in a forked child process beside the rest, on the machine's second core:
 the alias and sender-login maps rendered (`mailaccounts.rendering.routing_parts`) while the process renders
-the other files, and Dovecot's table filled while the process writes the files (`mailhosts.apply.write_host`).
+the other files and the other renderers' (`HostConfig.pending`), and Dovecot's table and the part store filled
+while the process writes the files (`mailhosts.apply.write_host`; the part store commits only once the parent
+gives its go-ahead, `GoAhead`, after the files are in place).
 
 A whole host's apply is mostly Python work on rows already read (rendering maps from them) and SQLite work on
 files no other part of the apply touches (Dovecot's user table). Threads do not help there: they take turns

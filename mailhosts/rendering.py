@@ -12,6 +12,10 @@ OpenDKIM's KeyTable) are `assembled` from a folder of parts, one per scope; pass
 of one SQLite table Dovecot reads are kept in a folder of `user_tables`. Renderers without scopes render
 their (small) part whole on every apply.
 
+A renderer may hand back files it still has being made beside, in a forked child on a large host
+(`HostConfig.pending`, see `mailhosts.forking.Beside`): `render_host` asks the other renderers meanwhile and
+takes those files in after them (`HostConfig.finish`).
+
 A change that touches only some users' rows of the user tables (a password, a quota) names a *user scope*:
 the user's address instead of its domain. Then only those users' lines are rendered (`render_users`) and
 put into their domain's passwd-file, so such a change costs one mailbox, not its domain, and no other file is
