@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from django.db.models import F
-from django.utils import timezone
 
 import mailaccounts.rendering as mail_rendering
 import mailhosts.apply
@@ -22,7 +21,7 @@ from mailhosts.forking import Beside, ForkedCallFailed, GoAhead
 from mailhosts.models import MailHost
 from mailhosts.rendering import HostConfig, Renderer, render_host
 
-from .test_render import make_mailbox
+from .test_render import make_domain, make_mailbox
 
 pytestmark = pytest.mark.django_db
 
@@ -30,13 +29,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def host_with_everything(domain, customer):
     """Two domains with mailboxes (one disabled, one forwarding), aliases, a catch-all and an autoresponder."""
-    other = Domain.objects.create(
-        customer=customer,
-        name="xn--bcker-gra.example",
-        mailhost=domain.mailhost,
-        verification_token="token-baecker",
-        verified_at=timezone.now(),
-    )
+    other = make_domain(customer, "xn--bcker-gra.example", domain.mailhost)
     jan = make_mailbox(domain, "jan")
     make_mailbox(domain, "piet", is_enabled=False)
     make_mailbox(domain, "kees", forward_to=["kees@elders.example"], forward_keep_copy=True)
@@ -54,17 +47,21 @@ def contents(config) -> dict[str, tuple]:
     return {path: (file.content, file.mode, file.owner, file.group) for path, file in config.files.items()}
 
 
+def note_where_called(monkeypatch, owner, name: str, note: Path) -> Path:
+    """Make `owner.name` write the id of the process it is called in to `note` (then do its work)."""
+    function = getattr(owner, name)
+
+    def noting(*args):
+        note.write_text(str(os.getpid()))
+        return function(*args)
+
+    monkeypatch.setattr(owner, name, noting)
+    return note
+
+
 def where_rendered(monkeypatch, tmp_path) -> Path:
     """Make the maps' renderer note the process it ran in; returns the note's file."""
-    note = tmp_path / "pid"
-    render = mail_rendering.routing_parts
-
-    def noting(data):
-        note.write_text(str(os.getpid()))
-        return render(data)
-
-    monkeypatch.setattr(mail_rendering, "routing_parts", noting)
-    return note
+    return note_where_called(monkeypatch, mail_rendering, "routing_parts", tmp_path / "pid")
 
 
 def test_the_maps_rendered_in_a_child_are_the_files_rendered_in_one_process(
@@ -190,14 +187,7 @@ def test_dovecot_s_table_filled_by_a_child_while_the_files_are_written_is_the_sa
     apply_host(host_with_everything.pk, force=True)
 
     settings.MAILHOST_FORK_MIN_ROWS = 0
-    note = tmp_path / "table-pid"
-    fill = mailhosts.apply.sync_stored_user_tables
-
-    def noting(*args):
-        note.write_text(str(os.getpid()))
-        return fill(*args)
-
-    monkeypatch.setattr(mailhosts.apply, "sync_stored_user_tables", noting)
+    note = note_where_called(monkeypatch, mailhosts.apply, "sync_stored_user_tables", tmp_path / "table-pid")
     forked = tmp_path / "forked"
     MailHost.objects.filter(pk=host_with_everything.pk).update(config_dir=str(forked))
     apply_host(host_with_everything.pk, force=True)
@@ -252,14 +242,7 @@ def test_the_child_writes_the_part_store_and_commits_only_once_the_files_are_in_
     commits only when the parent has written the files: when writing them fails after the child's rows
     are in, no part is stored, and the next apply writes everything."""
     settings.MAILHOST_FORK_MIN_ROWS = 0
-    waiting = tmp_path / "child-waiting"
-    wait = GoAhead.wait
-
-    def noting(go):
-        waiting.write_text(str(os.getpid()))
-        return wait(go)
-
-    monkeypatch.setattr(GoAhead, "wait", noting)
+    waiting = note_where_called(monkeypatch, GoAhead, "wait", tmp_path / "child-waiting")
 
     def broken(*args):
         deadline = time.monotonic() + 10

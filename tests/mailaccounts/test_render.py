@@ -31,6 +31,17 @@ def make_mailbox(domain, local_part, **fields) -> Mailbox:
     return Mailbox.objects.create(customer=domain.customer, domain=domain, local_part=local_part, **fields)
 
 
+def make_domain(customer, name: str, mailhost) -> Domain:
+    """A verified domain of `customer` on `mailhost`."""
+    return Domain.objects.create(
+        customer=customer,
+        name=name,
+        mailhost=mailhost,
+        verification_token=f"token-{name}",
+        verified_at=timezone.now(),
+    )
+
+
 def text(config, path: str) -> str:
     return config.files[path].content.decode()
 
@@ -98,13 +109,7 @@ def test_a_mailbox_maps_to_itself_only_in_a_domain_whose_catch_all_would_catch_i
     mail from the catch-all. Without a catch-all it is not needed (the mailbox map lists the mailbox), and a
     host's alias map is then its aliases, forwards and routing only. A mailbox called postmaster@ or abuse@
     still gets its own mail rather than the domain's postmaster's."""
-    caught = Domain.objects.create(
-        customer=customer,
-        name="vangerd.example",
-        mailhost=domain.mailhost,
-        verification_token="token-vangerd",
-        verified_at=timezone.now(),
-    )
+    caught = make_domain(customer, "vangerd.example", domain.mailhost)
     info = make_mailbox(caught, "info")
     make_mailbox(caught, "piet")
     make_mailbox(caught, "uit", is_enabled=False)
