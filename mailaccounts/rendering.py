@@ -303,7 +303,7 @@ def render_mail_accounts_scoped(host: MailHost, scopes: frozenset[str] | None) -
         routing.stop()
         raise
     config.pending.append((routing, as_map_files))
-    config.files.update({path: RenderedFile(content) for path, content in (before | after).items()})
+    config.files.update(as_map_files(before | after))
     config.files.update(dovecot)
     config.files.update(sieve)
     config.files.update(opendkim)
