@@ -263,8 +263,13 @@ def test_over_quota_mail_is_refused_at_rcpt_without_a_bounce_and_usage_matches_d
 
     code, reply = refused.value.recipients[mailbox.address]
     assert (code, reply.split()[0]) == (552, b"5.2.2")
-    log = mailstack.path("log", "postfix.log").read_text()
-    assert f"NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 552 5.2.2 <{mailbox.address}>" in log
+    rejected = f"NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 552 5.2.2 <{mailbox.address}>"
+
+    def logged():  # Postfix logs through postlogd: the line may land a moment after the reply
+        return rejected in mailstack.path("log", "postfix.log").read_text()
+
+    wait_until(logged, what="Postfix to log the refusal")
+    assert rejected in mailstack.path("log", "postfix.log").read_text()
     time.sleep(1)  # a bounce would have reached the sink through the same queue by now
     assert mail.sink_messages(to=sender) == []
     assert [m["Subject"] for m in mail.imap_messages(mailbox.address, PASSWORD)] == ["Groot 1"]
