@@ -16,7 +16,7 @@ class BackupsConfig(AppConfig):
         from .sources import BackupSource, mail_paths, register_backup_source
         from .stack import DOVEADM_SERVICE
 
-        register_renderer(Renderer("backups", render_backups, managed_dirs=MANAGED_DIRS))
+        register_renderer(Renderer("backups", render_backups, managed_dirs=MANAGED_DIRS, beside=True))
         register_stack_service(DOVEADM_SERVICE)
         register_backup_source(BackupSource("mail", mail_paths))
         register_domain_moved(follow_moved_domain)

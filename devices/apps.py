@@ -13,5 +13,5 @@ class DevicesConfig(AppConfig):
         from .rendering import RADICALE_DIR, render_radicale
         from .stack import RADICALE_SERVICE
 
-        register_renderer(Renderer("devices", render_radicale, managed_dirs=(RADICALE_DIR,)))
+        register_renderer(Renderer("devices", render_radicale, managed_dirs=(RADICALE_DIR,), beside=True))
         register_stack_service(RADICALE_SERVICE)

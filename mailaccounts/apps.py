@@ -15,14 +15,20 @@ class MailaccountsConfig(AppConfig):
         from . import checks  # noqa: F401 - registers the data checks
         from .rendering import (
             ASSEMBLED,
+            DKIM_ASSEMBLED,
+            DKIM_MANAGED_DIRS,
+            DKIM_SCOPED_ROOTS,
             HASH_MAPS,
             MANAGED_DIRS,
             SCOPED_ROOTS,
             USERS_DATABASE,
             USERS_DIR,
+            mailbox_count,
             related_domains,
             render_mail_accounts_scoped,
             render_mail_accounts_whole,
+            render_opendkim_scoped,
+            render_opendkim_whole,
             render_users,
         )
         from .sections import register_domain_section, register_mailbox_section
@@ -40,6 +46,18 @@ class MailaccountsConfig(AppConfig):
                 user_tables={USERS_DIR: USERS_DATABASE},
                 related_scopes=related_domains,
                 render_users=render_users,
+                rows=mailbox_count,
+            )
+        )
+        register_renderer(
+            Renderer(
+                "opendkim",
+                render_opendkim_whole,
+                DKIM_MANAGED_DIRS,
+                render_scoped=render_opendkim_scoped,
+                scoped_roots=DKIM_SCOPED_ROOTS,
+                assembled=DKIM_ASSEMBLED,
+                beside=True,
             )
         )
         register_mailbox_section(mailbox_signature_section)

@@ -12,6 +12,12 @@ touches the parent's database connection or anything else the parent goes on usi
 what it was given, writes the result (or the error) to a temporary file and ends with `os._exit`, which runs
 no clean-up of the parent's objects (a closed connection would close the parent's too).
 
+A child that reads the database (`database=True`: other renderers rendered while the process reads the mail
+accounts, `mailhosts.rendering.render_host`) sets the database connections it inherited aside without closing
+them (closing would end the parent's session on the server) and opens its own, which it closes before it ends.
+That needs a database a second connection sees as the parent does: not an in-memory SQLite database
+(`forks_with_database`).
+
 Where `fork` does not exist, or the work is too small to pay for a process (`MAILHOST_FORK_MIN_ROWS`), the
 function simply runs in the calling process: the same result either way
 (`tests/mailaccounts/test_forked_render.py`).
@@ -26,8 +32,13 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
+from django.db import connections
 
 T = TypeVar("T")
+
+# In a child that reads the database: the connections it inherited, kept referenced and never closed (their
+# finalizer would end the parent's session), until `os._exit` ends the child without running any.
+_inherited_connections: list[Any] = []
 
 
 class ForkedCallFailed(RuntimeError):
@@ -40,14 +51,36 @@ def worth_forking(rows: int) -> bool:
     return hasattr(os, "fork") and rows >= settings.MAILHOST_FORK_MIN_ROWS
 
 
+def forks_with_database() -> bool:
+    """Whether a forked child can open its own connections and see what the parent sees: not with an
+    in-memory SQLite database (the fast tests' database), which a new connection would find empty, nor in
+    a transaction, whose rows no other connection sees until it commits."""
+    return hasattr(os, "fork") and not any(
+        connection.in_atomic_block or _in_memory(connection) for connection in connections.all()
+    )
+
+
+def _in_memory(connection: Any) -> bool:
+    name = str(connection.settings_dict["NAME"])  # as Django's SQLite backend tells (`is_in_memory_db`)
+    return connection.vendor == "sqlite" and (name == ":memory:" or "mode=memory" in name)
+
+
+def _own_database_connections() -> None:
+    """In a forked child: set the inherited connections aside, so that the first query opens a new one."""
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is not None:
+            _inherited_connections.append(connection.connection)
+            connection.connection = None
+
+
 class Beside(Generic[T]):
     """`function(*args)` running in a forked child: `result()` waits for it and returns its value or raises
     `ForkedCallFailed`. When `fork` is false (or no process can be made), `result()` runs it here instead,
     at the point where the caller asks for it, and raises what it raises. Used as a context manager, a child not
     asked for its result (the parent failed meanwhile) is stopped and reaped on the way out."""
 
-    def __init__(self, function: Callable[..., T], *args: Any, fork: bool = True):
-        self.function, self.args = function, args
+    def __init__(self, function: Callable[..., T], *args: Any, fork: bool = True, database: bool = False):
+        self.function, self.args, self.database = function, args, database
         self.pid = 0
         self.output: Any = None
         if fork:
@@ -69,9 +102,14 @@ class Beside(Generic[T]):
             signal.signal(number, signal.SIG_IGN)
         status = 0
         try:
+            if self.database:
+                _own_database_connections()
             answer: tuple[str, Any] = ("value", function(*args))
         except BaseException as error:  # noqa: BLE001 (everything goes back to the parent)
             answer, status = ("error", f"{type(error).__name__}: {error}"), 1
+        if self.database:
+            with contextlib.suppress(BaseException):
+                connections.close_all()  # the child's own: the inherited ones were set aside
         try:
             pickle.dump(answer, self.output, protocol=pickle.HIGHEST_PROTOCOL)
             self.output.flush()

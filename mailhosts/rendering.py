@@ -31,7 +31,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .forking import Beside
+from django.conf import settings
+
+from .forking import Beside, forks_with_database, worth_forking
 
 if TYPE_CHECKING:
     from .models import MailHost
@@ -200,6 +202,12 @@ class Renderer:
     related_scopes: Callable[["MailHost", frozenset[str]], set[str]] | None = None
     # User scopes (addresses): the lines of those users in the passwd-files of `user_tables`, by file.
     render_users: Callable[["MailHost", frozenset[str]], dict[str, "UserLines"]] | None = None
+    # Whether its whole rendering may run in a child process beside the others' (`render_host`): it only
+    # reads the database and returns its files, and keeps nothing in this process that the apply needs.
+    beside: bool = False
+    # How many rows a whole rendering of the host reads, counted up to the number given (more makes no
+    # difference): with the others', what decides whether the renderers marked `beside` render in a child.
+    rows: Callable[["MailHost", int], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -329,26 +337,37 @@ def render_user_lines(host: "MailHost", users: frozenset[str]) -> dict[str, User
 def render_host(host: "MailHost", scopes: frozenset[str] | None = None) -> HostConfig:
     """The host's configuration: every registered renderer's part, merged. Whole (with the assembled files
     made from their parts), or, given `scopes`, only those scopes of the renderers that have scopes (whose
-    assembled files the apply then makes from the parts on disk) and the other renderers whole."""
+    assembled files the apply then makes from the parts on disk) and the other renderers whole.
+
+    A large host's whole rendering asks the renderers marked `beside` in a child process with its own
+    database connection, started first, so that they render while this process reads and renders the mail
+    accounts; their files are taken in after the others', as if they had been asked in turn."""
     config = HostConfig(scopes=scopes)
+    here = list(_renderers.values())
+    beside: Beside[list[tuple[str, HostConfig]]] | None = None
+    if scopes is None and any(renderer.beside for renderer in here) and forks_with_database():
+        enough = settings.MAILHOST_FORK_MIN_ROWS
+        rows = sum(renderer.rows(host, enough) for renderer in here if renderer.rows is not None)
+        if worth_forking(rows):
+            names = [renderer.name for renderer in here if renderer.beside]
+            beside = Beside(render_whole, host, names, database=True)
+            here = [renderer for renderer in here if not renderer.beside]
     try:  # a renderer's files still being made beside (`HostConfig.pending`) are taken in after the others
-        for renderer in _renderers.values():
+        for renderer in here:
             if scopes is not None and renderer.render_scoped is not None:
                 part = renderer.render_scoped(host, scopes)
             else:
                 part = renderer.render(host)
             config.pending += part.pending
-            overlap = config.files.keys() & part.files.keys()
-            if overlap:
-                raise ValueError(
-                    f"renderer {renderer.name!r} writes files another renderer wrote: {sorted(overlap)}"
-                )
-            config.files.update(part.files)
-            config.mail_folders |= part.mail_folders
-            config.known_folders |= part.known_folders
+            take_in(config, renderer.name, part)
+        if beside is not None:
+            for name, part in beside.result():
+                take_in(config, name, part)
         config.finish()
     except BaseException:
         config.stop_pending()
+        if beside is not None:
+            beside.stop()
         raise
     if scopes is None:
         by_folder = config.assembled_parts = parts_by_folder(config.files)
@@ -356,6 +375,21 @@ def render_host(host: "MailHost", scopes: frozenset[str] | None = None) -> HostC
             parts = by_folder.get(how.parts, {})
             config.files[path] = RenderedFile(assemble(parts), how.mode, bump_mtime=how.bump_mtime)
     return config
+
+
+def take_in(config: HostConfig, name: str, part: HostConfig) -> None:
+    """Add renderer `name`'s part to `config` (its pending files stay pending)."""
+    overlap = config.files.keys() & part.files.keys()
+    if overlap:
+        raise ValueError(f"renderer {name!r} writes files another renderer wrote: {sorted(overlap)}")
+    config.files.update(part.files)
+    config.mail_folders |= part.mail_folders
+    config.known_folders |= part.known_folders
+
+
+def render_whole(host: "MailHost", names: list[str]) -> list[tuple[str, HostConfig]]:
+    """The whole renderings of the renderers named, each finished (`render_host` runs it in a child)."""
+    return [(name, _renderers[name].render(host).finish()) for name in names]
 
 
 def parts_by_folder(files: dict[str, RenderedFile]) -> dict[str, dict[str, bytes]]:

@@ -35,6 +35,7 @@ class RelayConfig(AppConfig):
                 managed_dirs=("dovecot", "relay"),
                 render_scoped=render_relay_scoped,
                 user_table_layouts={RELAY_TABLE: RELAY_LOGINS},
+                beside=True,
             )
         )
         register_stack_service(POLICY_SERVICE)

@@ -35,6 +35,7 @@ class SpamfilterConfig(AppConfig):
                 assembled=ASSEMBLED,
                 user_tables={USERDB_PARTS: USERS_DATABASE},
                 user_table_layouts={USERS_DATABASE: USERDB_FIELDS},
+                beside=True,
             )
         )
         register_stack_service(RSPAMD_SERVICE)

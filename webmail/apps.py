@@ -22,6 +22,7 @@ class WebmailConfig(AppConfig):
                 managed_dirs=MANAGED_DIRS,
                 render_scoped=render_webmail_scoped,
                 scoped_roots=(SIGNATURES,),
+                beside=True,
             )
         )
         register_stack_service(ROUNDCUBE_SERVICE)

@@ -277,16 +277,16 @@ def test_a_child_waiting_for_the_go_ahead_hears_no_when_the_parent_ends_without_
         assert Beside(go.wait, fork=False).result() is False
 
 
-def renderer_noting(note: Path, *, fails: bool = False) -> Renderer:
+def renderer_noting(note: Path, *, fails: bool = False, beside: bool = False) -> Renderer:
     """A renderer, asked after the mail accounts', that notes when it is asked (and fails, if so told)."""
 
     def render(host):
-        note.write_text("asked")
+        note.write_text(f"asked {os.getpid()}")
         if fails:
             raise RuntimeError("another renderer failed")
         return HostConfig()
 
-    return Renderer("zz-noting", render)
+    return Renderer("zz-noting", render, beside=beside)
 
 
 def test_the_other_renderers_are_asked_while_the_maps_are_made_beside(
@@ -312,6 +312,21 @@ def test_the_other_renderers_are_asked_while_the_maps_are_made_beside(
     assert int(pid) != os.getpid() and had_been_asked == "True"
     assert "info@bakkerij.example" in config.files["postfix/virtual_alias_maps"].content.decode()
     assert "postfix/virtual_alias_maps.d/bakkerij.example" in config.files
+
+
+def test_with_the_in_memory_test_database_the_renderers_marked_beside_render_in_this_process(
+    host_with_everything, settings, monkeypatch, tmp_path
+):
+    """A child's own connection would find an in-memory SQLite database empty, so the renderers that read the
+    database stay here (on PostgreSQL they render in a child: tests/integration/test_render_beside_postgres.py);
+    the maps, made from rows already read, still go to a child."""
+    settings.MAILHOST_FORK_MIN_ROWS = 0
+    asked = tmp_path / "asked"
+    monkeypatch.setitem(mailhosts.rendering._renderers, "zz-noting", renderer_noting(asked, beside=True))
+    maps = where_rendered(monkeypatch, tmp_path)
+    render_host(host_with_everything)
+    assert asked.read_text() == f"asked {os.getpid()}"
+    assert int(maps.read_text()) != os.getpid()
 
 
 def test_a_renderer_failing_while_the_maps_are_made_beside_stops_the_child(
