@@ -34,7 +34,7 @@ from tenants.hosts import mail_client_host
 from . import services
 from .autoconfig import BadRequest, autoconfig_domain, domain_of, hosted_domain, parse_autodiscover
 from .clients import CLIENTS, client_or_none, facts, steps_with_values
-from .endpoints import settings_for_domain, settings_for_mailbox
+from .endpoints import settings_for_domain
 from .profiles import profile_bytes
 
 PROFILE_CONTENT_TYPE = "application/x-apple-aspen-config"
@@ -183,18 +183,3 @@ def shared_collections_set(request, pk):
                 request, _("The company calendar and address book are switched off; their data is kept.")
             )
     return redirect("mailaccounts:domain_detail", pk=domain.pk)
-
-
-def mailbox_settings_context(mailbox) -> dict:
-    """For the mailbox page's "settings at a glance" card."""
-    client = settings_for_mailbox(mailbox)
-    return {"mailbox": mailbox, "client": client, "values": facts(mailbox)}
-
-
-def domain_shared_context(domain) -> dict:
-    """For the domain page's "company calendar and address book" card."""
-    return {
-        "domain": domain,
-        "shared": services.shared_collections_for(domain),
-        "dav_url": settings_for_domain(domain, username="").dav_url,
-    }

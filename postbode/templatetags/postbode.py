@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import Country
 
 from billing.access import may_see_invoices
-from devices.views import domain_shared_context, mailbox_settings_context
+from devices.cards import domain_shared_context, mailbox_settings_context
 from postbode.forms import template_has_text
 from tenants.access import is_open_to_mailbox_user, may_manage_mail
 from tenants.rows import escaped, format_row, whole_percent
