@@ -19,6 +19,7 @@ Shared fixtures (for every engineer's integration tests):
 - `mail`: a `MailClient` for SMTP (25, 587, 465), IMAPS/IMAP and POP3S with the stack's test CA, plus
   `wait_live(obj)` and waiting for the sink.
 - `fresh(prefix)`: a local part no other test used, so mail folders of earlier tests never interfere.
+- `postgres`: for a test of what only PostgreSQL has (partitions, planner statistics, a second session).
 
 Under CI=true a missing service fails the test (`require_service`); elsewhere it skips.
 """
@@ -78,6 +79,15 @@ def wait_until(
 
 
 # --- the mail stack ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def postgres():
+    """For a test of what only PostgreSQL has: under CI=true it fails without it, elsewhere it skips."""
+    require_service(
+        connection.vendor == "postgresql",
+        "PostgreSQL (run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db>)",
+    )
 
 
 @pytest.fixture(scope="session")

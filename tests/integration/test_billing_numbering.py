@@ -4,28 +4,20 @@ import threading
 from datetime import date
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceNumberSequence
 from billing.services import create_invoice_draft, generate_invoices, issue_invoice
 from tenants.audit import Actor
 from tenants.models import Plan, Subscription
-from tests.conftest import make_customer, make_user, require_service
+from tests.conftest import make_customer, make_user
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 MONTH = date(2026, 9, 1)
 EARLIER_MONTH = date(2026, 8, 1)
 CUSTOMERS = 30
-
-
-@pytest.fixture
-def postgres():
-    require_service(
-        connection.vendor == "postgresql",
-        "PostgreSQL (run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db>)",
-    )
 
 
 @pytest.fixture

@@ -7,18 +7,9 @@ import relay.ingest.analyze
 import relay.ingest.pipeline
 from relay.ingest import ingest_file
 from relay.ingest.analyze import ANALYZED_COLUMNS
-from tests.conftest import require_service
 from tests.relay.logs import EXPIRED, MIXED
 
-pytestmark = [pytest.mark.integration]
-
-
-@pytest.fixture
-def postgres(db):
-    require_service(
-        connection.vendor == "postgresql",
-        "PostgreSQL (run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db>)",
-    )
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
 def statistics_target() -> str:

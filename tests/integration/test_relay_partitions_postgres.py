@@ -11,7 +11,6 @@ from relay import partitions
 from relay.ingest import ingest_lines, purge_older_than
 from relay.models import RejectedAttempt, RelayEvent, RelayMessage, RelayRecipient
 from relay.tasks import purge_relay_log
-from tests.conftest import require_service
 from tests.relay.logs import message_at
 
 pytestmark = [pytest.mark.integration]
@@ -19,11 +18,7 @@ TABLES = list(partitions.PARTITIONED)
 
 
 @pytest.fixture
-def postgres(db):
-    require_service(
-        connection.vendor == "postgresql",
-        "PostgreSQL (run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db>)",
-    )
+def postgres(postgres, db):
     partitions.forget_known()  # partitions made by other tests were rolled back with them
     yield
     partitions.forget_known()

@@ -20,21 +20,12 @@ from mailhosts.forking import ForkedCallFailed
 from mailhosts.models import MailHost
 from mailhosts.rendering import Renderer, render_host
 from spamfilter.models import DomainSpamPolicy
-from tests.conftest import require_service
 from tests.mailaccounts.test_forked_render import contents
 from tests.mailaccounts.test_render import make_domain, make_mailbox
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 BESIDE = ("opendkim", "relay", "spamfilter", "devices", "backups", "webmail")
-
-
-@pytest.fixture
-def postgres():
-    require_service(
-        connection.vendor == "postgresql",
-        "PostgreSQL (run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db>)",
-    )
 
 
 @pytest.fixture

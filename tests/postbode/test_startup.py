@@ -25,10 +25,11 @@ LOADED_WHEN_NEEDED = {
 }
 
 
-def test_loading_the_panel_leaves_out_what_only_a_few_requests_need():
+def loaded_of(probe: str, names) -> list[str]:
+    """Those of the modules `names` that a fresh process running `probe` loaded (it prints them)."""
     environment = os.environ | {"DJANGO_SETTINGS_MODULE": "postbode.settings"}
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, *LOADED_WHEN_NEEDED],
+        [sys.executable, "-c", probe, *names],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -36,7 +37,11 @@ def test_loading_the_panel_leaves_out_what_only_a_few_requests_need():
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == []
+    return done.stdout.split()
+
+
+def test_loading_the_panel_leaves_out_what_only_a_few_requests_need():
+    assert loaded_of(PROBE, LOADED_WHEN_NEEDED) == []
 
 
 RENDERING_PROBE = """
@@ -59,14 +64,4 @@ LOADED_BY_VIEWS = {
 def test_rendering_a_template_outside_a_request_loads_no_views_and_their_libraries():
     """A Celery worker renders templates (the webmail's unavailable pages on every whole apply, e-mails)
     without loading the URLs: the template tags load only what the cards they show need."""
-    environment = os.environ | {"DJANGO_SETTINGS_MODULE": "postbode.settings"}
-    done = subprocess.run(
-        [sys.executable, "-c", RENDERING_PROBE, *LOADED_BY_VIEWS],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == []
+    assert loaded_of(RENDERING_PROBE, LOADED_BY_VIEWS) == []
