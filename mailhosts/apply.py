@@ -249,6 +249,7 @@ def write_host(
         kept = patched_and_current(root, config) if scopes is None else set()
         on_disk = {rel: file for rel, file in config.files.items() if rel not in parts and rel not in kept}
         old_parts = store.read(folders, None if scopes is None else sorted(scopes))
+        folder_lists = read_folder_lists(store, config)
         if users:
             with_users = put_user_lines(host, users, store)
             old_parts.update({rel: old for rel, (old, _new) in with_users.items() if old is not None})
@@ -272,6 +273,8 @@ def write_host(
         to_assemble = set() if scopes is None else parts_changed(changed_parts) | leftover
         settle_at = None
         stored = set(changed_parts)
+        mail_folders: FolderPlan | None = None
+        indexed = False
         if result.changed_files:
             if any(needs_reload(config.files.get(rel)) for rel in result.changed_files):
                 write_atomic(marker, b"", 0o644)  # before the first file, so a crash after it still reloads
@@ -295,8 +298,14 @@ def write_host(
                 # tables and the part store below take a whole host's first apply a second or more.
                 settle_at = settled_after(config.files, disk_changes)
                 go.give()
+                # While the child writes its last rows and commits: what needs none of them.
+                parts_settle_at = settled_after(config.files, changed_parts)
+                mail_folders = plan_mail_folders(host, config, folder_lists)
+                if scopes is None:
+                    write_assembly_indexes(root, config, kept)
+                    indexed = True
                 filling.result()
-            settle_at = settled_after(config.files, changed_parts) or settle_at
+            settle_at = parts_settle_at or settle_at
         if to_assemble:
             how = {path: assembled_files()[path] for path in to_assemble}
             new_parts = {rel: parts[rel].content if rel in parts else None for rel in stored}
@@ -313,7 +322,8 @@ def write_host(
         if not postmapping:
             postmapping = start_postmap(host, root) if marker.exists() or force else []
         if scopes is None:
-            write_assembly_indexes(root, config, kept)
+            if not indexed:
+                write_assembly_indexes(root, config, kept)
             for folder, database in user_tables().items():
                 if database not in new_tables:
                     prune_user_table(root, folder, database, config.files)
@@ -324,7 +334,9 @@ def write_host(
                         ids_of("", settings.MAILHOST_AUTH_GROUP),
                         user_table_layout(database),
                     )
-        result.created_folders, result.removed_folders = sync_mail_folders(host, config, store)
+        if mail_folders is None:
+            mail_folders = plan_mail_folders(host, config, folder_lists)
+        result.created_folders, result.removed_folders = sync_mail_folders(host, config, store, mail_folders)
     except BaseException:
         stop_commands(postmapping)
         raise
@@ -866,23 +878,31 @@ def wait_for_dovecot_resync(settle_at: int) -> None:
         time.sleep(remaining)
 
 
-def sync_mail_folders(host: MailHost, config: HostConfig, store: PartStore) -> tuple[int, int]:
-    """Make sure the mail root exists, the mail user's (Dovecot makes a mailbox's home in it, with its
-    domain's folder, on the first delivery or login: not one folder per domain on the first apply); remove
-    the folders of mailboxes that no longer exist at all (purged). A list per domain in the part store
-    (`FOLDER_LISTS/<domain>`) names the mailboxes the last apply knew. Returns (folders made, removed).
+@dataclass
+class FolderPlan:
+    """What `sync_mail_folders` does: the mail folders to remove (below the mail root) and the folder lists
+    to store (None: remove the list)."""
 
-    Only folders this code listed earlier are ever removed, so a mistake in the data cannot wipe mail it
-    never knew about.
-    """
-    root = host.mail_root
+    remove: list[str]
+    lists: dict[str, bytes | None]
+
+
+def read_folder_lists(store: PartStore, config: HostConfig) -> dict[str, bytes]:
+    """The stored lists of mail folders of the rendered domains (of every domain, for a whole rendering)."""
+    if config.scopes is None:
+        return store.read([FOLDER_LISTS])
+    return store.read([FOLDER_LISTS], sorted(config.scopes))
+
+
+def plan_mail_folders(host: MailHost, config: HostConfig, lists: dict[str, bytes]) -> FolderPlan:
+    """The folders of mailboxes that no longer exist at all (known before by `lists`, the stored lists, or
+    by the layouts before them, and not now) and the lists to store instead. Changes nothing."""
     config_dir = Path(host.config_dir)
     known_now: dict[str, list[str]] = {}  # sorted, as each list is written
     for folder in sorted(config.known_folders):
         known_now.setdefault(folder.partition("/")[0], []).append(folder)
     earlier: dict[str, set[str]] = {}
     if config.scopes is None:
-        lists = store.read([FOLDER_LISTS])
         # the layouts before: one list for the whole host, or one file per domain
         for folder in read_lines(config_dir / FOLDER_MANIFEST):
             earlier.setdefault(folder.partition("/")[0], set()).add(folder)
@@ -891,25 +911,42 @@ def sync_mail_folders(host: MailHost, config: HostConfig, store: PartStore) -> t
             earlier.setdefault(path.name, set()).update(read_lines(path))
         domains = set(known_now) | {rel.rpartition("/")[2] for rel in lists} | set(earlier)
     else:
-        lists = store.read([FOLDER_LISTS], sorted(config.scopes))
         domains = set(config.scopes)
-    removed = 0
-    changes: dict[str, bytes | None] = {}
+    plan = FolderPlan(remove=[], lists={})
     for domain in sorted(domains):
         rel = f"{FOLDER_LISTS}/{domain}"
         stored = lists.get(rel)
         before = set(stored.decode().splitlines()) if stored else set()
         before |= earlier.get(domain, set())
         now = known_now.get(domain, [])
-        for folder in sorted(before.difference(now)) if before else ():
-            removed += remove_mail_folder(root, root / folder)
+        plan.remove += sorted(before.difference(now)) if before else ()
         content = ("\n".join(now) + "\n").encode() if now else b""
         if now and stored != content:
-            changes[rel] = content
+            plan.lists[rel] = content
         elif not now and rel in lists:
-            changes[rel] = None
-    store.write(changes)
+            plan.lists[rel] = None
+    return plan
+
+
+def sync_mail_folders(
+    host: MailHost, config: HostConfig, store: PartStore, plan: FolderPlan | None = None
+) -> tuple[int, int]:
+    """Make sure the mail root exists, the mail user's (Dovecot makes a mailbox's home in it, with its
+    domain's folder, on the first delivery or login: not one folder per domain on the first apply); remove
+    the folders of mailboxes that no longer exist at all (purged). A list per domain in the part store
+    (`FOLDER_LISTS/<domain>`) names the mailboxes the last apply knew. Returns (folders made, removed).
+    `plan` is `plan_mail_folders`'s, when it was made beforehand (while the part store was being written).
+
+    Only folders this code listed earlier are ever removed, so a mistake in the data cannot wipe mail it
+    never knew about.
+    """
+    if plan is None:
+        plan = plan_mail_folders(host, config, read_folder_lists(store, config))
+    root = host.mail_root
+    removed = sum(remove_mail_folder(root, root / folder) for folder in plan.remove)
+    store.write(plan.lists)
     if config.scopes is None:
+        config_dir = Path(host.config_dir)
         (config_dir / FOLDER_MANIFEST).unlink(missing_ok=True)
         shutil.rmtree(config_dir / FOLDER_MANIFESTS, ignore_errors=True)
     return (ensure_mail_root(root) if config.mail_folders else 0), removed
