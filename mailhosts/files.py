@@ -547,6 +547,10 @@ PARTS_DATABASE = ".postbode/parts.sqlite"
 # made before keeps its `parts_scope` index, unused): filling the store of a first apply of 100,000 mailboxes
 # (85,000 parts, 64 MB) took 0.30 s with one and 0.24 s without.
 PARTS_SCHEMA = (
+    # Pages of 16 KiB in a new store (an existing one keeps its own): its rows are whole files of up to
+    # megabytes, each a chain of overflow pages, and a host's first apply writing 85,000 of them (62 MB) took
+    # a quarter less CPU than with SQLite's 4 KiB pages (0.28 → 0.22 s; 64 KiB saved 0.01 s more).
+    "PRAGMA page_size = 16384",
     "CREATE TABLE IF NOT EXISTS parts (path TEXT PRIMARY KEY, scope TEXT NOT NULL, content BLOB NOT NULL)",
 )
 

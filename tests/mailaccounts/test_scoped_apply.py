@@ -194,6 +194,29 @@ def test_the_part_store_holding_the_password_hashes_is_the_applys_alone(make_mai
     assert b"jan@bakkerij.example:{" in stored(host, "dovecot/users.d/bakkerij.example")
 
 
+def test_a_new_part_store_has_large_pages_and_an_existing_one_keeps_its_own(tmp_path):
+    """Its rows are whole files (a chain of overflow pages each): a new store takes 16 KiB pages, a store
+    made before keeps its 4 KiB pages and works as ever."""
+    new = PartStore(tmp_path / "new")
+    new.write({"dovecot/users.d/bakkerij.example": b"jan@bakkerij.example:{SHA512-CRYPT}x\n" * 500})
+    assert new.db.execute("PRAGMA page_size").fetchone()[0] == 16384
+    new.close()
+    (tmp_path / "old/.postbode").mkdir(parents=True)
+    with sqlite3.connect(tmp_path / "old/.postbode/parts.sqlite") as old:
+        old.execute("PRAGMA page_size = 4096")
+        old.execute("CREATE TABLE parts (path TEXT PRIMARY KEY, scope TEXT NOT NULL, content BLOB NOT NULL)")
+        old.execute("INSERT INTO parts VALUES ('postfix/virtual_alias_maps.d/a.example', 'a.example', x'61')")
+    old.close()
+    store = PartStore(tmp_path / "old")
+    assert store.db.execute("PRAGMA page_size").fetchone()[0] == 4096
+    store.write({"postfix/virtual_alias_maps.d/b.example": b"b"})
+    assert store.read(["postfix/virtual_alias_maps.d"]) == {
+        "postfix/virtual_alias_maps.d/a.example": b"a",
+        "postfix/virtual_alias_maps.d/b.example": b"b",
+    }
+    store.close()
+
+
 def test_a_login_change_rendered_the_same_writes_nothing(make_mailbox, host, monkeypatch):
     jan = make_mailbox("jan")
     apply_host(host.pk)
