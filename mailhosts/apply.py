@@ -273,7 +273,7 @@ def write_host(
         to_assemble = set() if scopes is None else parts_changed(changed_parts) | leftover
         settle_at = None
         stored = set(changed_parts)
-        mail_folders: FolderPlan | None = None
+        folder_plan: FolderPlan | None = None
         indexed = False
         if result.changed_files:
             if any(needs_reload(config.files.get(rel)) for rel in result.changed_files):
@@ -300,7 +300,7 @@ def write_host(
                 go.give()
                 # While the child writes its last rows and commits: what needs none of them.
                 parts_settle_at = settled_after(config.files, changed_parts)
-                mail_folders = plan_mail_folders(host, config, folder_lists)
+                folder_plan = plan_mail_folders(host, config, folder_lists)
                 if scopes is None:
                     write_assembly_indexes(root, config, kept)
                     indexed = True
@@ -334,9 +334,9 @@ def write_host(
                         ids_of("", settings.MAILHOST_AUTH_GROUP),
                         user_table_layout(database),
                     )
-        if mail_folders is None:
-            mail_folders = plan_mail_folders(host, config, folder_lists)
-        result.created_folders, result.removed_folders = sync_mail_folders(host, config, store, mail_folders)
+        if folder_plan is None:
+            folder_plan = plan_mail_folders(host, config, folder_lists)
+        result.created_folders, result.removed_folders = sync_mail_folders(host, config, store, folder_plan)
     except BaseException:
         stop_commands(postmapping)
         raise
@@ -929,19 +929,17 @@ def plan_mail_folders(host: MailHost, config: HostConfig, lists: dict[str, bytes
 
 
 def sync_mail_folders(
-    host: MailHost, config: HostConfig, store: PartStore, plan: FolderPlan | None = None
+    host: MailHost, config: HostConfig, store: PartStore, plan: FolderPlan
 ) -> tuple[int, int]:
     """Make sure the mail root exists, the mail user's (Dovecot makes a mailbox's home in it, with its
     domain's folder, on the first delivery or login: not one folder per domain on the first apply); remove
     the folders of mailboxes that no longer exist at all (purged). A list per domain in the part store
-    (`FOLDER_LISTS/<domain>`) names the mailboxes the last apply knew. Returns (folders made, removed).
-    `plan` is `plan_mail_folders`'s, when it was made beforehand (while the part store was being written).
+    (`FOLDER_LISTS/<domain>`) names the mailboxes the last apply knew: `plan` (`plan_mail_folders`) says
+    which folders go and which lists change. Returns (folders made, removed).
 
     Only folders this code listed earlier are ever removed, so a mistake in the data cannot wipe mail it
     never knew about.
     """
-    if plan is None:
-        plan = plan_mail_folders(host, config, read_folder_lists(store, config))
     root = host.mail_root
     removed = sum(remove_mail_folder(root, root / folder) for folder in plan.remove)
     store.write(plan.lists)

@@ -56,13 +56,10 @@ def forks_with_database() -> bool:
     in-memory SQLite database (the fast tests' database), which a new connection would find empty, nor in
     a transaction, whose rows no other connection sees until it commits."""
     return hasattr(os, "fork") and not any(
-        connection.in_atomic_block or _in_memory(connection) for connection in connections.all()
+        # SQLite's connections tell whether they are in memory; no other has the method
+        connection.in_atomic_block or getattr(connection, "is_in_memory_db", bool)()
+        for connection in connections.all()
     )
-
-
-def _in_memory(connection: Any) -> bool:
-    name = str(connection.settings_dict["NAME"])  # as Django's SQLite backend tells (`is_in_memory_db`)
-    return connection.vendor == "sqlite" and (name == ":memory:" or "mode=memory" in name)
 
 
 def _own_database_connections() -> None:
